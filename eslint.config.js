@@ -1,0 +1,58 @@
+// ESLint flat config. The import-direction rule enforces the three rings of
+// ../shared/design/style.md §1: wire/ imports nothing of ours, cores
+// (tunnel/ xfrm/ ike/ route/) import only wire/, shells import anything.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
+
+const CORES = ['./src/tunnel', './src/xfrm', './src/ike', './src/route'];
+const SHELLS = ['./src/io', './src/daemon', './src/cli', './src/demo'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strict,
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // ESM '.js' specifiers name the '.ts' sources (NodeNext resolution).
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'], extensionAlias: { '.js': ['.ts', '.js'] } })],
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='slice'][callee.object.type!='ArrayExpression']",
+          message: 'Use subarray(): Uint8Array#slice copies (style.md §5). Suppress only outside the data path.',
+        },
+        { selector: 'ExportDefaultDeclaration', message: 'Named exports only (style.md §8).' },
+      ],
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './src/wire',
+              from: './src',
+              except: ['./wire'],
+              message: 'wire/ imports nothing of ours outside wire/',
+            },
+            ...CORES.map((core) => ({
+              target: core,
+              from: [...CORES.filter((c) => c !== core), ...SHELLS],
+              message: 'cores import only wire/ (and themselves)',
+            })),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+);

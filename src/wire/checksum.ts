@@ -1,0 +1,46 @@
+// The Internet checksum (RFC 1071) and its incremental update (RFC 1624).
+// Sums are carried as plain numbers and folded only at the end; callers that
+// checksum several ranges (pseudo-header + payload) chain `sum16` results.
+
+/**
+ * One's-complement sum of b[off, off+len) as 16-bit big-endian words, added
+ * to `initial` (an unfolded partial sum). An odd trailing byte is padded with
+ * a zero low byte. Returns an unfolded sum (may exceed 0xffff).
+ */
+export function sum16(b: Uint8Array, off: number, len: number, initial = 0): number {
+  let s = initial;
+  const end = off + (len & ~1);
+  let i = off;
+  for (; i < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+  if (len & 1) s += b[i]! << 8;
+  // Fold early enough that the sum never leaves the int range JS keeps exact.
+  return s;
+}
+
+/** Folds a partial sum to 16 bits (end-around carry). */
+export function fold16(sum: number): number {
+  let s = sum;
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  return s;
+}
+
+/** The checksum field value for data whose partial sum is `sum`: ~fold(sum). */
+export const finish16 = (sum: number): number => ~fold16(sum) & 0xffff;
+
+/** Checksum of one range, ready to store (field must be zero in the data, or be excluded). */
+export const checksum16 = (b: Uint8Array, off: number, len: number, initial = 0): number =>
+  finish16(sum16(b, off, len, initial));
+
+/** True when a range that *includes* its checksum field sums to 0xffff. */
+export const verify16 = (b: Uint8Array, off: number, len: number, initial = 0): boolean =>
+  fold16(sum16(b, off, len, initial)) === 0xffff;
+
+/**
+ * RFC 1624 eqn. 3: the new checksum after one 16-bit word changes from `oldWord`
+ * to `newWord`: HC' = ~(~HC + ~m + m'). Used by IP_ECN_set_ce-style header edits
+ * (include/net/inet_ecn.h) and TTL/TOS rewrites.
+ */
+export function csumReplace16(check: number, oldWord: number, newWord: number): number {
+  const s = (~check & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
+  return ~fold16(s) & 0xffff;
+}
