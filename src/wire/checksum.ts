@@ -44,3 +44,21 @@ export function csumReplace16(check: number, oldWord: number, newWord: number): 
   const s = (~check & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
   return ~fold16(s) & 0xffff;
 }
+
+/**
+ * Unfolded sum of the IPv4 pseudo-header (RFC 768 / RFC 793): src, dst,
+ * zero+protocol, upper-layer length. Chain it as `initial` into sum16.
+ */
+export const pseudoSum4 = (src: number, dst: number, proto: number, len: number): number =>
+  (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + len;
+
+/**
+ * Unfolded sum of the IPv6 pseudo-header (RFC 8200 §8.1): the 16-byte source
+ * at b[srcOff], destination at b[dstOff], 32-bit upper-layer length and next
+ * header. The addresses may live in different buffers via the two-buffer form.
+ */
+export function pseudoSum6(
+  srcBuf: Uint8Array, srcOff: number, dstBuf: Uint8Array, dstOff: number, proto: number, len: number,
+): number {
+  return sum16(srcBuf, srcOff, 16, sum16(dstBuf, dstOff, 16, 0)) + (len >>> 16) + (len & 0xffff) + proto;
+}
