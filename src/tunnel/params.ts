@@ -49,8 +49,18 @@ const KINDS: Record<string, TunnelKind> = {
   ipip: TunnelKind.Ipip, gre: TunnelKind.Gre, gretap: TunnelKind.Gretap, sit: TunnelKind.Sit,
 };
 
+/** Validation options. */
+export interface ParamOptions {
+  /**
+   * Also apply iproute2's own argument checks (default true). With false only
+   * the kernel's netlink validation runs — e.g. `ttl 64 nopmtudisc` is then
+   * accepted and the TTL forces DF anyway, as a raw netlink request would.
+   */
+  readonly iproute2?: boolean;
+}
+
 /** Validates a config and returns kernel-equivalent parameters; throws ConfigError naming the field. */
-export function makeTunnelParams(c: TunnelConfig): TunnelParams {
+export function makeTunnelParams(c: TunnelConfig, opts: ParamOptions = {}): TunnelParams {
   validateName(c.name);
   const kind = KINDS[c.kind];
   if (kind === undefined) throw new ConfigError('type', `unknown tunnel type "${c.kind}" (ipip, gre, gretap, sit)`);
@@ -61,7 +71,9 @@ export function makeTunnelParams(c: TunnelConfig): TunnelParams {
   const tos = byteField('tos', c.tos, 1);
   if (!isGre) rejectGreOnly(c);
   const keys = isGre ? greKeys(c) : { iflags: 0, oflags: 0, ikey: 0, okey: 0 };
-  if (ttl !== 0 && c.pmtudisc === false) throw new ConfigError('nopmtudisc', 'ttl != 0 and nopmtudisc are incompatible');
+  if (opts.iproute2 !== false && ttl !== 0 && c.pmtudisc === false) {
+    throw new ConfigError('nopmtudisc', 'ttl != 0 and nopmtudisc are incompatible');
+  }
   const df = c.pmtudisc !== false || ttl !== 0;
   const ignoreDf = c.ignoreDf === true;
   if (ignoreDf && !isGre) throw new ConfigError('ignore-df', `not supported by ${c.kind} tunnels`);
