@@ -20,10 +20,9 @@
 
 import { be16, be32, inBounds } from './bytes.js';
 import { formatIp4, formatIp6 } from './addr.js';
-import { pseudoSum4 } from './checksum.js';
 import { Drop, dropName } from './drop.js';
 import { EspPacket } from './esp.js';
-import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_TEB, EthFrame, formatMac } from './eth.js';
+import { ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_TEB, EthFrame, formatMac } from './eth.js';
 import { GRE_CSUM, GRE_KEY, GRE_SEQ, GrePacket } from './gre.js';
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PARAMETERPROB, ICMP_REDIRECT, Icmp4Packet, isIcmp4Error } from './icmp4.js';
 import {
@@ -231,8 +230,9 @@ class Printer {
         const frag = `Frag off ${p.fragOffset}${p.fragMore ? ' M' : ''} id ${hex(p.fragIdent, 8)}`;
         this.out.push(`${frag} next ${next}`);
       } else if (nh === IPPROTO_AH) {
-        hlen = (this.b[pos + 1]! + 2) << 2;
-        this.out.push(`AH spi ${hex(be32(this.b, pos + 4), 8)} seq ${be32(this.b, pos + 8)} next ${next}`);
+        hlen = (this.b[pos + 1]! + 2) << 2; // >= 8; the sequence number needs 12
+        const seq = hlen >= 12 ? ` seq ${be32(this.b, pos + 8)}` : '';
+        this.out.push(`AH spi ${hex(be32(this.b, pos + 4), 8)}${seq} next ${next}`);
       } else {
         hlen = (this.b[pos + 1]! + 1) << 3;
         const extra = nh === 43 ? ` type ${this.b[pos + 2]!} segleft ${this.b[pos + 3]!}` : '';
@@ -279,11 +279,7 @@ class Printer {
     if (!ctx.partial && !p.verifyChecksum()) s += bad(Drop.GreChecksum);
     this.out.push(s);
     if (type === ETH_P_IP || type === ETH_P_IPV6) this.ip(p.payloadOffset, p.payloadLen, ctx.partial);
-    else if (type === ETH_P_TEB) {
-      this.depth--; // eth() counts itself; the GRE header already did
-      this.depth++;
-      this.eth(p.payloadOffset, p.payloadLen);
-    }
+    else if (type === ETH_P_TEB) this.eth(p.payloadOffset, p.payloadLen);
   }
 
   private udp(off: number, len: number, ctx: IpCtx): void {
@@ -381,10 +377,9 @@ class Printer {
     if (isIcmp6Error(type) && !ctx.partial) this.ip(p.payloadOffset, p.payloadLen, true, true);
   }
 
-  /** ICMPv6 always has a pseudo-header checksum; over IPv4 (misuse) it uses the IPv4 pseudo-header sum. */
+  /** The IPv6 pseudo-header checksum (RFC 4443 §2.3); ICMPv6 straight over IPv4 has no defined one: no verdict. */
   private icmp6ChecksumOk(p: Icmp6Packet, ctx: IpCtx): boolean {
-    if (ctx.v === 6) return p.verifyChecksum(this.b, ctx.src6, this.b, ctx.dst6);
-    return pseudoSum4(ctx.src4, ctx.dst4, IPPROTO_ICMPV6, p.length) >= 0 && p.verifyChecksum(this.b, 0, this.b, 0);
+    return ctx.v !== 6 || p.verifyChecksum(this.b, ctx.src6, this.b, ctx.dst6);
   }
 }
 
