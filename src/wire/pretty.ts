@@ -33,7 +33,7 @@ import { IP4_HDR_LEN, Ip4Packet } from './ip4.js';
 import { IP6_HDR_LEN, Ip6Packet } from './ip6.js';
 import {
   IPPROTO_AH, IPPROTO_ESP, IPPROTO_FRAGMENT, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP, IPPROTO_IPV6,
-  IPPROTO_NONE, IPPROTO_TCP, IPPROTO_UDP,
+  IPPROTO_NONE, IPPROTO_ROUTING, IPPROTO_TCP, IPPROTO_UDP,
 } from './ipproto.js';
 import { UDP_PORT_IKE, UDP_PORT_NAT_T, UdpPacket } from './udp.js';
 
@@ -235,7 +235,7 @@ class Printer {
         this.out.push(`AH spi ${hex(be32(this.b, pos + 4), 8)}${seq} next ${next}`);
       } else {
         hlen = (this.b[pos + 1]! + 1) << 3;
-        const extra = nh === 43 ? ` type ${this.b[pos + 2]!} segleft ${this.b[pos + 3]!}` : '';
+        const extra = nh === IPPROTO_ROUTING ? ` type ${this.b[pos + 2]!} segleft ${this.b[pos + 3]!}` : '';
         this.out.push(`${EXT_NAMES[nh] ?? `ext ${nh}`} len ${hlen}${extra} next ${next}`);
       }
       nh = next;
@@ -352,7 +352,7 @@ class Printer {
     if (type === ICMP_PARAMETERPROB) s += ` ptr ${p.pointer}`;
     if (!ctx.partial && !p.verifyChecksum()) s += bad(Drop.BadIcmp);
     this.out.push(s);
-    if (isIcmp4Error(type) && !ctx.partial) this.ip(p.payloadOffset, p.payloadLen, true, true);
+    if (isIcmp4Error(type) && !ctx.partial && p.payloadLen > 0) this.ip(p.payloadOffset, p.payloadLen, true, true);
   }
 
   private icmp6(off: number, len: number, ctx: IpCtx): void {
@@ -374,7 +374,7 @@ class Printer {
     if (isNd && len >= 24) s += ` target ${formatIp6(this.b, p.payloadOffset)}`;
     if (!ctx.partial && !this.icmp6ChecksumOk(p, ctx)) s += bad(Drop.BadIcmp);
     this.out.push(s);
-    if (isIcmp6Error(type) && !ctx.partial) this.ip(p.payloadOffset, p.payloadLen, true, true);
+    if (isIcmp6Error(type) && !ctx.partial && p.payloadLen > 0) this.ip(p.payloadOffset, p.payloadLen, true, true);
   }
 
   /** The IPv6 pseudo-header checksum (RFC 4443 §2.3); ICMPv6 straight over IPv4 has no defined one: no verdict. */
