@@ -88,3 +88,41 @@ export function icmp6ToSender(
   r.icmpToUnderlay = false;
   return true;
 }
+
+const mapped = new Uint8Array(16);
+const quote6 = new Uint8Array(1280);
+
+/**
+ * ip6_err_gen_icmpv6_unreach's send: an ICMPv6 error about the *quoted*
+ * IPv6 packet b[off, off+len) (usually truncated by the router that quoted
+ * it), forced to come from ::ffff:<v4From> (icmp6_send's force_saddr). The
+ * quote is copied into scratch with its payload length trimmed to what is
+ * present so the eligibility walk stays inside it; the original field is
+ * restored in the bytes quoted back.
+ */
+export function relayIcmp6(
+  t: Tunnel, r: PacketResult, b: Uint8Array, off: number, len: number, type: number, code: number, v4From: number,
+): boolean {
+  const n = Math.min(len, quote6.length);
+  if (n < 48) return false;
+  quote6.set(b.subarray(off, off + n));
+  const claimed = (quote6[4]! << 8) | quote6[5]!;
+  const present = Math.min(claimed, n - 40);
+  quote6[4] = present >>> 8;
+  quote6[5] = present & 0xff;
+  if (!icmp6ToSender(t, r, quote6, 0, 40 + present, type, code, 0)) return false;
+  mapped.fill(0);
+  mapped[10] = 0xff;
+  mapped[11] = 0xff;
+  mapped[12] = v4From >>> 24;
+  mapped[13] = (v4From >>> 16) & 0xff;
+  mapped[14] = (v4From >>> 8) & 0xff;
+  mapped[15] = v4From & 0xff;
+  quote6[4] = claimed >>> 8;
+  quote6[5] = claimed & 0xff;
+  args6.srcBuf = mapped;
+  args6.srcOff = 0;
+  const at = t.hhLen;
+  r.icmpLen = at + buildIcmp6Error(r.icmp, at, args6, quote6, 0, 40 + present);
+  return true;
+}

@@ -14,7 +14,8 @@ import { icmp6ToSender } from './icmp-out.js';
 import type { PacketResult, Verdict } from './result.js';
 import type { Tunnel } from './tunnel.js';
 import { IPV6_MIN_MTU, MIN_MTU, OUTER_IP4_LEN } from './types.js';
-import { iptunnelXmit, routeFail, txErr } from './xmit.js';
+import { iptunnelXmit, linkFailure, routeFail, txErr } from './xmit.js';
+import { ETH_P_IPV6 } from '../wire/eth.js';
 import { sixToFourAt, tclassAt, v4CompatAt } from './inner.js';
 
 /** ipip6_tunnel_xmit for the IPv6 packet b[off, off+len) (length already checked ≥ 40). */
@@ -45,6 +46,7 @@ export function sitXmit6(t: Tunnel, b: Uint8Array, off: number, len: number, now
       return txErr(t, r, Drop.TxTooBig, 'ipip6_tunnel_xmit');
     }
   }
+  if (t.takeLinkFailure(nowMs)) linkFailure(t, b, off, ETH_P_IPV6, len, r);
   const ttl = p.ttl !== 0 ? p.ttl : b[off + 7]!;
   tos = ecnEncapsulate(tos, tclass);
   return iptunnelXmit(t, b, off, len, len, IPPROTO_IPV6, tos, ttl, df, dst, nowMs, r);

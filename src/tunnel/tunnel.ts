@@ -12,7 +12,7 @@ import { IPPROTO_GRE } from '../wire/ipproto.js';
 import { defaultMtu, hardHeaderLen, tunnelHlen } from './params.js';
 import { LinkStats } from './stats.js';
 import {
-  ETH_DATA_LEN, IP_RT_MIN_PMTU, PMTU_EXPIRES_MS, TNL_CSUM, TNL_KEY, TNL_SEQ,
+  ETH_DATA_LEN, IP_RT_MIN_PMTU, IPTUNNEL_ERR_TIMEO_MS, PMTU_EXPIRES_MS, TNL_CSUM, TNL_KEY, TNL_SEQ,
 } from './types.js';
 import type { TunnelKind, TunnelParams } from './types.js';
 import type { TraceHook } from './trace.js';
@@ -43,6 +43,13 @@ export class Tunnel {
   private pmtuVal = 0;
   private pmtuLock = false;
   private pmtuExpiresMs = 0;
+  /**
+   * err_count / err_time: ICMP errors from the underlay noted by ipip_err /
+   * ipgre_err / ipip6_err; for IPTUNNEL_ERR_TIMEO each transmit consumes one
+   * and answers its sender with dst_link_failure (the packet still goes out).
+   */
+  errCount = 0;
+  errTimeMs = 0;
   /** Insertion order; lookups prefer newer tunnels as the kernel's hlist_add_head does. */
   serial = 0;
   /** Optional per-packet decision hook (see trace.ts). */
@@ -94,6 +101,26 @@ export class Tunnel {
     this.pmtuLock = lock;
     this.pmtuExpiresMs = nowMs + PMTU_EXPIRES_MS;
     return changed;
+  }
+
+  /** Notes an underlay error (the tail of ipip_err / ipgre_err / ipip6_err). */
+  noteUnderlayError(nowMs: number): void {
+    this.errCount = nowMs < this.errTimeMs + IPTUNNEL_ERR_TIMEO_MS ? this.errCount + 1 : 1;
+    this.errTimeMs = nowMs;
+  }
+
+  /**
+   * ip_tunnel_xmit's err_count step: true when this transmit must also send
+   * dst_link_failure() to its sender (within 30 s of the last error).
+   */
+  takeLinkFailure(nowMs: number): boolean {
+    if (this.errCount <= 0) return false;
+    if (nowMs < this.errTimeMs + IPTUNNEL_ERR_TIMEO_MS) {
+      this.errCount--;
+      return true;
+    }
+    this.errCount = 0;
+    return false;
   }
 
   /** The learnt PMTU (0 if none or expired) for display. */

@@ -45,6 +45,8 @@ export const IP6_MAX_MTU = 0xffff + 40;
 export const IP_RT_MIN_PMTU = 552;
 /** ip_rt_mtu_expires: learnt PMTU entries expire after 10 minutes (ms). */
 export const PMTU_EXPIRES_MS = 600_000;
+/** IPTUNNEL_ERR_TIMEO = 30 * HZ (include/net/ip_tunnels.h), in ms. */
+export const IPTUNNEL_ERR_TIMEO_MS = 30_000;
 /** sysctl_ip_default_ttl: TTL of locally generated packets (ICMP errors, ttl-inherit of non-IP). */
 export const IP_DEFAULT_TTL = 64;
 

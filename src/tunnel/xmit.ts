@@ -21,7 +21,7 @@ import { checksum16 } from '../wire/checksum.js';
 import { Drop } from '../wire/drop.js';
 import { ETH_P_IP, ETH_P_IPV6, ETH_P_TEB } from '../wire/eth.js';
 import { GrePacket } from '../wire/gre.js';
-import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED } from '../wire/icmp4.js';
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_HOST_UNREACH } from '../wire/icmp4.js';
 import { ICMPV6_ADDR_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_PKT_TOOBIG } from '../wire/icmp6.js';
 import { IPPROTO_GRE, IPPROTO_IPIP } from '../wire/ipproto.js';
 import { ecnEncapsulate } from './ecn.js';
@@ -114,6 +114,7 @@ function ipTunnelXmit(
   const innerDf = proto === ETH_P_IP && (b[nh + 6]! & 0x40) !== 0;
   const df = p.df || (innerDf && !p.ignoreDf);
   if (tnlUpdatePmtu(t, b, nh, proto, pktSize, innerDf, df, nowMs, r)) return txErr(t, r, Drop.TxTooBig, 'tnl_update_pmtu');
+  if (t.takeLinkFailure(nowMs)) linkFailure(t, b, nh, proto, pktSize, r);
   const innerDs = proto === ETH_P_IP ? b[nh + 1]! : proto === ETH_P_IPV6 ? tclassAt(b, nh) : 0;
   tos = ecnEncapsulate(tos, innerDs);
   let ttl = p.ttl;
@@ -146,6 +147,17 @@ function tnlUpdatePmtu(
     return true;
   }
   return false;
+}
+
+/**
+ * dst_link_failure for an L3 inner packet: ipv4_link_failure sends ICMP host
+ * unreachable, ip6_link_failure ICMPv6 address unreachable. (A gretap frame
+ * has no inner route, so nothing is sent.) The packet itself still goes out.
+ */
+export function linkFailure(t: Tunnel, b: Uint8Array, nh: number, proto: number, len: number, r: PacketResult): void {
+  if (t.hhLen !== 0) return;
+  if (proto === ETH_P_IP) icmp4ToSender(t, r, b, nh, len, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
+  else if (proto === ETH_P_IPV6) icmp6ToSender(t, r, b, nh, len, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
 }
 
 /**
