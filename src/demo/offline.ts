@@ -60,13 +60,13 @@ function send(from: Tunnel, to: TunnelStack, inner: Uint8Array, link: 'eth' | 'i
     return null;
   }
   say(`  wire: ${formatPacket(buf, res.off, res.len, 'ip')}`);
-  const outer = buf.slice(res.off, res.off + res.len);
+  const outer = new Uint8Array(buf.subarray(res.off, res.off + res.len)); // a copy: buf is reused
   if (onWire !== undefined) {
     onWire(outer);
     say(`  wire after a router: ${formatPacket(outer, 0, outer.length, 'ip')}`);
   }
   if (to.receive(outer, 0, outer.length, 0, res) !== Verdict.Deliver || res.tunnel === null) return null;
-  const got = outer.slice(res.off, res.off + res.len);
+  const got = new Uint8Array(outer.subarray(res.off, res.off + res.len));
   say(`  ${res.tunnel.name} delivers: ${formatPacket(got, 0, got.length, link)}`);
   return got;
 }

@@ -3,7 +3,7 @@
 import { makeTunnelParams } from '../../src/tunnel/params.js';
 import type { TunnelConfig } from '../../src/tunnel/params.js';
 import { PacketResult, Verdict } from '../../src/tunnel/result.js';
-import { TunnelStack } from '../../src/tunnel/stack.js';
+import type { TunnelStack } from '../../src/tunnel/stack.js';
 import type { Tunnel } from '../../src/tunnel/tunnel.js';
 import { tunnelXmit } from '../../src/tunnel/xmit.js';
 import { withHeadroom } from '../util/packets.js';
