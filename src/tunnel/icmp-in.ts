@@ -119,7 +119,7 @@ function gre(stack: TunnelStack, b: Uint8Array, q: number, qLen: number, link: n
   const keyOff = q + ihl + 4 + ((flags & 0x8000) !== 0 ? 4 : 0);
   const key = hasKey ? ((b[keyOff]! << 24) | (b[keyOff + 1]! << 16) | (b[keyOff + 2]! << 8) | b[keyOff + 3]!) >>> 0 : 0;
   const tbl = proto === ETH_P_TEB ? stack.gretap : stack.gre;
-  return { t: tbl.lookup(link, hasKey, false, key, quoted.dst, quoted.src), hlen, proto };
+  return { t: tbl.lookup(link, hasKey, false, key | 0, quoted.dst | 0, quoted.src | 0), hlen, proto };
 }
 
 /** gre_err → ipgre_err. */
@@ -144,7 +144,7 @@ function ipipErr(
   stack: TunnelStack, b: Uint8Array, q: number, qLen: number, link: number, nowMs: number, type: number, code: number,
   res: UnderlayIcmpResult, r: PacketResult,
 ): UnderlayIcmpResult {
-  const t = stack.ipip.lookup(link, false, true, 0, quoted.dst, quoted.src);
+  const t = stack.ipip.lookup(link, false, true, 0, quoted.dst | 0, quoted.src | 0);
   if (t === null) return sitErr(stack, b, q, qLen, link, nowMs, type, code, res, r);
   if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) return learnPmtu(stack, quoted.dst, icmp.nextHopMtu, nowMs, res);
   if (type === ICMP_REDIRECT) return res;
@@ -157,7 +157,7 @@ function sitErr(
   stack: TunnelStack, b: Uint8Array, q: number, qLen: number, link: number, nowMs: number, type: number, code: number,
   res: UnderlayIcmpResult, r: PacketResult,
 ): UnderlayIcmpResult {
-  const t = stack.sit.lookup(link, quoted.dst, quoted.src);
+  const t = stack.sit.lookup(link, quoted.dst | 0, quoted.src | 0);
   if (t === null) return res;
   if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) return learnPmtu(stack, quoted.dst, icmp.nextHopMtu, nowMs, res);
   if (type === ICMP_REDIRECT) return res;

@@ -80,30 +80,31 @@ export class IpTunnelTable extends TableBase {
 
   /**
    * ip_tunnel_lookup for a packet from `remote` to `local` received on `link`.
+   * Addresses and key are int32 (`value | 0`), see Tunnel.localS.
    * `hasKey`/`key`: the packet's GRE K bit and key; `noKey` is TUNNEL_NO_KEY
    * (ipip: no key field at all). Returns null when nothing (not even an up fallback) matches.
    */
   lookup(link: number, hasKey: boolean, noKey: boolean, key: number, remote: number, local: number): Tunnel | null {
     let cand: Tunnel | null = null;
     for (const t of this.list) {
-      if (local !== t.p.local || remote !== t.p.remote || !t.isUp || !t.keyMatch(hasKey, key)) continue;
+      if (local !== t.localS || remote !== t.remoteS || !t.isUp || !t.keyMatch(hasKey, key)) continue;
       if (t.p.link === link) return t;
       cand = t;
     }
     for (const t of this.list) {
-      if (remote !== t.p.remote || t.p.local !== 0 || !t.isUp || !t.keyMatch(hasKey, key)) continue;
+      if (remote !== t.remoteS || t.localS !== 0 || !t.isUp || !t.keyMatch(hasKey, key)) continue;
       if (t.p.link === link) return t;
       if (cand === null) cand = t;
     }
     for (const t of this.list) {
-      const localOnly = local === t.p.local && t.p.remote === 0;
-      const mcast = local === t.p.remote && isIp4Multicast(local);
+      const localOnly = local === t.localS && t.remoteS === 0;
+      const mcast = local === t.remoteS && isIp4Multicast(local);
       if ((!localOnly && !mcast) || !t.isUp || !t.keyMatch(hasKey, key)) continue;
       if (t.p.link === link) return t;
       if (cand === null) cand = t;
     }
     for (const t of this.list) {
-      if ((!noKey && t.p.ikey !== key) || t.p.local !== 0 || t.p.remote !== 0 || !t.isUp) continue;
+      if ((!noKey && t.ikeyS !== key) || t.localS !== 0 || t.remoteS !== 0 || !t.isUp) continue;
       if (t.p.link === link) return t;
       if (cand === null) cand = t;
     }
@@ -112,6 +113,9 @@ export class IpTunnelTable extends TableBase {
   }
 }
 
+/** ipip6_tunnel_lookup's link filter: unbound tunnels, or bound to the receiving link. */
+const linkOk = (t: Tunnel, link: number): boolean => t.p.link === 0 || t.p.link === link;
+
 /** sit tunnels of one network namespace. */
 export class SitTable extends TableBase {
   protected sameIdentity(a: TunnelParams, b: TunnelParams): boolean {
@@ -119,20 +123,25 @@ export class SitTable extends TableBase {
     return a.local === b.local && a.remote === b.remote && a.link === b.link;
   }
 
-  /** ipip6_tunnel_lookup for a packet from `remote` to `local` received on `link`. */
+  /** ipip6_tunnel_lookup for a packet from `remote` to `local` (int32) received on `link`. */
   lookup(link: number, remote: number, local: number): Tunnel | null {
-    const linkOk = (t: Tunnel): boolean => t.p.link === 0 || t.p.link === link;
     for (const t of this.list) {
-      if (t.p.local !== 0 && t.p.remote !== 0 && local === t.p.local && remote === t.p.remote && linkOk(t) && t.isUp) return t;
+      if (t.localS !== 0 && t.remoteS !== 0 && local === t.localS && remote === t.remoteS && linkOk(t, link) && t.isUp) return t;
     }
     for (const t of this.list) {
-      if (t.p.local === 0 && t.p.remote !== 0 && remote === t.p.remote && linkOk(t) && t.isUp) return t;
+      if (t.localS === 0 && t.remoteS !== 0 && remote === t.remoteS && linkOk(t, link) && t.isUp) return t;
     }
     for (const t of this.list) {
-      if (t.p.remote === 0 && t.p.local !== 0 && local === t.p.local && linkOk(t) && t.isUp) return t;
+      if (t.remoteS === 0 && t.localS !== 0 && local === t.localS && linkOk(t, link) && t.isUp) return t;
     }
     // tunnels_wc[0]: its head is the newest any/any tunnel, else sit0.
-    const head = this.list.find((t) => t.p.local === 0 && t.p.remote === 0) ?? this.fallback;
+    let head = this.fallback;
+    for (const t of this.list) {
+      if (t.localS === 0 && t.remoteS === 0) {
+        head = t;
+        break;
+      }
+    }
     return head.isUp ? head : null;
   }
 }

@@ -4,7 +4,7 @@
 // Sources: ipip_netlink_parms / ip_tunnel_netlink_parms (ttl forces DF,
 // pmtudisc defaults on), ipgre_netlink_parms (ignore_df needs !DF → EINVAL),
 // ipgre_tunnel_validate (no version/routing flags), ipgre_tap_validate
-// (gretap needs a remote), ipgre_tunnel_init (multicast remote needs a local),
+// (only an explicit zero remote is refused, and iproute2 ≥ 4.19 never sends one), ipgre_tunnel_init (multicast remote needs a local),
 // ipip_tunnel_ioctl_verify_protocol, ipip6_netlink_parms (sit modes),
 // iproute2 ip/link_iptnl.c & link_gre.c ("ttl != 0 and nopmtudisc are
 // incompatible"), ip_tunnel_bind_dev / ipip6_tunnel_bind_dev (default MTU),
@@ -71,14 +71,21 @@ export function makeTunnelParams(c: TunnelConfig, opts: ParamOptions = {}): Tunn
   const tos = byteField('tos', c.tos, 1);
   if (!isGre) rejectGreOnly(c);
   const keys = isGre ? greKeys(c) : { iflags: 0, oflags: 0, ikey: 0, okey: 0 };
-  if (opts.iproute2 !== false && ttl !== 0 && c.pmtudisc === false) {
+  if (isGre && isIp4Multicast(remote)) {
+    // link_gre.c: a multicast ("broadcast") tunnel without a key is keyed by its group address.
+    if (keys.ikey === 0) { keys.ikey = remote; keys.iflags |= TNL_KEY; }
+    if (keys.okey === 0) { keys.okey = remote; keys.oflags |= TNL_KEY; }
+  }
+  // ipip/sit (ip_tunnel_netlink_parms, ipip6_netlink_parms): a non-zero TTL
+  // forces DF, and iproute2's link_iptnl.c refuses "ttl N nopmtudisc".
+  // gre/gretap (ipgre_netlink_parms): DF comes from pmtudisc alone.
+  if (!isGre && opts.iproute2 !== false && ttl !== 0 && c.pmtudisc === false) {
     throw new ConfigError('nopmtudisc', 'ttl != 0 and nopmtudisc are incompatible');
   }
-  const df = c.pmtudisc !== false || ttl !== 0;
+  const df = c.pmtudisc !== false || (!isGre && ttl !== 0);
   const ignoreDf = c.ignoreDf === true;
   if (ignoreDf && !isGre) throw new ConfigError('ignore-df', `not supported by ${c.kind} tunnels`);
   if (ignoreDf && df) throw new ConfigError('ignore-df', 'requires nopmtudisc (the kernel returns EINVAL)');
-  if (kind === TunnelKind.Gretap && remote === 0) throw new ConfigError('remote', 'gretap needs a remote address');
   if (isGre && isIp4Multicast(remote) && local === 0) throw new ConfigError('local', 'a multicast remote needs a local address');
   const link = c.link ?? 0;
   if (!Number.isInteger(link) || link < 0) throw new ConfigError('dev', `bad ifindex ${String(link)}`);
@@ -90,10 +97,16 @@ export function makeTunnelParams(c: TunnelConfig, opts: ParamOptions = {}): Tunn
   return { ...p, mtu: c.mtu ?? 0 };
 }
 
-/** dev_valid_name: 1..15 bytes, not "." or "..", no '/', ':' or whitespace. */
+/**
+ * dev_valid_name (net/core/dev.c): 1..15 bytes, not "." or "..", and no
+ * byte that is '/', ':' or isspace() — the kernel's ctype, which also counts
+ * 0xA0 (so UTF-8 text containing that byte is refused).
+ */
 function validateName(name: string): void {
-  if (name.length === 0 || Buffer.byteLength(name) > 15) throw new ConfigError('name', `"${name}" must be 1 to 15 bytes`);
-  if (name === '.' || name === '..' || /[/:\s]/.test(name)) throw new ConfigError('name', `"${name}" is not a valid device name`);
+  const bytes = Buffer.from(name, 'utf8');
+  if (bytes.length === 0 || bytes.length > 15) throw new ConfigError('name', `"${name}" must be 1 to 15 bytes`);
+  const bad = (c: number): boolean => c === 0x2f || c === 0x3a || c === 0x20 || c === 0xa0 || (c >= 0x09 && c <= 0x0d);
+  if (name === '.' || name === '..' || bytes.some(bad)) throw new ConfigError('name', `"${name}" is not a valid device name`);
 }
 
 function addrField(field: string, v: string | undefined): number {
@@ -117,16 +130,29 @@ function rejectGreOnly(c: TunnelConfig): void {
   }
 }
 
-/** iproute2 key syntax: a u32, or a dotted quad (get_u32 / inet_pton in link_gre.c). */
+/**
+ * iproute2's tnl_parse_key: without a '.', get_u32(arg, 0) — strtoul in base
+ * 0 (0x… hex, 0… octal, else decimal); with a '.', get_addr32 — 1 to 4
+ * dotted decimal bytes filling from the left ("10.8" = 10.8.0.0).
+ */
 function keyField(field: string, v: number | string): number {
   if (typeof v === 'number') {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ConfigError(field, `${v} is not a 32-bit key`);
     return v >>> 0;
   }
-  if (/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/.test(v)) return keyField(field, Number(v));
-  const q = parseIp4(v);
-  if (q === null) throw new ConfigError(field, `"${v}" is not a number or dotted quad`);
-  return q;
+  if (!v.includes('.')) {
+    const m = /^(?:0[xX]([0-9a-fA-F]+)|0([0-7]*)|([1-9][0-9]*))$/.exec(v);
+    if (m === null) throw new ConfigError(field, `"${v}" is not a number or dotted quad`);
+    const n = m[1] !== undefined ? parseInt(m[1], 16) : m[2] !== undefined ? (m[2] === '' ? 0 : parseInt(m[2], 8)) : Number(m[3]);
+    return keyField(field, n);
+  }
+  const parts = v.split('.');
+  if (parts.length > 4 || parts.some((x) => !/^[0-9]{1,3}$/.test(x) || Number(x) > 255)) {
+    throw new ConfigError(field, `"${v}" is not a number or dotted quad`);
+  }
+  let k = 0;
+  for (let i = 0; i < 4; i++) k = k * 256 + Number(parts[i] ?? 0);
+  return k >>> 0;
 }
 
 function greKeys(c: TunnelConfig): { iflags: number; oflags: number; ikey: number; okey: number } {
@@ -181,7 +207,8 @@ export const hardHeaderLen = (p: TunnelParams): number => (p.kind === TunnelKind
  */
 export function defaultMtu(p: TunnelParams, underlayMtu = ETH_DATA_LEN): number {
   if (p.kind === TunnelKind.Sit) return Math.max(IPV6_MIN_MTU, underlayMtu - OUTER_IP4_LEN);
-  return Math.max(MIN_MTU, underlayMtu - OUTER_IP4_LEN - tunnelHlen(p) - hardHeaderLen(p));
+  const under = Math.min(underlayMtu, IP_MAX_MTU); // ip_tunnel_bind_dev: min(tdev->mtu, IP_MAX_MTU)
+  return Math.max(MIN_MTU, under - OUTER_IP4_LEN - tunnelHlen(p) - hardHeaderLen(p));
 }
 
 /** Largest MTU `ip link set … mtu N` accepts (__ip_tunnel_change_mtu; sit: max_mtu = IP6_MAX_MTU − 20). */

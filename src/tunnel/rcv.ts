@@ -30,11 +30,13 @@ import { innerNeed, sixToFourAt, tclassAt } from './inner.js';
 export interface OuterInfo {
   /** Outer IPv4 TOS byte (for ECN decapsulation). */
   tos: number;
+  /** Outer addresses as int32 (`| 0`), see Tunnel.localS. */
   src: number;
   dst: number;
   isMulticast: boolean;
   /** TNL_CSUM / TNL_SEQ bits present in the GRE header (0 for ipip/sit). */
   flags: number;
+  /** GRE sequence number as int32. */
   seq: number;
 }
 
@@ -61,7 +63,7 @@ export function ipTunnelRcv(
       s.rx_fifo_errors++;
       return rxErr(t, r, Drop.SeqOutOfOrder, 'rx_fifo_errors');
     }
-    t.iSeqno = (o.seq + 1) >>> 0;
+    t.iSeqno = (o.seq + 1) | 0;
   }
   if (len < t.hhLen + innerNeed(proto)) {
     s.rx_length_errors++;
@@ -93,9 +95,9 @@ export function sitRcv6(t: Tunnel, b: Uint8Array, off: number, len: number, o: O
  */
 function isSpoofed(t: Tunnel, b: Uint8Array, off: number, o: OuterInfo): boolean {
   if (t.p.remote !== 0) return false;
-  const s = sixToFourAt(b, off + 8);
+  const s = sixToFourAt(b, off + 8) | 0;
   if (s !== 0 && s !== o.src) return true;
-  const d = sixToFourAt(b, off + 24);
+  const d = sixToFourAt(b, off + 24) | 0;
   return d !== 0 && d !== o.dst;
 }
 

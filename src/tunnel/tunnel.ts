@@ -26,11 +26,19 @@ export class Tunnel {
   readonly hlen: number;
   /** dev->hard_header_len: 14 for gretap. */
   readonly hhLen: number;
+  /**
+   * local/remote/ikey as signed int32 (`| 0`): the receive path compares
+   * these with signed reads of the packet, because u32 values ≥ 2^31 are
+   * heap numbers in V8 and would allocate when passed around per packet.
+   */
+  readonly localS: number;
+  readonly remoteS: number;
+  readonly ikeyS: number;
   /** Device MTU (dev->mtu). */
   mtu: number;
   /** IFF_UP: lookups skip down devices; a down device transmits nothing. */
   isUp = false;
-  /** Next GRE sequence number to send (o_seqno; first sent is 0) and expected next received (i_seqno). */
+  /** Next GRE sequence number to send (o_seqno; first sent is 0) and expected next received (i_seqno); int32, wrapping. */
   oSeqno = 0;
   iSeqno = 0;
   /** Outer IPv4 identification counter (u16), seeded by the shell (__ip_select_ident stand-in). */
@@ -63,6 +71,9 @@ export class Tunnel {
     this.hhLen = hardHeaderLen(p);
     this.mtu = p.mtu !== 0 ? p.mtu : defaultMtu(p, ETH_DATA_LEN);
     this.ident = identSeed & 0xffff;
+    this.localS = p.local | 0;
+    this.remoteS = p.remote | 0;
+    this.ikeyS = p.ikey | 0;
   }
 
   get isGre(): boolean { return this.p.proto === IPPROTO_GRE; }
@@ -96,6 +107,8 @@ export class Tunnel {
       lock = true;
       v = Math.min(old, IP_RT_MIN_PMTU);
     }
+    // Same MTU again in the first half of the entry's life: nothing to do.
+    if (v === this.pmtuVal && !lock && nowMs < this.pmtuExpiresMs - PMTU_EXPIRES_MS / 2) return false;
     const changed = v !== this.pmtuVal || lock !== this.pmtuLock;
     this.pmtuVal = v;
     this.pmtuLock = lock;
@@ -129,9 +142,9 @@ export class Tunnel {
     return this.pmtuVal;
   }
 
-  /** ip_tunnel_key_match(): keyed tunnels accept only K packets with their key; keyless only non-K packets. */
-  keyMatch(pktHasKey: boolean, key: number): boolean {
+  /** ip_tunnel_key_match(): keyed tunnels accept only K packets with their key (int32); keyless only non-K packets. */
+  keyMatch(pktHasKey: boolean, keyS: number): boolean {
     if (!pktHasKey) return !this.ikeyed;
-    return this.ikeyed && this.p.ikey === key;
+    return this.ikeyed && this.ikeyS === keyS;
   }
 }

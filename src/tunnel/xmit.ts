@@ -77,7 +77,7 @@ function pushGre(t: Tunnel, b: Uint8Array, off: number, greProto: number): numbe
   let ptr = off - 4;
   if (of & TNL_SEQ) {
     put32(b, ptr, t.oSeqno); // htonl(atomic_fetch_inc(&o_seqno)): the first sequence number is 0
-    t.oSeqno = (t.oSeqno + 1) >>> 0;
+    t.oSeqno = (t.oSeqno + 1) | 0;
     ptr -= 4;
   }
   if (of & TNL_KEY) {

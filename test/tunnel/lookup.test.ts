@@ -8,8 +8,9 @@ import { VpnError } from '../../src/wire/errors.js';
 import { a4 } from '../util/packets.js';
 import { up } from './harness.js';
 
-const L = a4('198.51.100.1'); // our address: the packet's destination
-const R = a4('198.51.100.2'); // the peer: the packet's source
+// Lookups take int32 addresses and keys (`| 0`, see Tunnel.localS).
+const L = a4('198.51.100.1') | 0; // our address: the packet's destination
+const R = a4('198.51.100.2') | 0; // the peer: the packet's source
 const gre = (s: TunnelStack, name: string, local: string, remote: string, extra: object = {}) =>
   up(s, { kind: 'gre', name, local, remote, ...extra });
 const find = (s: TunnelStack, link = 0, key: number | null = null) => s.gre.lookup(link, key !== null, false, key ?? 0, R, L);
@@ -80,7 +81,10 @@ test('step 4 (wildcard) compares the key value directly; ipip (TUNNEL_NO_KEY) sk
 test('step 3 also matches a multicast remote equal to the packet destination', () => {
   const s = new TunnelStack();
   const m = gre(s, 'mc', '198.51.100.1', '233.252.0.7');
-  assert.equal(s.gre.lookup(0, false, false, 0, R, a4('233.252.0.7')), m);
+  // link_gre.c keys a multicast tunnel by its group address when no key is given.
+  assert.equal(m.p.ikey, a4('233.252.0.7'));
+  assert.equal(s.gre.lookup(0, true, false, a4('233.252.0.7') | 0, R, a4('233.252.0.7') | 0), m);
+  assert.equal(s.gre.lookup(0, false, false, 0, R, a4('233.252.0.7') | 0), null);
 });
 
 test('fallback device: only when up, and only after every step failed', () => {

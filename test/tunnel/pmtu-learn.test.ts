@@ -201,9 +201,7 @@ test('iptunnel_xmit: outer DF is cleared while the PMTU is locked and set again 
   assert.equal(later.pkt[6]! & 0x40, 0x40, 'DF back after expiry');
 });
 
-test('__ip_rt_update_pmtu: the same MTU in the first half of the lifetime does NOT renew the expiry', {
-  todo: 'src renews the expiry on every accepted update (misses rt_pmtu == mtu && time_before(jiffies, expires − expires/2))',
-}, () => {
+test('__ip_rt_update_pmtu: the same MTU in the first half of the lifetime does NOT renew the expiry', () => {
   const t = fresh();
   t.updatePmtu(1400, T0);
   t.updatePmtu(1400, T0 + 100_000); // kernel: goto out, dst->expires stays T0 + 600 000

@@ -200,7 +200,8 @@ test('outer IPv4 sanity: truncated, bad header checksum, fragment, unknown proto
 test('a multicast outer destination counts multicast (ip_tunnel_rcv)', () => {
   const s = new TunnelStack();
   const t = up(s, { kind: 'gre', remote: '233.252.0.1', local: '198.51.100.1' });
-  const r = rx(s, outer4(gre(ip4(), { proto: 0x0800 }), { proto: IPPROTO_GRE, src: '198.51.100.2', dst: '233.252.0.1' }));
+  const key = t.p.ikey; // the group address (link_gre.c)
+  const r = rx(s, outer4(gre(ip4(), { proto: 0x0800, key }), { proto: IPPROTO_GRE, src: '198.51.100.2', dst: '233.252.0.1' }));
   assert.equal(r.tunnel, t);
   assert.equal(t.stats.multicast, 1);
 });
