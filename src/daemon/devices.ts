@@ -1,0 +1,35 @@
+// What the daemon needs from the host for its devices, as an interface so
+// the link logic is testable without root: the Linux implementation lives
+// in linux-devices.ts, a fake in the tests.
+
+/** A TUN (L3) or TAP (gretap) device the daemon owns. */
+export interface Device {
+  readonly name: string;
+  readonly ifindex: number;
+  /** MAC address text for TAP devices, else null. */
+  readonly mac: string | null;
+  setMtu(mtu: number): void;
+  setUp(up: boolean): void;
+  /** IFF_UP as the kernel sees it now (someone may have run `ip link set … down`). */
+  isUp(): boolean;
+  close(): void;
+}
+
+/** Facts about the underlay route toward a remote (`ip route get`). */
+export interface UnderlayRoute {
+  /** False when there is no route (the tunnel then counts tx_carrier_errors). */
+  readonly ok: boolean;
+  /** MTU of the route's device (1500 when unknown). */
+  readonly mtu: number;
+  /** Name of the device the route uses ('' when none). */
+  readonly dev: string;
+}
+
+export interface DeviceFactory {
+  /** Creates the TUN/TAP device `name`; throws VpnError (EEXIST, EPERM, …) on failure. */
+  create(name: string, tap: boolean, mtu: number): Device;
+  /** ifindex of an existing device, or null. */
+  ifindex(name: string): number | null;
+  /** The route toward `remote` (u32; 0 = none configured → a default-ish answer). */
+  route(remote: number): UnderlayRoute;
+}

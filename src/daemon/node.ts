@@ -1,0 +1,166 @@
+// The daemon's "kernel": one network namespace's tunnels and the devices
+// behind them. Link operations validate everything before changing
+// anything, and roll back on a half-done add, so a bad request leaves the
+// running state untouched.
+
+import { ConfigError, VpnError } from '../wire/errors.js';
+import { checkMtu, defaultMtu, makeTunnelParams } from '../tunnel/params.js';
+import type { TunnelConfig } from '../tunnel/params.js';
+import { TunnelStack } from '../tunnel/stack.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+import { KIND_NAMES, TunnelKind } from '../tunnel/types.js';
+import type { Device, DeviceFactory } from './devices.js';
+import { linkRecord } from './link-record.js';
+import type { LinkRecord } from './link-record.js';
+import type { MonitorEvent } from './protocol.js';
+
+interface Entry { readonly tunnel: Tunnel; readonly dev: Device; readonly linkName: string | null }
+
+/** Keys `link.add` accepts and their JSON types (everything else is refused, naming the key). */
+const ADD_KEYS: Record<string, 'string' | 'number' | 'boolean' | 'number|string'> = {
+  name: 'string', kind: 'string', local: 'string', remote: 'string', dev: 'string',
+  ttl: 'number|string', tos: 'number|string', key: 'number|string', ikey: 'number|string', okey: 'number|string',
+  seq: 'boolean', iseq: 'boolean', oseq: 'boolean', csum: 'boolean', icsum: 'boolean', ocsum: 'boolean',
+  pmtudisc: 'boolean', ignoreDf: 'boolean', mode: 'string', mtu: 'number',
+};
+
+export class TunkitNode {
+  readonly stack = new TunnelStack();
+  private readonly entries = new Map<string, Entry>();
+  private identSeed = 1;
+
+  constructor(
+    private readonly devices: DeviceFactory,
+    private readonly publish: (e: MonitorEvent) => void,
+    private readonly now: () => number,
+  ) {}
+
+  /** The entry for a device name, or throws ENODEV naming it. */
+  entry(name: unknown): Entry {
+    if (typeof name !== 'string') throw new ConfigError('dev', 'a device name is required');
+    const e = this.entries.get(name);
+    if (e === undefined) throw new VpnError('ENODEV', `Cannot find device "${name}"`, 'dev');
+    return e;
+  }
+
+  /** Every tunnel entry (for the data path). */
+  get all(): ReadonlyMap<string, Entry> { return this.entries; }
+
+  /** `link add`: validate, register the tunnel, create its device; nothing remains on failure. */
+  addLink(args: Record<string, unknown>): LinkRecord {
+    const cfg = configFromArgs(args);
+    if (this.entries.has(cfg.name) || this.devices.ifindex(cfg.name) !== null) {
+      throw new VpnError('EEXIST', `device "${cfg.name}" already exists`, 'name');
+    }
+    let link = 0;
+    const linkName = typeof args['dev'] === 'string' ? args['dev'] : null;
+    if (linkName !== null) {
+      const ix = this.devices.ifindex(linkName);
+      if (ix === null) throw new VpnError('ENODEV', `Cannot find device "${linkName}"`, 'dev');
+      link = ix;
+    }
+    const p = makeTunnelParams({ ...cfg, link });
+    const t = this.stack.add(p, (this.identSeed = (this.identSeed * 1103515245 + 12345) & 0x7fffffff));
+    try {
+      this.applyRoute(t);
+      if (p.mtu === 0) t.mtu = defaultMtu(p, t.underlayMtu);
+      const dev = this.devices.create(p.name, p.kind === TunnelKind.Gretap, t.mtu);
+      this.entries.set(p.name, { tunnel: t, dev, linkName });
+    } catch (e) {
+      this.stack.remove(t);
+      throw e;
+    }
+    this.publish({ type: 'link.add', dev: p.name, kind: KIND_NAMES[p.kind] });
+    return this.record(p.name);
+  }
+
+  /** Re-reads the underlay route facts for a tunnel (route changes, PMTU floor). */
+  applyRoute(t: Tunnel): void {
+    const r = this.devices.route(t.p.remote);
+    t.hasRoute = r.ok;
+    t.underlayMtu = r.mtu;
+    t.routeLoops = r.ok && r.dev === t.name;
+  }
+
+  /** `link del`: removes the tunnel and its device. */
+  delLink(name: unknown): void {
+    const e = this.entry(name);
+    this.stack.remove(e.tunnel);
+    this.entries.delete(e.tunnel.name);
+    e.dev.close();
+    this.publish({ type: 'link.del', dev: e.tunnel.name });
+  }
+
+  /** `link set NAME [up|down] [mtu N]`: validated fully before anything changes. */
+  setLink(name: unknown, args: Record<string, unknown>): LinkRecord {
+    const e = this.entry(name);
+    const up = args['up'];
+    const mtu = args['mtu'];
+    if (up !== undefined && typeof up !== 'boolean') throw new ConfigError('up', 'must be true or false');
+    if (mtu !== undefined) {
+      if (typeof mtu !== 'number') throw new ConfigError('mtu', 'must be a number');
+      checkMtu(e.tunnel.p, mtu);
+    }
+    if (typeof mtu === 'number' && mtu !== e.tunnel.mtu) {
+      e.dev.setMtu(mtu);
+      e.tunnel.mtu = mtu;
+      this.publish({ type: 'link.mtu', dev: e.tunnel.name, mtu });
+    }
+    if (typeof up === 'boolean') {
+      e.dev.setUp(up);
+      this.syncUp(e);
+    }
+    return this.record(e.tunnel.name);
+  }
+
+  /** Mirrors the device's IFF_UP into the tunnel (lookups skip down devices); publishes changes. */
+  syncUp(e: Entry): void {
+    const up = e.dev.isUp();
+    if (up === e.tunnel.isUp) return;
+    e.tunnel.isUp = up;
+    this.publish({ type: up ? 'link.up' : 'link.down', dev: e.tunnel.name });
+  }
+
+  /** `link show [NAME] [type KIND]`. */
+  showLinks(name?: unknown, kind?: unknown): LinkRecord[] {
+    if (name !== undefined && name !== null) return [this.record(this.entry(name).tunnel.name)];
+    if (kind !== undefined && kind !== null && (typeof kind !== 'string' || !Object.values(KIND_NAMES).includes(kind))) {
+      throw new ConfigError('type', `unknown type ${JSON.stringify(kind)}`);
+    }
+    return [...this.entries.values()]
+      .filter((e) => kind === undefined || kind === null || KIND_NAMES[e.tunnel.kind] === kind)
+      .sort((a, b) => a.dev.ifindex - b.dev.ifindex)
+      .map((e) => this.record(e.tunnel.name));
+  }
+
+  record(name: string): LinkRecord {
+    const e = this.entry(name);
+    this.syncUp(e);
+    return linkRecord(e.tunnel, e.dev.ifindex, e.dev.mac, e.linkName, e.tunnel.isUp, this.now());
+  }
+
+  /** Removes every device (daemon shutdown). */
+  close(): void {
+    for (const name of [...this.entries.keys()]) this.delLink(name);
+  }
+}
+
+/** Type-checks link.add arguments field by field; the error names the field. */
+export function configFromArgs(args: Record<string, unknown>): TunnelConfig {
+  for (const [k, v] of Object.entries(args)) {
+    const want = ADD_KEYS[k];
+    if (want === undefined) throw new ConfigError(k, 'unknown parameter');
+    const ok = want === 'number|string' ? typeof v === 'number' || typeof v === 'string' : typeof v === want;
+    if (!ok) throw new ConfigError(k, `must be a ${want}`);
+  }
+  if (typeof args['name'] !== 'string') throw new ConfigError('name', 'a device name is required');
+  if (typeof args['kind'] !== 'string') throw new ConfigError('type', 'a tunnel type is required');
+  const num = (k: string): number | 'inherit' | undefined => {
+    const v = args[k];
+    if (v === undefined || typeof v === 'number') return v;
+    if (v === 'inherit') return 'inherit';
+    throw new ConfigError(k, `"${String(v)}" is not a number or inherit`);
+  };
+  const { dev: _dev, ttl: _ttl, tos: _tos, ...rest } = args;
+  return { ...(rest as unknown as TunnelConfig), ttl: num('ttl'), tos: num('tos') };
+}

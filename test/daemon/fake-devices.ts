@@ -1,0 +1,38 @@
+// An in-memory DeviceFactory for daemon tests.
+import { VpnError } from '../../src/wire/errors.js';
+import type { Device, DeviceFactory, UnderlayRoute } from '../../src/daemon/devices.js';
+
+export class FakeDevice implements Device {
+  up = false;
+  closed = false;
+  constructor(readonly name: string, readonly ifindex: number, readonly mac: string | null, public mtu: number) {}
+  setMtu(mtu: number): void { this.mtu = mtu; }
+  setUp(up: boolean): void { this.up = up; }
+  isUp(): boolean { return this.up && !this.closed; }
+  close(): void { this.closed = true; }
+}
+
+export class FakeDevices implements DeviceFactory {
+  readonly made = new Map<string, FakeDevice>();
+  readonly existing = new Map<string, number>([['lo', 1], ['eth0', 2]]);
+  routeAnswer: UnderlayRoute = { ok: true, mtu: 1500, dev: 'eth0' };
+  failNext: VpnError | null = null;
+  private next = 10;
+
+  create(name: string, tap: boolean, mtu: number): Device {
+    if (this.failNext !== null) {
+      const e = this.failNext;
+      this.failNext = null;
+      throw e;
+    }
+    const d = new FakeDevice(name, this.next++, tap ? '02:00:00:00:00:01' : null, mtu);
+    this.made.set(name, d);
+    return d;
+  }
+  ifindex(name: string): number | null {
+    const d = this.made.get(name);
+    if (d !== undefined && !d.closed) return d.ifindex;
+    return this.existing.get(name) ?? null;
+  }
+  route(_remote: number): UnderlayRoute { return this.routeAnswer; }
+}

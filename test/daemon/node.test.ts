@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TunkitNode } from '../../src/daemon/node.js';
+import type { MonitorEvent } from '../../src/daemon/protocol.js';
+import { VpnError } from '../../src/wire/errors.js';
+import { FakeDevices } from './fake-devices.js';
+
+const mk = () => {
+  const devs = new FakeDevices();
+  const events: MonitorEvent[] = [];
+  const node = new TunkitNode(devs, (e) => events.push(e), () => 0);
+  return { devs, events, node };
+};
+const code = (fn: () => unknown, c: string, field?: string) =>
+  assert.throws(fn, (e: unknown) => e instanceof VpnError && e.code === c && (field === undefined || e.field === field));
+
+test('link add creates the tunnel and its device with the kernel default MTU; show reports it', () => {
+  const { devs, events, node } = mk();
+  const r = node.addLink({ name: 'gre1', kind: 'gre', local: '198.51.100.1', remote: '198.51.100.2', key: 5, seq: true });
+  assert.equal(r.mtu, 1468);
+  assert.equal(devs.made.get('gre1')?.mtu, 1468);
+  assert.equal(r.ikey, 5);
+  assert.equal(r.iseq, true);
+  assert.equal(r.isUp, false, 'new devices are down');
+  assert.deepEqual(events, [{ type: 'link.add', dev: 'gre1', kind: 'gre' }]);
+  node.setLink('gre1', { up: true });
+  assert.equal(node.showLinks()[0]?.isUp, true);
+  assert.equal(node.stack.find('gre1')?.isUp, true, 'the lookup sees the device up');
+});
+
+test('the default MTU follows the underlay route MTU (ip_tunnel_bind_dev)', () => {
+  const { devs, node } = mk();
+  devs.routeAnswer = { ok: true, mtu: 9000, dev: 'eth0' };
+  assert.equal(node.addLink({ name: 'i1', kind: 'ipip', remote: '198.51.100.2' }).mtu, 8980);
+});
+
+test('bad requests name the field and change nothing', () => {
+  const { devs, node } = mk();
+  code(() => node.addLink({ name: 'g', kind: 'gre', ttl: 300 }), 'EINVAL', 'ttl');
+  code(() => node.addLink({ name: 'g', kind: 'gre', bogus: 1 }), 'EINVAL', 'bogus');
+  code(() => node.addLink({ name: 'g', kind: 'gre', key: true }), 'EINVAL', 'key');
+  code(() => node.addLink({ name: 'g', kind: 'gre', dev: 'nope0' }), 'ENODEV', 'dev');
+  code(() => node.addLink({ name: 'g', kind: 'gre', ignoreDf: true }), 'EINVAL', 'ignore-df');
+  code(() => node.addLink({ kind: 'gre' }), 'EINVAL', 'name');
+  code(() => node.addLink({ name: 'lo', kind: 'gre' }), 'EEXIST', 'name');
+  assert.equal(devs.made.size, 0);
+  assert.equal(node.showLinks().length, 0);
+});
+
+test('a device creation failure rolls the tunnel back', () => {
+  const { devs, node } = mk();
+  devs.failNext = new VpnError('EPERM', 'TUNSETIFF g: EPERM');
+  code(() => node.addLink({ name: 'g', kind: 'gre', remote: '198.51.100.2' }), 'EPERM');
+  assert.equal(node.stack.find('g'), null);
+  node.addLink({ name: 'g', kind: 'gre', remote: '198.51.100.2' });
+  assert.ok(node.stack.find('g'));
+});
+
+test('link set mtu is range-checked (ip_tunnel_change_mtu) before anything changes', () => {
+  const { devs, events, node } = mk();
+  node.addLink({ name: 'i1', kind: 'ipip', remote: '198.51.100.2' });
+  code(() => node.setLink('i1', { mtu: 67, up: true }), 'EINVAL', 'mtu');
+  assert.equal(devs.made.get('i1')?.up, false, 'up was not applied either');
+  code(() => node.setLink('i1', { mtu: 'big' }), 'EINVAL', 'mtu');
+  code(() => node.setLink('nope', { up: true }), 'ENODEV', 'dev');
+  assert.equal(node.setLink('i1', { mtu: 1400 }).mtu, 1400);
+  assert.equal(devs.made.get('i1')?.mtu, 1400);
+  assert.deepEqual(events.at(-1), { type: 'link.mtu', dev: 'i1', mtu: 1400 });
+});
+
+test('link del removes tunnel and device; show filters by type; duplicate endpoints are EEXIST', () => {
+  const { devs, node } = mk();
+  node.addLink({ name: 'i1', kind: 'ipip', remote: '198.51.100.2' });
+  node.addLink({ name: 's1', kind: 'sit', remote: '198.51.100.2' });
+  code(() => node.addLink({ name: 'i2', kind: 'ipip', remote: '198.51.100.2' }), 'EEXIST');
+  assert.deepEqual(node.showLinks(undefined, 'sit').map((r) => r.name), ['s1']);
+  code(() => node.showLinks(undefined, 'vxlan'), 'EINVAL', 'type');
+  node.delLink('i1');
+  assert.equal(devs.made.get('i1')?.closed, true);
+  assert.deepEqual(node.showLinks().map((r) => r.name), ['s1']);
+  node.close();
+  assert.equal(node.showLinks().length, 0);
+});
+
+test('an underlay route through the tunnel itself is a loop; no route is noted', () => {
+  const { devs, node } = mk();
+  devs.routeAnswer = { ok: true, mtu: 1500, dev: 'i1' };
+  node.addLink({ name: 'i1', kind: 'ipip', remote: '198.51.100.2' });
+  assert.equal(node.stack.find('i1')?.routeLoops, true);
+  devs.routeAnswer = { ok: false, mtu: 1500, dev: '' };
+  node.addLink({ name: 'g1', kind: 'gre', remote: '198.51.100.3' });
+  assert.equal(node.stack.find('g1')?.hasRoute, false);
+});
