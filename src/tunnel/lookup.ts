@@ -22,7 +22,7 @@ import { isIp4Multicast } from '../wire/addr.js';
 import { Tunnel } from './tunnel.js';
 import { FALLBACK_NAMES, TNL_KEY, TunnelKind } from './types.js';
 import type { TunnelParams } from './types.js';
-import { IPPROTO_GRE, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
+import { IPPROTO_GRE, IPPROTO_IPV6 } from '../wire/ipproto.js';
 
 /** Common list handling: newest first, unique names, kernel duplicate rule. */
 abstract class TableBase {
@@ -58,13 +58,15 @@ abstract class TableBase {
 }
 
 /**
- * The fallback device's parameters (ip_tunnel_init_net / sit_init_net): no
- * addresses, no key, ttl inherit, pmtudisc on; created down.
+ * The fallback device's parameters (ip_tunnel_init_net / sit_init_net), as
+ * `ip -d link` shows them on Linux 6.1: no addresses, no key, nopmtudisc,
+ * created down; tunl0 "ipip any ttl inherit", gre0/gretap0 "ttl inherit",
+ * sit0 "sit ip6ip ttl 64".
  */
 function fallbackParams(kind: TunnelKind): TunnelParams {
-  const proto = kind === TunnelKind.Ipip ? IPPROTO_IPIP : kind === TunnelKind.Sit ? IPPROTO_IPV6 : IPPROTO_GRE;
+  const proto = kind === TunnelKind.Ipip ? 0 : kind === TunnelKind.Sit ? IPPROTO_IPV6 : IPPROTO_GRE;
   return {
-    name: FALLBACK_NAMES[kind], kind, local: 0, remote: 0, link: 0, ttl: 0, tos: 0, df: true, ignoreDf: false,
+    name: FALLBACK_NAMES[kind], kind, local: 0, remote: 0, link: 0, ttl: kind === TunnelKind.Sit ? 64 : 0, tos: 0, df: false, ignoreDf: false,
     iflags: 0, oflags: 0, ikey: 0, okey: 0, proto, mtu: 0,
   };
 }

@@ -40,7 +40,7 @@ export interface TunnelConfig {
   /** undefined = default (on). */
   readonly pmtudisc?: boolean;
   readonly ignoreDf?: boolean;
-  /** sit: ip6ip | ipip | mplsip | any; ipip: ipip | mplsip | any. */
+  /** sit: ip6ip | ipip | mplsip | any; ipip: ipip | mplsip | any. Default any (iproute2). */
   readonly mode?: string;
   readonly mtu?: number;
 }
@@ -181,7 +181,9 @@ function protoField(kind: TunnelKind, mode: string | undefined): number {
   const modes: Record<string, number> = kind === TunnelKind.Sit
     ? { ip6ip: IPPROTO_IPV6, ipip: IPPROTO_IPIP, mplsip: IPPROTO_MPLS, any: 0 }
     : { ipip: IPPROTO_IPIP, mplsip: IPPROTO_MPLS, any: 0 };
-  const dflt = kind === TunnelKind.Sit ? 'ip6ip' : 'ipip';
+  // iproute2 (ip/link_iptnl.c) always sends IFLA_IPTUN_PROTO, 0 ("any")
+  // unless `mode` says otherwise: `ip -d link` shows "ipip any" / "sit any".
+  const dflt = 'any';
   const proto = modes[mode ?? dflt];
   if (proto === undefined) throw new ConfigError('mode', `"${mode}" is not one of ${Object.keys(modes).join(', ')}`);
   return proto;

@@ -35,8 +35,12 @@ export const ETH_HLEN = 14;
 export const ETH_DATA_LEN = 1500;
 /** ETH_MIN_MTU / IPV4_MIN_MTU (include/net/ip.h, if_ether.h). */
 export const MIN_MTU = 68;
-/** IP_MAX_MTU (include/net/ip.h): 0xFFF0, the bound used by __ip_tunnel_change_mtu. */
-export const IP_MAX_MTU = 0xfff0;
+/**
+ * IP_MAX_MTU (include/net/ip.h) = 0xFFFF, the bound of __ip_tunnel_change_mtu
+ * and ip_tunnel_bind_dev. Measured on Linux 6.1: the largest MTUs accepted are
+ * ipip 65515, gre key+seq+csum 65499, gretap 65497 (= 65535 − 20 − hlen − hh).
+ */
+export const IP_MAX_MTU = 0xffff;
 /** IPV6_MIN_MTU: sit clamps its device MTU to at least this (ipip6_tunnel_bind_dev). */
 export const IPV6_MIN_MTU = 1280;
 /** IP6_MAX_MTU = 0xFFFF + sizeof(ipv6hdr) (include/net/ipv6.h): sit's max_mtu base. */

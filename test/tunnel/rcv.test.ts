@@ -150,7 +150,7 @@ test('protocol 4: ipip tunnels first, then sit tunnels in mode ipip/any (tunnel4
   const ipip = up(s, { kind: 'ipip' });
   assert.equal(rx(s, inner).tunnel, ipip);
   const s2 = new TunnelStack();
-  const only6 = up(s2, { kind: 'sit' });
+  const only6 = up(s2, { kind: 'sit', mode: 'ip6ip' });
   assert.equal(rx(s2, inner).drop, Drop.ProtoMismatch, 'sit ip6ip refuses protocol 4');
   assert.equal(only6.stats.drops[Drop.ProtoMismatch], 1);
 });
