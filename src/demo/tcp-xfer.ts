@@ -41,7 +41,7 @@ function client(addr: string, port: number, bytes: number): void {
   });
 }
 
-const [mode, addr, port, bytes] = process.argv.slice(2);
+const [, , mode, addr, port, bytes] = process.argv;
 if (mode === 'server' && addr !== undefined && port !== undefined) server(addr, Number(port));
 else if (mode === 'client' && addr !== undefined && port !== undefined && bytes !== undefined) client(addr, Number(port), Number(bytes));
 else {

@@ -1,5 +1,5 @@
 // An in-memory DeviceFactory for daemon tests.
-import { VpnError } from '../../src/wire/errors.js';
+import type { VpnError } from '../../src/wire/errors.js';
 import type { Device, DeviceFactory, UnderlayRoute } from '../../src/daemon/devices.js';
 
 export class FakeDevice implements Device {

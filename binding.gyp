@@ -1,0 +1,19 @@
+# tunkit's native I/O addon (native/tunkit.c, Node-API + libuv, C only).
+# Built by scripts/build-native.mjs (`npm run build:native`) against the
+# installed Node headers; output: build/Release/tunkit_native.node.
+{
+  "targets": [
+    {
+      "target_name": "tunkit_native",
+      "sources": ["native/tunkit.c"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags": ["-Wall", "-Wextra", "-std=gnu11"],
+      "configurations": {
+        "Release": {
+          "cflags!": ["-O3"],
+          "cflags": ["-O2"]
+        }
+      }
+    }
+  ]
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Builds the native I/O addon (binding.gyp → build/Release/tunkit_native.node)
+// with the node-gyp devDependency, never downloading headers: when the
+// machine's Node headers are installed (/usr/include/node/node_api.h, e.g.
+// Debian's nodejs/libnode-dev), --nodedir=/usr points node-gyp at them.
+// Any failure exits non-zero with the reason on stderr.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const fail = (msg) => {
+  console.error(`build-native: ${msg}`);
+  process.exit(1);
+};
+
+let gyp;
+try {
+  gyp = createRequire(join(root, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
+} catch (err) {
+  fail(`node-gyp is not installed (run npm ci): ${err instanceof Error ? err.message : String(err)}`);
+}
+
+const args = [gyp, 'rebuild'];
+const systemHeaders = '/usr/include/node/node_api.h';
+if (existsSync(systemHeaders)) args.push('--nodedir=/usr');
+else console.error(`build-native: ${systemHeaders} not found; node-gyp will use its own header cache`);
+
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+if (r.error !== undefined) fail(`could not run node-gyp: ${r.error.message}`);
+if (r.status !== 0) fail(`node-gyp rebuild failed (exit ${r.status ?? `signal ${r.signal}`})`);
+const out = join(root, 'build', 'Release', 'tunkit_native.node');
+if (!existsSync(out)) fail(`node-gyp succeeded but ${out} is missing`);
+console.error(`build-native: built ${out}`);

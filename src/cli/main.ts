@@ -1,0 +1,111 @@
+// `tunkit`: the iproute2-style CLI for tunkitd.
+//
+//   tunkit [-s[-s]] [-d] [-j [-p]] [--socket PATH] link { add | set | del | show | help } ...
+//   tunkit [--socket PATH] [-j] monitor [ all | link | pmtu | drops ]
+//
+// Exit status as ip(8): 0 ok, 255 a malformed command line (ip's exit(-1)),
+// 2 the daemon refused the request (ip's RTNETLINK failure), 1 the daemon
+// cannot be reached.
+
+import { defaultSocketPath, monitor, request } from '../daemon/client.js';
+import type { LinkRecord } from '../daemon/link-record.js';
+import type { MonitorEvent } from '../daemon/protocol.js';
+import { VpnError } from '../wire/errors.js';
+import { parseArgs, UsageError, USAGE } from './args.js';
+import type { CommandLine } from './args.js';
+import { LINK_USAGE, parseLinkArgs } from './link-args.js';
+import { formatLinkShow, selectDevices } from './link-show.js';
+import type { DeviceInfo, DeviceKind, TunnelMode } from './link-show.js';
+
+const out = (s: string): void => { if (s !== '') process.stdout.write(s.endsWith('\n') ? s : `${s}\n`); };
+const err = (s: string): void => { process.stderr.write(`${s}\n`); };
+
+/** LinkRecord (daemon JSON) → DeviceInfo (what link-show formats). */
+export function toDeviceInfo(r: LinkRecord): DeviceInfo {
+  return {
+    ifindex: r.ifindex, name: r.name, kind: r.kind as DeviceKind, mtu: r.mtu, isUp: r.isUp, hasCarrier: true,
+    ...(r.mac !== null ? { mac: r.mac } : {}),
+    params: {
+      local: r.local, remote: r.remote, ttl: r.ttl, tos: r.tos, pmtudisc: r.pmtudisc, ignoreDf: r.ignoreDf,
+      hasIkey: r.ikey !== null, hasOkey: r.okey !== null, ikey: r.ikey ?? 0, okey: r.okey ?? 0,
+      iseq: r.iseq, oseq: r.oseq, icsum: r.icsum, ocsum: r.ocsum,
+      ...(r.mode !== null ? { mode: r.mode as TunnelMode } : {}),
+      ...(r.link !== null ? { link: r.link } : {}),
+    },
+    stats: r.stats, drops: r.drops,
+  };
+}
+
+async function link(cl: CommandLine, sock: string): Promise<number> {
+  const cmd = parseLinkArgs(cl.args);
+  switch (cmd.cmd) {
+    case 'help':
+      out(LINK_USAGE);
+      return 0;
+    case 'add': {
+      const rec = (await request(sock, 'link.add', { ...cmd.config, ...(cmd.linkDev !== undefined ? { dev: cmd.linkDev } : {}) })) as LinkRecord;
+      if (cmd.isUp === true) await request(sock, 'link.set', { name: rec.name, up: true });
+      return 0;
+    }
+    case 'set':
+      await request(sock, 'link.set', { name: cmd.name, ...(cmd.isUp !== undefined ? { up: cmd.isUp } : {}), ...(cmd.mtu !== undefined ? { mtu: cmd.mtu } : {}) });
+      return 0;
+    case 'del':
+      await request(sock, 'link.del', { name: cmd.name });
+      return 0;
+    case 'show': {
+      const recs = (await request(sock, 'link.show', { ...(cmd.name !== undefined ? { name: cmd.name } : {}), ...(cmd.kind !== undefined ? { type: cmd.kind } : {}) })) as LinkRecord[];
+      out(formatLinkShow(selectDevices(recs.map(toDeviceInfo), cmd), cl.options));
+      return 0;
+    }
+  }
+}
+
+/** One line per event, like `ip monitor` (JSON lines with -j). */
+export function formatEvent(e: MonitorEvent): string {
+  switch (e.type) {
+    case 'link.add': return `link add ${e.dev}${e.kind !== undefined ? ` type ${e.kind}` : ''}`;
+    case 'link.del': case 'link.up': case 'link.down': return `${e.type.replace('.', ' ')} ${e.dev}`;
+    case 'link.mtu': return `link ${e.dev} mtu ${e.mtu}`;
+    case 'pmtu': return `pmtu ${e.remote} mtu ${e.mtu} dev ${e.devs.join(',')}`;
+    case 'drop': return `drop ${e.text}`;
+    case 'icmp.error': return `icmp ${e.dev} ${e.text}`;
+  }
+}
+
+async function mon(cl: CommandLine, sock: string): Promise<number> {
+  const what = cl.args[0] ?? 'all';
+  if (!['all', 'link', 'pmtu', 'drops'].includes(what) || cl.args.length > 1) {
+    throw new UsageError(`Error: argument "${cl.args.join(' ')}" is wrong: expected all, link, pmtu or drops`, 'monitor');
+  }
+  const keep = (e: MonitorEvent): boolean =>
+    what === 'all' || (what === 'drops' && e.type === 'drop') || (what === 'pmtu' && e.type === 'pmtu') || (what === 'link' && e.type.startsWith('link'));
+  await monitor(sock, what === 'all' || what === 'drops', (e) => {
+    if (keep(e)) out(cl.options.isJson ? JSON.stringify(e) : formatEvent(e));
+  });
+  return 0;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const cl = parseArgs(argv);
+    const sock = cl.options.socketPath ?? defaultSocketPath();
+    if (cl.object === 'help') {
+      out(USAGE);
+      return 0;
+    }
+    return cl.object === 'link' ? await link(cl, sock) : await mon(cl, sock);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(e.message);
+      return 255;
+    }
+    if (e instanceof VpnError) {
+      const unreachable = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES' || e.code === 'ETIMEDOUT';
+      err(e.message.startsWith('Error') || unreachable ? e.message : `Error: ${e.message}`);
+      return unreachable ? 1 : 2;
+    }
+    err(`tunkit: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,92 @@
+// DeviceFactory on Linux: TUN/TAP devices through the native addon's ioctls,
+// ifindex from sysfs, the underlay route from `ip -j route get` (control
+// path only: run when a tunnel is added and on the periodic refresh).
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { formatIp4 } from '../wire/addr.js';
+import { VpnError } from '../wire/errors.js';
+import { native } from '../io/native.js';
+import type { Device, DeviceFactory, UnderlayRoute } from './devices.js';
+
+/** A TUN/TAP device; the kernel removes it when its fd closes (not persistent). */
+export class LinuxDevice implements Device {
+  readonly ifindex: number;
+  readonly mac: string | null;
+  private closed = false;
+
+  constructor(readonly name: string, readonly fd: number, tap: boolean) {
+    this.ifindex = native().ifIndex(name);
+    this.mac = tap ? formatMac(native().ifGetHwAddr(name)) : null;
+  }
+
+  setMtu(mtu: number): void { native().ifSetMtu(this.name, mtu); }
+  setUp(up: boolean): void { native().ifSetUp(this.name, up); }
+  /** IFF_UP (0x1) from SIOCGIFFLAGS; false once closed or gone. */
+  isUp(): boolean {
+    if (this.closed) return false;
+    try {
+      return (native().ifGetFlags(this.name) & 1) !== 0;
+    } catch {
+      return false; // the device vanished (deleted behind our back)
+    }
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    native().closeFd(this.fd);
+  }
+}
+
+const formatMac = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+
+export class LinuxDevices implements DeviceFactory {
+  create(name: string, tap: boolean, mtu: number): Device {
+    let opened: { fd: number; name: string };
+    try {
+      opened = native().tunOpen(name, tap);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new VpnError(err.code ?? 'EIO', err.message, 'name');
+    }
+    try {
+      const d = new LinuxDevice(opened.name, opened.fd, tap);
+      d.setMtu(mtu);
+      return d;
+    } catch (e) {
+      native().closeFd(opened.fd);
+      const err = e as NodeJS.ErrnoException;
+      throw new VpnError(err.code ?? 'EIO', err.message, 'mtu');
+    }
+  }
+
+  ifindex(name: string): number | null {
+    if (!/^[^/\0]{1,15}$/.test(name) || name === '.' || name === '..') return null;
+    try {
+      return Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+    } catch {
+      return null;
+    }
+  }
+
+  route(remote: number): UnderlayRoute {
+    if (remote === 0) return { ok: true, mtu: 1500, dev: '' };
+    try {
+      const out = execFileSync('ip', ['-j', 'route', 'get', formatIp4(remote)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const r = (JSON.parse(out) as { dev?: string; metrics?: { mtu?: number }[] }[])[0];
+      const dev = r?.dev ?? '';
+      const routeMtu = r?.metrics?.find((m) => m.mtu !== undefined)?.mtu;
+      return { ok: dev !== '', mtu: routeMtu ?? deviceMtu(dev), dev };
+    } catch {
+      return { ok: false, mtu: 1500, dev: '' };
+    }
+  }
+}
+
+function deviceMtu(dev: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/net/${dev}/mtu`, 'utf8').trim()) || 1500;
+  } catch {
+    return 1500;
+  }
+}

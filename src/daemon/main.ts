@@ -1,0 +1,120 @@
+// tunkitd: the tunkit daemon (the "kernel" side). Runs in the foreground,
+// one per network namespace; control socket /run/tunkit/<netns>.sock
+// (mode 0600) or --socket PATH. SIGTERM/SIGINT remove its devices and exit 0.
+//
+//   tunkitd [--socket PATH] [--log-level error|warn|info|debug]
+
+import { formatTrace } from '../tunnel/trace.js';
+import { dropName } from '../wire/drop.js';
+import { VpnError } from '../wire/errors.js';
+import { defaultSocketPath } from './client.js';
+import { Datapath } from './datapath.js';
+import { LinuxDevices } from './linux-devices.js';
+import type { LinuxDevice } from './linux-devices.js';
+import { Log } from './log.js';
+import type { Level } from './log.js';
+import { TunkitNode } from './node.js';
+import type { Request } from './protocol.js';
+import { ControlServer } from './server.js';
+
+interface Options { socket: string; level: Level }
+
+function parseOptions(argv: readonly string[]): Options {
+  const o: Options = { socket: defaultSocketPath(), level: 'info' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (a === '--socket' && v !== undefined) { o.socket = v; i++; continue; }
+    if (a === '--log-level' && (v === 'error' || v === 'warn' || v === 'info' || v === 'debug')) { o.level = v; i++; continue; }
+    if (a === '-h' || a === '--help') {
+      process.stdout.write('usage: tunkitd [--socket PATH] [--log-level error|warn|info|debug]\n');
+      process.exit(0);
+    }
+    throw new VpnError('EUSAGE', `tunkitd: bad argument "${a ?? ''}"${a === '--log-level' ? ' (error, warn, info or debug)' : ''}`);
+  }
+  return o;
+}
+
+/** Wires node, datapath and control server together; returns a shutdown function. */
+async function start(o: Options, log: Log): Promise<() => Promise<void>> {
+  const clock = (): number => performance.now();
+  let server: ControlServer | null = null;
+  const node = new TunkitNode(new LinuxDevices(), (e) => server?.publish(e), clock);
+  const dp = new Datapath(node, {
+    pmtu: (remote, mtu, devs) => {
+      log.info(`pmtu ${remote} ${mtu} (${devs.join(', ')})`);
+      server?.publish({ type: 'pmtu', remote, mtu, devs });
+    },
+    error: (where, e) => log.error(`${where}: ${e instanceof Error ? e.message : String(e)}`),
+  }, clock);
+  dp.start();
+  server = new ControlServer(o.socket, (req) => handle(req, node, dp, log), (s) => log.warn(s));
+  await server.listen();
+  const srv = server;
+  const timer = setInterval(() => housekeeping(node, srv), 1000);
+  log.info(`listening on ${o.socket}`);
+  return async () => {
+    clearInterval(timer);
+    dp.stop();
+    for (const name of [...node.all.keys()]) dp.detach(name);
+    node.close();
+    await srv.close();
+  };
+}
+
+function handle(req: Request, node: TunkitNode, dp: Datapath, log: Log): unknown {
+  const a = req.args;
+  switch (req.op) {
+    case 'ping': return 'pong';
+    case 'link.add': {
+      const rec = node.addLink(a);
+      const e = node.entry(rec.name);
+      dp.attach(e.tunnel, e.dev as LinuxDevice);
+      log.info(`link add ${rec.name} type ${rec.kind} local ${rec.local} remote ${rec.remote} mtu ${rec.mtu}`);
+      return rec;
+    }
+    case 'link.del':
+      dp.detach(String(a['name']));
+      node.delLink(a['name']);
+      log.info(`link del ${String(a['name'])}`);
+      return null;
+    case 'link.set': return node.setLink(a['name'], a);
+    case 'link.show': return node.showLinks(a['name'], a['type']);
+    default: throw new VpnError('EOPNOTSUPP', `unsupported op ${req.op}`);
+  }
+}
+
+/** Once a second: mirror IFF_UP set with plain `ip link`, refresh routes, drop tracing on demand. */
+function housekeeping(node: TunkitNode, srv: ControlServer): void {
+  const traceDrops = srv.hasDropSubscribers;
+  for (const e of node.all.values()) {
+    node.syncUp(e);
+    node.applyRoute(e.tunnel);
+    e.tunnel.trace = traceDrops ? (dir, dev, drop, fn, counter) => {
+      if (drop !== 0) srv.publish({ type: 'drop', dir: dir === 0 ? 'rx' : 'tx', dev, reason: dropName(drop), text: formatTrace(dir, dev, drop, fn, counter) });
+    } : null;
+  }
+  node.stack.trace = traceDrops ? (dir, dev, drop, fn, counter) => {
+    srv.publish({ type: 'drop', dir: dir === 0 ? 'rx' : 'tx', dev, reason: dropName(drop), text: formatTrace(dir, dev, drop, fn, counter) });
+  } : null;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const log = new Log();
+  let stop: (() => Promise<void>) | null = null;
+  try {
+    const o = parseOptions(argv);
+    log.setLevel(o.level);
+    stop = await start(o, log);
+  } catch (e) {
+    log.error(e instanceof Error ? e.message : String(e));
+    process.exitCode = 1;
+    return;
+  }
+  const shutdown = (sig: string): void => {
+    log.info(`${sig}: removing devices and exiting`);
+    void stop?.().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,140 @@
+// Loader and types for the native I/O addon (native/tunkit.c, built by
+// `npm run build:native` into build/Release/tunkit_native.node).
+//
+// Every function is synchronous and runs one non-blocking syscall (or one
+// batch of them) on the calling thread; none allocates per packet. Slabs and
+// the Int32Array/Uint32Array side arrays are preallocated by the caller and
+// reused (pool.ts). Errors:
+//   - a failed syscall throws an Error with `code` = errno name ('EPERM'),
+//     `errno` = -errno, `syscall`, and a message naming the call and subject:
+//     "TUNSETIFF tk0: EPERM (Operation not permitted)";
+//   - bad arguments (wrong TypedArray type, slots outside the slab, batch
+//     over 1024) throw TypeError/RangeError before any syscall (programmer
+//     errors, style.md §4.2);
+//   - per-packet failures inside a batch never throw: see sendBatch/writeBatch.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VpnError } from '../wire/errors.js';
+
+/** Most packets per batch call: UIO_MAXIOV, the kernel's recvmmsg/sendmmsg vlen cap. */
+export const NATIVE_MAX_BATCH = 1024;
+
+/** An opaque uv_poll_t handle from pollStart. */
+export interface PollHandle { readonly __brand?: 'PollHandle' }
+
+export interface NativeAddon {
+  /**
+   * open("/dev/net/tun", O_RDWR|O_NONBLOCK|O_CLOEXEC) + TUNSETIFF with IFF_TUN or
+   * IFF_TAP, IFF_NO_PI, and IFF_MULTI_QUEUE if asked (drivers/net/tun.c). '' lets the
+   * kernel name it; `name` is the real name. The device goes when its last fd closes.
+   */
+  tunOpen(name: string, tap: boolean, multiQueue?: boolean): { fd: number; name: string };
+  /** SIOCGIFINDEX (netdevice(7)). */
+  ifIndex(name: string): number;
+  /** SIOCGIFMTU, bytes. */
+  ifGetMtu(name: string): number;
+  /** SIOCSIFMTU, bytes. */
+  ifSetMtu(name: string, mtu: number): void;
+  /** SIOCGIFFLAGS: IFF_UP = 0x1, IFF_RUNNING = 0x40, … (u16). */
+  ifGetFlags(name: string): number;
+  /** Sets or clears IFF_UP (SIOCGIFFLAGS + SIOCSIFFLAGS). */
+  ifSetUp(name: string, up: boolean): void;
+  /** SIOCGIFHWADDR: the 6-byte Ethernet address (zeros for a TUN device). */
+  ifGetHwAddr(name: string): Uint8Array;
+  /** SIOCSIFHWADDR with ARPHRD_ETHER (TAP only; EINVAL on TUN). */
+  ifSetHwAddr(name: string, mac: Uint8Array): void;
+  /**
+   * socket(AF_INET, SOCK_RAW|SOCK_NONBLOCK|SOCK_CLOEXEC, proto) with IP_HDRINCL=1,
+   * IP_PKTINFO=1 and 4 MiB SO_RCVBUF/SO_SNDBUF (…FORCE when permitted) — raw(7), ip(7).
+   */
+  rawOpen(proto: number): number;
+  /** close(2). */
+  closeFd(fd: number): void;
+  /**
+   * recvmmsg(MSG_DONTWAIT|MSG_TRUNC) of up to `max` datagrams; datagram i lands at
+   * slab[i*stride + offset] (at most stride-offset bytes). Fills sizes[i] (negative
+   * = -real length: truncated, drop it), ifindex[i] (IP_PKTINFO) and src[i]
+   * (host-order u32). Returns the count; 0 on EAGAIN. Raw IPv4 sockets deliver the
+   * IP header included.
+   */
+  recvBatch(fd: number, slab: Uint8Array, offset: number, stride: number, max: number,
+    sizes: Int32Array, ifindex: Int32Array, src: Uint32Array): number;
+  /**
+   * sendmmsg of slab[offsets[i], +sizes[i]) to sockaddr_in(dst[i]), i < count. Returns
+   * how many were sent. A message failing alone (ENETUNREACH, EMSGSIZE, EINVAL…) is
+   * skipped and counted (lastBatchErrors, lastSendError); EAGAIN stops the batch, so
+   * count - sent - lastBatchErrors() messages were not attempted.
+   */
+  sendBatch(fd: number, slab: Uint8Array, offsets: Int32Array, sizes: Int32Array,
+    dst: Uint32Array, count: number): number;
+  /**
+   * One readv(2) per packet from a TUN/TAP fd into slot i (as recvBatch) until EAGAIN
+   * or `max`; sizes[i] negative = truncated. Returns the count, 0 on EAGAIN.
+   */
+  readBatch(fd: number, slab: Uint8Array, offset: number, stride: number, max: number,
+    sizes: Int32Array): number;
+  /**
+   * One write(2) per packet; returns how many the kernel took. A refused packet
+   * (EINVAL, EIO when down, …) is skipped and counted (lastBatchErrors, lastWriteError).
+   */
+  writeBatch(fd: number, slab: Uint8Array, offsets: Int32Array, sizes: Int32Array, count: number): number;
+  /** errno name of the last skipped message of the latest sendBatch on this thread, '' if none. */
+  lastSendError(): string;
+  /** errno name of the last skipped packet of the latest writeBatch on this thread, '' if none. */
+  lastWriteError(): string;
+  /** Messages skipped with an error by the latest sendBatch or writeBatch on this thread. */
+  lastBatchErrors(): number;
+  /**
+   * uv_poll_start(UV_READABLE) on Node's loop: onReadable() runs on this thread each
+   * loop iteration while fd is readable (level-triggered). The fd must stay open
+   * until pollStop.
+   */
+  pollStart(fd: number, onReadable: () => void): PollHandle;
+  /** uv_poll_stop (paused) / uv_poll_start (resumed) on the same handle. */
+  pollPause(handle: PollHandle, paused: boolean): void;
+  /** Stops and closes the handle; idempotent. Does not close the fd. */
+  pollStop(handle: PollHandle): void;
+}
+
+const EXPORTS: readonly (keyof NativeAddon)[] = [
+  'tunOpen', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
+  'rawOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
+  'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop',
+];
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new VpnError('ERR_NATIVE_NOT_BUILT', 'tunkit: package.json not found above src/io');
+    dir = up;
+  }
+  return dir;
+}
+
+/** Absolute path of the built addon. */
+export const nativePath = (): string => join(repoRoot(), 'build', 'Release', 'tunkit_native.node');
+
+let cached: NativeAddon | null = null;
+
+/** The addon, loaded once. Throws VpnError ERR_NATIVE_NOT_BUILT when missing or stale. */
+export function loadNative(): NativeAddon {
+  if (cached !== null) return cached;
+  const path = nativePath();
+  if (!existsSync(path)) {
+    throw new VpnError('ERR_NATIVE_NOT_BUILT', `tunkit native addon not built: ${path} is missing — run npm run build:native`);
+  }
+  const mod = createRequire(import.meta.url)(path) as Record<string, unknown>;
+  const missing = EXPORTS.filter((k) => typeof mod[k] !== 'function');
+  if (missing.length > 0) {
+    throw new VpnError('ERR_NATIVE_NOT_BUILT', `tunkit native addon at ${path} lacks ${missing.join(', ')} — run npm run build:native`);
+  }
+  cached = mod as unknown as NativeAddon;
+  return cached;
+}
+
+/** Short alias of loadNative() for shell code: `native().ifIndex(name)`. */
+export const native = loadNative;

@@ -1,0 +1,144 @@
+// PacketConn over a raw IPv4 socket for one IP protocol (raw(7)): 4 (IPIP),
+// 41 (SIT), 47 (GRE), or 1 (ICMP, for the errors ipip_err/ipgre_err react to).
+//
+// Both directions carry whole IPv4 packets. Send: IP_HDRINCL, so the packet
+// is ours except what raw(7) says the kernel always fills in (tot_len and the
+// header checksum) or fills in when zero (ID, source address); the route is
+// chosen by dst[i], not by the header's destination. Receive: every packet of
+// the protocol that reaches this namespace (after reassembly), each with its
+// receiving ifindex (IP_PKTINFO) and source address.
+//
+// Receive flow: uv_poll (level-triggered) → recvmmsg of at most batchSize
+// datagrams (bounded drain, style.md §5) → callback. If more are queued the
+// poll fires again on the next loop iteration, after other I/O and
+// setImmediate callbacks had their turn, so no extra setImmediate is needed.
+// A dead socket (recvmmsg error) throws out of the poll callback, which Node
+// reports as an 'uncaughtException': it is a device failure, not a packet drop.
+
+import { loadNative } from './native.js';
+import type { NativeAddon, PollHandle } from './native.js';
+import { allocBatch, checkOutgoing, IDEAL_BATCH_SIZE, MTU_MAX, PooledBatch } from './pool.js';
+import { ClosedError, newIoStats } from './types.js';
+import type { HasStats, IoStats, PacketBatch, PacketConn } from './types.js';
+
+export interface RawOptions {
+  /** Datagrams per send()/receive callback (default 128). */
+  readonly batchSize?: number;
+  /** Largest datagram received intact, bytes (default MTU_MAX = 65535); longer ones are counted as truncated. */
+  readonly mtu?: number;
+}
+
+type ReceiveCb = (b: PacketBatch, ifindex: Int32Array, src: Uint32Array) => void;
+
+/** Opens a raw IPv4 socket for `proto` (needs CAP_NET_RAW). */
+export function openRaw(proto: number, opts: RawOptions = {}): RawConn {
+  const n = loadNative();
+  const fd = n.rawOpen(proto);
+  return new RawConn(n, fd, proto, opts);
+}
+
+export class RawConn implements PacketConn, HasStats {
+  readonly stats: IoStats = newIoStats();
+  readonly batchSize: number;
+  private readonly rx: PooledBatch;
+  private readonly ifindex: Int32Array;
+  private readonly src: Uint32Array;
+  private readonly offsets: Int32Array;
+  private readonly one = new Int32Array(1);
+  private readonly oneSize = new Int32Array(1);
+  private readonly oneDst = new Uint32Array(1);
+  private cb: ReceiveCb | null = null;
+  private handle: PollHandle | null = null;
+  private isClosed = false;
+  /** Per-message errors of the latest sendEach. */
+  private eachErrors = 0;
+  private readonly onReadable = (): void => { this.receive(); };
+
+  constructor(
+    private readonly n: NativeAddon,
+    /** The socket (O_NONBLOCK), owned by this object until close(). */
+    readonly fd: number,
+    /** IP protocol number this socket sends and receives. */
+    readonly proto: number,
+    opts: RawOptions,
+  ) {
+    this.batchSize = opts.batchSize ?? IDEAL_BATCH_SIZE;
+    this.rx = allocBatch({ batchSize: this.batchSize, mtu: opts.mtu ?? MTU_MAX });
+    this.ifindex = new Int32Array(this.batchSize);
+    this.src = new Uint32Array(this.batchSize);
+    this.offsets = new Int32Array(this.batchSize);
+  }
+
+  send(b: PacketBatch, dst: Uint32Array): number {
+    if (this.isClosed) throw new ClosedError(`raw socket (proto ${this.proto})`);
+    checkOutgoing(b, this.batchSize);
+    if (dst.length < b.count) throw new RangeError(`dst holds ${dst.length} addresses for ${b.count} packets`);
+    const isPooled = b instanceof PooledBatch;
+    const sent = isPooled ? this.sendPooled(b, dst) : this.sendEach(b, dst);
+    this.stats.txPackets += sent;
+    const errors = isPooled ? this.n.lastBatchErrors() : this.eachErrors;
+    if (errors > 0) {
+      this.stats.txErrors += errors;
+      if (isPooled) this.stats.lastError = this.n.lastSendError();
+    }
+    this.stats.txDropped += b.count - sent - errors;
+    return sent;
+  }
+
+  onReceive(cb: ReceiveCb): void {
+    if (this.isClosed) throw new ClosedError(`raw socket (proto ${this.proto})`);
+    this.cb = cb;
+    if (this.handle === null) this.handle = this.n.pollStart(this.fd, this.onReadable);
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.cb = null;
+    if (this.handle !== null) this.n.pollStop(this.handle);
+    this.n.closeFd(this.fd);
+  }
+
+  private receive(): void {
+    const cb = this.cb;
+    if (cb === null || this.isClosed) return;
+    const rx = this.rx;
+    const n = this.n.recvBatch(this.fd, rx.slab, rx.offset, rx.stride, this.batchSize, rx.sizes, this.ifindex, this.src);
+    if (n === 0) return;
+    let truncated = 0;
+    for (let i = 0; i < n; i++) {
+      if (rx.sizes[i]! < 0) { rx.sizes[i] = 0; truncated++; }
+    }
+    this.stats.rxPackets += n - truncated;
+    this.stats.rxTruncated += truncated;
+    rx.count = n;
+    cb(rx, this.ifindex, this.src);
+  }
+
+  private sendPooled(b: PooledBatch, dst: Uint32Array): number {
+    const room = b.stride - b.offset;
+    for (let i = 0; i < b.count; i++) {
+      if (b.sizes[i]! > room) throw new RangeError(`packet ${i} of ${b.sizes[i]} bytes exceeds its ${room}-byte slot`);
+      this.offsets[i] = i * b.stride + b.offset;
+    }
+    return this.n.sendBatch(this.fd, b.slab, this.offsets, b.sizes, dst, b.count);
+  }
+
+  /** Slow path for batches that are not one slab; EAGAIN ends it like sendBatch does. */
+  private sendEach(b: PacketBatch, dst: Uint32Array): number {
+    let sent = 0;
+    this.eachErrors = 0;
+    this.one[0] = b.offset;
+    for (let i = 0; i < b.count; i++) {
+      this.oneSize[0] = b.sizes[i]!;
+      this.oneDst[0] = dst[i]!;
+      const ok = this.n.sendBatch(this.fd, b.bufs[i]!, this.one, this.oneSize, this.oneDst, 1);
+      const failed = this.n.lastBatchErrors();
+      if (ok === 0 && failed === 0) break; // EAGAIN: the rest is dropped
+      sent += ok;
+      this.eachErrors += failed;
+      if (failed > 0) this.stats.lastError = this.n.lastSendError();
+    }
+    return sent;
+  }
+}

@@ -1,0 +1,230 @@
+// TunDevice over a Linux TUN/TAP fd (drivers/net/tun.c) through the native
+// addon: non-blocking fd, readiness from uv_poll on Node's loop, one readv(2)
+// or write(2) per packet, one N-API call per batch.
+//
+// Read flow (pull: the consumer calls read() once per batch):
+//   read(b) parks b as the pending batch, then
+//     - if the previous drain filled a whole batch (more is probably queued):
+//       setImmediate → drain, without waiting for epoll;
+//     - else: resume the poll (uv_poll, level-triggered) → drain when readable.
+//   drain: readBatch of at most batchSize packets (bounded drain, style.md §5);
+//     0 packets → keep waiting on the poll; n > 0 → resolve(n).
+//   A poll wakeup with no pending read pauses the poll (otherwise a readable
+//   fd would wake the loop every iteration while the consumer is busy).
+// Write: writeBatch; refused packets are counted in stats, never thrown.
+
+import { loadNative } from './native.js';
+import type { NativeAddon, PollHandle } from './native.js';
+import { checkOutgoing, IDEAL_BATCH_SIZE, PooledBatch } from './pool.js';
+import { ClosedError, newIoStats } from './types.js';
+import type { HasStats, IoStats, PacketBatch, TunDevice } from './types.js';
+
+/** SIOCGIFFLAGS bit (include/uapi/linux/if.h). */
+export const IFF_UP = 0x1;
+
+export interface TunOptions {
+  /** TAP (Ethernet frames) instead of TUN (bare IP packets). */
+  readonly tap?: boolean;
+  /** IFF_MULTI_QUEUE: open the same name again for one queue per worker thread. */
+  readonly multiQueue?: boolean;
+  /** Most packets per read()/write() (default 128). */
+  readonly batchSize?: number;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const ZERO: Promise<number> = Promise.resolve(0);
+
+/** Opens (creating if needed) the TUN/TAP device `name` ('' = kernel-chosen tunN/tapN). Needs CAP_NET_ADMIN. */
+export function openTun(name: string, opts: TunOptions = {}): TunLinux {
+  const n = loadNative();
+  const { fd, name: real } = n.tunOpen(name, opts.tap ?? false, opts.multiQueue ?? false);
+  try {
+    return new TunLinux(n, fd, real, opts.tap ?? false, opts.batchSize ?? IDEAL_BATCH_SIZE);
+  } catch (err) {
+    n.closeFd(fd);
+    throw err;
+  }
+}
+
+export class TunLinux implements TunDevice, HasStats {
+  readonly stats: IoStats = newIoStats();
+  private mtuBytes: number;
+  private readonly handle: PollHandle;
+  private isPaused = false;
+  private isClosed = false;
+  /** The previous drain returned a full batch: more packets are probably queued. */
+  private wasFull = false;
+  private pending: PacketBatch | null = null;
+  private resolveRead: ((n: number) => void) | null = null;
+  private rejectRead: ((err: unknown) => void) | null = null;
+  /** Slab offsets of the packets of a pooled batch being written. */
+  private readonly offsets: Int32Array;
+  /** One-packet scratch for batches that are not PooledBatch. */
+  private readonly one = new Int32Array(1);
+  private readonly oneSize = new Int32Array(1);
+  private readonly onReadable = (): void => {
+    if (this.pending === null) this.pause();
+    else this.drain();
+  };
+  private readonly onImmediate = (): void => {
+    if (this.pending !== null && !this.isClosed) this.drain();
+  };
+
+  constructor(
+    private readonly n: NativeAddon,
+    /** The TUN/TAP file descriptor (O_NONBLOCK), owned by this object until close(). */
+    readonly fd: number,
+    readonly name: string,
+    readonly isTap: boolean,
+    readonly batchSize: number,
+  ) {
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) throw new RangeError(`batchSize must be 1..1024, got ${batchSize}`);
+    this.offsets = new Int32Array(batchSize);
+    this.mtuBytes = n.ifGetMtu(name);
+    this.handle = n.pollStart(fd, this.onReadable);
+    this.pause();
+  }
+
+  /** Device MTU in bytes (SIOCGIFMTU at open, then what was set here). */
+  get mtu(): number { return this.mtuBytes; }
+  /** SIOCSIFMTU; throws the kernel's error (EINVAL outside 68..65535 for TUN). */
+  set mtu(v: number) {
+    this.n.ifSetMtu(this.name, v);
+    this.mtuBytes = v;
+  }
+
+  get ifindex(): number { return this.n.ifIndex(this.name); }
+  get isUp(): boolean { return (this.n.ifGetFlags(this.name) & IFF_UP) !== 0; }
+  /** `ip link set NAME up`. */
+  up(): void { this.n.ifSetUp(this.name, true); }
+  /** `ip link set NAME down`. */
+  down(): void { this.n.ifSetUp(this.name, false); }
+
+  read(b: PacketBatch): Promise<number> {
+    if (this.isClosed) return ZERO;
+    if (this.pending !== null) throw new Error(`TUN ${this.name}: read() while another read is pending`);
+    if (b.bufs.length === 0) throw new RangeError('read() into a batch without buffers');
+    const p = new Promise<number>((resolve, reject) => {
+      this.resolveRead = resolve;
+      this.rejectRead = reject;
+    });
+    this.pending = b;
+    if (this.wasFull) {
+      this.wasFull = false;
+      setImmediate(this.onImmediate);
+    } else {
+      this.resume();
+    }
+    return p;
+  }
+
+  write(b: PacketBatch): Promise<void> {
+    if (this.isClosed) return Promise.reject(new ClosedError(`TUN ${this.name}`));
+    checkOutgoing(b, this.batchSize);
+    const isPooled = b instanceof PooledBatch;
+    let written: number;
+    try {
+      written = isPooled ? this.writePooled(b) : this.writeEach(b);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const errors = b.count - written;
+    this.stats.txPackets += written;
+    if (errors > 0) {
+      this.stats.txErrors += errors;
+      if (isPooled) this.stats.lastError = this.n.lastWriteError();
+    }
+    return RESOLVED;
+  }
+
+  close(): Promise<void> {
+    if (this.isClosed) return RESOLVED;
+    this.isClosed = true;
+    this.n.pollStop(this.handle);
+    this.n.closeFd(this.fd);
+    if (this.pending !== null) this.settle(0, null);
+    return RESOLVED;
+  }
+
+  private pause(): void {
+    if (this.isPaused || this.isClosed) return;
+    this.n.pollPause(this.handle, true);
+    this.isPaused = true;
+  }
+
+  private resume(): void {
+    if (!this.isPaused || this.isClosed) return;
+    this.n.pollPause(this.handle, false);
+    this.isPaused = false;
+  }
+
+  /** Reads at most one batch into the pending batch; resolves it if anything came. */
+  private drain(): void {
+    const b = this.pending!;
+    const max = Math.min(this.batchSize, b.bufs.length);
+    let n: number;
+    try {
+      n = b instanceof PooledBatch
+        ? this.n.readBatch(this.fd, b.slab, b.offset, b.stride, max, b.sizes)
+        : this.readEach(b, max);
+    } catch (err) {
+      this.settle(0, err);
+      return;
+    }
+    if (n === 0) {
+      this.resume();
+      return;
+    }
+    let truncated = 0;
+    for (let i = 0; i < n; i++) {
+      if (b.sizes[i]! < 0) { b.sizes[i] = 0; truncated++; }
+    }
+    this.stats.rxPackets += n - truncated;
+    this.stats.rxTruncated += truncated;
+    b.count = n;
+    this.wasFull = n === max;
+    this.settle(n, null);
+  }
+
+  private settle(n: number, err: unknown): void {
+    const resolve = this.resolveRead!;
+    const reject = this.rejectRead!;
+    this.pending = null;
+    this.resolveRead = null;
+    this.rejectRead = null;
+    if (err !== null) reject(err);
+    else resolve(n);
+  }
+
+  /** Slow path for a batch whose bufs are not one slab: one native call per packet. */
+  private readEach(b: PacketBatch, max: number): number {
+    let i = 0;
+    for (; i < max; i++) {
+      const buf = b.bufs[i]!;
+      if (this.n.readBatch(this.fd, buf, b.offset, buf.length, 1, this.oneSize) === 0) break;
+      b.sizes[i] = this.oneSize[0]!;
+    }
+    return i;
+  }
+
+  private writePooled(b: PooledBatch): number {
+    const room = b.stride - b.offset;
+    for (let i = 0; i < b.count; i++) {
+      if (b.sizes[i]! > room) throw new RangeError(`packet ${i} of ${b.sizes[i]} bytes exceeds its ${room}-byte slot`);
+      this.offsets[i] = i * b.stride + b.offset;
+    }
+    return this.n.writeBatch(this.fd, b.slab, this.offsets, b.sizes, b.count);
+  }
+
+  private writeEach(b: PacketBatch): number {
+    let written = 0;
+    this.one[0] = b.offset;
+    for (let i = 0; i < b.count; i++) {
+      this.oneSize[0] = b.sizes[i]!;
+      const ok = this.n.writeBatch(this.fd, b.bufs[i]!, this.one, this.oneSize, 1);
+      if (ok === 0) this.stats.lastError = this.n.lastWriteError();
+      written += ok;
+    }
+    return written;
+  }
+}
