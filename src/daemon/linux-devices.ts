@@ -3,7 +3,7 @@
 // path only: run when a tunnel is added and on the periodic refresh).
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { formatIp4 } from '../wire/addr.js';
 import { VpnError } from '../wire/errors.js';
 import { native } from '../io/native.js';
@@ -41,7 +41,7 @@ export class LinuxDevice implements Device {
 const formatMac = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 export class LinuxDevices implements DeviceFactory {
-  create(name: string, tap: boolean, mtu: number): Device {
+  create(name: string, tap: boolean, mtu: number, noIpv6 = false): Device {
     let opened: { fd: number; name: string };
     try {
       opened = native().tunOpen(name, tap);
@@ -52,6 +52,7 @@ export class LinuxDevices implements DeviceFactory {
     try {
       const d = new LinuxDevice(opened.name, opened.fd, tap);
       d.setMtu(mtu);
+      if (noIpv6) disableIpv6(opened.name);
       return d;
     } catch (e) {
       native().closeFd(opened.fd);
@@ -80,6 +81,15 @@ export class LinuxDevices implements DeviceFactory {
     } catch {
       return { ok: false, mtu: 1500, dev: '' };
     }
+  }
+}
+
+/** net.ipv6.conf.DEV.disable_ipv6 = 1 (before the device comes up, so no router solicitation is sent). */
+function disableIpv6(dev: string): void {
+  try {
+    writeFileSync(`/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`, '1');
+  } catch {
+    // no IPv6 in this kernel: nothing to disable
   }
 }
 
