@@ -28,12 +28,26 @@ export class TunkitNode {
   readonly stack = new TunnelStack();
   private readonly entries = new Map<string, Entry>();
   private identSeed = 1;
+  /** Kinds that had a tunnel: their fallback devices exist from then on. */
+  private readonly kindsSeen = new Set<TunnelKind>();
 
   constructor(
     private readonly devices: DeviceFactory,
     private readonly publish: (e: MonitorEvent) => void,
     private readonly now: () => number,
   ) {}
+
+  /**
+   * A fallback device (tunl0, gre0, gretap0, sit0) by name, once a tunnel of
+   * its kind exists (the kernel creates them when the module loads); else null.
+   */
+  fallback(name: unknown): Tunnel | null {
+    for (const k of [TunnelKind.Ipip, TunnelKind.Gre, TunnelKind.Gretap, TunnelKind.Sit]) {
+      const fb = this.stack.table(k).fallback;
+      if (fb.name === name && this.kindsSeen.has(k)) return fb;
+    }
+    return null;
+  }
 
   /** The entry for a device name, or throws ENODEV naming it. */
   entry(name: unknown): Entry {
@@ -70,6 +84,7 @@ export class TunkitNode {
       this.stack.remove(t);
       throw e;
     }
+    this.kindsSeen.add(p.kind);
     this.publish({ type: 'link.add', dev: p.name, kind: KIND_NAMES[p.kind] });
     return this.record(p.name);
   }
@@ -82,8 +97,9 @@ export class TunkitNode {
     t.routeLoops = r.ok && r.dev === t.name;
   }
 
-  /** `link del`: removes the tunnel and its device. */
+  /** `link del`: removes the tunnel and its device (fallback devices cannot be deleted). */
   delLink(name: unknown): void {
+    if (this.fallback(name) !== null) throw new VpnError('EOPNOTSUPP', `${String(name)} is a fallback device and cannot be deleted`, 'dev');
     const e = this.entry(name);
     this.stack.remove(e.tunnel);
     this.entries.delete(e.tunnel.name);
@@ -93,6 +109,8 @@ export class TunkitNode {
 
   /** `link set NAME [up|down] [mtu N]`: validated fully before anything changes. */
   setLink(name: unknown, args: Record<string, unknown>): LinkRecord {
+    const fb = this.fallback(name);
+    if (fb !== null) return this.setFallback(fb, args);
     const e = this.entry(name);
     const up = args['up'];
     const mtu = args['mtu'];
@@ -113,6 +131,22 @@ export class TunkitNode {
     return this.record(e.tunnel.name);
   }
 
+  /** Fallback devices have no TUN behind them: up/down only switches whether they catch unmatched packets. */
+  private setFallback(fb: Tunnel, args: Record<string, unknown>): LinkRecord {
+    const up = args['up'];
+    if (up !== undefined && typeof up !== 'boolean') throw new ConfigError('up', 'must be true or false');
+    if (args['mtu'] !== undefined) throw new VpnError('EOPNOTSUPP', `${fb.name}: the fallback device's mtu is fixed`, 'mtu');
+    if (typeof up === 'boolean' && up !== fb.isUp) {
+      fb.isUp = up;
+      this.publish({ type: up ? 'link.up' : 'link.down', dev: fb.name });
+    }
+    return this.fallbackRecord(fb);
+  }
+
+  private fallbackRecord(fb: Tunnel): LinkRecord {
+    return linkRecord(fb, 0, null, null, fb.isUp, this.now());
+  }
+
   /** Mirrors the device's IFF_UP into the tunnel (lookups skip down devices); publishes changes. */
   syncUp(e: Entry): void {
     const up = e.dev.isUp();
@@ -123,14 +157,19 @@ export class TunkitNode {
 
   /** `link show [NAME] [type KIND]`. */
   showLinks(name?: unknown, kind?: unknown): LinkRecord[] {
-    if (name !== undefined && name !== null) return [this.record(this.entry(name).tunnel.name)];
+    if (name !== undefined && name !== null) {
+      const fb = this.fallback(name);
+      return [fb !== null ? this.fallbackRecord(fb) : this.record(this.entry(name).tunnel.name)];
+    }
     if (kind !== undefined && kind !== null && (typeof kind !== 'string' || !Object.values(KIND_NAMES).includes(kind))) {
       throw new ConfigError('type', `unknown type ${JSON.stringify(kind)}`);
     }
-    return [...this.entries.values()]
-      .filter((e) => kind === undefined || kind === null || KIND_NAMES[e.tunnel.kind] === kind)
+    const wanted = (k: TunnelKind): boolean => kind === undefined || kind === null || KIND_NAMES[k] === kind;
+    const fallbacks = [...this.kindsSeen].filter(wanted).sort().map((k) => this.fallbackRecord(this.stack.table(k).fallback));
+    return [...fallbacks, ...[...this.entries.values()]
+      .filter((e) => wanted(e.tunnel.kind))
       .sort((a, b) => a.dev.ifindex - b.dev.ifindex)
-      .map((e) => this.record(e.tunnel.name));
+      .map((e) => this.record(e.tunnel.name))];
   }
 
   record(name: string): LinkRecord {

@@ -128,7 +128,7 @@ export class TunnelStack {
     o.seq = g.seq | 0;
     const tbl = proto === ETH_P_TEB ? this.gretap : this.gre;
     const t = tbl.lookup(link, g.hasKey, false, g.key | 0, o.src, o.dst);
-    if (t === null) return this.fail(r, Drop.NoTunnel, 'ipgre_rcv');
+    if (t === null) return this.unmatched(tbl.fallback, r, 'ipgre_rcv');
     const innerOff = off + hlen;
     const innerLen = len - hlen;
     if (innerLen < 0) return rxFail(t, r, Drop.Truncated, '__iptunnel_pull_header', '');
@@ -163,7 +163,7 @@ export class TunnelStack {
       t = this.sit.lookup(link, o.src, o.dst);
       fn = 'sit_tunnel_rcv';
     }
-    if (t === null) return this.fail(r, Drop.NoTunnel, 'tunnel4_rcv');
+    if (t === null) return this.unmatched(this.ipip.fallback, r, 'tunnel4_rcv');
     if (t.p.proto !== IPPROTO_IPIP && t.p.proto !== 0) return rxFail(t, r, Drop.ProtoMismatch, fn, '');
     return ipTunnelRcv(t, b, off, len, ETH_P_IP, o, r);
   }
@@ -172,8 +172,18 @@ export class TunnelStack {
   private sitRcv(b: Uint8Array, off: number, len: number, link: number, r: PacketResult): Verdict {
     const o = this.outer;
     const t = this.sit.lookup(link, o.src, o.dst);
-    if (t === null) return this.fail(r, Drop.NoTunnel, 'ipip6_rcv');
+    if (t === null) return this.unmatched(this.sit.fallback, r, 'ipip6_rcv');
     return sitRcv6(t, b, off, len, o, r);
+  }
+
+  /**
+   * No tunnel and the fallback device is down: the kernel answers with ICMP
+   * port unreachable and counts nothing; tunkit counts it in the stack's
+   * table and in the fallback device's per-reason drops (tunkit drops: …).
+   */
+  private unmatched(fb: Tunnel, r: PacketResult, fn: string): Verdict {
+    fb.stats.drops[Drop.NoTunnel]!++;
+    return this.fail(r, Drop.NoTunnel, fn);
   }
 
   private fail(r: PacketResult, code: number, fn: string): Verdict {

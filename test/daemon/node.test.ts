@@ -24,7 +24,7 @@ test('link add creates the tunnel and its device with the kernel default MTU; sh
   assert.equal(r.isUp, false, 'new devices are down');
   assert.deepEqual(events, [{ type: 'link.add', dev: 'gre1', kind: 'gre' }]);
   node.setLink('gre1', { up: true });
-  assert.equal(node.showLinks()[0]?.isUp, true);
+  assert.equal(node.showLinks().find((r) => r.name === 'gre1')?.isUp, true);
   assert.equal(node.stack.find('gre1')?.isUp, true, 'the lookup sees the device up');
 });
 
@@ -73,13 +73,13 @@ test('link del removes tunnel and device; show filters by type; duplicate endpoi
   node.addLink({ name: 'i1', kind: 'ipip', remote: '198.51.100.2' });
   node.addLink({ name: 's1', kind: 'sit', remote: '198.51.100.2' });
   code(() => node.addLink({ name: 'i2', kind: 'ipip', remote: '198.51.100.2' }), 'EEXIST');
-  assert.deepEqual(node.showLinks(undefined, 'sit').map((r) => r.name), ['s1']);
+  assert.deepEqual(node.showLinks(undefined, 'sit').map((r) => r.name), ['sit0', 's1']);
   code(() => node.showLinks(undefined, 'vxlan'), 'EINVAL', 'type');
   node.delLink('i1');
   assert.equal(devs.made.get('i1')?.closed, true);
-  assert.deepEqual(node.showLinks().map((r) => r.name), ['s1']);
+  assert.deepEqual(node.showLinks().map((r) => r.name), ['tunl0', 'sit0', 's1']);
   node.close();
-  assert.equal(node.showLinks().length, 0);
+  assert.deepEqual(node.showLinks().map((r) => r.name), ['tunl0', 'sit0'], 'fallback devices stay, as with the kernel module loaded');
 });
 
 test('an underlay route through the tunnel itself is a loop; no route is noted', () => {
@@ -90,4 +90,22 @@ test('an underlay route through the tunnel itself is a loop; no route is noted',
   devs.routeAnswer = { ok: false, mtu: 1500, dev: '' };
   node.addLink({ name: 'g1', kind: 'gre', remote: '198.51.100.3' });
   assert.equal(node.stack.find('g1')?.hasRoute, false);
+});
+
+test('fallback devices appear with their kind, cannot be deleted, and count unmatched packets', () => {
+  const { events, node } = mk();
+  assert.deepEqual(node.showLinks(), []);
+  node.addLink({ name: 'g1', kind: 'gre', remote: '198.51.100.2', key: 5 });
+  const gre0 = node.showLinks('gre0')[0];
+  assert.equal(gre0?.kind, 'gre');
+  assert.equal(gre0?.isUp, false);
+  assert.equal(gre0?.pmtudisc, false, 'gre0 is nopmtudisc');
+  code(() => node.delLink('gre0'), 'EOPNOTSUPP', 'dev');
+  code(() => node.setLink('gre0', { mtu: 1400 }), 'EOPNOTSUPP', 'mtu');
+  code(() => node.showLinks('tunl0'), 'ENODEV', 'dev');
+  node.stack.gre.fallback.stats.drops[20]!++; // what TunnelStack does for an unmatched GRE packet
+  assert.deepEqual(node.showLinks('gre0')[0]?.drops, { NoTunnel: 1 });
+  assert.equal(node.setLink('gre0', { up: true }).isUp, true);
+  assert.equal(node.stack.gre.fallback.isUp, true);
+  assert.deepEqual(events.at(-1), { type: 'link.up', dev: 'gre0' });
 });

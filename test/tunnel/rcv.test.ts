@@ -111,6 +111,8 @@ test('key mismatch: no tunnel; the fallback gre0, when up, takes it without chec
   assert.equal(rx(s, greIn(ip4(), { proto: 0x0800 })).drop, Drop.NoTunnel, 'keyed tunnel refuses keyless packets');
   assert.equal(rx(s, greIn(ip4(), { proto: 0x0800, key: 5 })).tunnel, t);
   assert.equal(s.drops[Drop.NoTunnel], 2);
+  assert.equal(s.gre.fallback.stats.drops[Drop.NoTunnel], 2, 'counted on gre0 in tunkit drops');
+  assert.equal(s.gre.fallback.stats.rx_packets, 0, 'but not in its kernel counters (gre0 is down)');
   s.gre.fallback.isUp = true;
   const r = rx(s, greIn(ip4(), { proto: 0x0800, key: 6 }));
   assert.equal(r.verdict, Verdict.Deliver);
