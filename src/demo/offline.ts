@@ -5,8 +5,10 @@
 //
 //   left  198.51.100.1  ── outer IPv4 ──  right 198.51.100.2
 
-import { formatDrops, formatLinkStats } from '../cli/format.js';
-import { formatIp4 } from '../wire/addr.js';
+import { formatDrops } from '../cli/format.js';
+import { formatLinkShow } from '../cli/link-show.js';
+import { toDeviceInfo } from '../cli/main.js';
+import { linkRecord } from '../daemon/link-record.js';
 import { dropName } from '../wire/drop.js';
 import { Ip4Packet } from '../wire/ip4.js';
 import { makeTunnelParams } from '../tunnel/params.js';
@@ -15,7 +17,6 @@ import { PacketResult, Verdict } from '../tunnel/result.js';
 import { TunnelStack } from '../tunnel/stack.js';
 import { formatTrace } from '../tunnel/trace.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
-import { KIND_NAMES } from '../tunnel/types.js';
 import { tunnelXmit } from '../tunnel/xmit.js';
 import { formatPacket } from '../wire/pretty.js';
 import { echo4, echo6, frame } from './packets.js';
@@ -128,12 +129,10 @@ function markCe(outer: Uint8Array): void {
 function counters(): void {
   for (const [side, stack] of [['left', left], ['right', right]] as const) {
     say(`\n== ${side} (tunkit -s -s link show)`);
-    for (const t of stack.all().filter((x) => x.isUp)) {
-      const flags = t.hhLen !== 0 ? 'BROADCAST,MULTICAST,UP,LOWER_UP' : 'POINTOPOINT,NOARP,UP,LOWER_UP';
-      say(`${t.name}: <${flags}> mtu ${t.mtu}`);
-      say(`    link/${KIND_NAMES[t.kind]} ${formatIp4(t.p.local)} peer ${formatIp4(t.p.remote)}`);
-      say(formatLinkStats(t.stats));
-    }
+    stack.all().filter((x) => x.isUp).forEach((t, i) => {
+      const rec = linkRecord(t, 10 + i, t.hhLen !== 0 ? '02:00:5e:00:00:0a' : null, null, true, nowMs);
+      say(formatLinkShow([toDeviceInfo(rec)], { statsLevel: 2, hasDetails: false, isJson: false, isPretty: false }));
+    });
   }
 }
 
