@@ -286,8 +286,8 @@ function tunnelConfig(name: string, kind: string, args: readonly string[]): { co
   const c: Mutable<TunnelConfig> = { name, kind, local: a.local, remote: a.remote };
   if (a.mtu !== undefined) c.mtu = a.mtu;
   // iplink_modify calls parse_opt only when the type has arguments; without
-  // them the kernel's defaults apply (ipip mode ipip, sit mode ip6ip).
-  if (!a.hasTypeArgs) return { config: c };
+  // them the kernel's bare defaults apply (TunnelConfig.bare).
+  if (!a.hasTypeArgs) return { config: { ...c, bare: true } };
   Object.assign(c, { ttl: a.ttl, tos: a.tos, pmtudisc: a.pmtudisc });
   if (kind === 'ipip' || kind === 'sit') c.mode = a.mode;
   else greConfig(c, a);

@@ -21,7 +21,7 @@ const ADD_KEYS: Record<string, 'string' | 'number' | 'boolean' | 'number|string'
   name: 'string', kind: 'string', local: 'string', remote: 'string', dev: 'string',
   ttl: 'number|string', tos: 'number|string', key: 'number|string', ikey: 'number|string', okey: 'number|string',
   seq: 'boolean', iseq: 'boolean', oseq: 'boolean', csum: 'boolean', icsum: 'boolean', ocsum: 'boolean',
-  pmtudisc: 'boolean', ignoreDf: 'boolean', mode: 'string', mtu: 'number',
+  pmtudisc: 'boolean', ignoreDf: 'boolean', mode: 'string', mtu: 'number', bare: 'boolean',
 };
 
 export class TunkitNode {

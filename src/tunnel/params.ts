@@ -43,6 +43,13 @@ export interface TunnelConfig {
   /** sit: ip6ip | ipip | mplsip | any; ipip: ipip | mplsip | any. Default any (iproute2). */
   readonly mode?: string;
   readonly mtu?: number;
+  /**
+   * `ip link add NAME type K` with no type arguments: iproute2 then sends no
+   * IFLA_INFO_DATA and the kernel keeps its bare defaults — ipip_netlink_parms
+   * / ipgre_netlink_parms return before setting DF (nopmtudisc), ipip keeps
+   * mode ipip, sit mode ip6ip with ttl 64 (ipip6_netlink_parms).
+   */
+  readonly bare?: boolean;
 }
 
 const KINDS: Record<string, TunnelKind> = {
@@ -82,16 +89,18 @@ export function makeTunnelParams(c: TunnelConfig, opts: ParamOptions = {}): Tunn
   if (!isGre && opts.iproute2 !== false && ttl !== 0 && c.pmtudisc === false) {
     throw new ConfigError('nopmtudisc', 'ttl != 0 and nopmtudisc are incompatible');
   }
-  const df = c.pmtudisc !== false || (!isGre && ttl !== 0);
+  const bare = c.bare === true;
+  const df = !bare && (c.pmtudisc !== false || (!isGre && ttl !== 0));
   const ignoreDf = c.ignoreDf === true;
   if (ignoreDf && !isGre) throw new ConfigError('ignore-df', `not supported by ${c.kind} tunnels`);
   if (ignoreDf && df) throw new ConfigError('ignore-df', 'requires nopmtudisc (the kernel returns EINVAL)');
   if (isGre && isIp4Multicast(remote) && local === 0) throw new ConfigError('local', 'a multicast remote needs a local address');
   const link = c.link ?? 0;
   if (!Number.isInteger(link) || link < 0) throw new ConfigError('dev', `bad ifindex ${String(link)}`);
+  const proto = bare && c.mode === undefined ? (kind === TunnelKind.Sit ? IPPROTO_IPV6 : kind === TunnelKind.Ipip ? IPPROTO_IPIP : IPPROTO_GRE) : protoField(kind, c.mode);
   const p: TunnelParams = {
-    name: c.name, kind, local, remote, link, ttl, tos, df, ignoreDf,
-    ...keys, proto: protoField(kind, c.mode), mtu: 0,
+    name: c.name, kind, local, remote, link, ttl: bare && kind === TunnelKind.Sit && c.ttl === undefined ? 64 : ttl, tos, df, ignoreDf,
+    ...keys, proto, mtu: 0,
   };
   if (c.mtu !== undefined) checkMtu(p, c.mtu);
   return { ...p, mtu: c.mtu ?? 0 };

@@ -53,11 +53,11 @@ test('link add (reference tunnel): iproute2 sends proto 0, so ipip mode is "any"
 
 test('link add without type arguments: parse_opt is not called, the kernel defaults apply', () => {
   for (const kind of ['ipip', 'gre', 'sit']) {
-    assert.deepEqual(cfg('t0', 'type', kind), { name: 't0', kind, local: 'any', remote: 'any' }, kind);
+    assert.deepEqual(cfg('t0', 'type', kind), { name: 't0', kind, local: 'any', remote: 'any', bare: true }, kind);
   }
-  assert.deepEqual(cfg('t0', 'mtu', '1400', 'type', 'ipip'), { name: 't0', kind: 'ipip', local: 'any', remote: 'any', mtu: 1400 });
+  assert.deepEqual(cfg('t0', 'mtu', '1400', 'type', 'ipip'), { name: 't0', kind: 'ipip', local: 'any', remote: 'any', mtu: 1400, bare: true });
   assert.equal(cfg('t0', 'type', 'sit', 'mtu', '1400').mode, undefined, 'tunkit mtu alone keeps kernel defaults');
-  // No IFLA_INFO_DATA at all: the defaults are then makeTunnelParams' own.
+  // No IFLA_INFO_DATA at all: makeTunnelParams applies the kernel's bare defaults (TunnelConfig.bare).
 });
 
 test('link add: NAME, name NAME, dev NAME and "add dev NAME" all name the device', () => {

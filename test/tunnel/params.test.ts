@@ -281,3 +281,13 @@ test('dev_valid_name uses the kernel isspace(): byte 0xA0 is a space, Unicode sp
   rejects(() => makeTunnelParams({ name: 'tun\u00e0', kind: 'ipip' }), 'name'); // UTF-8 c3 a0
   assert.equal(makeTunnelParams({ name: 'a\u3000b', kind: 'ipip' }).name, 'a\u3000b'); // e3 80 80
 });
+
+test('bare `ip link add NAME type K` (no IFLA_INFO_DATA): nopmtudisc, ipip mode ipip, sit ip6ip ttl 64', () => {
+  const i = makeTunnelParams({ name: 'b0', kind: 'ipip', bare: true });
+  assert.deepEqual([i.df, i.proto, i.ttl], [false, 4, 0]);
+  const s = makeTunnelParams({ name: 'b1', kind: 'sit', bare: true });
+  assert.deepEqual([s.df, s.proto, s.ttl], [false, 41, 64]);
+  const g = makeTunnelParams({ name: 'b2', kind: 'gre', bare: true });
+  assert.deepEqual([g.df, g.proto], [false, 47]);
+  assert.equal(makeTunnelParams({ name: 'b3', kind: 'gre' }).df, true, 'with any argument iproute2 sends PMTUDISC=1');
+});
