@@ -143,9 +143,11 @@ export class TunnelStack {
   }
 
   /**
-   * A TUN without packet information can only carry IPv4/IPv6 whose version
-   * nibble agrees with the protocol; anything else (MPLS, …) would reach no
-   * protocol handler in the kernel either, which counts rx_dropped.
+   * A TUN without packet information hands the packet to IPv4 or IPv6 by its
+   * version nibble, so it must agree with the protocol the tunnel delivered it
+   * as (GRE type, 4 for ipip, 41 for sit): the kernel's ip_rcv / ipv6_rcv
+   * would drop a mismatch, and a TUN would instead deliver it to the other
+   * stack. Anything else (MPLS, …) reaches no protocol handler: rx_dropped.
    */
   private checkL3(t: Tunnel, b: Uint8Array, off: number, proto: number, r: PacketResult): Verdict {
     const v = b[off]! >>> 4;
@@ -165,7 +167,8 @@ export class TunnelStack {
     }
     if (t === null) return this.unmatched(this.ipip.fallback, r, 'tunnel4_rcv');
     if (t.p.proto !== IPPROTO_IPIP && t.p.proto !== 0) return rxFail(t, r, Drop.ProtoMismatch, fn, '');
-    return ipTunnelRcv(t, b, off, len, ETH_P_IP, o, r);
+    const v = ipTunnelRcv(t, b, off, len, ETH_P_IP, o, r);
+    return v === Verdict.Deliver ? this.checkL3(t, b, off, ETH_P_IP, r) : v;
   }
 
   /** Protocol 41: ipip6_rcv. */
@@ -173,7 +176,8 @@ export class TunnelStack {
     const o = this.outer;
     const t = this.sit.lookup(link, o.src, o.dst);
     if (t === null) return this.unmatched(this.sit.fallback, r, 'ipip6_rcv');
-    return sitRcv6(t, b, off, len, o, r);
+    const v = sitRcv6(t, b, off, len, o, r);
+    return v === Verdict.Deliver ? this.checkL3(t, b, off, 0x86dd, r) : v;
   }
 
   /**

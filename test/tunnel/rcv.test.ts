@@ -218,3 +218,16 @@ test('WCCP (GRE protocol 0x883e, no flags) is decoded as IPv4; v2 skips its 4-by
   assert.deepEqual(rx(s, greIn(v2, { proto: 0x883e })).inner, inner);
   assert.equal(t.stats.rx_packets, 2);
 });
+
+test('the inner version must match the protocol: IPv4 inside protocol 41 or IPv6 inside protocol 4 never reaches the TUN', () => {
+  const s = new TunnelStack();
+  const sit = up(s, { kind: 'sit' });
+  const ipip = up(s, { kind: 'ipip' });
+  const a = rx(s, outer4(ip4(), { proto: IPPROTO_IPV6 }));
+  assert.equal(a.verdict, Verdict.Drop);
+  assert.equal(a.drop, Drop.UnsupportedPayload);
+  assert.equal(sit.stats.rx_dropped, 1);
+  const b = rx(s, outer4(ip6(), { proto: IPPROTO_IPIP }));
+  assert.equal(b.drop, Drop.UnsupportedPayload);
+  assert.equal(ipip.stats.rx_dropped, 1);
+});
