@@ -199,7 +199,7 @@ export interface GlobalOptions {
 }
 
 /** Objects tunkit implements. */
-export type TunkitObject = 'link' | 'monitor' | 'help';
+export type TunkitObject = 'link' | 'monitor' | 'stats' | 'help';
 
 /** A parsed command line: options, the object, and the object's own arguments (COMMAND ...). */
 export interface CommandLine {
@@ -242,7 +242,7 @@ const IP_OBJECTS = [
   'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop',
   'mptcp', 'ioam', 'help', 'stats',
 ] as const;
-const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'monitor', 'help']);
+const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'monitor', 'stats', 'help']);
 
 function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefined {
   // matches_color() strips "=always|auto|never" before matching "-color".
@@ -254,7 +254,7 @@ function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefi
 export function resolveObject(word: string): TunkitObject {
   const hit = IP_OBJECTS.find((o) => matches(word, o));
   if (hit === undefined) throw new UsageError(`Object "${word}" is unknown, try "tunkit help".`, word);
-  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, monitor).`, word);
+  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, monitor, stats).`, word);
   return hit as TunkitObject;
 }
 

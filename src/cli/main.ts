@@ -2,6 +2,7 @@
 //
 //   tunkit [-s[-s]] [-d] [-j [-p]] [--socket PATH] link { add | set | del | show | help } ...
 //   tunkit [--socket PATH] [-j] monitor [ all | link | pmtu | drops ]
+//   tunkit [--socket PATH] [-j] stats     (drops of packets that reached no device)
 //
 // Exit status as ip(8): 0 ok, 255 a malformed command line (ip's exit(-1)),
 // 2 the daemon refused the request (ip's RTNETLINK failure), 1 the daemon
@@ -73,6 +74,15 @@ export function formatEvent(e: MonitorEvent): string {
   }
 }
 
+/** `tunkit stats`: drops of packets that reached no device ("Name count" lines, or JSON with -j). */
+async function stats(cl: CommandLine, sock: string): Promise<number> {
+  if (cl.args.length > 0) throw new UsageError(`Error: argument "${cl.args[0] ?? ''}" is wrong: stats takes no arguments`, 'stats');
+  const drops = (await request(sock, 'stats')) as Record<string, number>;
+  if (cl.options.isJson) out(JSON.stringify({ unmatched_drops: drops }, null, cl.options.isPretty ? 2 : undefined));
+  else out(Object.entries(drops).map(([k, v]) => `${k} ${v}`).join('\n') || 'no unmatched drops');
+  return 0;
+}
+
 async function mon(cl: CommandLine, sock: string): Promise<number> {
   const what = cl.args[0] ?? 'all';
   if (!['all', 'link', 'pmtu', 'drops'].includes(what) || cl.args.length > 1) {
@@ -94,6 +104,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    if (cl.object === 'stats') return await stats(cl, sock);
     return cl.object === 'link' ? await link(cl, sock) : await mon(cl, sock);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -51,6 +51,7 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   server = new ControlServer(o.socket, (req) => handle(req, node, dp, log), (s) => log.warn(s));
   await server.listen();
   const srv = server;
+  srv.onSubscribe = () => housekeeping(node, srv);
   const timer = setInterval(() => housekeeping(node, srv), 1000);
   log.info(`listening on ${o.socket}`);
   return async () => {
@@ -80,6 +81,7 @@ function handle(req: Request, node: TunkitNode, dp: Datapath, log: Log): unknown
       return null;
     case 'link.set': return node.setLink(a['name'], a);
     case 'link.show': return node.showLinks(a['name'], a['type']);
+    case 'stats': return node.stackDrops();
     default: throw new VpnError('EOPNOTSUPP', `unsupported op ${req.op}`);
   }
 }

@@ -4,6 +4,7 @@
 // running state untouched.
 
 import { ConfigError, VpnError } from '../wire/errors.js';
+import { dropName, DROP_CODES } from '../wire/drop.js';
 import { checkMtu, defaultMtu, makeTunnelParams } from '../tunnel/params.js';
 import type { TunnelConfig } from '../tunnel/params.js';
 import { TunnelStack } from '../tunnel/stack.js';
@@ -176,6 +177,20 @@ export class TunkitNode {
     const e = this.entry(name);
     this.syncUp(e);
     return linkRecord(e.tunnel, e.dev.ifindex, e.dev.mac, e.linkName, e.tunnel.isUp, this.now());
+  }
+
+  /**
+   * Drops of packets that reached no device (malformed outer headers, GRE
+   * version/routing/checksum, no tunnel): the kernel counts these in its
+   * SNMP MIBs, not on a device. By drop name, non-zero only.
+   */
+  stackDrops(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of DROP_CODES) {
+      const n = this.stack.drops[c] ?? 0;
+      if (n > 0) out[dropName(c)] = n;
+    }
+    return out;
   }
 
   /** Removes every device (daemon shutdown). */

@@ -11,8 +11,8 @@
 
 export const MAX_LINE_BYTES = 65536;
 
-export type Op = 'link.add' | 'link.del' | 'link.set' | 'link.show' | 'monitor' | 'ping';
-export const OPS: readonly Op[] = ['link.add', 'link.del', 'link.set', 'link.show', 'monitor', 'ping'];
+export type Op = 'link.add' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping';
+export const OPS: readonly Op[] = ['link.add', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping'];
 
 export interface Request {
   readonly id: number;

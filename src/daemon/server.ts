@@ -18,6 +18,9 @@ export class ControlServer {
   private server: Server | null = null;
   private readonly subs = new Set<Subscriber>();
 
+  /** Called when a monitor subscribes, so drop tracing can start at once. */
+  onSubscribe: (() => void) | null = null;
+
   constructor(private readonly path: string, private readonly handle: Handler, private readonly log: (s: string) => void) {}
 
   /** Listens; an existing socket file is replaced only if nothing answers on it. */
@@ -85,6 +88,7 @@ export class ControlServer {
     }
     if (req.op === 'monitor') {
       this.subs.add({ sock, id: req.id, drops: req.args['drops'] === true });
+      this.onSubscribe?.();
       this.reply(sock, { id: req.id, ok: true, data: 'monitoring' });
       return;
     }

@@ -137,7 +137,7 @@ test('do_cmd: OBJECT abbreviations resolve in ip.c cmds[] order', () => {
   for (const w of ['mo', 'mon', 'moni', 'monitor']) assert.equal(resolveObject(w), 'monitor', w);
   assert.equal(resolveObject('help'), 'help');
   assert.equal(parseArgs(['-s', 'mon', 'link']).object, 'monitor');
-  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, monitor).');
+  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, monitor, stats).');
   usage(() => resolveObject('r'), 'r', /Object "route" is not supported/);
   usage(() => resolveObject('tunnel'), 'tunnel', /"tunnel" is not supported/);
   usage(() => resolveObject('links'), 'links', 'Object "links" is unknown, try "tunkit help".');
@@ -163,4 +163,9 @@ test('property: random argv only ever throws UsageError', () => {
       assert.ok(e instanceof UsageError, `unexpected ${String(e)}`);
     }
   }), { numRuns: 2000 });
+});
+
+test('stats is an object tunkit implements (ip.c cmds[] has it last)', () => {
+  assert.equal(resolveObject('stats'), 'stats');
+  assert.equal(resolveObject('st'), 'stats');
 });

@@ -104,6 +104,8 @@ test('fallback devices appear with their kind, cannot be deleted, and count unma
   code(() => node.setLink('gre0', { mtu: 1400 }), 'EOPNOTSUPP', 'mtu');
   code(() => node.showLinks('tunl0'), 'ENODEV', 'dev');
   node.stack.gre.fallback.stats.drops[20]!++; // what TunnelStack does for an unmatched GRE packet
+  node.stack.drops[8]!++; // a GRE version-1 packet: no device
+  assert.deepEqual(node.stackDrops(), { GreVersion: 1 });
   assert.deepEqual(node.showLinks('gre0')[0]?.drops, { NoTunnel: 1 });
   assert.equal(node.setLink('gre0', { up: true }).isUp, true);
   assert.equal(node.stack.gre.fallback.isUp, true);
