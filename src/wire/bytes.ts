@@ -20,9 +20,13 @@ export function put32(b: Uint8Array, i: number, v: number): void {
   b[i + 3] = v;
 }
 
-/** True when b[off, off+len) lies inside b (all arguments non-negative integers). */
+/** True when b[off, off+len) lies inside b (arguments already known to be integers). */
 export const inBounds = (b: Uint8Array, off: number, len: number): boolean =>
   off >= 0 && len >= 0 && off + len <= b.length;
+
+/** inBounds for untrusted arguments: also false for non-integers (NaN, 1.5, ±Infinity). */
+export const spanOk = (b: Uint8Array, off: number, len: number): boolean =>
+  Number.isInteger(off) && Number.isInteger(len) && inBounds(b, off, len);
 
 /** Byte-wise equality of two ranges (control plane and tests; no allocation). */
 export function bytesEqual(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number, len: number): boolean {

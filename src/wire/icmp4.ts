@@ -24,7 +24,7 @@
 // pseudo-header. Buffer ownership: views read and write the caller's bytes in
 // place and never copy; buildIcmp4Error writes into a caller-owned buffer.
 
-import { be16, be32, inBounds, put16, put32 } from './bytes.js';
+import { be16, be32, put16, put32, spanOk } from './bytes.js';
 import { checksum16, verify16 } from './checksum.js';
 import { Drop } from './drop.js';
 import { IP4_HDR_LEN } from './ip4.js';
@@ -117,8 +117,6 @@ const ERROR_TYPES =
 export const isIcmp4Error = (type: number): boolean =>
   type >= 0 && type <= NR_ICMP_TYPES && ((ERROR_TYPES >>> type) & 1) === 1;
 
-const spanOk = (b: Uint8Array, off: number, len: number): boolean =>
-  Number.isInteger(off) && Number.isInteger(len) && inBounds(b, off, len);
 
 /**
  * A rebindable view of one ICMP message: the 8-byte header and the data

@@ -25,7 +25,7 @@
 // 58) and the whole message. Buffer ownership: views read and write the
 // caller's bytes in place; buildIcmp6Error writes into a caller-owned buffer.
 
-import { be16, be32, inBounds, put16, put32 } from './bytes.js';
+import { be16, be32, put16, put32, spanOk } from './bytes.js';
 import { checksum16, pseudoSum6, verify16 } from './checksum.js';
 import { Drop } from './drop.js';
 import { IP6_ADDR_LEN, IP6_HDR_LEN, IP6_MIN_MTU } from './ip6.js';
@@ -90,8 +90,6 @@ const EMPTY = new Uint8Array(0);
 /** RFC 4443 §2.1: types 0..127 are errors (!(type & ICMPV6_INFOMSG_MASK)). */
 export const isIcmp6Error = (type: number): boolean => type >= 0 && type < ICMPV6_INFOMSG_MASK;
 
-const spanOk = (b: Uint8Array, off: number, len: number): boolean =>
-  Number.isInteger(off) && Number.isInteger(len) && inBounds(b, off, len);
 
 /**
  * A rebindable view of one ICMPv6 message: the 8-byte header and the data

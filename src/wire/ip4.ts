@@ -22,7 +22,7 @@
 // Buffer ownership: the view never copies; it reads and writes the caller's
 // bytes in place. Reprs own their option bytes (parseIp4 copies them).
 
-import { be16, be32, inBounds, put16, put32 } from './bytes.js';
+import { be16, be32, put16, put32, spanOk } from './bytes.js';
 import { csumReplace16, sum16, fold16, finish16 } from './checksum.js';
 import { Drop } from './drop.js';
 
@@ -53,8 +53,6 @@ const DST = 16;
 const EMPTY = new Uint8Array(0);
 
 /** off/len are integers and b[off, off+len) lies inside b. */
-const spanOk = (b: Uint8Array, off: number, len: number): boolean =>
-  Number.isInteger(off) && Number.isInteger(len) && inBounds(b, off, len);
 
 /**
  * The check() gate as a pure function (ip_rcv_core order): Truncated,

@@ -29,7 +29,7 @@
 // headers included; fragOffset is in BYTES. Addresses stay in the packet
 // (srcOffset/dstOffset are absolute indices); Reprs own 16-byte copies.
 
-import { be16, be32, inBounds, put16 } from './bytes.js';
+import { be16, be32, put16, spanOk } from './bytes.js';
 import { Drop } from './drop.js';
 import {
   IPPROTO_AH, IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HIP, IPPROTO_HOPOPTS, IPPROTO_MH, IPPROTO_ROUTING,
@@ -55,8 +55,6 @@ const DST = 24;
 const EMPTY = new Uint8Array(0);
 
 /** off/len are integers and b[off, off+len) lies inside b. */
-const spanOk = (b: Uint8Array, off: number, len: number): boolean =>
-  Number.isInteger(off) && Number.isInteger(len) && inBounds(b, off, len);
 
 /**
  * The check() gate as a pure function (ip6_rcv_core order). Payload length 0
