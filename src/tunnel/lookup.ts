@@ -5,7 +5,7 @@
 //   1. exact local+remote;  2. remote only (local any);
 //   3. local only (remote any), or local == a multicast remote;
 //   4. key-only wildcard (both any) — the key compared directly, no flags check
-//      when the packet has a key field (ipip passes TUNNEL_NO_KEY: any match);
+//      when the packet has a key field (ipip passes TUNNEL_NO_KEY, which skips the key test);
 //   steps 1–3 also need ip_tunnel_key_match(). Within each step a tunnel
 //   bound to the receiving link wins at once; otherwise step 1 keeps the LAST
 //   match seen and steps 2–4 the first candidate of any step. The kernel's
