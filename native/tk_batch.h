@@ -129,17 +129,23 @@ static int32_t tk_pktinfo_ifindex(struct msghdr *h) {
   return 0;
 }
 
-/* recvBatch(fd, slab, offset, stride, max, sizes, ifindex, src) → count (0 on EAGAIN). */
+/* recvBatch(fd, slab, offset, stride, max, sizes, ifindex, src[, srcPort]) → count (0 on
+ * EAGAIN). srcPort (Uint16Array, optional) receives the sender's port (UDP sockets; 0 for raw). */
 static napi_value tk_recv_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
+  napi_value argv[9];
   tk_slots s;
   int32_t *ifx;
   uint32_t *src;
-  size_t n_ifx, n_src;
-  if (!tk_args(env, info, 8, argv) || !tk_parse_slots(env, argv, &s) ||
+  uint16_t *sport = NULL;
+  size_t n_ifx, n_src, n_sport = 0;
+  napi_valuetype t9 = napi_undefined;
+  if (!tk_args(env, info, 9, argv) || !tk_parse_slots(env, argv, &s) ||
       !tk_typed(env, argv[6], napi_int32_array, "ifindex", (void **)&ifx, &n_ifx) ||
       !tk_typed(env, argv[7], napi_uint32_array, "src", (void **)&src, &n_src)) return NULL;
-  if (n_ifx < (size_t)s.max || n_src < (size_t)s.max) return tk_throw_range(env, "ifindex/src shorter than max");
+  if (napi_typeof(env, argv[8], &t9) == napi_ok && t9 != napi_undefined &&
+      !tk_typed(env, argv[8], napi_uint16_array, "srcPort", (void **)&sport, &n_sport)) return NULL;
+  if (n_ifx < (size_t)s.max || n_src < (size_t)s.max || (sport != NULL && n_sport < (size_t)s.max))
+    return tk_throw_range(env, "ifindex/src/srcPort shorter than max");
   tk_state *st = tk_state_of(env);
   size_t cap = (size_t)(s.stride - s.offset);
   for (int32_t i = 0; i < s.max; i++) {
@@ -166,25 +172,33 @@ static napi_value tk_recv_batch(napi_env env, napi_callback_info info) {
     s.sizes[i] = (m->msg_hdr.msg_flags & MSG_TRUNC) || (size_t)len > cap ? -len : len;
     ifx[i] = tk_pktinfo_ifindex(&m->msg_hdr);
     src[i] = ntohl(st->addr[i].sin_addr.s_addr);
+    if (sport != NULL) sport[i] = ntohs(st->addr[i].sin_port);
   }
   return tk_int_value(env, n);
 }
 
-/* sendBatch(fd, slab, offsets, sizes, dst, count) → messages sent. sendmmsg(2) stops at
+/* sendBatch(fd, slab, offsets, sizes, dst, count[, dstPort]) → messages sent. dstPort
+ * (Uint16Array, optional) gives each message's port (UDP sockets). sendmmsg(2) stops at
  * the first failing message without reporting it, so on failure we call again from
  * that message: it fails alone, is skipped, and the rest continue. EAGAIN ends the
  * batch (the socket buffer is full); the caller treats the rest as dropped. */
 static napi_value tk_send_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
+  napi_value argv[7];
   tk_span s;
   uint32_t *dst;
-  size_t n_dst;
-  if (!tk_args(env, info, 6, argv) || !tk_parse_span(env, argv, argv[5], &s) ||
+  uint16_t *dport = NULL;
+  size_t n_dst, n_dport = 0;
+  napi_valuetype t7 = napi_undefined;
+  if (!tk_args(env, info, 7, argv) || !tk_parse_span(env, argv, argv[5], &s) ||
       !tk_typed(env, argv[4], napi_uint32_array, "dst", (void **)&dst, &n_dst)) return NULL;
-  if (n_dst < (size_t)s.count) return tk_throw_range(env, "dst shorter than count");
+  if (napi_typeof(env, argv[6], &t7) == napi_ok && t7 != napi_undefined &&
+      !tk_typed(env, argv[6], napi_uint16_array, "dstPort", (void **)&dport, &n_dport)) return NULL;
+  if (n_dst < (size_t)s.count || (dport != NULL && n_dport < (size_t)s.count))
+    return tk_throw_range(env, "dst/dstPort shorter than count");
   tk_state *st = tk_state_of(env);
   for (int32_t i = 0; i < s.count; i++) {
-    st->addr[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(dst[i]) };
+    st->addr[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(dst[i]),
+                                        .sin_port = dport != NULL ? htons(dport[i]) : 0 };
     st->iov[i] = (struct iovec){ s.slab + s.offsets[i], (size_t)s.sizes[i] };
     st->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &st->addr[i], .msg_namelen = sizeof st->addr[i],
                                            .msg_iov = &st->iov[i], .msg_iovlen = 1 };

@@ -191,6 +191,35 @@ static napi_value tk_raw_open(napi_env env, napi_callback_info info) {
   return tk_int_value(env, fd);
 }
 
+/* udpOpen(addr, port) → fd: socket(AF_INET, SOCK_DGRAM|SOCK_NONBLOCK|SOCK_CLOEXEC) bound to
+ * addr:port (host-order u32, 0 = INADDR_ANY), SO_REUSEADDR, IP_PKTINFO and 4 MiB buffers.
+ * UDP_ENCAP is not set (that would hand ESP to the kernel's own xfrm): the daemon reads every
+ * datagram and tells IKE (non-ESP marker), ESP and NAT keepalives apart (RFC 3948 §2). */
+static napi_value tk_udp_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t addr, port;
+  char subject[48];
+  if (!tk_args(env, info, 2, argv) || !tk_int(env, argv[0], "addr", &addr) || !tk_int(env, argv[1], "port", &port)) return NULL;
+  if (port < 0 || port > 65535) return tk_throw_range(env, "port must be 0..65535, got %d", port);
+  snprintf(subject, sizeof subject, "AF_INET/SOCK_DGRAM port %d", port);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return tk_throw_errno(env, errno, "socket", subject);
+  int one = 1;
+  const char *failed = NULL;
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl((uint32_t)addr) };
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) failed = "SO_REUSEADDR";
+  else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) failed = "IP_PKTINFO";
+  else if (tk_sockbuf(fd, SO_RCVBUFFORCE, SO_RCVBUF) < 0) failed = "SO_RCVBUF";
+  else if (tk_sockbuf(fd, SO_SNDBUFFORCE, SO_SNDBUF) < 0) failed = "SO_SNDBUF";
+  else if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) failed = "bind";
+  if (failed != NULL) {
+    int err = errno;
+    close(fd);
+    return tk_throw_errno(env, err, failed, subject);
+  }
+  return tk_int_value(env, fd);
+}
+
 static napi_value tk_close_fd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;

@@ -8,7 +8,7 @@
  *
  * Exports (typed in src/io/native.ts):
  *   control   tunOpen ifIndex ifGetMtu ifSetMtu ifGetFlags ifSetUp
- *             ifGetHwAddr ifSetHwAddr rawOpen closeFd          (tk_ifctl.h)
+ *             ifGetHwAddr ifSetHwAddr rawOpen udpOpen closeFd  (tk_ifctl.h)
  *   data      recvBatch sendBatch readBatch writeBatch
  *             lastSendError lastWriteError lastBatchErrors      (tk_batch.h)
  *   readiness pollStart pollPause pollStop                      (tk_poll.h)
@@ -51,6 +51,7 @@ static napi_value tk_init(napi_env env, napi_value exports) {
     TK_FN("ifGetHwAddr", tk_if_get_hwaddr),
     TK_FN("ifSetHwAddr", tk_if_set_hwaddr),
     TK_FN("rawOpen", tk_raw_open),
+    TK_FN("udpOpen", tk_udp_open),
     TK_FN("closeFd", tk_close_fd),
     TK_FN("recvBatch", tk_recv_batch),
     TK_FN("sendBatch", tk_send_batch),

@@ -21,6 +21,8 @@ import type { Tunnel } from '../tunnel/tunnel.js';
 import { formatIp4 } from '../wire/addr.js';
 import type { TunkitNode } from './node.js';
 import type { LinuxDevice } from './linux-devices.js';
+import { XfrmResult, XVerdict } from '../xfrm/result.js';
+import type { XfrmStack } from '../xfrm/xfrm.js';
 
 export const HEADROOM = 128;
 const TUN_BATCH = 32;
@@ -50,8 +52,18 @@ export class Datapath {
   private readonly rawPumps: Pump[] = [];
   private sendFd = -1;
   private tunnelByFd = new Map<number, Tunnel>();
+  private readonly xres = new XfrmResult();
 
-  constructor(private readonly node: TunkitNode, private readonly ev: DatapathEvents, private readonly now: () => number) {}
+  /**
+   * `xfrm`: the namespace's IPsec, consulted for every tunnel outer packet
+   * (the kernel routes them through xfrm_lookup, so GRE over ESP transport
+   * mode works) and every clear-text packet received (xfrm4_policy_check).
+   * `wallNow`: the xfrm clock (wall-clock ms).
+   */
+  constructor(
+    private readonly node: TunkitNode, private readonly ev: DatapathEvents, private readonly now: () => number,
+    private readonly xfrm: XfrmStack | null = null, private readonly wallNow: () => number = Date.now,
+  ) {}
 
   /** Opens the raw sockets (protocols 4, 41, 47 and ICMP); the first one also sends. */
   start(): void {
@@ -108,6 +120,7 @@ export class Datapath {
       const v = tunnelXmit(t, p.slab, i * STRIDE + HEADROOM, this.sizes[i]!, now, r);
       if (r.icmpLen > 0) this.writeScratch(p.fd, r.icmp, r.icmpLen);
       if (v !== Verdict.Xmit) continue;
+      if (this.xfrm !== null && (this.xfrm.spd.count > 0 || this.xfrm.spd.defaults.out === 'block') && !this.xfrmOut(t, p.slab, r)) continue;
       this.sendOffs[out] = r.off;
       this.sendSizes[out] = r.len;
       this.sendDst[out] = r.dst;
@@ -115,6 +128,36 @@ export class Datapath {
     }
     if (out > 0) this.send(t, p.slab, out);
     if (count === TUN_BATCH) this.reschedule(p, () => this.drainTun(p, t));
+  }
+
+  /**
+   * The outer packet r.off/r.len through the SPD (ip_route_output_flow →
+   * xfrm_lookup_route): ESP replaces it in place (r.off/r.len/r.dst
+   * updated), Bypass leaves it, a refusal is the route failure the kernel
+   * counts as tx_carrier_errors — the packet was counted as sent by the
+   * core, so that is undone.
+   */
+  private xfrmOut(t: Tunnel, slab: Uint8Array, r: PacketResult): boolean {
+    const x = this.xres;
+    const v = this.xfrm!.output(slab, r.off, r.len, 0, true, this.wallNow(), x);
+    if (v === XVerdict.Xmit) {
+      r.off = x.off;
+      r.len = x.len;
+      r.dst = x.dst;
+      return true;
+    }
+    if (v === XVerdict.Bypass) return true;
+    t.stats.tx_packets--;
+    t.stats.tx_bytes -= r.len - 20 - t.hlen - t.hhLen;
+    t.stats.tx_carrier_errors++;
+    t.stats.tx_errors++;
+    return false;
+  }
+
+  /** A packet a transport-mode SA decapsulated (or any outer tunnel packet): the tunnel receive path. */
+  receiveOuter(b: Uint8Array, off: number, len: number, ifindex: number): void {
+    const r = this.res;
+    if (this.node.stack.receive(b, off, len, ifindex, r) === Verdict.Deliver) this.deliver(r.tunnel!, b, r.off, r.len);
   }
 
   private send(t: Tunnel, slab: Uint8Array, count: number): void {
@@ -139,6 +182,7 @@ export class Datapath {
     const r = this.res;
     for (let i = 0; i < count; i++) {
       if (proto === IPPROTO_ICMP) this.icmp(p.slab, i * STRIDE, this.sizes[i]!, this.ifx[i]!);
+      else if (this.xfrm !== null && !this.xfrm.checkInClear(p.slab, i * STRIDE, this.sizes[i]!, this.ifx[i]!)) continue;
       else if (this.node.stack.receive(p.slab, i * STRIDE, this.sizes[i]!, this.ifx[i]!, r) === Verdict.Deliver) {
         this.deliver(r.tunnel!, p.slab, r.off, r.len);
       }

@@ -16,6 +16,11 @@ import type { Level } from './log.js';
 import { TunkitNode } from './node.js';
 import type { Request } from './protocol.js';
 import { ControlServer } from './server.js';
+import { XfrmControl } from './xfrm-control.js';
+import { XfrmDatapath } from './xfrm-datapath.js';
+import { XfrmStack } from '../xfrm/xfrm.js';
+import { XFRM_OPS } from '../xfrm/spec.js';
+import type { XfrmOp } from '../xfrm/spec.js';
 
 interface Options { socket: string; level: Level }
 
@@ -39,32 +44,62 @@ function parseOptions(argv: readonly string[]): Options {
 async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   const clock = (): number => performance.now();
   let server: ControlServer | null = null;
-  const node = new TunkitNode(new LinuxDevices(), (e) => server?.publish(e), clock);
+  const devices = new LinuxDevices();
+  const node = new TunkitNode(devices, (e) => server?.publish(e), clock);
+  const xfrm = new XfrmStack();
+  const onError = (where: string, e: unknown): void => log.error(`${where}: ${e instanceof Error ? e.message : String(e)}`);
   const dp = new Datapath(node, {
     pmtu: (remote, mtu, devs) => {
       log.info(`pmtu ${remote} ${mtu} (${devs.join(', ')})`);
       server?.publish({ type: 'pmtu', remote, mtu, devs });
     },
-    error: (where, e) => log.error(`${where}: ${e instanceof Error ? e.message : String(e)}`),
-  }, clock);
+    error: onError,
+  }, clock, xfrm, Date.now);
+  let xctl: XfrmControl | null = null;
+  const xdp = new XfrmDatapath(xfrm, {
+    error: onError,
+    warn: (m) => log.warn(m),
+    deliverTransport: (b, off, len, ifx) => dp.receiveOuter(b, off, len, ifx),
+    eventsPending: () => setImmediate(() => xctl?.drainEvents()),
+  }, Date.now);
+  xctl = new XfrmControl(xfrm, {
+    ifindex: (n) => devices.ifindex(n),
+    publish: (e) => server?.publish(e),
+    now: Date.now,
+    policiesChanged: (all) => xdp.syncRoutes(all),
+  });
   dp.start();
-  server = new ControlServer(o.socket, (req) => handle(req, node, dp, log), (s) => log.warn(s));
+  xdp.start();
+  const ctl = xctl;
+  server = new ControlServer(o.socket, (req) => handle(req, node, dp, log, ctl), (s) => log.warn(s));
   await server.listen();
   const srv = server;
   srv.onSubscribe = () => housekeeping(node, srv);
-  const timer = setInterval(() => housekeeping(node, srv), 1000);
+  const timer = setInterval(() => {
+    housekeeping(node, srv);
+    xfrm.tick(Date.now());
+    ctl.drainEvents();
+  }, 1000);
   log.info(`listening on ${o.socket}`);
   return async () => {
     clearInterval(timer);
     dp.stop();
+    xdp.stop();
     for (const name of [...node.all.keys()]) dp.detach(name);
     node.close();
     await srv.close();
   };
 }
 
-function handle(req: Request, node: TunkitNode, dp: Datapath, log: Log): unknown {
+function handle(req: Request, node: TunkitNode, dp: Datapath, log: Log, xctl: XfrmControl): unknown {
   const a = req.args;
+  if ((XFRM_OPS as readonly string[]).includes(req.op)) {
+    const data = xctl.handle(req.op as XfrmOp, a);
+    if (req.op !== 'xfrm.state.list' && req.op !== 'xfrm.state.get' && req.op !== 'xfrm.policy.list' && req.op !== 'xfrm.policy.get' && req.op !== 'xfrm.stat') {
+      log.info(req.op.replace(/\./g, ' ')); // never the arguments: they may hold keys
+    }
+    return data;
+  }
   switch (req.op) {
     case 'ping': return 'pong';
     case 'link.add': {

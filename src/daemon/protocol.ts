@@ -11,8 +11,11 @@
 
 export const MAX_LINE_BYTES = 65536;
 
-export type Op = 'link.add' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping';
-export const OPS: readonly Op[] = ['link.add', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping'];
+import { XFRM_OPS } from '../xfrm/spec.js';
+import type { XfrmEvent, XfrmOp } from '../xfrm/spec.js';
+
+export type Op = 'link.add' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping' | XfrmOp;
+export const OPS: readonly Op[] = ['link.add', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping', ...XFRM_OPS];
 
 export interface Request {
   readonly id: number;
@@ -34,7 +37,8 @@ export type MonitorEvent =
   | { readonly type: 'link.mtu'; readonly dev: string; readonly mtu: number }
   | { readonly type: 'pmtu'; readonly remote: string; readonly mtu: number; readonly devs: readonly string[] }
   | { readonly type: 'drop'; readonly dir: 'rx' | 'tx'; readonly dev: string; readonly reason: string; readonly text: string }
-  | { readonly type: 'icmp.error'; readonly dev: string; readonly text: string };
+  | { readonly type: 'icmp.error'; readonly dev: string; readonly text: string }
+  | XfrmEvent;
 
 /** Parses one request line; returns an ErrorBody (never throws) for anything malformed. */
 export function parseRequest(line: string): Request | { readonly id: number; readonly error: ErrorBody } {

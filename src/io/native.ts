@@ -51,17 +51,23 @@ export interface NativeAddon {
    * IP_PKTINFO=1 and 4 MiB SO_RCVBUF/SO_SNDBUF (…FORCE when permitted) — raw(7), ip(7).
    */
   rawOpen(proto: number): number;
+  /**
+   * socket(AF_INET, SOCK_DGRAM|SOCK_NONBLOCK|SOCK_CLOEXEC) bound to addr:port (host-order
+   * u32, 0 = any), SO_REUSEADDR, IP_PKTINFO, 4 MiB buffers — udp(7). For ESP-in-UDP
+   * (RFC 3948) and IKE; UDP_ENCAP is not set, the daemon demultiplexes.
+   */
+  udpOpen(addr: number, port: number): number;
   /** close(2). */
   closeFd(fd: number): void;
   /**
    * recvmmsg(MSG_DONTWAIT|MSG_TRUNC) of up to `max` datagrams; datagram i lands at
    * slab[i*stride + offset] (at most stride-offset bytes). Fills sizes[i] (negative
    * = -real length: truncated, drop it), ifindex[i] (IP_PKTINFO) and src[i]
-   * (host-order u32). Returns the count; 0 on EAGAIN. Raw IPv4 sockets deliver the
-   * IP header included.
+   * (host-order u32) and, when given, srcPort[i] (UDP sockets; 0 for raw). Returns the
+   * count; 0 on EAGAIN. Raw IPv4 sockets deliver the IP header included.
    */
   recvBatch(fd: number, slab: Uint8Array, offset: number, stride: number, max: number,
-    sizes: Int32Array, ifindex: Int32Array, src: Uint32Array): number;
+    sizes: Int32Array, ifindex: Int32Array, src: Uint32Array, srcPort?: Uint16Array): number;
   /**
    * sendmmsg of slab[offsets[i], +sizes[i]) to sockaddr_in(dst[i]), i < count. Returns
    * how many were sent. A message failing alone (ENETUNREACH, EMSGSIZE, EINVAL…) is
@@ -69,7 +75,7 @@ export interface NativeAddon {
    * count - sent - lastBatchErrors() messages were not attempted.
    */
   sendBatch(fd: number, slab: Uint8Array, offsets: Int32Array, sizes: Int32Array,
-    dst: Uint32Array, count: number): number;
+    dst: Uint32Array, count: number, dstPort?: Uint16Array): number;
   /**
    * One readv(2) per packet from a TUN/TAP fd into slot i (as recvBatch) until EAGAIN
    * or `max`; sizes[i] negative = truncated. Returns the count, 0 on EAGAIN.
@@ -101,7 +107,7 @@ export interface NativeAddon {
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
-  'rawOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
+  'rawOpen', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop',
 ];
 

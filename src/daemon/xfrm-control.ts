@@ -1,0 +1,124 @@
+// The daemon's `ip xfrm` control plane (the XFRM_MSG_* netlink handlers of
+// net/xfrm/xfrm_user.c): validates each request completely before changing
+// anything, applies it to the XfrmStack, publishes the monitor events
+// (newsa/delsa/updsa, newpolicy/…, flush, expire, acquire, mapping) and
+// keeps the policy routes in step. Keys never reach a log or an event.
+
+import { ConfigError, VpnError } from '../wire/errors.js';
+import { makeSaConfig } from '../xfrm/config.js';
+import { eventRecord, policyRecord, stateRecord } from '../xfrm/records.js';
+import { makeSelector, parseXAddr } from '../xfrm/selector.js';
+import type { PolicyDefaults, PolicyId, PolicySpec, StateId, StateSpec, XfrmEvent, XfrmOp } from '../xfrm/spec.js';
+import type { XfrmPolicy } from '../xfrm/spd.js';
+import type { XfrmStack } from '../xfrm/xfrm.js';
+
+export interface XfrmHost {
+  /** ifindex of a device name, null if none. */
+  ifindex(name: string): number | null;
+  /** Publishes one monitor event. */
+  publish(e: XfrmEvent): void;
+  /** Wall-clock milliseconds (the kernel's lifetimes use real time). */
+  now(): number;
+  /** Called after every SPD change with all policies (installs the policy TUN's routes). */
+  policiesChanged(all: readonly XfrmPolicy[]): void;
+}
+
+const obj = (v: unknown, field: string): Record<string, unknown> => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(field, 'must be an object');
+  return v as Record<string, unknown>;
+};
+
+export class XfrmControl {
+  constructor(readonly stack: XfrmStack, private readonly host: XfrmHost) {}
+
+  /** One xfrm.* request; throws VpnError for the client. */
+  handle(op: XfrmOp, args: Record<string, unknown>): unknown {
+    switch (op) {
+      case 'xfrm.state.add': case 'xfrm.state.update': return this.stateAdd(obj(args['state'], 'state') as unknown as StateSpec, op === 'xfrm.state.update');
+      case 'xfrm.state.del': return this.stateDel(obj(args['id'], 'id') as unknown as StateId);
+      case 'xfrm.state.get': return stateRecord(this.stateGet(obj(args['id'], 'id') as unknown as StateId), args['keys'] === true);
+      case 'xfrm.state.list': return this.stack.sad.list().map((x) => stateRecord(x, args['keys'] === true));
+      case 'xfrm.state.flush':
+        this.stack.sad.flush();
+        this.host.publish({ type: 'xfrm.flushsa' });
+        return null;
+      case 'xfrm.state.count': return { count: this.stack.sad.count };
+      case 'xfrm.policy.add': case 'xfrm.policy.update': return this.policyAdd(obj(args['policy'], 'policy') as unknown as PolicySpec, op === 'xfrm.policy.update');
+      case 'xfrm.policy.del': return this.policyDel(obj(args['id'], 'id') as unknown as PolicyId);
+      case 'xfrm.policy.get': return policyRecord(this.policyFind(obj(args['id'], 'id') as unknown as PolicyId));
+      case 'xfrm.policy.list': return this.stack.spd.list().map(policyRecord);
+      case 'xfrm.policy.flush':
+        this.stack.spd.flush();
+        this.host.publish({ type: 'xfrm.flushpolicy' });
+        this.host.policiesChanged(this.stack.spd.list());
+        return null;
+      case 'xfrm.policy.setdefault':
+        this.stack.spd.setDefaults(obj(args['defaults'], 'defaults') as Partial<PolicyDefaults>);
+        return { ...this.stack.spd.defaults };
+      case 'xfrm.policy.getdefault': return { ...this.stack.spd.defaults };
+      case 'xfrm.stat': return this.stack.mib.snapshot();
+    }
+  }
+
+  /** Publishes the core's queued events (expire, acquire, mapping). */
+  drainEvents(): void {
+    const ev = this.stack.events;
+    if (ev.length === 0) return;
+    const list = ev.splice(0, ev.length);
+    for (const e of list) this.host.publish(eventRecord(e));
+  }
+
+  private stateAdd(spec: StateSpec, isUpdate: boolean): unknown {
+    const cfg = makeSaConfig(spec, (d) => this.host.ifindex(d));
+    const sad = this.stack.sad;
+    const x = isUpdate ? sad.update(cfg, spec) : sad.add(cfg, spec, this.host.now());
+    const rec = stateRecord(x, false);
+    this.host.publish({ type: isUpdate ? 'xfrm.updsa' : 'xfrm.newsa', state: rec });
+    return rec;
+  }
+
+  private stateGet(id: StateId): ReturnType<XfrmStack['sad']['del']> {
+    if (id.proto !== 'esp') throw new ConfigError('proto', 'tunkit implements proto esp');
+    const x = this.stack.sad.get(parseXAddr('dst', id.dst), checkSpi(id.spi));
+    if (x === null) throw new VpnError('ESRCH', 'No such process: no state with this dst, proto and spi', 'spi');
+    return x;
+  }
+
+  private stateDel(id: StateId): null {
+    const x = this.stateGet(id);
+    this.stack.sad.remove(x);
+    this.host.publish({ type: 'xfrm.delsa', state: stateRecord(x, false) });
+    return null;
+  }
+
+  private policyAdd(spec: PolicySpec, isUpdate: boolean): unknown {
+    const spd = this.stack.spd;
+    const index = spec.index ?? 0;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new ConfigError('index', 'must be an unsigned 32-bit integer');
+    const p = spd.insert(spd.make(spec, (d) => this.host.ifindex(d), this.host.now(), index), isUpdate);
+    const rec = policyRecord(p);
+    this.host.publish({ type: isUpdate ? 'xfrm.updpolicy' : 'xfrm.newpolicy', policy: rec });
+    this.host.policiesChanged(spd.list());
+    return rec;
+  }
+
+  private policyFind(id: PolicyId): XfrmPolicy {
+    if (id.dir !== 'in' && id.dir !== 'out' && id.dir !== 'fwd') throw new ConfigError('dir', 'must be in, out or fwd');
+    const sel = id.sel !== undefined ? makeSelector('sel', id.sel, (d) => this.host.ifindex(d)) : null;
+    if (sel === null && (typeof id.index !== 'number' || !Number.isInteger(id.index))) throw new ConfigError('index', 'a selector or an index is required');
+    return this.stack.spd.find(id.dir, sel, id.index ?? 0, 0);
+  }
+
+  private policyDel(id: PolicyId): null {
+    const p = this.policyFind(id);
+    this.stack.spd.remove(p);
+    this.host.publish({ type: 'xfrm.delpolicy', policy: policyRecord(p) });
+    this.host.policiesChanged(this.stack.spd.list());
+    return null;
+  }
+}
+
+function checkSpi(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ConfigError('spi', 'must be an unsigned 32-bit integer');
+  return v;
+}

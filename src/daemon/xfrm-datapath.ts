@@ -1,0 +1,203 @@
+// The IPsec packet pumps (what kernel-libipsec does in strongSwan, with the
+// kernel's xfrm rules from src/xfrm/):
+//
+//   policy TUN (POLICY_DEV) readable → XfrmStack.output (if_id 0) → one
+//       sendmmsg of the ESP packets on the raw ESP socket (IP_HDRINCL, so
+//       ESP-in-UDP goes out the same way with our own UDP header)
+//   raw 50 / raw UDP readable → XfrmStack.input → tunnel-mode payloads are
+//       written into the policy TUN (the kernel then routes or delivers
+//       them), transport-mode payloads (GRE/IPIP/SIT of tunkit's own
+//       tunnels) go to the tunnel stack through `deliverTransport`
+//   UDP 4500 socket: holds the NAT-T port (no ICMP port unreachable) and is
+//       drained; its datagrams are seen through the raw UDP socket, which
+//       also gives their IP header. TODO(#5): hand IKE messages to the IKE
+//       daemon when it exists.
+// Out policies that need the TUN get routes to their selector's destination
+// through it (`ip route replace PREFIX dev POLICY_DEV`), except a prefix
+// that would also swallow the template's own peer address.
+
+import { execFileSync } from 'node:child_process';
+import { native } from '../io/native.js';
+import type { PollHandle } from '../io/native.js';
+import { IPPROTO_ESP, IPPROTO_UDP } from '../wire/ipproto.js';
+import { XFRM_MODE_TUNNEL } from '../xfrm/config.js';
+import { XfrmResult, XVerdict } from '../xfrm/result.js';
+import { formatPrefix, prefixMatch } from '../xfrm/selector.js';
+import type { XfrmPolicy } from '../xfrm/spd.js';
+import { XFRM_POLICY_OUT } from '../xfrm/spd.js';
+import { NAT_T_PORT } from '../xfrm/xfrm.js';
+import type { XfrmStack } from '../xfrm/xfrm.js';
+
+export const POLICY_DEV = 'ipsec0';
+/** Outer headers ESP may prepend: IPv4 20 + UDP 8 + non-IKE marker 8 + ESP 8 + IV 16, rounded up. */
+const HEADROOM = 128;
+/** Trailer: padding (≤ 15) + 2 + ICV (≤ 32) + TFC padding room. */
+const TAILROOM = 2048;
+const BATCH = 32;
+const STRIDE = HEADROOM + 65536 + TAILROOM;
+
+interface Pump { readonly fd: number; readonly handle: PollHandle; readonly slab: Uint8Array; scheduled: boolean }
+
+export interface XfrmDatapathEvents {
+  error(where: string, e: unknown): void;
+  warn(msg: string): void;
+  /** A transport-mode SA delivered the host's own packet b[off, off+len) (e.g. an outer GRE packet). */
+  deliverTransport(b: Uint8Array, off: number, len: number, ifindex: number): void;
+  /** Core events may be queued: publish them. */
+  eventsPending(): void;
+}
+
+export class XfrmDatapath {
+  private readonly res = new XfrmResult();
+  private readonly sizes = new Int32Array(BATCH);
+  private readonly ifx = new Int32Array(BATCH);
+  private readonly srcs = new Uint32Array(BATCH);
+  private readonly offs = new Int32Array(BATCH);
+  private readonly lens = new Int32Array(BATCH);
+  private readonly dsts = new Uint32Array(BATCH);
+  private readonly one = new Int32Array(1);
+  private readonly oneLen = new Int32Array(1);
+  private readonly pumps: Pump[] = [];
+  private espFd = -1;
+  private tunFd = -1;
+  private udpFd = -1;
+  private routes = new Set<string>();
+
+  constructor(private readonly xfrm: XfrmStack, private readonly ev: XfrmDatapathEvents, private readonly now: () => number) {}
+
+  /** Opens the sockets and the policy TUN (up, no addresses: routes point into it). */
+  start(): void {
+    const n = native();
+    this.espFd = n.rawOpen(IPPROTO_ESP);
+    this.pump(this.espFd, () => this.drainRaw(this.pumps[0]!));
+    const udpRaw = n.rawOpen(IPPROTO_UDP);
+    this.pump(udpRaw, () => this.drainRaw(this.pumps[1]!));
+    try {
+      this.udpFd = n.udpOpen(0, NAT_T_PORT);
+      this.pump(this.udpFd, () => this.drainUdp(this.pumps[2]!));
+    } catch (e) {
+      this.ev.warn(`UDP ${NAT_T_PORT} is taken (${e instanceof Error ? e.message : String(e)}): ESP-in-UDP still works, the port is not held`);
+    }
+    const tun = n.tunOpen(POLICY_DEV, false);
+    this.tunFd = tun.fd;
+    n.ifSetUp(POLICY_DEV, true);
+    this.pump(this.tunFd, () => this.drainTun(this.pumps[this.pumps.length - 1]!));
+  }
+
+  stop(): void {
+    const n = native();
+    for (const r of this.routes) this.route('del', r);
+    this.routes.clear();
+    for (const p of this.pumps) {
+      n.pollStop(p.handle);
+      n.closeFd(p.fd);
+    }
+    this.pumps.length = 0;
+  }
+
+  /** The raw ESP socket also sends tunkit tunnels' ESP-transformed outer packets. */
+  get sendFd(): number { return this.espFd; }
+
+  /** Routes for the out policies that capture through the policy TUN (tunnel templates, if_id 0). */
+  syncRoutes(all: readonly XfrmPolicy[]): void {
+    const want = new Set<string>();
+    for (const p of all) {
+      if (p.dir !== XFRM_POLICY_OUT || p.ifId !== 0 || p.isBlock) continue;
+      const t = p.tmpls.find((x) => x.mode === XFRM_MODE_TUNNEL);
+      if (t === undefined) continue;
+      if (t.dst !== null && t.dst.family === p.sel.dst.family && prefixMatch(p.sel.dst, t.dst.bytes, 0)) {
+        this.ev.warn(`policy ${formatPrefix(p.sel.dst)}: covers its own peer ${formatPrefix({ ...t.dst, plen: 32 })}; no route installed`);
+        continue;
+      }
+      want.add(formatPrefix(p.sel.dst));
+    }
+    for (const r of this.routes) if (!want.has(r)) this.route('del', r);
+    for (const r of want) if (!this.routes.has(r)) this.route('replace', r);
+    this.routes = want;
+  }
+
+  private route(verb: 'replace' | 'del', prefix: string): void {
+    const args = [...(prefix.includes(':') ? ['-6'] : []), 'route', verb, prefix, 'dev', POLICY_DEV];
+    try {
+      execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) {
+      this.ev.warn(`ip ${args.join(' ')}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+  }
+
+  private pump(fd: number, cb: () => void): void {
+    this.pumps.push({ fd, slab: new Uint8Array(BATCH * STRIDE), scheduled: false, handle: native().pollStart(fd, cb) });
+  }
+
+  /** Packets the kernel routed into the policy TUN: encrypt and send. */
+  private drainTun(p: Pump): void {
+    p.scheduled = false;
+    let count: number;
+    try {
+      count = native().readBatch(p.fd, p.slab, HEADROOM, STRIDE - TAILROOM, BATCH, this.sizes);
+    } catch (e) {
+      this.ev.error(`read ${POLICY_DEV}`, e);
+      return;
+    }
+    const r = this.res;
+    const now = this.now();
+    let out = 0;
+    for (let i = 0; i < count; i++) {
+      const len = this.sizes[i]!;
+      if (len <= 0) continue;
+      if (this.xfrm.output(p.slab, i * STRIDE + HEADROOM, len, 0, false, now, r) !== XVerdict.Xmit) continue;
+      this.offs[out] = r.off;
+      this.lens[out] = r.len;
+      this.dsts[out] = r.dst;
+      out++;
+    }
+    if (out > 0) native().sendBatch(this.espFd, p.slab, this.offs, this.lens, this.dsts, out);
+    if (this.xfrm.events.length > 0) this.ev.eventsPending();
+    if (count === BATCH) this.reschedule(p, () => this.drainTun(p));
+  }
+
+  /** ESP (raw 50) or UDP (raw 17) packets: decrypt, check policy, deliver. */
+  private drainRaw(p: Pump): void {
+    p.scheduled = false;
+    let count: number;
+    try {
+      count = native().recvBatch(p.fd, p.slab, HEADROOM, STRIDE - TAILROOM, BATCH, this.sizes, this.ifx, this.srcs);
+    } catch (e) {
+      this.ev.error('recv esp', e);
+      return;
+    }
+    const r = this.res;
+    const now = this.now();
+    for (let i = 0; i < count; i++) {
+      const len = this.sizes[i]!;
+      if (len <= 0) continue;
+      if (this.xfrm.input(p.slab, i * STRIDE + HEADROOM, len, this.ifx[i]!, now, r) !== XVerdict.Deliver) continue;
+      if (r.isTransport) this.ev.deliverTransport(p.slab, r.off, r.len, this.ifx[i]!);
+      else if (r.ifId === 0) this.write(p.slab, r.off, r.len);
+      // if_id ≠ 0 belongs to an xfrm interface (route-based IPsec): TODO(#5) deliver it there.
+    }
+    if (this.xfrm.events.length > 0) this.ev.eventsPending();
+    if (count === BATCH) this.reschedule(p, () => this.drainRaw(p));
+  }
+
+  /** The NAT-T socket's own copies: discarded (the raw UDP socket saw them with their IP header). */
+  private drainUdp(p: Pump): void {
+    try {
+      while (native().recvBatch(p.fd, p.slab, 0, STRIDE, BATCH, this.sizes, this.ifx, this.srcs) === BATCH);
+    } catch (e) {
+      this.ev.error(`recv udp ${NAT_T_PORT}`, e);
+    }
+  }
+
+  private write(b: Uint8Array, off: number, len: number): void {
+    this.one[0] = off;
+    this.oneLen[0] = len;
+    native().writeBatch(this.tunFd, b, this.one, this.oneLen, 1);
+  }
+
+  private reschedule(p: Pump, fn: () => void): void {
+    if (p.scheduled) return;
+    p.scheduled = true;
+    setImmediate(fn);
+  }
+}

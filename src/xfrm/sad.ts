@@ -1,0 +1,138 @@
+// The Security Association Database: net/xfrm/xfrm_state.c's tables.
+//
+//   inbound   lookupIn(daddr, spi)  xfrm_state_lookup (byspi hash: SPI, then
+//             destination address and protocol)
+//   outbound  findOut(tmpl, flow)   xfrm_state_find: the states matching a
+//             policy template (endpoints for tunnel mode, the flow's own
+//             addresses for transport mode; reqid, mode, SPI if the template
+//             names one, if_id) whose selector matches the flow; the best is
+//             a valid one before a dying one, then the newest
+//             (xfrm_state_look_at).
+//
+// The control plane adds, updates (xfrm_state_update: lifetimes and encap
+// of a valid state; keys and SPI never change), deletes and flushes.
+
+import { VpnError } from '../wire/errors.js';
+import { XFRM_MODE_TRANSPORT } from './config.js';
+import type { SaConfig } from './config.js';
+import { selectorMatch, xaddrAt, xaddrEqual } from './selector.js';
+import type { Flow, XAddr } from './selector.js';
+import type { StateSpec } from './spec.js';
+import { KmState, XfrmState } from './state.js';
+
+/** The template fields findOut matches (a parsed `tmpl`, spd.ts). */
+export interface TmplMatch {
+  readonly src: XAddr | null;
+  readonly dst: XAddr | null;
+  readonly spi: number;
+  readonly mode: number;
+  readonly reqid: number;
+}
+
+export class Sad {
+  private readonly bySpi = new Map<number, XfrmState[]>();
+  private readonly states: XfrmState[] = [];
+  private genid = 0;
+
+  /** Every state, newest first (the order `ip xfrm state` lists them in). */
+  list(): readonly XfrmState[] { return [...this.states].reverse(); }
+
+  get count(): number { return this.states.length; }
+
+  /** Exact (daddr, spi) match, or null. */
+  get(dst: XAddr, spi: number): XfrmState | null {
+    const l = this.bySpi.get(spi);
+    if (l === undefined) return null;
+    for (const x of l) if (xaddrEqual(x.cfg.dst, dst)) return x;
+    return null;
+  }
+
+  /** xfrm_state_add: EEXIST when (dst, spi, esp) is taken. */
+  add(cfg: SaConfig, spec: StateSpec, nowMs: number): XfrmState {
+    if (this.get(cfg.dst, cfg.spi) !== null) throw new VpnError('EEXIST', 'File exists: a state with this dst, proto and spi exists', 'spi');
+    const x = new XfrmState(cfg, spec, nowMs, ++this.genid);
+    this.insert(x);
+    return x;
+  }
+
+  /**
+   * xfrm_state_update: ESRCH when absent. A valid state takes the new
+   * lifetimes and encapsulation (same type) and stops dying; the rest of the
+   * new request is ignored, as the kernel ignores it.
+   */
+  update(cfg: SaConfig, spec: StateSpec): XfrmState {
+    const old = this.get(cfg.dst, cfg.spi);
+    if (old === null) throw new VpnError('ESRCH', 'No such process: no state with this dst, proto and spi', 'spi');
+    const encap = old.cfg.encap !== null && cfg.encap !== null && old.cfg.encap.type === cfg.encap.type ? cfg.encap : old.cfg.encap;
+    const merged: SaConfig = { ...old.cfg, limits: cfg.limits, encap };
+    old.cfg = merged;
+    old.spec = { ...old.spec, ...(spec.limits !== undefined ? { limits: spec.limits } : {}), ...(encap !== null && spec.encap !== undefined ? { encap: spec.encap } : {}) };
+    if (old.km === KmState.Dying) old.km = KmState.Valid;
+    return old;
+  }
+
+  /** xfrm_state_delete; ESRCH when absent. */
+  del(dst: XAddr, spi: number): XfrmState {
+    const x = this.get(dst, spi);
+    if (x === null) throw new VpnError('ESRCH', 'No such process: no state with this dst, proto and spi', 'spi');
+    this.remove(x);
+    return x;
+  }
+
+  /** Removes a state (hard expiry or delete). */
+  remove(x: XfrmState): void {
+    const l = this.bySpi.get(x.cfg.spi);
+    if (l !== undefined) {
+      const i = l.indexOf(x);
+      if (i >= 0) l.splice(i, 1);
+      if (l.length === 0) this.bySpi.delete(x.cfg.spi);
+    }
+    const j = this.states.indexOf(x);
+    if (j >= 0) this.states.splice(j, 1);
+  }
+
+  flush(): number {
+    const n = this.states.length;
+    this.states.length = 0;
+    this.bySpi.clear();
+    return n;
+  }
+
+  /** xfrm_state_lookup for an inbound packet: destination address at b[dstOff] (family bytes), SPI. */
+  lookupIn(spi: number, family: 4 | 6, b: Uint8Array, dstOff: number): XfrmState | null {
+    const l = this.bySpi.get(spi);
+    if (l === undefined) return null;
+    for (let i = 0; i < l.length; i++) {
+      const x = l[i]!;
+      if (x.cfg.family === family && xaddrAt(x.cfg.dst, b, dstOff)) return x;
+    }
+    return null;
+  }
+
+  /** xfrm_state_find for one template and flow; null when no usable state exists (→ acquire). */
+  findOut(t: TmplMatch, f: Flow, ifId: number): XfrmState | null {
+    let best: XfrmState | null = null;
+    const transport = t.mode === XFRM_MODE_TRANSPORT;
+    for (let i = 0; i < this.states.length; i++) {
+      const x = this.states[i]!;
+      const c = x.cfg;
+      if (!x.isUsable || c.mode !== t.mode || c.ifId !== ifId) continue;
+      if ((t.reqid !== 0 && c.reqid !== t.reqid) || (t.spi !== 0 && c.spi !== t.spi)) continue;
+      if (transport) {
+        if (c.family !== f.family || !xaddrAt(c.dst, f.buf, f.dstOff) || !xaddrAt(c.src, f.buf, f.srcOff)) continue;
+      } else if ((t.dst !== null && !xaddrEqual(t.dst, c.dst)) || (t.src !== null && !xaddrEqual(t.src, c.src))) {
+        continue;
+      }
+      if (!selectorMatch(c.sel, f)) continue;
+      if (best === null || best.km > x.km || (best.km === x.km && best.genid < x.genid)) best = x;
+    }
+    return best;
+  }
+
+  private insert(x: XfrmState): void {
+    this.states.push(x);
+    const l = this.bySpi.get(x.cfg.spi);
+    if (l === undefined) this.bySpi.set(x.cfg.spi, [x]);
+    else l.push(x);
+  }
+}

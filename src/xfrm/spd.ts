@@ -1,0 +1,183 @@
+// The Security Policy Database: net/xfrm/xfrm_policy.c.
+//
+//   lookup(dir, flow, ifId)  xfrm_policy_lookup_bytype: among the policies of
+//       that direction, family and if_id whose selector matches the flow,
+//       the lowest priority value wins; on a tie the older one (lower pos,
+//       __xfrm_policy_eval_candidates).
+//   add/update               xfrm_policy_insert: a policy with the same
+//       selector, direction, mark and if_id is EEXIST for add and replaced
+//       (keeping its index) for update. Indexes come from xfrm_gen_index:
+//       (generator | dir), the generator stepping by 8, so `index & 7` is
+//       the direction.
+//   defaults                 XFRM_MSG_SETDEFAULT (Linux ≥ 5.16): what an
+//       unmatched packet gets per direction (accept unless set to block).
+
+import { VpnError } from '../wire/errors.js';
+import { ConfigError } from '../wire/errors.js';
+import { makeLimits, XFRM_MODE_TRANSPORT, XFRM_MODE_TUNNEL } from './config.js';
+import type { Limits, Mark } from './config.js';
+import type { TmplMatch } from './sad.js';
+import { makeSelector, parseXAddr, selectorEqual, selectorMatch } from './selector.js';
+import type { Flow, Selector, XAddr } from './selector.js';
+import type { PolicyDefaults, PolicyDir, PolicySpec, TmplSpec } from './spec.js';
+
+export const XFRM_POLICY_IN = 0;
+export const XFRM_POLICY_OUT = 1;
+export const XFRM_POLICY_FWD = 2;
+const DIRS: Record<PolicyDir, number> = { in: XFRM_POLICY_IN, out: XFRM_POLICY_OUT, fwd: XFRM_POLICY_FWD };
+
+/** A parsed template (xfrm_user_tmpl). optional = `level use`. */
+export interface Tmpl extends TmplMatch {
+  readonly optional: boolean;
+}
+
+export class XfrmPolicy {
+  /** Packets that matched (for -s: curlft of a policy counts uses). */
+  useTimeMs = 0;
+  constructor(
+    readonly spec: PolicySpec,
+    readonly dir: number,
+    readonly sel: Selector,
+    readonly index: number,
+    readonly priority: number,
+    readonly isBlock: boolean,
+    readonly tmpls: readonly Tmpl[],
+    readonly ifId: number,
+    readonly mark: Mark,
+    readonly limits: Limits,
+    /** Insertion order: ties in priority go to the lower pos. */
+    readonly pos: number,
+    readonly addTimeMs: number,
+  ) {}
+}
+
+function tmpl(i: number, t: TmplSpec): Tmpl {
+  const f = `tmpl[${i}]`;
+  if (typeof t !== 'object' || t === null) throw new ConfigError(f, 'must be an object');
+  if (t.proto !== 'esp') throw new ConfigError(`${f}.proto`, 'tunkit implements proto esp');
+  const mode = t.mode === 'tunnel' ? XFRM_MODE_TUNNEL : t.mode === 'transport' ? XFRM_MODE_TRANSPORT : -1;
+  if (mode < 0) throw new ConfigError(`${f}.mode`, 'must be transport or tunnel');
+  const addr = (k: 'src' | 'dst'): XAddr | null => {
+    const v = t[k];
+    if (v === undefined) return null;
+    const a = parseXAddr(`${f}.${k}`, v);
+    return a.bytes.every((x) => x === 0) ? null : a;
+  };
+  const src = addr('src');
+  const dst = addr('dst');
+  // validate_tmpl: a tunnel template needs its endpoints' family; tunkit asks for the addresses.
+  if (mode === XFRM_MODE_TUNNEL && (src === null || dst === null)) throw new ConfigError(`${f}`, 'a tunnel-mode template needs src and dst');
+  const num = (k: 'spi' | 'reqid'): number => {
+    const v = t[k];
+    if (v === undefined) return 0;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ConfigError(`${f}.${k}`, 'must be an unsigned 32-bit integer');
+    return v;
+  };
+  if (t.level !== undefined && t.level !== 'required' && t.level !== 'use') throw new ConfigError(`${f}.level`, 'must be required or use');
+  return { src, dst, spi: num('spi'), mode, reqid: num('reqid'), optional: t.level === 'use' };
+}
+
+const u32 = (field: string, v: unknown, dflt: number): number => {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ConfigError(field, 'must be an unsigned 32-bit integer');
+  return v;
+};
+
+export class Spd {
+  private readonly byDir: XfrmPolicy[][] = [[], [], []];
+  private pos = 0;
+  private idxGenerator = 0;
+  readonly defaults: Record<PolicyDir, 'accept' | 'block'> = { in: 'accept', fwd: 'accept', out: 'accept' };
+
+  /** Policies of one direction in insertion order, or of all directions (in, out, fwd). */
+  list(dir?: PolicyDir): readonly XfrmPolicy[] {
+    return dir !== undefined ? this.byDir[DIRS[dir]]! : [...this.byDir[0]!, ...this.byDir[1]!, ...this.byDir[2]!];
+  }
+
+  get count(): number { return this.byDir[0]!.length + this.byDir[1]!.length + this.byDir[2]!.length; }
+
+  /** Validates a PolicySpec (verify_newpolicy_info, validate_tmpl) into a policy (not inserted). */
+  make(spec: PolicySpec, ifindexOf: (dev: string) => number | null, nowMs: number, index: number): XfrmPolicy {
+    if (typeof spec !== 'object' || spec === null) throw new ConfigError('policy', 'must be an object');
+    const dir = DIRS[spec.dir];
+    if (dir === undefined) throw new ConfigError('dir', `${JSON.stringify(spec.dir)} is not in, out or fwd`);
+    const sel = makeSelector('sel', spec.sel, ifindexOf);
+    if (spec.action !== undefined && spec.action !== 'allow' && spec.action !== 'block') throw new ConfigError('action', 'must be allow or block');
+    const tmpls = spec.tmpls ?? [];
+    if (!Array.isArray(tmpls) || tmpls.length > 6) throw new ConfigError('tmpl', 'at most 6 templates (XFRM_MAX_DEPTH)');
+    const m = spec.mark;
+    const mark = m === undefined ? { value: 0, mask: 0 } : { value: u32('mark', m.value, 0), mask: u32('mark mask', m.mask, 0xffffffff) };
+    return new XfrmPolicy(spec, dir, sel, index, u32('priority', spec.priority, 0), spec.action === 'block',
+      tmpls.map((t, i) => tmpl(i, t)), u32('if_id', spec.ifId, 0), mark, makeLimits(spec.limits), 0, nowMs);
+  }
+
+  /** xfrm_policy_insert. `isUpdate` replaces a same-key policy (keeping index and position). */
+  insert(p: XfrmPolicy, isUpdate: boolean): XfrmPolicy {
+    const list = this.byDir[p.dir]!;
+    const i = list.findIndex((q) => sameKey(q, p));
+    if (i >= 0 && !isUpdate) throw new VpnError('EEXIST', 'File exists: a policy with this selector and dir exists', 'sel');
+    if (p.index !== 0 && list.some((q, j) => j !== i && q.index === p.index)) throw new VpnError('EEXIST', `File exists: index ${p.index} is taken`, 'index');
+    const old = i >= 0 ? list[i]! : null;
+    const index = p.index !== 0 ? p.index : old !== null ? old.index : this.genIndex(p.dir);
+    const placed = new XfrmPolicy(p.spec, p.dir, p.sel, index, p.priority, p.isBlock, p.tmpls, p.ifId, p.mark, p.limits,
+      old !== null ? old.pos : ++this.pos, old !== null ? old.addTimeMs : p.addTimeMs);
+    if (old !== null) list[i] = placed;
+    else list.push(placed);
+    return placed;
+  }
+
+  /** By selector+dir (or index+dir); ESRCH naming what was asked when absent. */
+  find(dir: PolicyDir, sel: Selector | null, index: number, ifId: number): XfrmPolicy {
+    const list = this.byDir[DIRS[dir]] ?? [];
+    const p = list.find((q) => (sel !== null ? selectorEqual(q.sel, sel) && q.ifId === ifId : q.index === index));
+    if (p === undefined) throw new VpnError('ENOENT', 'No such file or directory: no policy matches', sel !== null ? 'sel' : 'index');
+    return p;
+  }
+
+  remove(p: XfrmPolicy): void {
+    const list = this.byDir[p.dir]!;
+    const i = list.indexOf(p);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  flush(): number {
+    const n = this.count;
+    for (const l of this.byDir) l.length = 0;
+    return n;
+  }
+
+  setDefaults(d: Partial<PolicyDefaults>): void {
+    for (const k of ['in', 'fwd', 'out'] as const) {
+      const v = d[k];
+      if (v === undefined) continue;
+      if (v !== 'accept' && v !== 'block') throw new ConfigError(k, 'must be accept or block');
+      this.defaults[k] = v;
+    }
+  }
+
+  /** xfrm_policy_lookup_bytype: best matching policy of `dir` for the flow, or null. No allocation. */
+  lookup(dir: number, f: Flow, ifId: number): XfrmPolicy | null {
+    const list = this.byDir[dir]!;
+    let best: XfrmPolicy | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i]!;
+      if (p.ifId !== ifId || (p.sel.family !== 0 && p.sel.family !== f.family) || !selectorMatch(p.sel, f)) continue;
+      if (best === null || p.priority < best.priority || (p.priority === best.priority && p.pos < best.pos)) best = p;
+    }
+    return best;
+  }
+
+  private genIndex(dir: number): number {
+    for (;;) {
+      let idx = (this.idxGenerator | dir) >>> 0;
+      this.idxGenerator = (this.idxGenerator + 8) >>> 0;
+      if (idx === 0) idx = 8;
+      if (!this.byDir.some((l) => l.some((q) => q.index === idx))) return idx;
+    }
+  }
+}
+
+/** xfrm_policy_insert's key: selector, mark, if_id (type is always main). */
+function sameKey(a: XfrmPolicy, b: XfrmPolicy): boolean {
+  return selectorEqual(a.sel, b.sel) && a.ifId === b.ifId && a.mark.value === b.mark.value && a.mark.mask === b.mark.mask;
+}

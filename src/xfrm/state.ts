@@ -1,0 +1,117 @@
+// One security association (struct xfrm_state): its validated config, the
+// per-SA crypto context and replay window, and the live state `ip -s xfrm
+// state` shows — per-SA stats, current lifetime, km state (valid → dying on
+// a soft limit → expired on a hard one).
+//
+// Lifetimes (net/xfrm/xfrm_state.c): byte/packet limits are checked per
+// packet by checkExpire (xfrm_state_check_expire: `>=` against the counts
+// *before* this packet, so packet-hard N lets N packets through); time
+// limits by tick (xfrm_timer_handler). Times are milliseconds of the clock
+// the shell passes (wall clock, as the kernel's ktime_get_real_seconds);
+// limits are in seconds.
+
+import { ESP_HDR_LEN } from '../wire/esp.js';
+import { XFRM_MODE_TUNNEL } from './config.js';
+import type { SaConfig } from './config.js';
+import { makeEspCrypto } from './esp-crypto.js';
+import type { EspCrypto } from './esp-crypto.js';
+import { ReplayWindow } from './replay.js';
+import type { StateSpec } from './spec.js';
+
+export const KmState = { Valid: 0, Dying: 1, Expired: 2 } as const;
+export type KmState = (typeof KmState)[keyof typeof KmState];
+
+/** What checkExpire/tick report: nothing, a soft limit just crossed (notify once), a hard one (delete). */
+export const Expiry = { None: 0, Soft: 1, Hard: 2 } as const;
+export type Expiry = (typeof Expiry)[keyof typeof Expiry];
+
+export class XfrmState {
+  readonly crypto: EspCrypto;
+  readonly replay: ReplayWindow;
+  /** x->props.header_len: ESP header + IV, + 20 outer IPv4 (tunnel), + 8 UDP (encap). */
+  readonly headerLen: number;
+  /** Largest trailer: padding to the block (blockAlign - 1) + Pad Length + Next Header + ICV. */
+  readonly trailerLen: number;
+  // xfrm_stats
+  statReplayWindow = 0;
+  statReplay = 0;
+  statIntegrityFailed = 0;
+  // xfrm_lifetime_cur
+  curBytes = 0;
+  curPackets = 0;
+  readonly addTimeMs: number;
+  /** 0 until the first packet (curlft.use_time). */
+  useTimeMs = 0;
+  km: KmState = KmState.Valid;
+  /** Insertion order (for listing as the kernel does: newest first). */
+  readonly genid: number;
+  /** NAT-T: the peer's last seen source address (u32) and port, for mapping-change events. */
+  encapPeerAddr = 0;
+  encapPeerPort = 0;
+
+  /** cfg and spec change only through Sad.update (lifetimes, encap). */
+  constructor(public cfg: SaConfig, public spec: StateSpec, nowMs: number, genid: number) {
+    this.crypto = makeEspCrypto(cfg.crypto);
+    this.replay = new ReplayWindow(cfg.replayMode, cfg.replayWindow);
+    this.addTimeMs = nowMs;
+    this.genid = genid;
+    const outer = cfg.mode === XFRM_MODE_TUNNEL ? (cfg.family === 4 ? 20 : 40) : 0;
+    this.headerLen = ESP_HDR_LEN + this.crypto.ivLen + outer + (cfg.encap !== null ? 8 : 0);
+    this.trailerLen = this.crypto.blockAlign - 1 + 2 + this.crypto.icvLen;
+    if (cfg.encap !== null) {
+      const oa = cfg.encap.oa.bytes;
+      this.encapPeerAddr = ((oa[0]! << 24) | (oa[1]! << 16) | (oa[2]! << 8) | oa[3]!) >>> 0;
+      this.encapPeerPort = cfg.encap.dport;
+    }
+  }
+
+  /** True while packets may use the SA (xfrm_state_check / XFRM_STATE_VALID). */
+  get isUsable(): boolean { return this.km !== KmState.Expired; }
+
+  /**
+   * xfrm_state_check_expire, before a packet is counted: sets the use time,
+   * Hard when a byte/packet hard limit is reached (the state becomes
+   * expired; the packet must be dropped), Soft the first time a soft limit
+   * is reached (the caller raises the event once).
+   */
+  checkExpire(nowMs: number): Expiry {
+    if (this.useTimeMs === 0) this.useTimeMs = nowMs;
+    const l = this.cfg.limits;
+    if (this.curBytes >= l.byteHard || this.curPackets >= l.packetHard) {
+      this.km = KmState.Expired;
+      return Expiry.Hard;
+    }
+    if (this.km === KmState.Valid && (this.curBytes >= l.byteSoft || this.curPackets >= l.packetSoft)) {
+      this.km = KmState.Dying;
+      return Expiry.Soft;
+    }
+    return Expiry.None;
+  }
+
+  /** Counts one packet of `bytes` (x->curlft.bytes/packets). */
+  count(bytes: number): void {
+    this.curBytes += bytes;
+    this.curPackets++;
+  }
+
+  /**
+   * xfrm_timer_handler: the time limits. Hard add/use expiry → Hard (the
+   * caller deletes the state and notifies); soft → Soft once.
+   */
+  tick(nowMs: number): Expiry {
+    if (this.km === KmState.Expired) return Expiry.Hard;
+    const l = this.cfg.limits;
+    const age = (nowMs - this.addTimeMs) / 1000;
+    const idle = this.useTimeMs === 0 ? 0 : (nowMs - this.useTimeMs) / 1000;
+    // The kernel measures use-expiry from the first use (curlft.use_time), or from now if unused.
+    if (age >= l.timeHard || (this.useTimeMs !== 0 && idle >= l.timeUseHard)) {
+      this.km = KmState.Expired;
+      return Expiry.Hard;
+    }
+    if (this.km === KmState.Valid && (age >= l.timeSoft || (this.useTimeMs !== 0 && idle >= l.timeUseSoft))) {
+      this.km = KmState.Dying;
+      return Expiry.Soft;
+    }
+    return Expiry.None;
+  }
+}

@@ -1,0 +1,258 @@
+// One network namespace's IPsec: SAD, SPD, the xfrm_stat MIB, and the three
+// per-packet entry points the daemon's data path calls.
+//
+//   output(b, off, len, ifId, isLocalTunnel)   xfrm_lookup + xfrm_output:
+//       the out policy for the packet's flow (if_id 0 = the policy TUN or a
+//       tunkit tunnel's outer packet, N = xfrm interface N); block →
+//       XfrmOutPolBlock; each template needs a usable SA (xfrm_state_find),
+//       else XfrmOutNoStates and an acquire event (at most one per policy
+//       and template every XFRM_ACQ_EXPIRES_S seconds, like the larval
+//       state); then ESP (esp-out.ts). A packet no policy covers is Bypass
+//       for a local tunnel's outer packet (sent in clear, as the kernel
+//       sends it), and dropped (NoPolicy) when it came in through the policy
+//       TUN or an xfrm interface; unless the out default is block
+//       (XfrmOutNoPols does not exist in 6.1: XfrmOutPolBlock is counted).
+//   input(b, off, len, ifindex)                ip_rcv_core sanity, then
+//       protocol 50 or UDP to the NAT-T port: keepalive (consumed),
+//       non-ESP marker (IKE), ESP (esp-in.ts), then the policy check.
+//   checkIn(flow, state)                       __xfrm_policy_check: the SA's
+//       selector (XfrmInStateMismatch), the in policy (none: allowed unless
+//       the default is block or the SA was a tunnel → XfrmInNoPols; block →
+//       XfrmInPolBlock), its templates against the SA (XfrmInTmplMismatch).
+//
+// Events (expire, acquire, mapping) queue in `events` for the shell to
+// publish; they allocate, but only when one happens.
+
+import { Drop } from '../wire/drop.js';
+import { Ip4Packet } from '../wire/ip4.js';
+import { IPPROTO_ESP, IPPROTO_UDP } from '../wire/ipproto.js';
+import { UDP_ENCAP_ESPINUDP, XFRM_MODE_TRANSPORT } from './config.js';
+import { espInput } from './esp-in.js';
+import { espOutput } from './esp-out.js';
+import { XfrmMib, XfrmStat } from './mib.js';
+import { XDrop, XVerdict } from './result.js';
+import type { XfrmResult } from './result.js';
+import { Sad } from './sad.js';
+import { Flow, selectorMatch, xaddrEqual } from './selector.js';
+import { Spd, XFRM_POLICY_IN, XFRM_POLICY_OUT } from './spd.js';
+import type { Tmpl, XfrmPolicy } from './spd.js';
+import { Expiry } from './state.js';
+import type { XfrmState } from './state.js';
+
+/** net.core.xfrm_acq_expires default (seconds): how long a larval state suppresses new acquires. */
+export const XFRM_ACQ_EXPIRES_S = 30;
+/** The NAT-T port (RFC 3948). */
+export const NAT_T_PORT = 4500;
+
+export type CoreEvent =
+  | { readonly kind: 'expire'; readonly hard: boolean; readonly state: XfrmState }
+  | { readonly kind: 'acquire'; readonly policy: XfrmPolicy; readonly tmpl: Tmpl; readonly src: Uint8Array; readonly dst: Uint8Array; readonly family: 4 | 6; readonly proto: number }
+  | { readonly kind: 'mapping'; readonly state: XfrmState; readonly oldAddr: number; readonly oldPort: number; readonly newAddr: number; readonly newPort: number };
+
+export class XfrmStack {
+  readonly sad = new Sad();
+  readonly spd = new Spd();
+  readonly mib = new XfrmMib();
+  readonly events: CoreEvent[] = [];
+  /** Underlay path MTU for TFC padding and size checks (bytes). */
+  mtu = 1500;
+  private ident = 1;
+  private readonly flow = new Flow();
+  private readonly ip4 = new Ip4Packet();
+  private readonly acquired = new Map<string, number>();
+
+  /** See the file comment. r.verdict: Xmit, Bypass or Drop. */
+  output(b: Uint8Array, off: number, len: number, ifId: number, isLocalTunnel: boolean, nowMs: number, r: XfrmResult): XVerdict {
+    r.clear();
+    const f = this.flow;
+    if (!f.decode(b, off, len, 0)) return this.dropX(r, XDrop.BadInner);
+    const p = this.spd.lookup(XFRM_POLICY_OUT, f, ifId);
+    if (p === null) {
+      if (this.spd.defaults.out === 'block') return this.dropMib(r, XfrmStat.OutPolBlock);
+      if (isLocalTunnel) {
+        r.verdict = XVerdict.Bypass;
+        return XVerdict.Bypass;
+      }
+      return this.dropX(r, XDrop.NoPolicy);
+    }
+    r.policy = p;
+    p.useTimeMs = nowMs;
+    if (p.isBlock) return this.dropMib(r, XfrmStat.OutPolBlock);
+    if (p.tmpls.length === 0) {
+      r.verdict = XVerdict.Bypass;
+      return XVerdict.Bypass;
+    }
+    // One SA per packet: tunkit applies the first template a state satisfies (bundles of several
+    // transforms, e.g. ESP inside ESP, are not built; optional templates without a state are skipped).
+    let x: XfrmState | null = null;
+    for (let i = 0; i < p.tmpls.length && x === null; i++) {
+      const t = p.tmpls[i]!;
+      x = this.sad.findOut(t, f, ifId);
+      if (x === null && !t.optional) {
+        this.acquire(p, t, f, nowMs);
+        return this.dropMib(r, XfrmStat.OutNoStates);
+      }
+    }
+    if (x === null) {
+      r.verdict = XVerdict.Bypass;
+      return XVerdict.Bypass;
+    }
+    if (!espOutput(x, b, off, len, this.mtu, this.ident++, nowMs, r)) {
+      if (r.mib >= 0) this.mib.inc(r.mib);
+      r.verdict = XVerdict.Drop;
+      return XVerdict.Drop;
+    }
+    if (r.softExpired) this.events.push({ kind: 'expire', hard: false, state: x });
+    r.verdict = XVerdict.Xmit;
+    return XVerdict.Xmit;
+  }
+
+  /**
+   * An outer IPv4 packet from the raw ESP or UDP socket. Deliver: the
+   * decapsulated packet passed the policy check. NotEsp: UDP to another port.
+   */
+  input(b: Uint8Array, off: number, len: number, ifindex: number, nowMs: number, r: XfrmResult): XVerdict {
+    r.clear();
+    const ip = this.ip4;
+    if (ip.check(b, off, len) !== Drop.None || !ip.verifyChecksum() || ip.isFragment) return this.dropX(r, XDrop.BadOuter);
+    const hl = ip.headerLen;
+    const payOff = ip.payloadOffset;
+    const payLen = ip.payloadLen;
+    let v: XVerdict;
+    if (ip.protocol === IPPROTO_ESP) {
+      v = espInput(this.sad, b, off, hl, payOff, payLen, 0, nowMs, r);
+    } else if (ip.protocol === IPPROTO_UDP) {
+      v = this.udpInput(b, off, hl, payOff, payLen, nowMs, r);
+      if (v !== XVerdict.Deliver) return v;
+    } else {
+      r.verdict = XVerdict.NotEsp;
+      return XVerdict.NotEsp;
+    }
+    if (v === XVerdict.Drop && r.mib >= 0) this.mib.inc(r.mib);
+    if (r.softExpired && r.state !== null) this.events.push({ kind: 'expire', hard: false, state: r.state });
+    if (v !== XVerdict.Deliver) return v;
+    const f = this.flow;
+    if (!f.decode(b, r.off, r.len, ifindex)) return this.dropX(r, XDrop.BadInner);
+    const mib = this.checkIn(f, r.state); // counts its own refusals
+    if (mib < 0) return XVerdict.Deliver;
+    r.verdict = XVerdict.Drop;
+    r.mib = mib;
+    return XVerdict.Drop;
+  }
+
+  /** RFC 3948 §2: keepalive 0xFF, non-ESP marker (IKE), else ESP; also raises NAT mapping events. */
+  private udpInput(b: Uint8Array, ipOff: number, hl: number, off: number, len: number, nowMs: number, r: XfrmResult): XVerdict {
+    if (len < 8 || ((b[off + 2]! << 8) | b[off + 3]!) !== NAT_T_PORT) {
+      r.verdict = XVerdict.NotEsp;
+      return XVerdict.NotEsp;
+    }
+    const d = off + 8;
+    const n = Math.min(len, (b[off + 4]! << 8) | b[off + 5]!) - 8;
+    if (n === 1 && b[d] === 0xff) {
+      r.verdict = XVerdict.Consumed;
+      return XVerdict.Consumed;
+    }
+    if (n >= 4 && b[d] === 0 && b[d + 1] === 0 && b[d + 2] === 0 && b[d + 3] === 0) {
+      r.verdict = XVerdict.Ike;
+      r.off = d + 4;
+      r.len = n - 4;
+      return XVerdict.Ike;
+    }
+    if (n < 0) return this.dropX(r, XDrop.BadOuter);
+    const v = espInput(this.sad, b, ipOff, hl, d, n, UDP_ENCAP_ESPINUDP, nowMs, r);
+    if (v === XVerdict.Drop && r.mib >= 0) this.mib.inc(r.mib);
+    if (v === XVerdict.Deliver) this.noteMapping(r.state!, b, ipOff, off);
+    return v;
+  }
+
+  /** km_new_mapping: an encapsulated SA's peer address or port changed (xfrm4_udp_encap_rcv → x->type->input → xfrm_input). */
+  private noteMapping(x: XfrmState, b: Uint8Array, ipOff: number, udpOff: number): void {
+    const addr = ((b[ipOff + 12]! << 24) | (b[ipOff + 13]! << 16) | (b[ipOff + 14]! << 8) | b[ipOff + 15]!) >>> 0;
+    const port = (b[udpOff]! << 8) | b[udpOff + 1]!;
+    if (addr === x.encapPeerAddr && port === x.encapPeerPort) return;
+    this.events.push({ kind: 'mapping', state: x, oldAddr: x.encapPeerAddr, oldPort: x.encapPeerPort, newAddr: addr, newPort: port });
+    x.encapPeerAddr = addr;
+    x.encapPeerPort = port;
+  }
+
+  /**
+   * __xfrm_policy_check for a received packet's flow; `sa` the state that
+   * decrypted it (null for a clear-text packet). Returns the XfrmStat index
+   * counted for a refusal (the caller drops), or -1 when it may pass.
+   */
+  checkIn(f: Flow, sa: XfrmState | null): number {
+    if (sa !== null && !selectorMatch(sa.cfg.sel, f)) return this.count(XfrmStat.InStateMismatch);
+    const p = this.spd.lookup(XFRM_POLICY_IN, f, sa !== null ? sa.cfg.ifId : 0);
+    if (p === null) {
+      if (this.spd.defaults.in === 'block') return this.count(XfrmStat.InNoPols);
+      if (sa !== null && sa.cfg.mode !== XFRM_MODE_TRANSPORT) return this.count(XfrmStat.InNoPols);
+      return -1;
+    }
+    if (p.isBlock) return this.count(XfrmStat.InPolBlock);
+    let used = sa === null;
+    for (let i = 0; i < p.tmpls.length; i++) {
+      const t = p.tmpls[i]!;
+      if (!used && tmplOk(t, sa!)) { used = true; continue; }
+      if (!t.optional) return this.count(XfrmStat.InTmplMismatch);
+    }
+    // secpath_has_nontransport: a tunnel SA the policy did not ask for is refused.
+    if (!used && sa!.cfg.mode !== XFRM_MODE_TRANSPORT) return this.count(XfrmStat.InTmplMismatch);
+    return -1;
+  }
+
+  /** The inbound policy check of a clear-text packet the host received (e.g. GRE for a tunnel): true = may pass. */
+  checkInClear(b: Uint8Array, off: number, len: number, ifindex: number): boolean {
+    if (this.spd.count === 0 && this.spd.defaults.in === 'accept') return true;
+    const f = this.flow;
+    if (!f.decode(b, off, len, ifindex)) return true; // the tunnel stack drops and counts malformed packets itself
+    return this.checkIn(f, null) < 0;
+  }
+
+  /** xfrm_timer_handler for every state: soft events once, hard expiry deletes (and notifies). */
+  tick(nowMs: number): void {
+    for (const x of this.sad.list()) {
+      const e = x.tick(nowMs);
+      if (e === Expiry.None) continue;
+      this.events.push({ kind: 'expire', hard: e === Expiry.Hard, state: x });
+      if (e === Expiry.Hard) this.sad.remove(x);
+    }
+    for (const [k, t] of this.acquired) if (nowMs - t >= XFRM_ACQ_EXPIRES_S * 1000) this.acquired.delete(k);
+  }
+
+  private acquire(p: XfrmPolicy, t: Tmpl, f: Flow, nowMs: number): void {
+    const key = `${p.index}/${p.tmpls.indexOf(t)}`;
+    if (this.acquired.has(key)) return;
+    this.acquired.set(key, nowMs);
+    const n = f.family === 4 ? 4 : 16;
+    this.events.push({
+      kind: 'acquire', policy: p, tmpl: t, family: f.family, proto: f.proto,
+      src: f.buf.slice(f.srcOff, f.srcOff + n), dst: f.buf.slice(f.dstOff, f.dstOff + n), // eslint-disable-line no-restricted-syntax -- an event's own copy, not the data path
+    });
+  }
+
+  private count(i: number): number {
+    this.mib.inc(i);
+    return i;
+  }
+
+  private dropMib(r: XfrmResult, i: number): XVerdict {
+    this.mib.inc(i);
+    r.verdict = XVerdict.Drop;
+    r.mib = i;
+    return XVerdict.Drop;
+  }
+
+  private dropX(r: XfrmResult, d: XDrop): XVerdict {
+    r.verdict = XVerdict.Drop;
+    r.drop = d;
+    return XVerdict.Drop;
+  }
+}
+
+/** xfrm_state_ok: does SA x satisfy template t (proto esp, SPI, reqid, mode, tunnel endpoints)? */
+function tmplOk(t: Tmpl, x: XfrmState): boolean {
+  const c = x.cfg;
+  if (t.mode !== c.mode || (t.spi !== 0 && t.spi !== c.spi) || (t.reqid !== 0 && t.reqid !== c.reqid)) return false;
+  if (c.mode === XFRM_MODE_TRANSPORT) return true;
+  return (t.dst === null || xaddrEqual(t.dst, c.dst)) && (t.src === null || xaddrEqual(t.src, c.src));
+}
