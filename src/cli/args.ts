@@ -4,7 +4,7 @@
 //   tunkit [ OPTIONS ] OBJECT { COMMAND | help } ...
 //   OPTIONS := -s[tatistics] (repeatable; -ss counts twice) | -d[etails] |
 //              -j[son] | -p[retty] | -he[lp] | --socket PATH | --
-//   OBJECT  := link | monitor | help   (any prefix ip itself would resolve)
+//   OBJECT  := link | monitor | xfrm | help   (any prefix ip itself would resolve)
 //
 // Options and objects resolve by prefix in ip.c's own table order, so `-s`
 // is -stats, `-h` is -human (refused), `l` is link and `m` is maddress
@@ -199,7 +199,7 @@ export interface GlobalOptions {
 }
 
 /** Objects tunkit implements. */
-export type TunkitObject = 'link' | 'monitor' | 'stats' | 'help';
+export type TunkitObject = 'link' | 'monitor' | 'xfrm' | 'stats' | 'help';
 
 /** A parsed command line: options, the object, and the object's own arguments (COMMAND ...). */
 export interface CommandLine {
@@ -210,7 +210,7 @@ export interface CommandLine {
 
 export const USAGE = [
   'Usage: tunkit [ OPTIONS ] OBJECT { COMMAND | help }',
-  'where  OBJECT := { link | monitor | help }',
+  'where  OBJECT := { link | monitor | xfrm | help }',
   '       OPTIONS := { -s[tatistics] | -d[etails] | -j[son] | -p[retty] |',
   '                    -he[lp] | --socket PATH }',
 ].join('\n');
@@ -242,7 +242,7 @@ const IP_OBJECTS = [
   'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop',
   'mptcp', 'ioam', 'help', 'stats',
 ] as const;
-const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'monitor', 'stats', 'help']);
+const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'monitor', 'xfrm', 'stats', 'help']);
 
 function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefined {
   // matches_color() strips "=always|auto|never" before matching "-color".
@@ -254,7 +254,7 @@ function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefi
 export function resolveObject(word: string): TunkitObject {
   const hit = IP_OBJECTS.find((o) => matches(word, o));
   if (hit === undefined) throw new UsageError(`Object "${word}" is unknown, try "tunkit help".`, word);
-  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, monitor, stats).`, word);
+  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, monitor, xfrm, stats).`, word);
   return hit as TunkitObject;
 }
 

@@ -3,6 +3,7 @@
 //   tunkit [-s[-s]] [-d] [-j [-p]] [--socket PATH] link { add | set | del | show | help } ...
 //   tunkit [--socket PATH] [-j] monitor [ all | link | pmtu | drops ]
 //   tunkit [--socket PATH] [-j] stats     (drops of packets that reached no device)
+//   tunkit [-s] [-j [-p]] [--socket PATH] xfrm { state | policy | monitor | stat } ...   (ip xfrm)
 //
 // Exit status as ip(8): 0 ok, 255 a malformed command line (ip's exit(-1)),
 // 2 the daemon refused the request (ip's RTNETLINK failure), 1 the daemon
@@ -11,12 +12,15 @@
 import { defaultSocketPath, monitor, request } from '../daemon/client.js';
 import type { LinkRecord } from '../daemon/link-record.js';
 import type { MonitorEvent } from '../daemon/protocol.js';
+import type { XfrmEvent } from '../xfrm/spec.js';
 import { VpnError } from '../wire/errors.js';
 import { parseArgs, UsageError, USAGE } from './args.js';
 import type { CommandLine } from './args.js';
 import { LINK_USAGE, parseLinkArgs } from './link-args.js';
 import { formatLinkShow, selectDevices } from './link-show.js';
 import type { DeviceInfo, DeviceKind, TunnelMode } from './link-show.js';
+import { runXfrm } from './xfrm.js';
+import { formatXfrmEvent } from './xfrm-show-events.js';
 
 const out = (s: string): void => { if (s !== '') process.stdout.write(s.endsWith('\n') ? s : `${s}\n`); };
 const err = (s: string): void => { process.stderr.write(`${s}\n`); };
@@ -64,6 +68,7 @@ async function link(cl: CommandLine, sock: string): Promise<number> {
 
 /** One line per event, like `ip monitor` (JSON lines with -j). */
 export function formatEvent(e: MonitorEvent): string {
+  if (e.type.startsWith('xfrm.')) return formatXfrmEvent(e as XfrmEvent, { statsLevel: 0, isKeysShown: false }).replace(/\n$/, '');
   switch (e.type) {
     case 'link.add': return `link add ${e.dev}${e.kind !== undefined ? ` type ${e.kind}` : ''}`;
     case 'link.del': case 'link.up': case 'link.down': return `${e.type.replace('.', ' ')} ${e.dev}`;
@@ -71,6 +76,7 @@ export function formatEvent(e: MonitorEvent): string {
     case 'pmtu': return `pmtu ${e.remote} mtu ${e.mtu} dev ${e.devs.join(',')}`;
     case 'drop': return `drop ${e.text}`;
     case 'icmp.error': return `icmp ${e.dev} ${e.text}`;
+    default: return JSON.stringify(e);
   }
 }
 
@@ -105,6 +111,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (cl.object === 'stats') return await stats(cl, sock);
+    if (cl.object === 'xfrm') return await runXfrm(cl.args, sock, cl.options, out);
     return cl.object === 'link' ? await link(cl, sock) : await mon(cl, sock);
   } catch (e) {
     if (e instanceof UsageError) {

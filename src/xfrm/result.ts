@@ -61,8 +61,13 @@ export class XfrmResult {
   isTransport = false;
   /** This packet took its SA across a soft byte/packet limit: raise the soft expire event (once). */
   softExpired = false;
+  /** When > 0: an ICMP/ICMPv6 error (PMTU) of icmpLen bytes in `icmp`, to write back to the inner sender. */
+  icmpLen = 0;
+  /** Largest error: IPv6 40 + ICMPv6 8 + 1232 quoted. */
+  readonly icmp = new Uint8Array(1280);
 
   clear(): void {
+    this.icmpLen = 0;
     this.softExpired = false;
     this.verdict = XVerdict.Drop;
     this.mib = -1;

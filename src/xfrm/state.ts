@@ -48,6 +48,8 @@ export class XfrmState {
   /** NAT-T: the peer's last seen source address (u32) and port, for mapping-change events. */
   encapPeerAddr = 0;
   encapPeerPort = 0;
+  /** MTU of the underlay route to cfg.dst (bytes): the shell sets it from `ip route get`; PMTU and TFC use it. */
+  routeMtu = 1500;
 
   /** cfg and spec change only through Sad.update (lifetimes, encap). */
   constructor(public cfg: SaConfig, public spec: StateSpec, nowMs: number, genid: number) {

@@ -27,6 +27,7 @@ import { Drop } from '../wire/drop.js';
 import { Ip4Packet } from '../wire/ip4.js';
 import { IPPROTO_ESP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { UDP_ENCAP_ESPINUDP, XFRM_MODE_TRANSPORT } from './config.js';
+import { tunnelTooBig } from './pmtu.js';
 import { espInput } from './esp-in.js';
 import { espOutput } from './esp-out.js';
 import { XfrmMib, XfrmStat } from './mib.js';
@@ -54,8 +55,6 @@ export class XfrmStack {
   readonly spd = new Spd();
   readonly mib = new XfrmMib();
   readonly events: CoreEvent[] = [];
-  /** Underlay path MTU for TFC padding and size checks (bytes). */
-  mtu = 1500;
   private ident = 1;
   private readonly flow = new Flow();
   private readonly ip4 = new Ip4Packet();
@@ -97,7 +96,13 @@ export class XfrmStack {
       r.verdict = XVerdict.Bypass;
       return XVerdict.Bypass;
     }
-    if (!espOutput(x, b, off, len, this.mtu, this.ident++, nowMs, r)) {
+    // xfrm_outer_mode_output → xfrm4/6_extract_output → *_tunnel_check_size: -EMSGSIZE counts XfrmOutStateModeError.
+    if (x.cfg.mode !== XFRM_MODE_TRANSPORT && tunnelTooBig(x, b, off, len, x.routeMtu, r)) {
+      r.state = x;
+      r.drop = XDrop.TooBig;
+      return this.dropMib(r, XfrmStat.OutStateModeError);
+    }
+    if (!espOutput(x, b, off, len, x.routeMtu, this.ident++, nowMs, r)) {
       if (r.mib >= 0) this.mib.inc(r.mib);
       r.verdict = XVerdict.Drop;
       return XVerdict.Drop;

@@ -135,9 +135,10 @@ test('parseArgs: unknown and unsupported options name the token', () => {
 test('do_cmd: OBJECT abbreviations resolve in ip.c cmds[] order', () => {
   for (const w of ['l', 'li', 'lin', 'link']) assert.equal(resolveObject(w), 'link', w);
   for (const w of ['mo', 'mon', 'moni', 'monitor']) assert.equal(resolveObject(w), 'monitor', w);
+  for (const w of ['x', 'xf', 'xfrm']) assert.equal(resolveObject(w), 'xfrm', w);
   assert.equal(resolveObject('help'), 'help');
   assert.equal(parseArgs(['-s', 'mon', 'link']).object, 'monitor');
-  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, monitor, stats).');
+  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, monitor, xfrm, stats).');
   usage(() => resolveObject('r'), 'r', /Object "route" is not supported/);
   usage(() => resolveObject('tunnel'), 'tunnel', /"tunnel" is not supported/);
   usage(() => resolveObject('links'), 'links', 'Object "links" is unknown, try "tunkit help".');
@@ -157,7 +158,7 @@ test('property: random argv only ever throws UsageError', () => {
   fc.assert(fc.property(fc.array(token, { maxLength: 8 }), (argv) => {
     try {
       const r = parseArgs(argv);
-      assert.ok(['link', 'monitor', 'help'].includes(r.object));
+      assert.ok(['link', 'monitor', 'xfrm', 'stats', 'help'].includes(r.object));
       assert.ok(r.options.statsLevel >= 0);
     } catch (e) {
       assert.ok(e instanceof UsageError, `unexpected ${String(e)}`);
