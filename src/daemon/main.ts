@@ -66,6 +66,7 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
     ifindex: (n) => devices.ifindex(n),
     publish: (e) => server?.publish(e),
     now: Date.now,
+    routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
     policiesChanged: (all) => xdp.syncRoutes(all),
   });
   dp.start();

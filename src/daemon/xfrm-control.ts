@@ -8,6 +8,7 @@ import { ConfigError, VpnError } from '../wire/errors.js';
 import { makeSaConfig } from '../xfrm/config.js';
 import { eventRecord, policyRecord, stateRecord } from '../xfrm/records.js';
 import { makeSelector, parseXAddr } from '../xfrm/selector.js';
+import type { XAddr } from '../xfrm/selector.js';
 import type { PolicyDefaults, PolicyId, PolicySpec, StateId, StateSpec, XfrmEvent, XfrmOp } from '../xfrm/spec.js';
 import type { XfrmPolicy } from '../xfrm/spd.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
@@ -19,6 +20,8 @@ export interface XfrmHost {
   publish(e: XfrmEvent): void;
   /** Wall-clock milliseconds (the kernel's lifetimes use real time). */
   now(): number;
+  /** MTU of the underlay route toward an SA's destination (1500 when unknown). */
+  routeMtu(dst: XAddr): number;
   /** Called after every SPD change with all policies (installs the policy TUN's routes). */
   policiesChanged(all: readonly XfrmPolicy[]): void;
 }
@@ -72,6 +75,7 @@ export class XfrmControl {
     const cfg = makeSaConfig(spec, (d) => this.host.ifindex(d));
     const sad = this.stack.sad;
     const x = isUpdate ? sad.update(cfg, spec) : sad.add(cfg, spec, this.host.now());
+    x.routeMtu = this.host.routeMtu(cfg.dst);
     const rec = stateRecord(x, false);
     this.host.publish({ type: isUpdate ? 'xfrm.updsa' : 'xfrm.newsa', state: rec });
     return rec;

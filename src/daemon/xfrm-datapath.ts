@@ -145,7 +145,10 @@ export class XfrmDatapath {
     for (let i = 0; i < count; i++) {
       const len = this.sizes[i]!;
       if (len <= 0) continue;
-      if (this.xfrm.output(p.slab, i * STRIDE + HEADROOM, len, 0, false, now, r) !== XVerdict.Xmit) continue;
+      if (this.xfrm.output(p.slab, i * STRIDE + HEADROOM, len, 0, false, now, r) !== XVerdict.Xmit) {
+        if (r.icmpLen > 0) this.write(r.icmp, 0, r.icmpLen); // PMTU error back to the inner sender
+        continue;
+      }
       this.offs[out] = r.off;
       this.lens[out] = r.len;
       this.dsts[out] = r.dst;

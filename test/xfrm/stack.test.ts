@@ -240,3 +240,29 @@ function fixIpChecksum(b: Uint8Array): void {
   const c = ~s & 0xffff;
   b[10] = c >>> 8; b[11] = c & 0xff;
 }
+
+test('PMTU (xfrm4_tunnel_check_size): an oversize DF packet gets ICMP FRAG_NEEDED with esp4_get_mtu; without DF it is sent', () => {
+  const [a] = pair({ aead: { name: 'rfc4106(gcm(aes))', keyHex: GCM_IN, bits: 128 } });
+  const x = a.sad.list().find((s) => s.cfg.spi === 0x1001)!;
+  x.routeMtu = 1500;
+  // header_len 8 + 8 + 20 = 36, ICV 16, block 4: ((1500 - 36 - 16) & ~3) - 2 = 1446 (with UDP encap: 1438).
+  const r = new XfrmResult();
+  const big = icmp4Echo('203.0.113.1', '203.0.113.2', 1, 1, 1447 - 28, 0x4000, 0);
+  const buf = new Uint8Array(4096);
+  buf.set(big, 256);
+  assert.equal(a.output(buf, 256, big.length, 0, false, NOW, r), XVerdict.Drop);
+  assert.equal(r.mib, XfrmStat.OutStateModeError);
+  assert.ok(r.icmpLen > 28);
+  assert.equal(r.icmp[9], 1, 'ICMP');
+  assert.equal(be32(r.icmp, 16), a4('203.0.113.1'), 'back to the inner sender');
+  assert.equal(r.icmp[20], 3);
+  assert.equal(r.icmp[21], 4, 'FRAG_NEEDED');
+  assert.equal(be16(r.icmp, 26), 1446);
+  const fits = icmp4Echo('203.0.113.1', '203.0.113.2', 1, 2, 1446 - 28, 0x4000, 0);
+  buf.set(fits, 256);
+  assert.equal(a.output(buf, 256, fits.length, 0, false, NOW, r), XVerdict.Xmit);
+  assert.ok(r.len <= 1500, `outer ${r.len} fits the route MTU`);
+  const noDf = icmp4Echo('203.0.113.1', '203.0.113.2', 1, 3, 1447 - 28, 0, 0);
+  buf.set(noDf, 256);
+  assert.equal(a.output(buf, 256, noDf.length, 0, false, NOW, r), XVerdict.Xmit, 'without DF the kernel sends it (and fragments the outer packet)');
+});
