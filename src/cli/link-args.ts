@@ -21,12 +21,14 @@ import {
   ArgCursor, checkAltIfname, checkIfname, duparg, duparg2, getInetAddr, getInteger, invarg, matches,
   parseTosArg, parseTtlArg, tnlParseKey, UsageError,
 } from './args.js';
+import { xfrmLinkConfig } from './xfrm-link-args.js';
+import type { XfrmLinkConfig } from './xfrm-link-args.js';
 
 /** `link add`: a config that passed makeTunnelParams with its underlay unresolved. */
 export interface LinkAdd {
   readonly cmd: 'add';
   /** `link` (the underlay ifindex) is left unset: the daemon resolves `linkDev` and fills it in. */
-  readonly config: TunnelConfig;
+  readonly config: TunnelConfig | XfrmLinkConfig;
   /** `dev PHYS` among the type's arguments: the underlay device NAME (IFLA_IPTUN_LINK / IFLA_GRE_LINK). */
   readonly linkDev?: string;
   /** `up` / `down` given before `type` (iplink_parse's IFF_UP change); undefined = leave down. */
@@ -57,10 +59,11 @@ export const LINK_USAGE = [
   '       tunkit link set { [ dev ] DEVICE } [ up | down ] [ mtu MTU ]',
   '       tunkit link delete { [ dev ] DEVICE }',
   '       tunkit link show [ [ dev ] DEVICE ] [ type TYPE ] [ up | down ]',
-  'TYPE := { ipip | gre | gretap | sit }',
+  'TYPE := { ipip | gre | gretap | sit | xfrm }',
   'ARGS := [ remote ADDR ] [ local ADDR ] [ ttl TTL ] [ tos TOS ] [ [no]pmtudisc ] [ dev PHYS ]',
   '        ipip, sit: [ mode { ipip | mplsip | any } | sit: ip6ip ]',
   '        gre, gretap: [ [i|o]key KEY ] [ [i|o]seq ] [ [i|o]csum ] [ [no]ignore-df ]',
+  '        xfrm: [ dev PHYS ] if_id IF_ID (route-based IPsec: the states and policies with this if_id)',
 ].join('\n');
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -275,7 +278,7 @@ const KINDS = ['ipip', 'gre', 'gretap', 'sit'];
 
 /** The type's arguments into a TunnelConfig (before makeTunnelParams). */
 function tunnelConfig(name: string, kind: string, args: readonly string[]): { config: TunnelConfig; linkDev?: string } {
-  if (!KINDS.includes(kind)) throw invarg('tunkit supports the types ipip, gre, gretap and sit', kind, 'type');
+  if (!KINDS.includes(kind)) throw invarg('tunkit supports the types ipip, gre, gretap, sit and xfrm', kind, 'type');
   const a: TunnelArgs = {
     local: 'any', remote: 'any', ttl: 0, tos: 0, pmtudisc: true, mode: 'any',
     hasIkey: false, hasOkey: false, ikey: 0, okey: 0, iseq: false, oseq: false, icsum: false, ocsum: false,
@@ -319,6 +322,10 @@ function linkAdd(args: readonly string[]): LinkCommand {
   }
   if (g.kind === undefined) throw new UsageError('Not enough information: "type" argument is required', 'type');
   if (g.name === undefined) throw new UsageError('Not enough information: "name" argument is required', 'name');
+  if (g.kind === 'xfrm') {
+    const x = xfrmLinkConfig(g.name, g.typeArgs, g.mtu);
+    return { cmd: 'add', ...x, ...(g.isUp !== undefined ? { isUp: g.isUp } : {}) };
+  }
   const { config, linkDev } = tunnelConfig(g.name, g.kind, g.typeArgs);
   const mtu = g.mtu ?? config.mtu;
   if (g.mtu !== undefined && config.mtu !== undefined) throw duparg('mtu', String(config.mtu));

@@ -25,7 +25,7 @@ import { formatJsonw, formatStats64, stats64Json, tunkitDropsLine } from './form
 import type { JsonObject, JsonValue } from './format.js';
 import type { LinkShow } from './link-args.js';
 
-export type DeviceKind = 'ipip' | 'gre' | 'gretap' | 'sit';
+export type DeviceKind = 'ipip' | 'gre' | 'gretap' | 'sit' | 'xfrm';
 /** IFLA_IPTUN_PROTO as iptunnel_print_opt names it. */
 export type TunnelMode = 'ipip' | 'ip6ip' | 'mplsip' | 'any';
 
@@ -84,6 +84,10 @@ export interface DeviceInfo {
   readonly maxMtu?: number;
   /** IFLA_CARRIER_CHANGES (the -s -s "transns" column); default 0. */
   readonly carrierChanges?: number;
+  /** xfrm interfaces: IFLA_XFRM_IF_ID. */
+  readonly ifId?: number;
+  /** IFLA_INET6_ADDR_GEN_MODE; default eui64 (an ARPHRD_NONE device turns random once up: addrconf_dev_config). */
+  readonly addrGenMode?: 'eui64' | 'random';
 }
 
 /** The global options that shape `link show` output. */
@@ -149,6 +153,7 @@ interface LinkAttrs {
  * shows NO-CARRIER for UP without RUNNING and drops RUNNING.
  */
 function linkAttrs(d: DeviceInfo): LinkAttrs {
+  if (d.kind === 'xfrm') return xfrmAttrs(d);
   const isEther = d.kind === 'gretap';
   const isMcast = d.kind === 'gre' && isIp4Multicast(parseIp4(addr(d.params.remote)) ?? 0);
   const isP2p = !isEther && hasRemote(d);
@@ -171,6 +176,15 @@ function linkAttrs(d: DeviceInfo): LinkAttrs {
   };
 }
 
+/** xfrmi_dev_setup: ARPHRD_NONE ("link/none", no addresses), IFF_NOARP only. */
+function xfrmAttrs(d: DeviceInfo): LinkAttrs {
+  const flags = [...(d.isUp && !d.hasCarrier ? ['NO-CARRIER'] : []), 'NOARP', ...(d.isUp ? ['UP'] : []), ...(d.isUp && d.hasCarrier ? ['LOWER_UP'] : [])];
+  return {
+    flags, isP2p: false, linkType: 'none', address: '', broadcast: '',
+    operstate: d.isUp && d.hasCarrier ? 'UNKNOWN' : 'DOWN', qdisc: d.qdisc ?? (d.isUp ? 'noqueue' : 'noop'),
+  };
+}
+
 /** The -d attributes after the kind line, as Linux 6.1 reports them for a tunnel. */
 const DETAIL_TAIL: readonly (readonly [string, string, number])[] = [
   ['num_tx_queues', 'numtxqueues', 1], ['num_rx_queues', 'numrxqueues', 1],
@@ -188,6 +202,8 @@ const hex = (v: number): string => (v === 0 ? '0' : `0x${v.toString(16)}`);
 type OptItem = readonly [string, JsonValue, string | null];
 
 function tunnelOpts(d: DeviceInfo): OptItem[] {
+  // xfrm_print_opt (ip/link_xfrm.c): only a non-zero if_id.
+  if (d.kind === 'xfrm') return d.ifId !== undefined && d.ifId !== 0 ? [['if_id', hex(d.ifId), `if_id ${hex(d.ifId)} `]] : [];
   const p = d.params;
   const isGre = d.kind === 'gre' || d.kind === 'gretap';
   const items: OptItem[] = [];
@@ -216,10 +232,10 @@ export function formatLinkText(d: DeviceInfo, o: ShowOptions): string {
   const txqlen = d.txqlen ?? 1000;
   let s = `${d.ifindex}: ${d.name}@${d.params.link ?? 'NONE'}: <${a.flags.join(',')}> mtu ${d.mtu} `
     + `qdisc ${a.qdisc} state ${a.operstate} mode DEFAULT group default ${txqlen !== 0 ? `qlen ${txqlen}` : ''}`;
-  s += `\n    link/${a.linkType} ${a.address}${a.isP2p ? ' peer ' : ' brd '}${a.broadcast}`;
+  s += a.linkType === 'none' ? '\n    link/none ' : `\n    link/${a.linkType} ${a.address}${a.isP2p ? ' peer ' : ' brd '}${a.broadcast}`;
   if (o.hasDetails) {
     s += ` promiscuity 0  allmulti 0 minmtu ${d.minMtu ?? 0} maxmtu ${d.maxMtu ?? 0} `;
-    s += `\n    ${d.kind} ${tunnelOpts(d).map(([, , t]) => t ?? '').join('')}addrgenmode eui64 `;
+    s += `\n    ${d.kind} ${tunnelOpts(d).map(([, , t]) => t ?? '').join('')}addrgenmode ${d.addrGenMode ?? 'eui64'} `;
     s += DETAIL_TAIL.map(([, word, v]) => `${word} ${v} `).join('');
   }
   if (o.statsLevel > 0) {
@@ -241,13 +257,16 @@ export function linkJson(d: DeviceInfo, o: ShowOptions): JsonObject {
     qdisc: a.qdisc, operstate: a.operstate, linkmode: 'DEFAULT', group: 'default',
   };
   if (txqlen !== 0) j.txqlen = txqlen;
-  Object.assign(j, { link_type: a.linkType, address: a.address });
-  if (a.isP2p) j.link_pointtopoint = true;
-  j.broadcast = a.broadcast;
+  j.link_type = a.linkType;
+  if (a.linkType !== 'none') {
+    j.address = a.address;
+    if (a.isP2p) j.link_pointtopoint = true;
+    j.broadcast = a.broadcast;
+  }
   if (o.hasDetails) {
     Object.assign(j, { promiscuity: 0, allmulti: 0, min_mtu: d.minMtu ?? 0, max_mtu: d.maxMtu ?? 0 });
     j.linkinfo = { info_kind: d.kind, info_data: Object.fromEntries(tunnelOpts(d).map(([k, v]) => [k, v])) };
-    j.inet6_addr_gen_mode = 'eui64';
+    j.inet6_addr_gen_mode = d.addrGenMode ?? 'eui64';
     for (const [key, , v] of DETAIL_TAIL) j[key] = v;
   }
   if (o.statsLevel > 0) {

@@ -38,6 +38,10 @@ export function toDeviceInfo(r: LinkRecord): DeviceInfo {
       ...(r.link !== null ? { link: r.link } : {}),
     },
     stats: r.stats, drops: r.drops,
+    ...(r.ifId !== undefined ? { ifId: r.ifId } : {}),
+    ...(r.addrGenMode !== undefined ? { addrGenMode: r.addrGenMode } : {}),
+    ...(r.minMtu !== undefined ? { minMtu: r.minMtu } : {}),
+    ...(r.maxMtu !== undefined ? { maxMtu: r.maxMtu } : {}),
   };
 }
 

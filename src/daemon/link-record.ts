@@ -34,6 +34,11 @@ export interface LinkRecord {
   pmtu: number;
   stats: Record<LinkStatName, number>;
   drops: Record<string, number>;
+  /** xfrm interfaces only: IFLA_XFRM_IF_ID, addrgenmode, and the MTU bounds ip -d prints. */
+  ifId?: number;
+  addrGenMode?: 'eui64' | 'random';
+  minMtu?: number;
+  maxMtu?: number;
 }
 
 const MODES: Record<number, string> = { 41: 'ip6ip', 4: 'ipip', 137: 'mplsip', 0: 'any' };

@@ -18,6 +18,7 @@ import type { Request } from './protocol.js';
 import { ControlServer } from './server.js';
 import { XfrmControl } from './xfrm-control.js';
 import { XfrmDatapath } from './xfrm-datapath.js';
+import { XfrmiDatapath } from './xfrmi-datapath.js';
 import { XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
@@ -56,10 +57,12 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
     error: onError,
   }, clock, xfrm, Date.now);
   let xctl: XfrmControl | null = null;
+  let xiRef: XfrmiDatapath | null = null;
   const xdp = new XfrmDatapath(xfrm, {
     error: onError,
     warn: (m) => log.warn(m),
     deliverTransport: (b, off, len, ifx) => dp.receiveOuter(b, off, len, ifx),
+    deliverIfId: (ifId, b, off, len) => { xiRef?.deliver(ifId, b, off, len); },
     eventsPending: () => setImmediate(() => xctl?.drainEvents()),
   }, Date.now);
   xctl = new XfrmControl(xfrm, {
@@ -72,7 +75,10 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   dp.start();
   xdp.start();
   const ctl = xctl;
-  server = new ControlServer(o.socket, (req) => handle(req, node, dp, log, ctl), (s) => log.warn(s));
+  const xi = new XfrmiDatapath(xfrm, node.xfrmLinks, () => xdp.sendFd, onError, Date.now);
+  xiRef = xi;
+  const ctx: Ctx = { node, dp, log, xctl: ctl, xi };
+  server = new ControlServer(o.socket, (req) => handle(req, ctx), (s) => log.warn(s));
   await server.listen();
   const srv = server;
   srv.onSubscribe = () => housekeeping(node, srv);
@@ -85,6 +91,7 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   return async () => {
     clearInterval(timer);
     dp.stop();
+    xi.stop();
     xdp.stop();
     for (const name of [...node.all.keys()]) dp.detach(name);
     node.close();
@@ -92,7 +99,10 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   };
 }
 
-function handle(req: Request, node: TunkitNode, dp: Datapath, log: Log, xctl: XfrmControl): unknown {
+interface Ctx { readonly node: TunkitNode; readonly dp: Datapath; readonly log: Log; readonly xctl: XfrmControl; readonly xi: XfrmiDatapath }
+
+function handle(req: Request, c: Ctx): unknown {
+  const { node, dp, log, xctl } = c;
   const a = req.args;
   if ((XFRM_OPS as readonly string[]).includes(req.op)) {
     const data = xctl.handle(req.op as XfrmOp, a);
@@ -105,6 +115,12 @@ function handle(req: Request, node: TunkitNode, dp: Datapath, log: Log, xctl: Xf
     case 'ping': return 'pong';
     case 'link.add': {
       const rec = node.addLink(a);
+      const xl = node.xfrmLinks.get(rec.name);
+      if (xl !== undefined) {
+        c.xi.attach(xl, (xl.dev as LinuxDevice).fd);
+        log.info(`link add ${rec.name} type xfrm if_id ${xl.ifId} mtu ${rec.mtu}`);
+        return rec;
+      }
       const e = node.entry(rec.name);
       dp.attach(e.tunnel, e.dev as LinuxDevice);
       log.info(`link add ${rec.name} type ${rec.kind} local ${rec.local} remote ${rec.remote} mtu ${rec.mtu}`);
@@ -112,6 +128,7 @@ function handle(req: Request, node: TunkitNode, dp: Datapath, log: Log, xctl: Xf
     }
     case 'link.del':
       dp.detach(String(a['name']));
+      c.xi.detach(String(a['name']));
       node.delLink(a['name']);
       log.info(`link del ${String(a['name'])}`);
       return null;

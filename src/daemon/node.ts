@@ -14,6 +14,7 @@ import type { Device, DeviceFactory } from './devices.js';
 import { linkRecord } from './link-record.js';
 import type { LinkRecord } from './link-record.js';
 import type { MonitorEvent } from './protocol.js';
+import { XfrmLinks } from './xfrm-links.js';
 
 interface Entry { readonly tunnel: Tunnel; readonly dev: Device; readonly linkName: string | null }
 
@@ -27,6 +28,8 @@ const ADD_KEYS: Record<string, 'string' | 'number' | 'boolean' | 'number|string'
 
 export class TunkitNode {
   readonly stack = new TunnelStack();
+  /** Route-based IPsec devices (`type xfrm`). */
+  readonly xfrmLinks: XfrmLinks;
   private readonly entries = new Map<string, Entry>();
   private identSeed = 1;
   /** Kinds that had a tunnel: their fallback devices exist from then on. */
@@ -36,7 +39,9 @@ export class TunkitNode {
     private readonly devices: DeviceFactory,
     private readonly publish: (e: MonitorEvent) => void,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.xfrmLinks = new XfrmLinks(devices);
+  }
 
   /**
    * A fallback device (tunl0, gre0, gretap0, sit0) by name, once a tunnel of
@@ -63,7 +68,13 @@ export class TunkitNode {
 
   /** `link add`: validate, register the tunnel, create its device; nothing remains on failure. */
   addLink(args: Record<string, unknown>): LinkRecord {
+    if (args['kind'] === 'xfrm') {
+      const l = this.xfrmLinks.add(args, (n) => this.entries.has(n) || this.fallback(n) !== null || this.devices.ifindex(n) !== null);
+      this.publish({ type: 'link.add', dev: l.name, kind: 'xfrm' });
+      return this.xfrmLinks.record(l);
+    }
     const cfg = configFromArgs(args);
+    if (this.xfrmLinks.get(cfg.name) !== undefined) throw new VpnError('EEXIST', `device "${cfg.name}" already exists`, 'name');
     if (this.entries.has(cfg.name) || this.devices.ifindex(cfg.name) !== null) {
       throw new VpnError('EEXIST', `device "${cfg.name}" already exists`, 'name');
     }
@@ -101,6 +112,10 @@ export class TunkitNode {
   /** `link del`: removes the tunnel and its device (fallback devices cannot be deleted). */
   delLink(name: unknown): void {
     if (this.fallback(name) !== null) throw new VpnError('EOPNOTSUPP', `${String(name)} is a fallback device and cannot be deleted`, 'dev');
+    if (typeof name === 'string' && this.xfrmLinks.del(name) !== null) {
+      this.publish({ type: 'link.del', dev: name });
+      return;
+    }
     const e = this.entry(name);
     this.stack.remove(e.tunnel);
     this.entries.delete(e.tunnel.name);
@@ -112,6 +127,13 @@ export class TunkitNode {
   setLink(name: unknown, args: Record<string, unknown>): LinkRecord {
     const fb = this.fallback(name);
     if (fb !== null) return this.setFallback(fb, args);
+    const xl = typeof name === 'string' ? this.xfrmLinks.get(name) : undefined;
+    if (xl !== undefined) {
+      const wasUp = xl.dev.isUp();
+      this.xfrmLinks.set(xl, args);
+      if (xl.dev.isUp() !== wasUp) this.publish({ type: wasUp ? 'link.down' : 'link.up', dev: xl.name });
+      return this.xfrmLinks.record(xl);
+    }
     const e = this.entry(name);
     const up = args['up'];
     const mtu = args['mtu'];
@@ -159,18 +181,19 @@ export class TunkitNode {
   /** `link show [NAME] [type KIND]`. */
   showLinks(name?: unknown, kind?: unknown): LinkRecord[] {
     if (name !== undefined && name !== null) {
+      const xl = typeof name === 'string' ? this.xfrmLinks.get(name) : undefined;
+      if (xl !== undefined) return [this.xfrmLinks.record(xl)];
       const fb = this.fallback(name);
       return [fb !== null ? this.fallbackRecord(fb) : this.record(this.entry(name).tunnel.name)];
     }
-    if (kind !== undefined && kind !== null && (typeof kind !== 'string' || !Object.values(KIND_NAMES).includes(kind))) {
+    if (kind !== undefined && kind !== null && (typeof kind !== 'string' || (kind !== 'xfrm' && !Object.values(KIND_NAMES).includes(kind)))) {
       throw new ConfigError('type', `unknown type ${JSON.stringify(kind)}`);
     }
     const wanted = (k: TunnelKind): boolean => kind === undefined || kind === null || KIND_NAMES[k] === kind;
     const fallbacks = [...this.kindsSeen].filter(wanted).sort().map((k) => this.fallbackRecord(this.stack.table(k).fallback));
-    return [...fallbacks, ...[...this.entries.values()]
-      .filter((e) => wanted(e.tunnel.kind))
-      .sort((a, b) => a.dev.ifindex - b.dev.ifindex)
-      .map((e) => this.record(e.tunnel.name))];
+    const tunnels = [...this.entries.values()].filter((e) => wanted(e.tunnel.kind)).map((e) => this.record(e.tunnel.name));
+    const xfrms = kind === undefined || kind === null || kind === 'xfrm' ? [...this.xfrmLinks.all.values()].map((l) => this.xfrmLinks.record(l)) : [];
+    return [...fallbacks, ...[...tunnels, ...xfrms].sort((a, b) => a.ifindex - b.ifindex)];
   }
 
   record(name: string): LinkRecord {
@@ -195,6 +218,7 @@ export class TunkitNode {
 
   /** Removes every device (daemon shutdown). */
   close(): void {
+    this.xfrmLinks.close();
     for (const name of [...this.entries.keys()]) this.delLink(name);
   }
 }

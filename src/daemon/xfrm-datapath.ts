@@ -43,6 +43,8 @@ export interface XfrmDatapathEvents {
   warn(msg: string): void;
   /** A transport-mode SA delivered the host's own packet b[off, off+len) (e.g. an outer GRE packet). */
   deliverTransport(b: Uint8Array, off: number, len: number, ifindex: number): void;
+  /** A state with if_id ≠ 0 decrypted b[off, off+len): deliver it on the xfrm interface with that if_id. */
+  deliverIfId(ifId: number, b: Uint8Array, off: number, len: number): void;
   /** Core events may be queued: publish them. */
   eventsPending(): void;
 }
@@ -177,7 +179,7 @@ export class XfrmDatapath {
       if (this.xfrm.input(p.slab, i * STRIDE + HEADROOM, len, this.ifx[i]!, now, r) !== XVerdict.Deliver) continue;
       if (r.isTransport) this.ev.deliverTransport(p.slab, r.off, r.len, this.ifx[i]!);
       else if (r.ifId === 0) this.write(p.slab, r.off, r.len);
-      // if_id ≠ 0 belongs to an xfrm interface (route-based IPsec): TODO(#5) deliver it there.
+      else this.ev.deliverIfId(r.ifId, p.slab, r.off, r.len); // an xfrm interface (route-based IPsec)
     }
     if (this.xfrm.events.length > 0) this.ev.eventsPending();
     if (count === BATCH) this.reschedule(p, () => this.drainRaw(p));

@@ -127,7 +127,7 @@ test('link add: iproute2 generic keywords tunkit does not implement are refused 
 });
 
 test('link add: unknown or unsupported type', () => {
-  usage(['add', 't0', 'type', 'vxlan'], 'type', 'Error: argument "vxlan" is wrong: tunkit supports the types ipip, gre, gretap and sit');
+  usage(['add', 't0', 'type', 'vxlan'], 'type', 'Error: argument "vxlan" is wrong: tunkit supports the types ipip, gre, gretap, sit and xfrm');
   usage(['add', 't0', 'type', 'GRE'], 'type', /supports the types/);
 });
 
@@ -197,7 +197,7 @@ test('mode (ipip, sit): short and long names; default any; errors', () => {
 test('dev PHYS: carried as the underlay NAME (the daemon resolves it)', () => {
   const a = add('t0', 'type', 'ipip', 'remote', R, 'dev', 'eth0');
   assert.equal(a.linkDev, 'eth0');
-  assert.equal(a.config.link, undefined);
+  assert.equal((a.config as { link?: number }).link, undefined);
   assert.equal(add('t0', 'type', 'gre', 'd', 'eth1').linkDev, 'eth1', 'matches("d", "dev")');
   assert.equal(add('t0', 'type', 'sit', 'de', 'eth2').linkDev, 'eth2');
   assert.equal(add('t0', 'type', 'ipip').linkDev, undefined);
