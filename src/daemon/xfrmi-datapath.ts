@@ -81,7 +81,7 @@ export class XfrmiDatapath {
     const l = p.link;
     let count: number;
     try {
-      count = native().readBatch(fd, p.slab, HEADROOM, STRIDE - TAILROOM, BATCH, this.sizes);
+      count = native().readBatch(fd, p.slab, HEADROOM, STRIDE, BATCH, this.sizes); // stride = slot spacing; IP packets ≤ 65535 leave TAILROOM free
     } catch (e) {
       this.onError(`read ${l.name}`, e);
       return;
