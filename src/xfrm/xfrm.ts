@@ -96,11 +96,13 @@ export class XfrmStack {
       r.verdict = XVerdict.Bypass;
       return XVerdict.Bypass;
     }
-    // xfrm_outer_mode_output → xfrm4/6_extract_output → *_tunnel_check_size: -EMSGSIZE counts XfrmOutStateModeError.
+    // xfrm_outer_mode_output → xfrm4/6_extract_output → *_tunnel_check_size: -EMSGSIZE counts
+    // XfrmOutStateModeError. An xfrm interface checks first (xfrmi_xmit2: no MIB counter, the
+    // device counts tx_errors/tx_dropped).
     if (x.cfg.mode !== XFRM_MODE_TRANSPORT && tunnelTooBig(x, b, off, len, x.routeMtu, r)) {
       r.state = x;
       r.drop = XDrop.TooBig;
-      return this.dropMib(r, XfrmStat.OutStateModeError);
+      return ifId !== 0 ? this.dropX(r, XDrop.TooBig) : this.dropMib(r, XfrmStat.OutStateModeError);
     }
     if (!espOutput(x, b, off, len, x.routeMtu, this.ident++, nowMs, r)) {
       if (r.mib >= 0) this.mib.inc(r.mib);
