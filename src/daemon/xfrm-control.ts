@@ -22,7 +22,7 @@ export interface XfrmHost {
   now(): number;
   /** MTU of the underlay route toward an SA's destination (1500 when unknown). */
   routeMtu(dst: XAddr): number;
-  /** Called after every SPD change with all policies (installs the policy TUN's routes). */
+  /** Called after every SPD or SAD change with all policies (installs the policy TUN's routes and their MTU). */
   policiesChanged(all: readonly XfrmPolicy[]): void;
 }
 
@@ -44,6 +44,7 @@ export class XfrmControl {
       case 'xfrm.state.flush':
         this.stack.sad.flush();
         this.host.publish({ type: 'xfrm.flushsa' });
+        this.host.policiesChanged(this.stack.spd.list());
         return null;
       case 'xfrm.state.count': return { count: this.stack.sad.count };
       case 'xfrm.policy.add': case 'xfrm.policy.update': return this.policyAdd(obj(args['policy'], 'policy') as unknown as PolicySpec, op === 'xfrm.policy.update');
@@ -78,6 +79,7 @@ export class XfrmControl {
     x.routeMtu = this.host.routeMtu(cfg.dst);
     const rec = stateRecord(x, false);
     this.host.publish({ type: isUpdate ? 'xfrm.updsa' : 'xfrm.newsa', state: rec });
+    this.host.policiesChanged(this.stack.spd.list()); // the policy TUN's route MTUs follow the states
     return rec;
   }
 
@@ -92,6 +94,7 @@ export class XfrmControl {
     const x = this.stateGet(id);
     this.stack.sad.remove(x);
     this.host.publish({ type: 'xfrm.delsa', state: stateRecord(x, false) });
+    this.host.policiesChanged(this.stack.spd.list());
     return null;
   }
 

@@ -22,7 +22,8 @@ import type { PollHandle } from '../io/native.js';
 import { IPPROTO_ESP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { XFRM_MODE_TUNNEL } from '../xfrm/config.js';
 import { XfrmResult, XVerdict } from '../xfrm/result.js';
-import { formatPrefix, prefixMatch } from '../xfrm/selector.js';
+import { espPayloadMtu } from '../xfrm/esp-out.js';
+import { Flow, formatPrefix, prefixMatch } from '../xfrm/selector.js';
 import type { XfrmPolicy } from '../xfrm/spd.js';
 import { XFRM_POLICY_OUT } from '../xfrm/spd.js';
 import { NAT_T_PORT } from '../xfrm/xfrm.js';
@@ -111,15 +112,35 @@ export class XfrmDatapath {
         this.ev.warn(`policy ${formatPrefix(p.sel.dst)}: covers its own peer ${formatPrefix({ ...t.dst, plen: 32 })}; no route installed`);
         continue;
       }
-      want.add(formatPrefix(p.sel.dst));
+      // The kernel's bundle route carries xfrm_state_mtu from the start (xfrm_init_pmtu), so TCP
+      // never sends a segment the SA cannot carry; the TUN route gets the same MTU when a state exists.
+      const x = this.xfrm.sad.findOut(t, this.probe(p), 0);
+      want.add(`${formatPrefix(p.sel.dst)}${x !== null ? ` mtu ${espPayloadMtu(x, x.routeMtu)}` : ''}`);
     }
     for (const r of this.routes) if (!want.has(r)) this.route('del', r);
     for (const r of want) if (!this.routes.has(r)) this.route('replace', r);
     this.routes = want;
   }
 
-  private route(verb: 'replace' | 'del', prefix: string): void {
-    const args = [...(prefix.includes(':') ? ['-6'] : []), 'route', verb, prefix, 'dev', POLICY_DEV];
+  /** A flow inside a policy's selector (its addresses with host bits zero), for finding the state a template would use. */
+  private probe(p: XfrmPolicy): Flow {
+    const n = p.sel.family === 6 ? 16 : 4;
+    const b = new Uint8Array(2 * n);
+    b.set(p.sel.src.bytes.subarray(0, n), 0);
+    b.set(p.sel.dst.bytes.subarray(0, n), n);
+    const f = new Flow();
+    f.family = p.sel.family === 6 ? 6 : 4;
+    f.buf = b;
+    f.srcOff = 0;
+    f.dstOff = n;
+    f.proto = p.sel.proto;
+    return f;
+  }
+
+  /** `route` is "PREFIX[ mtu N]". */
+  private route(verb: 'replace' | 'del', route: string): void {
+    const [prefix = '', ...rest] = route.split(' ');
+    const args = [...(prefix.includes(':') ? ['-6'] : []), 'route', verb, prefix, 'dev', POLICY_DEV, ...(verb === 'replace' ? rest : [])];
     try {
       execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (e) {
@@ -136,7 +157,9 @@ export class XfrmDatapath {
     p.scheduled = false;
     let count: number;
     try {
-      count = native().readBatch(p.fd, p.slab, HEADROOM, STRIDE - TAILROOM, BATCH, this.sizes);
+      // The 4th argument is the slot stride (packet i at i*STRIDE + HEADROOM); an IP packet is
+      // at most 65535 bytes, so every slot keeps TAILROOM free after it.
+      count = native().readBatch(p.fd, p.slab, HEADROOM, STRIDE, BATCH, this.sizes);
     } catch (e) {
       this.ev.error(`read ${POLICY_DEV}`, e);
       return;
@@ -166,7 +189,7 @@ export class XfrmDatapath {
     p.scheduled = false;
     let count: number;
     try {
-      count = native().recvBatch(p.fd, p.slab, HEADROOM, STRIDE - TAILROOM, BATCH, this.sizes, this.ifx, this.srcs);
+      count = native().recvBatch(p.fd, p.slab, HEADROOM, STRIDE, BATCH, this.sizes, this.ifx, this.srcs); // stride: as drainTun
     } catch (e) {
       this.ev.error('recv esp', e);
       return;

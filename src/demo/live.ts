@@ -1,13 +1,19 @@
 // `npm run demo` (root): two network namespaces joined by veth, a tunkitd in
-// each, an IPIP tunnel and a GRE tunnel (key + seq + csum) between them;
-// pings through both, a verified TCP transfer through each, then
-// `tunkit -s link show` from both ends. Everything it made is removed at the
-// end, also on failure or Ctrl-C.
+// each, an IPIP tunnel and a GRE tunnel (key + seq + csum) between them, and
+// an IPsec ESP tunnel-mode SA pair (AES-GCM-128) between two inner prefixes;
+// pings through all three, a verified TCP transfer through each, then
+// `tunkit -s link show`, `tunkit -s xfrm state list` and `tunkit xfrm stat`
+// from both ends. Everything it made is removed at the end, also on failure
+// or Ctrl-C.
 //
 //   left  ns  198.51.100.1/24 ── veth ── 198.51.100.2/24  right ns
 //   ipip1 192.0.2.1/30  ⇄  192.0.2.2/30
 //   gre1  192.0.2.5/30  ⇄  192.0.2.6/30   (key 42, seq, csum)
+//   ESP   203.0.113.0/28 ⇄ 203.0.113.16/28 (hosts .1 and .17 on lo; spi 0x1001
+//         left → right, 0x1002 right → left; the daemons route the peer
+//         prefix into their policy TUN ipsec0)
 
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +25,8 @@ const TUNKIT = join(ROOT, 'bin', 'tunkit');
 const TUNKITD = join(ROOT, 'bin', 'tunkitd');
 const XFER = join(ROOT, 'dist', 'src', 'demo', 'tcp-xfer.js');
 const XFER_BYTES = 4 * 1024 * 1024;
+/** The ESP tunnel's inner hosts [left, right], in 203.0.113.0/28 and 203.0.113.16/28. */
+const ESP_HOST = ['203.0.113.1', '203.0.113.17'] as const;
 
 const say = (s: string): void => { process.stdout.write(`${s}\n`); };
 
@@ -56,6 +64,25 @@ function tunnel(l: Side, r: Side, name: string, spec: string, lAddr: string, rAd
   }
 }
 
+/** The ESP SA pair (same keys on both daemons) and each side's out and in policy. */
+function espTunnel(l: Side, r: Side): void {
+  const under = ['198.51.100.1', '198.51.100.2'] as const;
+  const prefix = ['203.0.113.0/28', '203.0.113.16/28'] as const;
+  // A fresh AES-128 key + 4-byte salt per direction (rfc4106: 160 bits).
+  const keys = [randomBytes(20), randomBytes(20)].map((k) => `0x${k.toString('hex')}`);
+  for (const s of [l, r]) {
+    for (const [i, spi] of [[0, '0x1001'], [1, '0x1002']] as const) {
+      tunkit(s, `xfrm state add src ${under[i]} dst ${under[1 - i]!} proto esp spi ${spi} reqid ${i + 1} mode tunnel replay-window 32 aead rfc4106(gcm(aes)) ${keys[i]!} 128`);
+    }
+  }
+  for (const [i, s] of [l, r].entries()) {
+    const j = 1 - i;
+    sh(s, `ip addr add ${ESP_HOST[i]!}/32 dev lo`);
+    tunkit(s, `xfrm policy add src ${prefix[i]!} dst ${prefix[j]!} dir out tmpl src ${under[i]!} dst ${under[j]!} proto esp reqid ${i + 1} mode tunnel`);
+    tunkit(s, `xfrm policy add src ${prefix[j]!} dst ${prefix[i]!} dir in tmpl src ${under[j]!} dst ${under[i]!} proto esp reqid ${j + 1} mode tunnel`);
+  }
+}
+
 async function transfer(from: Side, to: Side, addr: string, port: number): Promise<void> {
   const srv = to.ns.spawn(process.execPath, [XFER, 'server', addr, String(port)]);
   let got = '';
@@ -81,9 +108,15 @@ async function main(): Promise<void> {
   tunnel(l, r, 'gre1', 'type gre key 42 seq csum', '192.0.2.5/30', '192.0.2.6/30');
   say(sh(l, 'ping -c 3 -i 0.2 -W 2 192.0.2.2').trim());
   say(sh(l, 'ping -c 3 -i 0.2 -W 2 192.0.2.6').trim());
+  espTunnel(l, r);
+  say(sh(l, `ping -c 3 -i 0.2 -W 2 -I ${ESP_HOST[0]} ${ESP_HOST[1]}`).trim());
   await transfer(l, r, '192.0.2.2', 5001);
   await transfer(r, l, '192.0.2.5', 5002);
+  await transfer(l, r, ESP_HOST[1], 5003);
   for (const s of [l, r]) say(`\n== ${s.name}\n${tunkit(s, '-s link show')}`);
+  for (const s of [l, r]) say(`\n== ${s.name} IPsec\n${tunkit(s, '-s xfrm state list')}${tunkit(s, 'xfrm stat')}`);
+  say('\n(XfrmOutStateModeError on the sender: the TCP flow\'s first full-size segments, refused with ICMP FRAG_NEEDED\n'
+    + ' while the route through ipsec0 learnt the ESP path MTU — xfrm4_tunnel_check_size.)');
 }
 
 main()

@@ -93,6 +93,10 @@ function replayOk(x: XfrmState, c: ReplayCheck): boolean {
 function tunnelInput(x: XfrmState, b: Uint8Array, ipOff: number, off: number, len: number, nh: number, r: XfrmResult): XVerdict {
   const outerDs = b[ipOff + 1]!;
   const flags = x.cfg.flags;
+  // xfrm_input picks x->inner_mode (the selector's family) unless the selector is AF_UNSPEC;
+  // xfrm4/6_remove_tunnel_encap then refuse the other family's Next Header (-EINVAL).
+  const selFamily = x.cfg.sel.family;
+  if (selFamily !== 0 && selFamily !== (nh === IPPROTO_IPV6 ? 6 : 4)) return fail(r, XfrmStat.InStateModeError);
   let innerLen: number;
   if (nh === IPPROTO_IPIP) {
     if (len < 20 || b[off]! >>> 4 !== 4) return badInner(r);

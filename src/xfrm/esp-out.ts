@@ -3,7 +3,10 @@
 //
 //   xfrm_state_check_expire   hard limit → XfrmOutStateExpired; soft → event
 //   xfrm_replay_overflow      no sequence number left → XfrmOutStateSeqError
-//   curlft += skb->len        inner (tunnel) or whole (transport) + header_len
+//   curlft += skb->len        after xfrm_outer_mode_output, which only sets
+//                             header offsets (xfrm4_tunnel_encap_add) or pulls
+//                             the IPv4 header (xfrm4_transport_output): the
+//                             inner packet (tunnel) or the payload (transport)
 //   esp_output                TFC padding (tunnel mode, tfcpad), padding to
 //                             the block, Pad Length, Next Header; ESP header;
 //                             seal (IV + ciphertext + ICV)
@@ -98,7 +101,7 @@ export function espOutput(x: XfrmState, b: Uint8Array, off: number, len: number,
     r.mib = XfrmStat.OutStateSeqError;
     return false;
   }
-  x.count(len + x.headerLen);
+  x.count(payLen);
   const nextHeader = isTunnel ? (ver === 4 ? IPPROTO_IPIP : IPPROTO_IPV6) : b[off + 9]!;
   // Transport mode: move the IPv4 header first (the ESP header overwrites its old place).
   if (!isTunnel) b.copyWithin(ipOff, off, off + hl);
@@ -139,7 +142,7 @@ function writeTunnelHeader(x: XfrmState, b: Uint8Array, ipOff: number, inOff: nu
 function writeUdp(x: XfrmState, b: Uint8Array, udpOff: number, udpTotal: number): void {
   const e = x.cfg.encap!;
   put16(b, udpOff, e.sport);
-  put16(b, udpOff + 2, x.encapPeerPort);
+  put16(b, udpOff + 2, e.dport);
   put16(b, udpOff + 4, udpTotal);
   put16(b, udpOff + 6, 0);
   if (e.type === UDP_ENCAP_ESPINUDP_NON_IKE) b.fill(0, udpOff + 8, udpOff + 16);

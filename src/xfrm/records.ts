@@ -45,7 +45,12 @@ export function policyRecord(p: XfrmPolicy): PolicyRecord {
 /** A core event as the monitor stream carries it (no keys). */
 export function eventRecord(e: CoreEvent): XfrmEvent {
   switch (e.kind) {
-    case 'expire': return { type: 'xfrm.expire', hard: e.hard, state: stateRecord(e.state, false) };
+    case 'expire': {
+      const st = stateRecord(e.state, false);
+      // km_state_expired reports curlft as it was when the limit fired (before that packet counted).
+      const curlft = e.at !== null ? { ...st.curlft, bytes: e.at.bytes, packets: e.at.packets } : st.curlft;
+      return { type: 'xfrm.expire', hard: e.hard, state: { ...st, curlft } };
+    }
     case 'acquire': {
       const bytes = (b: Uint8Array): string => formatXAddr({ family: e.family, bytes: e.family === 4 ? padded(b) : b });
       return { type: 'xfrm.acquire', policy: policyRecord(e.policy), src: bytes(e.src), dst: bytes(e.dst), proto: e.proto };

@@ -171,7 +171,7 @@ export class Flow {
   /**
    * decode_session4 / decode_session6 for the IP packet b[off, off+len):
    * false when it is not a well-formed IPv4/IPv6 header. Ports stay 0 for
-   * non-first fragments and for truncated transport headers.
+   * any fragment (as the kernel keys fragments) and for truncated transport headers.
    */
   decode(b: Uint8Array, off: number, len: number, ifindex: number): boolean {
     this.buf = b; this.off = off; this.len = len; this.ifindex = ifindex;
@@ -191,8 +191,8 @@ export class Flow {
     this.srcOff = off + 12;
     this.dstOff = off + 16;
     this.proto = b[off + 9]!;
-    const frag = be16(b, off + 6) & 0x1fff;
-    if (frag === 0) this.ports(b, off + hl, off + len);
+    // ip_is_fragment (MF or an offset): decode_session4 reads no ports from any fragment.
+    if ((be16(b, off + 6) & 0x3fff) === 0) this.ports(b, off + hl, off + len);
     return true;
   }
 
@@ -204,28 +204,19 @@ export class Flow {
     let nh = b[off + 6]!;
     let p = off + 40;
     const end = off + len;
-    // _decode_session6: skip hop-by-hop, routing, destination options; stop at a fragment.
+    // decode_session6: skip hop-by-hop, routing, destination options and fragment headers
+    // (ipv6_optlen each); after a fragment header only the protocol is kept (onlyproto).
+    let onlyProto = false;
     for (let guard = 0; guard < 16; guard++) {
-      if (nh === IPPROTO_HOPOPTS || nh === IPPROTO_ROUTING || nh === IPPROTO_DSTOPTS) {
-        if (p + 2 > end) break;
-        const next = b[p]!;
-        p += (b[p + 1]! + 1) << 3;
-        nh = next;
-        continue;
-      }
-      if (nh === IPPROTO_FRAGMENT) {
-        if (p + 8 <= end && (be16(b, p + 2) & 0xfff8) === 0) {
-          nh = b[p]!;
-          p += 8;
-          continue;
-        }
-        this.proto = IPPROTO_FRAGMENT;
-        return true;
-      }
-      break;
+      if (nh !== IPPROTO_HOPOPTS && nh !== IPPROTO_ROUTING && nh !== IPPROTO_DSTOPTS && nh !== IPPROTO_FRAGMENT) break;
+      if (p + 2 > end) break;
+      if (nh === IPPROTO_FRAGMENT) onlyProto = true;
+      const next = b[p]!;
+      p += (b[p + 1]! + 1) << 3;
+      nh = next;
     }
     this.proto = nh;
-    if (p <= end) this.ports(b, p, end);
+    if (!onlyProto && p <= end) this.ports(b, p, end);
     return true;
   }
 

@@ -11,7 +11,7 @@
 // limits are in seconds.
 
 import { ESP_HDR_LEN } from '../wire/esp.js';
-import { XFRM_MODE_TUNNEL } from './config.js';
+import { UDP_ENCAP_ESPINUDP_NON_IKE, XFRM_MODE_TUNNEL } from './config.js';
 import type { SaConfig } from './config.js';
 import { makeEspCrypto } from './esp-crypto.js';
 import type { EspCrypto } from './esp-crypto.js';
@@ -45,7 +45,7 @@ export class XfrmState {
   km: KmState = KmState.Valid;
   /** Insertion order (for listing as the kernel does: newest first). */
   readonly genid: number;
-  /** NAT-T: the peer's last seen source address (u32) and port, for mapping-change events. */
+  /** NAT-T (inbound SA): the peer source address (u32) and port last seen, from src and encap sport; a change raises one mapping event. */
   encapPeerAddr = 0;
   encapPeerPort = 0;
   /** MTU of the underlay route to cfg.dst (bytes): the shell sets it from `ip route get`; PMTU and TFC use it. */
@@ -58,12 +58,15 @@ export class XfrmState {
     this.addTimeMs = nowMs;
     this.genid = genid;
     const outer = cfg.mode === XFRM_MODE_TUNNEL ? (cfg.family === 4 ? 20 : 40) : 0;
-    this.headerLen = ESP_HDR_LEN + this.crypto.ivLen + outer + (cfg.encap !== null ? 8 : 0);
+    // esp_init_state: + udphdr for espinudp, + udphdr + 2 * u32 (the zero marker) for espinudp-nonike.
+    const udp = cfg.encap === null ? 0 : cfg.encap.type === UDP_ENCAP_ESPINUDP_NON_IKE ? 16 : 8;
+    this.headerLen = ESP_HDR_LEN + this.crypto.ivLen + outer + udp;
     this.trailerLen = this.crypto.blockAlign - 1 + 2 + this.crypto.icvLen;
+    // esp_input_done2 compares a packet's source with x->props.saddr and encap_sport (an inbound SA's peer side).
     if (cfg.encap !== null) {
-      const oa = cfg.encap.oa.bytes;
-      this.encapPeerAddr = ((oa[0]! << 24) | (oa[1]! << 16) | (oa[2]! << 8) | oa[3]!) >>> 0;
-      this.encapPeerPort = cfg.encap.dport;
+      const a = cfg.src.bytes;
+      this.encapPeerAddr = ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
+      this.encapPeerPort = cfg.encap.sport;
     }
   }
 
@@ -81,14 +84,22 @@ export class XfrmState {
     const l = this.cfg.limits;
     if (this.curBytes >= l.byteHard || this.curPackets >= l.packetHard) {
       this.km = KmState.Expired;
+      this.expiredAt = { bytes: this.curBytes, packets: this.curPackets };
       return Expiry.Hard;
     }
     if (this.km === KmState.Valid && (this.curBytes >= l.byteSoft || this.curPackets >= l.packetSoft)) {
       this.km = KmState.Dying;
+      this.expiredAt = { bytes: this.curBytes, packets: this.curPackets };
       return Expiry.Soft;
     }
     return Expiry.None;
   }
+
+  /**
+   * curlft when the last soft/hard byte or packet limit fired, before the
+   * packet that fired it was counted — what km_state_expired reports.
+   */
+  expiredAt: { readonly bytes: number; readonly packets: number } | null = null;
 
   /** Counts one packet of `bytes` (x->curlft.bytes/packets). */
   count(bytes: number): void {

@@ -46,7 +46,7 @@ export const XFRM_ACQ_EXPIRES_S = 30;
 export const NAT_T_PORT = 4500;
 
 export type CoreEvent =
-  | { readonly kind: 'expire'; readonly hard: boolean; readonly state: XfrmState }
+  | { readonly kind: 'expire'; readonly hard: boolean; readonly state: XfrmState; readonly at: { readonly bytes: number; readonly packets: number } | null }
   | { readonly kind: 'acquire'; readonly policy: XfrmPolicy; readonly tmpl: Tmpl; readonly src: Uint8Array; readonly dst: Uint8Array; readonly family: 4 | 6; readonly proto: number }
   | { readonly kind: 'mapping'; readonly state: XfrmState; readonly oldAddr: number; readonly oldPort: number; readonly newAddr: number; readonly newPort: number };
 
@@ -106,10 +106,11 @@ export class XfrmStack {
     }
     if (!espOutput(x, b, off, len, x.routeMtu, this.ident++, nowMs, r)) {
       if (r.mib >= 0) this.mib.inc(r.mib);
+      if (r.mib === XfrmStat.OutStateExpired) this.expireHard(x);
       r.verdict = XVerdict.Drop;
       return XVerdict.Drop;
     }
-    if (r.softExpired) this.events.push({ kind: 'expire', hard: false, state: x });
+    if (r.softExpired) this.events.push({ kind: 'expire', hard: false, state: x, at: x.expiredAt });
     r.verdict = XVerdict.Xmit;
     return XVerdict.Xmit;
   }
@@ -136,7 +137,8 @@ export class XfrmStack {
       return XVerdict.NotEsp;
     }
     if (v === XVerdict.Drop && r.mib >= 0) this.mib.inc(r.mib);
-    if (r.softExpired && r.state !== null) this.events.push({ kind: 'expire', hard: false, state: r.state });
+    if (r.state !== null && r.mib === XfrmStat.InStateExpired) this.expireHard(r.state);
+    if (r.softExpired && r.state !== null) this.events.push({ kind: 'expire', hard: false, state: r.state, at: r.state.expiredAt });
     if (v !== XVerdict.Deliver) return v;
     const f = this.flow;
     if (!f.decode(b, r.off, r.len, ifindex)) return this.dropX(r, XDrop.BadInner);
@@ -220,10 +222,21 @@ export class XfrmStack {
     for (const x of this.sad.list()) {
       const e = x.tick(nowMs);
       if (e === Expiry.None) continue;
-      this.events.push({ kind: 'expire', hard: e === Expiry.Hard, state: x });
+      this.events.push({ kind: 'expire', hard: e === Expiry.Hard, state: x, at: null });
       if (e === Expiry.Hard) this.sad.remove(x);
     }
     for (const [k, t] of this.acquired) if (nowMs - t >= XFRM_ACQ_EXPIRES_S * 1000) this.acquired.delete(k);
+  }
+
+  /**
+   * A hard byte/packet limit fired on a packet: xfrm_state_check_expire
+   * starts the state timer at once, which deletes the state and sends the
+   * hard expire (xfrm_timer_handler → km_state_expired(x, 1)) before any
+   * later packet can look for it.
+   */
+  private expireHard(x: XfrmState): void {
+    this.events.push({ kind: 'expire', hard: true, state: x, at: x.expiredAt });
+    this.sad.remove(x);
   }
 
   private acquire(p: XfrmPolicy, t: Tmpl, f: Flow, nowMs: number): void {

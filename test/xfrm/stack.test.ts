@@ -225,11 +225,15 @@ test('lifetimes: packet-soft raises one soft expire, packet-hard stops the SA (X
     verdicts.push(a.output(buf, 256, ping.length, 0, false, NOW, r));
   }
   assert.deepEqual(verdicts, [XVerdict.Xmit, XVerdict.Xmit, XVerdict.Xmit, XVerdict.Drop, XVerdict.Drop]);
-  assert.deepEqual(a.events.filter((e) => e.kind === 'expire').map((e) => (e as { hard: boolean }).hard), [false]);
-  assert.equal(a.mib.snapshot().XfrmOutStateExpired, 1, 'the 4th packet hits the hard limit; the 5th finds no usable SA');
+  const expires = a.events.filter((e) => e.kind === 'expire');
+  assert.deepEqual(expires.map((e) => e.hard), [false, true], 'soft once, then hard at once (the state timer fires immediately)');
+  assert.deepEqual(expires.map((e) => e.at?.packets), [2, 3], 'curlft as it was when each limit fired (km_state_expired)');
+  assert.equal(a.mib.snapshot().XfrmOutStateExpired, 1, 'the 4th packet hits the hard limit; the 5th finds no state');
   assert.equal(a.mib.snapshot().XfrmOutNoStates, 1);
-  a.tick(NOW + 1000);
-  assert.ok(a.events.some((e) => e.kind === 'expire' && e.hard), 'the timer deletes the expired state and notifies');
+  assert.equal(a.sad.list().some((x) => x.cfg.spi === 0x1001), false, 'the expired state is deleted');
+  const iHard = a.events.findIndex((e) => e.kind === 'expire' && e.hard);
+  const iAcq = a.events.findIndex((e) => e.kind === 'acquire');
+  assert.ok(iHard >= 0 && iAcq > iHard, 'the hard expire precedes the acquire the next packet raises');
 });
 
 function fixIpChecksum(b: Uint8Array): void {
