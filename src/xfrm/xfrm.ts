@@ -161,13 +161,16 @@ export class XfrmStack {
       r.verdict = XVerdict.Consumed;
       return XVerdict.Consumed;
     }
-    if (n >= 4 && b[d] === 0 && b[d + 1] === 0 && b[d + 2] === 0 && b[d + 3] === 0) {
+    if (n < 0) return this.dropX(r, XDrop.BadOuter);
+    // xfrm4_udp_encap_rcv (UDP_ENCAP_ESPINUDP): ESP only when longer than an ESP header and
+    // not starting with the zero non-ESP marker; everything else goes to the socket (IKE).
+    const isMarker = n >= 4 && b[d] === 0 && b[d + 1] === 0 && b[d + 2] === 0 && b[d + 3] === 0;
+    if (n <= 8 || isMarker) {
       r.verdict = XVerdict.Ike;
-      r.off = d + 4;
-      r.len = n - 4;
+      r.off = isMarker ? d + 4 : d;
+      r.len = isMarker ? n - 4 : n;
       return XVerdict.Ike;
     }
-    if (n < 0) return this.dropX(r, XDrop.BadOuter);
     const v = espInput(this.sad, b, ipOff, hl, d, n, UDP_ENCAP_ESPINUDP, nowMs, r);
     if (v === XVerdict.Drop && r.mib >= 0) this.mib.inc(r.mib);
     if (v === XVerdict.Deliver) this.noteMapping(r.state!, b, ipOff, off);

@@ -70,6 +70,12 @@ test('xfrm4_udp_encap_rcv on UDP 4500: 0xFF keepalive consumed; non-ESP marker â
   assert.deepEqual([...got.inner], [...ike], 'r.off/r.len: the IKE message without the marker');
   assert.equal(got.r.off, 64 + 28 + 4);
   assert.equal(recv(rx, udp4(HOST, GUEST, 4500, 500, marked)).v, XVerdict.NotEsp, 'UDP 500 is not the encap socket');
+  // Payloads of at most 8 bytes (an ESP header's length) are never ESP: they go to the socket.
+  for (const short of [Uint8Array.of(0x12, 0x34), Uint8Array.of(0, 0, 0x20, 0x02, 0, 0, 0, 1), Uint8Array.of(0xff, 0xff)]) {
+    const s8 = recv(rx, udp4(HOST, GUEST, 4500, 4500, short));
+    assert.equal(s8.v, XVerdict.Ike, `${short.length}-byte payload`);
+    assert.equal(s8.r.len, short.length);
+  }
   const tcp = writeIp4(new Uint8Array(40), HOST, GUEST, 6);
   assert.equal(recv(rx, tcp).v, XVerdict.NotEsp);
   assert.ok(Object.values(rx.mib.snapshot()).every((n) => n === 0), 'none of these counts an xfrm_stat counter');
