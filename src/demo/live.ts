@@ -115,8 +115,7 @@ async function main(): Promise<void> {
   await transfer(l, r, ESP_HOST[1], 5003);
   for (const s of [l, r]) say(`\n== ${s.name}\n${tunkit(s, '-s link show')}`);
   for (const s of [l, r]) say(`\n== ${s.name} IPsec\n${tunkit(s, '-s xfrm state list')}${tunkit(s, 'xfrm stat')}`);
-  say('\n(XfrmOutStateModeError on the sender: the TCP flow\'s first full-size segments, refused with ICMP FRAG_NEEDED\n'
-    + ' while the route through ipsec0 learnt the ESP path MTU — xfrm4_tunnel_check_size.)');
+  say(`\n(tunkitd routes each out policy's destination into ipsec0 with the SA's ESP path MTU:\n${sh(l, 'ip route show dev ipsec0').trim()})`);
 }
 
 main()
