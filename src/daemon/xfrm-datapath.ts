@@ -22,6 +22,7 @@ import type { PollHandle } from '../io/native.js';
 import { IPPROTO_ESP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { XFRM_MODE_TUNNEL } from '../xfrm/config.js';
 import { XfrmResult, XVerdict } from '../xfrm/result.js';
+import { ESP_BATCH, ESP_HEADROOM, ESP_STRIDE, EspSendBatch, espSlab, OneWriter } from './esp-batch.js';
 import { espPayloadMtu } from '../xfrm/esp-out.js';
 import { Flow, formatPrefix, prefixMatch } from '../xfrm/selector.js';
 import type { XfrmPolicy } from '../xfrm/spd.js';
@@ -30,12 +31,9 @@ import { NAT_T_PORT } from '../xfrm/xfrm.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
 
 export const POLICY_DEV = 'ipsec0';
-/** Outer headers ESP may prepend: IPv4 20 + UDP 8 + non-IKE marker 8 + ESP 8 + IV 16, rounded up. */
-const HEADROOM = 128;
-/** Trailer: padding (≤ 15) + 2 + ICV (≤ 32) + TFC padding room. */
-const TAILROOM = 2048;
-const BATCH = 32;
-const STRIDE = HEADROOM + 65536 + TAILROOM;
+const HEADROOM = ESP_HEADROOM;
+const BATCH = ESP_BATCH;
+const STRIDE = ESP_STRIDE;
 
 interface Pump { readonly fd: number; readonly handle: PollHandle; readonly slab: Uint8Array; scheduled: boolean }
 
@@ -55,11 +53,8 @@ export class XfrmDatapath {
   private readonly sizes = new Int32Array(BATCH);
   private readonly ifx = new Int32Array(BATCH);
   private readonly srcs = new Uint32Array(BATCH);
-  private readonly offs = new Int32Array(BATCH);
-  private readonly lens = new Int32Array(BATCH);
-  private readonly dsts = new Uint32Array(BATCH);
-  private readonly one = new Int32Array(1);
-  private readonly oneLen = new Int32Array(1);
+  private readonly out = new EspSendBatch();
+  private readonly writer = new OneWriter();
   private readonly pumps: Pump[] = [];
   private espFd = -1;
   private tunFd = -1;
@@ -149,7 +144,7 @@ export class XfrmDatapath {
   }
 
   private pump(fd: number, cb: () => void): void {
-    this.pumps.push({ fd, slab: new Uint8Array(BATCH * STRIDE), scheduled: false, handle: native().pollStart(fd, cb) });
+    this.pumps.push({ fd, slab: espSlab(), scheduled: false, handle: native().pollStart(fd, cb) });
   }
 
   /** Packets the kernel routed into the policy TUN: encrypt and send. */
@@ -166,7 +161,6 @@ export class XfrmDatapath {
     }
     const r = this.res;
     const now = this.now();
-    let out = 0;
     for (let i = 0; i < count; i++) {
       const len = this.sizes[i]!;
       if (len <= 0) continue;
@@ -174,12 +168,9 @@ export class XfrmDatapath {
         if (r.icmpLen > 0) this.write(r.icmp, 0, r.icmpLen); // PMTU error back to the inner sender
         continue;
       }
-      this.offs[out] = r.off;
-      this.lens[out] = r.len;
-      this.dsts[out] = r.dst;
-      out++;
+      this.out.add(r);
     }
-    if (out > 0) native().sendBatch(this.espFd, p.slab, this.offs, this.lens, this.dsts, out);
+    this.out.flush(this.espFd, p.slab);
     if (this.xfrm.events.length > 0) this.ev.eventsPending();
     if (count === BATCH) this.reschedule(p, () => this.drainTun(p));
   }
@@ -218,9 +209,7 @@ export class XfrmDatapath {
   }
 
   private write(b: Uint8Array, off: number, len: number): void {
-    this.one[0] = off;
-    this.oneLen[0] = len;
-    native().writeBatch(this.tunFd, b, this.one, this.oneLen, 1);
+    this.writer.write(this.tunFd, b, off, len);
   }
 
   private reschedule(p: Pump, fn: () => void): void {

@@ -16,12 +16,12 @@ import type { PollHandle } from '../io/native.js';
 import { XfrmStat } from '../xfrm/mib.js';
 import { XDrop, XfrmResult, XVerdict } from '../xfrm/result.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
+import { ESP_BATCH, ESP_HEADROOM, ESP_STRIDE, EspSendBatch, espSlab, OneWriter } from './esp-batch.js';
 import type { XfrmLink, XfrmLinks } from './xfrm-links.js';
 
-const HEADROOM = 128;
-const TAILROOM = 2048;
-const BATCH = 32;
-const STRIDE = HEADROOM + 65536 + TAILROOM;
+const HEADROOM = ESP_HEADROOM;
+const BATCH = ESP_BATCH;
+const STRIDE = ESP_STRIDE;
 
 interface Pump { readonly link: XfrmLink; readonly fd: number; readonly handle: PollHandle; readonly slab: Uint8Array; scheduled: boolean }
 
@@ -32,11 +32,8 @@ const isLookupFailure = (r: XfrmResult): boolean =>
 export class XfrmiDatapath {
   private readonly res = new XfrmResult();
   private readonly sizes = new Int32Array(BATCH);
-  private readonly offs = new Int32Array(BATCH);
-  private readonly lens = new Int32Array(BATCH);
-  private readonly dsts = new Uint32Array(BATCH);
-  private readonly one = new Int32Array(1);
-  private readonly oneLen = new Int32Array(1);
+  private readonly out = new EspSendBatch();
+  private readonly writer = new OneWriter();
   private readonly pumps = new Map<string, Pump>();
 
   constructor(
@@ -45,7 +42,7 @@ export class XfrmiDatapath {
   ) {}
 
   attach(l: XfrmLink, fd: number): void {
-    const pump: Pump = { link: l, fd, slab: new Uint8Array(BATCH * STRIDE), scheduled: false, handle: native().pollStart(fd, () => this.drain(pump, fd)) };
+    const pump: Pump = { link: l, fd, slab: espSlab(), scheduled: false, handle: native().pollStart(fd, () => this.drain(pump, fd)) };
     this.pumps.set(l.name, pump);
   }
 
@@ -65,9 +62,7 @@ export class XfrmiDatapath {
     const l = this.links.byIfId(ifId);
     const p = l !== undefined ? this.pumps.get(l.name) : undefined;
     if (l === undefined || p === undefined) return false;
-    this.one[0] = off;
-    this.oneLen[0] = len;
-    if (native().writeBatch(p.fd, b, this.one, this.oneLen, 1) < 1) {
+    if (!this.writer.write(p.fd, b, off, len)) {
       l.stats.rx_dropped++;
       return true;
     }
@@ -88,27 +83,22 @@ export class XfrmiDatapath {
     }
     const r = this.res;
     const now = this.now();
-    let out = 0;
     for (let i = 0; i < count; i++) {
       const len = this.sizes[i]!;
       if (len <= 0) continue;
       if (this.xfrm.output(p.slab, i * STRIDE + HEADROOM, len, l.ifId, false, now, r) === XVerdict.Xmit) {
-        this.offs[out] = r.off;
-        this.lens[out] = r.len;
-        this.dsts[out] = r.dst;
-        out++;
+        this.out.add(r);
         l.stats.tx_packets++;
         l.stats.tx_bytes += len;
         continue;
       }
       this.countRefusal(l, fd, r);
     }
-    if (out > 0) {
-      const sent = native().sendBatch(this.sendFd(), p.slab, this.offs, this.lens, this.dsts, out);
-      if (sent < out) {
-        l.stats.tx_errors += out - sent;
-        l.stats.tx_aborted_errors += out - sent;
-      }
+    const queued = this.out.count;
+    const sent = this.out.flush(this.sendFd(), p.slab);
+    if (sent < queued) {
+      l.stats.tx_errors += queued - sent;
+      l.stats.tx_aborted_errors += queued - sent;
     }
     if (count === BATCH && !p.scheduled) {
       p.scheduled = true;
@@ -123,11 +113,7 @@ export class XfrmiDatapath {
       l.stats.tx_dropped++;
     } else if (r.drop === XDrop.TooBig) {
       l.stats.tx_dropped++;
-      if (r.icmpLen > 0) {
-        this.one[0] = 0;
-        this.oneLen[0] = r.icmpLen;
-        native().writeBatch(fd, r.icmp, this.one, this.oneLen, 1);
-      }
+      if (r.icmpLen > 0) this.writer.write(fd, r.icmp, 0, r.icmpLen);
     } else {
       l.stats.tx_aborted_errors++;
     }
