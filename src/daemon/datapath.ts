@@ -23,6 +23,8 @@ import type { TunkitNode } from './node.js';
 import type { LinuxDevice } from './linux-devices.js';
 import { XfrmResult, XVerdict } from '../xfrm/result.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
+import { espErr } from '../xfrm/esp-err.js';
+import type { XfrmState } from '../xfrm/state.js';
 
 export const HEADROOM = 128;
 const TUN_BATCH = 32;
@@ -34,6 +36,8 @@ interface Pump { readonly fd: number; readonly handle: PollHandle; readonly slab
 
 export interface DatapathEvents {
   pmtu(remote: string, mtu: number, devs: string[]): void;
+  /** esp4_err lowered an SA's path MTU (FRAG_NEEDED quoting one of its packets). */
+  xfrmPmtu?(x: XfrmState): void;
   error(where: string, e: unknown): void;
 }
 
@@ -192,6 +196,13 @@ export class Datapath {
 
   private icmp(b: Uint8Array, off: number, len: number, link: number): void {
     const r = this.res;
+    if (this.xfrm !== null) {
+      const x = espErr(this.xfrm.sad, b, off, len);
+      if (x !== null) {
+        this.ev.xfrmPmtu?.(x);
+        return;
+      }
+    }
     const out = handleUnderlayIcmp(this.node.stack, b, off, len, link, this.now(), r);
     if (out.event === UnderlayIcmp.PmtuUpdated) this.ev.pmtu(formatIp4(out.remote), out.mtu, out.tunnels.map((t) => t.name));
     if (out.event === UnderlayIcmp.Relayed && r.icmpLen > 0 && r.icmpTunnel !== null) {

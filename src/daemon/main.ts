@@ -17,7 +17,8 @@ import { TunkitNode } from './node.js';
 import type { Request } from './protocol.js';
 import { ControlServer } from './server.js';
 import { XfrmControl } from './xfrm-control.js';
-import { XfrmDatapath } from './xfrm-datapath.js';
+import { POLICY_DEV, XfrmDatapath } from './xfrm-datapath.js';
+import { formatXAddr } from '../xfrm/selector.js';
 import { XfrmiDatapath } from './xfrmi-datapath.js';
 import { XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
@@ -55,6 +56,12 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
       server?.publish({ type: 'pmtu', remote, mtu, devs });
     },
     error: onError,
+    xfrmPmtu: (x) => {
+      const remote = formatXAddr(x.cfg.dst);
+      log.info(`pmtu ${remote} ${x.routeMtu} (esp spi 0x${x.cfg.spi.toString(16).padStart(8, '0')})`);
+      server?.publish({ type: 'pmtu', remote, mtu: x.routeMtu, devs: [POLICY_DEV] });
+      xdp.syncRoutes(xfrm.spd.list());
+    },
   }, clock, xfrm, Date.now);
   let xctl: XfrmControl | null = null;
   let xiRef: XfrmiDatapath | null = null;

@@ -6,13 +6,14 @@
 //      and counted with the kernel's /proc/net/xfrm_stat counter for each
 //      (xfrm_input's order), random protocol-50 and UDP-4500 payloads never
 //      crash it, and the tunnel keeps working;
-//   3. no key ever reaches the daemon's log or `-j` output without --keys.
+//   3. an underlay FRAG_NEEDED about our ESP lowers the path MTU (esp4_err);
+//   4. no key ever reaches the daemon's log or `-j` output without --keys.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sleep, step, withPair } from './pair.js';
 import type { Pair, SideName } from './pair.js';
-import { cat, ip4, noise } from './packets.js';
+import { cat, csum16 as csum, ip4, noise } from './packets.js';
 
 const KEY_LR = '0x0a0b0c0d0e0f101112131415161718191a1b1c1d';
 const KEY_RL = '0x1d1c1b1a191817161514131211100f0e0d0c0b0a';
@@ -100,6 +101,18 @@ test('hostile xfrm commands and ESP packets leave tunkitd running, untouched and
     await step(t, p, 'the tunnel works', async () => { await p.pingOk('left', INNER.right, { count: 2, iface: INNER.left }); });
     await step(t, p, 'bad commands: non-zero exit naming the field, nothing changes', () => badCommands(p));
     await step(t, p, 'hostile packets: each dropped with the kernel counter, no crash', () => hostilePackets(p));
+    await step(t, p, 'esp4_err: an underlay FRAG_NEEDED quoting our ESP lowers the SA path MTU and the policy route MTU', async () => {
+      const route = (): string => p.shOk('left', 'ip route show dev ipsec0');
+      assert.match(route(), /mtu 1446/, 'esp4_get_mtu of a 1500-byte path (GCM-128: 8 + 8 + 20 header, 16 ICV)');
+      const quote = ip4({ proto: 50, src: OUTER.left, dst: OUTER.right, payload: Uint8Array.of(0, 0, 0x10, 0x01, 0, 0, 0, 9) });
+      const icmp = cat(Uint8Array.of(3, 4, 0, 0, 0, 0, 1400 >>> 8, 1400 & 255), quote);
+      const c = csum(icmp);
+      icmp[2] = c >>> 8; icmp[3] = c & 255;
+      p.inject('right', [toLeft(1, icmp)]);
+      await sleep(300);
+      assert.match(route(), /mtu 1346/, `((1400 - 36 - 16) & ~3) - 2: ${route()}`);
+      await p.pingOk('left', INNER.right, { count: 1, iface: INNER.left });
+    });
     await step(t, p, 'keys stay out of the log and out of -j output unless --keys', async () => {
       const keys = [KEY_LR, KEY_RL].map((k) => k.substring(2));
       const j = p.tunkitOk('left', '-j xfrm state list');
