@@ -63,6 +63,10 @@ export class XfrmStack {
   /** See the file comment. r.verdict: Xmit, Bypass or Drop. */
   output(b: Uint8Array, off: number, len: number, ifId: number, isLocalTunnel: boolean, nowMs: number, r: XfrmResult): XVerdict {
     r.clear();
+    if (isLocalTunnel && this.spd.count === 0 && this.spd.defaults.out === 'accept') {
+      r.verdict = XVerdict.Bypass; // nothing to look up: no flow decode on the plain tunnel path
+      return XVerdict.Bypass;
+    }
     const f = this.flow;
     if (!f.decode(b, off, len, 0)) return this.dropX(r, XDrop.BadInner);
     const p = this.spd.lookup(XFRM_POLICY_OUT, f, ifId);
@@ -130,8 +134,7 @@ export class XfrmStack {
     if (ip.protocol === IPPROTO_ESP) {
       v = espInput(this.sad, b, off, hl, payOff, payLen, 0, nowMs, r);
     } else if (ip.protocol === IPPROTO_UDP) {
-      v = this.udpInput(b, off, hl, payOff, payLen, nowMs, r);
-      if (v !== XVerdict.Deliver) return v;
+      v = this.udpInput(b, off, hl, payOff, payLen, nowMs, r); // keepalive/IKE/NotEsp leave r.state null, r.mib -1
     } else {
       r.verdict = XVerdict.NotEsp;
       return XVerdict.NotEsp;
@@ -172,7 +175,6 @@ export class XfrmStack {
       return XVerdict.Ike;
     }
     const v = espInput(this.sad, b, ipOff, hl, d, n, UDP_ENCAP_ESPINUDP, nowMs, r);
-    if (v === XVerdict.Drop && r.mib >= 0) this.mib.inc(r.mib);
     if (v === XVerdict.Deliver) this.noteMapping(r.state!, b, ipOff, off);
     return v;
   }

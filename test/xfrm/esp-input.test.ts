@@ -240,3 +240,17 @@ test('xfrm_input → xfrm_state_check_expire: byte-soft raises the soft event fr
   assert.equal(rx.sad.count, 0);
   assert.equal(recv(rx, espPacket(rxSa, 4, ping(4), 4)).r.mib, XfrmStat.InNoStates);
 });
+
+test('ESP-in-UDP input counts and expires like raw ESP: the hard limit deletes the state at once (no tick), XfrmInStateExpired once', () => {
+  const { rx, rxSa } = oneWay(ENCAP(4500, 4500), { limits: { packetSoft: 1, packetHard: 2 } });
+  const got: number[] = [];
+  for (let s = 1; s <= 4; s++) {
+    const g = recv(rx, espPacket(rxSa, s, ping(s), 4, { udpSport: 4500 }));
+    got.push(g.v === XVerdict.Deliver ? -2 : g.r.mib);
+  }
+  assert.deepEqual(got, [-2, -2, XfrmStat.InStateExpired, XfrmStat.InNoStates]);
+  assert.deepEqual(kinds(rx.events, 'expire').map((e) => (e as { hard: boolean }).hard), [false, true], 'soft, then hard before any tick');
+  assert.equal(rx.sad.count, 0);
+  const snap = rx.mib.snapshot();
+  assert.deepEqual([snap.XfrmInStateExpired, snap.XfrmInNoStates], [1, 1], 'each refusal counted exactly once');
+});
