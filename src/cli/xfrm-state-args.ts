@@ -15,6 +15,7 @@
 // sent: StateSpec has no such field. Keys are hidden in listings unless
 // `--keys` is given (tunkit's default is ip's `nokeys`).
 
+import { XFRMA_REPLAY_ESN_MAX } from '../xfrm/replay.js';
 import { STATE_FLAGS, STATE_XFLAGS } from '../xfrm/spec.js';
 import type {
   AlgoSpec, EncapSpec, LimitsSpec, MarkSpec, StateFlagName, StateId, StateRecord, StateSpec, StateXflagName,
@@ -41,8 +42,6 @@ export type StateCommand =
   | { readonly cmd: 'list' | 'deleteall'; readonly filter: StateFilter; readonly isKeysShown: boolean }
   | { readonly cmd: 'flush' | 'count' | 'help' };
 
-/** XFRMA_REPLAY_ESN_MAX (include/uapi/linux/xfrm.h). */
-const REPLAY_ESN_MAX = 4096;
 /** XFRM_ALGO_KEY_BUF_SIZE (ip/xfrm_state.c). */
 const KEY_BUF_SIZE = 512;
 
@@ -228,8 +227,8 @@ function checkState(st: StateParse): asserts st is StateParse & { id: XfrmIdPars
   if ((st.flags & STATE_FLAGS.esn) !== 0 && st.replayWindow === 0) {
     throw new UsageError('Error: esn flag set without replay-window.', 'replay-window');
   }
-  if (st.replayWindow > REPLAY_ESN_MAX) {
-    throw new UsageError(`Error: replay-window (${st.replayWindow}) > XFRMA_REPLAY_ESN_MAX (${REPLAY_ESN_MAX}).`, 'replay-window');
+  if (st.replayWindow > XFRMA_REPLAY_ESN_MAX) {
+    throw new UsageError(`Error: replay-window (${st.replayWindow}) > XFRMA_REPLAY_ESN_MAX (${XFRMA_REPLAY_ESN_MAX}).`, 'replay-window');
   }
   if (st.id === undefined) throw new UsageError('Not enough information: ID is required', 'ID');
   if (st.algos.hasComp) throw new UsageError('ALGO-TYPE value "comp" is invalid with XFRM-PROTO value "esp"', 'comp');

@@ -124,7 +124,7 @@ export class Datapath {
       const v = tunnelXmit(t, p.slab, i * STRIDE + HEADROOM, this.sizes[i]!, now, r);
       if (r.icmpLen > 0) this.writeScratch(p.fd, r.icmp, r.icmpLen);
       if (v !== Verdict.Xmit) continue;
-      if (this.xfrm !== null && (this.xfrm.spd.count > 0 || this.xfrm.spd.defaults.out === 'block') && !this.xfrmOut(t, p.slab, r)) continue;
+      if (this.xfrm !== null && !this.xfrmOut(t, p.slab, r)) continue;
       this.sendOffs[out] = r.off;
       this.sendSizes[out] = r.len;
       this.sendDst[out] = r.dst;

@@ -60,7 +60,7 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
       const remote = formatXAddr(x.cfg.dst);
       log.info(`pmtu ${remote} ${x.routeMtu} (esp spi 0x${x.cfg.spi.toString(16).padStart(8, '0')})`);
       server?.publish({ type: 'pmtu', remote, mtu: x.routeMtu, devs: [POLICY_DEV] });
-      xdp.syncRoutes(xfrm.spd.list());
+      xdp.syncRoutes();
     },
   }, clock, xfrm, Date.now);
   let xctl: XfrmControl | null = null;
@@ -77,7 +77,7 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
     publish: (e) => server?.publish(e),
     now: Date.now,
     routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
-    policiesChanged: (all) => xdp.syncRoutes(all),
+    tablesChanged: () => xdp.syncRoutes(),
   });
   dp.start();
   xdp.start();

@@ -74,8 +74,7 @@ export class TunkitNode {
       return this.xfrmLinks.record(l);
     }
     const cfg = configFromArgs(args);
-    if (this.xfrmLinks.get(cfg.name) !== undefined) throw new VpnError('EEXIST', `device "${cfg.name}" already exists`, 'name');
-    if (this.entries.has(cfg.name) || this.devices.ifindex(cfg.name) !== null) {
+    if (this.entries.has(cfg.name) || this.xfrmLinks.get(cfg.name) !== undefined || this.devices.ifindex(cfg.name) !== null) {
       throw new VpnError('EEXIST', `device "${cfg.name}" already exists`, 'name');
     }
     let link = 0;

@@ -11,6 +11,7 @@ import { makeSelector, parseXAddr } from '../xfrm/selector.js';
 import type { XAddr } from '../xfrm/selector.js';
 import type { PolicyDefaults, PolicyId, PolicySpec, StateId, StateSpec, XfrmEvent, XfrmOp } from '../xfrm/spec.js';
 import type { XfrmPolicy } from '../xfrm/spd.js';
+import type { XfrmState } from '../xfrm/state.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
 
 export interface XfrmHost {
@@ -22,8 +23,8 @@ export interface XfrmHost {
   now(): number;
   /** MTU of the underlay route toward an SA's destination (1500 when unknown). */
   routeMtu(dst: XAddr): number;
-  /** Called after every SPD or SAD change with all policies (installs the policy TUN's routes and their MTU). */
-  policiesChanged(all: readonly XfrmPolicy[]): void;
+  /** Called after every SPD or SAD change (the policy TUN's routes and their MTU follow both). */
+  tablesChanged(): void;
 }
 
 const obj = (v: unknown, field: string): Record<string, unknown> => {
@@ -44,7 +45,7 @@ export class XfrmControl {
       case 'xfrm.state.flush':
         this.stack.sad.flush();
         this.host.publish({ type: 'xfrm.flushsa' });
-        this.host.policiesChanged(this.stack.spd.list());
+        this.host.tablesChanged();
         return null;
       case 'xfrm.state.count': return { count: this.stack.sad.count };
       case 'xfrm.policy.add': case 'xfrm.policy.update': return this.policyAdd(obj(args['policy'], 'policy') as unknown as PolicySpec, op === 'xfrm.policy.update');
@@ -54,7 +55,7 @@ export class XfrmControl {
       case 'xfrm.policy.flush':
         this.stack.spd.flush();
         this.host.publish({ type: 'xfrm.flushpolicy' });
-        this.host.policiesChanged(this.stack.spd.list());
+        this.host.tablesChanged();
         return null;
       case 'xfrm.policy.setdefault':
         this.stack.spd.setDefaults(obj(args['defaults'], 'defaults') as Partial<PolicyDefaults>);
@@ -79,11 +80,11 @@ export class XfrmControl {
     x.routeMtu = this.host.routeMtu(cfg.dst);
     const rec = stateRecord(x, false);
     this.host.publish({ type: isUpdate ? 'xfrm.updsa' : 'xfrm.newsa', state: rec });
-    this.host.policiesChanged(this.stack.spd.list()); // the policy TUN's route MTUs follow the states
+    this.host.tablesChanged();
     return rec;
   }
 
-  private stateGet(id: StateId): ReturnType<XfrmStack['sad']['del']> {
+  private stateGet(id: StateId): XfrmState {
     if (id.proto !== 'esp') throw new ConfigError('proto', 'tunkit implements proto esp');
     const x = this.stack.sad.get(parseXAddr('dst', id.dst), checkSpi(id.spi));
     if (x === null) throw new VpnError('ESRCH', 'No such process: no state with this dst, proto and spi', 'spi');
@@ -94,7 +95,7 @@ export class XfrmControl {
     const x = this.stateGet(id);
     this.stack.sad.remove(x);
     this.host.publish({ type: 'xfrm.delsa', state: stateRecord(x, false) });
-    this.host.policiesChanged(this.stack.spd.list());
+    this.host.tablesChanged();
     return null;
   }
 
@@ -105,7 +106,7 @@ export class XfrmControl {
     const p = spd.insert(spd.make(spec, (d) => this.host.ifindex(d), this.host.now(), index), isUpdate);
     const rec = policyRecord(p);
     this.host.publish({ type: isUpdate ? 'xfrm.updpolicy' : 'xfrm.newpolicy', policy: rec });
-    this.host.policiesChanged(spd.list());
+    this.host.tablesChanged();
     return rec;
   }
 
@@ -120,7 +121,7 @@ export class XfrmControl {
     const p = this.policyFind(id);
     this.stack.spd.remove(p);
     this.host.publish({ type: 'xfrm.delpolicy', policy: policyRecord(p) });
-    this.host.policiesChanged(this.stack.spd.list());
+    this.host.tablesChanged();
     return null;
   }
 }

@@ -97,9 +97,9 @@ export class XfrmDatapath {
   get sendFd(): number { return this.espFd; }
 
   /** Routes for the out policies that capture through the policy TUN (tunnel templates, if_id 0). */
-  syncRoutes(all: readonly XfrmPolicy[]): void {
+  syncRoutes(): void {
     const want = new Set<string>();
-    for (const p of all) {
+    for (const p of this.xfrm.spd.list()) {
       if (p.dir !== XFRM_POLICY_OUT || p.ifId !== 0 || p.isBlock) continue;
       const t = p.tmpls.find((x) => x.mode === XFRM_MODE_TUNNEL);
       if (t === undefined) continue;

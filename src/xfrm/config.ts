@@ -8,7 +8,7 @@
 import { fromHex } from '../wire/bytes.js';
 import { ConfigError } from '../wire/errors.js';
 import type { EspCryptoConfig } from './esp-crypto.js';
-import { ReplayMode } from './replay.js';
+import { REPLAY_LEGACY_MAX, ReplayMode, XFRMA_REPLAY_ESN_MAX } from './replay.js';
 import { anySelector, makeSelector, parseXAddr } from './selector.js';
 import type { Family, Selector, XAddr } from './selector.js';
 import { STATE_FLAGS, STATE_XFLAGS } from './spec.js';
@@ -32,9 +32,6 @@ export const XFRM_SA_XFLAG_OSEQ_MAY_WRAP = 2;
 export const UDP_ENCAP_ESPINUDP_NON_IKE = 1;
 export const UDP_ENCAP_ESPINUDP = 2;
 
-/** Legacy replay bitmap width (sizeof(x->replay.bitmap) * 8) and XFRMA_REPLAY_ESN_MAX. */
-export const REPLAY_LEGACY_MAX = 32;
-export const REPLAY_ESN_MAX = 4096;
 
 /** xfrm_lifetime_cfg; Infinity = XFRM_INF. Seconds, bytes, packets. */
 export interface Limits {
@@ -128,11 +125,11 @@ function replay(flags: number, window: unknown): { mode: ReplayMode; window: num
   const w = u32('replay-window', window);
   if ((flags & XFRM_STATE_ESN) !== 0) {
     if (w === 0) throw new ConfigError('replay-window', 'an ESN state needs a replay window > 0 (xfrm_init_replay)');
-    if (w > REPLAY_ESN_MAX) throw new ConfigError('replay-window', `ESN bitmap length must be <= ${REPLAY_ESN_MAX / 32}`);
+    if (w > XFRMA_REPLAY_ESN_MAX) throw new ConfigError('replay-window', `ESN bitmap length must be <= ${XFRMA_REPLAY_ESN_MAX / 32}`);
     return { mode: ReplayMode.Esn, window: w };
   }
   if (w > REPLAY_LEGACY_MAX) {
-    if (w > REPLAY_ESN_MAX) throw new ConfigError('replay-window', `ESN bitmap length must be <= ${REPLAY_ESN_MAX / 32}`);
+    if (w > XFRMA_REPLAY_ESN_MAX) throw new ConfigError('replay-window', `ESN bitmap length must be <= ${XFRMA_REPLAY_ESN_MAX / 32}`);
     return { mode: ReplayMode.Bmp, window: w };
   }
   return { mode: ReplayMode.Legacy, window: w };

@@ -12,8 +12,7 @@
 //   defaults                 XFRM_MSG_SETDEFAULT (Linux ≥ 5.16): what an
 //       unmatched packet gets per direction (accept unless set to block).
 
-import { VpnError } from '../wire/errors.js';
-import { ConfigError } from '../wire/errors.js';
+import { ConfigError, VpnError } from '../wire/errors.js';
 import { makeLimits, XFRM_MODE_TRANSPORT, XFRM_MODE_TUNNEL } from './config.js';
 import type { Limits, Mark } from './config.js';
 import type { TmplMatch } from './sad.js';
