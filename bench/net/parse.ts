@@ -6,6 +6,8 @@ export interface IperfResult {
   /** Receiver-side goodput over the run, Gbit/s (iperf3 end.sum_received). */
   readonly gbps: number | null;
   readonly retransmits: number | null;
+  /** TCP MSS the sender used (start.tcp_mss_default): the same on every system when inner MTUs match. */
+  readonly mss: number | null;
   readonly error: string | null;
 }
 
@@ -25,15 +27,16 @@ export function parseIperf(text: string): IperfResult {
   try {
     j = JSON.parse(text);
   } catch {
-    return { gbps: null, retransmits: null, error: text.trim() === '' ? 'no iperf3 output' : 'iperf3 output is not JSON' };
+    return { gbps: null, retransmits: null, mss: null, error: text.trim() === '' ? 'no iperf3 output' : 'iperf3 output is not JSON' };
   }
-  if (!isObj(j)) return { gbps: null, retransmits: null, error: 'iperf3 output is not an object' };
+  if (!isObj(j)) return { gbps: null, retransmits: null, mss: null, error: 'iperf3 output is not an object' };
+  const start = isObj(j['start']) ? j['start'] : {};
   const end = isObj(j['end']) ? j['end'] : {};
   const recv = isObj(end['sum_received']) ? end['sum_received'] : {};
   const sent = isObj(end['sum_sent']) ? end['sum_sent'] : {};
   const bps = num(recv['bits_per_second']);
   const error = typeof j['error'] === 'string' ? j['error'] : null;
-  return { gbps: bps === null || error !== null ? null : bps / 1e9, retransmits: num(sent['retransmits']), error };
+  return { gbps: bps === null || error !== null ? null : bps / 1e9, retransmits: num(sent['retransmits']), mss: num(start['tcp_mss_default']), error };
 }
 
 /** iputils ping: "N packets transmitted, M received" and "rtt min/avg/max/mdev = a/b/c/d ms". */

@@ -85,6 +85,8 @@ function main(argv: readonly string[]): number {
   for (const s of sums) {
     out.write(`  ${s.system}: ${s.note || '—'}${s.failed > 0 ? `  [failed ${s.failed}×: ${s.errors.join('; ')}]` : ''}\n`);
   }
+  const mss = new Set(sums.map((s) => s.median['tcp_mss']).filter((m) => m != null));
+  if (mss.size > 1) out.write(`  warning: TCP MSS differs between systems (${[...mss].join(', ')}): inner MTUs do not match\n`);
   out.write(`\n${targetsTable(targets)}\n\n`);
 
   const file = join(dir, 'results.json');

@@ -84,9 +84,9 @@ keep_logs() {
   local dst="$OUT/logs/p$2-$1" f
   mkdir -p "$dst"
   for f in "$WORK"/tunkitd-*.log "$WORK"/tunkitd-*.gc "$WORK"/tunfwd.log "$WORK"/swan-*/charon.log \
-    "$WORK"/swan-initiate.log "$WORK"/ovpn/[ab].log "$WORK"/iperf3-server.log; do
+    "$WORK"/swan-initiate.log "$WORK"/swan-sas.log "$WORK"/ovpn/[ab].log "$WORK"/iperf3-server.log; do
     [ -f "$f" ] || continue
-    cp "$f" "$dst/$(basename "$(dirname "$f")")-$(basename "$f")" 2>/dev/null
+    if [ "$(dirname "$f")" = "$WORK" ]; then cp "$f" "$dst/"; else cp "$f" "$dst/$(basename "$(dirname "$f")")-$(basename "$f")"; fi
     rm -f "$f"
   done
 }

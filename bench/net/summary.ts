@@ -54,6 +54,7 @@ export interface Load {
   readonly elapsedS: number;
   readonly gbps: number | null;
   readonly retransmits: number | null;
+  readonly mss: number | null;
   readonly iperfError: string | null;
   readonly rxDev: string;
   readonly rxKpps: number | null;
@@ -83,6 +84,7 @@ function load(r: RunLine, read: ReadRaw): Load {
     elapsedS: r.elapsed_s,
     gbps: ip.gbps,
     retransmits: ip.retransmits,
+    mss: ip.mss,
     iperfError: ip.error,
     rxDev: r.rx_dev,
     rxKpps: r.rx_packets === null || el === null ? null : r.rx_packets / el / 1000,
@@ -128,6 +130,7 @@ export const METRICS: Readonly<Record<string, Metric>> = {
   gbps_4: (p) => loadOf(p, 4)?.gbps ?? null,
   retransmits_1: (p) => loadOf(p, 1)?.retransmits ?? null,
   retransmits_4: (p) => loadOf(p, 4)?.retransmits ?? null,
+  tcp_mss: (p) => loadOf(p, 1)?.mss ?? null,
   rtt_idle_ms: (p) => p.idlePing?.avgMs ?? null,
   rtt_load_ms_1: (p) => loadOf(p, 1)?.ping?.avgMs ?? null,
   rtt_load_ms_4: (p) => loadOf(p, 4)?.ping?.avgMs ?? null,

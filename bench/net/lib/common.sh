@@ -3,7 +3,10 @@
 # Every process the benchmark starts is recorded by PID in $WORK/pids and
 # ended by that PID only; every namespace it creates has $$ in its name.
 
-log() { printf '[%s] %s\n' "$(date -u +%T)" "$*" >&2; }
+# Progress goes to fd 7, a copy of the original stderr, so that a message from
+# a trap that fires inside a redirected command still reaches the terminal.
+exec 7>&2
+log() { printf '[%s] %s\n' "$(date -u +%T)" "$*" >&7; }
 die() { log "error: $*"; exit 1; }
 
 # track PID: remember a process for cleanup

@@ -65,8 +65,9 @@ load_run() {
   daemon_snapshot >"$WORK/snap0"
   rx0=$(dev_counter "$NB" "$RXDEV" rx_packets)
   t0=$(date +%s%N)
-  ( sleep 1; ns "$NA" ping -c "$LOAD_PINGS" -i 0.2 -W 2 -I "$SRC" "$DST" ) >"$tag.ping.txt" 2>&1 &
+  ( sleep 1; exec ip netns exec "$NA" ping -c "$LOAD_PINGS" -i 0.2 -W 2 -I "$SRC" "$DST" ) >"$tag.ping.txt" 2>&1 &
   ping_pid=$!
+  track "$ping_pid"
   ns "$NA" iperf3 -c "$DST" -B "$SRC" -t "$DUR" -P "$p" -J --connect-timeout 3000 >"$tag.iperf.json" 2>"$tag.iperf.err"
   t1=$(date +%s%N)
   rx1=$(dev_counter "$NB" "$RXDEV" rx_packets)

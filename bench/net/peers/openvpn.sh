@@ -52,5 +52,5 @@ sys_up_openvpn_aesgcm256() {
   SRC=$A_IN DST=$B_IN RXDEV=tun0
   NOTE="openvpn $(openvpn --version | head -n 1 | awk '{print $2}'), TLS (throwaway CA), UDP,"
   NOTE="$NOTE $(grep -h -m 1 -oE "Data Channel: [^,]*cipher '[^']+'" "$d/a.log" | sed 's/Data Channel: //'),"
-  NOTE="$NOTE $(grep -q -i 'DCO' "$d/a.log" && grep -h -m 1 -oiE 'dco[^,]*(enabled|disabled|not available)[^,]*' "$d/a.log" || echo "userspace")"
+  NOTE="$NOTE $([ "${OVPN_DCO:-0}" = 1 ] && echo "DCO allowed ($(grep -h -m 1 -oE 'DCO version: .*' "$d/a.log"))" || echo 'userspace data path (--disable-dco)')"
 }

@@ -111,6 +111,7 @@ sys_up_strongswan_aesgcm128() {
     ip -n "$n" link set ipsec0 mtu "$INNER_MTU" || { SYS_ERR="no ipsec0 in $n"; return 1; }
   done
   SRC=$A_IN DST=$B_IN RXDEV=ipsec0
-  NOTE="charon $("$charon" --version 2>/dev/null | head -n 1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+'), kernel-libipsec,"
-  NOTE="$NOTE $(swan a --list-sas 2>/dev/null | grep -oE 'AES_GCM_16-128|UDP_ENCAP|udp' | sort -u | tr '\n' ' ')"
+  swan a --list-sas >"$WORK/swan-sas.log" 2>&1
+  NOTE="strongSwan $(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null), kernel-libipsec, IKEv2 PSK,"
+  NOTE="$NOTE $(grep -m 1 -oE '(TUNNEL|TRANSPORT)[A-Za-z-]*, ESP:[A-Za-z0-9_/-]+' "$WORK/swan-sas.log")"
 }
