@@ -58,18 +58,16 @@ hexkey() { printf '0x%s' "$(od -An -v -tx1 -N "$1" /dev/urandom | tr -d ' \n')";
 # (1438 for GCM on this 1500 underlay); the route is lowered to 1400 here so
 # every system carries the same inner packets.
 tk_esp() {
-  local ab=$1 ba=$2 side n l r li ri out in
+  local ab=$1 ba=$2 side l r li ri out in spi_out spi_in
   tk_start_daemons || return 1
   ip -n "$NA" addr add "$A_IN/32" dev lo
   ip -n "$NB" addr add "$B_IN/32" dev lo
   for side in a b; do
-    if [ $side = a ]; then l=$A_UL r=$B_UL li=$A_IN ri=$B_IN out=$ab in=$ba
-    else l=$B_UL r=$A_UL li=$B_IN ri=$A_IN out=$ba in=$ab; fi
+    if [ $side = a ]; then l=$A_UL r=$B_UL li=$A_IN ri=$B_IN out=$ab in=$ba spi_out=0x1001 spi_in=0x2002
+    else l=$B_UL r=$A_UL li=$B_IN ri=$A_IN out=$ba in=$ab spi_out=0x2002 spi_in=0x1001; fi
     # shellcheck disable=SC2086 # the algorithm arguments are words on purpose
-    tk $side xfrm state add src "$l" dst "$r" proto esp spi "0x$([ $side = a ] && echo 1001 || echo 2002)" reqid 1 \
-        mode tunnel replay-window 128 $out \
-      && tk $side xfrm state add src "$r" dst "$l" proto esp spi "0x$([ $side = a ] && echo 2002 || echo 1001)" reqid 1 \
-        mode tunnel replay-window 128 $in \
+    tk $side xfrm state add src "$l" dst "$r" proto esp spi $spi_out reqid 1 mode tunnel replay-window 128 $out \
+      && tk $side xfrm state add src "$r" dst "$l" proto esp spi $spi_in reqid 1 mode tunnel replay-window 128 $in \
       && tk $side xfrm policy add src "$li/32" dst "$ri/32" dir out tmpl src "$l" dst "$r" proto esp reqid 1 mode tunnel \
       && tk $side xfrm policy add src "$ri/32" dst "$li/32" dir in tmpl src "$r" dst "$l" proto esp reqid 1 mode tunnel \
       || { SYS_ERR="tunkit xfrm state/policy add failed (side $side)"; return 1; }
