@@ -49,6 +49,7 @@ mkdir -p "$OUT/raw" "$OUT/logs" || die "cannot create $OUT"
 : >"$OUT/systems.jsonl"
 
 # --- prerequisites: packages, Node, this checkout's build, the C forwarder
+log "results: $OUT (DUR=$DUR REPEAT=$REPEAT, systems: $SYSTEMS)"
 install_deps
 command -v node >/dev/null || die "node not found (Node ≥ 20 is needed)"
 [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] || die "Node ≥ 20 needed, found $(node --version)"
@@ -114,7 +115,6 @@ run_system() {
   keep_logs "$sys" "$pass"
 }
 
-log "results: $OUT (DUR=$DUR REPEAT=$REPEAT)"
 for pass in $(seq "$REPEAT"); do
   for sys in $SYSTEMS; do run_system "$sys" "$pass"; done
 done

@@ -22,6 +22,7 @@ swan_charon_bin() {
 swan_conf() {
   local side=$1 lu=$2 ru=$3 li=$4 ri=$5 other=a d="$WORK/swan-$1"
   [ "$side" = a ] && other=b
+  rm -rf "$d"  # a vici.sock left by the previous pass would be taken for the new charon's
   mkdir -p "$d"
   cat >"$d/strongswan.conf" <<EOF
 charon {
@@ -103,7 +104,7 @@ sys_up_strongswan_aesgcm128() {
   for side in a b; do
     for i in $(seq 100); do [ -S "$WORK/swan-$side/vici.sock" ] && break; sleep 0.1; done
     swan $side --load-all --file "$WORK/swan-$side/swanctl.conf" >"$WORK/swan-$side/load.log" 2>&1 \
-      || { SYS_ERR="swanctl --load-all ($side): $(tail -n 2 "$WORK/swan-$side/load.log" | tr '\n' ' ')"; return 1; }
+      || { SYS_ERR="swanctl --load-all ($side): $(head -n 1 "$WORK/swan-$side/load.log")"; return 1; }
   done
   swan a --initiate --child bench --timeout 15 >"$WORK/swan-initiate.log" 2>&1 \
     || { SYS_ERR="IKE failed: $(grep -h -m 3 -iE 'not supported|fail|error' "$WORK"/swan-*/charon.log | tr '\n' ' ')"; return 1; }
