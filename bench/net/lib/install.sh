@@ -20,8 +20,8 @@ install_deps() {
   log "installing:$missing"
   # other users of the machine may hold the dpkg lock: wait for it rather than fail
   local apt=(apt-get -o DPkg::Lock::Timeout=600 -q)
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends $missing >>"$WORK/apt.log" 2>&1 \
-    || { "${apt[@]}" update >>"$WORK/apt.log" 2>&1 \
-         && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends $missing >>"$WORK/apt.log" 2>&1; } \
-    || die "apt-get install failed (log: $WORK/apt.log)"
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends $missing >>"$OUT/logs/apt.log" 2>&1 \
+    || { "${apt[@]}" update >>"$OUT/logs/apt.log" 2>&1 \
+         && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends $missing >>"$OUT/logs/apt.log" 2>&1; } \
+    || die "apt-get install failed (log: $OUT/logs/apt.log)"
 }
