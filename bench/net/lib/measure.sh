@@ -13,9 +13,12 @@ PINGS=${PINGS:-20}        # idle pings, 0.2 s apart
 LOAD_PINGS=${LOAD_PINGS:-5}  # pings during each iperf3 run, from t = 1 s, 0.2 s apart
 HZ=$(getconf CLK_TCK)
 
+# Snapshots use "-" for a value that cannot be read (process gone, not tunkitd),
+# so every snapshot line has the same five fields.
+
 # proc_ticks PID: utime + stime of all its threads, in clock ticks
 proc_ticks() {
-  [ -r "/proc/$1/stat" ] || { echo ''; return; }
+  [ -r "/proc/$1/stat" ] || { echo -; return; }
   sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
 }
 
@@ -24,7 +27,7 @@ proc_status_kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/
 
 # gc_counts FILE: "all major" GC lines so far in a node --trace-gc log
 gc_counts() {
-  [ -f "$1" ] || { echo ' '; return; }
+  [ -f "$1" ] || { echo '- -'; return; }
   local all major
   all=$(grep -cE '^\[[0-9]+:0x[0-9a-f]+\] +[0-9.]+ ms: ' "$1")
   major=$(grep -cE '^\[[0-9]+:0x[0-9a-f]+\] +[0-9.]+ ms: Mark' "$1")
@@ -41,6 +44,9 @@ daemon_snapshot() {
   done
 }
 
+# delta A B: B - A, or null if either is "-"
+delta() { if [ "$1" = - ] || [ "$2" = - ]; then printf null; else printf '%s' $(( $2 - $1 )); fi; }
+
 # daemons_json BEFORE AFTER: JSON array of per-daemon deltas and memory
 daemons_json() {
   local sep="" side pid t0 g0 m0 t1 g1 m1 first=1
@@ -49,9 +55,7 @@ daemons_json() {
     [ $first = 1 ] || sep=','
     first=0
     printf '%s{"side":"%s","pid":%s,"ticks":%s,"gc":%s,"gc_major":%s,"rss_kb":%s,"hwm_kb":%s}' "$sep" "$side" "$pid" \
-      "$(json_num "$(( ${t1:-0} - ${t0:-0} ))")" \
-      "$( [ -n "$g1" ] && json_num "$(( g1 - g0 ))" || printf null)" \
-      "$( [ -n "$m1" ] && json_num "$(( m1 - m0 ))" || printf null)" \
+      "$(delta "$t0" "$t1")" "$(delta "$g0" "$g1")" "$(delta "$m0" "$m1")" \
       "$(json_num "$(proc_status_kb "$pid" VmRSS)")" "$(json_num "$(proc_status_kb "$pid" VmHWM)")"
   done <"$1" 3<"$2"
   printf ']'
