@@ -58,6 +58,7 @@ export function tcpPacket(o: TcpOpts): Uint8Array {
   const th = 20 + opts.length;
   const l3 = o.v6 ? 40 : 20;
   const b = new Uint8Array(l3 + th + o.payload.length);
+  if ((o.v6 ? b.length - 40 : b.length) > 0xffff) throw new Error('test packet over 64 KiB');
   const set16 = (i: number, v: number): void => { b[i] = (v >>> 8) & 255; b[i + 1] = v & 255; };
   const set32 = (i: number, v: number): void => { set16(i, (v >>> 16) & 0xffff); set16(i + 2, v & 0xffff); };
   if (!o.v6) {
