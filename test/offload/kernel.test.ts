@@ -23,17 +23,16 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { GRO_MERGE_BUF_LEN, GroCoalescer, WriteList } from '../../src/offload/gro.js';
 import { TsoSplitter } from '../../src/offload/tso.js';
 import { Netns } from '../../src/demo/netns.js';
-import { REPO_ROOT } from '../util/paths.js';
 import { ACK, PSH, SYN, be16, be32, pattern, slots, tcpChecksumValid, tcpPacket } from './tcp-packets.js';
+import { buildHelper, skipReason, startHelper } from './vnet-helper.js';
+import type { Helper } from './vnet-helper.js';
 
 const SEND = 300_000;
 const RECV_SEGS = 40;
@@ -41,54 +40,6 @@ const MSS = 1400;
 const RECV = RECV_SEGS * MSS;
 const PEER_ISN = 0x10000000;
 const TIMEOUT_MS = 30_000;
-
-function skipReason(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (netns, TUN)';
-  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun';
-  if (spawnSync('cc', ['--version']).status !== 0) return 'no C compiler (cc)';
-  return null;
-}
-
-/** Frames from the helper's stdout. */
-class Helper {
-  private pending = Buffer.alloc(0);
-  private readonly frames: { type: string; data: Buffer }[] = [];
-  private wake: (() => void) | null = null;
-  private writes = 0;
-  /** Results of write() by its index, filled as 'W' frames arrive (next() records them). */
-  readonly results = new Map<number, number>();
-  private resultsSeen = 0;
-  constructor(readonly proc: ChildProcess) {
-    proc.stdout!.on('data', (d: Buffer) => {
-      this.pending = Buffer.concat([this.pending, d]);
-      while (this.pending.length >= 5) {
-        const n = this.pending.readUInt32LE(0);
-        if (this.pending.length < 5 + n) break;
-        this.frames.push({ type: String.fromCharCode(this.pending[4]!), data: this.pending.subarray(5, 5 + n) });
-        this.pending = this.pending.subarray(5 + n);
-      }
-      this.wake?.();
-    });
-  }
-  async next(): Promise<{ type: string; data: Buffer }> {
-    for (;;) {
-      const f = this.frames.shift();
-      if (f !== undefined) {
-        if (f.type === 'W') this.results.set(this.resultsSeen++, f.data.readInt32LE(0));
-        return f;
-      }
-      await new Promise<void>((resolve) => { this.wake = resolve; });
-      this.wake = null;
-    }
-  }
-  /** Sends one packet to write(); returns its index in `results`. */
-  write(b: Uint8Array): number {
-    const h = Buffer.alloc(4);
-    h.writeUInt32LE(b.length);
-    this.proc.stdin!.write(Buffer.concat([h, b]));
-    return this.writes++;
-  }
-}
 
 interface Family { readonly v6: boolean; readonly local: string; readonly peer: string; readonly cidr: string; readonly l3: number }
 const V4: Family = { v6: false, local: '192.0.2.1', peer: '192.0.2.2', cidr: '192.0.2.1/24', l3: 20 };
@@ -112,17 +63,12 @@ for (const fam of [V4, V6]) {
 async function kernelRoundTrip(t: TestContext, fam: Family): Promise<void> {
   const why = skipReason();
   if (why !== null) { t.skip(why); return; }
-  const dir = mkdtempSync(join(tmpdir(), 'tunkit-vnet-'));
-  const bin = join(dir, 'vnet-tun');
-  const cc = spawnSync('cc', ['-O2', '-o', bin, join(REPO_ROOT, 'test', 'offload', 'fixtures', 'vnet-tun.c')], { encoding: 'utf8' });
-  assert.equal(cc.status, 0, cc.stderr);
+  const { dir, bin } = buildHelper();
   const ns = Netns.create('tkvnet');
   const procs: ChildProcess[] = [];
   try {
-    const proc = spawn('ip', ['netns', 'exec', ns.name, bin, 'tk0'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    procs.push(proc);
-    const h = new Helper(proc);
-    assert.equal((await h.next()).type, 'O');
+    const h = await startHelper(ns, bin, 'tk0', false);
+    procs.push(h.proc);
     ns.exec('ip', ['addr', 'add', fam.cidr, 'dev', 'tk0', ...(fam.v6 ? ['nodad'] : [])]);
     ns.exec('ip', ['link', 'set', 'tk0', 'up']);
     const app = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', client(fam)], { stdio: ['ignore', 'pipe', 'inherit'] });
