@@ -29,6 +29,7 @@
 //     NEEDS_CSUM (CHECKSUM_PARTIAL), which the receiving stack trusts, so a
 //     segment corrupted inside an unauthenticated tunnel would otherwise be
 //     accepted. A segment that fails is written alone, for the kernel to drop.
+//     (The constructor can turn this off for ESP, whose ICV already covers it.)
 // Nothing is allocated per batch: all state lives in typed arrays sized at
 // construction.
 
@@ -85,12 +86,22 @@ export class GroCoalescer {
    * maxBatch: the largest count coalesce() will be given. mergeBufs: buffers
    * of ≥ GRO_MERGE_BUF_LEN bytes owned by the caller, which must not reuse
    * them until the WriteList that names them has been written.
+   * verifyChecksums (default true): verify each merged segment's TCP
+   * checksum, about half of coalesce()'s cost. Turn it off only where the
+   * inner packets are integrity-protected end to end by the tunnel (ESP's
+   * ICV covers them): there a bad checksum can only come from the
+   * authenticated peer itself. Never for ipip/gre/sit, whose inner bytes no
+   * one else checks once the kernel trusts NEEDS_CSUM.
    */
-  constructor(readonly maxBatch: number, private readonly mergeBufs: readonly Uint8Array[]) {
+  constructor(
+    readonly maxBatch: number,
+    private readonly mergeBufs: readonly Uint8Array[],
+    verifyChecksums = true,
+  ) {
     for (const m of mergeBufs) {
       if (m.length < GRO_MERGE_BUF_LEN) throw new RangeError(`GRO merge buffer of ${m.length} bytes < ${GRO_MERGE_BUF_LEN}`);
     }
-    this.flows = new GroFlows(maxBatch);
+    this.flows = new GroFlows(maxBatch, verifyChecksums);
   }
 
   /**

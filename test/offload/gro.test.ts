@@ -13,11 +13,11 @@ const OFFSET = 32;
 interface Written { hdr: Uint8Array; pkt: Uint8Array; buf: Uint8Array }
 
 /** Puts packets into fresh slots of `slotSize`, coalesces, returns copies of what would be written. */
-function coalesce(pkts: Uint8Array[], opts: { slotSize?: number; mergeBufs?: number } = {}): Written[] {
+function coalesce(pkts: Uint8Array[], opts: { slotSize?: number; mergeBufs?: number; verify?: boolean } = {}): Written[] {
   const batch = slots(pkts.length, opts.slotSize ?? 2048, OFFSET);
   pkts.forEach((p, i) => { batch.bufs[i]!.set(p, OFFSET); batch.sizes[i] = p.length; });
   const merge = Array.from({ length: opts.mergeBufs ?? 4 }, () => new Uint8Array(GRO_MERGE_BUF_LEN));
-  const g = new GroCoalescer(128, merge);
+  const g = new GroCoalescer(128, merge, opts.verify ?? true);
   const out = new WriteList(128);
   const n = g.coalesce(batch, pkts.length, out);
   assert.equal(n, out.count);
@@ -215,6 +215,13 @@ test('a bad TCP checksum on a member: it is written alone; on the head: the rest
   assert.deepEqual(w.map((x) => isPlain(x)), [true, false]);
   assert.deepEqual(w[0]!.pkt, badHead[0]);
   assert.equal(be16(w[1]!.pkt, 2), 40 + 3000);
+});
+
+test('verifyChecksums off (ESP-protected inner packets): a bad member is merged, as documented', () => {
+  const segs = segmentsOf({ payload: pattern(3000) }, 1000).map((s) => s.slice());
+  segs[1]![100]! ^= 0x55;
+  assert.equal(coalesce(segs, { verify: false }).length, 1);
+  assert.equal(coalesce(segs).length, 3);
 });
 
 test('a bad IPv4 header checksum, IP options or a fragment: never merged', () => {
