@@ -1,11 +1,11 @@
 // ESLint flat config. The import-direction rule enforces the three rings of
 // ../shared/design/style.md §1: wire/ imports nothing of ours, cores
-// (tunnel/ xfrm/ ike/ route/) import only wire/, shells import anything.
+// (tunnel/ xfrm/ ike/ route/ offload/) import only wire/, shells import anything.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
-const CORES = ['./src/tunnel', './src/xfrm', './src/ike', './src/route'];
+const CORES = ['./src/tunnel', './src/xfrm', './src/ike', './src/route', './src/offload'];
 const SHELLS = ['./src/io', './src/daemon', './src/cli', './src/demo'];
 
 export default tseslint.config(

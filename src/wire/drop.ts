@@ -69,6 +69,19 @@ export const Drop = {
   TxMalformed: 45,
   /** Not enough headroom in the caller's buffer (programmer error surfaced as a drop). */
   TxNoHeadroom: 46,
+  // ---- TUN offload (offload/, virtio_net_hdr with IFF_VNET_HDR) ----
+  /**
+   * virtio_net_hdr unusable: unknown gso_type, gso_size 0, GSO type and IP
+   * version disagree, csum_start/csum_offset outside the packet or not at the
+   * TCP checksum (the kernel's __virtio_net_hdr_to_skb answers -EINVAL).
+   */
+  VnetBadHeader: 50,
+  /** The packet behind a TCP GSO header is not an unfragmented IPv4/IPv6 TCP packet with a whole TCP header. */
+  GsoBadPacket: 51,
+  /** GSO tunkit does not segment: UFO/USO (never offered: no TUN_F_USO*), IPv6 extension headers. */
+  GsoUnsupported: 52,
+  /** The caller's slots cannot hold the segments (too few, or one too small for a segment). */
+  GsoNoRoom: 53,
 } as const;
 
 export type Drop = (typeof Drop)[keyof typeof Drop];
