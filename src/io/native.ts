@@ -1,4 +1,4 @@
-// Loader and types for the native I/O addon (native/tunkit.c, built by
+// Loader and types for the native I/O addon (native/*.c, built by
 // `npm run build:native` into build/Release/tunkit_native.node).
 //
 // Every function is synchronous and runs one non-blocking syscall (or one
