@@ -11,7 +11,8 @@
         "native/common.c",
         "native/ifctl.c",
         "native/batch.c",
-        "native/poll.c"
+        "native/poll.c",
+        "native/netlink.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11"],

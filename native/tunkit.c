@@ -8,6 +8,7 @@
  *   batch.c    recvBatch sendBatch readBatch writeBatch
  *              lastSendError lastWriteError lastBatchErrors         (tk_batch.h)
  *   poll.c     pollStart pollPause pollStop                         (tk_poll.h)
+ *   netlink.c  nlOpen nlSend nlRecv (rtnetlink syscalls only)       (tk_netlink.h)
  *   common.c   argument/error helpers and per-thread state          (tk_common.h)
  *
  * Why native: Node's fs on a TUN fd costs one threadpool round trip per packet
@@ -19,6 +20,7 @@
 #include "tk_ifctl.h"
 #include "tk_batch.h"
 #include "tk_poll.h"
+#include "tk_netlink.h"
 
 /* Run in order at load; each defines its file's functions. One line per file. */
 static const tk_init_fn tk_inits[] = {
@@ -26,6 +28,7 @@ static const tk_init_fn tk_inits[] = {
   tk_ifctl_init,
   tk_batch_init,
   tk_poll_init,
+  tk_netlink_init,
 };
 
 static napi_value tk_init(napi_env env, napi_value exports) {
