@@ -87,6 +87,44 @@ function network(p: IpPrefix): Uint8Array {
 
 const noRoute: RouteInfo = { ok: false, dev: '', ifindex: 0, mtu: 1500 };
 
+/**
+ * The RTM_GETROUTE body for `ip route get DST`. Unlike iproute2 it sets no
+ * RTM_F_LOOKUP_TABLE: under NETLINK_GET_STRICT_CHK IPv6 refuses that flag
+ * (inet6_rtm_valid_getroute_req: "Invalid flags for get route request").
+ */
+export function routeGetRequest(family: 4 | 6, dst: Uint8Array): RouteRepr {
+  const n = addrLen(family);
+  return {
+    family: af(family), dstLen: 8 * n, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0,
+    tableId: null, dst: dst.subarray(0, n), src: null, oif: null, gateway: null, prefsrc: null, priority: null, mtu: null,
+  };
+}
+
+/**
+ * The RTM_NEWROUTE (del = false) or RTM_DELROUTE body for PREFIX dev IFINDEX
+ * [mtu N], as iproute2 builds it (iproute.c iproute_modify): main table;
+ * for a new route proto boot, scope link (IPv4) or universe (IPv6), type
+ * unicast; for a delete proto and type unspec, scope nowhere (IPv4).
+ */
+export function routeSetRequest(p: IpPrefix, ifindex: number, mtu: number | null, del: boolean): RouteRepr {
+  const v6 = p.family === 6;
+  return {
+    family: af(p.family), dstLen: p.plen, srcLen: 0, tos: 0, table: RT_TABLE_MAIN,
+    protocol: del ? RTPROT_UNSPEC : RTPROT_BOOT,
+    scope: v6 ? RT_SCOPE_UNIVERSE : del ? RT_SCOPE_NOWHERE : RT_SCOPE_LINK,
+    type: del ? RTN_UNSPEC : RTN_UNICAST, flags: 0,
+    tableId: null, dst: network(p), src: null, oif: ifindex, gateway: null, prefsrc: null, priority: null, mtu,
+  };
+}
+
+/** The RTM_GETLINK body for one device, by ifindex or by name. */
+export function linkGetRequest(which: number | string): LinkRepr {
+  return {
+    family: AF_UNSPEC, type: 0, index: typeof which === 'number' ? which : 0, flags: 0, change: 0,
+    extMask: EXT_MASK, ifname: typeof which === 'string' ? which : null, mtu: null, operstate: null,
+  };
+}
+
 export class RtNetlink {
   private readonly tx = new Uint8Array(TX_BYTES);
   private readonly rx = new Uint8Array(RX_BYTES);
@@ -110,17 +148,9 @@ export class RtNetlink {
     native().closeFd(this.fd);
   }
 
-  /**
-   * `ip route get DST` + the output device's name and MTU. Unlike iproute2 it
-   * sets no RTM_F_LOOKUP_TABLE: under NETLINK_GET_STRICT_CHK IPv6 refuses that
-   * flag (inet6_rtm_valid_getroute_req: "Invalid flags for get route request").
-   */
+  /** `ip route get DST` + the output device's name and MTU (RTM_GETROUTE, then RTM_GETLINK of its oif). */
   routeGet(family: 4 | 6, dst: Uint8Array): RouteInfo {
-    const n = addrLen(family);
-    const req: RouteRepr = {
-      family: af(family), dstLen: 8 * n, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0,
-      tableId: null, dst: dst.subarray(0, n), src: null, oif: null, gateway: null, prefsrc: null, priority: null, mtu: null,
-    };
+    const req = routeGetRequest(family, dst);
     let r: RouteRepr | null;
     try {
       r = this.one(RTM_GETROUTE, NLM_F_REQUEST, routeMsgLen(req), (h, p) => emitRoute(h, req, p), RTM_NEWROUTE, parseRoute);
@@ -141,21 +171,17 @@ export class RtNetlink {
    * table, proto boot, scope link (IPv4) / universe (IPv6), as iproute2.
    */
   routeReplace(prefix: IpPrefix, ifindex: number, mtu: number | null = null): void {
-    const req = this.prefixRoute(prefix, ifindex, mtu, false);
-    this.ack(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, req);
+    this.ack(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, routeSetRequest(prefix, ifindex, mtu, false));
   }
 
   /** `ip route del PREFIX dev IFINDEX`: only the route through that device. Throws NetlinkError (ESRCH when absent). */
   routeDel(prefix: IpPrefix, ifindex: number): void {
-    this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, this.prefixRoute(prefix, ifindex, null, true));
+    this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, routeSetRequest(prefix, ifindex, null, true));
   }
 
   /** RTM_GETLINK by ifindex or name; null if there is no such device (ENODEV). */
   link(which: number | string): LinkInfo | null {
-    const req: LinkRepr = {
-      family: AF_UNSPEC, type: 0, index: typeof which === 'number' ? which : 0, flags: 0, change: 0,
-      extMask: EXT_MASK, ifname: typeof which === 'string' ? which : null, mtu: null, operstate: null,
-    };
+    const req = linkGetRequest(which);
     let r: LinkRepr | null;
     try {
       r = this.one(RTM_GETLINK, NLM_F_REQUEST, linkMsgLen(req), (h, p) => emitLink(h, req, p), RTM_NEWLINK, parseLink);
@@ -180,17 +206,6 @@ export class RtNetlink {
       if (r !== null && r.oif === ifindex && (r.tableId ?? r.table) === RT_TABLE_MAIN) out.push(r);
     });
     return out;
-  }
-
-  private prefixRoute(p: IpPrefix, ifindex: number, mtu: number | null, del: boolean): RouteRepr {
-    const v6 = p.family === 6;
-    return {
-      family: af(p.family), dstLen: p.plen, srcLen: 0, tos: 0, table: RT_TABLE_MAIN,
-      protocol: del ? RTPROT_UNSPEC : RTPROT_BOOT,
-      scope: del ? (v6 ? RT_SCOPE_UNIVERSE : RT_SCOPE_NOWHERE) : v6 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
-      type: del ? RTN_UNSPEC : RTN_UNICAST, flags: 0,
-      tableId: null, dst: network(p), src: null, oif: ifindex, gateway: null, prefsrc: null, priority: null, mtu,
-    };
   }
 
   /** A request answered by an ACK; throws NetlinkError on a kernel error. */
