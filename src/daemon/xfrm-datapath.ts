@@ -13,23 +13,24 @@
 //       also gives their IP header. TODO(#5): hand IKE messages to the IKE
 //       daemon when it exists.
 // Out policies that need the TUN get routes to their selector's destination
-// through it (rtnetlink RTM_NEWROUTE with NLM_F_CREATE|NLM_F_REPLACE, as
-// `ip route replace PREFIX dev POLICY_DEV [mtu N]`), except a prefix that
-// would also swallow the template's own peer address.
+// through it (policy-routes.ts: rtnetlink, as `ip route replace PREFIX dev
+// POLICY_DEV [mtu N]`, with a fail-closed blackhole behind each), except a
+// prefix that would also swallow the template's own peer address.
 
 import { native } from '../io/native.js';
-import { NetlinkError, RtNetlink } from '../io/netlink.js';
 import type { PollHandle } from '../io/native.js';
 import { IPPROTO_ESP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { XFRM_MODE_TUNNEL } from '../xfrm/config.js';
 import { XfrmResult, XVerdict } from '../xfrm/result.js';
 import { ESP_BATCH, ESP_HEADROOM, ESP_STRIDE, EspSendBatch, espSlab, OneWriter } from './esp-batch.js';
 import { espPayloadMtu } from '../xfrm/esp-out.js';
-import { Flow, formatPrefix, parsePrefix, prefixMatch } from '../xfrm/selector.js';
+import { Flow, formatPrefix, prefixMatch } from '../xfrm/selector.js';
 import type { XfrmPolicy } from '../xfrm/spd.js';
 import { XFRM_POLICY_OUT } from '../xfrm/spd.js';
 import { NAT_T_PORT } from '../xfrm/xfrm.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
+import { PolicyRoutes, routeKey } from './policy-routes.js';
+import type { WantedRoute } from './policy-routes.js';
 
 export const POLICY_DEV = 'ipsec0';
 const HEADROOM = ESP_HEADROOM;
@@ -60,11 +61,7 @@ export class XfrmDatapath {
   private espFd = -1;
   private tunFd = -1;
   private udpFd = -1;
-  /** Installed policy routes, each "PREFIX[ mtu N]" (at most one per prefix). */
-  private routes = new Set<string>();
-  /** Last failure logged per prefix, so a failing route is reported once, not on every sync. */
-  private readonly routeErrors = new Map<string, string>();
-  private nl: RtNetlink | null = null;
+  private readonly routes = new PolicyRoutes(POLICY_DEV, (m) => this.ev.warn(m));
 
   constructor(private readonly xfrm: XfrmStack, private readonly ev: XfrmDatapathEvents, private readonly now: () => number) {}
 
@@ -84,15 +81,13 @@ export class XfrmDatapath {
     const tun = n.tunOpen(POLICY_DEV, false);
     this.tunFd = tun.fd;
     n.ifSetUp(POLICY_DEV, true);
+    this.routes.watch();
     this.pump(this.tunFd, () => this.drainTun(this.pumps[this.pumps.length - 1]!));
   }
 
   stop(): void {
     const n = native();
-    for (const r of this.routes) this.route('del', r);
-    this.routes.clear();
-    this.nl?.close();
-    this.nl = null;
+    this.routes.stop();
     for (const p of this.pumps) {
       n.pollStop(p.handle);
       n.closeFd(p.fd);
@@ -105,14 +100,12 @@ export class XfrmDatapath {
 
   /**
    * Routes for the out policies that capture through the policy TUN (tunnel
-   * templates, if_id 0). A wanted route whose MTU changed is replaced in place
-   * (one atomic RTM_NEWROUTE NLM_F_REPLACE: never absent, so protected traffic
-   * never falls through to the default route in clear); only routes no longer
-   * wanted are deleted. A failed operation is not recorded, so the next sync
-   * retries it.
+   * templates, if_id 0), with the SA's payload MTU once a state exists.
+   * PolicyRoutes replaces a route whose MTU changed in place (never absent),
+   * deletes only prefixes no longer wanted, and retries failures next time.
    */
   syncRoutes(): void {
-    const want = new Map<string, string>(); // prefix text → "PREFIX[ mtu N]"
+    const want = new Map<string, WantedRoute>();
     for (const p of this.xfrm.spd.list()) {
       if (p.dir !== XFRM_POLICY_OUT || p.ifId !== 0 || p.isBlock) continue;
       const t = p.tmpls.find((x) => x.mode === XFRM_MODE_TUNNEL);
@@ -124,16 +117,9 @@ export class XfrmDatapath {
       // The kernel's bundle route carries xfrm_state_mtu from the start (xfrm_init_pmtu), so TCP
       // never sends a segment the SA cannot carry; the TUN route gets the same MTU when a state exists.
       const x = this.xfrm.sad.findOut(t, this.probe(p), 0);
-      const prefix = formatPrefix(p.sel.dst);
-      want.set(prefix, `${prefix}${x !== null ? ` mtu ${espPayloadMtu(x, x.routeMtu)}` : ''}`);
+      want.set(routeKey(p.sel.dst), { prefix: p.sel.dst, mtu: x !== null ? espPayloadMtu(x, x.routeMtu) : null });
     }
-    const prefixOf = (r: string): string => r.split(' ')[0] ?? '';
-    for (const r of this.routes) if (!want.has(prefixOf(r)) && this.route('del', r)) this.routes.delete(r);
-    for (const [prefix, r] of want) {
-      if (this.routes.has(r) || !this.route('replace', r)) continue;
-      for (const old of this.routes) if (prefixOf(old) === prefix) this.routes.delete(old); // replaced in place
-      this.routes.add(r);
-    }
+    this.routes.sync(want);
   }
 
   /** A flow inside a policy's selector (its addresses with host bits zero), for finding the state a template would use. */
@@ -149,32 +135,6 @@ export class XfrmDatapath {
     f.dstOff = n;
     f.proto = p.sel.proto;
     return f;
-  }
-
-  /**
-   * `route` is "PREFIX[ mtu N]" through POLICY_DEV, over rtnetlink. True when
-   * done (a route already gone counts as deleted); false after logging the
-   * kernel's error once per prefix and error text.
-   */
-  private route(verb: 'replace' | 'del', route: string): boolean {
-    const [prefix = '', , mtu] = route.split(' ');
-    try {
-      this.nl ??= RtNetlink.open();
-      const dev = this.nl.link(POLICY_DEV);
-      if (dev === null) throw new Error(`${POLICY_DEV} does not exist`);
-      const p = parsePrefix('route', prefix);
-      if (verb === 'replace') this.nl.routeReplace(p, dev.index, mtu !== undefined ? Number(mtu) : null);
-      else this.nl.routeDel(p, dev.index);
-      this.routeErrors.delete(prefix);
-      return true;
-    } catch (e) {
-      if (verb === 'del' && e instanceof NetlinkError && e.code === 'ESRCH') return true;
-      if (!(e instanceof NetlinkError)) { this.nl?.close(); this.nl = null; } // the socket failed: reopen next time
-      const text = `route ${verb} ${route} dev ${POLICY_DEV}: ${e instanceof Error ? e.message : String(e)}`;
-      if (this.routeErrors.get(prefix) !== text) this.ev.warn(text);
-      this.routeErrors.set(prefix, text);
-      return false;
-    }
   }
 
   private pump(fd: number, cb: () => void): void {

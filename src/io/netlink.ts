@@ -24,7 +24,7 @@ import {
 import type { NlHdrRepr } from '../wire/netlink.js';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, RTM_DELROUTE, RTM_GETLINK, RTM_GETROUTE, RTM_NEWLINK, RTM_NEWROUTE,
-  RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC, RT_SCOPE_LINK, RT_SCOPE_NOWHERE,
+  RTN_BLACKHOLE, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC, RT_SCOPE_LINK, RT_SCOPE_NOWHERE,
   RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, emitLink, linkMsgLen, parseLink,
 } from '../wire/rtnetlink.js';
 import type { LinkRepr } from '../wire/rtnetlink.js';
@@ -74,8 +74,8 @@ export interface LinkInfo {
 const addrLen = (f: 4 | 6): number => (f === 4 ? 4 : 16);
 const af = (f: 4 | 6): number => (f === 4 ? AF_INET : AF_INET6);
 
-/** The prefix's network address with host bits cleared (the kernel refuses host bits: "Invalid prefix for given prefix length"). */
-function network(p: IpPrefix): Uint8Array {
+/** The prefix's network address (4 or 16 bytes) with host bits cleared (the kernel refuses host bits: "Invalid prefix for given prefix length"). */
+export function network(p: IpPrefix): Uint8Array {
   const n = addrLen(p.family);
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -172,6 +172,18 @@ export class RtNetlink {
    */
   routeReplace(prefix: IpPrefix, ifindex: number, mtu: number | null = null): void {
     this.ack(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, routeSetRequest(prefix, ifindex, mtu, false));
+  }
+
+  /**
+   * `ip route replace blackhole PREFIX metric METRIC` (del: `ip route del …`):
+   * traffic to PREFIX is dropped while no route of a better (lower) metric exists.
+   */
+  blackhole(prefix: IpPrefix, metric: number, del = false): void {
+    const r: RouteRepr = {
+      ...routeSetRequest(prefix, 0, null, del), scope: RT_SCOPE_UNIVERSE, type: RTN_BLACKHOLE, oif: null, priority: metric,
+    };
+    if (del) this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, r);
+    else this.ack(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, r);
   }
 
   /** `ip route del PREFIX dev IFINDEX`: only the route through that device. Throws NetlinkError (ESRCH when absent). */

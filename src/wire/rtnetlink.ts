@@ -49,6 +49,7 @@ export const rtmgrp = (group: number): number => (1 << (group - 1)) >>> 0;
 export const RTN_UNSPEC = 0;
 export const RTN_UNICAST = 1;
 export const RTN_LOCAL = 2;
+export const RTN_BLACKHOLE = 6;
 export const RTPROT_UNSPEC = 0;
 export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;

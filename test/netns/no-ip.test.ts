@@ -4,7 +4,10 @@
 // RTM_GETROUTE) and an ESP tunnel-mode policy still gets its route into the
 // policy TUN (RTM_NEWROUTE): both pass a ping. When the policy route's MTU
 // changes (its SA goes away), `ip monitor route` — the oracle, run by the
-// test — sees it replaced, never deleted.
+// test — sees it replaced, never deleted. `ip link set ipsec0 down` (which
+// flushes the TUN's routes) leaves protected traffic blackholed, not routed in
+// clear by a default route; `ip link set ipsec0 up` brings the routes back by
+// themselves (the daemon's rtnetlink subscription).
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -67,6 +70,35 @@ test('tunkitd with no ip on its PATH: GRE and ESP tunnel mode pass pings; policy
       assert.equal(routes[0]!.dst, INNER[1]);
       assert.ok((routes[0]!.metrics?.[0]?.mtu ?? 0) > 1300, `an SA MTU on the route: ${r}`);
       await p.pingOk('left', INNER[1], { iface: INNER[0], count: 3 });
+    });
+    await step(t, p, 'ipsec0 down: protected traffic fails closed (blackhole, not the default route); up: the route returns by itself', async () => {
+      const veth = p.side('left').veth;
+      p.shOk('left', 'ip route add default via 198.51.100.2');
+      try {
+        p.shOk('left', 'ip link set ipsec0 down');
+        assert.equal(p.shOk('left', 'ip route show dev ipsec0').trim(), '', 'the kernel flushed the TUN route');
+        const got = p.sh('left', `ip route get ${INNER[1]}`);
+        assert.doesNotMatch(got.stdout, new RegExp(`dev ${veth}`), 'not routed in clear over the underlay');
+        assert.match(p.shOk('left', `ip route show ${INNER[1]}/32`), /^blackhole 203\.0\.113\.2 .*metric 4294967295/m);
+        // Each SAD change re-syncs the routes; while ipsec0 is down each attempt fails, and is logged once.
+        const extra = 'xfrm state add src 198.51.100.1 dst 198.51.100.9 proto esp spi 0x9999 mode tunnel aead rfc4106(gcm(aes)) ';
+        p.tunkitOk('left', `${extra}${key(20)} 128`);
+        p.tunkitOk('left', 'xfrm state delete src 198.51.100.1 dst 198.51.100.9 proto esp spi 0x9999');
+        await sleep(200);
+        const downs = p.side('left').log.match(/route replace 203\.0\.113\.2\/32 dev ipsec0 mtu \d+: RTM_NEWROUTE: ENETDOWN: Device for nexthop is not up/g) ?? [];
+        assert.equal(downs.length, 1, `one warning for three failed attempts:\n${p.side('left').log}`);
+        p.shOk('left', 'ip link set ipsec0 up');
+        let r = '';
+        for (let i = 0; i < 40 && !/mtu/.test(r); i++) {
+          await sleep(50);
+          r = p.shOk('left', 'ip route show dev ipsec0');
+        }
+        assert.match(r, /^203\.0\.113\.2 scope link mtu \d+/m, 'the route into ipsec0 is back, with its MTU');
+        await p.pingOk('left', INNER[1], { iface: INNER[0], count: 3 });
+      } finally {
+        p.sh('left', 'ip link set ipsec0 up');
+        p.shOk('left', 'ip route del default via 198.51.100.2');
+      }
     });
     await step(t, p, 'the SA goes: its route loses the MTU in place (ip monitor sees no delete); the policy goes: the route is deleted', async () => {
       const mon = p.side('left').ns.spawn('ip', ['monitor', 'route']);
