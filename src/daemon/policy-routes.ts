@@ -70,12 +70,17 @@ export class PolicyRoutes {
 
   constructor(private readonly dev: string, private readonly warn: (msg: string) => void) {}
 
-  /** Brings the kernel's routes into line with `want` (key from routeKey). */
+  /**
+   * Brings the kernel's routes into line with `want` (key from routeKey). The
+   * blackholes need no device, so they are kept (and removed) even when the
+   * TUN is missing; a new prefix gets its blackhole before its TUN route.
+   */
   sync(want: ReadonlyMap<string, WantedRoute>): void {
     this.want = want;
-    if (!this.refreshLink()) return;
+    const hasDev = this.refreshLink();
     for (const [k, r] of this.installed) {
-      if (!want.has(k) && this.op(k, `route del ${k} dev ${this.dev}`, (nl) => nl.routeDel(r.prefix, this.ifindex), true)) this.installed.delete(k);
+      if (!hasDev || want.has(k)) continue;
+      if (this.op(k, `route del ${k} dev ${this.dev}`, (nl) => nl.routeDel(r.prefix, this.ifindex), true)) this.installed.delete(k);
     }
     for (const [k, p] of this.backups) {
       if (!want.has(k) && this.op(k, `route del blackhole ${k}`, (nl) => nl.blackhole(p, BACKUP_METRIC, true), true)) this.backups.delete(k);
@@ -84,7 +89,7 @@ export class PolicyRoutes {
       if (!this.backups.has(k) && this.op(k, `route replace blackhole ${k} metric ${BACKUP_METRIC}`, (nl) => nl.blackhole(w.prefix, BACKUP_METRIC))) {
         this.backups.set(k, w.prefix);
       }
-      if (this.installed.get(k)?.mtu === w.mtu && this.installed.has(k)) continue;
+      if (!hasDev || (this.installed.has(k) && this.installed.get(k)?.mtu === w.mtu)) continue;
       const what = `route replace ${k} dev ${this.dev}${w.mtu !== null ? ` mtu ${w.mtu}` : ''}`;
       if (this.op(k, what, (nl) => nl.routeReplace(w.prefix, this.ifindex, w.mtu))) this.installed.set(k, w);
     }

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, unlinkSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
-import { INNER, OUTER, installSas, key } from './esp-fixture.js';
+import { INNER, OUTER, flushXfrm, installSas, key } from './esp-fixture.js';
 import { SIDES, TUNKITD, sleep, step, withPair } from './pair.js';
 import type { Pair, SideName } from './pair.js';
 
@@ -116,9 +116,17 @@ test('tunkitd with no ip on its PATH: GRE and ESP tunnel mode pass pings; policy
         await sleep(300);
         assert.match(seen, /^Deleted 203\.0\.113\.2 dev ipsec0/m, `the monitor does see deletes:\n${seen}`);
         assert.equal(p.shOk('left', 'ip route show dev ipsec0').trim(), '');
+        assert.doesNotMatch(p.shOk('left', 'ip route show'), /blackhole/, 'the fail-closed route goes with its policy');
       } finally {
         mon.kill('SIGTERM');
       }
+    });
+    await step(t, p, 'SIGTERM with policies installed removes their routes, blackholes included', async () => {
+      flushXfrm(p);
+      installSas(p, 0x4200, { mode: 'tunnel', algo: () => ['aead', 'rfc4106(gcm(aes))', key(20), '128'] });
+      assert.match(p.shOk('left', 'ip route show'), /^blackhole 203\.0\.113\.2 /m);
+      assert.equal(await p.stopDaemon('left'), 0);
+      assert.doesNotMatch(p.shOk('left', 'ip route show'), /203\.0\.113\.2/);
     });
     await step(t, p, 'nothing in the daemon logs about running a program', async () => {
       for (const s of SIDES) assert.doesNotMatch(p.side(s).log, /ENOENT|spawn|ip route/, p.side(s).log);
