@@ -80,18 +80,22 @@ export class PolicyRoutes {
     const hasDev = this.refreshLink();
     for (const [k, r] of this.installed) {
       if (!hasDev || want.has(k)) continue;
-      if (this.op(k, `route del ${k} dev ${this.dev}`, (nl) => nl.routeDel(r.prefix, this.ifindex), true)) this.installed.delete(k);
+      if (this.op(`${k} dev`, `route del ${k} dev ${this.dev}`, (nl) => nl.routeDel(r.prefix, this.ifindex), true)) this.installed.delete(k);
     }
     for (const [k, p] of this.backups) {
-      if (!want.has(k) && this.op(k, `route del blackhole ${k}`, (nl) => nl.blackhole(p, BACKUP_METRIC, true), true)) this.backups.delete(k);
+      if (!want.has(k) && this.op(`${k} blackhole`, `route del blackhole ${k}`, (nl) => nl.blackhole(p, BACKUP_METRIC, true), true)) this.backups.delete(k);
     }
     for (const [k, w] of want) {
-      if (!this.backups.has(k) && this.op(k, `route replace blackhole ${k} metric ${BACKUP_METRIC}`, (nl) => nl.blackhole(w.prefix, BACKUP_METRIC))) {
+      if (!this.backups.has(k) && this.op(`${k} blackhole`, `route replace blackhole ${k} metric ${BACKUP_METRIC}`, (nl) => nl.blackhole(w.prefix, BACKUP_METRIC))) {
         this.backups.set(k, w.prefix);
       }
       if (!hasDev || (this.installed.has(k) && this.installed.get(k)?.mtu === w.mtu)) continue;
       const what = `route replace ${k} dev ${this.dev}${w.mtu !== null ? ` mtu ${w.mtu}` : ''}`;
-      if (this.op(k, what, (nl) => nl.routeReplace(w.prefix, this.ifindex, w.mtu))) this.installed.set(k, w);
+      if (this.op(`${k} dev`, what, (nl) => nl.routeReplace(w.prefix, this.ifindex, w.mtu))) this.installed.set(k, w);
+    }
+    for (const e of this.errors.keys()) {
+      const k = e.split(' ')[0] ?? '';
+      if (k.includes('/') && !want.has(k) && !this.installed.has(k) && !this.backups.has(k)) this.errors.delete(e);
     }
   }
 
@@ -117,7 +121,7 @@ export class PolicyRoutes {
 
   /** The TUN's ifindex and IFF_UP, read from the kernel; false (logged once) if it is missing. */
   private refreshLink(): boolean {
-    return this.op('', `link ${this.dev}`, (nl) => {
+    return this.op('link', `link ${this.dev}`, (nl) => {
       const l = nl.link(this.dev);
       if (l === null) throw new NetlinkError('ENODEV', `${this.dev} does not exist`, 19, null);
       this.ifindex = l.index;
@@ -125,19 +129,24 @@ export class PolicyRoutes {
     });
   }
 
-  /** Runs one rtnetlink operation; true on success (a delete of a route already gone counts). */
-  private op(key: string, what: string, fn: (nl: RtNetlink) => void, isDel = false): boolean {
+  /**
+   * Runs one rtnetlink operation; true on success (a delete of a route already
+   * gone counts). A failure is logged when its text differs from the last one
+   * under `errKey` ("PREFIX dev", "PREFIX blackhole", "link", "dump"): once,
+   * not on every sync that retries it.
+   */
+  private op(errKey: string, what: string, fn: (nl: RtNetlink) => void, isDel = false): boolean {
     try {
       this.nl ??= RtNetlink.open();
       fn(this.nl);
-      this.errors.delete(`${key} ${what}`);
+      this.errors.delete(errKey);
       return true;
     } catch (e) {
       if (isDel && e instanceof NetlinkError && e.code === 'ESRCH') return true;
       if (!(e instanceof NetlinkError)) { this.nl?.close(); this.nl = null; } // the socket failed: reopen next time
       const text = `${what}: ${e instanceof Error ? e.message : String(e)}`;
-      if (this.errors.get(`${key} ${what}`) !== text) this.warn(text);
-      this.errors.set(`${key} ${what}`, text);
+      if (this.errors.get(errKey) !== text) this.warn(text);
+      this.errors.set(errKey, text);
       return false;
     }
   }
@@ -181,7 +190,7 @@ export class PolicyRoutes {
   private resync(): void {
     if (!this.refreshLink()) return;
     const have = new Map<string, number | null>();
-    const read = this.op('', `route dump dev ${this.dev}`, (nl) => {
+    const read = this.op('dump', `route dump dev ${this.dev}`, (nl) => {
       for (const family of [4, 6] as const) {
         for (const r of nl.routeDump(family, this.ifindex)) {
           const k = keyOf(r);
