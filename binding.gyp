@@ -1,11 +1,19 @@
-# tunkit's native I/O addon (native/tunkit.c, Node-API + libuv, C only).
+# tunkit's native I/O addon (native/*.c, Node-API + libuv, C only; one file per
+# concern, module init in native/tunkit.c).
 # Built by scripts/build-native.mjs (`npm run build:native`) against the
 # installed Node headers; output: build/Release/tunkit_native.node.
 {
   "targets": [
     {
       "target_name": "tunkit_native",
-      "sources": ["native/tunkit.c"],
+      "sources": [
+        "native/tunkit.c",
+        "native/common.c",
+        "native/ifctl.c",
+        "native/batch.c",
+        "native/poll.c",
+        "native/netlink.c"
+      ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11"],
       "configurations": {

@@ -1,12 +1,12 @@
 // DeviceFactory on Linux: TUN/TAP devices through the native addon's ioctls,
-// ifindex from sysfs, the underlay route from `ip -j route get` (control
-// path only: run when a tunnel is added and on the periodic refresh).
+// ifindex from sysfs, the underlay route from rtnetlink (io/netlink.ts: what
+// `ip route get` + the device MTU tell; control path only: run when a tunnel
+// is added and on the once-a-second refresh, tens of microseconds each).
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { formatIp4 } from '../wire/addr.js';
 import { VpnError } from '../wire/errors.js';
 import { native } from '../io/native.js';
+import { NetlinkError, RtNetlink } from '../io/netlink.js';
 import type { Device, DeviceFactory, UnderlayRoute } from './devices.js';
 
 /** A TUN/TAP device; the kernel removes it when its fd closes (not persistent). */
@@ -41,6 +41,9 @@ export class LinuxDevice implements Device {
 const formatMac = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 export class LinuxDevices implements DeviceFactory {
+  /** Opened on first use; dropped (and reopened next time) if the socket itself fails. */
+  private nl: RtNetlink | null = null;
+
   create(name: string, tap: boolean, mtu: number, noIpv6 = false): Device {
     let opened: { fd: number; name: string };
     try {
@@ -73,12 +76,14 @@ export class LinuxDevices implements DeviceFactory {
   route(remote: number): UnderlayRoute {
     if (remote === 0) return { ok: true, mtu: 1500, dev: '' };
     try {
-      const out = execFileSync('ip', ['-j', 'route', 'get', formatIp4(remote)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      const r = (JSON.parse(out) as { dev?: string; metrics?: { mtu?: number }[] }[])[0];
-      const dev = r?.dev ?? '';
-      const routeMtu = r?.metrics?.find((m) => m.mtu !== undefined)?.mtu;
-      return { ok: dev !== '', mtu: routeMtu ?? deviceMtu(dev), dev };
-    } catch {
+      this.nl ??= RtNetlink.open();
+      const r = this.nl.routeGet(4, Uint8Array.of(remote >>> 24, remote >>> 16, remote >>> 8, remote));
+      return { ok: r.ok, mtu: r.mtu, dev: r.dev };
+    } catch (e) {
+      if (!(e instanceof NetlinkError)) { // the socket failed, not the lookup: start afresh next time
+        this.nl?.close();
+        this.nl = null;
+      }
       return { ok: false, mtu: 1500, dev: '' };
     }
   }
@@ -90,13 +95,5 @@ function disableIpv6(dev: string): void {
     writeFileSync(`/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`, '1');
   } catch {
     // no IPv6 in this kernel: nothing to disable
-  }
-}
-
-function deviceMtu(dev: string): number {
-  try {
-    return Number(readFileSync(`/sys/class/net/${dev}/mtu`, 'utf8').trim()) || 1500;
-  } catch {
-    return 1500;
   }
 }

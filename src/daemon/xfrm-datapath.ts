@@ -13,10 +13,10 @@
 //       also gives their IP header. TODO(#5): hand IKE messages to the IKE
 //       daemon when it exists.
 // Out policies that need the TUN get routes to their selector's destination
-// through it (`ip route replace PREFIX dev POLICY_DEV`), except a prefix
-// that would also swallow the template's own peer address.
+// through it (policy-routes.ts: rtnetlink, as `ip route replace PREFIX dev
+// POLICY_DEV [mtu N]`, with a fail-closed blackhole behind each), except a
+// prefix that would also swallow the template's own peer address.
 
-import { execFileSync } from 'node:child_process';
 import { native } from '../io/native.js';
 import type { PollHandle } from '../io/native.js';
 import { IPPROTO_ESP, IPPROTO_UDP } from '../wire/ipproto.js';
@@ -29,6 +29,8 @@ import type { XfrmPolicy } from '../xfrm/spd.js';
 import { XFRM_POLICY_OUT } from '../xfrm/spd.js';
 import { NAT_T_PORT } from '../xfrm/xfrm.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
+import { PolicyRoutes, routeKey } from './policy-routes.js';
+import type { WantedRoute } from './policy-routes.js';
 
 export const POLICY_DEV = 'ipsec0';
 const HEADROOM = ESP_HEADROOM;
@@ -59,7 +61,7 @@ export class XfrmDatapath {
   private espFd = -1;
   private tunFd = -1;
   private udpFd = -1;
-  private routes = new Set<string>();
+  private readonly routes = new PolicyRoutes(POLICY_DEV, (m) => this.ev.warn(m));
 
   constructor(private readonly xfrm: XfrmStack, private readonly ev: XfrmDatapathEvents, private readonly now: () => number) {}
 
@@ -79,13 +81,13 @@ export class XfrmDatapath {
     const tun = n.tunOpen(POLICY_DEV, false);
     this.tunFd = tun.fd;
     n.ifSetUp(POLICY_DEV, true);
+    this.routes.watch();
     this.pump(this.tunFd, () => this.drainTun(this.pumps[this.pumps.length - 1]!));
   }
 
   stop(): void {
     const n = native();
-    for (const r of this.routes) this.route('del', r);
-    this.routes.clear();
+    this.routes.stop();
     for (const p of this.pumps) {
       n.pollStop(p.handle);
       n.closeFd(p.fd);
@@ -96,9 +98,14 @@ export class XfrmDatapath {
   /** The raw ESP socket also sends tunkit tunnels' ESP-transformed outer packets. */
   get sendFd(): number { return this.espFd; }
 
-  /** Routes for the out policies that capture through the policy TUN (tunnel templates, if_id 0). */
+  /**
+   * Routes for the out policies that capture through the policy TUN (tunnel
+   * templates, if_id 0), with the SA's payload MTU once a state exists.
+   * PolicyRoutes replaces a route whose MTU changed in place (never absent),
+   * deletes only prefixes no longer wanted, and retries failures next time.
+   */
   syncRoutes(): void {
-    const want = new Set<string>();
+    const want = new Map<string, WantedRoute>();
     for (const p of this.xfrm.spd.list()) {
       if (p.dir !== XFRM_POLICY_OUT || p.ifId !== 0 || p.isBlock) continue;
       const t = p.tmpls.find((x) => x.mode === XFRM_MODE_TUNNEL);
@@ -110,11 +117,9 @@ export class XfrmDatapath {
       // The kernel's bundle route carries xfrm_state_mtu from the start (xfrm_init_pmtu), so TCP
       // never sends a segment the SA cannot carry; the TUN route gets the same MTU when a state exists.
       const x = this.xfrm.sad.findOut(t, this.probe(p), 0);
-      want.add(`${formatPrefix(p.sel.dst)}${x !== null ? ` mtu ${espPayloadMtu(x, x.routeMtu)}` : ''}`);
+      want.set(routeKey(p.sel.dst), { prefix: p.sel.dst, mtu: x !== null ? espPayloadMtu(x, x.routeMtu) : null });
     }
-    for (const r of this.routes) if (!want.has(r)) this.route('del', r);
-    for (const r of want) if (!this.routes.has(r)) this.route('replace', r);
-    this.routes = want;
+    this.routes.sync(want);
   }
 
   /** A flow inside a policy's selector (its addresses with host bits zero), for finding the state a template would use. */
@@ -130,17 +135,6 @@ export class XfrmDatapath {
     f.dstOff = n;
     f.proto = p.sel.proto;
     return f;
-  }
-
-  /** `route` is "PREFIX[ mtu N]". */
-  private route(verb: 'replace' | 'del', route: string): void {
-    const [prefix = '', ...rest] = route.split(' ');
-    const args = [...(prefix.includes(':') ? ['-6'] : []), 'route', verb, prefix, 'dev', POLICY_DEV, ...(verb === 'replace' ? rest : [])];
-    try {
-      execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    } catch (e) {
-      this.ev.warn(`ip ${args.join(' ')}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-    }
   }
 
   private pump(fd: number, cb: () => void): void {

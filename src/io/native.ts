@@ -1,4 +1,4 @@
-// Loader and types for the native I/O addon (native/tunkit.c, built by
+// Loader and types for the native I/O addon (native/*.c, built by
 // `npm run build:native` into build/Release/tunkit_native.node).
 //
 // Every function is synchronous and runs one non-blocking syscall (or one
@@ -103,12 +103,27 @@ export interface NativeAddon {
   pollPause(handle: PollHandle, paused: boolean): void;
   /** Stops and closes the handle; idempotent. Does not close the fd. */
   pollStop(handle: PollHandle): void;
+  /**
+   * socket(AF_NETLINK, SOCK_RAW|SOCK_NONBLOCK|SOCK_CLOEXEC, NETLINK_ROUTE) with a 1 MiB
+   * receive buffer, NETLINK_EXT_ACK and NETLINK_GET_STRICT_CHK (when the kernel has them),
+   * bound to the RTMGRP_* multicast mask `groups` (0 = none). portId is the bound nl_pid.
+   */
+  nlOpen(groups?: number): { fd: number; portId: number };
+  /** One sendto(2) of buf[0, len) to the kernel. */
+  nlSend(fd: number, buf: Uint8Array, len: number): void;
+  /**
+   * Waits up to timeoutMs (0 = not at all) for one datagram from the kernel into buf.
+   * Returns its length, 0 if none came, or -(real length) if it did not fit (lost).
+   * Datagrams from other senders than the kernel are discarded. Throws ENOBUFS when
+   * the socket overran (notifications were lost).
+   */
+  nlRecv(fd: number, buf: Uint8Array, timeoutMs: number): number;
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
   'rawOpen', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
-  'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop',
+  'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv',
 ];
 
 function repoRoot(): string {

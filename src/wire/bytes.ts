@@ -49,3 +49,29 @@ export function fromHex(hex: string): Uint8Array | null {
   for (let i = 0; i < out.length; i++) out[i] = parseInt(h.substr(i * 2, 2), 16);
   return out;
 }
+
+/**
+ * Netlink (netlink(7)) fields are in host byte order, not network order.
+ * HOST_LE is true on little-endian hosts (x86, arm64); h16/h32 read and
+ * putH16/putH32 write in host order. Same bounds contract as be16/be32.
+ */
+export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export const h16 = (b: Uint8Array, i: number): number => (HOST_LE ? b[i]! | (b[i + 1]! << 8) : be16(b, i));
+
+export const h32 = (b: Uint8Array, i: number): number =>
+  HOST_LE ? (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0 : be32(b, i);
+
+export function putH16(b: Uint8Array, i: number, v: number): void {
+  if (!HOST_LE) { put16(b, i, v); return; }
+  b[i] = v;
+  b[i + 1] = v >>> 8;
+}
+
+export function putH32(b: Uint8Array, i: number, v: number): void {
+  if (!HOST_LE) { put32(b, i, v); return; }
+  b[i] = v;
+  b[i + 1] = v >>> 8;
+  b[i + 2] = v >>> 16;
+  b[i + 3] = v >>> 24;
+}

@@ -1,0 +1,295 @@
+// A small synchronous rtnetlink client for the control path (routes and
+// links), over the addon's NETLINK_ROUTE socket (native/netlink.c) and the
+// codecs in wire/netlink.ts, wire/rtnetlink.ts, wire/rtnetlink-route.ts.
+// It replaces forking `ip`: a request is one sendto and, normally, one
+// recvfrom of a reply the kernel queued before sendto returned (rtnetlink
+// runs requests in the sender's context), so a call costs microseconds.
+//
+//   request  → nlSend(one message, NLM_F_REQUEST [|ACK|DUMP], seq = ++seq)
+//   replies  ← nlRecv(…, timeout) until, for our seq and port id:
+//                NLMSG_ERROR (0 = ACK, else NetlinkError with the kernel's text),
+//                NLMSG_DONE (end of a dump), or the one reply of a GET.
+//   Messages with another seq (the late reply of a timed-out request) are skipped.
+//
+// A reply that never comes throws NetlinkError ETIMEDOUT after
+// REPLY_TIMEOUT_MS: the daemon never hangs on the kernel. Not for the data
+// path; one client per owner (it keeps its own socket and buffers).
+
+import { getSystemErrorName } from 'node:util';
+import { VpnError } from '../wire/errors.js';
+import {
+  NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REPLACE, NLM_F_REQUEST, NlMsg,
+  parseNlDone, parseNlErr,
+} from '../wire/netlink.js';
+import type { NlHdrRepr } from '../wire/netlink.js';
+import {
+  AF_INET, AF_INET6, AF_UNSPEC, RTM_DELROUTE, RTM_GETLINK, RTM_GETROUTE, RTM_NEWLINK, RTM_NEWROUTE,
+  RTN_BLACKHOLE, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC, RT_SCOPE_LINK, RT_SCOPE_NOWHERE,
+  RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, emitLink, linkMsgLen, parseLink,
+} from '../wire/rtnetlink.js';
+import type { LinkRepr } from '../wire/rtnetlink.js';
+import { emitRoute, parseRoute, routeMsgLen } from '../wire/rtnetlink-route.js';
+import type { RouteRepr } from '../wire/rtnetlink-route.js';
+import { native } from './native.js';
+
+/** Longest wait for the kernel's answer to one request, ms. */
+export const REPLY_TIMEOUT_MS = 1000;
+/** Receive buffer: a dump datagram is at most 32 KiB (netlink_recvmsg's max_recvmsg_len). */
+const RX_BYTES = 64 * 1024;
+const TX_BYTES = 4096;
+/** RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS, as iproute2 asks: no VF list or stats in link replies. */
+const EXT_MASK = 0x9;
+
+/** A rtnetlink failure: `code` is the errno name ('ENETDOWN'), `extack` the kernel's message if it gave one. */
+export class NetlinkError extends VpnError {
+  constructor(code: string, message: string, readonly errno: number, readonly extack: string | null) {
+    super(code, message);
+  }
+}
+
+/** An IPv4 or IPv6 prefix; bytes holds the address in its first 4 or 16 bytes (extra bytes ignored). */
+export interface IpPrefix { readonly family: 4 | 6; readonly bytes: Uint8Array; readonly plen: number }
+
+/** What `ip route get DST` plus the device's MTU tell. */
+export interface RouteInfo {
+  /** False when the kernel has no route (ENETUNREACH, …). */
+  readonly ok: boolean;
+  /** Output device name ('' when !ok). */
+  readonly dev: string;
+  readonly ifindex: number;
+  /** RTAX_MTU of the route (configured, or a learnt PMTU) if it has one, else the device MTU; 1500 when !ok. */
+  readonly mtu: number;
+}
+
+export interface LinkInfo {
+  readonly index: number;
+  readonly name: string;
+  readonly mtu: number;
+  /** IFF_* (IFF_UP = 1, IFF_RUNNING = 0x40, IFF_LOWER_UP = 0x10000). */
+  readonly flags: number;
+  /** IF_OPER_* (IF_OPER_UP = 6, IF_OPER_DOWN = 2), 0 if absent. */
+  readonly operstate: number;
+}
+
+const addrLen = (f: 4 | 6): number => (f === 4 ? 4 : 16);
+const af = (f: 4 | 6): number => (f === 4 ? AF_INET : AF_INET6);
+
+/** The prefix's network address (4 or 16 bytes) with host bits cleared (the kernel refuses host bits: "Invalid prefix for given prefix length"). */
+export function network(p: IpPrefix): Uint8Array {
+  const n = addrLen(p.family);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const bits = Math.max(0, Math.min(8, p.plen - 8 * i));
+    out[i] = p.bytes[i]! & ((0xff << (8 - bits)) & 0xff);
+  }
+  return out;
+}
+
+const noRoute: RouteInfo = { ok: false, dev: '', ifindex: 0, mtu: 1500 };
+
+/**
+ * The RTM_GETROUTE body for `ip route get DST`. Unlike iproute2 it sets no
+ * RTM_F_LOOKUP_TABLE: under NETLINK_GET_STRICT_CHK IPv6 refuses that flag
+ * (inet6_rtm_valid_getroute_req: "Invalid flags for get route request").
+ */
+export function routeGetRequest(family: 4 | 6, dst: Uint8Array): RouteRepr {
+  const n = addrLen(family);
+  return {
+    family: af(family), dstLen: 8 * n, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0,
+    tableId: null, dst: dst.subarray(0, n), src: null, oif: null, gateway: null, prefsrc: null, priority: null, mtu: null,
+  };
+}
+
+/**
+ * The RTM_NEWROUTE (del = false) or RTM_DELROUTE body for PREFIX dev IFINDEX
+ * [mtu N], as iproute2 builds it (iproute.c iproute_modify): main table;
+ * for a new route proto boot, scope link (IPv4) or universe (IPv6), type
+ * unicast; for a delete proto and type unspec, scope nowhere (IPv4).
+ */
+export function routeSetRequest(p: IpPrefix, ifindex: number, mtu: number | null, del: boolean): RouteRepr {
+  const v6 = p.family === 6;
+  return {
+    family: af(p.family), dstLen: p.plen, srcLen: 0, tos: 0, table: RT_TABLE_MAIN,
+    protocol: del ? RTPROT_UNSPEC : RTPROT_BOOT,
+    scope: v6 ? RT_SCOPE_UNIVERSE : del ? RT_SCOPE_NOWHERE : RT_SCOPE_LINK,
+    type: del ? RTN_UNSPEC : RTN_UNICAST, flags: 0,
+    tableId: null, dst: network(p), src: null, oif: ifindex, gateway: null, prefsrc: null, priority: null, mtu,
+  };
+}
+
+/** The RTM_GETLINK body for one device, by ifindex or by name. */
+export function linkGetRequest(which: number | string): LinkRepr {
+  return {
+    family: AF_UNSPEC, type: 0, index: typeof which === 'number' ? which : 0, flags: 0, change: 0,
+    extMask: EXT_MASK, ifname: typeof which === 'string' ? which : null, mtu: null, operstate: null,
+  };
+}
+
+export class RtNetlink {
+  private readonly tx = new Uint8Array(TX_BYTES);
+  private readonly rx = new Uint8Array(RX_BYTES);
+  private readonly m = new NlMsg();
+  private seq: number;
+  private closed = false;
+
+  private constructor(readonly fd: number, readonly portId: number) {
+    this.seq = Math.floor(Date.now() / 1000) >>> 0; // as iproute2: distinct across restarts
+  }
+
+  /** Opens a NETLINK_ROUTE socket (no multicast groups). Throws the errno as the addon does. */
+  static open(): RtNetlink {
+    const s = native().nlOpen(0);
+    return new RtNetlink(s.fd, s.portId);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    native().closeFd(this.fd);
+  }
+
+  /** `ip route get DST` + the output device's name and MTU (RTM_GETROUTE, then RTM_GETLINK of its oif). */
+  routeGet(family: 4 | 6, dst: Uint8Array): RouteInfo {
+    const req = routeGetRequest(family, dst);
+    let r: RouteRepr | null;
+    try {
+      r = this.one(RTM_GETROUTE, NLM_F_REQUEST, routeMsgLen(req), (h, p) => emitRoute(h, req, p), RTM_NEWROUTE, parseRoute);
+    } catch (e) {
+      if (e instanceof NetlinkError && e.errno !== 0) return noRoute; // the kernel answered: no route
+      throw e;
+    }
+    if (r === null || r.oif === null) return noRoute;
+    const link = this.link(r.oif);
+    if (link === null) return noRoute;
+    return { ok: true, dev: link.name, ifindex: link.index, mtu: r.mtu ?? link.mtu };
+  }
+
+  /**
+   * `ip route replace PREFIX dev IFINDEX [mtu N]`: NLM_F_CREATE|NLM_F_REPLACE,
+   * one atomic change (the old route, if any, is swapped out in place by
+   * fib_table_insert / fib6_add_rt2node; never absent in between). Main
+   * table, proto boot, scope link (IPv4) / universe (IPv6), as iproute2.
+   */
+  routeReplace(prefix: IpPrefix, ifindex: number, mtu: number | null = null): void {
+    this.ack(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, routeSetRequest(prefix, ifindex, mtu, false));
+  }
+
+  /**
+   * `ip route replace blackhole PREFIX metric METRIC` (del: `ip route del …`):
+   * traffic to PREFIX is dropped while no route of a better (lower) metric exists.
+   */
+  blackhole(prefix: IpPrefix, metric: number, del = false): void {
+    const r: RouteRepr = {
+      ...routeSetRequest(prefix, 0, null, del), scope: RT_SCOPE_UNIVERSE, type: RTN_BLACKHOLE, oif: null, priority: metric,
+    };
+    if (del) this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, r);
+    else this.ack(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, r);
+  }
+
+  /** `ip route del PREFIX dev IFINDEX`: only the route through that device. Throws NetlinkError (ESRCH when absent). */
+  routeDel(prefix: IpPrefix, ifindex: number): void {
+    this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, routeSetRequest(prefix, ifindex, null, true));
+  }
+
+  /** RTM_GETLINK by ifindex or name; null if there is no such device (ENODEV). */
+  link(which: number | string): LinkInfo | null {
+    const req = linkGetRequest(which);
+    let r: LinkRepr | null;
+    try {
+      r = this.one(RTM_GETLINK, NLM_F_REQUEST, linkMsgLen(req), (h, p) => emitLink(h, req, p), RTM_NEWLINK, parseLink);
+    } catch (e) {
+      if (e instanceof NetlinkError && e.code === 'ENODEV') return null;
+      throw e;
+    }
+    if (r === null) return null;
+    return { index: r.index, name: r.ifname ?? '', mtu: r.mtu ?? 0, flags: r.flags, operstate: r.operstate ?? 0 };
+  }
+
+  /** Every route of the main table through `ifindex` (RTM_GETROUTE dump, filtered by the kernel under strict checking). */
+  routeDump(family: 4 | 6, ifindex: number): RouteRepr[] {
+    const req: RouteRepr = {
+      family: af(family), dstLen: 0, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0,
+      tableId: RT_TABLE_MAIN, dst: null, src: null, oif: ifindex, gateway: null, prefsrc: null, priority: null, mtu: null,
+    };
+    const out: RouteRepr[] = [];
+    this.exchange(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, routeMsgLen(req), (h, p) => emitRoute(h, req, p), (p) => {
+      if (p.type !== RTM_NEWROUTE) return;
+      const r = parseRoute(p);
+      if (r !== null && r.oif === ifindex && (r.tableId ?? r.table) === RT_TABLE_MAIN) out.push(r);
+    });
+    return out;
+  }
+
+  /** A request answered by an ACK; throws NetlinkError on a kernel error. */
+  private ack(type: number, flags: number, r: RouteRepr): void {
+    this.exchange(type, flags, routeMsgLen(r), (h, p) => emitRoute(h, r, p), () => undefined);
+  }
+
+  /** A GET answered by one message of `replyType`, parsed; null if it does not parse. */
+  private one<T>(type: number, flags: number, len: number, emit: (h: NlHdrRepr, p: NlMsg) => void, replyType: number,
+    parse: (p: NlMsg) => T | null): T | null {
+    let out: T | null = null;
+    this.exchange(type, flags, len, emit, (p) => { if (p.type === replyType) out = parse(p); });
+    return out;
+  }
+
+  /**
+   * Sends one request and feeds each reply message for it to `onReply` until
+   * the exchange ends: an ACK or error (NLMSG_ERROR), NLMSG_DONE, or — for a
+   * GET without NLM_F_ACK or DUMP — its single reply.
+   */
+  private exchange(type: number, flags: number, len: number, emit: (h: NlHdrRepr, p: NlMsg) => void,
+    onReply: (p: NlMsg) => void): void {
+    if (this.closed) throw new VpnError('EBADF', 'rtnetlink socket is closed');
+    this.seq = (this.seq + 1) >>> 0 || 1;
+    const seq = this.seq;
+    if (!this.m.bind(this.tx, 0, len)) throw new RangeError(`netlink request of ${len} bytes exceeds ${TX_BYTES}`);
+    emit({ type, flags, seq, pid: 0 }, this.m);
+    native().nlSend(this.fd, this.tx, len);
+    const single = (flags & (NLM_F_ACK | NLM_F_DUMP)) === 0;
+    const deadline = performance.now() + REPLY_TIMEOUT_MS;
+    for (;;) {
+      const wait = Math.max(0, Math.ceil(deadline - performance.now()));
+      const n = native().nlRecv(this.fd, this.rx, wait);
+      if (n === 0) throw new NetlinkError('ETIMEDOUT', `${msgName(type)}: no answer from the kernel within ${REPLY_TIMEOUT_MS} ms`, 0, null);
+      if (n < 0) throw new NetlinkError('EMSGSIZE', `${msgName(type)}: a ${-n}-byte reply exceeds the ${RX_BYTES}-byte buffer`, 0, null);
+      if (this.datagram(n, seq, type, single, onReply)) return;
+    }
+  }
+
+  /** Handles one received datagram of n bytes; true when the exchange for `seq` is over. */
+  private datagram(n: number, seq: number, type: number, single: boolean, onReply: (p: NlMsg) => void): boolean {
+    const p = this.m;
+    for (let o = 0; o < n && p.wrap(this.rx, o, n - o); o = p.nextOffset) {
+      if (p.seq !== seq || p.pid !== this.portId) continue; // a stale reply, or not ours
+      if (p.type === NLMSG_ERROR) {
+        const e = parseNlErr(p);
+        if (e === null) throw new NetlinkError('EPROTO', `${msgName(type)}: malformed NLMSG_ERROR`, 0, null);
+        if (e.error === 0) return true;
+        const code = errnoName(-e.error);
+        throw new NetlinkError(code, `${msgName(type)}: ${code}${e.msg !== null ? `: ${e.msg}` : ''}`, -e.error, e.msg);
+      }
+      if (p.type === NLMSG_DONE) {
+        const err = parseNlDone(p) ?? 0;
+        if (err < 0) throw new NetlinkError(errnoName(-err), `${msgName(type)} dump: ${errnoName(-err)}`, -err, null);
+        return true;
+      }
+      onReply(p);
+      if (single && (p.flags & NLM_F_MULTI) === 0) return true;
+    }
+    return false;
+  }
+}
+
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `E${errno}`; // not an errno Node knows: keep the number
+  }
+}
+
+const NAMES: Readonly<Record<number, string>> = {
+  [RTM_NEWROUTE]: 'RTM_NEWROUTE', [RTM_DELROUTE]: 'RTM_DELROUTE', [RTM_GETROUTE]: 'RTM_GETROUTE', [RTM_GETLINK]: 'RTM_GETLINK',
+};
+const msgName = (type: number): string => NAMES[type] ?? `netlink type ${type}`;
