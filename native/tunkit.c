@@ -25,6 +25,7 @@
 #include "tk_ifctl.h"
 #include "tk_batch.h"
 #include "tk_poll.h"
+#include "crypto.h"
 
 static void tk_state_free(napi_env env, void *data, void *hint) {
   (void)env;
@@ -66,6 +67,7 @@ static napi_value tk_init(napi_env env, napi_value exports) {
 #undef TK_FN
   };
   TK_NAPI(env, napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
+  TK_NAPI(env, tk_crypto_init(env, exports));
   return exports;
 }
 

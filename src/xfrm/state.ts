@@ -70,6 +70,20 @@ export class XfrmState {
     }
   }
 
+  /**
+   * The state left the SAD (Sad.remove/flush): frees the crypto context,
+   * wiping its key schedule, and zeroes the key bytes of cfg.crypto, which
+   * the state owns from Sad.add on. spec keeps the keys as hex strings for
+   * `state list --keys`; JS strings cannot be wiped. Idempotent.
+   */
+  destroy(): void {
+    this.crypto.destroy();
+    const c = this.cfg.crypto;
+    c.aead?.key.fill(0);
+    c.enc?.key.fill(0);
+    c.auth?.key.fill(0);
+  }
+
   /** True while packets may use the SA (xfrm_state_check / XFRM_STATE_VALID). */
   get isUsable(): boolean { return this.km !== KmState.Expired; }
 
