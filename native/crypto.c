@@ -67,9 +67,7 @@ static tk_sa *live_sa_of(napi_env env, napi_value v) {
 static bool bytes_of(napi_env env, napi_value v, uint8_t **p, size_t *len, const char *what) {
   napi_typedarray_type t;
   void *data = NULL;
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, v, &t, len, &data, NULL, NULL) != napi_ok || t != napi_uint8_array) {
+  if (napi_get_typedarray_info(env, v, &t, len, &data, NULL, NULL) != napi_ok || t != napi_uint8_array) {
     type_error(env, what);
     return false;
   }
@@ -85,8 +83,8 @@ static int index_of(napi_env env, napi_value v, size_t *out) {
     type_error(env, "offsets and lengths must be numbers");
     return -1;
   }
-  if (!(d >= 0 && d <= MAX_LEN) || d != (double)(size_t)d) return 0;
-  *out = (size_t)d;
+  if (!(d >= 0 && d <= MAX_LEN) || d != (double)(int64_t)d) return 0;
+  *out = (size_t)(int64_t)d;
   return 1;
 }
 
@@ -221,6 +219,97 @@ static napi_value esp_open(napi_env env, napi_callback_info info) {
   return boolean(env, tk_esp_open(sa, b + off, esp_len, seq_hi));
 }
 
+/* A typed array of element type want: its data and element count. */
+static bool typed_of(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *n,
+                     const char *what) {
+  napi_typedarray_type t;
+  if (napi_get_typedarray_info(env, v, &t, n, data, NULL, NULL) != napi_ok || t != want) {
+    type_error(env, what);
+    return false;
+  }
+  return true;
+}
+
+/* The batch arguments (ctx, slab, offs, lens, seqHi, [ok,] count). */
+typedef struct {
+  tk_sa *sa;
+  uint8_t *slab;
+  size_t slab_len, count;
+  const int32_t *offs, *lens;
+  const uint32_t *seq_hi;
+} batch_args;
+
+static bool batch_args_of(napi_env env, napi_value *a, size_t count_at, bool need_live, batch_args *x) {
+  void *offs, *lens, *hi;
+  size_t n_offs, n_lens, n_hi;
+  x->sa = need_live ? live_sa_of(env, a[0]) : sa_of(env, a[0]);
+  if (x->sa == NULL || !bytes_of(env, a[1], &x->slab, &x->slab_len, "slab must be a Uint8Array") ||
+      !typed_of(env, a[2], napi_int32_array, &offs, &n_offs, "offs must be an Int32Array") ||
+      !typed_of(env, a[3], napi_int32_array, &lens, &n_lens, "lens must be an Int32Array") ||
+      !typed_of(env, a[4], napi_uint32_array, &hi, &n_hi, "seqHi must be a Uint32Array")) {
+    return false;
+  }
+  int r = index_of(env, a[count_at], &x->count);
+  if (r < 0) return false;
+  if (r == 0 || x->count > n_offs || x->count > n_lens || x->count > n_hi) {
+    range_error(env, "count exceeds a side array");
+    return false;
+  }
+  x->offs = (const int32_t *)offs;
+  x->lens = (const int32_t *)lens;
+  x->seq_hi = (const uint32_t *)hi;
+  return true;
+}
+
+/* cryptoEspSealBatch(ctx, slab, offs, ptLens, seqHi, count, hasIv): packet i
+ * at slab[offs[i]]; every range is checked before any packet is sealed. */
+static napi_value esp_seal_batch(napi_env env, napi_callback_info info) {
+  napi_value a[7];
+  batch_args x;
+  bool has_iv;
+  if (!argv_of(env, info, 7, a) || !batch_args_of(env, a, 5, true, &x) || !flag_of(env, a[6], &has_iv)) return NULL;
+  size_t fixed = TK_ESP_HDR + x.sa->iv_len + x.sa->icv_len;
+  for (size_t i = 0; i < x.count; i++) {
+    int32_t off = x.offs[i], pt = x.lens[i];
+    if (off < 0 || pt < 0 || (size_t)pt % x.sa->align != 0 || (size_t)off > x.slab_len ||
+        x.slab_len - (size_t)off < fixed + (size_t)pt) {
+      return range_error(env, "an ESP packet of the batch does not fit or is not aligned");
+    }
+  }
+  for (size_t i = 0; i < x.count; i++) {
+    if (tk_esp_seal(x.sa, x.slab + x.offs[i], (size_t)x.lens[i], x.seq_hi[i], has_iv) != 0) {
+      napi_throw_error(env, "ERR_CRYPTO_OPERATION_FAILED", "OpenSSL failed to seal an ESP packet");
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+/* cryptoEspOpenBatch(ctx, slab, offs, espLens, seqHi, ok, count) → opened:
+ * ok[i] = 1 if packet i opened, else 0 (bad ICV or impossible range). */
+static napi_value esp_open_batch(napi_env env, napi_callback_info info) {
+  napi_value a[7];
+  batch_args x;
+  uint8_t *ok;
+  size_t n_ok;
+  napi_value out;
+  if (!argv_of(env, info, 7, a) || !batch_args_of(env, a, 6, false, &x) ||
+      !bytes_of(env, a[5], &ok, &n_ok, "ok must be a Uint8Array")) {
+    return NULL;
+  }
+  if (x.count > n_ok) return range_error(env, "count exceeds a side array");
+  uint32_t opened = 0;
+  for (size_t i = 0; i < x.count; i++) {
+    int32_t off = x.offs[i], len = x.lens[i];
+    bool fits = x.sa->is_live && off >= 0 && len >= 0 && (size_t)off <= x.slab_len &&
+                x.slab_len - (size_t)off >= (size_t)len;
+    ok[i] = fits && tk_esp_open(x.sa, x.slab + off, (size_t)len, x.seq_hi[i]);
+    opened += ok[i];
+  }
+  if (napi_create_uint32(env, opened, &out) != napi_ok) return NULL;
+  return out;
+}
+
 /* The AEAD arguments (ctx, nonce, aad, b, off, len): false with an exception
  * pending; *bad set when the nonce is not 12 bytes. */
 typedef struct {
@@ -316,6 +405,7 @@ napi_status tk_crypto_init(napi_env env, napi_value exports) {
 #define FN(js, c) {js, NULL, c, NULL, NULL, NULL, napi_enumerable, NULL}
       FN("cryptoAeadNew", aead_new),   FN("cryptoAuthencNew", authenc_new),
       FN("cryptoEspSeal", esp_seal),   FN("cryptoEspOpen", esp_open),
+      FN("cryptoEspSealBatch", esp_seal_batch), FN("cryptoEspOpenBatch", esp_open_batch),
       FN("cryptoAeadSeal", aead_seal), FN("cryptoAeadOpen", aead_open),
       FN("cryptoMac", mac),            FN("cryptoDestroy", destroy),
 #undef FN

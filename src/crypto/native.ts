@@ -48,6 +48,16 @@ export interface CryptoAddon {
   cryptoEspSeal(ctx: CryptoCtx, b: Uint8Array, espOff: number, ptLen: number, seqHi: number, hasIv: boolean): void;
   /** EspCrypto.open: false on a bad ICV or any impossible range (a released context too). */
   cryptoEspOpen(ctx: CryptoCtx, b: Uint8Array, espOff: number, espLen: number, seqHi: number): boolean;
+  /**
+   * cryptoEspSeal for count packets of one SA in one call: packet i at
+   * slab[offs[i]] with plaintext ptLens[i] and ESN high half seqHi[i]. Every
+   * range is checked before any packet is sealed (RangeError).
+   */
+  cryptoEspSealBatch(ctx: CryptoCtx, slab: Uint8Array, offs: Int32Array, ptLens: Int32Array, seqHi: Uint32Array,
+    count: number, hasIv: boolean): void;
+  /** cryptoEspOpen for count packets: ok[i] = 1 if packet i (slab[offs[i], +espLens[i])) opened, else 0. Returns how many opened. */
+  cryptoEspOpenBatch(ctx: CryptoCtx, slab: Uint8Array, offs: Int32Array, espLens: Int32Array, seqHi: Uint32Array,
+    ok: Uint8Array, count: number): number;
   /** AEAD seal of b[off, off+len) in place, tag written at b[off+len]. RangeError: nonce not 12 bytes, range. */
   cryptoAeadSeal(ctx: CryptoCtx, nonce: Uint8Array, aad: Uint8Array, b: Uint8Array, off: number, len: number): void;
   /** AEAD open in place, tag read at b[off+len]; false (buffer unchanged) on a bad tag or a nonce not of 12 bytes. */
@@ -59,8 +69,8 @@ export interface CryptoAddon {
 }
 
 const EXPORTS: readonly (keyof CryptoAddon)[] = [
-  'cryptoAeadNew', 'cryptoAuthencNew', 'cryptoEspSeal', 'cryptoEspOpen', 'cryptoAeadSeal', 'cryptoAeadOpen',
-  'cryptoMac', 'cryptoDestroy',
+  'cryptoAeadNew', 'cryptoAuthencNew', 'cryptoEspSeal', 'cryptoEspOpen', 'cryptoEspSealBatch', 'cryptoEspOpenBatch',
+  'cryptoAeadSeal', 'cryptoAeadOpen', 'cryptoMac', 'cryptoDestroy',
 ];
 
 let cached: CryptoAddon | null = null;

@@ -72,6 +72,20 @@ export interface EspCrypto {
    */
   open(b: Uint8Array, espOff: number, espLen: number, seqHi: number): boolean;
   /**
+   * seal() for count packets of this SA in one call (one N-API crossing
+   * instead of count: ~80-140 ns less per packet, measured in
+   * bench/crypto.bench.ts): packet i at slab[offs[i]] with ptLens[i] and
+   * seqHi[i]. Every range is checked before any packet is sealed; RangeError
+   * as seal's.
+   */
+  sealBatch(slab: Uint8Array, offs: Int32Array, ptLens: Int32Array, seqHi: Uint32Array, count: number): void;
+  /**
+   * open() for count packets of this SA: packet i is slab[offs[i], +espLens[i]);
+   * ok[i] = 1 if it opened, else 0 (as open's false). Returns how many opened.
+   * RangeError only if count exceeds a side array.
+   */
+  openBatch(slab: Uint8Array, offs: Int32Array, espLens: Int32Array, seqHi: Uint32Array, ok: Uint8Array, count: number): number;
+  /**
    * Frees the per-SA context and wipes its key material now (the SA was
    * deleted, flushed or expired); idempotent. Afterwards seal throws and open
    * returns false.

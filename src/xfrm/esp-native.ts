@@ -36,6 +36,14 @@ export class NativeEsp implements EspCrypto {
     return this.addon.cryptoEspOpen(this.ctx, b, espOff, espLen, seqHi);
   }
 
+  sealBatch(slab: Uint8Array, offs: Int32Array, ptLens: Int32Array, seqHi: Uint32Array, count: number): void {
+    this.addon.cryptoEspSealBatch(this.ctx, slab, offs, ptLens, seqHi, count, false);
+  }
+
+  openBatch(slab: Uint8Array, offs: Int32Array, espLens: Int32Array, seqHi: Uint32Array, ok: Uint8Array, count: number): number {
+    return this.addon.cryptoEspOpenBatch(this.ctx, slab, offs, espLens, seqHi, ok, count);
+  }
+
   destroy(): void {
     this.addon.cryptoDestroy(this.ctx);
   }

@@ -188,3 +188,64 @@ test('HmacKey = createHmac for every hash, keys of 0..200 bytes and data of 0..9
       k.destroy();
     }), { numRuns: 100 });
 });
+
+test('sealBatch/openBatch = seal/open per packet, native and reference, a tampered packet fails alone', () => {
+  for (const s of shapes()) {
+    fc.assert(fc.property(fc.array(runArb(s), { minLength: 1, maxLength: 8 }), fc.nat(), (runs, pick) => {
+      const cfg = s.make(runs[0]!.keys, runs[0]!.esn);
+      const nat = makeEspCrypto(cfg);
+      const ref = makeRefEspCrypto(cfg);
+      const n = runs.length;
+      const offs = new Int32Array(n);
+      const ptLens = new Int32Array(n);
+      const espLens = new Int32Array(n);
+      const seqHi = new Uint32Array(n);
+      let at = 3;
+      for (let i = 0; i < n; i++) {
+        const r = runs[i]!;
+        ptLens[i] = Math.max(16, r.ptLen % 2000) & ~15; // non-empty: enc-only packets must open
+        espLens[i] = 8 + nat.ivLen + ptLens[i]! + nat.icvLen;
+        offs[i] = at;
+        seqHi[i] = r.seqHi;
+        at += espLens[i]! + (r.off & 7);
+      }
+      const slab = new Uint8Array(at + 5);
+      for (let i = 0; i < slab.length; i++) slab[i] = (i * 13) & 0xff;
+      const plain = Uint8Array.from(slab);
+      nat.sealBatch(slab, offs, ptLens, seqHi, n);
+      const ok = new Uint8Array(n);
+      assert.equal(ref.openBatch(Uint8Array.from(slab), offs, espLens, seqHi, ok, n), n, `${s.label}: ref opens native's batch`);
+      const theirs = Uint8Array.from(plain);
+      ref.sealBatch(theirs, offs, ptLens, seqHi, n);
+      if (nat.icvLen > 0) theirs[offs[pick % n]! + 1]! ^= 0x40; // the SPI is authenticated
+      const opened = nat.openBatch(theirs, offs, espLens, seqHi, ok, n);
+      assert.equal(opened, nat.icvLen > 0 ? n - 1 : n, `${s.label}: native opens ref's batch`);
+      for (let i = 0; i < n; i++) {
+        if (ok[i] === 0) { assert.equal(i, pick % n); continue; }
+        const body = offs[i]! + 8 + nat.ivLen;
+        assert.equal(toHex(theirs, body, ptLens[i]!), toHex(plain, body, ptLens[i]!), `${s.label}: packet ${i}`);
+      }
+      nat.destroy();
+    }), { numRuns: 2 });
+  }
+});
+
+test('batch programmer errors: a misfit packet or a count beyond a side array throws before anything is sealed', () => {
+  const nat = makeEspCrypto({ aead: { name: 'rfc4106(gcm(aes))', key: new Uint8Array(20) }, esn: false });
+  const slab = new Uint8Array(200);
+  const offs = Int32Array.of(0, 100);
+  const lens = Int32Array.of(16, 80);
+  const hi = new Uint32Array(2);
+  assert.throws(() => nat.sealBatch(slab, offs, lens, hi, 2), RangeError, '100 + 8 + 8 + 80 + 16 > 200');
+  assert.ok(slab.every((x) => x === 0), 'the fitting packet 0 was not sealed either');
+  assert.throws(() => nat.sealBatch(slab, offs, Int32Array.of(16, 16), hi, 3), RangeError);
+  assert.throws(() => nat.sealBatch(slab, offs, Int32Array.of(18, 16), hi, 2), RangeError, 'not 4-aligned');
+  assert.throws(() => nat.sealBatch(slab, new Uint32Array(2) as unknown as Int32Array, lens, hi, 2), TypeError);
+  nat.sealBatch(slab, offs, Int32Array.of(16, 16), hi, 2);
+  const ok = new Uint8Array(2);
+  assert.equal(nat.openBatch(slab, offs, Int32Array.of(48, 500), hi, ok, 2), 1, 'a range beyond the slab is a failed open');
+  assert.deepEqual([...ok], [1, 0]);
+  nat.destroy();
+  assert.equal(nat.openBatch(slab, offs, Int32Array.of(48, 48), hi, ok, 2), 0, 'a destroyed context opens nothing');
+  assert.throws(() => nat.sealBatch(slab, offs, lens, hi, 1), { code: 'ERR_CRYPTO_DESTROYED' });
+});

@@ -26,6 +26,7 @@ import type { CipherGCMTypes, KeyObject } from 'node:crypto';
 import { inBounds, put32, spanOk } from '../../../src/wire/bytes.js';
 import type { AlgoInfo } from '../../../src/xfrm/algo.js';
 import type { EspCrypto } from '../../../src/xfrm/esp-crypto.js';
+import { refOpenBatch, refSealBatch } from './batch.js';
 
 /** Nonce bytes of both AEADs (96 bits). */
 export const AEAD_NONCE_LEN = 12;
@@ -155,6 +156,14 @@ export class RefAeadEsp implements EspCrypto {
 
   /** Nothing native to free; the KeyObject goes with the garbage collector. */
   destroy(): void {}
+
+  sealBatch(slab: Uint8Array, offs: Int32Array, ptLens: Int32Array, seqHi: Uint32Array, count: number): void {
+    refSealBatch(this, slab, offs, ptLens, seqHi, count);
+  }
+
+  openBatch(slab: Uint8Array, offs: Int32Array, espLens: Int32Array, seqHi: Uint32Array, ok: Uint8Array, count: number): number {
+    return refOpenBatch(this, slab, offs, espLens, seqHi, ok, count);
+  }
 
   seal(b: Uint8Array, espOff: number, ptLen: number, seqHi: number): void {
     this.check(b, espOff, ptLen);

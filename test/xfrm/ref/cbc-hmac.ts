@@ -28,6 +28,7 @@ import type { KeyObject } from 'node:crypto';
 import { inBounds, put32, spanOk } from '../../../src/wire/bytes.js';
 import type { AlgoInfo } from '../../../src/xfrm/algo.js';
 import type { EspCrypto } from '../../../src/xfrm/esp-crypto.js';
+import { refOpenBatch, refSealBatch } from './batch.js';
 
 const ESP_HDR = 8;
 const IV_POOL_LEN = 4096;
@@ -131,6 +132,14 @@ export class RefCbcHmacEsp implements EspCrypto {
 
   /** Nothing native to free; the KeyObjects go with the garbage collector. */
   destroy(): void {}
+
+  sealBatch(slab: Uint8Array, offs: Int32Array, ptLens: Int32Array, seqHi: Uint32Array, count: number): void {
+    refSealBatch(this, slab, offs, ptLens, seqHi, count);
+  }
+
+  openBatch(slab: Uint8Array, offs: Int32Array, espLens: Int32Array, seqHi: Uint32Array, ok: Uint8Array, count: number): number {
+    return refOpenBatch(this, slab, offs, espLens, seqHi, ok, count);
+  }
 
   seal(b: Uint8Array, espOff: number, ptLen: number, seqHi: number): void {
     this.check(b, espOff, ptLen);
