@@ -3,17 +3,23 @@
  *
  * Per packet only the IV/nonce, the AAD, one in-place update, the final and
  * (AEAD) the tag get/set are done on a context keyed when the SA was added:
- * EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv) keeps the key schedule. In
- * OpenSSL 3.0 that call and the tag ctrl each cost a provider param lookup
- * (EVP_CIPHER_CTX_get_iv_length, ossl_gcm_get_ctx_params: ~25% of a 64-byte
- * GCM seal); neither has a cheaper public form in 3.0.
+ * EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv) keeps the key schedule. No
+ * EVP_CIPHER_CTX_ctrl per packet: the tag moves through
+ * EVP_CIPHER_CTX_get/set_params with a stack OSSL_PARAM, which is what the
+ * ctrl builds internally (measured: 64-byte GCM seal 238 → 229 ns, 1400 B
+ * 570 → 549 ns; C loop, min of 200 × 2000, 2 vCPU EPYC, OpenSSL 3.0.19).
+ * What remains is OpenSSL 3.0's own param lookup inside the init
+ * (EVP_CIPHER_CTX_get_iv_length) and the tag get (ossl_gcm_get_ctx_params):
+ * ~25% of a 64-byte GCM seal in perf, with no cheaper public form in 3.0.
  */
 #include "crypto_sa.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #if OPENSSL_VERSION_MAJOR < 3
@@ -149,7 +155,8 @@ int tk_aead_seal(tk_sa *sa, const uint8_t nonce[TK_AEAD_NONCE], const uint8_t *a
   if (aad_len > 0 && EVP_EncryptUpdate(c, NULL, &n, aad, (int)aad_len) != 1) return -1;
   if (EVP_EncryptUpdate(c, p, &n, p, (int)len) != 1) return -1;
   if (EVP_EncryptFinal_ex(c, p + n, &f) != 1 || (size_t)n + (size_t)f != len) return -1;
-  return EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, (int)sa->icv_len, p + len) == 1 ? 0 : -1;
+  OSSL_PARAM tag[2] = {OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, p + len, sa->icv_len), OSSL_PARAM_END};
+  return EVP_CIPHER_CTX_get_params(c, tag) == 1 ? 0 : -1;
 }
 
 /* GCM and ChaCha20 decrypt by XOR with a keystream fixed by the nonce, so a
@@ -163,8 +170,8 @@ bool tk_aead_open(tk_sa *sa, const uint8_t nonce[TK_AEAD_NONCE], const uint8_t *
   if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, nonce) != 1) return false;
   if (aad_len > 0 && EVP_DecryptUpdate(c, NULL, &n, aad, (int)aad_len) != 1) return false;
   if (EVP_DecryptUpdate(c, p, &n, p, (int)len) != 1) return false;
-  if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, (int)sa->icv_len, p + len) == 1 &&
-      EVP_DecryptFinal_ex(c, p + n, &f) == 1) {
+  OSSL_PARAM tag[2] = {OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, p + len, sa->icv_len), OSSL_PARAM_END};
+  if (EVP_CIPHER_CTX_set_params(c, tag) == 1 && EVP_DecryptFinal_ex(c, p + n, &f) == 1) {
     return true;
   }
   if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, nonce) == 1) EVP_DecryptUpdate(c, p, &n, p, (int)len);
