@@ -93,6 +93,13 @@ export interface EspCrypto {
   destroy(): void;
 }
 
+/** Zeroes the key bytes of a config (the SA that owned them is gone, or the request's keys were ignored). */
+export function wipeKeys(c: EspCryptoConfig): void {
+  c.aead?.key.fill(0);
+  c.enc?.key.fill(0);
+  c.auth?.key.fill(0);
+}
+
 /**
  * Validates like xfrm_user.c and esp_init_state and builds the per-SA
  * context (keys scheduled once here). Throws ConfigError naming the field

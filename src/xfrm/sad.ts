@@ -18,6 +18,7 @@
 import { VpnError } from '../wire/errors.js';
 import { XFRM_MODE_TRANSPORT } from './config.js';
 import type { SaConfig } from './config.js';
+import { wipeKeys } from './esp-crypto.js';
 import { selectorMatch, xaddrAt, xaddrEqual } from './selector.js';
 import type { Flow, XAddr } from './selector.js';
 import type { StateSpec } from './spec.js';
@@ -68,6 +69,7 @@ export class Sad {
     if (old === null) throw new VpnError('ESRCH', 'No such process: no state with this dst, proto and spi', 'spi');
     const encap = old.cfg.encap !== null && cfg.encap !== null && old.cfg.encap.type === cfg.encap.type ? cfg.encap : old.cfg.encap;
     const merged: SaConfig = { ...old.cfg, limits: cfg.limits, encap };
+    if (cfg.crypto !== old.cfg.crypto) wipeKeys(cfg.crypto); // keys never change: the request's copy is dropped
     old.cfg = merged;
     old.spec = { ...old.spec, ...(spec.limits !== undefined ? { limits: spec.limits } : {}), ...(encap !== null && spec.encap !== undefined ? { encap: spec.encap } : {}) };
     if (old.km === KmState.Dying) old.km = KmState.Valid;

@@ -13,7 +13,7 @@
 import { ESP_HDR_LEN } from '../wire/esp.js';
 import { UDP_ENCAP_ESPINUDP_NON_IKE, XFRM_MODE_TUNNEL } from './config.js';
 import type { SaConfig } from './config.js';
-import { makeEspCrypto } from './esp-crypto.js';
+import { makeEspCrypto, wipeKeys } from './esp-crypto.js';
 import type { EspCrypto } from './esp-crypto.js';
 import { ReplayWindow } from './replay.js';
 import type { StateSpec } from './spec.js';
@@ -78,10 +78,7 @@ export class XfrmState {
    */
   destroy(): void {
     this.crypto.destroy();
-    const c = this.cfg.crypto;
-    c.aead?.key.fill(0);
-    c.enc?.key.fill(0);
-    c.auth?.key.fill(0);
+    wipeKeys(this.cfg.crypto);
   }
 
   /** True while packets may use the SA (xfrm_state_check / XFRM_STATE_VALID). */
