@@ -3,7 +3,7 @@
 // (src/xfrm/, native/crypto_sa.c) against the node:crypto reference
 // (test/xfrm/ref/), in the same run, with the ratio ref / native.
 //
-//   node dist/bench/crypto.bench.js [ms]      (default 150 ms per trial)
+//   node dist/bench/crypto.bench.js [ms]      (default 30 ms per trial)
 //
 // Method:
 //   - seal: seal() (IV generation included) re-encrypts the same buffer in
@@ -11,8 +11,8 @@
 //   - open: each iteration copies the sealed packet back (one set() of
 //     espLen bytes, in the time of both columns; the "copy" row shows its
 //     cost) and opens it.
-//   - Each cell: best of 3 trials of as many iterations as fit in [ms],
-//     after a warm-up trial. GCs: PerformanceObserver entries during the
+//   - Each cell: the least of 15 trials of as many iterations as fit in
+//     [ms], after a warm-up. GCs: PerformanceObserver entries during the
 //     native trials (0 = nothing allocated per packet that reached a GC).
 //   - "N-API floor": cryptoEspOpen with an impossible length — the cost of
 //     one call and its argument checks, no crypto.
@@ -47,13 +47,19 @@ let gcs = 0;
 const obs = new PerformanceObserver((l) => { gcs += l.getEntries().length; });
 obs.observe({ entryTypes: ['gc'] });
 
-const trialMs = Number(process.argv[2] ?? 150);
+const trialMs = Number(process.argv[2] ?? 30);
 if (!(trialMs > 0)) throw new Error(`ms must be positive, got "${process.argv[2] ?? ''}"`);
 
-/** Best ns per call of step() over 3 timed trials of ~trialMs each (after one warm-up trial). */
+const TRIALS = 15;
+
+/**
+ * Least ns per call of step() over TRIALS timed trials of ~trialMs each,
+ * after one warm-up: on a shared machine the minimum of many short trials
+ * is the least disturbed estimate.
+ */
 function best(step: () => void): number {
-  let n = 64;
-  for (let t0 = performance.now(); performance.now() - t0 < trialMs / 2;) for (let i = 0; i < n; i++) step();
+  let n = 16;
+  for (let t0 = performance.now(); performance.now() - t0 < trialMs;) for (let i = 0; i < n; i++) step();
   for (;;) { // size a trial
     const t0 = performance.now();
     for (let i = 0; i < n; i++) step();
@@ -62,7 +68,7 @@ function best(step: () => void): number {
     n *= 4;
   }
   let ns = Infinity;
-  for (let t = 0; t < 3; t++) {
+  for (let t = 0; t < TRIALS; t++) {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) step();
     ns = Math.min(ns, ((performance.now() - t0) * 1e6) / n);
@@ -150,7 +156,7 @@ const all = [head, ...rows];
 const w = head.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
 const line = (row: readonly string[]): string => row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
 console.log([
-  `ESP crypto per packet, native per-SA context vs node:crypto reference (x = ref / native), best of 3 × ~${trialMs} ms, node ${process.version}, OpenSSL ${process.versions.openssl}`,
+  `ESP crypto per packet, native per-SA context vs node:crypto reference (x = ref / native), least of ${TRIALS} × ~${trialMs} ms, node ${process.version}, OpenSSL ${process.versions.openssl}`,
   line(head), w.map((x) => '-'.repeat(x)).join('  '), ...rows.map(line),
   ...extra, `GCs during native trials: ${nativeGcs}`,
 ].join('\n'));
