@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <openssl/err.h>
 #include "crypto_sa.h"
 
 /* Marks our externals, so a foreign external is a TypeError, not a crash. */
@@ -35,6 +36,14 @@ static void *type_error(napi_env env, const char *msg) {
 
 static void *range_error(napi_env env, const char *msg) {
   napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+  return NULL;
+}
+
+/* An OpenSSL call failed: its error queue is this thread's, shared with
+ * node:crypto, so it is emptied before the JS error is thrown. */
+static void *openssl_error(napi_env env, const char *msg) {
+  ERR_clear_error();
+  napi_throw_error(env, "ERR_CRYPTO_OPERATION_FAILED", msg);
   return NULL;
 }
 
@@ -120,7 +129,10 @@ static void finalize_sa(napi_env env, void *data, void *hint) {
 /* Hands sa to a new external (whose finalizer then owns it). */
 static napi_value wrap_sa(napi_env env, tk_sa *sa, const char *err) {
   napi_value ext = NULL;
-  if (sa == NULL) return range_error(env, err);
+  if (sa == NULL) {
+    ERR_clear_error();
+    return range_error(env, err);
+  }
   if (napi_create_external(env, sa, finalize_sa, NULL, &ext) != napi_ok) {
     tk_sa_free(sa);
     napi_throw_error(env, "ERR_NAPI", "napi_create_external");
@@ -198,9 +210,7 @@ static napi_value esp_seal(napi_env env, napi_callback_info info) {
   if (off > len || len - off < TK_ESP_HDR + sa->iv_len + pt_len + sa->icv_len) {
     return range_error(env, "ESP packet does not fit in the buffer");
   }
-  if (tk_esp_seal(sa, b + off, pt_len, seq_hi, has_iv) != 0) {
-    napi_throw_error(env, "ERR_CRYPTO_OPERATION_FAILED", "OpenSSL failed to seal an ESP packet");
-  }
+  if (tk_esp_seal(sa, b + off, pt_len, seq_hi, has_iv) != 0) openssl_error(env, "OpenSSL failed to seal an ESP packet");
   return NULL;
 }
 
@@ -278,8 +288,7 @@ static napi_value esp_seal_batch(napi_env env, napi_callback_info info) {
   }
   for (size_t i = 0; i < x.count; i++) {
     if (tk_esp_seal(x.sa, x.slab + x.offs[i], (size_t)x.lens[i], x.seq_hi[i], has_iv) != 0) {
-      napi_throw_error(env, "ERR_CRYPTO_OPERATION_FAILED", "OpenSSL failed to seal an ESP packet");
-      return NULL;
+      return openssl_error(env, "OpenSSL failed to seal an ESP packet");
     }
   }
   return NULL;
@@ -352,9 +361,7 @@ static napi_value aead_seal(napi_env env, napi_callback_info info) {
   bool bad = false;
   if (!aead_args_of(env, info, &x, &bad)) return NULL;
   if (bad) return range_error(env, "AEAD nonce must be 12 bytes");
-  if (tk_aead_seal(x.sa, x.nonce, x.aad, x.aad_len, x.p, x.len) != 0) {
-    napi_throw_error(env, "ERR_CRYPTO_OPERATION_FAILED", "OpenSSL failed to seal");
-  }
+  if (tk_aead_seal(x.sa, x.nonce, x.aad, x.aad_len, x.p, x.len) != 0) openssl_error(env, "OpenSSL failed to seal");
   return NULL;
 }
 

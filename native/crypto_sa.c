@@ -19,6 +19,7 @@
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
@@ -167,14 +168,15 @@ bool tk_aead_open(tk_sa *sa, const uint8_t nonce[TK_AEAD_NONCE], const uint8_t *
                   size_t aad_len, uint8_t *p, size_t len) {
   EVP_CIPHER_CTX *c = sa->dec;
   int n = 0, f = 0;
-  if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, nonce) != 1) return false;
-  if (aad_len > 0 && EVP_DecryptUpdate(c, NULL, &n, aad, (int)aad_len) != 1) return false;
-  if (EVP_DecryptUpdate(c, p, &n, p, (int)len) != 1) return false;
   OSSL_PARAM tag[2] = {OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, p + len, sa->icv_len), OSSL_PARAM_END};
-  if (EVP_CIPHER_CTX_set_params(c, tag) == 1 && EVP_DecryptFinal_ex(c, p + n, &f) == 1) {
-    return true;
-  }
+  if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, nonce) != 1) goto fail;
+  if (aad_len > 0 && EVP_DecryptUpdate(c, NULL, &n, aad, (int)aad_len) != 1) goto fail;
+  if (EVP_DecryptUpdate(c, p, &n, p, (int)len) != 1) goto restore;
+  if (EVP_CIPHER_CTX_set_params(c, tag) == 1 && EVP_DecryptFinal_ex(c, p + n, &f) == 1) return true;
+restore:
   if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, nonce) == 1) EVP_DecryptUpdate(c, p, &n, p, (int)len);
+fail:
+  ERR_clear_error(); /* the queue is shared with node:crypto on this thread */
   return false;
 }
 
@@ -269,7 +271,9 @@ static bool open_authenc(tk_sa *sa, uint8_t *esp, size_t esp_len, uint32_t seq_h
     icv(sa, esp, head + ct_len, seq_hi, d);
     if (CRYPTO_memcmp(d, ct + ct_len, sa->icv_len) != 0) return false;
   }
-  return sa->dec == NULL || cbc(sa->dec, esp + TK_ESP_HDR, ct, ct_len) == 0;
+  if (sa->dec == NULL || cbc(sa->dec, esp + TK_ESP_HDR, ct, ct_len) == 0) return true;
+  ERR_clear_error();
+  return false;
 }
 
 bool tk_esp_open(tk_sa *sa, uint8_t *esp, size_t esp_len, uint32_t seq_hi) {
