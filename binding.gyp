@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "tunkit_native",
-      "sources": ["native/tunkit.c", "native/crypto.c", "native/crypto_sa.c", "native/crypto_hmac.c"],
+      "sources": ["native/tunkit.c", "native/crypto.c", "native/crypto_napi.c", "native/crypto_sa.c", "native/crypto_hmac.c"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11"],
       "configurations": {

@@ -1,5 +1,6 @@
 /*
- * crypto.c: the N-API binding of the per-SA ESP contexts (crypto_sa.c).
+ * crypto.c: the N-API binding of the per-SA ESP contexts (crypto_sa.c);
+ * argument checks and handles are in crypto_napi.c.
  *
  * A context is a napi external, type-tagged, whose finalizer frees it;
  * cryptoDestroy releases it at once and wipes the key material (an SA
@@ -16,142 +17,11 @@
  */
 #include "crypto.h"
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <openssl/err.h>
+#include "crypto_napi.h"
 #include "crypto_sa.h"
-
-/* Marks our externals, so a foreign external is a TypeError, not a crash. */
-static const napi_type_tag SA_TAG = {0x746b2d6372797074ULL, 0x6f2d73612d637478ULL};
-
-/* Largest buffer offset or length accepted (EVP lengths are int). */
-#define MAX_LEN ((double)(INT_MAX / 2))
-
-static void *type_error(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-  return NULL;
-}
-
-static void *range_error(napi_env env, const char *msg) {
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
-  return NULL;
-}
-
-/* An OpenSSL call failed: its error queue is this thread's, shared with
- * node:crypto, so it is emptied before the JS error is thrown. */
-static void *openssl_error(napi_env env, const char *msg) {
-  ERR_clear_error();
-  napi_throw_error(env, "ERR_CRYPTO_OPERATION_FAILED", msg);
-  return NULL;
-}
-
-static bool argv_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
-  size_t argc = n;
-  return napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok;
-}
-
-/* Our context, live or released; NULL with a TypeError pending otherwise. */
-static tk_sa *sa_of(napi_env env, napi_value v) {
-  bool ok = false;
-  void *p = NULL;
-  if (napi_check_object_type_tag(env, v, &SA_TAG, &ok) != napi_ok || !ok ||
-      napi_get_value_external(env, v, &p) != napi_ok) {
-    return type_error(env, "not a tunkit crypto context");
-  }
-  return (tk_sa *)p;
-}
-
-static tk_sa *live_sa_of(napi_env env, napi_value v) {
-  tk_sa *sa = sa_of(env, v);
-  if (sa != NULL && !sa->is_live) {
-    napi_throw_error(env, "ERR_CRYPTO_DESTROYED", "crypto context used after destroy");
-    return NULL;
-  }
-  return sa;
-}
-
-/* A Uint8Array (or Buffer): its bytes, already at its byteOffset. */
-static bool bytes_of(napi_env env, napi_value v, uint8_t **p, size_t *len, const char *what) {
-  napi_typedarray_type t;
-  void *data = NULL;
-  if (napi_get_typedarray_info(env, v, &t, len, &data, NULL, NULL) != napi_ok || t != napi_uint8_array) {
-    type_error(env, what);
-    return false;
-  }
-  *p = (uint8_t *)data;
-  return true;
-}
-
-/* 1: an integer in [0, MAX_LEN] stored in *out; 0: a number, but not one of
- * those; -1: not a number (TypeError pending). */
-static int index_of(napi_env env, napi_value v, size_t *out) {
-  double d = 0;
-  if (napi_get_value_double(env, v, &d) != napi_ok) {
-    type_error(env, "offsets and lengths must be numbers");
-    return -1;
-  }
-  if (!(d >= 0 && d <= MAX_LEN) || d != (double)(int64_t)d) return 0;
-  *out = (size_t)(int64_t)d;
-  return 1;
-}
-
-/* Two indices; on 0 the range is impossible, on -1 a TypeError is pending. */
-static int range_of(napi_env env, napi_value off, napi_value len, size_t *o, size_t *n) {
-  int a = index_of(env, off, o);
-  if (a < 0) return -1;
-  int b = index_of(env, len, n);
-  if (b < 0) return -1;
-  return a && b;
-}
-
-static bool u32_of(napi_env env, napi_value v, uint32_t *out) {
-  if (napi_get_value_uint32(env, v, out) != napi_ok) {
-    type_error(env, "seqHi must be a number");
-    return false;
-  }
-  return true;
-}
-
-static napi_value boolean(napi_env env, bool b) {
-  napi_value v = NULL;
-  napi_get_boolean(env, b, &v);
-  return v;
-}
-
-static void finalize_sa(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  tk_sa_free((tk_sa *)data);
-}
-
-/* Hands sa to a new external (whose finalizer then owns it). */
-static napi_value wrap_sa(napi_env env, tk_sa *sa, const char *err) {
-  napi_value ext = NULL;
-  if (sa == NULL) {
-    ERR_clear_error();
-    return range_error(env, err);
-  }
-  if (napi_create_external(env, sa, finalize_sa, NULL, &ext) != napi_ok) {
-    tk_sa_free(sa);
-    napi_throw_error(env, "ERR_NAPI", "napi_create_external");
-    return NULL;
-  }
-  if (napi_type_tag_object(env, ext, &SA_TAG) != napi_ok) {
-    napi_throw_error(env, "ERR_NAPI", "napi_type_tag_object");
-    return NULL;
-  }
-  return ext;
-}
-
-static bool flag_of(napi_env env, napi_value v, bool *out) {
-  if (napi_get_value_bool(env, v, out) != napi_ok) {
-    type_error(env, "flags must be booleans");
-    return false;
-  }
-  return true;
-}
 
 /* cryptoAeadNew(kind, key, salt, tagLen, isEsn): kind 1 = AES-GCM,
  * 2 = ChaCha20-Poly1305; salt 4 bytes; tagLen in bytes. */
@@ -161,17 +31,17 @@ static napi_value aead_new(napi_env env, napi_callback_info info) {
   size_t key_len, salt_len, tag_len;
   int32_t kind;
   bool is_esn;
-  if (!argv_of(env, info, 5, a)) return NULL;
-  if (napi_get_value_int32(env, a[0], &kind) != napi_ok) return type_error(env, "kind must be a number");
-  if (!bytes_of(env, a[1], &key, &key_len, "key must be a Uint8Array") ||
-      !bytes_of(env, a[2], &salt, &salt_len, "salt must be a Uint8Array") ||
-      index_of(env, a[3], &tag_len) < 0 || !flag_of(env, a[4], &is_esn)) {
+  if (!tkc_argv_of(env, info, 5, a)) return NULL;
+  if (napi_get_value_int32(env, a[0], &kind) != napi_ok) return tkc_type_error(env, "kind must be a number");
+  if (!tkc_bytes_of(env, a[1], &key, &key_len, "key must be a Uint8Array") ||
+      !tkc_bytes_of(env, a[2], &salt, &salt_len, "salt must be a Uint8Array") ||
+      tkc_index_of(env, a[3], &tag_len) < 0 || !tkc_flag_of(env, a[4], &is_esn)) {
     return NULL;
   }
-  if (salt_len != TK_AEAD_SALT) return range_error(env, "salt must be 4 bytes");
+  if (salt_len != TK_AEAD_SALT) return tkc_range_error(env, "salt must be 4 bytes");
   const char *err = "bad AEAD parameters";
   tk_sa *sa = tk_sa_new_aead(kind, key, key_len, salt, (unsigned)tag_len, is_esn, &err);
-  return wrap_sa(env, sa, err);
+  return tkc_wrap_sa(env, sa, err);
 }
 
 /* cryptoAuthencNew(encKey, hash, authKey, icvLen, isEsn): encKey empty =
@@ -182,16 +52,16 @@ static napi_value authenc_new(napi_env env, napi_callback_info info) {
   size_t ekey_len, akey_len, icv_len;
   int32_t md;
   bool is_esn;
-  if (!argv_of(env, info, 5, a)) return NULL;
-  if (!bytes_of(env, a[0], &ekey, &ekey_len, "encKey must be a Uint8Array")) return NULL;
-  if (napi_get_value_int32(env, a[1], &md) != napi_ok) return type_error(env, "hash must be a number");
-  if (!bytes_of(env, a[2], &akey, &akey_len, "authKey must be a Uint8Array") ||
-      index_of(env, a[3], &icv_len) < 0 || !flag_of(env, a[4], &is_esn)) {
+  if (!tkc_argv_of(env, info, 5, a)) return NULL;
+  if (!tkc_bytes_of(env, a[0], &ekey, &ekey_len, "encKey must be a Uint8Array")) return NULL;
+  if (napi_get_value_int32(env, a[1], &md) != napi_ok) return tkc_type_error(env, "hash must be a number");
+  if (!tkc_bytes_of(env, a[2], &akey, &akey_len, "authKey must be a Uint8Array") ||
+      tkc_index_of(env, a[3], &icv_len) < 0 || !tkc_flag_of(env, a[4], &is_esn)) {
     return NULL;
   }
   const char *err = "bad authenc parameters";
   tk_sa *sa = tk_sa_new_authenc(ekey, ekey_len, md, akey, akey_len, (unsigned)icv_len, is_esn, &err);
-  return wrap_sa(env, sa, err);
+  return tkc_wrap_sa(env, sa, err);
 }
 
 /* cryptoEspSeal(ctx, b, espOff, ptLen, seqHi, hasIv) */
@@ -201,16 +71,16 @@ static napi_value esp_seal(napi_env env, napi_callback_info info) {
   size_t len, off, pt_len;
   uint32_t seq_hi;
   bool has_iv;
-  if (!argv_of(env, info, 6, a)) return NULL;
-  tk_sa *sa = live_sa_of(env, a[0]);
-  if (sa == NULL || !bytes_of(env, a[1], &b, &len, "b must be a Uint8Array")) return NULL;
-  int r = range_of(env, a[2], a[3], &off, &pt_len);
-  if (r < 0 || !u32_of(env, a[4], &seq_hi) || !flag_of(env, a[5], &has_iv)) return NULL;
-  if (r == 0 || pt_len % sa->align != 0) return range_error(env, "ESP plaintext length is not a multiple of the block alignment");
+  if (!tkc_argv_of(env, info, 6, a)) return NULL;
+  tk_sa *sa = tkc_live_sa_of(env, a[0]);
+  if (sa == NULL || !tkc_bytes_of(env, a[1], &b, &len, "b must be a Uint8Array")) return NULL;
+  int r = tkc_range_of(env, a[2], a[3], &off, &pt_len);
+  if (r < 0 || !tkc_u32_of(env, a[4], &seq_hi) || !tkc_flag_of(env, a[5], &has_iv)) return NULL;
+  if (r == 0 || pt_len % sa->align != 0) return tkc_range_error(env, "ESP plaintext length is not a multiple of the block alignment");
   if (off > len || len - off < TK_ESP_HDR + sa->iv_len + pt_len + sa->icv_len) {
-    return range_error(env, "ESP packet does not fit in the buffer");
+    return tkc_range_error(env, "ESP packet does not fit in the buffer");
   }
-  if (tk_esp_seal(sa, b + off, pt_len, seq_hi, has_iv) != 0) openssl_error(env, "OpenSSL failed to seal an ESP packet");
+  if (tk_esp_seal(sa, b + off, pt_len, seq_hi, has_iv) != 0) tkc_openssl_error(env, "OpenSSL failed to seal an ESP packet");
   return NULL;
 }
 
@@ -220,25 +90,15 @@ static napi_value esp_open(napi_env env, napi_callback_info info) {
   uint8_t *b;
   size_t len, off, esp_len;
   uint32_t seq_hi;
-  if (!argv_of(env, info, 5, a)) return NULL;
-  tk_sa *sa = sa_of(env, a[0]);
-  if (sa == NULL || !bytes_of(env, a[1], &b, &len, "b must be a Uint8Array")) return NULL;
-  int r = range_of(env, a[2], a[3], &off, &esp_len);
-  if (r < 0 || !u32_of(env, a[4], &seq_hi)) return NULL;
-  if (r == 0 || !sa->is_live || off > len || len - off < esp_len) return boolean(env, false);
-  return boolean(env, tk_esp_open(sa, b + off, esp_len, seq_hi));
+  if (!tkc_argv_of(env, info, 5, a)) return NULL;
+  tk_sa *sa = tkc_sa_of(env, a[0]);
+  if (sa == NULL || !tkc_bytes_of(env, a[1], &b, &len, "b must be a Uint8Array")) return NULL;
+  int r = tkc_range_of(env, a[2], a[3], &off, &esp_len);
+  if (r < 0 || !tkc_u32_of(env, a[4], &seq_hi)) return NULL;
+  if (r == 0 || !sa->is_live || off > len || len - off < esp_len) return tkc_boolean(env, false);
+  return tkc_boolean(env, tk_esp_open(sa, b + off, esp_len, seq_hi));
 }
 
-/* A typed array of element type want: its data and element count. */
-static bool typed_of(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *n,
-                     const char *what) {
-  napi_typedarray_type t;
-  if (napi_get_typedarray_info(env, v, &t, n, data, NULL, NULL) != napi_ok || t != want) {
-    type_error(env, what);
-    return false;
-  }
-  return true;
-}
 
 /* The batch arguments (ctx, slab, offs, lens, seqHi, [ok,] count). */
 typedef struct {
@@ -252,17 +112,17 @@ typedef struct {
 static bool batch_args_of(napi_env env, napi_value *a, size_t count_at, bool need_live, batch_args *x) {
   void *offs, *lens, *hi;
   size_t n_offs, n_lens, n_hi;
-  x->sa = need_live ? live_sa_of(env, a[0]) : sa_of(env, a[0]);
-  if (x->sa == NULL || !bytes_of(env, a[1], &x->slab, &x->slab_len, "slab must be a Uint8Array") ||
-      !typed_of(env, a[2], napi_int32_array, &offs, &n_offs, "offs must be an Int32Array") ||
-      !typed_of(env, a[3], napi_int32_array, &lens, &n_lens, "lens must be an Int32Array") ||
-      !typed_of(env, a[4], napi_uint32_array, &hi, &n_hi, "seqHi must be a Uint32Array")) {
+  x->sa = need_live ? tkc_live_sa_of(env, a[0]) : tkc_sa_of(env, a[0]);
+  if (x->sa == NULL || !tkc_bytes_of(env, a[1], &x->slab, &x->slab_len, "slab must be a Uint8Array") ||
+      !tkc_typed_of(env, a[2], napi_int32_array, &offs, &n_offs, "offs must be an Int32Array") ||
+      !tkc_typed_of(env, a[3], napi_int32_array, &lens, &n_lens, "lens must be an Int32Array") ||
+      !tkc_typed_of(env, a[4], napi_uint32_array, &hi, &n_hi, "seqHi must be a Uint32Array")) {
     return false;
   }
-  int r = index_of(env, a[count_at], &x->count);
+  int r = tkc_index_of(env, a[count_at], &x->count);
   if (r < 0) return false;
   if (r == 0 || x->count > n_offs || x->count > n_lens || x->count > n_hi) {
-    range_error(env, "count exceeds a side array");
+    tkc_range_error(env, "count exceeds a side array");
     return false;
   }
   x->offs = (const int32_t *)offs;
@@ -277,18 +137,18 @@ static napi_value esp_seal_batch(napi_env env, napi_callback_info info) {
   napi_value a[7];
   batch_args x;
   bool has_iv;
-  if (!argv_of(env, info, 7, a) || !batch_args_of(env, a, 5, true, &x) || !flag_of(env, a[6], &has_iv)) return NULL;
+  if (!tkc_argv_of(env, info, 7, a) || !batch_args_of(env, a, 5, true, &x) || !tkc_flag_of(env, a[6], &has_iv)) return NULL;
   size_t fixed = TK_ESP_HDR + x.sa->iv_len + x.sa->icv_len;
   for (size_t i = 0; i < x.count; i++) {
     int32_t off = x.offs[i], pt = x.lens[i];
     if (off < 0 || pt < 0 || (size_t)pt % x.sa->align != 0 || (size_t)off > x.slab_len ||
         x.slab_len - (size_t)off < fixed + (size_t)pt) {
-      return range_error(env, "an ESP packet of the batch does not fit or is not aligned");
+      return tkc_range_error(env, "an ESP packet of the batch does not fit or is not aligned");
     }
   }
   for (size_t i = 0; i < x.count; i++) {
     if (tk_esp_seal(x.sa, x.slab + x.offs[i], (size_t)x.lens[i], x.seq_hi[i], has_iv) != 0) {
-      return openssl_error(env, "OpenSSL failed to seal an ESP packet");
+      return tkc_openssl_error(env, "OpenSSL failed to seal an ESP packet");
     }
   }
   return NULL;
@@ -302,11 +162,11 @@ static napi_value esp_open_batch(napi_env env, napi_callback_info info) {
   uint8_t *ok;
   size_t n_ok;
   napi_value out;
-  if (!argv_of(env, info, 7, a) || !batch_args_of(env, a, 6, false, &x) ||
-      !bytes_of(env, a[5], &ok, &n_ok, "ok must be a Uint8Array")) {
+  if (!tkc_argv_of(env, info, 7, a) || !batch_args_of(env, a, 6, false, &x) ||
+      !tkc_bytes_of(env, a[5], &ok, &n_ok, "ok must be a Uint8Array")) {
     return NULL;
   }
-  if (x.count > n_ok) return range_error(env, "count exceeds a side array");
+  if (x.count > n_ok) return tkc_range_error(env, "count exceeds a side array");
   uint32_t opened = 0;
   for (size_t i = 0; i < x.count; i++) {
     int32_t off = x.offs[i], len = x.lens[i];
@@ -331,22 +191,22 @@ static bool aead_args_of(napi_env env, napi_callback_info info, aead_args *x, bo
   napi_value a[6];
   uint8_t *b;
   size_t blen, off;
-  if (!argv_of(env, info, 6, a)) return false;
-  x->sa = live_sa_of(env, a[0]);
+  if (!tkc_argv_of(env, info, 6, a)) return false;
+  x->sa = tkc_live_sa_of(env, a[0]);
   if (x->sa == NULL) return false;
   if (x->sa->kind == TK_SA_AUTHENC) {
-    type_error(env, "not an AEAD context");
+    tkc_type_error(env, "not an AEAD context");
     return false;
   }
-  if (!bytes_of(env, a[1], &x->nonce, &x->nonce_len, "nonce must be a Uint8Array") ||
-      !bytes_of(env, a[2], &x->aad, &x->aad_len, "aad must be a Uint8Array") ||
-      !bytes_of(env, a[3], &b, &blen, "b must be a Uint8Array")) {
+  if (!tkc_bytes_of(env, a[1], &x->nonce, &x->nonce_len, "nonce must be a Uint8Array") ||
+      !tkc_bytes_of(env, a[2], &x->aad, &x->aad_len, "aad must be a Uint8Array") ||
+      !tkc_bytes_of(env, a[3], &b, &blen, "b must be a Uint8Array")) {
     return false;
   }
-  int r = range_of(env, a[4], a[5], &off, &x->len);
+  int r = tkc_range_of(env, a[4], a[5], &off, &x->len);
   if (r < 0) return false;
-  if (r == 0 || off > blen || blen - off < x->len + x->sa->icv_len || x->aad_len > (size_t)MAX_LEN) {
-    range_error(env, "AEAD range does not fit in the buffer");
+  if (r == 0 || off > blen || blen - off < x->len + x->sa->icv_len || x->aad_len > (size_t)TK_MAX_LEN) {
+    tkc_range_error(env, "AEAD range does not fit in the buffer");
     return false;
   }
   x->p = b + off;
@@ -360,8 +220,8 @@ static napi_value aead_seal(napi_env env, napi_callback_info info) {
   aead_args x;
   bool bad = false;
   if (!aead_args_of(env, info, &x, &bad)) return NULL;
-  if (bad) return range_error(env, "AEAD nonce must be 12 bytes");
-  if (tk_aead_seal(x.sa, x.nonce, x.aad, x.aad_len, x.p, x.len) != 0) openssl_error(env, "OpenSSL failed to seal");
+  if (bad) return tkc_range_error(env, "AEAD nonce must be 12 bytes");
+  if (tk_aead_seal(x.sa, x.nonce, x.aad, x.aad_len, x.p, x.len) != 0) tkc_openssl_error(env, "OpenSSL failed to seal");
   return NULL;
 }
 
@@ -370,7 +230,7 @@ static napi_value aead_open(napi_env env, napi_callback_info info) {
   aead_args x;
   bool bad = false;
   if (!aead_args_of(env, info, &x, &bad)) return NULL;
-  return boolean(env, !bad && tk_aead_open(x.sa, x.nonce, x.aad, x.aad_len, x.p, x.len));
+  return tkc_boolean(env, !bad && tk_aead_open(x.sa, x.nonce, x.aad, x.aad_len, x.p, x.len));
 }
 
 /* cryptoMac(ctx, b, off, len, out, outOff): the context's truncated HMAC of
@@ -379,18 +239,18 @@ static napi_value mac(napi_env env, napi_callback_info info) {
   napi_value a[6];
   uint8_t *b, *out, d[TK_MD_MAX];
   size_t blen, olen, off, len, ooff;
-  if (!argv_of(env, info, 6, a)) return NULL;
-  tk_sa *sa = live_sa_of(env, a[0]);
+  if (!tkc_argv_of(env, info, 6, a)) return NULL;
+  tk_sa *sa = tkc_live_sa_of(env, a[0]);
   if (sa == NULL) return NULL;
-  if (!sa->has_mac) return type_error(env, "not an HMAC context");
-  if (!bytes_of(env, a[1], &b, &blen, "b must be a Uint8Array") ||
-      !bytes_of(env, a[4], &out, &olen, "out must be a Uint8Array")) {
+  if (!sa->has_mac) return tkc_type_error(env, "not an HMAC context");
+  if (!tkc_bytes_of(env, a[1], &b, &blen, "b must be a Uint8Array") ||
+      !tkc_bytes_of(env, a[4], &out, &olen, "out must be a Uint8Array")) {
     return NULL;
   }
-  int r = range_of(env, a[2], a[3], &off, &len);
-  if (r < 0 || index_of(env, a[5], &ooff) < 0) return NULL;
+  int r = tkc_range_of(env, a[2], a[3], &off, &len);
+  if (r < 0 || tkc_index_of(env, a[5], &ooff) < 0) return NULL;
   if (r == 0 || off > blen || blen - off < len || ooff > olen || olen - ooff < sa->icv_len) {
-    return range_error(env, "HMAC range does not fit in the buffer");
+    return tkc_range_error(env, "HMAC range does not fit in the buffer");
   }
   tk_hmac_compute(&sa->mac, b + off, len, NULL, 0, d);
   memcpy(out + ooff, d, sa->icv_len);
@@ -401,8 +261,8 @@ static napi_value mac(napi_env env, napi_callback_info info) {
  * idempotent. */
 static napi_value destroy(napi_env env, napi_callback_info info) {
   napi_value a[1];
-  if (!argv_of(env, info, 1, a)) return NULL;
-  tk_sa *sa = sa_of(env, a[0]);
+  if (!tkc_argv_of(env, info, 1, a)) return NULL;
+  tk_sa *sa = tkc_sa_of(env, a[0]);
   if (sa != NULL) tk_sa_release(sa);
   return NULL;
 }
