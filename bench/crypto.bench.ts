@@ -3,7 +3,7 @@
 // (src/xfrm/, native/crypto_sa.c) against the node:crypto reference
 // (test/xfrm/ref/), in the same run, with the ratio ref / native.
 //
-//   node dist/bench/crypto.bench.js [ms]      (default 30 ms per trial)
+//   node dist/bench/crypto.bench.js [ms]      (default 5 ms per trial)
 //
 // Method:
 //   - seal: seal() (IV generation included) re-encrypts the same buffer in
@@ -11,7 +11,7 @@
 //   - open: each iteration copies the sealed packet back (one set() of
 //     espLen bytes, in the time of both columns; the "copy" row shows its
 //     cost) and opens it.
-//   - Each cell: the least of 15 trials of as many iterations as fit in
+//   - Each cell: the least of 40 trials of as many iterations as fit in
 //     [ms], after a warm-up. GCs: PerformanceObserver entries during the
 //     native trials (0 = nothing allocated per packet that reached a GC).
 //   - "N-API floor": cryptoEspOpen with an impossible length — the cost of
@@ -47,10 +47,10 @@ let gcs = 0;
 const obs = new PerformanceObserver((l) => { gcs += l.getEntries().length; });
 obs.observe({ entryTypes: ['gc'] });
 
-const trialMs = Number(process.argv[2] ?? 30);
+const trialMs = Number(process.argv[2] ?? 5);
 if (!(trialMs > 0)) throw new Error(`ms must be positive, got "${process.argv[2] ?? ''}"`);
 
-const TRIALS = 15;
+const TRIALS = 40;
 
 /**
  * Least ns per call of step() over TRIALS timed trials of ~trialMs each,
