@@ -38,6 +38,11 @@ tk_sa *tkc_sa_of(napi_env env, napi_value v) {
   void *p = NULL;
   if (napi_check_object_type_tag(env, v, &SA_TAG, &ok) != napi_ok || !ok ||
       napi_get_value_external(env, v, &p) != napi_ok) {
+    napi_value pending; /* V8's own, for null/undefined: replaced by ours */
+    bool is_pending = false;
+    if (napi_is_exception_pending(env, &is_pending) == napi_ok && is_pending) {
+      napi_get_and_clear_last_exception(env, &pending);
+    }
     return tkc_type_error(env, "not a tunkit crypto context");
   }
   return (tk_sa *)p;
