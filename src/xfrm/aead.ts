@@ -8,6 +8,10 @@
 //   IV    = (seqHi ‖ seqLo) XOR a random per-SA 8-byte value (seqiv_aead_encrypt:
 //           crypto_xor(info, ctx->salt)), unique per SA while seq never repeats.
 // A forged packet leaves the buffer as it was (C re-applies the keystream).
+// Cost per packet (bench/crypto.bench.ts, shared 2 vCPU EPYC VM, least of
+// 40 trials), seal ≈ open: AES-GCM (any key size, ESN or not) 0.45 µs at
+// 64 B, 0.8 µs at 1400, 2.6 µs at 8192 (node:crypto 4.5, 5.3, 8.2 µs);
+// ChaCha20-Poly1305 0.6, 1.4, 4.5 µs (4.3, 6.0, 10 µs).
 // The node:crypto implementation this replaced is the reference in
 // test/xfrm/ref/aead.ts; bench/crypto.bench.ts compares the two.
 

@@ -10,6 +10,10 @@
 //          decrypted (esp_input);
 //   CBC IV: unpredictable per packet (RFC 3602 §2): a per-SA 4 KiB RAND_bytes
 //           pool, every byte used once (one RAND_bytes call costs ~1.9 µs).
+// Cost per 1392-byte packet (bench/crypto.bench.ts, shared 2 vCPU EPYC VM,
+// least of 40 trials), seal / open: cbc(aes) 128 + hmac(sha1|sha256)
+// 2.6 / 1.6 µs (node:crypto 9.4 / 8.2); cbc(aes) 256 + hmac(sha384|sha512)
+// 4.4 / 3.1 µs (12 / 10). CBC encryption is serial, decryption is not.
 // The node:crypto implementation this replaced is the reference in
 // test/xfrm/ref/cbc-hmac.ts.
 
