@@ -12,7 +12,11 @@
         "native/ifctl.c",
         "native/batch.c",
         "native/poll.c",
-        "native/netlink.c"
+        "native/netlink.c",
+        "native/crypto.c",
+        "native/crypto_napi.c",
+        "native/crypto_sa.c",
+        "native/crypto_hmac.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-Wall", "-Wextra", "-std=gnu11"],

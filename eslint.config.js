@@ -1,6 +1,8 @@
 // ESLint flat config. The import-direction rule enforces the three rings of
 // ../shared/design/style.md §1: wire/ imports nothing of ours, cores
-// (tunnel/ xfrm/ ike/ route/ offload/) import only wire/, shells import anything.
+// (tunnel/ xfrm/ ike/ route/ offload/) import only wire/ and crypto/, shells
+// import anything. crypto/ (the addon's per-SA crypto contexts: computation,
+// not I/O) is a leaf beside wire/: it imports only wire/, never io/.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
@@ -41,6 +43,12 @@ export default tseslint.config(
               from: './src',
               except: ['./wire'],
               message: 'wire/ imports nothing of ours outside wire/',
+            },
+            {
+              target: './src/crypto',
+              from: './src',
+              except: ['./crypto', './wire'],
+              message: 'crypto/ is a leaf: it imports only wire/',
             },
             ...CORES.map((core) => ({
               target: core,

@@ -21,6 +21,7 @@
 #include "tk_batch.h"
 #include "tk_poll.h"
 #include "tk_netlink.h"
+#include "crypto.h"
 
 /* Run in order at load; each defines its file's functions. One line per file. */
 static const tk_init_fn tk_inits[] = {
@@ -29,6 +30,7 @@ static const tk_init_fn tk_inits[] = {
   tk_batch_init,
   tk_poll_init,
   tk_netlink_init,
+  tk_crypto_init,
 };
 
 static napi_value tk_init(napi_env env, napi_value exports) {

@@ -11,6 +11,7 @@
 //   enc [+ auth]  authenc(hmac(H), cbc(aes)) / authencesn(...) with ESN,
 //         enc-only = authenc(digest_null, ...) (no ICV),
 //         null encryption = ecb(cipher_null) + auth (RFC 2410)  → cbc-hmac.ts
+// Both run on the native addon's per-SA OpenSSL context (esp-native.ts).
 //
 // Buffer layout of one ESP packet at b[espOff] (RFC 4303 §2):
 //   | SPI (4) | Seq low (4) | IV (ivLen) | Payload..Next Header (ptLen) | ICV (icvLen) |
@@ -22,8 +23,8 @@
 import { ConfigError } from '../wire/errors.js';
 import { authIcvLen, findAlgo, keyLenOk } from './algo.js';
 import type { AlgoInfo } from './algo.js';
-import { AeadEsp } from './aead.js';
-import { CbcHmacEsp } from './cbc-hmac.js';
+import { aeadEsp } from './aead.js';
+import { cbcHmacEsp } from './cbc-hmac.js';
 
 /** One algorithm of an SA: kernel name or compat alias, raw key bytes. */
 export interface AlgoKey {
@@ -65,10 +66,38 @@ export interface EspCrypto {
    * Verifies the ICV, then decrypts in place. espLen = bytes from the ESP
    * header to the end of the ICV. Returns false (never throws, buffer
    * untouched) on ICV failure or an impossible length (shorter than
-   * 8+ivLen+icvLen, CBC ciphertext not a multiple of 16). On true the
-   * plaintext is b[espOff+8+ivLen, +espLen-8-ivLen-icvLen).
+   * 8+ivLen+icvLen, CBC ciphertext not a multiple of 16, beyond b), and
+   * after destroy(). On true the plaintext is
+   * b[espOff+8+ivLen, +espLen-8-ivLen-icvLen).
    */
   open(b: Uint8Array, espOff: number, espLen: number, seqHi: number): boolean;
+  /**
+   * seal() for count packets of this SA in one call: packet i at
+   * slab[offs[i]] with ptLens[i] and seqHi[i]. Every range is checked before
+   * any packet is sealed; RangeError as seal's. One N-API crossing instead of
+   * count saves ~150-190 ns per packet (~20% of an AES-GCM seal at 1400
+   * bytes; bench/crypto.bench.ts).
+   */
+  sealBatch(slab: Uint8Array, offs: Int32Array, ptLens: Int32Array, seqHi: Uint32Array, count: number): void;
+  /**
+   * open() for count packets of this SA: packet i is slab[offs[i], +espLens[i]);
+   * ok[i] = 1 if it opened, else 0 (as open's false). Returns how many opened.
+   * RangeError only if count exceeds a side array.
+   */
+  openBatch(slab: Uint8Array, offs: Int32Array, espLens: Int32Array, seqHi: Uint32Array, ok: Uint8Array, count: number): number;
+  /**
+   * Frees the per-SA context and wipes its key material now (the SA was
+   * deleted, flushed or expired); idempotent. Afterwards seal throws and open
+   * returns false.
+   */
+  destroy(): void;
+}
+
+/** Zeroes the key bytes of a config (the SA that owned them is gone, or the request's keys were ignored). */
+export function wipeKeys(c: EspCryptoConfig): void {
+  c.aead?.key.fill(0);
+  c.enc?.key.fill(0);
+  c.auth?.key.fill(0);
 }
 
 /**
@@ -96,7 +125,7 @@ export function makeEspCrypto(cfg: EspCryptoConfig): EspCrypto {
   const encInfo = lookup('enc', cfg.enc);
   checkKey('enc', encInfo, cfg.enc.key);
   if (authInfo !== null && cfg.auth !== undefined) checkKey('auth', authInfo, cfg.auth.key);
-  return new CbcHmacEsp(encInfo, cfg.enc.key, authInfo, cfg.auth?.key ?? null, authIcv, cfg.esn);
+  return cbcHmacEsp(encInfo, cfg.enc.key, authInfo, cfg.auth?.key ?? null, authIcv, cfg.esn);
 }
 
 function makeAead(a: AlgoKey, esn: boolean): EspCrypto {
@@ -107,7 +136,7 @@ function makeAead(a: AlgoKey, esn: boolean): EspCrypto {
     throw new ConfigError('aead', `${info.name} has no ${String(bits)}-bit ICV (accepted: ${info.icvBits.join(', ')})`);
   }
   checkKey('aead', info, a.key);
-  return new AeadEsp(info, a.key, bits >>> 3, esn);
+  return aeadEsp(info, a.key, bits >>> 3, esn);
 }
 
 function lookup(kind: 'aead' | 'enc' | 'auth', a: AlgoKey): AlgoInfo {

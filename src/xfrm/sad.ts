@@ -10,11 +10,15 @@
 //             (xfrm_state_look_at).
 //
 // The control plane adds, updates (xfrm_state_update: lifetimes and encap
-// of a valid state; keys and SPI never change), deletes and flushes.
+// of a valid state; keys and SPI never change), deletes and flushes. A
+// state leaving the SAD is destroyed (XfrmState.destroy: its native crypto
+// context freed and its key bytes wiped), as xfrm_state_gc_destroy →
+// esp_destroy frees the kernel's crypto_aead.
 
 import { VpnError } from '../wire/errors.js';
 import { XFRM_MODE_TRANSPORT } from './config.js';
 import type { SaConfig } from './config.js';
+import { wipeKeys } from './esp-crypto.js';
 import { selectorMatch, xaddrAt, xaddrEqual } from './selector.js';
 import type { Flow, XAddr } from './selector.js';
 import type { StateSpec } from './spec.js';
@@ -65,6 +69,7 @@ export class Sad {
     if (old === null) throw new VpnError('ESRCH', 'No such process: no state with this dst, proto and spi', 'spi');
     const encap = old.cfg.encap !== null && cfg.encap !== null && old.cfg.encap.type === cfg.encap.type ? cfg.encap : old.cfg.encap;
     const merged: SaConfig = { ...old.cfg, limits: cfg.limits, encap };
+    if (cfg.crypto !== old.cfg.crypto) wipeKeys(cfg.crypto); // keys never change: the request's copy is dropped
     old.cfg = merged;
     old.spec = { ...old.spec, ...(spec.limits !== undefined ? { limits: spec.limits } : {}), ...(encap !== null && spec.encap !== undefined ? { encap: spec.encap } : {}) };
     if (old.km === KmState.Dying) old.km = KmState.Valid;
@@ -79,8 +84,9 @@ export class Sad {
     return x;
   }
 
-  /** Removes a state (hard expiry or delete). */
+  /** Removes a state (hard expiry or delete) and destroys its crypto context and keys. */
   remove(x: XfrmState): void {
+    x.destroy();
     const l = this.bySpi.get(x.cfg.spi);
     if (l !== undefined) {
       const i = l.indexOf(x);
@@ -91,8 +97,10 @@ export class Sad {
     if (j >= 0) this.states.splice(j, 1);
   }
 
+  /** Removes every state, destroying each one's crypto context and keys. */
   flush(): number {
     const n = this.states.length;
+    for (const x of this.states) x.destroy();
     this.states.length = 0;
     this.bySpi.clear();
     return n;

@@ -13,7 +13,7 @@
 import { ESP_HDR_LEN } from '../wire/esp.js';
 import { UDP_ENCAP_ESPINUDP_NON_IKE, XFRM_MODE_TUNNEL } from './config.js';
 import type { SaConfig } from './config.js';
-import { makeEspCrypto } from './esp-crypto.js';
+import { makeEspCrypto, wipeKeys } from './esp-crypto.js';
 import type { EspCrypto } from './esp-crypto.js';
 import { ReplayWindow } from './replay.js';
 import type { StateSpec } from './spec.js';
@@ -68,6 +68,17 @@ export class XfrmState {
       this.encapPeerAddr = ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
       this.encapPeerPort = cfg.encap.sport;
     }
+  }
+
+  /**
+   * The state left the SAD (Sad.remove/flush): frees the crypto context,
+   * wiping its key schedule, and zeroes the key bytes of cfg.crypto, which
+   * the state owns from Sad.add on. spec keeps the keys as hex strings for
+   * `state list --keys`; JS strings cannot be wiped. Idempotent.
+   */
+  destroy(): void {
+    this.crypto.destroy();
+    wipeKeys(this.cfg.crypto);
   }
 
   /** True while packets may use the SA (xfrm_state_check / XFRM_STATE_VALID). */

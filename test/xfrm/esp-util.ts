@@ -6,6 +6,8 @@ import { put16, put32 } from '../../src/wire/bytes.js';
 import { checksum16 } from '../../src/wire/checksum.js';
 import { emitEspTrailer, espPlen, ESP_HDR_LEN } from '../../src/wire/esp.js';
 import { makeSaConfig } from '../../src/xfrm/config.js';
+import { makeEspCrypto } from '../../src/xfrm/esp-crypto.js';
+import type { EspCrypto } from '../../src/xfrm/esp-crypto.js';
 import { XfrmResult, XVerdict } from '../../src/xfrm/result.js';
 import type { PolicySpec, StateSpec } from '../../src/xfrm/spec.js';
 import type { XfrmState } from '../../src/xfrm/state.js';
@@ -79,8 +81,19 @@ export function fixIp4(p: Uint8Array, off = 0): Uint8Array {
  * x's own crypto (so it authenticates). proto 50, or UDP sport → 4500 when
  * udpSport is given.
  */
+/** The peer's outbound context for SA x: its own context on x's keys, made on first use (x.crypto dies with x). */
+const peers = new WeakMap<XfrmState, EspCrypto>();
+function peerCrypto(x: XfrmState): EspCrypto {
+  let c = peers.get(x);
+  if (c === undefined) {
+    c = makeEspCrypto(x.cfg.crypto);
+    peers.set(x, c);
+  }
+  return c;
+}
+
 export function espPacket(x: XfrmState, seq: number, payload: Uint8Array, nh: number, o: { src?: string; dst?: string; tfc?: number; udpSport?: number; tos?: number } = {}): Uint8Array {
-  const cr = x.crypto;
+  const cr = peerCrypto(x);
   const tfc = o.tfc ?? 0;
   const plen = espPlen(payload.length, tfc, cr.blockAlign);
   const ptLen = payload.length + tfc + plen;

@@ -264,3 +264,30 @@ test('acquire (km_query): one event per policy template while the larval state l
   buf.set(p, 512);
   assert.equal(x.output(buf, 512, p.length, 0, false, NOW, r), XVerdict.Xmit, 'once the SA exists');
 });
+
+test('a state leaving the SAD (delete, flush, hard expiry) loses its crypto context and key bytes; update wipes the ignored request keys', () => {
+  const sad = new Sad();
+  const spec = (spi: number): StateSpec => ({ ...sa(HOST, GUEST, spi), aead: { name: 'rfc4106(gcm(aes))', keyHex: '77'.repeat(20), bits: 128 } });
+  const b = new Uint8Array(8 + 8 + 16 + 16);
+  const states = [0x21, 0x22, 0x23].map((spi) => sad.add(cfg(spec(spi)), spec(spi), NOW));
+  for (const x of states) {
+    x.crypto.seal(b, 0, 16, 0);
+    assert.equal(x.crypto.open(b, 0, b.length, 0), true);
+  }
+  const upd = cfg(spec(0x23));
+  sad.update(upd, spec(0x23));
+  assert.ok(upd.crypto.aead!.key.every((v) => v === 0), 'update ignores keys and wipes the request copy');
+  assert.equal(states[2]!.crypto.open(Uint8Array.from(b), 0, b.length, 0), false, 'a different SPI in the AAD');
+  sad.del(parseXAddr('d', GUEST), 0x21);
+  sad.flush();
+  const stack = new XfrmStack();
+  stack.sad.add(cfg({ ...spec(0x24), limits: { timeHard: 1 } }), spec(0x24), NOW);
+  const expiring = stack.sad.list()[0]!;
+  stack.tick(NOW + 2000);
+  assert.equal(stack.sad.count, 0);
+  for (const x of [...states, expiring]) {
+    assert.ok(x.cfg.crypto.aead!.key.every((v) => v === 0), 'key bytes zeroed');
+    assert.equal(x.crypto.open(Uint8Array.from(b), 0, b.length, 0), false, 'open on a destroyed context is false');
+    assert.throws(() => x.crypto.seal(b, 0, 16, 0), { code: 'ERR_CRYPTO_DESTROYED' });
+  }
+});
