@@ -3,12 +3,15 @@
 //   lookup(dir, flow, ifId)  xfrm_policy_lookup_bytype: among the policies of
 //       that direction, family and if_id whose selector matches the flow,
 //       the lowest priority value wins; on a tie the older one (lower pos,
-//       __xfrm_policy_eval_candidates).
+//       __xfrm_policy_eval_candidates). Indexed (spd-index.ts: exact pairs
+//       hashed, the rest in daddr/saddr prefix tries), so its cost does not
+//       grow with the number of policies.
 //   add/update               xfrm_policy_insert: a policy with the same
 //       selector, direction, mark and if_id is EEXIST for add and replaced
 //       (keeping its index) for update. Indexes come from xfrm_gen_index:
 //       (generator | dir), the generator stepping by 8, so `index & 7` is
-//       the direction.
+//       the direction. Keyed maps make add/update/find/delete O(1)
+//       expected (delete and update also touch the list: O(n) memmove).
 //   defaults                 XFRM_MSG_SETDEFAULT (Linux ≥ 5.16): what an
 //       unmatched packet gets per direction (accept unless set to block).
 
