@@ -38,6 +38,9 @@ export interface Indexed {
   readonly ifId: number;
 }
 
+/** Bins with at most this many inexact policies are scanned, not walked (about the cost of one trie walk). */
+export const FLAT_MAX = 8;
+
 /** Strictly better: lower priority, then older (lower pos). __xfrm_policy_eval_candidates. */
 export const better = (a: Indexed, b: Indexed): boolean => a.priority < b.priority || (a.priority === b.priority && a.pos < b.pos);
 
@@ -116,6 +119,8 @@ class FamilyBin<P> {
   /** hashKey(saddr, daddr) → entries with those exact addresses. */
   readonly exact = new Map<number, ExactEntry<P>[]>();
   exactCount = 0;
+  /** Every inexact policy, sorted by (priority, pos): scanned instead of the tries while short. */
+  readonly flat: P[] = [];
   root: number;
   constructor(pool: NodePool<P>) { this.root = pool.alloc(); }
 }
@@ -136,7 +141,13 @@ export class PolicyIndex<P extends Indexed> {
   private readonly bin0: Bin<P>[];
   private readonly bins: Map<number, Bin<P>>[] = [new Map(), new Map(), new Map()];
 
-  constructor() {
+  /**
+   * `flatMax`: up to this many inexact policies in a bin, lookup scans the
+   * bin's sorted list (its first match is the answer) instead of walking the
+   * tries — cheaper for the few policies most hosts have. Tests pass 0 to
+   * force the tries.
+   */
+  constructor(private readonly flatMax = FLAT_MAX) {
     this.bin0 = [new Bin(this.pool), new Bin(this.pool), new Bin(this.pool)];
   }
 
@@ -165,6 +176,7 @@ export class PolicyIndex<P extends Indexed> {
         }
       }
     }
+    if (fb.flat.length <= this.flatMax) return bestOf(fb.flat, f, best);
     return this.walk(fb.root, f.buf, f.dstOff, n << 3, f, best, true);
   }
 
@@ -221,7 +233,11 @@ export class PolicyIndex<P extends Indexed> {
       const l = this.pool.lists[x];
       if (l === null || l === undefined) this.pool.lists[x] = [p];
       else sortedInsert(l, p);
+      sortedInsert(fb.flat, p); // O(1) for the usual add: same priority, newest pos goes last
     } else {
+      const at = fb.flat.indexOf(p);
+      if (at < 0) return;
+      fb.flat.splice(at, 1);
       this.removeInexact(fb.root, p);
     }
   }

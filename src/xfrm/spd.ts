@@ -20,7 +20,7 @@ import { makeLimits, XFRM_MODE_TRANSPORT, XFRM_MODE_TUNNEL } from './config.js';
 import type { Limits, Mark } from './config.js';
 import type { TmplMatch } from './sad.js';
 import { makeSelector, parseXAddr } from './selector.js';
-import { PolicyIndex } from './spd-index.js';
+import { FLAT_MAX, PolicyIndex } from './spd-index.js';
 import type { Flow, Selector, XAddr } from './selector.js';
 import type { PolicyDefaults, PolicyDir, PolicySpec, TmplSpec } from './spec.js';
 
@@ -95,10 +95,15 @@ export class Spd {
   private readonly bySel: Map<string, XfrmPolicy[]>[] = [new Map(), new Map(), new Map()];
   /** Per direction: index → policy (indexes are unique within a direction). */
   private readonly byIndex: Map<number, XfrmPolicy>[] = [new Map(), new Map(), new Map()];
-  private index = new PolicyIndex<XfrmPolicy>();
+  private index: PolicyIndex<XfrmPolicy>;
   private pos = 0;
   private idxGenerator = 0;
   readonly defaults: Record<PolicyDir, 'accept' | 'block'> = { in: 'accept', fwd: 'accept', out: 'accept' };
+
+  /** `flatMax`: see PolicyIndex (tests pass 0 to force the prefix tries). */
+  constructor(private readonly flatMax = FLAT_MAX) {
+    this.index = new PolicyIndex<XfrmPolicy>(flatMax);
+  }
 
   /** Policies of one direction in insertion order, or of all directions (in, out, fwd). */
   list(dir?: PolicyDir): readonly XfrmPolicy[] {
@@ -184,7 +189,7 @@ export class Spd {
     const n = this.count;
     for (const l of this.byDir) l.length = 0;
     for (const m of [...this.byKey, ...this.bySel, ...this.byIndex]) m.clear();
-    this.index = new PolicyIndex<XfrmPolicy>();
+    this.index = new PolicyIndex<XfrmPolicy>(this.flatMax);
     return n;
   }
 

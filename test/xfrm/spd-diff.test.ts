@@ -11,6 +11,7 @@ import { makeLimits } from '../../src/xfrm/config.js';
 import { anySelector, Flow } from '../../src/xfrm/selector.js';
 import type { Selector } from '../../src/xfrm/selector.js';
 import type { PolicyDir, PolicySpec } from '../../src/xfrm/spec.js';
+import { FLAT_MAX } from '../../src/xfrm/spd-index.js';
 import { Spd, XfrmPolicy } from '../../src/xfrm/spd.js';
 import { NOW } from './esp-util.js';
 import { refPolicyLookup } from './ref-linear.js';
@@ -180,29 +181,32 @@ function apply(spd: Spd, o: Op): void {
   }
 }
 
-test('Spd.lookup equals the linear lookup over random policy sets, adds/updates/deletes interleaved', () => {
-  fc.assert(fc.property(fc.array(op, { maxLength: 60 }), fc.array(flowArb, { minLength: 20, maxLength: 40 }), (ops, flows) => {
-    const spd = new Spd();
-    for (let i = 0; i < ops.length; i++) {
-      apply(spd, ops[i]!);
-      if (i % 10 === 9) check(spd, flows);
-    }
-    check(spd, flows);
-    // Deleting everything leaves nothing behind (pruned tries still answer null).
-    for (const p of [...spd.list()]) spd.remove(p);
-    for (const a of flows) assert.equal(spd.lookup(a.dir, randomFlow(a), a.ifId), null);
-  }), { numRuns: 400 });
-});
+// flatMax 0: always the prefix tries; 3: bins cross between the flat scan and the tries; default.
+for (const flatMax of [0, 3, FLAT_MAX]) {
+  test(`Spd.lookup (flatMax ${flatMax}) equals the linear lookup over random policy sets, adds/updates/deletes interleaved`, () => {
+    fc.assert(fc.property(fc.array(op, { maxLength: 60 }), fc.array(flowArb, { minLength: 20, maxLength: 40 }), (ops, flows) => {
+      const spd = new Spd(flatMax);
+      for (let i = 0; i < ops.length; i++) {
+        apply(spd, ops[i]!);
+        if (i % 10 === 9) check(spd, flows);
+      }
+      check(spd, flows);
+      // Deleting everything leaves nothing behind (pruned tries still answer null).
+      for (const p of [...spd.list()]) spd.remove(p);
+      for (const a of flows) assert.equal(spd.lookup(a.dir, randomFlow(a), a.ifId), null);
+    }), { numRuns: 200 });
+  });
 
-test('Spd.lookup equals the linear lookup on dense sets (many matches per flow: priority and pos ties decide)', () => {
-  fc.assert(fc.property(fc.array(denseOp, { minLength: 10, maxLength: 60 }), fc.array(flowArb, { minLength: 20, maxLength: 40 }), (ops, flows) => {
-    const spd = new Spd();
-    for (let i = 0; i < ops.length; i++) {
-      apply(spd, ops[i]!);
-      if (i % 5 === 4) check(spd, flows);
-    }
-  }), { numRuns: 300 });
-});
+  test(`Spd.lookup (flatMax ${flatMax}) equals the linear lookup on dense sets (many matches per flow: priority and pos ties decide)`, () => {
+    fc.assert(fc.property(fc.array(denseOp, { minLength: 10, maxLength: 60 }), fc.array(flowArb, { minLength: 20, maxLength: 40 }), (ops, flows) => {
+      const spd = new Spd(flatMax);
+      for (let i = 0; i < ops.length; i++) {
+        apply(spd, ops[i]!);
+        if (i % 5 === 4) check(spd, flows);
+      }
+    }), { numRuns: 200 });
+  });
+}
 
 test('Spd.find and list keep their order and answers under churn (reference: a scan of list())', () => {
   fc.assert(fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
