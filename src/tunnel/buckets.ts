@@ -70,6 +70,13 @@ export class KeyedBuckets {
     if (m.size === 0) this.keyed.delete(addr);
   }
 
+  /** Appends every tunnel with this address, whatever its key, oldest first (control plane: sorts). */
+  collect(addr: number, out: Tunnel[]): void {
+    const found = [...(this.plain.get(addr) ?? [])];
+    for (const l of this.keyed.get(addr)?.values() ?? []) found.push(...l);
+    out.push(...found.sort((a, b) => a.serial - b.serial));
+  }
+
   get(addr: number, hasKey: boolean, key: number): readonly Tunnel[] | undefined {
     if (!hasKey) return this.plain.get(addr);
     const m = this.keyed.get(addr);

@@ -83,6 +83,9 @@ abstract class TableBase {
     return true;
   }
 
+  /** Appends this table's tunnels whose remote is remoteS (int32), oldest first. */
+  abstract collectRemote(remoteS: number, out: Tunnel[]): void;
+
   /** ip_tunnel_find / ipip6_tunnel_locate identity, as a string key. */
   protected abstract identityKey(p: TunnelParams): string;
 
@@ -113,6 +116,8 @@ export class IpTunnelTable extends TableBase {
   /** Tunnels with local and remote any, oldest first, and by raw i_key: step 4. */
   private readonly wild: Tunnel[] = [];
   private readonly wildByKey = new Buckets();
+
+  collectRemote(remoteS: number, out: Tunnel[]): void { this.byRemote.collect(remoteS, out); }
 
   protected identityKey(p: TunnelParams): string {
     // ip_tunnel_find: same local, remote, link, type and ip_tunnel_key_match(i_flags, i_key).
@@ -194,6 +199,8 @@ export class SitTable extends TableBase {
   private readonly byLocal = new Buckets();
   /** Tunnels with local and remote any, oldest first (tunnels_wc). */
   private readonly wild: Tunnel[] = [];
+
+  collectRemote(remoteS: number, out: Tunnel[]): void { out.push(...(this.byRemote.get(remoteS) ?? [])); }
 
   protected identityKey(p: TunnelParams): string {
     // ipip6_tunnel_locate: same remote, local and link.

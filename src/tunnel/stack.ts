@@ -82,6 +82,20 @@ export class TunnelStack {
   }
 
   /**
+   * Every device whose remote is `remote` (u32), in all() order (fallback
+   * devices have remote 0), from the lookup buckets: O(matches), not a scan
+   * of every tunnel (ipv4_update_pmtu's "every tunnel toward it").
+   */
+  withRemote(remote: number): Tunnel[] {
+    const out: Tunnel[] = [];
+    for (const tbl of [this.ipip, this.gre, this.gretap, this.sit]) {
+      if (tbl.fallback.p.remote === remote) out.push(tbl.fallback);
+      tbl.collectRemote(remote | 0, out);
+    }
+    return out;
+  }
+
+  /**
    * Handles one outer IPv4 packet b[off, off+len) received on ifindex `link`.
    * On Verdict.Deliver the inner packet is b[r.off, r.off+r.len) for r.tunnel.
    */

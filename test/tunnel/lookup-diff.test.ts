@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { IpTunnelTable, SitTable } from '../../src/tunnel/lookup.js';
+import { TunnelStack } from '../../src/tunnel/stack.js';
 import { makeTunnelParams } from '../../src/tunnel/params.js';
 import { Tunnel } from '../../src/tunnel/tunnel.js';
 import { TNL_KEY, TunnelKind } from '../../src/tunnel/types.js';
@@ -101,3 +102,29 @@ for (const kind of ['gre', 'sit'] as const) {
     }), { numRuns: 300 });
   });
 }
+
+test('TunnelStack.withRemote equals a scan of all() for the remote (ipv4_update_pmtu\'s tunnels)', () => {
+  fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom('ipip', 'gre', 'gretap', 'sit'), tunnelArb), { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 10 }), (adds, dels) => {
+    const s = new TunnelStack();
+    for (const [kind, a] of adds) {
+      const mcast = a.remote === 4 && kind !== 'sit' && kind !== 'ipip';
+      try {
+        s.add(makeTunnelParams({
+          name: `w${++serial}`, kind, local: ADDRS[mcast && a.local === 0 ? 1 : a.local]!, remote: ADDRS[a.remote === 4 && !mcast ? 0 : a.remote]!,
+          ...(kind === 'gre' || kind === 'gretap' ? (a.keyed >= 2 ? { key: a.key >>> 0 } : {}) : {}),
+        }));
+      } catch (e) {
+        if (!(e instanceof Error && 'code' in e && e.code === 'EEXIST')) throw e;
+      }
+    }
+    for (const d of dels) {
+      const all = s.all().filter((t) => !t.name.endsWith('0'));
+      const t = all[d % Math.max(1, all.length)];
+      if (t !== undefined) s.remove(t);
+    }
+    for (const r of ADDRS) {
+      const remote = addrNum(r) >>> 0;
+      assert.deepEqual(s.withRemote(remote), s.all().filter((t) => t.p.remote === remote));
+    }
+  }), { numRuns: 200 });
+});
