@@ -181,7 +181,7 @@ function apply(spd: Spd, o: Op): void {
   }
 }
 
-// flatMax 0: always the prefix tries; 3: bins cross between the flat scan and the tries; default.
+// flatMax 0: always the prefix tries; 3: bins cross between the flat scan and the tries; the default.
 for (const flatMax of [0, 3, FLAT_MAX]) {
   test(`Spd.lookup (flatMax ${flatMax}) equals the linear lookup over random policy sets, adds/updates/deletes interleaved`, () => {
     fc.assert(fc.property(fc.array(op, { maxLength: 60 }), fc.array(flowArb, { minLength: 20, maxLength: 40 }), (ops, flows) => {
