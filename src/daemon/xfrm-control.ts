@@ -5,11 +5,12 @@
 // keeps the policy routes in step. Keys never reach a log or an event.
 
 import { ConfigError, VpnError } from '../wire/errors.js';
-import { makeSaConfig } from '../xfrm/config.js';
+import { makeSaConfig, XFRM_MODE_TUNNEL } from '../xfrm/config.js';
 import { eventRecord, policyRecord, stateRecord } from '../xfrm/records.js';
 import { makeSelector, parseXAddr } from '../xfrm/selector.js';
 import type { XAddr } from '../xfrm/selector.js';
 import type { PolicyDefaults, PolicyId, PolicySpec, StateId, StateSpec, XfrmEvent, XfrmOp } from '../xfrm/spec.js';
+import { XFRM_POLICY_OUT } from '../xfrm/spd.js';
 import type { XfrmPolicy } from '../xfrm/spd.js';
 import type { XfrmState } from '../xfrm/state.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
@@ -23,7 +24,13 @@ export interface XfrmHost {
   now(): number;
   /** MTU of the underlay route toward an SA's destination (1500 when unknown). */
   routeMtu(dst: XAddr): number;
-  /** Called after every SPD or SAD change (the policy TUN's routes and their MTU follow both). */
+  /**
+   * Called after every SPD or SAD change that can change the policy TUN's
+   * routes or their MTU (routeRelevant*: out policies and tunnel-mode states
+   * of if_id 0, flushes, updates). Not after the others: the route sync
+   * walks every out policy, so calling it for each of N in/fwd policies or
+   * xfrm-interface states made adding them O(N²).
+   */
   tablesChanged(): void;
 }
 
@@ -80,7 +87,7 @@ export class XfrmControl {
     x.routeMtu = this.host.routeMtu(cfg.dst);
     const rec = stateRecord(x, false);
     this.host.publish({ type: isUpdate ? 'xfrm.updsa' : 'xfrm.newsa', state: rec });
-    this.host.tablesChanged();
+    if (routeRelevantState(x)) this.host.tablesChanged();
     return rec;
   }
 
@@ -95,7 +102,7 @@ export class XfrmControl {
     const x = this.stateGet(id);
     this.stack.sad.remove(x);
     this.host.publish({ type: 'xfrm.delsa', state: stateRecord(x, false) });
-    this.host.tablesChanged();
+    if (routeRelevantState(x)) this.host.tablesChanged();
     return null;
   }
 
@@ -106,7 +113,7 @@ export class XfrmControl {
     const p = spd.insert(spd.make(spec, (d) => this.host.ifindex(d), this.host.now(), index), isUpdate);
     const rec = policyRecord(p);
     this.host.publish({ type: isUpdate ? 'xfrm.updpolicy' : 'xfrm.newpolicy', policy: rec });
-    this.host.tablesChanged();
+    if (isUpdate || routeRelevantPolicy(p)) this.host.tablesChanged(); // an update may have replaced a relevant one
     return rec;
   }
 
@@ -121,10 +128,17 @@ export class XfrmControl {
     const p = this.policyFind(id);
     this.stack.spd.remove(p);
     this.host.publish({ type: 'xfrm.delpolicy', policy: policyRecord(p) });
-    this.host.tablesChanged();
+    if (routeRelevantPolicy(p)) this.host.tablesChanged();
     return null;
   }
 }
+
+/** Policies the route sync reads: out, if_id 0, not block, with a tunnel-mode template (XfrmDatapath.syncRoutes). */
+const routeRelevantPolicy = (p: XfrmPolicy): boolean =>
+  p.dir === XFRM_POLICY_OUT && p.ifId === 0 && !p.isBlock && p.tmpls.some((t) => t.mode === XFRM_MODE_TUNNEL);
+
+/** States the route sync can find for a tunnel template of if_id 0 (their MTU goes on the route). */
+const routeRelevantState = (x: XfrmState): boolean => x.cfg.mode === XFRM_MODE_TUNNEL && x.cfg.ifId === 0;
 
 function checkSpi(v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ConfigError('spi', 'must be an unsigned 32-bit integer');

@@ -97,11 +97,9 @@ function relevant(type: number, code: number): boolean {
 function learnPmtu(stack: TunnelStack, remote: number, mtu: number, nowMs: number, res: UnderlayIcmpResult): UnderlayIcmpResult {
   res.event = UnderlayIcmp.PmtuUpdated;
   res.mtu = mtu;
-  for (const t of stack.all()) {
-    if (t.p.remote === remote) {
-      t.updatePmtu(mtu, nowMs);
-      res.tunnels.push(t);
-    }
+  for (const t of stack.withRemote(remote)) {
+    t.updatePmtu(mtu, nowMs);
+    res.tunnels.push(t);
   }
   return res;
 }

@@ -64,20 +64,34 @@ export class TunnelStack {
 
   remove(t: Tunnel): boolean { return this.table(t.kind).remove(t); }
 
-  /** A tunnel or fallback device by name, or null. */
+  /** A tunnel or fallback device by name, or null. O(1). */
   find(name: string): Tunnel | null {
     for (const tbl of [this.ipip, this.gre, this.gretap, this.sit]) {
       if (tbl.fallback.name === name) return tbl.fallback;
-      const t = tbl.tunnels.find((x) => x.name === name);
-      if (t !== undefined) return t;
+      const t = tbl.named(name);
+      if (t !== null) return t;
     }
     return null;
   }
 
-  /** Every device, fallback devices first per kind. */
+  /** Every device, fallback devices first per kind, then oldest first. */
   all(): Tunnel[] {
     const out: Tunnel[] = [];
-    for (const tbl of [this.ipip, this.gre, this.gretap, this.sit]) out.push(tbl.fallback, ...[...tbl.tunnels].reverse());
+    for (const tbl of [this.ipip, this.gre, this.gretap, this.sit]) out.push(tbl.fallback, ...tbl.oldestFirst);
+    return out;
+  }
+
+  /**
+   * Every device whose remote is `remote` (u32), in all() order (fallback
+   * devices have remote 0), from the lookup buckets: O(matches), not a scan
+   * of every tunnel (ipv4_update_pmtu's "every tunnel toward it").
+   */
+  withRemote(remote: number): Tunnel[] {
+    const out: Tunnel[] = [];
+    for (const tbl of [this.ipip, this.gre, this.gretap, this.sit]) {
+      if (tbl.fallback.p.remote === remote) out.push(tbl.fallback);
+      tbl.collectRemote(remote | 0, out);
+    }
     return out;
   }
 

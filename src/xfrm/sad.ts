@@ -9,6 +9,14 @@
 //             a valid one before a dying one, then the newest
 //             (xfrm_state_look_at).
 //
+// Both lookups are hashed, so their cost does not grow with the SAD: the
+// inbound one by SPI (net->xfrm.state_byspi, xfrm_spi_hash; then daddr,
+// family), the outbound one by (daddr, saddr) and, when the template names
+// a reqid, by (daddr, saddr, reqid) — net->xfrm.state_bydst, xfrm_dst_hash
+// of daddr, saddr and reqid. Each chain is filtered with the full rule
+// above, and the choice depends only on km state and genid, so a chain's
+// order never matters.
+//
 // The control plane adds, updates (xfrm_state_update: lifetimes and encap
 // of a valid state; keys and SPI never change), deletes and flushes. A
 // state leaving the SAD is destroyed (XfrmState.destroy: its native crypto
@@ -20,6 +28,7 @@ import { XFRM_MODE_TRANSPORT } from './config.js';
 import type { SaConfig } from './config.js';
 import { wipeKeys } from './esp-crypto.js';
 import { selectorMatch, xaddrAt, xaddrEqual } from './selector.js';
+import { hashAddr, hashKey, hashWord, HASH_SEED } from './xhash.js';
 import type { Flow, XAddr } from './selector.js';
 import type { StateSpec } from './spec.js';
 import { KmState, XfrmState } from './state.js';
@@ -33,8 +42,23 @@ export interface TmplMatch {
   readonly reqid: number;
 }
 
+/** Address bytes of a family. */
+const alen = (a: XAddr): number => (a.family === 4 ? 4 : 16);
+
+/** The (daddr, saddr) chain hash of a state or template (the same words as pairHashAt over a flow). */
+const pairHash = (src: XAddr, dst: XAddr): number => hashAddr(hashAddr(HASH_SEED, dst.bytes, 0, alen(dst)), src.bytes, 0, alen(src));
+
+/** The byspi key: the SPI as int32 (a Smi: a u32 ≥ 2^31 would be boxed per packet). */
+const spiKey = (spi: number): number => spi | 0;
+
 export class Sad {
+  /** spiKey → states with that SPI (state_byspi). */
   private readonly bySpi = new Map<number, XfrmState[]>();
+  /** hashKey(daddr, saddr) → states (state_bydst, any reqid). */
+  private readonly byPair = new Map<number, XfrmState[]>();
+  /** hashKey(daddr, saddr, reqid) → states (state_bydst). */
+  private readonly byReqid = new Map<number, XfrmState[]>();
+  /** Oldest first. */
   private readonly states: XfrmState[] = [];
   private genid = 0;
 
@@ -45,7 +69,7 @@ export class Sad {
 
   /** Exact (daddr, spi) match, or null. */
   get(dst: XAddr, spi: number): XfrmState | null {
-    const l = this.bySpi.get(spi);
+    const l = this.bySpi.get(spiKey(spi));
     if (l === undefined) return null;
     for (const x of l) if (xaddrEqual(x.cfg.dst, dst)) return x;
     return null;
@@ -84,17 +108,16 @@ export class Sad {
     return x;
   }
 
-  /** Removes a state (hard expiry or delete) and destroys its crypto context and keys. */
+  /** Removes a state (hard expiry or delete) and destroys its crypto context and keys; no-op when absent. */
   remove(x: XfrmState): void {
-    x.destroy();
-    const l = this.bySpi.get(x.cfg.spi);
-    if (l !== undefined) {
-      const i = l.indexOf(x);
-      if (i >= 0) l.splice(i, 1);
-      if (l.length === 0) this.bySpi.delete(x.cfg.spi);
-    }
     const j = this.states.indexOf(x);
-    if (j >= 0) this.states.splice(j, 1);
+    if (j < 0) return;
+    this.states.splice(j, 1);
+    const h = pairHash(x.cfg.src, x.cfg.dst);
+    unchain(this.bySpi, spiKey(x.cfg.spi), x);
+    unchain(this.byPair, hashKey(h), x);
+    unchain(this.byReqid, hashKey(hashWord(h, x.cfg.reqid)), x);
+    x.destroy();
   }
 
   /** Removes every state, destroying each one's crypto context and keys. */
@@ -103,12 +126,14 @@ export class Sad {
     for (const x of this.states) x.destroy();
     this.states.length = 0;
     this.bySpi.clear();
+    this.byPair.clear();
+    this.byReqid.clear();
     return n;
   }
 
   /** xfrm_state_lookup for an inbound packet: destination address at b[dstOff] (family bytes), SPI. */
   lookupIn(spi: number, family: 4 | 6, b: Uint8Array, dstOff: number): XfrmState | null {
-    const l = this.bySpi.get(spi);
+    const l = this.bySpi.get(spiKey(spi));
     if (l === undefined) return null;
     for (let i = 0; i < l.length; i++) {
       const x = l[i]!;
@@ -117,12 +142,31 @@ export class Sad {
     return null;
   }
 
-  /** xfrm_state_find for one template and flow; null when no usable state exists (→ acquire). */
+  /**
+   * xfrm_state_find for one template and flow; null when no usable state
+   * exists (→ acquire). Hashed: only the states with the template's (or, in
+   * transport mode, the flow's) addresses — and its reqid if it names one — are looked at.
+   */
   findOut(t: TmplMatch, f: Flow, ifId: number): XfrmState | null {
+    let h: number;
+    if (t.mode === XFRM_MODE_TRANSPORT) {
+      const n = f.family === 4 ? 4 : 16;
+      h = hashAddr(hashAddr(HASH_SEED, f.buf, f.dstOff, n), f.buf, f.srcOff, n);
+    } else if (t.src !== null && t.dst !== null) {
+      h = pairHash(t.src, t.dst);
+    } else {
+      return this.best(this.states, t, f, ifId); // a tunnel template without endpoints (validated policies have them)
+    }
+    const chain = t.reqid !== 0 ? this.byReqid.get(hashKey(hashWord(h, t.reqid))) : this.byPair.get(hashKey(h));
+    return chain === undefined ? null : this.best(chain, t, f, ifId);
+  }
+
+  /** xfrm_state_look_at over `list`: the usable states matching t and f; valid before dying, then the newest. */
+  private best(list: readonly XfrmState[], t: TmplMatch, f: Flow, ifId: number): XfrmState | null {
     let best: XfrmState | null = null;
     const transport = t.mode === XFRM_MODE_TRANSPORT;
-    for (let i = 0; i < this.states.length; i++) {
-      const x = this.states[i]!;
+    for (let i = 0; i < list.length; i++) {
+      const x = list[i]!;
       const c = x.cfg;
       if (!x.isUsable || c.mode !== t.mode || c.ifId !== ifId) continue;
       if ((t.reqid !== 0 && c.reqid !== t.reqid) || (t.spi !== 0 && c.spi !== t.spi)) continue;
@@ -139,8 +183,23 @@ export class Sad {
 
   private insert(x: XfrmState): void {
     this.states.push(x);
-    const l = this.bySpi.get(x.cfg.spi);
-    if (l === undefined) this.bySpi.set(x.cfg.spi, [x]);
-    else l.push(x);
+    const h = pairHash(x.cfg.src, x.cfg.dst);
+    chain(this.bySpi, spiKey(x.cfg.spi), x);
+    chain(this.byPair, hashKey(h), x);
+    chain(this.byReqid, hashKey(hashWord(h, x.cfg.reqid)), x);
   }
+}
+
+function chain(m: Map<number, XfrmState[]>, k: number, x: XfrmState): void {
+  const l = m.get(k);
+  if (l === undefined) m.set(k, [x]);
+  else l.push(x);
+}
+
+function unchain(m: Map<number, XfrmState[]>, k: number, x: XfrmState): void {
+  const l = m.get(k);
+  if (l === undefined) return;
+  const i = l.indexOf(x);
+  if (i >= 0) l.splice(i, 1);
+  if (l.length === 0) m.delete(k);
 }

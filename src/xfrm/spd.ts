@@ -3,12 +3,15 @@
 //   lookup(dir, flow, ifId)  xfrm_policy_lookup_bytype: among the policies of
 //       that direction, family and if_id whose selector matches the flow,
 //       the lowest priority value wins; on a tie the older one (lower pos,
-//       __xfrm_policy_eval_candidates).
+//       __xfrm_policy_eval_candidates). Indexed (spd-index.ts: exact pairs
+//       hashed, the rest in daddr/saddr prefix tries), so its cost does not
+//       grow with the number of policies.
 //   add/update               xfrm_policy_insert: a policy with the same
 //       selector, direction, mark and if_id is EEXIST for add and replaced
 //       (keeping its index) for update. Indexes come from xfrm_gen_index:
 //       (generator | dir), the generator stepping by 8, so `index & 7` is
-//       the direction.
+//       the direction. Keyed maps make add/update/find/delete O(1)
+//       expected (delete and update also touch the list: O(n) memmove).
 //   defaults                 XFRM_MSG_SETDEFAULT (Linux ≥ 5.16): what an
 //       unmatched packet gets per direction (accept unless set to block).
 
@@ -16,7 +19,8 @@ import { ConfigError, VpnError } from '../wire/errors.js';
 import { makeLimits, XFRM_MODE_TRANSPORT, XFRM_MODE_TUNNEL } from './config.js';
 import type { Limits, Mark } from './config.js';
 import type { TmplMatch } from './sad.js';
-import { makeSelector, parseXAddr, selectorEqual, selectorMatch } from './selector.js';
+import { makeSelector, parseXAddr } from './selector.js';
+import { FLAT_MAX, PolicyIndex } from './spd-index.js';
 import type { Flow, Selector, XAddr } from './selector.js';
 import type { PolicyDefaults, PolicyDir, PolicySpec, TmplSpec } from './spec.js';
 
@@ -83,10 +87,23 @@ const u32 = (field: string, v: unknown, dflt: number): number => {
 };
 
 export class Spd {
+  /** Per direction, insertion order (list()); an update replaces in place. */
   private readonly byDir: XfrmPolicy[][] = [[], [], []];
+  /** Per direction: xfrm_policy_insert's key (selector, if_id, mark) → policy. */
+  private readonly byKey: Map<string, XfrmPolicy>[] = [new Map(), new Map(), new Map()];
+  /** Per direction: (selector, if_id) → its policies in list order (find by selector ignores the mark). */
+  private readonly bySel: Map<string, XfrmPolicy[]>[] = [new Map(), new Map(), new Map()];
+  /** Per direction: index → policy (indexes are unique within a direction). */
+  private readonly byIndex: Map<number, XfrmPolicy>[] = [new Map(), new Map(), new Map()];
+  private index: PolicyIndex<XfrmPolicy>;
   private pos = 0;
   private idxGenerator = 0;
   readonly defaults: Record<PolicyDir, 'accept' | 'block'> = { in: 'accept', fwd: 'accept', out: 'accept' };
+
+  /** `flatMax`: see PolicyIndex (tests pass 0 to force the prefix tries). */
+  constructor(private readonly flatMax = FLAT_MAX) {
+    this.index = new PolicyIndex<XfrmPolicy>(flatMax);
+  }
 
   /** Policies of one direction in insertion order, or of all directions (in, out, fwd). */
   list(dir?: PolicyDir): readonly XfrmPolicy[] {
@@ -110,38 +127,69 @@ export class Spd {
       tmpls.map((t, i) => tmpl(i, t)), u32('if_id', spec.ifId, 0), mark, makeLimits(spec.limits), 0, nowMs);
   }
 
-  /** xfrm_policy_insert. `isUpdate` replaces a same-key policy (keeping index and position). */
+  /**
+   * xfrm_policy_insert. `isUpdate` replaces a same-key policy (keeping index
+   * and position). O(1) expected but for an update's in-place replacement.
+   */
   insert(p: XfrmPolicy, isUpdate: boolean): XfrmPolicy {
-    const list = this.byDir[p.dir]!;
-    const i = list.findIndex((q) => sameKey(q, p));
-    if (i >= 0 && !isUpdate) throw new VpnError('EEXIST', 'File exists: a policy with this selector and dir exists', 'sel');
-    if (p.index !== 0 && list.some((q, j) => j !== i && q.index === p.index)) throw new VpnError('EEXIST', `File exists: index ${p.index} is taken`, 'index');
-    const old = i >= 0 ? list[i]! : null;
-    const index = p.index !== 0 ? p.index : old !== null ? old.index : this.genIndex(p.dir);
-    const placed = new XfrmPolicy(p.spec, p.dir, p.sel, index, p.priority, p.isBlock, p.tmpls, p.ifId, p.mark, p.limits,
+    const d = p.dir;
+    const key = policyKey(p);
+    const old = this.byKey[d]!.get(key) ?? null;
+    if (old !== null && !isUpdate) throw new VpnError('EEXIST', 'File exists: a policy with this selector and dir exists', 'sel');
+    const taken = p.index !== 0 ? this.byIndex[d]!.get(p.index) : undefined;
+    if (taken !== undefined && taken !== old) throw new VpnError('EEXIST', `File exists: index ${p.index} is taken`, 'index');
+    const index = p.index !== 0 ? p.index : old !== null ? old.index : this.genIndex(d);
+    const placed = new XfrmPolicy(p.spec, d, p.sel, index, p.priority, p.isBlock, p.tmpls, p.ifId, p.mark, p.limits,
       old !== null ? old.pos : ++this.pos, old !== null ? old.addTimeMs : p.addTimeMs);
-    if (old !== null) list[i] = placed;
-    else list.push(placed);
+    const sk = selIfIdKey(p.sel, p.ifId);
+    if (old !== null) {
+      const list = this.byDir[d]!;
+      list[list.indexOf(old)] = placed;
+      const same = this.bySel[d]!.get(sk)!;
+      same[same.indexOf(old)] = placed;
+      this.byIndex[d]!.delete(old.index);
+      this.index.remove(d, old);
+    } else {
+      this.byDir[d]!.push(placed);
+      const same = this.bySel[d]!.get(sk);
+      if (same === undefined) this.bySel[d]!.set(sk, [placed]);
+      else same.push(placed); // the newest has the highest pos: list order
+    }
+    this.byKey[d]!.set(key, placed);
+    this.byIndex[d]!.set(index, placed);
+    this.index.add(d, placed);
     return placed;
   }
 
-  /** By selector+dir (or index+dir); ESRCH naming what was asked when absent. */
+  /** By selector+dir+if_id (the first in list order), or index+dir; ENOENT naming what was asked when absent. */
   find(dir: PolicyDir, sel: Selector | null, index: number, ifId: number): XfrmPolicy {
-    const list = this.byDir[DIRS[dir]] ?? [];
-    const p = list.find((q) => (sel !== null ? selectorEqual(q.sel, sel) && q.ifId === ifId : q.index === index));
+    const d = DIRS[dir];
+    const p = d === undefined ? undefined : sel !== null ? this.bySel[d]!.get(selIfIdKey(sel, ifId))?.[0] : this.byIndex[d]!.get(index);
     if (p === undefined) throw new VpnError('ENOENT', 'No such file or directory: no policy matches', sel !== null ? 'sel' : 'index');
     return p;
   }
 
+  /** Removes a policy (no-op when it is not in the SPD). */
   remove(p: XfrmPolicy): void {
-    const list = this.byDir[p.dir]!;
-    const i = list.indexOf(p);
-    if (i >= 0) list.splice(i, 1);
+    const d = p.dir;
+    const key = policyKey(p);
+    if (this.byKey[d]!.get(key) !== p) return;
+    this.byKey[d]!.delete(key);
+    this.byIndex[d]!.delete(p.index);
+    const sk = selIfIdKey(p.sel, p.ifId);
+    const same = this.bySel[d]!.get(sk)!;
+    same.splice(same.indexOf(p), 1);
+    if (same.length === 0) this.bySel[d]!.delete(sk);
+    const list = this.byDir[d]!;
+    list.splice(list.indexOf(p), 1);
+    this.index.remove(d, p);
   }
 
   flush(): number {
     const n = this.count;
     for (const l of this.byDir) l.length = 0;
+    for (const m of [...this.byKey, ...this.bySel, ...this.byIndex]) m.clear();
+    this.index = new PolicyIndex<XfrmPolicy>(this.flatMax);
     return n;
   }
 
@@ -154,29 +202,33 @@ export class Spd {
     }
   }
 
-  /** xfrm_policy_lookup_bytype: best matching policy of `dir` for the flow, or null. No allocation. */
+  /**
+   * xfrm_policy_lookup_bytype: the best matching policy of `dir` and if_id
+   * for the flow, or null (spd-index.ts: cost independent of the number of
+   * policies). No allocation.
+   */
   lookup(dir: number, f: Flow, ifId: number): XfrmPolicy | null {
-    const list = this.byDir[dir]!;
-    let best: XfrmPolicy | null = null;
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i]!;
-      if (p.ifId !== ifId || (p.sel.family !== 0 && p.sel.family !== f.family) || !selectorMatch(p.sel, f)) continue;
-      if (best === null || p.priority < best.priority || (p.priority === best.priority && p.pos < best.pos)) best = p;
-    }
-    return best;
+    return this.index.lookup(dir, f, ifId);
   }
 
+  /** xfrm_gen_index: (generator | dir), stepping by 8, skipping indexes in use in any direction. */
   private genIndex(dir: number): number {
     for (;;) {
       let idx = (this.idxGenerator | dir) >>> 0;
       this.idxGenerator = (this.idxGenerator + 8) >>> 0;
       if (idx === 0) idx = 8;
-      if (!this.byDir.some((l) => l.some((q) => q.index === idx))) return idx;
+      if (!this.byIndex.some((m) => m.has(idx))) return idx;
     }
   }
 }
 
-/** xfrm_policy_insert's key: selector, mark, if_id (type is always main). */
-function sameKey(a: XfrmPolicy, b: XfrmPolicy): boolean {
-  return selectorEqual(a.sel, b.sel) && a.ifId === b.ifId && a.mark.value === b.mark.value && a.mark.mask === b.mark.mask;
+/** A selector as a string key (control plane only): every field selectorEqual compares. */
+function selKey(s: Selector): string {
+  const a = (p: Selector['src']): string => `${p.family}:${p.bytes.subarray(0, p.family === 4 ? 4 : 16).join('.')}/${p.plen}`;
+  return `${s.family}|${a(s.src)}|${a(s.dst)}|${s.proto}|${s.sport}/${s.sportMask}|${s.dport}/${s.dportMask}|${s.ifindex}`;
 }
+
+const selIfIdKey = (s: Selector, ifId: number): string => `${selKey(s)}|${ifId}`;
+
+/** xfrm_policy_insert's key: selector, mark, if_id (type is always main). */
+const policyKey = (p: XfrmPolicy): string => `${selIfIdKey(p.sel, p.ifId)}|${p.mark.value}/${p.mark.mask}`;
