@@ -44,7 +44,8 @@ KERNEL_PKG=$(knob KERNEL_PKG '')
 STATE=$RUNDIR/$NAME
 
 # Host packages: QEMU, the guest's userland (copied from the host into the
-# initramfs), and what start/exec use on the host (ping, flock, xz, node).
+# initramfs), and what setup/start/exec use on the host (ping, flock, xz;
+# node, which runs exec-client.mjs, is the project's own prerequisite).
 HOST_PACKAGES=(qemu-system-x86 busybox-static kmod iproute2 iputils-ping tcpdump
                socat coreutils findutils util-linux xz-utils)
 
@@ -136,6 +137,10 @@ cmd_setup() {
 
     local pkg recipe
     pkg=$(kernel_package)
+    if [ -z "$pkg" ] && [ ! -f "$CACHE/stamp" ]; then
+        apt-get -o DPkg::Lock::Timeout=600 update -qq    # no package lists yet
+        pkg=$(kernel_package)
+    fi
     if [ -z "$pkg" ] && [ -f "$CACHE/stamp" ]; then
         pkg=$(cut -d' ' -f1 "$CACHE/stamp")   # no apt lists: keep what we have
     fi
@@ -157,6 +162,8 @@ cmd_setup() {
     local kver
     kver=$(ls "$work/pkg/lib/modules")
     [ -f "$work/pkg/boot/vmlinuz-$kver" ] || die "no kernel image in ${deb##*/}"
+    [[ $kver == 6.1.* ]] ||
+        say "warning: kernel $kver is not 6.1, which the interop tests expect (Debian 12's; pin KP_KERNEL_PKG)"
     install -m 0644 "$work/pkg/boot/vmlinuz-$kver" "$CACHE/vmlinuz.new"
     install -m 0644 "$work/pkg/boot/config-$kver" "$CACHE/config.new"
     unpack_vmlinux "$CACHE/vmlinuz.new" "$CACHE/config.new" "$CACHE/vmlinux.new"
