@@ -6,10 +6,11 @@
 //   tunkitd --socket /run/tunkit/NS.sock             ip link add … type gre …
 //   kp-<name> 198.51.100.1/24  ◄──── tap ────►      eth0 198.51.100.2/24
 //
-// One guest per test file (boot ~7 s under TCG), reused by every case; each
-// case creates its tunnels on both ends and deletes them again. Everything
-// this process starts is torn down in `after`, on process exit and on
-// SIGINT/SIGTERM: tunkitd is killed, the guest stopped, the netns deleted.
+// One guest per test file (boot 6–35 s under TCG, depending on the host's
+// load), reused by every case; each case creates its tunnels on both ends
+// and deletes them again. Everything this process starts is torn down in
+// `after`, on process exit and on SIGINT/SIGTERM: tunkitd is killed, the
+// guest stopped, the netns deleted.
 //
 // Not root, no kernel peer, no guest kernel cache, no build: the tests FAIL
 // with a message saying what is missing (they never skip). `npm test` sets
