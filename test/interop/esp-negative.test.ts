@@ -1,5 +1,5 @@
 // tunkit ⇄ Linux 6.1 kernel: IPsec ESP failure paths, each checked on BOTH
-// ends' counters (one linux-peer guest for the whole file; tunnel mode
+// ends' counters (one kernel-peer guest for the whole file; tunnel mode
 // 203.0.113.1 ⇄ 203.0.113.2 over 198.51.100.1 ⇄ .2, AES-GCM-128):
 //   - wrong key, both directions: the receiver's XfrmInStateProtoError and
 //     its SA's integrity_failed (`failed`) count each packet; the sender's out
@@ -11,7 +11,8 @@
 //   - a required out policy with no SA, on each end → that end's
 //     XfrmOutNoStates, and the capture shows nothing leaving in the clear.
 //
-// Needs root and linux-peer (see harness.ts); fails, never skips, without them.
+// Needs root and the kernel peer (test/kernel-peer, see harness.ts); fails,
+// never skips, without them.
 
 import { after, before, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';

@@ -1,4 +1,4 @@
-// tunkit ⇄ Linux 6.1 kernel: IPsec ESP, on one linux-peer guest. The guest
+// tunkit ⇄ Linux 6.1 kernel: IPsec ESP, on one kernel-peer guest. The guest
 // is configured with `ip xfrm`, ours with the same words via `tunkit xfrm`.
 //   1. tunnel mode 203.0.113.1 (ours, lo) ⇄ 203.0.113.2 (guest, lo) over
 //      198.51.100.1 ⇄ .2, per algorithm: AES-GCM-128, AES-GCM-256,
@@ -15,7 +15,8 @@
 // counter moved in the guest and none in `tunkit xfrm stat`. States and
 // policies are flushed on both ends between cases; every case has its own SPIs.
 //
-// Needs root and linux-peer (see harness.ts); fails, never skips, without them.
+// Needs root and the kernel peer (test/kernel-peer, see harness.ts); fails,
+// never skips, without them.
 
 import { after, before, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';

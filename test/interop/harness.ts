@@ -1,17 +1,23 @@
-// Interop harness: a real Linux 6.1 kernel (the linux-peer QEMU guest) at one
-// end of each tunnel, tunkitd at the other.
+// Interop harness: a real Linux 6.1 kernel (the QEMU guest of
+// test/kernel-peer/kernel-peer.sh) at one end of each tunnel, tunkitd at the
+// other.
 //
 //   host netns NS (unique per test file)             QEMU guest (Debian 6.1)
 //   tunkitd --socket /run/tunkit/NS.sock             ip link add … type gre …
-//   lp-<name> 198.51.100.1/24  ◄──── tap ────►      eth0 198.51.100.2/24
+//   kp-<name> 198.51.100.1/24  ◄──── tap ────►      eth0 198.51.100.2/24
 //
-// One guest per test file (boot ~7 s under TCG), reused by every case; each
-// case creates its tunnels on both ends and deletes them again. Everything
-// this process starts is torn down in `after`, on process exit and on
-// SIGINT/SIGTERM: tunkitd is killed, the guest stopped, the netns deleted.
+// One guest per test file (boot 6–35 s under TCG, depending on the host's
+// load), reused by every case; each case creates its tunnels on both ends
+// and deletes them again. Everything this process starts is torn down in
+// `after`, on process exit and on SIGINT/SIGTERM: tunkitd is killed, the
+// guest stopped, the netns deleted.
 //
-// Not root, no linux-peer, no guest kernel cache, no build: the tests FAIL
-// with a message saying what is missing (they never skip).
+// Not root, no kernel peer, no guest kernel cache, no build: the tests FAIL
+// with a message saying what is missing (they never skip). `npm test` sets
+// the cache up first (kernel-peer.sh ensure, its pretest).
+//
+// TK_KERNEL_PEER (or its old name TK_LINUX_PEER) runs another script with
+// the same interface; KP_CACHE (or LP_CACHE) names its cache.
 //
 // Nothing here runs at import time (node --test only runs *.test.js, but a
 // helper must stay inert anyway).
@@ -23,13 +29,13 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../util/paths.js';
 
-export const LINUX_PEER = process.env['TK_LINUX_PEER'] ?? join(REPO_ROOT, '..', 'shared', 'linux-peer', 'linux-peer.sh');
-const LP_CACHE = process.env['LP_CACHE'] ?? '/var/cache/linux-peer';
+export const KERNEL_PEER = process.env['TK_KERNEL_PEER'] ?? process.env['TK_LINUX_PEER'] ?? join(REPO_ROOT, 'test', 'kernel-peer', 'kernel-peer.sh');
+const KP_CACHE = process.env['KP_CACHE'] ?? process.env['LP_CACHE'] ?? '/var/cache/tunkit-kernel-peer';
 export const TUNKIT = join(REPO_ROOT, 'bin', 'tunkit');
 const TUNKITD = join(REPO_ROOT, 'bin', 'tunkitd');
 export const XFER = join(REPO_ROOT, 'dist', 'src', 'demo', 'tcp-xfer.js');
 
-/** Underlay addresses linux-peer puts on the tap (ours) and the guest's eth0. */
+/** Underlay addresses the kernel peer puts on the tap (ours) and the guest's eth0. */
 export const OURS_OUTER = '198.51.100.1';
 export const GUEST_OUTER = '198.51.100.2';
 
@@ -85,19 +91,19 @@ function onCleanup(fn: () => void): void {
 
 /**
  * Throws (the test then FAILS) unless everything the interop suite needs is
- * present: root, linux-peer.sh, its kernel cache, qemu, tcpdump, the
+ * present: root, kernel-peer.sh, its kernel cache, qemu, tcpdump, the
  * host tools ip and ping, and a built tunkit (dist/ and the native addon).
  */
 export function requirePrereqs(): void {
   const missing: string[] = [];
   const uid = process.getuid?.() ?? -1;
   if (uid !== 0) missing.push(`root (uid 0) for network namespaces, TUN devices, raw sockets and QEMU; uid is ${uid}. CI runs as root`);
-  try { accessSync(LINUX_PEER, constants.X_OK); } catch {
-    missing.push(`linux-peer at ${LINUX_PEER} (executable; set TK_LINUX_PEER to override)`);
+  try { accessSync(KERNEL_PEER, constants.X_OK); } catch {
+    missing.push(`the kernel peer at ${KERNEL_PEER} (executable; set TK_KERNEL_PEER to override)`);
   }
-  if (!existsSync(join(LP_CACHE, 'initramfs.img'))) missing.push(`the linux-peer guest kernel cache ${LP_CACHE}/initramfs.img: run "${LINUX_PEER} setup" first (as CI does)`);
+  if (!existsSync(join(KP_CACHE, 'initramfs.img'))) missing.push(`the guest kernel cache ${KP_CACHE}/initramfs.img: run "bash ${KERNEL_PEER} setup" first (npm test does)`);
   for (const tool of ['ip', 'ping', 'tcpdump', 'qemu-system-x86_64']) {
-    try { execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }); } catch { missing.push(`the host tool "${tool}" (linux-peer.sh setup installs it)`); }
+    try { execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }); } catch { missing.push(`the host tool "${tool}" (kernel-peer.sh setup installs it)`); }
   }
   for (const f of [XFER, join(REPO_ROOT, 'dist', 'src', 'daemon', 'main.js'), join(REPO_ROOT, 'build', 'Release', 'tunkit_native.node')]) {
     if (!existsSync(f)) missing.push(`${f} (run npm run build)`);
@@ -109,7 +115,7 @@ export function requirePrereqs(): void {
 
 // ---------------------------------------------------------------- the guest
 
-/** A linux-peer guest in its own network namespace (created and removed by linux-peer.sh). */
+/** A kernel-peer guest in its own network namespace (created and removed by kernel-peer.sh). */
 export class LinuxPeer {
   readonly name: string;
   readonly ns: string;
@@ -118,25 +124,28 @@ export class LinuxPeer {
   private stopped = false;
 
   private constructor(tag: string) {
-    // LP_NAME ≤ 12 characters: the tap is "lp-<name>" and must fit IFNAMSIZ (15).
+    // name ≤ 12 characters: the tap is "kp-<name>" and must fit IFNAMSIZ (15).
     this.name = `${tag}${process.pid.toString(36)}${randomBytes(1).toString('hex')}`.slice(0, 12);
     this.ns = `tk-interop-${this.name}`;
-    this.tap = `lp-${this.name}`;
-    this.env = { LP_NAME: this.name, LP_EXEC_TIMEOUT: '90' };
+    this.tap = `kp-${this.name}`;
+    // KP_* for kernel-peer.sh; the same values as LP_* keep a TK_KERNEL_PEER
+    // override to the older linux-peer.sh working.
+    const knobs = { NAME: this.name, TAP: this.tap, EXEC_TIMEOUT: '90' };
+    this.env = Object.fromEntries(Object.entries(knobs).flatMap(([k, v]) => [[`KP_${k}`, v], [`LP_${k}`, v]]));
   }
 
   /** Boots a guest wired to a tap in a new netns `tk-interop-<name>`; registered for cleanup first. */
   static async boot(tag: string): Promise<LinuxPeer> {
     const p = new LinuxPeer(tag);
     onCleanup(() => p.stop());
-    const r = await run(LINUX_PEER, ['start', p.ns], { env: p.env, timeoutMs: 240_000 });
-    if (r.code !== 0) throw new Error(`linux-peer start ${p.ns} failed (${r.code}):\n${r.stdout}${r.stderr}`);
+    const r = await run(KERNEL_PEER, ['start', p.ns], { env: p.env, timeoutMs: 240_000 });
+    if (r.code !== 0) throw new Error(`kernel-peer start ${p.ns} failed (${r.code}):\n${r.stdout}${r.stderr}`);
     return p;
   }
 
   /** Runs a bash script in the guest; output is stdout+stderr merged. */
   async exec(script: string): Promise<{ code: number; out: string }> {
-    const r = await run(LINUX_PEER, ['exec', script], { env: this.env, timeoutMs: 150_000 });
+    const r = await run(KERNEL_PEER, ['exec', script], { env: this.env, timeoutMs: 150_000 });
     return { code: r.code, out: r.stdout + r.stderr };
   }
 
@@ -148,7 +157,7 @@ export class LinuxPeer {
   }
 
   async put(file: string, path: string): Promise<void> {
-    await must(LINUX_PEER, ['put', file, path], { env: this.env, timeoutMs: 120_000 });
+    await must(KERNEL_PEER, ['put', file, path], { env: this.env, timeoutMs: 120_000 });
   }
 
   /** `ip -s -s -j link show DEV` in the guest. */
@@ -160,8 +169,8 @@ export class LinuxPeer {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    try { execFileSync(LINUX_PEER, ['stop'], { env: { ...process.env, ...this.env }, stdio: 'ignore', timeout: 30_000 }); } catch { /* best effort */ }
-    try { execFileSync('ip', ['netns', 'del', this.ns], { stdio: 'ignore' }); } catch { /* linux-peer removed it */ }
+    try { execFileSync(KERNEL_PEER, ['stop'], { env: { ...process.env, ...this.env }, stdio: 'ignore', timeout: 30_000 }); } catch { /* best effort */ }
+    try { execFileSync('ip', ['netns', 'del', this.ns], { stdio: 'ignore' }); } catch { /* kernel-peer.sh removed it */ }
   }
 }
 

@@ -1,5 +1,5 @@
 // tunkit ⇄ Linux 6.1 kernel: the failure paths, each checked on BOTH ends'
-// counters (one linux-peer guest for the whole file):
+// counters (one kernel-peer guest for the whole file):
 //   - key mismatch (guest key 6, ours key 5): nothing gets through; the
 //     receiving tunnel never counts; the kernel answers our packets with ICMP
 //     port unreachable, we count NoTunnel on gre0; with the fallback devices
@@ -15,7 +15,8 @@
 //     router (the guest's root netns in front of a netns "far") answering
 //     1500-byte outer packets with FRAG_NEEDED 1400, learnt by both ends.
 //
-// Needs root and linux-peer (see harness.ts); fails, never skips, without them.
+// Needs root and the kernel peer (test/kernel-peer, see harness.ts); fails,
+// never skips, without them.
 
 import { after, before, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';

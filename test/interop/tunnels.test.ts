@@ -1,4 +1,4 @@
-// tunkit ⇄ Linux 6.1 kernel, one tunnel type per case, all on one linux-peer
+// tunkit ⇄ Linux 6.1 kernel, one tunnel type per case, all on one kernel-peer
 // guest: the guest's tunnel is made with `ip link add … type …`, ours with
 // the mirror config via `tunkit link add …`. Per case:
 //   - ping both ways (guest: busybox ping -I its inner address; ours: iputils);
@@ -13,7 +13,8 @@
 // Case gre key+seq+csum also captures the tap and checks both ends' GRE
 // headers (C|K|S, checksum, key, consecutive sequence numbers).
 //
-// Needs root and linux-peer (see harness.ts); fails, never skips, without them.
+// Needs root and the kernel peer (test/kernel-peer, see harness.ts); fails,
+// never skips, without them.
 
 import { after, before, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
