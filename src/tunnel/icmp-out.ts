@@ -65,7 +65,6 @@ export function icmp4ToSender(
   r.icmpLen = at + buildIcmp4Error(r.icmp, at, args4, b, off, ip4.totalLen);
   if (at !== 0) ethReply(r.icmp, b, off - at, ETH_P_IP);
   r.icmpTunnel = t;
-  r.icmpToUnderlay = false;
   return true;
 }
 
@@ -85,7 +84,6 @@ export function icmp6ToSender(
   r.icmpLen = at + buildIcmp6Error(r.icmp, at, args6, b, off, 40 + ip6.payloadLen);
   if (at !== 0) ethReply(r.icmp, b, off - at, ETH_P_IPV6);
   r.icmpTunnel = t;
-  r.icmpToUnderlay = false;
   return true;
 }
 

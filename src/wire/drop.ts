@@ -67,8 +67,6 @@ export const Drop = {
   TxLoop: 44,
   /** Inner packet malformed on transmit (pskb_inet_may_pull fails → tx_dropped). */
   TxMalformed: 45,
-  /** Not enough headroom in the caller's buffer (programmer error surfaced as a drop). */
-  TxNoHeadroom: 46,
 } as const;
 
 export type Drop = (typeof Drop)[keyof typeof Drop];

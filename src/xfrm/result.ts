@@ -35,12 +35,8 @@ export const XDrop = {
   NoRoom: 4,
   /** Inner packet larger than the path allows: ICMP sent back (xfrm4_tunnel_check_size). */
   TooBig: 5,
-  /** An IKE message arrived but no IKE daemon runs. */
-  NoIke: 6,
 } as const;
 export type XDrop = (typeof XDrop)[keyof typeof XDrop];
-
-export const XDROP_NAMES: readonly string[] = Object.keys(XDrop);
 
 export class XfrmResult {
   verdict: XVerdict = XVerdict.Drop;
