@@ -1,6 +1,7 @@
 // The caller-owned, reusable outcome of one core call (no per-packet
 // allocation: a core fills this object and returns its verdict).
 
+import { IcmpOutScratch } from './icmp-out.js';
 import type { Tunnel } from './tunnel.js';
 
 export const Verdict = {
@@ -47,6 +48,8 @@ export class PacketResult {
   icmpLen = 0;
   icmpTunnel: Tunnel | null = null;
   readonly icmp = new Uint8Array(ICMP_SCRATCH_LEN);
+  /** What icmp-out.ts builds errors with (views, argument records). */
+  readonly scratch = new IcmpOutScratch();
 
   clear(): void {
     this.verdict = Verdict.Drop;
