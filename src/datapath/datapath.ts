@@ -23,7 +23,6 @@
 
 import { formatIp4 } from '../wire/addr.js';
 import { IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
-import { GatherBatch } from '../io/pool.js';
 import type { PacketBatch, PacketConn, RecvMeta, TunDevice } from '../io/types.js';
 import { handleUnderlayIcmp, UnderlayIcmp } from '../tunnel/icmp-in.js';
 import { PacketResult, TxOutcome, Verdict } from '../tunnel/result.js';
@@ -33,15 +32,15 @@ import { tunnelXmit, txDone } from '../tunnel/xmit.js';
 import { XfrmResult, XVerdict } from '../xfrm/result.js';
 import type { XfrmState } from '../xfrm/state.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
-import { xfrmiRxDone, xfrmiTxDone, xfrmiTxRefused } from '../xfrm/xfrmi.js';
+import { xfrmiTxDone, xfrmiTxRefused } from '../xfrm/xfrmi.js';
 import type { XfrmiStats } from '../xfrm/xfrmi.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
+import { FaultLog } from './fault-log.js';
 import { Port, PortKind, SendQueue } from './port.js';
+import { DeviceWrites } from './writes.js';
 
 /** Packets per read, receive, send and write batch. */
 export const DATAPATH_BATCH = 32;
-/** At most one fault message per this many ms. */
-const FAULT_LOG_INTERVAL_MS = 10_000;
 /** A device read that failed is retried after this many ms (the device may come back). */
 const READ_RETRY_MS = 1000;
 
@@ -79,21 +78,18 @@ export class Datapath {
   private readonly res = new PacketResult();
   private readonly xres = new XfrmResult();
   private readonly sendQ = new SendQueue(DATAPATH_BATCH);
-  private readonly one = new GatherBatch(1);
   private readonly ports = new Map<string, Port>();
   private readonly byTunnel = new Map<Tunnel, Port>();
   private readonly byIfId = new Map<number, Port>();
   private policy: Port | null = null;
   private readonly conns: PacketConn[] = [];
   private tx: PacketConn | null = null;
-  /** Ports whose write queues hold packets of the receive batch being handled. */
-  private readonly dirtyPorts: Port[] = [];
+  private readonly writes = new DeviceWrites();
   /** Whole-buffer views of the conns' receive slabs (one per ArrayBuffer, made once). */
   private readonly views = new WeakMap<ArrayBufferLike, Uint8Array>();
   /** Index of the packet being handled (where a fault resumes). */
   private cursor = 0;
-  private lastFaultLogMs = -Infinity;
-  private faultsUnlogged = 0;
+  private readonly faults: FaultLog;
   private readonly onReadBound = (p: Port, n: number): void => this.onRead(p, n);
   private readonly onReadErrorBound = (p: Port, e: unknown): void => this.onReadError(p, e);
   private readonly onRawBound = (b: PacketBatch, ifx: Int32Array, _src: Uint32Array): void => this.onReceive(b, ifx, null, null);
@@ -108,7 +104,9 @@ export class Datapath {
   constructor(
     private readonly stack: TunnelStack, private readonly xfrm: XfrmStack | null,
     private readonly ev: DatapathEvents, private readonly clock: DatapathClocks,
-  ) {}
+  ) {
+    this.faults = new FaultLog(this.stats, clock, (m) => ev.log(m));
+  }
 
   /** The conn every outer packet leaves by: raw IPv4 with the header included. */
   setTx(conn: PacketConn): void { this.tx = conn; }
@@ -176,25 +174,40 @@ export class Datapath {
     return p;
   }
 
+  /** Starts the next read of p's device; the loop then continues in onRead. */
   private read(p: Port): void {
     if (!p.isOpen) return;
     if (p.batch.stride !== this.geometry.stride) p.batch = this.geometry.alloc(p.batch.batchSize);
-    p.isReading = true;
-    p.dev.read(p.batch).then(p.onRead, p.onReadError);
+    try {
+      p.dev.read(p.batch).then(p.onRead, p.onReadError);
+      p.isReading = true;
+    } catch (e) {
+      this.onReadError(p, e); // a programmer error (a read already pending): logged, retried later
+    }
   }
 
   // ---- out: device → cores → one send batch ----
 
+  /** One read batch of p. Never throws: a rejection here would be unhandled. */
   private onRead(p: Port, n: number): void {
     p.isReading = false;
     if (n === 0 || !p.isOpen) return; // closed: the loop ends
+    try {
+      this.xmitBatch(p, n);
+    } catch (e) {
+      this.faults.note(p.name, e, 0);
+    }
+    this.read(p);
+  }
+
+  private xmitBatch(p: Port, n: number): void {
     const now = this.clock.now();
     const wall = this.clock.wallNow();
     for (let i = 0; i < n;) {
       try {
         i = this.xmitRun(p, i, n, now, wall);
       } catch (e) {
-        this.fault(p.name, e);
+        this.faults.note(p.name, e);
         if (p.tunnel !== null) p.tunnel.stats.tx_dropped++;
         else if (p.xstats !== null) p.xstats.tx_dropped++;
         i = this.cursor + 1;
@@ -203,11 +216,10 @@ export class Datapath {
     try {
       this.flushSend(p);
     } catch (e) {
-      this.fault(p.name, e, this.sendQ.batch.count); // a dead socket: the queued packets are lost
+      this.faults.note(p.name, e, this.sendQ.batch.count); // a dead socket: the queued packets are lost
       this.sendQ.batch.clear();
     }
     this.afterBatch();
-    this.read(p);
   }
 
   /** Packets from..n of p's batch through the cores into the send queue; returns n. */
@@ -233,7 +245,7 @@ export class Datapath {
   private xmitTunnel(p: Port, t: Tunnel, slab: Uint8Array, off: number, len: number, end: number, now: number, wall: number): void {
     const r = this.res;
     const v = tunnelXmit(t, slab, off, len, now, r);
-    if (r.icmpLen > 0) this.writeOne(p, r.icmp, r.icmpLen);
+    if (r.icmpLen > 0) this.writes.writeOne(p, r.icmp, r.icmpLen);
     if (v !== Verdict.Xmit) return;
     if (this.xfrm === null) {
       this.sendQ.add(slab, r.off, r.len, r.dst, r.innerLen);
@@ -255,7 +267,7 @@ export class Datapath {
     }
     if (this.xfrm === null) return;
     if (p.xstats !== null) xfrmiTxRefused(p.xstats, x);
-    if (x.icmpLen > 0) this.writeOne(p, x.icmp, x.icmpLen); // PMTU error back to the inner sender
+    if (x.icmpLen > 0) this.writes.writeOne(p, x.icmp, x.icmpLen); // PMTU error back to the inner sender
   }
 
   /** One send call for the queued outer packets, then each packet's device counters by its result. */
@@ -284,7 +296,7 @@ export class Datapath {
   private onReadError(p: Port, e: unknown): void {
     p.isReading = false;
     if (!p.isOpen) return;
-    this.fault(`read ${p.name}`, e, 0);
+    this.faults.note(`read ${p.name}`, e, 0);
     setTimeout(() => this.read(p), READ_RETRY_MS).unref();
   }
 
@@ -299,19 +311,15 @@ export class Datapath {
       try {
         i = this.rcvRun(b, ifx, src, meta, i, n, now, wall);
       } catch (e) {
-        this.fault('receive', e);
+        this.faults.note('receive', e);
         i = this.cursor + 1;
       }
     }
     try {
-      this.flushWrites();
+      this.writes.flush();
     } catch (e) {
-      this.fault('write', e, 0); // a dead device: what it did not take is lost
-      for (const p of this.dirtyPorts) {
-        p.writes.isQueued = false;
-        p.writes.batch.clear();
-      }
-      this.dirtyPorts.length = 0;
+      this.faults.note('write', e, 0); // a dead device: what it did not take is lost
+      this.writes.reset();
     }
     this.afterBatch();
   }
@@ -364,7 +372,7 @@ export class Datapath {
       return;
     }
     const p = x.ifId === 0 ? this.policy : this.byIfId.get(x.ifId);
-    if (p !== undefined && p !== null) this.queueWrite(p, slab, x.off, x.len);
+    if (p !== undefined && p !== null) this.writes.queue(p, slab, x.off, x.len);
   }
 
   /** ip_tunnel_rcv and friends; the inner packet is queued for the tunnel's device. */
@@ -374,7 +382,7 @@ export class Datapath {
     const t = r.tunnel!;
     const p = this.byTunnel.get(t);
     if (p === undefined) t.stats.rx_dropped++; // a fallback device with no TUN behind it
-    else this.queueWrite(p, slab, r.off, r.len);
+    else this.writes.queue(p, slab, r.off, r.len);
   }
 
   private icmp(slab: Uint8Array, off: number, len: number, link: number, now: number): void {
@@ -390,51 +398,8 @@ export class Datapath {
     if (out.event === UnderlayIcmp.PmtuUpdated) this.ev.pmtu(formatIp4(out.remote), out.mtu, out.tunnels.map((t) => t.name));
     if (out.event === UnderlayIcmp.Relayed && r.icmpLen > 0 && r.icmpTunnel !== null) {
       const p = this.byTunnel.get(r.icmpTunnel);
-      if (p !== undefined) this.writeOne(p, r.icmp, r.icmpLen);
+      if (p !== undefined) this.writes.writeOne(p, r.icmp, r.icmpLen);
     }
-  }
-
-  private queueWrite(p: Port, slab: Uint8Array, off: number, len: number): void {
-    const q = p.writes;
-    if (q.batch.isFull) this.flushPort(p);
-    q.batch.add(slab, off, len);
-    if (!q.isQueued) {
-      q.isQueued = true;
-      this.dirtyPorts.push(p);
-    }
-  }
-
-  private flushWrites(): void {
-    for (let k = 0; k < this.dirtyPorts.length; k++) {
-      const p = this.dirtyPorts[k]!;
-      p.writes.isQueued = false;
-      this.flushPort(p);
-    }
-    this.dirtyPorts.length = 0;
-  }
-
-  /** One write call for p's queue; a refused packet is rx_dropped (netif_rx failing), xfrmi counts its own. */
-  private flushPort(p: Port): void {
-    const q = p.writes;
-    const count = q.batch.count;
-    if (count === 0) return;
-    if (p.isOpen) p.dev.write(q.batch, q.ok);
-    else q.ok.fill(0, 0, count);
-    for (let i = 0; i < count; i++) {
-      const isWritten = q.ok[i] === 1;
-      if (p.xstats !== null) xfrmiRxDone(p.xstats, q.batch.sizes[i]!, isWritten);
-      else if (!isWritten && p.tunnel !== null) p.tunnel.stats.rx_dropped++;
-    }
-    q.batch.clear();
-  }
-
-  /** Writes one packet (an ICMP error the cores built) into p's device now. */
-  private writeOne(p: Port, buf: Uint8Array, len: number): void {
-    if (!p.isOpen) return;
-    const b = this.one;
-    b.clear();
-    b.add(buf, 0, len);
-    p.dev.write(b);
   }
 
   private afterBatch(): void {
@@ -448,17 +413,5 @@ export class Datapath {
       this.views.set(buf.buffer, v);
     }
     return v;
-  }
-
-  /** Counts the packet a handler threw on and logs at most once per FAULT_LOG_INTERVAL_MS. */
-  private fault(where: string, e: unknown, packets = 1): void {
-    this.stats.faults += packets;
-    this.faultsUnlogged++;
-    const now = this.clock.now();
-    if (now - this.lastFaultLogMs < FAULT_LOG_INTERVAL_MS) return;
-    this.lastFaultLogMs = now;
-    const more = this.faultsUnlogged > 1 ? ` (${this.faultsUnlogged - 1} more since the last report)` : '';
-    this.faultsUnlogged = 0;
-    this.ev.log(`datapath ${where}: ${e instanceof Error ? e.message : String(e)}${more}`);
   }
 }
