@@ -23,7 +23,7 @@
 
 import { formatIp4 } from '../wire/addr.js';
 import { IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
-import type { PacketBatch, PacketConn, RecvMeta, TunDevice } from '../io/types.js';
+import type { Clock, PacketBatch, PacketConn, RecvMeta, TunDevice } from '../io/types.js';
 import { handleUnderlayIcmp, UnderlayIcmp } from '../tunnel/icmp-in.js';
 import { PacketResult, TxOutcome, Verdict } from '../tunnel/result.js';
 import type { TunnelStack } from '../tunnel/stack.js';
@@ -57,7 +57,7 @@ export interface DatapathEvents {
   log(msg: string): void;
 }
 
-export interface DatapathClocks {
+export interface DatapathClocks extends Clock {
   /** Monotonic ms for the tunnel cores (PMTU ageing, link-failure pacing). */
   now(): number;
   /** Wall-clock ms for the xfrm core (lifetimes, use times). */
@@ -180,7 +180,6 @@ export class Datapath {
     if (p.batch.stride !== this.geometry.stride) p.batch = this.geometry.alloc(p.batch.batchSize);
     try {
       p.dev.read(p.batch).then(p.onRead, p.onReadError);
-      p.isReading = true;
     } catch (e) {
       this.onReadError(p, e); // a programmer error (a read already pending): logged, retried later
     }
@@ -190,7 +189,6 @@ export class Datapath {
 
   /** One read batch of p. Never throws: a rejection here would be unhandled. */
   private onRead(p: Port, n: number): void {
-    p.isReading = false;
     if (n === 0 || !p.isOpen) return; // closed: the loop ends
     try {
       this.xmitBatch(p, n);
@@ -294,7 +292,6 @@ export class Datapath {
   }
 
   private onReadError(p: Port, e: unknown): void {
-    p.isReading = false;
     if (!p.isOpen) return;
     this.faults.note(`read ${p.name}`, e, 0);
     setTimeout(() => this.read(p), READ_RETRY_MS).unref();

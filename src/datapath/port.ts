@@ -39,8 +39,6 @@ export class Port {
   batch: PooledBatch;
   readonly writes: WriteQueue;
   isOpen = true;
-  /** A read is pending on dev (the loop is running). */
-  isReading = false;
   /** Bound once: no closure per read. */
   readonly onRead: (n: number) => void;
   readonly onReadError: (e: unknown) => void;

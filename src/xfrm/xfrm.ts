@@ -95,7 +95,6 @@ export class XfrmStack {
       }
       return this.dropX(r, XDrop.NoPolicy);
     }
-    r.policy = p;
     p.useTimeMs = nowMs;
     if (p.isBlock) return this.dropMib(r, XfrmStat.OutPolBlock);
     if (p.tmpls.length === 0) {
