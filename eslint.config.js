@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 const CORES = ['./src/tunnel', './src/xfrm', './src/ike', './src/route', './src/offload'];
-const SHELLS = ['./src/io', './src/daemon', './src/cli', './src/demo'];
+const SHELLS = ['./src/io', './src/datapath', './src/daemon', './src/cli', './src/demo'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'coverage/**', 'node_modules/**'] },

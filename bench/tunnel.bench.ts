@@ -22,10 +22,10 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';
 import { makeTunnelParams } from '../src/tunnel/params.js';
 import type { TunnelConfig } from '../src/tunnel/params.js';
-import { PacketResult, Verdict } from '../src/tunnel/result.js';
+import { PacketResult, TxOutcome, Verdict } from '../src/tunnel/result.js';
 import { TunnelStack } from '../src/tunnel/stack.js';
 import type { Tunnel } from '../src/tunnel/tunnel.js';
-import { tunnelXmit } from '../src/tunnel/xmit.js';
+import { tunnelXmit, txDone } from '../src/tunnel/xmit.js';
 import { eth, ip4, ip6 } from '../test/util/packets.js';
 
 const HEADROOM = 128;
@@ -105,7 +105,7 @@ async function runCase(c: Case, n: number): Promise<Row> {
   if (peer.receive(buf, outOff, outLen, 0, rr) !== Verdict.Deliver) throw new Error(`${c.label}: decapsulation failed (drop ${rr.drop})`);
   if (rr.off !== HEADROOM || rr.len !== len) throw new Error(`${c.label}: decapsulated ${rr.len} bytes at ${rr.off}`);
 
-  const encapStep = (): void => { tunnelXmit(tx, buf, HEADROOM, len, NOW_MS, rt); };
+  const encapStep = (): void => { tunnelXmit(tx, buf, HEADROOM, len, NOW_MS, rt); txDone(tx, rt.innerLen, TxOutcome.Sent); };
   const rewind = rx.iseq;
   const decapStep = (): void => {
     if (rewind) rx.iSeqno = 0;

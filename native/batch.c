@@ -73,35 +73,65 @@ static bool tk_parse_span(napi_env env, napi_value *argv, napi_value jcount, tk_
   return true;
 }
 
-/* The receiving interface from an IP_PKTINFO cmsg (ip(7)), 0 if absent. */
-static int32_t tk_pktinfo_ifindex(struct msghdr *h) {
+/* From the control messages of one datagram: the receiving interface and the header
+ * destination address (IP_PKTINFO ipi_ifindex / ipi_addr, ip(7)) and the TOS byte (IP_TOS,
+ * present with IP_RECVTOS); 0 when absent. */
+static void tk_cmsg_info(struct msghdr *h, int32_t *ifindex, uint32_t *dst, uint8_t *tos) {
+  *ifindex = 0;
+  *dst = 0;
+  *tos = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
-    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+    if (c->cmsg_level != IPPROTO_IP) continue;
+    if (c->cmsg_type == IP_PKTINFO) {
       struct in_pktinfo pi;
       memcpy(&pi, CMSG_DATA(c), sizeof pi);
-      return pi.ipi_ifindex;
+      *ifindex = pi.ipi_ifindex;
+      *dst = ntohl(pi.ipi_addr.s_addr);
+    } else if (c->cmsg_type == IP_TOS) {
+      *tos = *(uint8_t *)CMSG_DATA(c);
     }
   }
-  return 0;
 }
 
-/* recvBatch(fd, slab, offset, stride, max, sizes, ifindex, src[, srcPort]) → count (0 on
- * EAGAIN). srcPort (Uint16Array, optional) receives the sender's port (UDP sockets; 0 for raw). */
+/* An optional trailing TypedArray argument of at least `need` elements; *out stays NULL when
+ * the argument is undefined. */
+static bool tk_opt_typed(napi_env env, napi_value v, napi_typedarray_type type, const char *name,
+                         void **out, size_t need) {
+  napi_valuetype t = napi_undefined;
+  size_t n = 0;
+  *out = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t == napi_undefined) return true;
+  if (!tk_typed(env, v, type, name, out, &n)) return false;
+  if (n < need) {
+    tk_throw_range(env, "%s holds %zu entries, need %zu", name, n, need);
+    return false;
+  }
+  return true;
+}
+
+/* recvBatch(fd, slab, offset, stride, max, sizes, ifindex, src[, srcPort[, dst[, tos]]]) →
+ * count (0 on EAGAIN). Optional: srcPort (Uint16Array) the sender's port (UDP sockets; 0 for
+ * raw), dst (Uint32Array) the header destination address (IP_PKTINFO ipi_addr), tos
+ * (Uint8Array) the TOS byte (IP_RECVTOS; 0 when the socket does not ask for it). */
 static napi_value tk_recv_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
+  napi_value argv[11];
+  uint32_t *dsts = NULL;
+  uint8_t *toss = NULL;
   tk_slots s;
   int32_t *ifx;
   uint32_t *src;
   uint16_t *sport = NULL;
   size_t n_ifx, n_src, n_sport = 0;
   napi_valuetype t9 = napi_undefined;
-  if (!tk_args(env, info, 9, argv) || !tk_parse_slots(env, argv, &s) ||
+  if (!tk_args(env, info, 11, argv) || !tk_parse_slots(env, argv, &s) ||
       !tk_typed(env, argv[6], napi_int32_array, "ifindex", (void **)&ifx, &n_ifx) ||
       !tk_typed(env, argv[7], napi_uint32_array, "src", (void **)&src, &n_src)) return NULL;
   if (napi_typeof(env, argv[8], &t9) == napi_ok && t9 != napi_undefined &&
       !tk_typed(env, argv[8], napi_uint16_array, "srcPort", (void **)&sport, &n_sport)) return NULL;
   if (n_ifx < (size_t)s.max || n_src < (size_t)s.max || (sport != NULL && n_sport < (size_t)s.max))
     return tk_throw_range(env, "ifindex/src/srcPort shorter than max");
+  if (!tk_opt_typed(env, argv[9], napi_uint32_array, "dst", (void **)&dsts, (size_t)s.max) ||
+      !tk_opt_typed(env, argv[10], napi_uint8_array, "tos", (void **)&toss, (size_t)s.max)) return NULL;
   tk_state *st = tk_state_of(env);
   size_t cap = (size_t)(s.stride - s.offset);
   for (int32_t i = 0; i < s.max; i++) {
@@ -126,31 +156,39 @@ static napi_value tk_recv_batch(napi_env env, napi_callback_info info) {
     struct mmsghdr *m = &st->msgs[i];
     int32_t len = (int32_t)m->msg_len;
     s.sizes[i] = (m->msg_hdr.msg_flags & MSG_TRUNC) || (size_t)len > cap ? -len : len;
-    ifx[i] = tk_pktinfo_ifindex(&m->msg_hdr);
+    uint32_t d;
+    uint8_t tos;
+    tk_cmsg_info(&m->msg_hdr, &ifx[i], &d, &tos);
+    if (dsts != NULL) dsts[i] = d;
+    if (toss != NULL) toss[i] = tos;
     src[i] = ntohl(st->addr[i].sin_addr.s_addr);
     if (sport != NULL) sport[i] = ntohs(st->addr[i].sin_port);
   }
   return tk_int_value(env, n);
 }
 
-/* sendBatch(fd, slab, offsets, sizes, dst, count[, dstPort]) → messages sent. dstPort
- * (Uint16Array, optional) gives each message's port (UDP sockets). sendmmsg(2) stops at
+/* sendBatch(fd, slab, offsets, sizes, dst, count[, dstPort[, status]]) → messages sent. dstPort
+ * (Uint16Array, optional) gives each message's port (UDP sockets); status (Uint8Array,
+ * optional) receives 1 for each message the kernel took, 0 otherwise. sendmmsg(2) stops at
  * the first failing message without reporting it, so on failure we call again from
  * that message: it fails alone, is skipped, and the rest continue. EAGAIN ends the
  * batch (the socket buffer is full); the caller treats the rest as dropped. */
 static napi_value tk_send_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
+  napi_value argv[8];
+  uint8_t *status = NULL;
   tk_span s;
   uint32_t *dst;
   uint16_t *dport = NULL;
   size_t n_dst, n_dport = 0;
   napi_valuetype t7 = napi_undefined;
-  if (!tk_args(env, info, 7, argv) || !tk_parse_span(env, argv, argv[5], &s) ||
+  if (!tk_args(env, info, 8, argv) || !tk_parse_span(env, argv, argv[5], &s) ||
       !tk_typed(env, argv[4], napi_uint32_array, "dst", (void **)&dst, &n_dst)) return NULL;
   if (napi_typeof(env, argv[6], &t7) == napi_ok && t7 != napi_undefined &&
       !tk_typed(env, argv[6], napi_uint16_array, "dstPort", (void **)&dport, &n_dport)) return NULL;
   if (n_dst < (size_t)s.count || (dport != NULL && n_dport < (size_t)s.count))
     return tk_throw_range(env, "dst/dstPort shorter than count");
+  if (!tk_opt_typed(env, argv[7], napi_uint8_array, "status", (void **)&status, (size_t)s.count)) return NULL;
+  if (status != NULL) memset(status, 0, (size_t)s.count);
   tk_state *st = tk_state_of(env);
   for (int32_t i = 0; i < s.count; i++) {
     st->addr[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(dst[i]),
@@ -164,7 +202,12 @@ static napi_value tk_send_batch(napi_env env, napi_callback_info info) {
   st->last_send_errno = 0;
   while (i < s.count) {
     int r = sendmmsg(s.fd, st->msgs + i, (unsigned)(s.count - i), MSG_DONTWAIT);
-    if (r > 0) { sent += r; i += r; continue; }
+    if (r > 0) {
+      if (status != NULL) memset(status + i, 1, (size_t)r);
+      sent += r;
+      i += r;
+      continue;
+    }
     if (r == 0 || errno == EAGAIN || errno == EWOULDBLOCK) break;
     if (errno == EINTR) continue;
     if (tk_fatal(errno)) {
@@ -209,13 +252,16 @@ static napi_value tk_read_batch(napi_env env, napi_callback_info info) {
   return tk_int_value(env, i);
 }
 
-/* writeBatch(fd, slab, offsets, sizes, count) → packets written. One write(2) per
+/* writeBatch(fd, slab, offsets, sizes, count[, status]) → packets written; status (Uint8Array,
+ * optional) receives 1 for each packet the kernel took, 0 otherwise. One write(2) per
  * packet; a rejected packet (EINVAL: not IPv4/IPv6 or too short; EIO: device down;
  * EAGAIN, ENOMEM: no skb) is skipped and counted, as the kernel counts rx_dropped. */
 static napi_value tk_write_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
+  napi_value argv[6];
   tk_span s;
-  if (!tk_args(env, info, 5, argv) || !tk_parse_span(env, argv, argv[4], &s)) return NULL;
+  uint8_t *status = NULL;
+  if (!tk_args(env, info, 6, argv) || !tk_parse_span(env, argv, argv[4], &s) ||
+      !tk_opt_typed(env, argv[5], napi_uint8_array, "status", (void **)&status, (size_t)s.count)) return NULL;
   tk_state *st = tk_state_of(env);
   int32_t written = 0;
   st->last_errors = 0;
@@ -224,6 +270,7 @@ static napi_value tk_write_batch(napi_env env, napi_callback_info info) {
     ssize_t n;
     do n = write(s.fd, s.slab + s.offsets[i], (size_t)s.sizes[i]);
     while (n < 0 && errno == EINTR);
+    if (status != NULL) status[i] = n >= 0;
     if (n >= 0) { written++; continue; }
     if (tk_fatal(errno)) {
       char subject[24];

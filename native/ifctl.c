@@ -171,7 +171,8 @@ static napi_value tk_raw_open(napi_env env, napi_callback_info info) {
 }
 
 /* udpOpen(addr, port) → fd: socket(AF_INET, SOCK_DGRAM|SOCK_NONBLOCK|SOCK_CLOEXEC) bound to
- * addr:port (host-order u32, 0 = INADDR_ANY), SO_REUSEADDR, IP_PKTINFO and 4 MiB buffers.
+ * addr:port (host-order u32, 0 = INADDR_ANY), SO_REUSEADDR, IP_PKTINFO, IP_RECVTOS (the outer
+ * TOS byte, for ECN decapsulation of ESP-in-UDP) and 4 MiB buffers.
  * UDP_ENCAP is not set (that would hand ESP to the kernel's own xfrm): the daemon reads every
  * datagram and tells IKE (non-ESP marker), ESP and NAT keepalives apart (RFC 3948 §2). */
 static napi_value tk_udp_open(napi_env env, napi_callback_info info) {
@@ -188,6 +189,7 @@ static napi_value tk_udp_open(napi_env env, napi_callback_info info) {
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl((uint32_t)addr) };
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) failed = "SO_REUSEADDR";
   else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) failed = "IP_PKTINFO";
+  else if (setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof one) < 0) failed = "IP_RECVTOS";
   else if (tk_sockbuf(fd, SO_RCVBUFFORCE, SO_RCVBUF) < 0) failed = "SO_RCVBUF";
   else if (tk_sockbuf(fd, SO_SNDBUFFORCE, SO_SNDBUF) < 0) failed = "SO_SNDBUF";
   else if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) failed = "bind";

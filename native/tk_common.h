@@ -42,7 +42,8 @@
   } while (0)
 
 typedef union {
-  char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+  /* IP_PKTINFO and, on UDP sockets with IP_RECVTOS, IP_TOS */
+  char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
   struct cmsghdr align;
 } tk_cmsgbuf;
 

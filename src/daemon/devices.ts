@@ -2,12 +2,16 @@
 // the link logic is testable without root: the Linux implementation lives
 // in linux-devices.ts, a fake in the tests.
 
+import type { TunDevice } from '../io/types.js';
+
 /** A TUN (L3) or TAP (gretap) device the daemon owns. */
 export interface Device {
   readonly name: string;
   readonly ifindex: number;
   /** MAC address text for TAP devices, else null. */
   readonly mac: string | null;
+  /** Its packets, through the I/O boundary (the data path reads and writes here). */
+  readonly tun: TunDevice;
   setMtu(mtu: number): void;
   setUp(up: boolean): void;
   /** IFF_UP as the kernel sees it now (someone may have run `ip link set … down`). */

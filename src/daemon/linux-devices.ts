@@ -7,20 +7,27 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { VpnError } from '../wire/errors.js';
 import { native } from '../io/native.js';
 import { NetlinkError, RtNetlink } from '../io/netlink.js';
+import { openTun } from '../io/tun-linux.js';
+import type { TunLinux } from '../io/tun-linux.js';
 import type { Device, DeviceFactory, UnderlayRoute } from './devices.js';
+
+/** Packets per TUN read/write batch (the data path's batch size). */
+export const TUN_BATCH = 32;
 
 /** A TUN/TAP device; the kernel removes it when its fd closes (not persistent). */
 export class LinuxDevice implements Device {
+  readonly name: string;
   readonly ifindex: number;
   readonly mac: string | null;
   private closed = false;
 
-  constructor(readonly name: string, readonly fd: number, tap: boolean) {
-    this.ifindex = native().ifIndex(name);
-    this.mac = tap ? formatMac(native().ifGetHwAddr(name)) : null;
+  constructor(readonly tun: TunLinux) {
+    this.name = tun.name;
+    this.ifindex = tun.ifindex;
+    this.mac = tun.isTap ? formatMac(native().ifGetHwAddr(tun.name)) : null;
   }
 
-  setMtu(mtu: number): void { native().ifSetMtu(this.name, mtu); }
+  setMtu(mtu: number): void { this.tun.mtu = mtu; }
   setUp(up: boolean): void { native().ifSetUp(this.name, up); }
   /** IFF_UP (0x1) from SIOCGIFFLAGS; false once closed or gone. */
   isUp(): boolean {
@@ -34,7 +41,7 @@ export class LinuxDevice implements Device {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    native().closeFd(this.fd);
+    void this.tun.close();
   }
 }
 
@@ -45,20 +52,20 @@ export class LinuxDevices implements DeviceFactory {
   private nl: RtNetlink | null = null;
 
   create(name: string, tap: boolean, mtu: number, noIpv6 = false): Device {
-    let opened: { fd: number; name: string };
+    let tun: TunLinux;
     try {
-      opened = native().tunOpen(name, tap);
+      tun = openTun(name, { tap, batchSize: TUN_BATCH });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       throw new VpnError(err.code ?? 'EIO', err.message, 'name');
     }
     try {
-      const d = new LinuxDevice(opened.name, opened.fd, tap);
+      const d = new LinuxDevice(tun);
       d.setMtu(mtu);
-      if (noIpv6) disableIpv6(opened.name);
+      if (noIpv6) disableIpv6(tun.name);
       return d;
     } catch (e) {
-      native().closeFd(opened.fd);
+      void tun.close();
       const err = e as NodeJS.ErrnoException;
       throw new VpnError(err.code ?? 'EIO', err.message, 'mtu');
     }

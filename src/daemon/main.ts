@@ -8,19 +8,22 @@ import { formatTrace } from '../tunnel/trace.js';
 import { dropName } from '../wire/drop.js';
 import { VpnError } from '../wire/errors.js';
 import { defaultSocketPath } from './client.js';
-import { Datapath } from './datapath.js';
+import { Datapath, DATAPATH_BATCH } from '../datapath/datapath.js';
+import { openRaw } from '../io/raw.js';
+import { openTun } from '../io/tun-linux.js';
+import type { TunLinux } from '../io/tun-linux.js';
+import { openUdp } from '../io/udp.js';
+import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { LinuxDevices } from './linux-devices.js';
-import type { LinuxDevice } from './linux-devices.js';
 import { Log } from './log.js';
 import type { Level } from './log.js';
 import { TunkitNode } from './node.js';
 import type { Request } from './protocol.js';
 import { ControlServer } from './server.js';
 import { XfrmControl } from './xfrm-control.js';
-import { POLICY_DEV, XfrmDatapath } from './xfrm-datapath.js';
+import { POLICY_DEV, XfrmRoutes } from './xfrm-routes.js';
 import { formatXAddr } from '../xfrm/selector.js';
-import { XfrmiDatapath } from './xfrmi-datapath.js';
-import { XfrmStack } from '../xfrm/xfrm.js';
+import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
 
@@ -49,42 +52,34 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   const devices = new LinuxDevices();
   const node = new TunkitNode(devices, (e) => server?.publish(e), clock);
   const xfrm = new XfrmStack();
-  const onError = (where: string, e: unknown): void => log.error(`${where}: ${e instanceof Error ? e.message : String(e)}`);
-  const dp = new Datapath(node, {
+  let xctl: XfrmControl | null = null;
+  const routes = new XfrmRoutes(xfrm, { warn: (m) => log.warn(m) });
+  const dp = new Datapath(node.stack, xfrm, {
     pmtu: (remote, mtu, devs) => {
       log.info(`pmtu ${remote} ${mtu} (${devs.join(', ')})`);
       server?.publish({ type: 'pmtu', remote, mtu, devs });
     },
-    error: onError,
     xfrmPmtu: (x) => {
       const remote = formatXAddr(x.cfg.dst);
       log.info(`pmtu ${remote} ${x.routeMtu} (esp spi 0x${x.cfg.spi.toString(16).padStart(8, '0')})`);
       server?.publish({ type: 'pmtu', remote, mtu: x.routeMtu, devs: [POLICY_DEV] });
-      xdp.syncRoutes();
+      routes.syncRoutes();
     },
-  }, clock, xfrm, Date.now);
-  let xctl: XfrmControl | null = null;
-  let xiRef: XfrmiDatapath | null = null;
-  const xdp = new XfrmDatapath(xfrm, {
-    error: onError,
-    warn: (m) => log.warn(m),
-    deliverTransport: (b, off, len, ifx) => dp.receiveOuter(b, off, len, ifx),
-    deliverIfId: (ifId, b, off, len) => { xiRef?.deliver(ifId, b, off, len); },
-    eventsPending: () => setImmediate(() => xctl?.drainEvents()),
-  }, Date.now);
+    xfrmEvents: () => setImmediate(() => xctl?.drainEvents()),
+    ike: () => { /* TODO(#5): hand IKE messages to the IKE daemon when it exists */ },
+    log: (m) => log.error(m),
+  }, { now: clock, wallNow: Date.now });
   xctl = new XfrmControl(xfrm, {
     ifindex: (n) => devices.ifindex(n),
     publish: (e) => server?.publish(e),
     now: Date.now,
     routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
-    tablesChanged: () => xdp.syncRoutes(),
+    tablesChanged: () => routes.syncRoutes(),
   });
-  dp.start();
-  xdp.start();
+  const policyTun = openSockets(dp, log);
+  routes.watch();
   const ctl = xctl;
-  const xi = new XfrmiDatapath(xfrm, node.xfrmLinks, () => xdp.sendFd, onError, Date.now);
-  xiRef = xi;
-  const ctx: Ctx = { node, dp, log, xctl: ctl, xi };
+  const ctx: Ctx = { node, dp, log, xctl: ctl };
   server = new ControlServer(o.socket, (req) => handle(req, ctx), (s) => log.warn(s));
   await server.listen();
   const srv = server;
@@ -97,16 +92,39 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   log.info(`listening on ${o.socket}`);
   return async () => {
     clearInterval(timer);
+    routes.clear();
     dp.stop();
-    xi.stop();
-    xdp.stop();
-    for (const name of [...node.all.keys()]) dp.detach(name);
+    await policyTun.close();
     node.close();
     await srv.close();
   };
 }
 
-interface Ctx { readonly node: TunkitNode; readonly dp: Datapath; readonly log: Log; readonly xctl: XfrmControl; readonly xi: XfrmiDatapath }
+/**
+ * The data path's sockets and the policy TUN: raw IPv4 for protocols 4, 41,
+ * 47, 50 and ICMP (the GRE one also sends every outer packet, IP_HDRINCL),
+ * the NAT-T UDP socket on 4500 (ESP-in-UDP, and it holds the port so no ICMP
+ * port unreachable goes out), and POLICY_DEV (up, no addresses: routes point
+ * into it).
+ */
+function openSockets(dp: Datapath, log: Log): TunLinux {
+  const opts = { batchSize: DATAPATH_BATCH };
+  const gre = openRaw(IPPROTO_GRE, opts);
+  dp.addRaw(gre);
+  dp.setTx(gre);
+  for (const proto of [IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ICMP, IPPROTO_ESP]) dp.addRaw(openRaw(proto, opts));
+  try {
+    dp.addNatT(openUdp(0, NAT_T_PORT, opts));
+  } catch (e) {
+    log.warn(`UDP ${NAT_T_PORT} is taken (${e instanceof Error ? e.message : String(e)}): ESP-in-UDP is not received`);
+  }
+  const tun = openTun(POLICY_DEV, { batchSize: DATAPATH_BATCH });
+  tun.up();
+  dp.attachPolicy(POLICY_DEV, tun);
+  return tun;
+}
+
+interface Ctx { readonly node: TunkitNode; readonly dp: Datapath; readonly log: Log; readonly xctl: XfrmControl }
 
 function handle(req: Request, c: Ctx): unknown {
   const { node, dp, log, xctl } = c;
@@ -124,22 +142,25 @@ function handle(req: Request, c: Ctx): unknown {
       const rec = node.addLink(a);
       const xl = node.xfrmLinks.get(rec.name);
       if (xl !== undefined) {
-        c.xi.attach(xl, (xl.dev as LinuxDevice).fd);
+        dp.attachXfrmi(xl.name, xl.ifId, xl.stats, xl.dev.tun);
         log.info(`link add ${rec.name} type xfrm if_id ${xl.ifId} mtu ${rec.mtu}`);
         return rec;
       }
       const e = node.entry(rec.name);
-      dp.attach(e.tunnel, e.dev as LinuxDevice);
+      dp.attachTunnel(e.tunnel, e.dev.tun);
       log.info(`link add ${rec.name} type ${rec.kind} local ${rec.local} remote ${rec.remote} mtu ${rec.mtu}`);
       return rec;
     }
     case 'link.del':
       dp.detach(String(a['name']));
-      c.xi.detach(String(a['name']));
       node.delLink(a['name']);
       log.info(`link del ${String(a['name'])}`);
       return null;
-    case 'link.set': return node.setLink(a['name'], a);
+    case 'link.set': {
+      const rec = node.setLink(a['name'], a);
+      dp.mtuChanged(rec.name, rec.mtu);
+      return rec;
+    }
     case 'link.show': return node.showLinks(a['name'], a['type']);
     case 'stats': return node.stackDrops();
     default: throw new VpnError('EOPNOTSUPP', `unsupported op ${req.op}`);

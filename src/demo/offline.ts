@@ -13,11 +13,11 @@ import { dropName } from '../wire/drop.js';
 import { Ip4Packet } from '../wire/ip4.js';
 import { makeTunnelParams } from '../tunnel/params.js';
 import type { TunnelConfig } from '../tunnel/params.js';
-import { PacketResult, Verdict } from '../tunnel/result.js';
+import { PacketResult, TxOutcome, Verdict } from '../tunnel/result.js';
 import { TunnelStack } from '../tunnel/stack.js';
 import { formatTrace } from '../tunnel/trace.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
-import { tunnelXmit } from '../tunnel/xmit.js';
+import { tunnelXmit, txDone } from '../tunnel/xmit.js';
 import { formatPacket } from '../wire/pretty.js';
 import { echo4, echo6, frame } from './packets.js';
 
@@ -60,6 +60,7 @@ function send(from: Tunnel, to: TunnelStack, inner: Uint8Array, link: 'eth' | 'i
     if (res.icmpLen > 0) say(`  ${from.name} → sender: ${formatPacket(res.icmp, 0, res.icmpLen, link)}`);
     return null;
   }
+  txDone(from, res.innerLen, TxOutcome.Sent); // the offline "wire" takes every packet
   say(`  wire: ${formatPacket(buf, res.off, res.len, 'ip')}`);
   const outer = new Uint8Array(buf.subarray(res.off, res.off + res.len)); // a copy: buf is reused
   if (onWire !== undefined) {

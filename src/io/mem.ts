@@ -11,10 +11,10 @@
 // bytes (conn) is EMSGSIZE, an address other than the peer's is
 // ENETUNREACH; a full FIFO or a closed peer drops silently (txDropped).
 
-import { allocBatch, checkOutgoing, IDEAL_BATCH_SIZE, MTU_MAX } from './pool.js';
+import { allocBatch, checkOutgoing, IDEAL_BATCH_SIZE, MTU_MAX, packetStart } from './pool.js';
 import type { PooledBatch } from './pool.js';
-import { ClosedError, newIoStats } from './types.js';
-import type { HasStats, IoStats, PacketBatch, PacketConn, TunDevice } from './types.js';
+import { ClosedError, newIoStats, newRecvMeta } from './types.js';
+import type { HasStats, IoStats, PacketBatch, PacketConn, ReceiveCallback, RecvMeta, TunDevice } from './types.js';
 
 /** A bounded FIFO of packets in one slab; `tag` carries the sender address for conns. */
 class MemQueue {
@@ -96,22 +96,28 @@ export class MemTun implements TunDevice, HasStats {
     return p;
   }
 
-  write(b: PacketBatch): Promise<void> {
-    if (this.isClosed) return Promise.reject(new ClosedError(this.name));
+  /** Taken = copied into the peer's FIFO; a full FIFO or closed peer drops (txDropped, ok[i] = 0). */
+  write(b: PacketBatch, ok?: Uint8Array): number {
+    if (this.isClosed) throw new ClosedError(this.name);
     checkOutgoing(b, this.batchSize);
     const peer = this.peer;
+    let taken = 0;
     for (let i = 0; i < b.count; i++) {
       const size = b.sizes[i]!;
+      let took = 0;
       if (size <= 0 || size > this.maxFrame) {
         this.stats.txErrors++;
         this.stats.lastError = size <= 0 ? 'EINVAL' : 'EMSGSIZE';
-      } else if (peer === null || !peer.accept(b.bufs[i]!, b.offset, size)) {
+      } else if (peer === null || !peer.accept(b.bufs[i]!, packetStart(b, i), size)) {
         this.stats.txDropped++;
       } else {
         this.stats.txPackets++;
+        took = 1;
       }
+      if (ok !== undefined) ok[i] = took;
+      taken += took;
     }
-    return RESOLVED;
+    return taken;
   }
 
   close(): Promise<void> {
@@ -181,7 +187,6 @@ export interface MemConnOptions {
   readonly maxDatagram?: number;
 }
 
-type ReceiveCb = (b: PacketBatch, ifindex: Int32Array, src: Uint32Array) => void;
 
 export class MemConn implements PacketConn, HasStats {
   readonly stats: IoStats = newIoStats();
@@ -190,7 +195,8 @@ export class MemConn implements PacketConn, HasStats {
   private readonly rx: PooledBatch;
   private readonly ifindexes: Int32Array;
   private readonly srcs: Uint32Array;
-  private cb: ReceiveCb | null = null;
+  private readonly meta: RecvMeta;
+  private cb: ReceiveCallback | null = null;
   private isScheduled = false;
   private isClosed = false;
   private readonly onImmediate = (): void => { this.isScheduled = false; this.deliver(); };
@@ -201,9 +207,11 @@ export class MemConn implements PacketConn, HasStats {
     this.rx = allocBatch({ batchSize, mtu: Math.min(MTU_MAX, maxDatagram) });
     this.ifindexes = new Int32Array(batchSize).fill(ifindex);
     this.srcs = new Uint32Array(batchSize);
+    this.meta = newRecvMeta(batchSize);
+    this.meta.dst.fill(addr);
   }
 
-  send(b: PacketBatch, dst: Uint32Array): number {
+  send(b: PacketBatch, dst: Uint32Array, ok?: Uint8Array): number {
     if (this.isClosed) throw new ClosedError('mem conn');
     checkOutgoing(b, this.batchSize);
     if (dst.length < b.count) throw new RangeError(`dst holds ${dst.length} addresses for ${b.count} packets`);
@@ -212,19 +220,20 @@ export class MemConn implements PacketConn, HasStats {
       const size = b.sizes[i]!;
       const err = size <= 0 ? 'EINVAL' : size > this.maxDatagram ? 'EMSGSIZE'
         : this.peer === null || dst[i] !== this.peer.addr ? 'ENETUNREACH' : '';
+      if (ok !== undefined) ok[i] = err === '' ? 1 : 0;
       if (err !== '') {
         this.stats.txErrors++;
         this.stats.lastError = err;
         continue;
       }
       sent++; // a closed or full peer loses it silently, as a network would
-      this.peer!.accept(b.bufs[i]!, b.offset, size, this.addr);
+      this.peer!.accept(b.bufs[i]!, packetStart(b, i), size, this.addr);
     }
     this.stats.txPackets += sent;
     return sent;
   }
 
-  onReceive(cb: ReceiveCb): void {
+  onReceive(cb: ReceiveCallback): void {
     if (this.isClosed) throw new ClosedError('mem conn');
     this.cb = cb;
     if (this.queue.length > 0) this.schedule();
@@ -258,7 +267,7 @@ export class MemConn implements PacketConn, HasStats {
       this.srcs[i] = this.queue.lastTag;
     }
     rx.count = n;
-    cb(rx, this.ifindexes, this.srcs);
+    cb(rx, this.ifindexes, this.srcs, this.meta);
     if (this.queue.length > 0) this.schedule(); // bounded drain: the rest on a later turn
   }
 }

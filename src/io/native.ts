@@ -54,7 +54,7 @@ export interface NativeAddon {
   /**
    * socket(AF_INET, SOCK_DGRAM|SOCK_NONBLOCK|SOCK_CLOEXEC) bound to addr:port (host-order
    * u32, 0 = any), SO_REUSEADDR, IP_PKTINFO, 4 MiB buffers — udp(7). For ESP-in-UDP
-   * (RFC 3948) and IKE; UDP_ENCAP is not set, the daemon demultiplexes.
+   * (RFC 3948) and IKE, with IP_RECVTOS; UDP_ENCAP is not set, the daemon demultiplexes.
    */
   udpOpen(addr: number, port: number): number;
   /** close(2). */
@@ -63,19 +63,22 @@ export interface NativeAddon {
    * recvmmsg(MSG_DONTWAIT|MSG_TRUNC) of up to `max` datagrams; datagram i lands at
    * slab[i*stride + offset] (at most stride-offset bytes). Fills sizes[i] (negative
    * = -real length: truncated, drop it), ifindex[i] (IP_PKTINFO) and src[i]
-   * (host-order u32) and, when given, srcPort[i] (UDP sockets; 0 for raw). Returns the
-   * count; 0 on EAGAIN. Raw IPv4 sockets deliver the IP header included.
+   * (host-order u32) and, when given, srcPort[i] (UDP sockets; 0 for raw), dst[i] (the
+   * header destination, IP_PKTINFO ipi_addr) and tos[i] (IP_RECVTOS: udpOpen sockets).
+   * Returns the count; 0 on EAGAIN. Raw IPv4 sockets deliver the IP header included.
    */
   recvBatch(fd: number, slab: Uint8Array, offset: number, stride: number, max: number,
-    sizes: Int32Array, ifindex: Int32Array, src: Uint32Array, srcPort?: Uint16Array): number;
+    sizes: Int32Array, ifindex: Int32Array, src: Uint32Array, srcPort?: Uint16Array,
+    dst?: Uint32Array, tos?: Uint8Array): number;
   /**
    * sendmmsg of slab[offsets[i], +sizes[i]) to sockaddr_in(dst[i]), i < count. Returns
    * how many were sent. A message failing alone (ENETUNREACH, EMSGSIZE, EINVAL…) is
    * skipped and counted (lastBatchErrors, lastSendError); EAGAIN stops the batch, so
-   * count - sent - lastBatchErrors() messages were not attempted.
+   * count - sent - lastBatchErrors() messages were not attempted. status[i], when given,
+   * is 1 for each message sent and 0 otherwise.
    */
   sendBatch(fd: number, slab: Uint8Array, offsets: Int32Array, sizes: Int32Array,
-    dst: Uint32Array, count: number, dstPort?: Uint16Array): number;
+    dst: Uint32Array, count: number, dstPort?: Uint16Array, status?: Uint8Array): number;
   /**
    * One readv(2) per packet from a TUN/TAP fd into slot i (as recvBatch) until EAGAIN
    * or `max`; sizes[i] negative = truncated. Returns the count, 0 on EAGAIN.
@@ -84,9 +87,11 @@ export interface NativeAddon {
     sizes: Int32Array): number;
   /**
    * One write(2) per packet; returns how many the kernel took. A refused packet
-   * (EINVAL, EIO when down, …) is skipped and counted (lastBatchErrors, lastWriteError).
+   * (EINVAL, EIO when down, …) is skipped and counted (lastBatchErrors, lastWriteError);
+   * status[i], when given, is 1 for each packet written and 0 otherwise.
    */
-  writeBatch(fd: number, slab: Uint8Array, offsets: Int32Array, sizes: Int32Array, count: number): number;
+  writeBatch(fd: number, slab: Uint8Array, offsets: Int32Array, sizes: Int32Array, count: number,
+    status?: Uint8Array): number;
   /** errno name of the last skipped message of the latest sendBatch on this thread, '' if none. */
   lastSendError(): string;
   /** errno name of the last skipped packet of the latest writeBatch on this thread, '' if none. */

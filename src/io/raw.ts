@@ -17,18 +17,20 @@
 
 import { loadNative } from './native.js';
 import type { NativeAddon, PollHandle } from './native.js';
-import { allocBatch, checkOutgoing, IDEAL_BATCH_SIZE, MTU_MAX, PooledBatch } from './pool.js';
-import { ClosedError, newIoStats } from './types.js';
-import type { HasStats, IoStats, PacketBatch, PacketConn } from './types.js';
+import { allocBatch, checkOutgoing, IDEAL_BATCH_SIZE, MTU_MAX, oneSlab, packetStart } from './pool.js';
+import type { PooledBatch } from './pool.js';
+import { ClosedError, newIoStats, newRecvMeta } from './types.js';
+import type { HasStats, IoStats, PacketBatch, PacketConn, ReceiveCallback, RecvMeta } from './types.js';
 
 export interface RawOptions {
   /** Datagrams per send()/receive callback (default 128). */
   readonly batchSize?: number;
   /** Largest datagram received intact, bytes (default MTU_MAX = 65535); longer ones are counted as truncated. */
   readonly mtu?: number;
+  /** A UDP socket (udp.ts): payloads only, ports in meta.srcPort and dstPort. */
+  readonly isUdp?: boolean;
 }
 
-type ReceiveCb = (b: PacketBatch, ifindex: Int32Array, src: Uint32Array) => void;
 
 /** Opens a raw IPv4 socket for `proto` (needs CAP_NET_RAW). */
 export function openRaw(proto: number, opts: RawOptions = {}): RawConn {
@@ -47,7 +49,11 @@ export class RawConn implements PacketConn, HasStats {
   private readonly one = new Int32Array(1);
   private readonly oneSize = new Int32Array(1);
   private readonly oneDst = new Uint32Array(1);
-  private cb: ReceiveCb | null = null;
+  private readonly onePort = new Uint16Array(1);
+  private readonly meta: RecvMeta;
+  /** UDP sockets: the destination port of packet i of the next send() (set by the caller). */
+  readonly dstPort: Uint16Array | undefined;
+  private cb: ReceiveCallback | null = null;
   private handle: PollHandle | null = null;
   private isClosed = false;
   /** Per-message errors of the latest sendEach. */
@@ -67,25 +73,29 @@ export class RawConn implements PacketConn, HasStats {
     this.ifindex = new Int32Array(this.batchSize);
     this.src = new Uint32Array(this.batchSize);
     this.offsets = new Int32Array(this.batchSize);
+    this.meta = newRecvMeta(this.batchSize);
+    this.dstPort = opts.isUdp === true ? new Uint16Array(this.batchSize) : undefined;
   }
 
-  send(b: PacketBatch, dst: Uint32Array): number {
+  send(b: PacketBatch, dst: Uint32Array, ok?: Uint8Array): number {
     if (this.isClosed) throw new ClosedError(`raw socket (proto ${this.proto})`);
     checkOutgoing(b, this.batchSize);
     if (dst.length < b.count) throw new RangeError(`dst holds ${dst.length} addresses for ${b.count} packets`);
-    const isPooled = b instanceof PooledBatch;
-    const sent = isPooled ? this.sendPooled(b, dst) : this.sendEach(b, dst);
+    const slab = oneSlab(b, this.offsets);
+    const sent = slab !== null
+      ? this.n.sendBatch(this.fd, slab, this.offsets, b.sizes, dst, b.count, this.dstPort, ok)
+      : this.sendEach(b, dst, ok);
     this.stats.txPackets += sent;
-    const errors = isPooled ? this.n.lastBatchErrors() : this.eachErrors;
+    const errors = slab !== null ? this.n.lastBatchErrors() : this.eachErrors;
     if (errors > 0) {
       this.stats.txErrors += errors;
-      if (isPooled) this.stats.lastError = this.n.lastSendError();
+      if (slab !== null) this.stats.lastError = this.n.lastSendError();
     }
     this.stats.txDropped += b.count - sent - errors;
     return sent;
   }
 
-  onReceive(cb: ReceiveCb): void {
+  onReceive(cb: ReceiveCallback): void {
     if (this.isClosed) throw new ClosedError(`raw socket (proto ${this.proto})`);
     this.cb = cb;
     if (this.handle === null) this.handle = this.n.pollStart(this.fd, this.onReadable);
@@ -103,7 +113,9 @@ export class RawConn implements PacketConn, HasStats {
     const cb = this.cb;
     if (cb === null || this.isClosed) return;
     const rx = this.rx;
-    const n = this.n.recvBatch(this.fd, rx.slab, rx.offset, rx.stride, this.batchSize, rx.sizes, this.ifindex, this.src);
+    const m = this.meta;
+    const n = this.n.recvBatch(this.fd, rx.slab, rx.offset, rx.stride, this.batchSize, rx.sizes, this.ifindex, this.src,
+      m.srcPort, m.dst, m.tos);
     if (n === 0) return;
     let truncated = 0;
     for (let i = 0; i < n; i++) {
@@ -112,30 +124,25 @@ export class RawConn implements PacketConn, HasStats {
     this.stats.rxPackets += n - truncated;
     this.stats.rxTruncated += truncated;
     rx.count = n;
-    cb(rx, this.ifindex, this.src);
-  }
-
-  private sendPooled(b: PooledBatch, dst: Uint32Array): number {
-    const room = b.stride - b.offset;
-    for (let i = 0; i < b.count; i++) {
-      if (b.sizes[i]! > room) throw new RangeError(`packet ${i} of ${b.sizes[i]} bytes exceeds its ${room}-byte slot`);
-      this.offsets[i] = i * b.stride + b.offset;
-    }
-    return this.n.sendBatch(this.fd, b.slab, this.offsets, b.sizes, dst, b.count);
+    cb(rx, this.ifindex, this.src, m);
   }
 
   /** Slow path for batches that are not one slab; EAGAIN ends it like sendBatch does. */
-  private sendEach(b: PacketBatch, dst: Uint32Array): number {
+  private sendEach(b: PacketBatch, dst: Uint32Array, ok: Uint8Array | undefined): number {
     let sent = 0;
     this.eachErrors = 0;
-    this.one[0] = b.offset;
+    if (ok !== undefined) ok.fill(0, 0, b.count);
     for (let i = 0; i < b.count; i++) {
+      this.one[0] = packetStart(b, i);
       this.oneSize[0] = b.sizes[i]!;
       this.oneDst[0] = dst[i]!;
-      const ok = this.n.sendBatch(this.fd, b.bufs[i]!, this.one, this.oneSize, this.oneDst, 1);
+      if (this.dstPort !== undefined) this.onePort[0] = this.dstPort[i]!;
+      const took = this.n.sendBatch(this.fd, b.bufs[i]!, this.one, this.oneSize, this.oneDst, 1,
+        this.dstPort !== undefined ? this.onePort : undefined);
       const failed = this.n.lastBatchErrors();
-      if (ok === 0 && failed === 0) break; // EAGAIN: the rest is dropped
-      sent += ok;
+      if (took === 0 && failed === 0) break; // EAGAIN: the rest is dropped
+      if (ok !== undefined) ok[i] = took;
+      sent += took;
       this.eachErrors += failed;
       if (failed > 0) this.stats.lastError = this.n.lastSendError();
     }

@@ -11,11 +11,12 @@
 //     0 packets → keep waiting on the poll; n > 0 → resolve(n).
 //   A poll wakeup with no pending read pauses the poll (otherwise a readable
 //   fd would wake the loop every iteration while the consumer is busy).
-// Write: writeBatch; refused packets are counted in stats, never thrown.
+// Write (synchronous: the fd is non-blocking): writeBatch; refused packets are
+// counted in stats, never thrown.
 
 import { loadNative } from './native.js';
 import type { NativeAddon, PollHandle } from './native.js';
-import { checkOutgoing, IDEAL_BATCH_SIZE, PooledBatch } from './pool.js';
+import { checkOutgoing, IDEAL_BATCH_SIZE, oneSlab, packetStart, PooledBatch } from './pool.js';
 import { ClosedError, newIoStats } from './types.js';
 import type { HasStats, IoStats, PacketBatch, TunDevice } from './types.js';
 
@@ -57,7 +58,7 @@ export class TunLinux implements TunDevice, HasStats {
   private pending: PacketBatch | null = null;
   private resolveRead: ((n: number) => void) | null = null;
   private rejectRead: ((err: unknown) => void) | null = null;
-  /** Slab offsets of the packets of a pooled batch being written. */
+  /** Slab offsets of the packets of a batch being written. */
   private readonly offsets: Int32Array;
   /** One-packet scratch for batches that are not PooledBatch. */
   private readonly one = new Int32Array(1);
@@ -87,6 +88,11 @@ export class TunLinux implements TunDevice, HasStats {
 
   /** Device MTU in bytes (SIOCGIFMTU at open, then what was set here). */
   get mtu(): number { return this.mtuBytes; }
+  /** Re-reads the MTU from the kernel (someone may have run `ip link set NAME mtu N`); bytes. */
+  refreshMtu(): number {
+    this.mtuBytes = this.n.ifGetMtu(this.name);
+    return this.mtuBytes;
+  }
   /** SIOCSIFMTU; throws the kernel's error (EINVAL outside 68..65535 for TUN). */
   set mtu(v: number) {
     this.n.ifSetMtu(this.name, v);
@@ -118,23 +124,20 @@ export class TunLinux implements TunDevice, HasStats {
     return p;
   }
 
-  write(b: PacketBatch): Promise<void> {
-    if (this.isClosed) return Promise.reject(new ClosedError(`TUN ${this.name}`));
+  write(b: PacketBatch, ok?: Uint8Array): number {
+    if (this.isClosed) throw new ClosedError(`TUN ${this.name}`);
     checkOutgoing(b, this.batchSize);
-    const isPooled = b instanceof PooledBatch;
-    let written: number;
-    try {
-      written = isPooled ? this.writePooled(b) : this.writeEach(b);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const slab = oneSlab(b, this.offsets);
+    const written = slab !== null
+      ? this.n.writeBatch(this.fd, slab, this.offsets, b.sizes, b.count, ok)
+      : this.writeEach(b, ok);
     const errors = b.count - written;
     this.stats.txPackets += written;
     if (errors > 0) {
       this.stats.txErrors += errors;
-      if (isPooled) this.stats.lastError = this.n.lastWriteError();
+      if (slab !== null) this.stats.lastError = this.n.lastWriteError();
     }
-    return RESOLVED;
+    return written;
   }
 
   close(): Promise<void> {
@@ -207,23 +210,16 @@ export class TunLinux implements TunDevice, HasStats {
     return i;
   }
 
-  private writePooled(b: PooledBatch): number {
-    const room = b.stride - b.offset;
-    for (let i = 0; i < b.count; i++) {
-      if (b.sizes[i]! > room) throw new RangeError(`packet ${i} of ${b.sizes[i]} bytes exceeds its ${room}-byte slot`);
-      this.offsets[i] = i * b.stride + b.offset;
-    }
-    return this.n.writeBatch(this.fd, b.slab, this.offsets, b.sizes, b.count);
-  }
-
-  private writeEach(b: PacketBatch): number {
+  /** Slow path for a batch whose packets are not in one slab: one native call per packet. */
+  private writeEach(b: PacketBatch, ok: Uint8Array | undefined): number {
     let written = 0;
-    this.one[0] = b.offset;
     for (let i = 0; i < b.count; i++) {
+      this.one[0] = packetStart(b, i);
       this.oneSize[0] = b.sizes[i]!;
-      const ok = this.n.writeBatch(this.fd, b.bufs[i]!, this.one, this.oneSize, 1);
-      if (ok === 0) this.stats.lastError = this.n.lastWriteError();
-      written += ok;
+      const took = this.n.writeBatch(this.fd, b.bufs[i]!, this.one, this.oneSize, 1);
+      if (took === 0) this.stats.lastError = this.n.lastWriteError();
+      if (ok !== undefined) ok[i] = took;
+      written += took;
     }
     return written;
   }

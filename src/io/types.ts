@@ -10,9 +10,11 @@
 //     implementation only borrows it for the duration of the call:
 //       read(b)   writes packets into b and sets b.sizes/b.count; it keeps no
 //                 reference once the promise settles;
-//       write(b) / send(b, dst)  read b.bufs[i][b.offset, +b.sizes[i]) for
-//                 i < b.count and copy them to the kernel before returning, so
-//                 the caller may reuse b as soon as the call returns.
+//       write(b) / send(b, dst)  read packet i (i < b.count) and copy it to
+//                 the kernel before returning, so the caller may reuse b as
+//                 soon as the call returns. Both are synchronous: the fds are
+//                 non-blocking, so a Promise would only add an allocation and
+//                 a microtask hop per batch (style.md §5).
 //   - onReceive batches are the implementation's own: valid only until the
 //     callback returns, then overwritten by the next receive. Copy (or
 //     process in place) before returning.
@@ -34,6 +36,23 @@ export interface PacketBatch {
   offset: number;
   /** Packets in the batch. */
   count: number;
+  /**
+   * Outgoing batches only, optional: packet i is bufs[i][starts[i], +sizes[i])
+   * and `offset` is not used. Packets whose outer headers were prepended in
+   * place start at different offsets; a gather batch (pool.ts GatherBatch)
+   * points every bufs[i] at one slab and names each packet by its start.
+   */
+  readonly starts?: Int32Array;
+}
+
+/** Per-datagram receive facts beyond ifindex and source (the conn's own arrays, valid during the callback). */
+export interface RecvMeta {
+  /** Sender's UDP port (0 on raw sockets). */
+  readonly srcPort: Uint16Array;
+  /** The datagram's destination address, host-order u32 (IP_PKTINFO ipi_addr; 0 if unknown). */
+  readonly dst: Uint32Array;
+  /** The IPv4 TOS byte (IP_RECVTOS; 0 if unknown). */
+  readonly tos: Uint8Array;
 }
 
 /** A UDP peer (io/udp.ts, IKE and ESP-in-UDP): dotted-quad or IPv6 text, port 0..65535. */
@@ -53,18 +72,24 @@ export interface TunDevice {
    */
   read(b: PacketBatch): Promise<number>;
   /**
-   * Writes b.count packets from b.offset. Rejects only on device failure
-   * (bad fd, closed device), never because of one bad packet: a rejected
-   * packet (zero-length, malformed, oversize) is counted and skipped.
+   * Writes b.count packets; returns how many the device took. Throws only on
+   * device failure (bad fd, closed device: ClosedError), never because of one
+   * bad packet: a rejected packet (zero-length, malformed, oversize, device
+   * down) is counted and skipped, and ok[i] (when given) says 1 for each
+   * packet taken, 0 for each refused.
    */
-  write(b: PacketBatch): Promise<void>;
+  write(b: PacketBatch, ok?: Uint8Array): number;
   /** Stops delivery and releases the device (a non-persistent TUN disappears). Idempotent. */
   close(): Promise<void>;
+  /** Re-reads the MTU from the host (it may be changed behind our back, `ip link set … mtu`); bytes. Optional. */
+  refreshMtu?(): number;
 }
 
 /**
  * Raw IPv4 datagrams, IP header included both ways (raw(7) with IP_HDRINCL),
- * for one IP protocol: 4 (IPIP), 41 (SIT), 47 (GRE), or 1 (ICMP errors).
+ * for one IP protocol: 4 (IPIP), 41 (SIT), 47 (GRE), 50 (ESP) or 1 (ICMP
+ * errors); or UDP payloads (udp.ts: the NAT-T socket), with the addresses
+ * and ports in the receive arrays.
  *
  * send() is synchronous: sendmmsg on a non-blocking socket never waits, so a
  * Promise would only add an allocation per batch and a microtask hop on the
@@ -80,21 +105,30 @@ export interface PacketConn {
    * Sends packet i of b (a complete IPv4 packet) to dst[i] (host-order u32),
    * i < b.count. Returns how many the kernel accepted; per-packet failures
    * (unroutable, oversize, zero-length) and the EAGAIN remainder are counted,
-   * never thrown. Throws only on programmer error (b.count > batchSize) or a
+   * never thrown; ok[i] (when given) is 1 for each packet the kernel took, 0
+   * otherwise. Throws only on programmer error (b.count > batchSize) or a
    * dead socket.
    */
-  send(b: PacketBatch, dst: Uint32Array): number;
+  send(b: PacketBatch, dst: Uint32Array, ok?: Uint8Array): number;
   /**
    * Registers the receive callback (replacing any previous one) and starts
    * delivery. Per batch: packet i is b.bufs[i][b.offset, +b.sizes[i]), the
    * whole IPv4 packet; ifindex[i] is the receiving interface (IP_PKTINFO, 0 if
-   * unknown) and src[i] the sender's address. b, ifindex and src are the
-   * conn's own and valid only until the callback returns.
+   * unknown) and src[i] the sender's address; meta has the rest (UDP source
+   * port, destination address, TOS). b, ifindex, src and meta are the conn's
+   * own and valid only until the callback returns.
    */
-  onReceive(cb: (b: PacketBatch, ifindex: Int32Array, src: Uint32Array) => void): void;
+  onReceive(cb: ReceiveCallback): void;
   /** Stops delivery and closes the socket. Idempotent; send() after close throws. */
   close(): void;
 }
+
+export type ReceiveCallback = (b: PacketBatch, ifindex: Int32Array, src: Uint32Array, meta: RecvMeta) => void;
+
+/** A RecvMeta of zeros for batchSize datagrams. */
+export const newRecvMeta = (batchSize: number): RecvMeta => ({
+  srcPort: new Uint16Array(batchSize), dst: new Uint32Array(batchSize), tos: new Uint8Array(batchSize),
+});
 
 /** Monotonic time in milliseconds; FakeClock in tests. */
 export interface Clock { now(): number }

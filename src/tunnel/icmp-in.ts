@@ -12,7 +12,7 @@
 //
 // Control-path code: errors are rare, so a small result object is returned.
 
-import { be16 } from '../wire/bytes.js';
+import { be16, be32 } from '../wire/bytes.js';
 import { Drop } from '../wire/drop.js';
 import { ETH_P_IPV6, ETH_P_TEB } from '../wire/eth.js';
 import { greHeaderLenFromFlags, GRE_ROUTING, GRE_VERSION, GRE_KEY } from '../wire/gre.js';
@@ -49,9 +49,12 @@ export interface UnderlayIcmpResult {
   tunnels: Tunnel[];
 }
 
-const outer = new Ip4Packet();
-const icmp = new Icmp4Packet();
-const quoted = new Ip4Packet();
+/** The views one error is read through; each TunnelStack owns one (no module state). */
+export class IcmpInViews {
+  readonly outer = new Ip4Packet();
+  readonly icmp = new Icmp4Packet();
+  readonly quoted = new Ip4Packet();
+}
 
 /**
  * Handles one ICMP packet b[off, off+len) (outer IPv4 header included, as a
@@ -61,6 +64,7 @@ export function handleUnderlayIcmp(
   stack: TunnelStack, b: Uint8Array, off: number, len: number, link: number, nowMs: number, r: PacketResult,
 ): UnderlayIcmpResult {
   const res: UnderlayIcmpResult = { event: UnderlayIcmp.Ignored, drop: Drop.None, remote: 0, mtu: 0, tunnel: null, tunnels: [] };
+  const { outer, icmp, quoted } = stack.icmpViews;
   r.clear();
   let d = outer.check(b, off, len);
   if (d === Drop.None && outer.protocol !== IPPROTO_ICMP) d = Drop.UnsupportedPayload;
@@ -106,6 +110,7 @@ function learnPmtu(stack: TunnelStack, remote: number, mtu: number, nowMs: numbe
 
 function gre(stack: TunnelStack, b: Uint8Array, q: number, qLen: number, link: number): { t: Tunnel | null; hlen: number; proto: number } | null {
   // gre_parse_header(skb, &tpi, NULL, …, ihl*4): the whole GRE header must be quoted.
+  const quoted = stack.icmpViews.quoted;
   const ihl = quoted.headerLen;
   if (qLen < ihl + 4) return null;
   const flags = be16(b, q + ihl);
@@ -115,7 +120,7 @@ function gre(stack: TunnelStack, b: Uint8Array, q: number, qLen: number, link: n
   const proto = be16(b, q + ihl + 2);
   const hasKey = (flags & GRE_KEY) !== 0;
   const keyOff = q + ihl + 4 + ((flags & 0x8000) !== 0 ? 4 : 0);
-  const key = hasKey ? ((b[keyOff]! << 24) | (b[keyOff + 1]! << 16) | (b[keyOff + 2]! << 8) | b[keyOff + 3]!) >>> 0 : 0;
+  const key = hasKey ? be32(b, keyOff) : 0;
   const tbl = proto === ETH_P_TEB ? stack.gretap : stack.gre;
   return { t: tbl.lookup(link, hasKey, false, key | 0, quoted.dst | 0, quoted.src | 0), hlen, proto };
 }
@@ -125,12 +130,13 @@ function greErr(
   stack: TunnelStack, b: Uint8Array, q: number, qLen: number, link: number, nowMs: number, type: number, code: number,
   res: UnderlayIcmpResult, r: PacketResult,
 ): UnderlayIcmpResult {
+  const { icmp, quoted } = stack.icmpViews;
   const g = gre(stack, b, q, qLen, link);
   if (g === null) return res;
   if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) return learnPmtu(stack, quoted.dst, icmp.nextHopMtu, nowMs, res);
   if (type === ICMP_REDIRECT || (type === ICMP_DEST_UNREACH && code === ICMP_PORT_UNREACH) || g.t === null) return res;
   res.tunnel = g.t;
-  if (g.proto === ETH_P_IPV6 && relay6(g.t, b, q + quoted.headerLen + g.hlen, qLen - quoted.headerLen - g.hlen, type, r)) {
+  if (g.proto === ETH_P_IPV6 && relay6(stack, g.t, b, q + quoted.headerLen + g.hlen, qLen - quoted.headerLen - g.hlen, type, r)) {
     res.event = UnderlayIcmp.Relayed;
     return res;
   }
@@ -142,6 +148,7 @@ function ipipErr(
   stack: TunnelStack, b: Uint8Array, q: number, qLen: number, link: number, nowMs: number, type: number, code: number,
   res: UnderlayIcmpResult, r: PacketResult,
 ): UnderlayIcmpResult {
+  const { icmp, quoted } = stack.icmpViews;
   const t = stack.ipip.lookup(link, false, true, 0, quoted.dst | 0, quoted.src | 0);
   if (t === null) return sitErr(stack, b, q, qLen, link, nowMs, type, code, res, r);
   if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) return learnPmtu(stack, quoted.dst, icmp.nextHopMtu, nowMs, res);
@@ -155,12 +162,13 @@ function sitErr(
   stack: TunnelStack, b: Uint8Array, q: number, qLen: number, link: number, nowMs: number, type: number, code: number,
   res: UnderlayIcmpResult, r: PacketResult,
 ): UnderlayIcmpResult {
+  const { icmp, quoted } = stack.icmpViews;
   const t = stack.sit.lookup(link, quoted.dst | 0, quoted.src | 0);
   if (t === null) return res;
   if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) return learnPmtu(stack, quoted.dst, icmp.nextHopMtu, nowMs, res);
   if (type === ICMP_REDIRECT) return res;
   res.tunnel = t;
-  if (quoted.protocol === IPPROTO_IPV6 && relay6(t, b, q + quoted.headerLen, qLen - quoted.headerLen, type, r)) {
+  if (quoted.protocol === IPPROTO_IPV6 && relay6(stack, t, b, q + quoted.headerLen, qLen - quoted.headerLen, type, r)) {
     res.event = UnderlayIcmp.Relayed;
     return res;
   }
@@ -181,9 +189,9 @@ function note(t: Tunnel, type: number, nowMs: number, res: UnderlayIcmpResult): 
  * DEST_UNREACH → ICMPv6 address unreachable, TIME_EXCEEDED → hop limit
  * exceeded, sourced from the v4-mapped address of the ICMP's sender.
  */
-function relay6(t: Tunnel, b: Uint8Array, inner: number, innerLen: number, type: number, r: PacketResult): boolean {
+function relay6(stack: TunnelStack, t: Tunnel, b: Uint8Array, inner: number, innerLen: number, type: number, r: PacketResult): boolean {
   if (innerLen < 48) return false;
   const tt = type === ICMP_TIME_EXCEEDED ? ICMPV6_TIME_EXCEED : ICMPV6_DEST_UNREACH;
   const cc = type === ICMP_TIME_EXCEEDED ? ICMPV6_EXC_HOPLIMIT : ICMPV6_ADDR_UNREACH;
-  return relayIcmp6(t, r, b, inner, innerLen, tt, cc, outer.src);
+  return relayIcmp6(t, r, b, inner, innerLen, tt, cc, stack.icmpViews.outer.src);
 }

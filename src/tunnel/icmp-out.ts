@@ -36,13 +36,20 @@ function ethReply(out: Uint8Array, frame: Uint8Array, frameOff: number, etherTyp
   out[13] = etherType & 0xff;
 }
 
-const ip4 = new Ip4Packet();
-const ip6 = new Ip6Packet();
-const args4: Icmp4ErrorArgs = { type: 0, code: 0, info: 0, src: 0, dst: 0, ttl: IP_DEFAULT_TTL, tos: 0, ident: 0 };
-const args6: Icmp6ErrorArgs = {
-  type: 0, code: 0, info: 0, hopLimit: IP_DEFAULT_TTL,
-  srcBuf: new Uint8Array(16), srcOff: 0, dstBuf: new Uint8Array(16), dstOff: 0,
-};
+/** The views and argument records an ICMP error is built with; each PacketResult owns one (no module state). */
+export class IcmpOutScratch {
+  readonly ip4 = new Ip4Packet();
+  readonly ip6 = new Ip6Packet();
+  readonly args4: Icmp4ErrorArgs = { type: 0, code: 0, info: 0, src: 0, dst: 0, ttl: IP_DEFAULT_TTL, tos: 0, ident: 0 };
+  readonly args6: Icmp6ErrorArgs = {
+    type: 0, code: 0, info: 0, hopLimit: IP_DEFAULT_TTL,
+    srcBuf: new Uint8Array(16), srcOff: 0, dstBuf: new Uint8Array(16), dstOff: 0,
+  };
+  /** ::ffff:a.b.c.d, the relayed error's forced source. */
+  readonly mapped = new Uint8Array(16);
+  /** A relayed error's quote, length-trimmed. */
+  readonly quote6 = new Uint8Array(1280);
+}
 
 /**
  * Builds an ICMPv4 error about the IPv4 packet at b[off, off+len) into r.icmp,
@@ -53,6 +60,7 @@ export function icmp4ToSender(
   t: Tunnel, r: PacketResult, b: Uint8Array, off: number, len: number, type: number, code: number, info: number,
 ): boolean {
   const at = t.hhLen;
+  const { ip4, args4 } = r.scratch;
   if (ip4.check(b, off, len) !== 0 || !mayReplyIcmp4Error(ip4)) return false;
   args4.type = type;
   args4.code = code;
@@ -65,7 +73,6 @@ export function icmp4ToSender(
   r.icmpLen = at + buildIcmp4Error(r.icmp, at, args4, b, off, ip4.totalLen);
   if (at !== 0) ethReply(r.icmp, b, off - at, ETH_P_IP);
   r.icmpTunnel = t;
-  r.icmpToUnderlay = false;
   return true;
 }
 
@@ -74,6 +81,7 @@ export function icmp6ToSender(
   t: Tunnel, r: PacketResult, b: Uint8Array, off: number, len: number, type: number, code: number, info: number,
 ): boolean {
   const at = t.hhLen;
+  const { ip6, args6 } = r.scratch;
   if (ip6.check(b, off, len) !== 0 || !mayReplyIcmp6Error(ip6, type, code)) return false;
   args6.type = type;
   args6.code = code;
@@ -85,12 +93,8 @@ export function icmp6ToSender(
   r.icmpLen = at + buildIcmp6Error(r.icmp, at, args6, b, off, 40 + ip6.payloadLen);
   if (at !== 0) ethReply(r.icmp, b, off - at, ETH_P_IPV6);
   r.icmpTunnel = t;
-  r.icmpToUnderlay = false;
   return true;
 }
-
-const mapped = new Uint8Array(16);
-const quote6 = new Uint8Array(1280);
 
 /**
  * ip6_err_gen_icmpv6_unreach's send: an ICMPv6 error about the *quoted*
@@ -103,6 +107,7 @@ const quote6 = new Uint8Array(1280);
 export function relayIcmp6(
   t: Tunnel, r: PacketResult, b: Uint8Array, off: number, len: number, type: number, code: number, v4From: number,
 ): boolean {
+  const { mapped, quote6, args6 } = r.scratch;
   const n = Math.min(len, quote6.length);
   if (n < 48) return false;
   quote6.set(b.subarray(off, off + n));

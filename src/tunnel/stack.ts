@@ -22,6 +22,7 @@ import { Ip4Packet } from '../wire/ip4.js';
 import { IPPROTO_GRE, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { isIp4Multicast } from '../wire/addr.js';
 import { IpTunnelTable, SitTable } from './lookup.js';
+import { IcmpInViews } from './icmp-in.js';
 import { ipTunnelRcv, rxFail, sitRcv6 } from './rcv.js';
 import type { OuterInfo } from './rcv.js';
 import { Verdict } from './result.js';
@@ -40,6 +41,8 @@ export class TunnelStack {
   /** Drops of packets that reached no tunnel, by Drop code. */
   readonly drops = new Uint32Array(DROP_TABLE_SIZE);
   trace: TraceHook | null = null;
+  /** The underlay ICMP error handlers' views (icmp-in.ts). */
+  readonly icmpViews = new IcmpInViews();
   private readonly ip4 = new Ip4Packet();
   private readonly greView = new GrePacket();
   private readonly outer: OuterInfo = { tos: 0, src: 0, dst: 0, isMulticast: false, flags: 0, seq: 0 };

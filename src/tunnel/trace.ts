@@ -39,7 +39,6 @@ const WHY: Partial<Record<number, string>> = {
   [Drop.TxNoRoute]: 'no route to the remote',
   [Drop.TxLoop]: 'route to the remote leads back into the tunnel',
   [Drop.TxMalformed]: 'inner packet too short for its protocol',
-  [Drop.TxNoHeadroom]: 'buffer has too little headroom',
 };
 
 /** One readable line for a trace event (used by shells; allocates, so only when tracing). */

@@ -8,6 +8,7 @@
 // *locked* (outer DF is then cleared: iptunnel_xmit's ip_mtu_locked), and the
 // entry expires after ip_rt_mtu_expires (10 min).
 
+import { GrePacket } from '../wire/gre.js';
 import { IPPROTO_GRE } from '../wire/ipproto.js';
 import { defaultMtu, hardHeaderLen, tunnelHlen } from './params.js';
 import { LinkStats } from './stats.js';
@@ -22,6 +23,8 @@ export class Tunnel {
   readonly kind: TunnelKind;
   readonly name: string;
   readonly stats = new LinkStats();
+  /** The transmit path's GRE view (checksum fill), rebound per packet: per tunnel, never shared module state. */
+  readonly greView = new GrePacket();
   /** tunnel->hlen: the GRE header length (0 for ipip/sit). */
   readonly hlen: number;
   /** dev->hard_header_len: 14 for gretap. */

@@ -7,34 +7,36 @@
 //     → ip_tunnel_xmit: NBMA destination, TOS inherit, route checks, DF,
 //       tnl_update_pmtu (ICMP FRAG_NEEDED / PKT_TOOBIG back to the sender),
 //       INET_ECN_encapsulate, TTL inherit
-//     → iptunnel_xmit: 20-byte outer header, ID, DF unless the PMTU is locked,
-//       iptunnel_xmit_stats (tx_bytes = inner network length)
+//     → iptunnel_xmit: 20-byte outer header, ID, DF unless the PMTU is locked
+//   then, once the caller knows what became of the packet (xfrm output, the
+//   send), txDone applies iptunnel_xmit's accounting: tx_packets/tx_bytes
+//   (inner network length, iptunnel_xmit_stats), tx_dropped when
+//   ip_local_out refused it, tx_carrier_errors + tx_errors when the route
+//   lookup (xfrm_lookup) failed. The packet is counted once, there.
 //   sit IPv6 payloads take ipip6_tunnel_xmit instead (sit6.ts).
 //
 // Buffer contract: the inner packet is b[off, off+len) and at least
 // OUTER_IP4_LEN + t.hlen bytes of headroom precede it (programmer error
 // otherwise: RangeError). On Verdict.Xmit the outer packet is
-// b[r.off, r.off+r.len) and r.dst its destination. Nothing is allocated.
+// b[r.off, r.off+r.len), r.dst its destination and r.innerLen what txDone
+// counts. Nothing is allocated.
 
 import { be16, put16, put32 } from '../wire/bytes.js';
 import { checksum16 } from '../wire/checksum.js';
 import { Drop } from '../wire/drop.js';
 import { ETH_P_IP, ETH_P_IPV6, ETH_P_TEB } from '../wire/eth.js';
-import { GrePacket } from '../wire/gre.js';
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_HOST_UNREACH } from '../wire/icmp4.js';
 import { ICMPV6_ADDR_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_PKT_TOOBIG } from '../wire/icmp6.js';
 import { IPPROTO_GRE, IPPROTO_IPIP } from '../wire/ipproto.js';
 import { ecnEncapsulate } from './ecn.js';
 import { icmp4ToSender, icmp6ToSender } from './icmp-out.js';
-import { Verdict } from './result.js';
+import { TxOutcome, Verdict } from './result.js';
 import type { PacketResult } from './result.js';
 import { sitXmit6 } from './sit6.js';
 import { innerNeed, payloadProto, tclassAt, v4CompatAt } from './inner.js';
 import { TraceDir } from './trace.js';
 import type { Tunnel } from './tunnel.js';
 import { IP_DEFAULT_TTL, IPV6_MIN_MTU, OUTER_IP4_LEN, TNL_CSUM, TNL_KEY, TNL_SEQ, TunnelKind } from './types.js';
-
-const gre = new GrePacket();
 
 /** Encapsulates one inner packet; see the file comment for the buffer contract. */
 export function tunnelXmit(t: Tunnel, b: Uint8Array, off: number, len: number, nowMs: number, r: PacketResult): Verdict {
@@ -120,8 +122,9 @@ function ipTunnelXmit(
   let ttl = p.ttl;
   if (ttl === 0) ttl = proto === ETH_P_IP ? b[nh + 8]! : proto === ETH_P_IPV6 ? b[nh + 7]! : IP_DEFAULT_TTL;
   if (ipproto === IPPROTO_GRE && (p.oflags & TNL_CSUM) !== 0) {
-    gre.bind(b, start, tlen);
-    gre.fillChecksum();
+    const g = t.greView;
+    g.bind(b, start, tlen);
+    g.fillChecksum();
   }
   return iptunnelXmit(t, b, start, tlen, pktSize, ipproto, tos, ttl, df, dst, nowMs, r);
 }
@@ -190,8 +193,8 @@ function nbmaDst(t: Tunnel, b: Uint8Array, nh: number, proto: number, r: PacketR
 
 /**
  * iptunnel_xmit: prepends the 20-byte outer header (no options), DF unless the
- * learnt PMTU is locked, a fresh ID, the header checksum; counts the packet
- * with the inner network length as iptunnel_xmit_stats does.
+ * learnt PMTU is locked, a fresh ID, the header checksum. Counts nothing: the
+ * caller reports the outcome with txDone(t, r.innerLen, …).
  */
 export function iptunnelXmit(
   t: Tunnel, b: Uint8Array, start: number, tlen: number, pktSize: number, ipproto: number,
@@ -211,14 +214,36 @@ export function iptunnelXmit(
   put32(b, o + 12, t.p.local); // 0 = any: the raw socket's IP_HDRINCL path fills the route's source
   put32(b, o + 16, dst);
   put16(b, o + 10, checksum16(b, o, OUTER_IP4_LEN));
-  t.stats.tx_packets++;
-  t.stats.tx_bytes += pktSize;
   r.verdict = Verdict.Xmit;
   r.off = o;
   r.len = total;
   r.dst = dst;
-  if (t.trace !== null) t.trace(TraceDir.Tx, t.name, Drop.None, 'iptunnel_xmit', 'tx_packets');
+  r.innerLen = pktSize;
   return Verdict.Xmit;
+}
+
+/**
+ * iptunnel_xmit's accounting for a packet tunnelXmit built (Verdict.Xmit),
+ * called once its fate is known; `innerLen` is r.innerLen. Sent:
+ * iptunnel_xmit_stats (tx_packets, tx_bytes += inner network length);
+ * Dropped: ip_local_out refused it (tx_dropped); NoRoute: the outer packet's
+ * route lookup failed (ip_tunnel_xmit's IS_ERR(rt): tx_carrier_errors, then
+ * tx_error: tx_errors).
+ */
+export function txDone(t: Tunnel, innerLen: number, outcome: TxOutcome): void {
+  const s = t.stats;
+  if (outcome === TxOutcome.Sent) {
+    s.tx_packets++;
+    s.tx_bytes += innerLen;
+    if (t.trace !== null) t.trace(TraceDir.Tx, t.name, Drop.None, 'iptunnel_xmit', 'tx_packets');
+  } else if (outcome === TxOutcome.Dropped) {
+    s.tx_dropped++;
+    if (t.trace !== null) t.trace(TraceDir.Tx, t.name, Drop.None, 'ip_local_out', 'tx_dropped');
+  } else {
+    s.tx_carrier_errors++;
+    s.tx_errors++;
+    if (t.trace !== null) t.trace(TraceDir.Tx, t.name, Drop.TxNoRoute, 'xfrm_lookup', 'tx_carrier_errors');
+  }
 }
 
 /** No route (tx_carrier_errors) or a route through ourselves (collisions); both also count tx_errors. */

@@ -67,8 +67,6 @@ export const Drop = {
   TxLoop: 44,
   /** Inner packet malformed on transmit (pskb_inet_may_pull fails → tx_dropped). */
   TxMalformed: 45,
-  /** Not enough headroom in the caller's buffer (programmer error surfaced as a drop). */
-  TxNoHeadroom: 46,
   // ---- TUN offload (offload/, virtio_net_hdr with IFF_VNET_HDR) ----
   /**
    * virtio_net_hdr unusable: unknown gso_type, gso_size 0, GSO type and IP

@@ -18,14 +18,19 @@ import type { XfrmState } from './state.js';
 /** The lowest path MTU ipv4_update_pmtu accepts (ip_rt_min_pmtu, 552 by default). */
 export const IP_RT_MIN_PMTU = 552;
 
-const outer = new Ip4Packet();
-const icmp = new Icmp4Packet();
+/** The views espErr rebinds per message (the caller's: XfrmStack owns one). */
+export class EspErrViews {
+  readonly outer = new Ip4Packet();
+  readonly icmp = new Icmp4Packet();
+}
 
 /**
  * One ICMP packet b[off, off+len) from the raw ICMP socket (outer IPv4
  * header included). Returns the SA whose routeMtu was lowered, or null.
  */
-export function espErr(sad: Sad, b: Uint8Array, off: number, len: number): XfrmState | null {
+export function espErr(sad: Sad, v: EspErrViews, b: Uint8Array, off: number, len: number): XfrmState | null {
+  const outer = v.outer;
+  const icmp = v.icmp;
   if (outer.check(b, off, len) !== 0 || outer.protocol !== IPPROTO_ICMP) return null;
   if (icmp.check(b, outer.payloadOffset, outer.payloadLen) !== 0 || !icmp.verifyChecksum()) return null;
   if (icmp.type !== ICMP_DEST_UNREACH || icmp.code !== ICMP_FRAG_NEEDED) return null;

@@ -21,7 +21,8 @@
 
 import { be16, put16 } from '../wire/bytes.js';
 import { checksum16 } from '../wire/checksum.js';
-import { ESP_HDR_LEN, ESP_NEXT_HEADER_NONE, EspTrailer } from '../wire/esp.js';
+import { ESP_HDR_LEN, ESP_NEXT_HEADER_NONE } from '../wire/esp.js';
+import type { EspPacket, EspTrailer } from '../wire/esp.js';
 import { IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { XFRM_MODE_TUNNEL, XFRM_STATE_DECAP_DSCP, XFRM_STATE_NOECN } from './config.js';
 import { XfrmStat } from './mib.js';
@@ -32,7 +33,8 @@ import type { Sad } from './sad.js';
 import { Expiry } from './state.js';
 import type { XfrmState } from './state.js';
 
-const trailer = new EspTrailer();
+/** The views espInput rebinds per packet: the caller's (XfrmStack's), never module state. */
+export interface EspInViews { readonly esp: EspPacket; readonly trailer: EspTrailer }
 
 const fail = (r: XfrmResult, mib: number): XVerdict => {
   r.verdict = XVerdict.Drop;
@@ -46,12 +48,13 @@ const fail = (r: XfrmResult, mib: number): XVerdict => {
  * 2 = UDP-encapsulated (UDP_ENCAP_ESPINUDP).
  */
 export function espInput(
-  sad: Sad, b: Uint8Array, ipOff: number, hl: number, espOff: number, espLen: number, encapType: number,
+  sad: Sad, v: EspInViews, b: Uint8Array, ipOff: number, hl: number, espOff: number, espLen: number, encapType: number,
   nowMs: number, r: XfrmResult,
 ): XVerdict {
-  if (espLen < ESP_HDR_LEN) return fail(r, XfrmStat.InHdrError);
-  const spi = ((b[espOff]! << 24) | (b[espOff + 1]! << 16) | (b[espOff + 2]! << 8) | b[espOff + 3]!) >>> 0;
-  const seq = ((b[espOff + 4]! << 24) | (b[espOff + 5]! << 16) | (b[espOff + 6]! << 8) | b[espOff + 7]!) >>> 0;
+  if (espLen < ESP_HDR_LEN || !v.esp.wrap(b, espOff, espLen)) return fail(r, XfrmStat.InHdrError);
+  const spi = v.esp.spi;
+  const seq = v.esp.seq;
+  const trailer = v.trailer;
   const x = sad.lookupIn(spi, 4, b, ipOff + 16);
   if (x === null) return fail(r, XfrmStat.InNoStates);
   r.state = x;

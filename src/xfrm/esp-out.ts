@@ -22,12 +22,14 @@
 //                             header; protocol, total length, checksum
 //
 // Buffer contract: the packet is b[off, off+len) (the inner packet for
-// tunnel mode, the whole IPv4 packet for transport mode), with at least
-// x.headerLen bytes of headroom before it and x.trailerLen + x.cfg.tfcpad
-// bytes after it (else XDrop.NoRoom). On true the outer packet is
+// tunnel mode, the whole IPv4 packet for transport mode) in a slot that
+// ends at b[end] (the caller's packet slot, not the whole slab), with at
+// least x.headerLen bytes of headroom before it and the trailer (padding,
+// Pad Length, Next Header, ICV) room before `end` (else XDrop.NoRoom). TFC
+// padding is clamped to what the slot holds. On true the outer packet is
 // b[r.off, r.off+r.len) for r.dst. Nothing is allocated.
 
-import { put16, put32 } from '../wire/bytes.js';
+import { be32, put16, put32 } from '../wire/bytes.js';
 import { checksum16 } from '../wire/checksum.js';
 import { emitEspTrailer, espPlen, ESP_HDR_LEN } from '../wire/esp.js';
 import { IPPROTO_ESP, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_UDP } from '../wire/ipproto.js';
@@ -66,7 +68,10 @@ const ecnEncap = (outer: number, inner: number): number => {
  * or true with the outer packet in r. r.softExpired is set when this packet
  * crossed a soft limit (the caller raises the expire event once).
  */
-export function espOutput(x: XfrmState, b: Uint8Array, off: number, len: number, mtu: number, ident: number, nowMs: number, r: XfrmResult): boolean {
+export function espOutput(
+  x: XfrmState, b: Uint8Array, off: number, len: number, mtu: number, ident: number, nowMs: number, r: XfrmResult,
+  end = b.length,
+): boolean {
   const c = x.cfg;
   const isTunnel = c.mode === XFRM_MODE_TUNNEL;
   const ver = len > 0 ? b[off]! >>> 4 : 0;
@@ -81,13 +86,17 @@ export function espOutput(x: XfrmState, b: Uint8Array, off: number, len: number,
   if (isTunnel && c.tfcpad !== 0) {
     const padto = Math.min(c.tfcpad, espPayloadMtu(x, mtu));
     if (payLen < padto) tfcLen = padto - payLen;
+    // The slot is sized from the device MTUs, the path MTU may be larger: pad only as far as the
+    // slot holds the worst-case block padding, Pad Length, Next Header and ICV after it.
+    const room = end - payOff - payLen - (x.crypto.blockAlign - 1) - 2 - x.crypto.icvLen;
+    if (tfcLen > room) tfcLen = Math.max(0, room);
   }
   const plen = espPlen(payLen, tfcLen, x.crypto.blockAlign);
   const ptLen = payLen + tfcLen + plen;
   const espOff = payOff - ESP_HDR_LEN - x.crypto.ivLen;
   const udpLen = c.encap !== null ? (c.encap.type === UDP_ENCAP_ESPINUDP_NON_IKE ? 16 : 8) : 0;
   const ipOff = espOff - udpLen - (isTunnel ? 20 : hl);
-  if (ipOff < 0 || payOff + ptLen + x.crypto.icvLen > b.length) {
+  if (ipOff < 0 || payOff + ptLen + x.crypto.icvLen > end || end > b.length) {
     r.drop = XDrop.NoRoom;
     return false;
   }
@@ -115,7 +124,7 @@ export function espOutput(x: XfrmState, b: Uint8Array, off: number, len: number,
   finishIp4(b, ipOff, total, c.encap !== null ? IPPROTO_UDP : IPPROTO_ESP, isTunnel ? ident : -1);
   r.off = ipOff;
   r.len = total;
-  r.dst = ((c.dst.bytes[0]! << 24) | (c.dst.bytes[1]! << 16) | (c.dst.bytes[2]! << 8) | c.dst.bytes[3]!) >>> 0;
+  r.dst = be32(c.dst.bytes, 0);
   r.state = x;
   return true;
 }

@@ -17,41 +17,49 @@ import { espPayloadMtu } from './esp-out.js';
 import type { XfrmResult } from './result.js';
 import type { XfrmState } from './state.js';
 
-const ip4 = new Ip4Packet();
-const ip6 = new Ip6Packet();
-const args4: Icmp4ErrorArgs = { type: ICMP_DEST_UNREACH, code: ICMP_FRAG_NEEDED, info: 0, src: 0, dst: 0, ttl: 64, tos: 0, ident: 0 };
-const args6: Icmp6ErrorArgs = {
-  type: ICMPV6_PKT_TOOBIG, code: 0, info: 0, hopLimit: 64, srcBuf: new Uint8Array(16), srcOff: 0, dstBuf: new Uint8Array(16), dstOff: 0,
-};
-let ident = 0;
+/** xfrm4/6_tunnel_check_size with its own views and ICMP scratch (one per XfrmStack: no module state). */
+export class TunnelSizeCheck {
+  private readonly ip4 = new Ip4Packet();
+  private readonly ip6 = new Ip6Packet();
+  private readonly args4: Icmp4ErrorArgs = { type: ICMP_DEST_UNREACH, code: ICMP_FRAG_NEEDED, info: 0, src: 0, dst: 0, ttl: 64, tos: 0, ident: 0 };
+  private readonly args6: Icmp6ErrorArgs = {
+    type: ICMPV6_PKT_TOOBIG, code: 0, info: 0, hopLimit: 64, srcBuf: new Uint8Array(16), srcOff: 0, dstBuf: new Uint8Array(16), dstOff: 0,
+  };
+  /** IP ID of the ICMP errors this stack sends (u16). */
+  private ident = 0;
 
-/**
- * True when the inner packet b[off, off+len) does not fit SA x over a path
- * of `routeMtu` bytes and must be refused; r.icmpLen > 0 then when an ICMP
- * error could be built (icmp_send's eligibility rules).
- */
-export function tunnelTooBig(x: XfrmState, b: Uint8Array, off: number, len: number, routeMtu: number, r: XfrmResult): boolean {
-  const mtu = espPayloadMtu(x, routeMtu);
-  const ver = b[off]! >>> 4;
-  if (ver === 4) {
-    if (len <= mtu || ip4.check(b, off, len) !== 0 || !ip4.df) return false;
-    if (!mayReplyIcmp4Error(ip4)) return true;
-    args4.info = mtu & 0xffff;
-    args4.src = ip4.dst;
-    args4.dst = ip4.src;
-    args4.tos = icmp4ErrorTos(ip4.tos);
-    args4.ident = ident = (ident + 1) & 0xffff;
-    r.icmpLen = buildIcmp4Error(r.icmp, 0, args4, b, off, ip4.totalLen);
+  /**
+   * True when the inner packet b[off, off+len) does not fit SA x over a path
+   * of `routeMtu` bytes and must be refused; r.icmpLen > 0 then when an ICMP
+   * error could be built (icmp_send's eligibility rules).
+   */
+  tooBig(x: XfrmState, b: Uint8Array, off: number, len: number, routeMtu: number, r: XfrmResult): boolean {
+    const mtu = espPayloadMtu(x, routeMtu);
+    const ver = b[off]! >>> 4;
+    if (ver === 4) {
+      const ip4 = this.ip4;
+      if (len <= mtu || ip4.check(b, off, len) !== 0 || !ip4.df) return false;
+      if (!mayReplyIcmp4Error(ip4)) return true;
+      const a = this.args4;
+      a.info = mtu & 0xffff;
+      a.src = ip4.dst;
+      a.dst = ip4.src;
+      a.tos = icmp4ErrorTos(ip4.tos);
+      a.ident = this.ident = (this.ident + 1) & 0xffff;
+      r.icmpLen = buildIcmp4Error(r.icmp, 0, a, b, off, ip4.totalLen);
+      return true;
+    }
+    const ip6 = this.ip6;
+    const limit = Math.max(mtu, 1280);
+    if (len <= limit || ip6.check(b, off, len) !== 0) return false;
+    if (!mayReplyIcmp6Error(ip6, ICMPV6_PKT_TOOBIG, 0)) return true;
+    const a = this.args6;
+    a.info = limit;
+    a.srcBuf = b;
+    a.srcOff = ip6.dstOffset;
+    a.dstBuf = b;
+    a.dstOff = ip6.srcOffset;
+    r.icmpLen = buildIcmp6Error(r.icmp, 0, a, b, off, 40 + ip6.payloadLen);
     return true;
   }
-  const limit = Math.max(mtu, 1280);
-  if (len <= limit || ip6.check(b, off, len) !== 0) return false;
-  if (!mayReplyIcmp6Error(ip6, ICMPV6_PKT_TOOBIG, 0)) return true;
-  args6.info = limit;
-  args6.srcBuf = b;
-  args6.srcOff = ip6.dstOffset;
-  args6.dstBuf = b;
-  args6.dstOff = ip6.srcOffset;
-  r.icmpLen = buildIcmp6Error(r.icmp, 0, args6, b, off, 40 + ip6.payloadLen);
-  return true;
 }

@@ -1,7 +1,6 @@
 // The caller-owned, reusable outcome of one xfrm core call (no per-packet
 // allocation: the core fills this object and returns its verdict).
 
-import type { XfrmPolicy } from './spd.js';
 import type { XfrmState } from './state.js';
 
 export const XVerdict = {
@@ -35,12 +34,8 @@ export const XDrop = {
   NoRoom: 4,
   /** Inner packet larger than the path allows: ICMP sent back (xfrm4_tunnel_check_size). */
   TooBig: 5,
-  /** An IKE message arrived but no IKE daemon runs. */
-  NoIke: 6,
 } as const;
 export type XDrop = (typeof XDrop)[keyof typeof XDrop];
-
-export const XDROP_NAMES: readonly string[] = Object.keys(XDrop);
 
 export class XfrmResult {
   verdict: XVerdict = XVerdict.Drop;
@@ -55,8 +50,6 @@ export class XfrmResult {
   ifId = 0;
   /** The SA used (Xmit, Deliver) or refused, null if none. */
   state: XfrmState | null = null;
-  /** The policy applied, null if none. */
-  policy: XfrmPolicy | null = null;
   /** True when a transport-mode SA delivered (the payload is the host's own, e.g. GRE). */
   isTransport = false;
   /** This packet took its SA across a soft byte/packet limit: raise the soft expire event (once). */
@@ -77,7 +70,6 @@ export class XfrmResult {
     this.dst = 0;
     this.ifId = 0;
     this.state = null;
-    this.policy = null;
     this.isTransport = false;
   }
 }

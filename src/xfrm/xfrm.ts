@@ -15,6 +15,9 @@
 //   input(b, off, len, ifindex)                ip_rcv_core sanity, then
 //       protocol 50 or UDP to the NAT-T port: keepalive (consumed),
 //       non-ESP marker (IKE), ESP (esp-in.ts), then the policy check.
+//   inputUdp(b, off, len, src, sport, dst, …)  a UDP payload from the NAT-T
+//       socket (no IP header): the same rules as input, on IPv4 and UDP
+//       headers rebuilt in the headroom from the socket's facts.
 //   checkIn(flow, state)                       __xfrm_policy_check: the SA's
 //       selector (XfrmInStateMismatch), the in policy (none: allowed unless
 //       the default is block or the SA was a tunnel → XfrmInNoPols; block →
@@ -27,8 +30,13 @@ import { Drop } from '../wire/drop.js';
 import { Ip4Packet } from '../wire/ip4.js';
 import { IPPROTO_ESP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { UDP_ENCAP_ESPINUDP, XFRM_MODE_TRANSPORT } from './config.js';
-import { tunnelTooBig } from './pmtu.js';
+import { TunnelSizeCheck } from './pmtu.js';
 import { espInput } from './esp-in.js';
+import type { EspInViews } from './esp-in.js';
+import { espErr, EspErrViews } from './esp-err.js';
+import { be16, be32, put16, put32 } from '../wire/bytes.js';
+import { checksum16 } from '../wire/checksum.js';
+import { EspPacket, EspTrailer } from '../wire/esp.js';
 import { espOutput } from './esp-out.js';
 import { XfrmMib, XfrmStat } from './mib.js';
 import { XDrop, XVerdict } from './result.js';
@@ -59,9 +67,18 @@ export class XfrmStack {
   private readonly flow = new Flow();
   private readonly ip4 = new Ip4Packet();
   private readonly acquired = new Map<string, number>();
+  private readonly sizeCheck = new TunnelSizeCheck();
+  private readonly espIn: EspInViews = { esp: new EspPacket(), trailer: new EspTrailer() };
+  private readonly errViews = new EspErrViews();
 
-  /** See the file comment. r.verdict: Xmit, Bypass or Drop. */
-  output(b: Uint8Array, off: number, len: number, ifId: number, isLocalTunnel: boolean, nowMs: number, r: XfrmResult): XVerdict {
+  /**
+   * See the file comment. r.verdict: Xmit, Bypass or Drop. `end`: where the
+   * packet's slot ends in b (ESP appends its trailer up to there).
+   */
+  output(
+    b: Uint8Array, off: number, len: number, ifId: number, isLocalTunnel: boolean, nowMs: number, r: XfrmResult,
+    end = b.length,
+  ): XVerdict {
     r.clear();
     if (isLocalTunnel && this.spd.count === 0 && this.spd.defaults.out === 'accept') {
       r.verdict = XVerdict.Bypass; // nothing to look up: no flow decode on the plain tunnel path
@@ -78,7 +95,6 @@ export class XfrmStack {
       }
       return this.dropX(r, XDrop.NoPolicy);
     }
-    r.policy = p;
     p.useTimeMs = nowMs;
     if (p.isBlock) return this.dropMib(r, XfrmStat.OutPolBlock);
     if (p.tmpls.length === 0) {
@@ -103,12 +119,12 @@ export class XfrmStack {
     // xfrm_outer_mode_output → xfrm4/6_extract_output → *_tunnel_check_size: -EMSGSIZE counts
     // XfrmOutStateModeError. An xfrm interface checks first (xfrmi_xmit2: no MIB counter, the
     // device counts tx_errors/tx_dropped).
-    if (x.cfg.mode !== XFRM_MODE_TRANSPORT && tunnelTooBig(x, b, off, len, x.routeMtu, r)) {
+    if (x.cfg.mode !== XFRM_MODE_TRANSPORT && this.sizeCheck.tooBig(x, b, off, len, x.routeMtu, r)) {
       r.state = x;
       r.drop = XDrop.TooBig;
       return ifId !== 0 ? this.dropX(r, XDrop.TooBig) : this.dropMib(r, XfrmStat.OutStateModeError);
     }
-    if (!espOutput(x, b, off, len, x.routeMtu, this.ident++, nowMs, r)) {
+    if (!espOutput(x, b, off, len, x.routeMtu, this.ident++, nowMs, r, end)) {
       if (r.mib >= 0) this.mib.inc(r.mib);
       if (r.mib === XfrmStat.OutStateExpired) this.expireHard(x);
       r.verdict = XVerdict.Drop;
@@ -132,7 +148,7 @@ export class XfrmStack {
     const payLen = ip.payloadLen;
     let v: XVerdict;
     if (ip.protocol === IPPROTO_ESP) {
-      v = espInput(this.sad, b, off, hl, payOff, payLen, 0, nowMs, r);
+      v = espInput(this.sad, this.espIn, b, off, hl, payOff, payLen, 0, nowMs, r);
     } else if (ip.protocol === IPPROTO_UDP) {
       v = this.udpInput(b, off, hl, payOff, payLen, nowMs, r); // keepalive/IKE/NotEsp leave r.state null, r.mib -1
     } else {
@@ -152,14 +168,52 @@ export class XfrmStack {
     return XVerdict.Drop;
   }
 
+  /**
+   * A UDP payload b[off, off+len) the NAT-T socket received from src:sport
+   * (host-order u32, port) for dst (IP_PKTINFO) on ifindex, with outer TOS
+   * `tos`. The kernel's xfrm4_udp_encap_rcv sees the IP and UDP headers; the
+   * socket does not deliver them, so the 28 bytes before off (headroom the
+   * caller guarantees: RangeError otherwise) get an IPv4 header (TTL 64, no
+   * options, valid checksum) and a UDP header to port 4500, and input()
+   * applies every rule once: keepalive, IKE marker, ESP, mapping events,
+   * ECN from the TOS, transport mode's rebuilt header.
+   */
+  inputUdp(
+    b: Uint8Array, off: number, len: number, src: number, sport: number, dst: number, ifindex: number, tos: number,
+    nowMs: number, r: XfrmResult,
+  ): XVerdict {
+    const ip = off - 28;
+    if (ip < 0) throw new RangeError(`inputUdp needs 28 bytes of headroom, got ${off}`);
+    b[ip] = 0x45;
+    b[ip + 1] = tos;
+    put16(b, ip + 2, len + 28);
+    put32(b, ip + 4, 0);
+    b[ip + 8] = 64;
+    b[ip + 9] = IPPROTO_UDP;
+    put16(b, ip + 10, 0);
+    put32(b, ip + 12, src);
+    put32(b, ip + 16, dst);
+    put16(b, ip + 10, checksum16(b, ip, 20));
+    put16(b, ip + 20, sport);
+    put16(b, ip + 22, NAT_T_PORT);
+    put16(b, ip + 24, len + 8);
+    put16(b, ip + 26, 0);
+    return this.input(b, ip, len + 28, ifindex, nowMs, r);
+  }
+
+  /** esp4_err for an underlay ICMP message b[off, off+len): the SA whose path MTU was lowered, or null. */
+  espErr(b: Uint8Array, off: number, len: number): XfrmState | null {
+    return espErr(this.sad, this.errViews, b, off, len);
+  }
+
   /** RFC 3948 §2: keepalive 0xFF, non-ESP marker (IKE), else ESP; also raises NAT mapping events. */
   private udpInput(b: Uint8Array, ipOff: number, hl: number, off: number, len: number, nowMs: number, r: XfrmResult): XVerdict {
-    if (len < 8 || ((b[off + 2]! << 8) | b[off + 3]!) !== NAT_T_PORT) {
+    if (len < 8 || be16(b, off + 2) !== NAT_T_PORT) {
       r.verdict = XVerdict.NotEsp;
       return XVerdict.NotEsp;
     }
     const d = off + 8;
-    const n = Math.min(len, (b[off + 4]! << 8) | b[off + 5]!) - 8;
+    const n = Math.min(len, be16(b, off + 4)) - 8;
     if (n === 1 && b[d] === 0xff) {
       r.verdict = XVerdict.Consumed;
       return XVerdict.Consumed;
@@ -174,15 +228,15 @@ export class XfrmStack {
       r.len = isMarker ? n - 4 : n;
       return XVerdict.Ike;
     }
-    const v = espInput(this.sad, b, ipOff, hl, d, n, UDP_ENCAP_ESPINUDP, nowMs, r);
+    const v = espInput(this.sad, this.espIn, b, ipOff, hl, d, n, UDP_ENCAP_ESPINUDP, nowMs, r);
     if (v === XVerdict.Deliver) this.noteMapping(r.state!, b, ipOff, off);
     return v;
   }
 
   /** km_new_mapping: an encapsulated SA's peer address or port changed (xfrm4_udp_encap_rcv → x->type->input → xfrm_input). */
   private noteMapping(x: XfrmState, b: Uint8Array, ipOff: number, udpOff: number): void {
-    const addr = ((b[ipOff + 12]! << 24) | (b[ipOff + 13]! << 16) | (b[ipOff + 14]! << 8) | b[ipOff + 15]!) >>> 0;
-    const port = (b[udpOff]! << 8) | b[udpOff + 1]!;
+    const addr = be32(b, ipOff + 12);
+    const port = be16(b, udpOff);
     if (addr === x.encapPeerAddr && port === x.encapPeerPort) return;
     this.events.push({ kind: 'mapping', state: x, oldAddr: x.encapPeerAddr, oldPort: x.encapPeerPort, newAddr: addr, newPort: port });
     x.encapPeerAddr = addr;

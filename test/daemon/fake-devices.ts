@@ -1,15 +1,27 @@
-// An in-memory DeviceFactory for daemon tests.
+// An in-memory DeviceFactory for daemon tests. Each device's packets go
+// through a memTunPair: `tun` is the daemon's end, `host` the host stack's
+// (what an application behind the TUN would write and read).
 import type { VpnError } from '../../src/wire/errors.js';
 import type { Device, DeviceFactory, UnderlayRoute } from '../../src/daemon/devices.js';
+import { memTunPair } from '../../src/io/mem.js';
+import type { MemTun } from '../../src/io/mem.js';
 
 export class FakeDevice implements Device {
   up = false;
   closed = false;
-  constructor(readonly name: string, readonly ifindex: number, readonly mac: string | null, public mtu: number) {}
+  readonly tun: MemTun;
+  readonly host: MemTun;
+  constructor(readonly name: string, readonly ifindex: number, readonly mac: string | null, public mtu: number) {
+    [this.tun, this.host] = memTunPair({ mtu, tap: mac !== null, batchSize: 32 });
+  }
   setMtu(mtu: number): void { this.mtu = mtu; }
   setUp(up: boolean): void { this.up = up; }
   isUp(): boolean { return this.up && !this.closed; }
-  close(): void { this.closed = true; }
+  close(): void {
+    this.closed = true;
+    void this.tun.close();
+    void this.host.close();
+  }
 }
 
 export class FakeDevices implements DeviceFactory {

@@ -107,7 +107,7 @@ async function tunInOrder(f: TunPairFixture): Promise<void> {
   const out = tunBatch(f.writer);
   const sent = sizesFor(N, f.maxSize).map((s, i) => tunPkt(f, i, s));
   fill(out, sent);
-  await f.writer.write(out);
+  f.writer.write(out);
   const got = await collect(f.reader, tunBatch(f.reader), N);
   assert.equal(got.length, N, 'all packets delivered');
   got.forEach((g, i) => assert.deepEqual(g, f.expected(sent[i]!), `packet ${i}`));
@@ -117,7 +117,7 @@ async function tunSizes(f: TunPairFixture): Promise<void> {
   const out = tunBatch(f.writer);
   const sent = [20, f.maxSize, 21, f.maxSize - 1, 1280].map((s, i) => tunPkt(f, i, s));
   fill(out, sent);
-  await f.writer.write(out);
+  f.writer.write(out);
   const got = await collect(f.reader, tunBatch(f.reader), sent.length);
   assert.deepEqual(got.map((g) => g.length), sent.map((s) => s.length));
   got.forEach((g, i) => assert.deepEqual(g, f.expected(sent[i]!), `packet ${i}`));
@@ -133,7 +133,7 @@ async function tunHeadroom(f: TunPairFixture): Promise<void> {
     fill(out, sent);
     inb.offset = rOff;
     inb.slab.fill(0xa5);
-    await f.writer.write(out);
+    f.writer.write(out);
     const got = await collect(f.reader, inb, sent.length);
     assert.deepEqual(got, sent.map(f.expected), `write at ${wOff}, read at ${rOff}`);
     for (let i = 0; i < got.length; i++) {
@@ -149,12 +149,12 @@ async function tunBadWrites(f: TunPairFixture): Promise<void> {
   const good = [tunPkt(f, 0, 60), tunPkt(f, 3, 80)];
   fill(out, [good[0]!, new Uint8Array(0), tunPkt(f, 2, f.maxSize + 100), good[1]!]);
   const errorsBefore = f.writer.stats?.txErrors ?? 0;
-  await f.writer.write(out);
+  f.writer.write(out);
   if (f.writer.stats !== undefined) assert.ok(f.writer.stats.txErrors > errorsBefore, 'the zero-length write is counted');
   const got = await collect(f.reader, tunBatch(f.reader), 2);
   assert.deepEqual(got, good.map(f.expected));
   fill(out, [tunPkt(f, 9, 99)]);
-  await f.writer.write(out);
+  f.writer.write(out);
   const again = await collect(f.reader, tunBatch(f.reader), 1);
   assert.equal(again.length, 1, 'still delivering after the bad packets');
 }
@@ -168,9 +168,9 @@ async function tunClose(f: TunPairFixture): Promise<void> {
   await f.reader.close(); // idempotent
   const out = tunBatch(f.writer);
   fill(out, [tunPkt(f, 0, 64)]);
-  await f.writer.write(out); // the peer is gone: dropped somewhere, never thrown here
+  f.writer.write(out); // the peer is gone: dropped somewhere, never thrown here
   await f.writer.close();
-  await assert.rejects(f.writer.write(out), { code: 'ERR_CLOSED' });
+  assert.throws(() => f.writer.write(out), { code: 'ERR_CLOSED' });
 }
 
 const TUN_CASES: readonly (readonly [string, (f: TunPairFixture) => Promise<void>])[] = [

@@ -34,7 +34,7 @@ test('memTunPair: a full FIFO drops and counts txDropped', async () => {
     out.sizes[i] = 100;
   }
   out.count = 3;
-  await a.write(out);
+  a.write(out);
   assert.equal(a.stats.txPackets, 2);
   assert.equal(a.stats.txDropped, 1);
   assert.equal(await b.read(allocBatch({ batchSize: 4, mtu: 1500 })), 2);
@@ -48,7 +48,7 @@ test('memTunPair: a packet longer than the reader slot is reported as size 0 and
   out.bufs[0]!.set(testPacket(0, 1500, A, B), out.offset);
   out.sizes[0] = 1500;
   out.count = 1;
-  await a.write(out);
+  a.write(out);
   const small = allocBatch({ batchSize: 2, mtu: 576 });
   assert.equal(await b.read(small), 1);
   assert.equal(small.sizes[0], 0);

@@ -2,10 +2,10 @@
 // transmit/receive calls returning copies of what the core produced.
 import { makeTunnelParams } from '../../src/tunnel/params.js';
 import type { TunnelConfig } from '../../src/tunnel/params.js';
-import { PacketResult, Verdict } from '../../src/tunnel/result.js';
+import { PacketResult, TxOutcome, Verdict } from '../../src/tunnel/result.js';
 import type { TunnelStack } from '../../src/tunnel/stack.js';
 import type { Tunnel } from '../../src/tunnel/tunnel.js';
-import { tunnelXmit } from '../../src/tunnel/xmit.js';
+import { tunnelXmit, txDone } from '../../src/tunnel/xmit.js';
 import { withHeadroom } from '../util/packets.js';
 
 export const NOW = 1_000_000;
@@ -28,11 +28,12 @@ export interface TxOut {
   r: PacketResult;
 }
 
-/** Runs tunnelXmit on a copy of `inner` with 64 bytes of headroom. */
+/** Runs tunnelXmit on a copy of `inner` with 64 bytes of headroom; an Xmit is then reported sent (txDone), as the data path does. */
 export function tx(t: Tunnel, inner: Uint8Array, now = NOW): TxOut {
   const { buf, off, len } = withHeadroom(inner);
   const r = new PacketResult();
   const verdict = tunnelXmit(t, buf, off, len, now, r);
+  if (verdict === Verdict.Xmit) txDone(t, r.innerLen, TxOutcome.Sent);
   return {
     verdict, drop: r.drop, dst: r.dst, r,
     pkt: verdict === Verdict.Xmit ? buf.slice(r.off, r.off + r.len) : new Uint8Array(0),

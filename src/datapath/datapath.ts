@@ -1,0 +1,414 @@
+// tunkit's one packet loop, between the host (through src/io/ only) and the
+// sans-I/O cores. Both directions, one batch per wakeup:
+//
+//   out: Port read batch (a tunnel TUN/TAP, the policy TUN, an xfrm interface;
+//        ≤ batchSize packets at HEADROOM, in slots of the MTU geometry)
+//     → tunnel: tunnelXmit (outer header into the headroom)
+//               → XfrmStack.output of the outer packet (GRE over ESP, or Bypass)
+//       policy TUN / xfrmi: XfrmStack.output(if_id) (ESP in place, trailer up to the slot end)
+//     → one send batch on the tx conn (raw IPv4, IP_HDRINCL)
+//     → txDone / xfrmiTxDone per packet, once the send result is known
+//   in:  conn receive batch
+//        raw IPv4 (4, 41, 47, 50, 1; UDP in memory tests) demultiplexed by protocol,
+//        or UDP payloads from the NAT-T socket (inputUdp)
+//     → ESP: XfrmStack.input → tunnel mode: the policy TUN or xfrmi by if_id;
+//                              transport mode: the tunnel receive below
+//       4/41/47: xfrm policy check (clear text) → TunnelStack.receive
+//       ICMP: esp4_err, else the tunnels' err handlers (PMTU, relays)
+//     → per-device write queues, one write batch call per device
+// ICMP errors the cores build for an inner sender are written at once (rare).
+// Nothing is allocated per packet. An exception while handling one packet
+// drops that packet (counted in `faults`), is logged at most every 10 s, and
+// the batch continues with the next packet.
+
+import { formatIp4 } from '../wire/addr.js';
+import { IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
+import type { Clock, PacketBatch, PacketConn, RecvMeta, TunDevice } from '../io/types.js';
+import { handleUnderlayIcmp, UnderlayIcmp } from '../tunnel/icmp-in.js';
+import { PacketResult, TxOutcome, Verdict } from '../tunnel/result.js';
+import type { TunnelStack } from '../tunnel/stack.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+import { tunnelXmit, txDone } from '../tunnel/xmit.js';
+import { XfrmResult, XVerdict } from '../xfrm/result.js';
+import type { XfrmState } from '../xfrm/state.js';
+import type { XfrmStack } from '../xfrm/xfrm.js';
+import { xfrmiTxDone, xfrmiTxRefused } from '../xfrm/xfrmi.js';
+import type { XfrmiStats } from '../xfrm/xfrmi.js';
+import { ETH_HLEN, SlotGeometry } from './geometry.js';
+import { FaultLog } from './fault-log.js';
+import { Port, PortKind, SendQueue } from './port.js';
+import { DeviceWrites } from './writes.js';
+
+/** Packets per read, receive, send and write batch. */
+export const DATAPATH_BATCH = 32;
+/** A device read that failed is retried after this many ms (the device may come back). */
+const READ_RETRY_MS = 1000;
+
+export interface DatapathEvents {
+  /** A tunnel path MTU was learnt from an underlay FRAG_NEEDED (ipv4_update_pmtu). */
+  pmtu(remote: string, mtu: number, devs: string[]): void;
+  /** esp4_err lowered an SA's path MTU (FRAG_NEEDED quoting one of its packets). */
+  xfrmPmtu(x: XfrmState): void;
+  /** The xfrm core queued events (expire, acquire, mapping): publish them. */
+  xfrmEvents(): void;
+  /** An IKE message (non-ESP marker) on the NAT-T port. TODO(#5): the IKE daemon. */
+  ike(b: Uint8Array, off: number, len: number, src: number, srcPort: number): void;
+  /** A fault or device error, already rate-limited. */
+  log(msg: string): void;
+}
+
+export interface DatapathClocks extends Clock {
+  /** Monotonic ms for the tunnel cores (PMTU ageing, link-failure pacing). */
+  now(): number;
+  /** Wall-clock ms for the xfrm core (lifetimes, use times). */
+  wallNow(): number;
+}
+
+/** What the loop itself counts (device counters live in the cores' stats). */
+export class DatapathStats {
+  /** Packets dropped because handling them threw. */
+  faults = 0;
+  /** Packets read from a device that did not fit their slot (MTU raised behind our back). */
+  truncated = 0;
+}
+
+export class Datapath {
+  readonly stats = new DatapathStats();
+  readonly geometry = new SlotGeometry();
+  private readonly res = new PacketResult();
+  private readonly xres = new XfrmResult();
+  private readonly sendQ = new SendQueue(DATAPATH_BATCH);
+  private readonly ports = new Map<string, Port>();
+  private readonly byTunnel = new Map<Tunnel, Port>();
+  private readonly byIfId = new Map<number, Port>();
+  private policy: Port | null = null;
+  private readonly conns: PacketConn[] = [];
+  private tx: PacketConn | null = null;
+  private readonly writes = new DeviceWrites();
+  /** Whole-buffer views of the conns' receive slabs (one per ArrayBuffer, made once). */
+  private readonly views = new WeakMap<ArrayBufferLike, Uint8Array>();
+  /** Index of the packet being handled (where a fault resumes). */
+  private cursor = 0;
+  private readonly faults: FaultLog;
+  private readonly onReadBound = (p: Port, n: number): void => this.onRead(p, n);
+  private readonly onReadErrorBound = (p: Port, e: unknown): void => this.onReadError(p, e);
+  private readonly onRawBound = (b: PacketBatch, ifx: Int32Array, _src: Uint32Array): void => this.onReceive(b, ifx, null, null);
+  private readonly onNatTBound = (b: PacketBatch, ifx: Int32Array, src: Uint32Array, meta: RecvMeta): void => this.onReceive(b, ifx, src, meta);
+
+  /**
+   * `xfrm`: the namespace's IPsec, consulted for every tunnel outer packet
+   * (the kernel routes them through xfrm_lookup, so GRE over ESP transport
+   * mode works) and every clear-text packet received (xfrm4_policy_check);
+   * null runs the tunnels alone.
+   */
+  constructor(
+    private readonly stack: TunnelStack, private readonly xfrm: XfrmStack | null,
+    private readonly ev: DatapathEvents, private readonly clock: DatapathClocks,
+  ) {
+    this.faults = new FaultLog(this.stats, clock, (m) => ev.log(m));
+  }
+
+  /** The conn every outer packet leaves by: raw IPv4 with the header included. */
+  setTx(conn: PacketConn): void { this.tx = conn; }
+
+  /** Receives whole IPv4 packets on conn (a raw socket), demultiplexed by IP protocol. */
+  addRaw(conn: PacketConn): void {
+    this.conns.push(conn);
+    conn.onReceive(this.onRawBound);
+  }
+
+  /** Receives UDP payloads on conn (the NAT-T socket, port 4500: RFC 3948). */
+  addNatT(conn: PacketConn): void {
+    this.conns.push(conn);
+    conn.onReceive(this.onNatTBound);
+  }
+
+  attachTunnel(t: Tunnel, dev: TunDevice): void {
+    const p = this.attach(t.name, PortKind.Tunnel, dev, t, 0, null, t.hhLen > 0 ? ETH_HLEN : 0);
+    this.byTunnel.set(t, p);
+  }
+
+  attachPolicy(name: string, dev: TunDevice): void {
+    this.policy = this.attach(name, PortKind.Policy, dev, null, 0, null, 0);
+  }
+
+  attachXfrmi(name: string, ifId: number, stats: XfrmiStats, dev: TunDevice): void {
+    this.byIfId.set(ifId, this.attach(name, PortKind.Xfrmi, dev, null, ifId, stats, 0));
+  }
+
+  /** Stops reading a device (its owner closes it). */
+  detach(name: string): void {
+    const p = this.ports.get(name);
+    if (p === undefined) return;
+    p.isOpen = false;
+    this.ports.delete(name);
+    if (p.tunnel !== null) this.byTunnel.delete(p.tunnel);
+    if (p.kind === PortKind.Xfrmi) this.byIfId.delete(p.ifId);
+    if (p === this.policy) this.policy = null;
+  }
+
+  /** A device's MTU changed: grow the slots if its frames no longer fit. */
+  mtuChanged(name: string, mtu: number): void {
+    const p = this.ports.get(name);
+    if (p !== undefined) this.geometry.fit(mtu + p.l2Len);
+  }
+
+  /** Detaches every device and closes the conns. */
+  stop(): void {
+    for (const name of [...this.ports.keys()]) this.detach(name);
+    for (const c of this.conns) c.close();
+    if (this.tx !== null && !this.conns.includes(this.tx)) this.tx.close();
+    this.conns.length = 0;
+    this.tx = null;
+  }
+
+  private attach(
+    name: string, kind: PortKind, dev: TunDevice, t: Tunnel | null, ifId: number, xs: XfrmiStats | null, l2Len: number,
+  ): Port {
+    this.detach(name);
+    this.geometry.fit(dev.mtu + l2Len);
+    const batch = this.geometry.alloc(Math.min(DATAPATH_BATCH, dev.batchSize));
+    const p = new Port(name, kind, dev, t, ifId, xs, l2Len, batch, this.onReadBound, this.onReadErrorBound);
+    this.ports.set(name, p);
+    this.read(p);
+    return p;
+  }
+
+  /** Starts the next read of p's device; the loop then continues in onRead. */
+  private read(p: Port): void {
+    if (!p.isOpen) return;
+    if (p.batch.stride !== this.geometry.stride) p.batch = this.geometry.alloc(p.batch.batchSize);
+    try {
+      p.dev.read(p.batch).then(p.onRead, p.onReadError);
+    } catch (e) {
+      this.onReadError(p, e); // a programmer error (a read already pending): logged, retried later
+    }
+  }
+
+  // ---- out: device → cores → one send batch ----
+
+  /** One read batch of p. Never throws: a rejection here would be unhandled. */
+  private onRead(p: Port, n: number): void {
+    if (n === 0 || !p.isOpen) return; // closed: the loop ends
+    try {
+      this.xmitBatch(p, n);
+    } catch (e) {
+      this.faults.note(p.name, e, 0);
+    }
+    this.read(p);
+  }
+
+  private xmitBatch(p: Port, n: number): void {
+    const now = this.clock.now();
+    const wall = this.clock.wallNow();
+    for (let i = 0; i < n;) {
+      try {
+        i = this.xmitRun(p, i, n, now, wall);
+      } catch (e) {
+        this.faults.note(p.name, e);
+        if (p.tunnel !== null) p.tunnel.stats.tx_dropped++;
+        else if (p.xstats !== null) p.xstats.tx_dropped++;
+        i = this.cursor + 1;
+      }
+    }
+    try {
+      this.flushSend(p);
+    } catch (e) {
+      this.faults.note(p.name, e, this.sendQ.batch.count); // a dead socket: the queued packets are lost
+      this.sendQ.batch.clear();
+    }
+    this.afterBatch();
+  }
+
+  /** Packets from..n of p's batch through the cores into the send queue; returns n. */
+  private xmitRun(p: Port, from: number, n: number, now: number, wall: number): number {
+    const b = p.batch;
+    const slab = b.slab;
+    const stride = b.stride;
+    for (let i = from; i < n; i++) {
+      this.cursor = i;
+      const len = b.sizes[i]!;
+      if (len <= 0) {
+        this.truncated(p);
+        continue;
+      }
+      const off = i * stride + b.offset;
+      if (p.kind === PortKind.Tunnel) this.xmitTunnel(p, p.tunnel!, slab, off, len, off - b.offset + stride, now, wall);
+      else this.xmitXfrm(p, slab, off, len, off - b.offset + stride, wall);
+    }
+    return n;
+  }
+
+  /** ip_tunnel_xmit, then the outer packet through xfrm_lookup (ESP, Bypass or a route failure). */
+  private xmitTunnel(p: Port, t: Tunnel, slab: Uint8Array, off: number, len: number, end: number, now: number, wall: number): void {
+    const r = this.res;
+    const v = tunnelXmit(t, slab, off, len, now, r);
+    if (r.icmpLen > 0) this.writes.writeOne(p, r.icmp, r.icmpLen);
+    if (v !== Verdict.Xmit) return;
+    if (this.xfrm === null) {
+      this.sendQ.add(slab, r.off, r.len, r.dst, r.innerLen);
+      return;
+    }
+    const x = this.xres;
+    const xv = this.xfrm.output(slab, r.off, r.len, 0, true, wall, x, end);
+    if (xv === XVerdict.Xmit) this.sendQ.add(slab, x.off, x.len, x.dst, r.innerLen);
+    else if (xv === XVerdict.Bypass) this.sendQ.add(slab, r.off, r.len, r.dst, r.innerLen);
+    else txDone(t, r.innerLen, TxOutcome.NoRoute);
+  }
+
+  /** xfrm_lookup(if_id) + xfrm_output for a packet of the policy TUN (if_id 0) or an xfrm interface. */
+  private xmitXfrm(p: Port, slab: Uint8Array, off: number, len: number, end: number, wall: number): void {
+    const x = this.xres;
+    if (this.xfrm !== null && this.xfrm.output(slab, off, len, p.ifId, false, wall, x, end) === XVerdict.Xmit) {
+      this.sendQ.add(slab, x.off, x.len, x.dst, len);
+      return;
+    }
+    if (this.xfrm === null) return;
+    if (p.xstats !== null) xfrmiTxRefused(p.xstats, x);
+    if (x.icmpLen > 0) this.writes.writeOne(p, x.icmp, x.icmpLen); // PMTU error back to the inner sender
+  }
+
+  /** One send call for the queued outer packets, then each packet's device counters by its result. */
+  private flushSend(p: Port): void {
+    const q = this.sendQ;
+    const count = q.batch.count;
+    if (count === 0) return;
+    const sent = this.tx !== null ? this.tx.send(q.batch, q.dst, q.ok) : 0;
+    if (sent === 0) q.ok.fill(0, 0, count);
+    q.batch.clear();
+    if (p.tunnel !== null) {
+      for (let i = 0; i < count; i++) txDone(p.tunnel, q.innerLen[i]!, q.ok[i] === 1 ? TxOutcome.Sent : TxOutcome.Dropped);
+    } else if (p.xstats !== null) {
+      for (let i = 0; i < count; i++) xfrmiTxDone(p.xstats, q.innerLen[i]!, q.ok[i] === 1);
+    }
+  }
+
+  private truncated(p: Port): void {
+    this.stats.truncated++;
+    if (p.tunnel !== null) p.tunnel.stats.tx_dropped++;
+    else if (p.xstats !== null) p.xstats.tx_dropped++;
+    const mtu = p.dev.refreshMtu !== undefined ? p.dev.refreshMtu() : p.dev.mtu;
+    this.geometry.fit(mtu + p.l2Len);
+  }
+
+  private onReadError(p: Port, e: unknown): void {
+    if (!p.isOpen) return;
+    this.faults.note(`read ${p.name}`, e, 0);
+    setTimeout(() => this.read(p), READ_RETRY_MS).unref();
+  }
+
+  // ---- in: receive batch → cores → per-device write batches ----
+
+  /** One receive batch; src/meta non-null for the NAT-T socket (UDP payloads). */
+  private onReceive(b: PacketBatch, ifx: Int32Array, src: Uint32Array | null, meta: RecvMeta | null): void {
+    const n = b.count;
+    const now = this.clock.now();
+    const wall = this.clock.wallNow();
+    for (let i = 0; i < n;) {
+      try {
+        i = this.rcvRun(b, ifx, src, meta, i, n, now, wall);
+      } catch (e) {
+        this.faults.note('receive', e);
+        i = this.cursor + 1;
+      }
+    }
+    try {
+      this.writes.flush();
+    } catch (e) {
+      this.faults.note('write', e, 0); // a dead device: what it did not take is lost
+      this.writes.reset();
+    }
+    this.afterBatch();
+  }
+
+  private rcvRun(
+    b: PacketBatch, ifx: Int32Array, src: Uint32Array | null, meta: RecvMeta | null, from: number, n: number, now: number, wall: number,
+  ): number {
+    for (let i = from; i < n; i++) {
+      this.cursor = i;
+      const len = b.sizes[i]!;
+      if (len <= 0) continue; // truncated by the conn (counted in its stats)
+      const buf = b.bufs[i]!;
+      const slab = this.wholeView(buf);
+      const off = buf.byteOffset - slab.byteOffset + (b.starts !== undefined ? b.starts[i]! : b.offset);
+      if (meta !== null) this.rcvNatT(slab, off, len, src![i]!, meta.srcPort[i]!, meta.dst[i]!, ifx[i]!, meta.tos[i]!, wall);
+      else this.rcvRaw(slab, off, len, ifx[i]!, now, wall);
+    }
+    return n;
+  }
+
+  /** A whole IPv4 packet from a raw socket, by its protocol (the kernel's inet_protos demux). */
+  private rcvRaw(slab: Uint8Array, off: number, len: number, ifindex: number, now: number, wall: number): void {
+    const proto = len >= 20 ? slab[off + 9]! : 0; // shorter: the tunnel stack drops and counts it
+    if (proto === IPPROTO_ICMP) {
+      this.icmp(slab, off, len, ifindex, now);
+    } else if (proto === IPPROTO_ESP || proto === IPPROTO_UDP) {
+      if (this.xfrm === null) return;
+      const x = this.xres;
+      const v = this.xfrm.input(slab, off, len, ifindex, wall, x);
+      if (v === XVerdict.Deliver) this.deliverXfrm(slab, x, ifindex);
+      else if (v === XVerdict.Ike) this.ev.ike(slab, x.off, x.len, 0, 0);
+    } else if (this.xfrm === null || this.xfrm.checkInClear(slab, off, len, ifindex)) {
+      this.rcvTunnel(slab, off, len, ifindex);
+    }
+  }
+
+  /** A UDP payload from the NAT-T socket (xfrm4_udp_encap_rcv on the socket's facts). */
+  private rcvNatT(slab: Uint8Array, off: number, len: number, src: number, sport: number, dst: number, ifindex: number, tos: number, wall: number): void {
+    if (this.xfrm === null) return;
+    const x = this.xres;
+    const v = this.xfrm.inputUdp(slab, off, len, src, sport, dst, ifindex, tos, wall, x);
+    if (v === XVerdict.Deliver) this.deliverXfrm(slab, x, ifindex);
+    else if (v === XVerdict.Ike) this.ev.ike(slab, x.off, x.len, src, sport);
+  }
+
+  /** A packet an SA decrypted: transport mode → the tunnel receive path; tunnel mode → policy TUN or xfrmi. */
+  private deliverXfrm(slab: Uint8Array, x: XfrmResult, ifindex: number): void {
+    if (x.isTransport) {
+      this.rcvTunnel(slab, x.off, x.len, ifindex);
+      return;
+    }
+    const p = x.ifId === 0 ? this.policy : this.byIfId.get(x.ifId);
+    if (p !== undefined && p !== null) this.writes.queue(p, slab, x.off, x.len);
+  }
+
+  /** ip_tunnel_rcv and friends; the inner packet is queued for the tunnel's device. */
+  private rcvTunnel(slab: Uint8Array, off: number, len: number, ifindex: number): void {
+    const r = this.res;
+    if (this.stack.receive(slab, off, len, ifindex, r) !== Verdict.Deliver) return;
+    const t = r.tunnel!;
+    const p = this.byTunnel.get(t);
+    if (p === undefined) t.stats.rx_dropped++; // a fallback device with no TUN behind it
+    else this.writes.queue(p, slab, r.off, r.len);
+  }
+
+  private icmp(slab: Uint8Array, off: number, len: number, link: number, now: number): void {
+    if (this.xfrm !== null) {
+      const x = this.xfrm.espErr(slab, off, len);
+      if (x !== null) {
+        this.ev.xfrmPmtu(x);
+        return;
+      }
+    }
+    const r = this.res;
+    const out = handleUnderlayIcmp(this.stack, slab, off, len, link, now, r); // control path: allocates its result
+    if (out.event === UnderlayIcmp.PmtuUpdated) this.ev.pmtu(formatIp4(out.remote), out.mtu, out.tunnels.map((t) => t.name));
+    if (out.event === UnderlayIcmp.Relayed && r.icmpLen > 0 && r.icmpTunnel !== null) {
+      const p = this.byTunnel.get(r.icmpTunnel);
+      if (p !== undefined) this.writes.writeOne(p, r.icmp, r.icmpLen);
+    }
+  }
+
+  private afterBatch(): void {
+    if (this.xfrm !== null && this.xfrm.events.length > 0) this.ev.xfrmEvents();
+  }
+
+  private wholeView(buf: Uint8Array): Uint8Array {
+    let v = this.views.get(buf.buffer);
+    if (v === undefined) {
+      v = new Uint8Array(buf.buffer);
+      this.views.set(buf.buffer, v);
+    }
+    return v;
+  }
+}

@@ -1,0 +1,88 @@
+// The devices the data path drives (one Port per TUN/TAP) and the batches
+// it gathers between a read or receive and the one send or write call.
+// Buffer ownership: a Port owns its read batch; its write queue and the
+// send queue only reference packets in slabs owned by others (the conn's
+// receive batch, a Port's read batch) until they are flushed, which always
+// happens before the callback that filled those slabs returns.
+
+import { GatherBatch } from '../io/pool.js';
+import type { PooledBatch } from '../io/pool.js';
+import type { TunDevice } from '../io/types.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+import type { XfrmiStats } from '../xfrm/xfrmi.js';
+
+export const PortKind = {
+  /** A tunkit tunnel's TUN/TAP (ipip, gre, gretap, sit): tunnel xmit, then xfrm output of the outer packet. */
+  Tunnel: 0,
+  /** The policy TUN (ipsec0): xfrm output with if_id 0. */
+  Policy: 1,
+  /** An xfrm interface: xfrm output with its if_id, xfrmi counters. */
+  Xfrmi: 2,
+} as const;
+export type PortKind = (typeof PortKind)[keyof typeof PortKind];
+
+/** Packets queued toward one device, written with one write call per receive batch. */
+export class WriteQueue {
+  readonly batch: GatherBatch;
+  readonly ok: Uint8Array;
+  /** In the data path's list of queues to flush. */
+  isQueued = false;
+
+  constructor(size: number) {
+    this.batch = new GatherBatch(size);
+    this.ok = new Uint8Array(size);
+  }
+}
+
+/** One device the data path reads (out direction) and writes (in direction). */
+export class Port {
+  batch: PooledBatch;
+  readonly writes: WriteQueue;
+  isOpen = true;
+  /** Bound once: no closure per read. */
+  readonly onRead: (n: number) => void;
+  readonly onReadError: (e: unknown) => void;
+
+  constructor(
+    readonly name: string,
+    readonly kind: PortKind,
+    readonly dev: TunDevice,
+    /** The tunnel for PortKind.Tunnel, else null. */
+    readonly tunnel: Tunnel | null,
+    /** if_id for PortKind.Xfrmi, else 0. */
+    readonly ifId: number,
+    /** The interface's counters for PortKind.Xfrmi, else null. */
+    readonly xstats: XfrmiStats | null,
+    /** Ethernet header bytes beyond the MTU (14 for a TAP). */
+    readonly l2Len: number,
+    batch: PooledBatch,
+    onRead: (p: Port, n: number) => void,
+    onReadError: (p: Port, e: unknown) => void,
+  ) {
+    this.batch = batch;
+    this.writes = new WriteQueue(Math.min(batch.batchSize, dev.batchSize));
+    this.onRead = (n) => onRead(this, n);
+    this.onReadError = (e) => onReadError(this, e);
+  }
+}
+
+/** The outer packets of one read batch, sent with one send call; innerLen is what the device counters count. */
+export class SendQueue {
+  readonly batch: GatherBatch;
+  readonly dst: Uint32Array;
+  readonly innerLen: Int32Array;
+  readonly ok: Uint8Array;
+
+  constructor(size: number) {
+    this.batch = new GatherBatch(size);
+    this.dst = new Uint32Array(size);
+    this.innerLen = new Int32Array(size);
+    this.ok = new Uint8Array(size);
+  }
+
+  add(slab: Uint8Array, off: number, len: number, dst: number, innerLen: number): void {
+    const i = this.batch.add(slab, off, len);
+    this.dst[i] = dst;
+    this.innerLen[i] = innerLen;
+  }
+}

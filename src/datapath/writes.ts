@@ -1,0 +1,68 @@
+// The in direction's device writes: packets a receive batch delivers are
+// queued per device (by reference into the receive slab) and written with
+// one write call per device once the batch is handled; then each packet's
+// device counters by its result. ICMP errors the cores build go out at once.
+
+import { GatherBatch } from '../io/pool.js';
+import { xfrmiRxDone } from '../xfrm/xfrmi.js';
+import type { Port } from './port.js';
+
+export class DeviceWrites {
+  /** Ports whose write queues hold packets of the receive batch being handled. */
+  private readonly dirtyPorts: Port[] = [];
+  private readonly one = new GatherBatch(1);
+
+  /** Queues slab[off, off+len) for p's device (flushed before the receive callback returns). */
+  queue(p: Port, slab: Uint8Array, off: number, len: number): void {
+    const q = p.writes;
+    if (q.batch.isFull) this.flushPort(p);
+    q.batch.add(slab, off, len);
+    if (!q.isQueued) {
+      q.isQueued = true;
+      this.dirtyPorts.push(p);
+    }
+  }
+
+  /** One write call per device with queued packets. */
+  flush(): void {
+    for (let k = 0; k < this.dirtyPorts.length; k++) {
+      const p = this.dirtyPorts[k]!;
+      p.writes.isQueued = false;
+      this.flushPort(p);
+    }
+    this.dirtyPorts.length = 0;
+  }
+
+  /** One write call for p's queue; a refused packet is rx_dropped (netif_rx failing), xfrmi counts its own. */
+  private flushPort(p: Port): void {
+    const q = p.writes;
+    const count = q.batch.count;
+    if (count === 0) return;
+    if (p.isOpen) p.dev.write(q.batch, q.ok);
+    else q.ok.fill(0, 0, count);
+    for (let i = 0; i < count; i++) {
+      const isWritten = q.ok[i] === 1;
+      if (p.xstats !== null) xfrmiRxDone(p.xstats, q.batch.sizes[i]!, isWritten);
+      else if (!isWritten && p.tunnel !== null) p.tunnel.stats.rx_dropped++;
+    }
+    q.batch.clear();
+  }
+
+  /** Writes one packet (an ICMP error the cores built) into p's device now. */
+  writeOne(p: Port, buf: Uint8Array, len: number): void {
+    if (!p.isOpen) return;
+    const b = this.one;
+    b.clear();
+    b.add(buf, 0, len);
+    p.dev.write(b);
+  }
+
+  /** Forgets everything queued (after a device failed mid-flush). */
+  reset(): void {
+    for (const p of this.dirtyPorts) {
+      p.writes.isQueued = false;
+      p.writes.batch.clear();
+    }
+    this.dirtyPorts.length = 0;
+  }
+}
