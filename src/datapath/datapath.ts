@@ -34,8 +34,11 @@ import type { XfrmState } from '../xfrm/state.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
 import { xfrmiTxDone, xfrmiTxRefused } from '../xfrm/xfrmi.js';
 import type { XfrmiStats } from '../xfrm/xfrmi.js';
+import { Drop } from '../wire/drop.js';
+import type { PooledBatch } from '../io/pool.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
 import { FaultLog } from './fault-log.js';
+import { countsGsoOnce, PortOffload } from './offload.js';
 import { Port, PortKind, SendQueue } from './port.js';
 import { DeviceWrites } from './writes.js';
 
@@ -70,6 +73,10 @@ export class DatapathStats {
   faults = 0;
   /** Packets read from a device that did not fit their slot (MTU raised behind our back). */
   truncated = 0;
+  /** Offload reads refused by TSO split or checksum completion (also the device's tx_dropped). */
+  offloadDrops = 0;
+  /** Last such refusal (a Drop code), for the log and tests. */
+  lastOffloadDrop: Drop = Drop.None;
 }
 
 export class Datapath {
@@ -89,6 +96,12 @@ export class Datapath {
   private readonly views = new WeakMap<ArrayBufferLike, Uint8Array>();
   /** Index of the packet being handled (where a fault resumes). */
   private cursor = 0;
+  /**
+   * While a super-packet's segments go out on a tunnel whose kernel device
+   * keeps it whole (offload.ts countsGsoOnce): its length for the first
+   * segment's counters, then 0 (counted with the first); -1 otherwise.
+   */
+  private gsoLen = -1;
   private readonly faults: FaultLog;
   private readonly onReadBound = (p: Port, n: number): void => this.onRead(p, n);
   private readonly onReadErrorBound = (p: Port, e: unknown): void => this.onReadError(p, e);
@@ -169,6 +182,8 @@ export class Datapath {
     this.geometry.fit(dev.mtu + l2Len);
     const batch = this.geometry.alloc(Math.min(DATAPATH_BATCH, dev.batchSize));
     const p = new Port(name, kind, dev, t, ifId, xs, l2Len, batch, this.onReadBound, this.onReadErrorBound);
+    // ESP's ICV already covers what an xfrm device delivers: GRO need not verify TCP checksums (gro.ts).
+    if (dev.vnetHdr === true) p.offload = new PortOffload(dev, p.writes.batch.batchSize, this.geometry.stride, kind === PortKind.Tunnel);
     this.ports.set(name, p);
     this.read(p);
     return p;
@@ -179,7 +194,7 @@ export class Datapath {
     if (!p.isOpen) return;
     if (p.batch.stride !== this.geometry.stride) p.batch = this.geometry.alloc(p.batch.batchSize);
     try {
-      p.dev.read(p.batch).then(p.onRead, p.onReadError);
+      p.dev.read(p.offload !== null ? p.offload.reads : p.batch).then(p.onRead, p.onReadError);
     } catch (e) {
       this.onReadError(p, e); // a programmer error (a read already pending): logged, retried later
     }
@@ -201,14 +216,20 @@ export class Datapath {
   private xmitBatch(p: Port, n: number): void {
     const now = this.clock.now();
     const wall = this.clock.wallNow();
-    for (let i = 0; i < n;) {
-      try {
-        i = this.xmitRun(p, i, n, now, wall);
-      } catch (e) {
-        this.faults.note(p.name, e);
-        if (p.tunnel !== null) p.tunnel.stats.tx_dropped++;
-        else if (p.xstats !== null) p.xstats.tx_dropped++;
-        i = this.cursor + 1;
+    const o = p.offload;
+    if (o === null) {
+      this.xmitSlots(p, p.batch, 0, n, now, wall);
+    } else {
+      // One read slot at a time: a super-packet's segments fill o.segs (offload.ts).
+      for (let j = 0; j < n; j++) {
+        const d = o.prepare(j, this.geometry.stride);
+        if (d !== Drop.None) {
+          this.offloadDrop(p, d);
+          continue;
+        }
+        this.gsoLen = o.cur === o.segs && p.tunnel !== null && countsGsoOnce(p.tunnel) ? o.reads.sizes[j]! : -1;
+        this.xmitSlots(p, o.cur, o.from, o.to, now, wall);
+        this.gsoLen = -1;
       }
     }
     try {
@@ -220,13 +241,26 @@ export class Datapath {
     this.afterBatch();
   }
 
-  /** Packets from..n of p's batch through the cores into the send queue; returns n. */
-  private xmitRun(p: Port, from: number, n: number, now: number, wall: number): number {
-    const b = p.batch;
+  /** Slots from..to of b through the cores; a packet that throws is dropped, the rest go on. */
+  private xmitSlots(p: Port, b: PooledBatch, from: number, to: number, now: number, wall: number): void {
+    for (let i = from; i < to;) {
+      try {
+        i = this.xmitRun(p, b, i, to, now, wall);
+      } catch (e) {
+        this.faults.note(p.name, e);
+        this.txDropped(p);
+        i = this.cursor + 1;
+      }
+    }
+  }
+
+  /** Packets from..n of b (p's read batch, or its offload segments) into the send queue; returns n. */
+  private xmitRun(p: Port, b: PooledBatch, from: number, n: number, now: number, wall: number): number {
     const slab = b.slab;
     const stride = b.stride;
     for (let i = from; i < n; i++) {
       this.cursor = i;
+      if (this.sendQ.batch.isFull) this.flushSend(p); // a super-packet's segments outnumber the queue
       const len = b.sizes[i]!;
       if (len <= 0) {
         this.truncated(p);
@@ -242,18 +276,21 @@ export class Datapath {
   /** ip_tunnel_xmit, then the outer packet through xfrm_lookup (ESP, Bypass or a route failure). */
   private xmitTunnel(p: Port, t: Tunnel, slab: Uint8Array, off: number, len: number, end: number, now: number, wall: number): void {
     const r = this.res;
+    const gso = this.gsoLen;
+    if (gso > 0) this.gsoLen = 0;
     const v = tunnelXmit(t, slab, off, len, now, r);
     if (r.icmpLen > 0) this.writes.writeOne(p, r.icmp, r.icmpLen);
     if (v !== Verdict.Xmit) return;
+    const inner = gso < 0 ? r.innerLen : gso; // 0: a later segment of a super-packet, not counted
     if (this.xfrm === null) {
-      this.sendQ.add(slab, r.off, r.len, r.dst, r.innerLen);
+      this.sendQ.add(slab, r.off, r.len, r.dst, inner);
       return;
     }
     const x = this.xres;
     const xv = this.xfrm.output(slab, r.off, r.len, 0, true, wall, x, end);
-    if (xv === XVerdict.Xmit) this.sendQ.add(slab, x.off, x.len, x.dst, r.innerLen);
-    else if (xv === XVerdict.Bypass) this.sendQ.add(slab, r.off, r.len, r.dst, r.innerLen);
-    else txDone(t, r.innerLen, TxOutcome.NoRoute);
+    if (xv === XVerdict.Xmit) this.sendQ.add(slab, x.off, x.len, x.dst, inner);
+    else if (xv === XVerdict.Bypass) this.sendQ.add(slab, r.off, r.len, r.dst, inner);
+    else if (inner !== 0) txDone(t, inner, TxOutcome.NoRoute);
   }
 
   /** xfrm_lookup(if_id) + xfrm_output for a packet of the policy TUN (if_id 0) or an xfrm interface. */
@@ -277,16 +314,33 @@ export class Datapath {
     if (sent === 0) q.ok.fill(0, 0, count);
     q.batch.clear();
     if (p.tunnel !== null) {
-      for (let i = 0; i < count; i++) txDone(p.tunnel, q.innerLen[i]!, q.ok[i] === 1 ? TxOutcome.Sent : TxOutcome.Dropped);
+      for (let i = 0; i < count; i++) {
+        if (q.innerLen[i] !== 0) txDone(p.tunnel, q.innerLen[i]!, q.ok[i] === 1 ? TxOutcome.Sent : TxOutcome.Dropped);
+      }
     } else if (p.xstats !== null) {
       for (let i = 0; i < count; i++) xfrmiTxDone(p.xstats, q.innerLen[i]!, q.ok[i] === 1);
     }
   }
 
-  private truncated(p: Port): void {
-    this.stats.truncated++;
+  /**
+   * A read the TSO split or checksum completion refused: tx_dropped, where the
+   * kernel counts a skb its software GSO fails on (validate_xmit_skb,
+   * net/core/dev.c: out_null → dev_core_stats_tx_dropped_inc).
+   */
+  private offloadDrop(p: Port, d: Drop): void {
+    this.stats.offloadDrops++;
+    this.stats.lastOffloadDrop = d;
+    this.txDropped(p);
+  }
+
+  private txDropped(p: Port): void {
     if (p.tunnel !== null) p.tunnel.stats.tx_dropped++;
     else if (p.xstats !== null) p.xstats.tx_dropped++;
+  }
+
+  private truncated(p: Port): void {
+    this.stats.truncated++;
+    this.txDropped(p);
     const mtu = p.dev.refreshMtu !== undefined ? p.dev.refreshMtu() : p.dev.mtu;
     this.geometry.fit(mtu + p.l2Len);
   }

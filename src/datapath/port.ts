@@ -10,6 +10,7 @@ import type { PooledBatch } from '../io/pool.js';
 import type { TunDevice } from '../io/types.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { XfrmiStats } from '../xfrm/xfrmi.js';
+import type { PortOffload } from './offload.js';
 
 export const PortKind = {
   /** A tunkit tunnel's TUN/TAP (ipip, gre, gretap, sit): tunnel xmit, then xfrm output of the outer packet. */
@@ -39,6 +40,8 @@ export class Port {
   batch: PooledBatch;
   readonly writes: WriteQueue;
   isOpen = true;
+  /** TUN offload (a vnetHdr device): its own read batch, TSO split, GRO on write; else null. */
+  offload: PortOffload | null = null;
   /** Bound once: no closure per read. */
   readonly onRead: (n: number) => void;
   readonly onReadError: (e: unknown) => void;
