@@ -221,8 +221,14 @@ export class Datapath {
       this.xmitSlots(p, p.batch, 0, n, now, wall);
     } else {
       // One read slot at a time: a super-packet's segments fill o.segs (offload.ts).
+      o.used = 0;
       for (let j = 0; j < n; j++) {
-        const d = o.prepare(j, this.geometry.stride);
+        let d = o.prepare(j, this.geometry.stride);
+        if (d === Drop.GsoNoRoom && o.used > 0) { // segs full of queued segments: send them, then reuse
+          this.flushSendSafe(p);
+          o.used = 0;
+          d = o.prepare(j, this.geometry.stride);
+        }
         if (d !== Drop.None) {
           this.offloadDrop(p, d);
           continue;
@@ -232,13 +238,17 @@ export class Datapath {
         this.gsoLen = -1;
       }
     }
+    this.flushSendSafe(p);
+    this.afterBatch();
+  }
+
+  private flushSendSafe(p: Port): void {
     try {
       this.flushSend(p);
     } catch (e) {
       this.faults.note(p.name, e, this.sendQ.batch.count); // a dead socket: the queued packets are lost
       this.sendQ.batch.clear();
     }
-    this.afterBatch();
   }
 
   /** Slots from..to of b through the cores; a packet that throws is dropped, the rest go on. */

@@ -60,6 +60,13 @@ export class PortOffload {
   cur: PooledBatch;
   from = 0;
   to = 0;
+  /**
+   * segs slots holding segments still referenced by the send queue: the next
+   * split goes after them; the caller flushes the queue and zeroes this
+   * when a split finds no room (GsoNoRoom) — slots are never overwritten
+   * while queued.
+   */
+  used = 0;
   private readonly tso = new TsoSplitter();
   private readonly vh = new VirtioNetHdr();
   private readonly stage: PooledBatch;
@@ -107,12 +114,13 @@ export class PortOffload {
       this.to = j + 1;
       return Drop.None;
     }
-    if (this.segs.stride !== stride) this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride); // MTU raised: rare
-    const n = this.tso.split(r.slab, at, len + VNET, this.segs, 0);
+    if (this.segs.stride !== stride && this.used === 0) this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride); // MTU raised: rare
+    const n = this.tso.split(r.slab, at, len + VNET, this.segs, this.used);
     if (n < 0) return -n as Drop;
     this.cur = this.segs;
-    this.from = 0;
-    this.to = n;
+    this.from = this.used;
+    this.to = this.used + n;
+    this.used = this.to;
     return Drop.None;
   }
 
