@@ -2,7 +2,8 @@
 // sans-I/O cores. Both directions, one batch per wakeup:
 //
 //   out: Port read batch (a tunnel TUN/TAP, the policy TUN, an xfrm interface;
-//        ≤ batchSize packets at HEADROOM, in slots of the MTU geometry)
+//        ≤ batchSize packets at HEADROOM, in slots of the MTU geometry; an
+//        offload TUN: 64 KiB slots, super-packets split first, offload.ts)
 //     → tunnel: tunnelXmit (outer header into the headroom)
 //               → XfrmStack.output of the outer packet (GRE over ESP, or Bypass)
 //       policy TUN / xfrmi: XfrmStack.output(if_id) (ESP in place, trailer up to the slot end)
@@ -15,7 +16,8 @@
 //                              transport mode: the tunnel receive below
 //       4/41/47: xfrm policy check (clear text) → TunnelStack.receive
 //       ICMP: esp4_err, else the tunnels' err handlers (PMTU, relays)
-//     → per-device write queues, one write batch call per device
+//     → per-device write queues, one write batch call per device (GRO-coalesced
+//       for an offload TUN, offload.ts)
 // ICMP errors the cores build for an inner sender are written at once (rare).
 // Nothing is allocated per packet. An exception while handling one packet
 // drops that packet (counted in `faults`), is logged at most every 10 s, and
@@ -23,23 +25,22 @@
 
 import { formatIp4 } from '../wire/addr.js';
 import { IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
-import type { Clock, PacketBatch, PacketConn, RecvMeta, TunDevice } from '../io/types.js';
+import type { PacketBatch, PacketConn, RecvMeta, TunDevice } from '../io/types.js';
 import { handleUnderlayIcmp, UnderlayIcmp } from '../tunnel/icmp-in.js';
 import { PacketResult, TxOutcome, Verdict } from '../tunnel/result.js';
 import type { TunnelStack } from '../tunnel/stack.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { tunnelXmit, txDone } from '../tunnel/xmit.js';
 import { XfrmResult, XVerdict } from '../xfrm/result.js';
-import type { XfrmState } from '../xfrm/state.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
-import { xfrmiTxDone, xfrmiTxRefused } from '../xfrm/xfrmi.js';
+import { xfrmiTxRefused } from '../xfrm/xfrmi.js';
 import type { XfrmiStats } from '../xfrm/xfrmi.js';
 import { Drop } from '../wire/drop.js';
 import type { PooledBatch } from '../io/pool.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
 import { FaultLog } from './fault-log.js';
 import { countsGsoOnce, PortOffload } from './offload.js';
-import { Port, PortKind, SendQueue } from './port.js';
+import { Port, PortKind, SendQueue, SlabViews } from './port.js';
 import { DeviceWrites } from './writes.js';
 
 /** Packets per read, receive, send and write batch. */
@@ -47,37 +48,11 @@ export const DATAPATH_BATCH = 32;
 /** A device read that failed is retried after this many ms (the device may come back). */
 const READ_RETRY_MS = 1000;
 
-export interface DatapathEvents {
-  /** A tunnel path MTU was learnt from an underlay FRAG_NEEDED (ipv4_update_pmtu). */
-  pmtu(remote: string, mtu: number, devs: string[]): void;
-  /** esp4_err lowered an SA's path MTU (FRAG_NEEDED quoting one of its packets). */
-  xfrmPmtu(x: XfrmState): void;
-  /** The xfrm core queued events (expire, acquire, mapping): publish them. */
-  xfrmEvents(): void;
-  /** An IKE message (non-ESP marker) on the NAT-T port. TODO(#5): the IKE daemon. */
-  ike(b: Uint8Array, off: number, len: number, src: number, srcPort: number): void;
-  /** A fault or device error, already rate-limited. */
-  log(msg: string): void;
-}
+import { DatapathStats } from './events.js';
+import type { DatapathClocks, DatapathEvents } from './events.js';
 
-export interface DatapathClocks extends Clock {
-  /** Monotonic ms for the tunnel cores (PMTU ageing, link-failure pacing). */
-  now(): number;
-  /** Wall-clock ms for the xfrm core (lifetimes, use times). */
-  wallNow(): number;
-}
-
-/** What the loop itself counts (device counters live in the cores' stats). */
-export class DatapathStats {
-  /** Packets dropped because handling them threw. */
-  faults = 0;
-  /** Packets read from a device that did not fit their slot (MTU raised behind our back). */
-  truncated = 0;
-  /** Offload reads refused by TSO split or checksum completion (also the device's tx_dropped). */
-  offloadDrops = 0;
-  /** Last such refusal (a Drop code), for the log and tests. */
-  lastOffloadDrop: Drop = Drop.None;
-}
+export { DatapathStats };
+export type { DatapathClocks, DatapathEvents };
 
 export class Datapath {
   readonly stats = new DatapathStats();
@@ -92,8 +67,7 @@ export class Datapath {
   private readonly conns: PacketConn[] = [];
   private tx: PacketConn | null = null;
   private readonly writes = new DeviceWrites();
-  /** Whole-buffer views of the conns' receive slabs (one per ArrayBuffer, made once). */
-  private readonly views = new WeakMap<ArrayBufferLike, Uint8Array>();
+  private readonly views = new SlabViews();
   /** Index of the packet being handled (where a fault resumes). */
   private cursor = 0;
   /**
@@ -258,7 +232,7 @@ export class Datapath {
         i = this.xmitRun(p, b, i, to, now, wall);
       } catch (e) {
         this.faults.note(p.name, e);
-        this.txDropped(p);
+        p.txDropped();
         i = this.cursor + 1;
       }
     }
@@ -315,22 +289,7 @@ export class Datapath {
     if (x.icmpLen > 0) this.writes.writeOne(p, x.icmp, x.icmpLen); // PMTU error back to the inner sender
   }
 
-  /** One send call for the queued outer packets, then each packet's device counters by its result. */
-  private flushSend(p: Port): void {
-    const q = this.sendQ;
-    const count = q.batch.count;
-    if (count === 0) return;
-    const sent = this.tx !== null ? this.tx.send(q.batch, q.dst, q.ok) : 0;
-    if (sent === 0) q.ok.fill(0, 0, count);
-    q.batch.clear();
-    if (p.tunnel !== null) {
-      for (let i = 0; i < count; i++) {
-        if (q.innerLen[i] !== 0) txDone(p.tunnel, q.innerLen[i]!, q.ok[i] === 1 ? TxOutcome.Sent : TxOutcome.Dropped);
-      }
-    } else if (p.xstats !== null) {
-      for (let i = 0; i < count; i++) xfrmiTxDone(p.xstats, q.innerLen[i]!, q.ok[i] === 1);
-    }
-  }
+  private flushSend(p: Port): void { this.sendQ.flush(this.tx, p); }
 
   /**
    * A read the TSO split or checksum completion refused: tx_dropped, where the
@@ -340,17 +299,12 @@ export class Datapath {
   private offloadDrop(p: Port, d: Drop): void {
     this.stats.offloadDrops++;
     this.stats.lastOffloadDrop = d;
-    this.txDropped(p);
-  }
-
-  private txDropped(p: Port): void {
-    if (p.tunnel !== null) p.tunnel.stats.tx_dropped++;
-    else if (p.xstats !== null) p.xstats.tx_dropped++;
+    p.txDropped();
   }
 
   private truncated(p: Port): void {
     this.stats.truncated++;
-    this.txDropped(p);
+    p.txDropped();
     const mtu = p.dev.refreshMtu !== undefined ? p.dev.refreshMtu() : p.dev.mtu;
     this.geometry.fit(mtu + p.l2Len);
   }
@@ -393,7 +347,7 @@ export class Datapath {
       const len = b.sizes[i]!;
       if (len <= 0) continue; // truncated by the conn (counted in its stats)
       const buf = b.bufs[i]!;
-      const slab = this.wholeView(buf);
+      const slab = this.views.of(buf);
       const off = buf.byteOffset - slab.byteOffset + (b.starts !== undefined ? b.starts[i]! : b.offset);
       if (meta !== null) this.rcvNatT(slab, off, len, src![i]!, meta.srcPort[i]!, meta.dst[i]!, ifx[i]!, meta.tos[i]!, wall);
       else this.rcvRaw(slab, off, len, ifx[i]!, now, wall);
@@ -465,14 +419,5 @@ export class Datapath {
 
   private afterBatch(): void {
     if (this.xfrm !== null && this.xfrm.events.length > 0) this.ev.xfrmEvents();
-  }
-
-  private wholeView(buf: Uint8Array): Uint8Array {
-    let v = this.views.get(buf.buffer);
-    if (v === undefined) {
-      v = new Uint8Array(buf.buffer);
-      this.views.set(buf.buffer, v);
-    }
-    return v;
   }
 }
