@@ -15,17 +15,22 @@
 #define TK_SOCKBUF_BYTES (4 * 1024 * 1024)
 
 static napi_value tk_tun_open(napi_env env, napi_callback_info info) {
-  napi_value argv[3], out, jfd, jname;
+  napi_value argv[4], out, jfd, jname;
   char name[IFNAMSIZ];
-  bool tap = false, mq = false;
-  if (!tk_args(env, info, 3, argv) || !tk_ifname(env, argv[0], name, sizeof name, "TUNSETIFF") ||
-      !tk_bool(env, argv[1], false, &tap) || !tk_bool(env, argv[2], false, &mq)) return NULL;
+  bool tap = false, mq = false, vnet = false;
+  if (!tk_args(env, info, 4, argv) || !tk_ifname(env, argv[0], name, sizeof name, "TUNSETIFF") ||
+      !tk_bool(env, argv[1], false, &tap) || !tk_bool(env, argv[2], false, &mq) ||
+      !tk_bool(env, argv[3], false, &vnet)) return NULL;
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return tk_throw_errno(env, errno, "open", "/dev/net/tun");
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, name, strlen(name));
-  ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (mq ? IFF_MULTI_QUEUE : 0));
+  /* IFF_VNET_HDR: every read and write carries a struct virtio_net_hdr first; its
+   * size stays the default 10 bytes (tun->vnet_hdr_sz = sizeof(struct virtio_net_hdr)
+   * in tun_set_iff, drivers/net/tun.c), so no TUNSETVNETHDRSZ. */
+  ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (mq ? IFF_MULTI_QUEUE : 0) |
+                          (vnet ? IFF_VNET_HDR : 0));
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
     close(fd);
@@ -201,6 +206,22 @@ static napi_value tk_udp_open(napi_env env, napi_callback_info info) {
   return tk_int_value(env, fd);
 }
 
+/* tunSetOffload(fd, flags): TUNSETOFFLOAD (TUN_F_CSUM 1, TUN_F_TSO4 2, TUN_F_TSO6 4, ...):
+ * which offloads the kernel may leave to us on reads (set_offload, drivers/net/tun.c).
+ * Throws the kernel's errno (EINVAL for flags it does not know). */
+static napi_value tk_tun_set_offload(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd, flags;
+  char subject[24];
+  if (!tk_args(env, info, 2, argv) || !tk_int(env, argv[0], "fd", &fd) || !tk_int(env, argv[1], "flags", &flags)) return NULL;
+  if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(uint32_t)flags) < 0) {
+    int err = errno;
+    snprintf(subject, sizeof subject, "fd=%d", fd);
+    return tk_throw_errno(env, err, "TUNSETOFFLOAD", subject);
+  }
+  return NULL;
+}
+
 static napi_value tk_close_fd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
@@ -217,6 +238,7 @@ static napi_value tk_close_fd(napi_env env, napi_callback_info info) {
 napi_status tk_ifctl_init(napi_env env, napi_value exports) {
   static const tk_fn fns[] = {
     { "tunOpen", tk_tun_open },
+    { "tunSetOffload", tk_tun_set_offload },
     { "ifIndex", tk_if_index },
     { "ifGetMtu", tk_if_get_mtu },
     { "ifSetMtu", tk_if_set_mtu },

@@ -2,12 +2,14 @@
  * tk_ifctl.h: opening TUN/TAP devices and raw sockets, and interface
  * ioctls (netdevice(7)). Control plane: called rarely, all synchronous.
  *
- *   tunOpen(name, tap, multiQueue?) → { fd, name }
+ *   tunOpen(name, tap, multiQueue?, vnetHdr?) → { fd, name }
  *       open("/dev/net/tun", O_RDWR|O_NONBLOCK|O_CLOEXEC) + TUNSETIFF with
  *       IFF_TUN|IFF_TAP, IFF_NO_PI (no struct tun_pi before each packet) and
  *       optionally IFF_MULTI_QUEUE (drivers/net/tun.c tun_set_iff). An empty
  *       name lets the kernel pick tun%d/tap%d; the returned name is the real one.
  *       The device lives until its last fd is closed (not TUNSETPERSIST).
+ *       vnetHdr: IFF_VNET_HDR, a 10-byte struct virtio_net_hdr before every packet.
+ *   tunSetOffload(fd, flags): TUNSETOFFLOAD (TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6 ...).
  *   ifIndex/ifGetMtu/ifSetMtu/ifGetFlags/ifSetUp/ifGetHwAddr/ifSetHwAddr(name …)
  *       SIOCGIFINDEX, SIOCGIFMTU, SIOCSIFMTU, SIOCGIFFLAGS, SIOCSIFFLAGS,
  *       SIOCGIFHWADDR, SIOCSIFHWADDR on a throwaway AF_INET datagram socket of

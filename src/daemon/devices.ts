@@ -34,8 +34,10 @@ export interface DeviceFactory {
    * Creates the TUN/TAP device `name`; throws VpnError (EEXIST, EPERM, …) on
    * failure. `noIpv6`: the tunnel cannot carry IPv6 (ipip), so the device gets
    * no IPv6 configuration — a kernel ipip device has no link-local address.
+   * `offload`: a tunnel TUN that may take TSO/GRO offload (io/types.ts
+   * TunDevice.vnetHdr), when the factory has offload enabled.
    */
-  create(name: string, tap: boolean, mtu: number, noIpv6?: boolean): Device;
+  create(name: string, tap: boolean, mtu: number, noIpv6?: boolean, offload?: boolean): Device;
   /** ifindex of an existing device, or null. */
   ifindex(name: string): number | null;
   /** The route toward `remote` (u32; 0 = none configured → a default-ish answer). */

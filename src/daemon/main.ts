@@ -14,7 +14,7 @@ import { openTun } from '../io/tun-linux.js';
 import type { TunLinux } from '../io/tun-linux.js';
 import { openUdp } from '../io/udp.js';
 import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
-import { LinuxDevices } from './linux-devices.js';
+import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
 import { Log } from './log.js';
 import type { Level } from './log.js';
 import { TunkitNode } from './node.js';
@@ -49,7 +49,7 @@ function parseOptions(argv: readonly string[]): Options {
 async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   const clock = (): number => performance.now();
   let server: ControlServer | null = null;
-  const devices = new LinuxDevices();
+  const devices = new LinuxDevices({ offload: offloadFromEnv(), warn: (m) => log.warn(m) });
   const node = new TunkitNode(devices, (e) => server?.publish(e), clock);
   const xfrm = new XfrmStack();
   let xctl: XfrmControl | null = null;

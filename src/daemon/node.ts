@@ -89,7 +89,7 @@ export class TunkitNode {
     try {
       this.applyRoute(t);
       if (p.mtu === 0) t.mtu = defaultMtu(p, t.underlayMtu);
-      const dev = this.devices.create(p.name, p.kind === TunnelKind.Gretap, t.mtu, p.kind === TunnelKind.Ipip);
+      const dev = this.devices.create(p.name, p.kind === TunnelKind.Gretap, t.mtu, p.kind === TunnelKind.Ipip, p.kind !== TunnelKind.Gretap);
       this.entries.set(p.name, { tunnel: t, dev, linkName });
     } catch (e) {
       this.stack.remove(t);

@@ -2,7 +2,8 @@
 // sans-I/O cores. Both directions, one batch per wakeup:
 //
 //   out: Port read batch (a tunnel TUN/TAP, the policy TUN, an xfrm interface;
-//        ≤ batchSize packets at HEADROOM, in slots of the MTU geometry)
+//        ≤ batchSize packets at HEADROOM, in slots of the MTU geometry; an
+//        offload TUN: 64 KiB slots, super-packets split first, offload.ts)
 //     → tunnel: tunnelXmit (outer header into the headroom)
 //               → XfrmStack.output of the outer packet (GRE over ESP, or Bypass)
 //       policy TUN / xfrmi: XfrmStack.output(if_id) (ESP in place, trailer up to the slot end)
@@ -15,7 +16,8 @@
 //                              transport mode: the tunnel receive below
 //       4/41/47: xfrm policy check (clear text) → TunnelStack.receive
 //       ICMP: esp4_err, else the tunnels' err handlers (PMTU, relays)
-//     → per-device write queues, one write batch call per device
+//     → per-device write queues, one write batch call per device (GRO-coalesced
+//       for an offload TUN, offload.ts)
 // ICMP errors the cores build for an inner sender are written at once (rare).
 // Nothing is allocated per packet. An exception while handling one packet
 // drops that packet (counted in `faults`), is logged at most every 10 s, and
@@ -23,20 +25,22 @@
 
 import { formatIp4 } from '../wire/addr.js';
 import { IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
-import type { Clock, PacketBatch, PacketConn, RecvMeta, TunDevice } from '../io/types.js';
+import type { PacketBatch, PacketConn, RecvMeta, TunDevice } from '../io/types.js';
 import { handleUnderlayIcmp, UnderlayIcmp } from '../tunnel/icmp-in.js';
 import { PacketResult, TxOutcome, Verdict } from '../tunnel/result.js';
 import type { TunnelStack } from '../tunnel/stack.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { tunnelXmit, txDone } from '../tunnel/xmit.js';
 import { XfrmResult, XVerdict } from '../xfrm/result.js';
-import type { XfrmState } from '../xfrm/state.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
-import { xfrmiTxDone, xfrmiTxRefused } from '../xfrm/xfrmi.js';
+import { xfrmiTxRefused } from '../xfrm/xfrmi.js';
 import type { XfrmiStats } from '../xfrm/xfrmi.js';
+import { Drop } from '../wire/drop.js';
+import type { PooledBatch } from '../io/pool.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
 import { FaultLog } from './fault-log.js';
-import { Port, PortKind, SendQueue } from './port.js';
+import { countsGsoOnce, PortOffload } from './offload.js';
+import { Port, PortKind, SendQueue, SlabViews } from './port.js';
 import { DeviceWrites } from './writes.js';
 
 /** Packets per read, receive, send and write batch. */
@@ -44,33 +48,11 @@ export const DATAPATH_BATCH = 32;
 /** A device read that failed is retried after this many ms (the device may come back). */
 const READ_RETRY_MS = 1000;
 
-export interface DatapathEvents {
-  /** A tunnel path MTU was learnt from an underlay FRAG_NEEDED (ipv4_update_pmtu). */
-  pmtu(remote: string, mtu: number, devs: string[]): void;
-  /** esp4_err lowered an SA's path MTU (FRAG_NEEDED quoting one of its packets). */
-  xfrmPmtu(x: XfrmState): void;
-  /** The xfrm core queued events (expire, acquire, mapping): publish them. */
-  xfrmEvents(): void;
-  /** An IKE message (non-ESP marker) on the NAT-T port. TODO(#5): the IKE daemon. */
-  ike(b: Uint8Array, off: number, len: number, src: number, srcPort: number): void;
-  /** A fault or device error, already rate-limited. */
-  log(msg: string): void;
-}
+import { DatapathStats } from './events.js';
+import type { DatapathClocks, DatapathEvents } from './events.js';
 
-export interface DatapathClocks extends Clock {
-  /** Monotonic ms for the tunnel cores (PMTU ageing, link-failure pacing). */
-  now(): number;
-  /** Wall-clock ms for the xfrm core (lifetimes, use times). */
-  wallNow(): number;
-}
-
-/** What the loop itself counts (device counters live in the cores' stats). */
-export class DatapathStats {
-  /** Packets dropped because handling them threw. */
-  faults = 0;
-  /** Packets read from a device that did not fit their slot (MTU raised behind our back). */
-  truncated = 0;
-}
+export { DatapathStats };
+export type { DatapathClocks, DatapathEvents };
 
 export class Datapath {
   readonly stats = new DatapathStats();
@@ -85,10 +67,15 @@ export class Datapath {
   private readonly conns: PacketConn[] = [];
   private tx: PacketConn | null = null;
   private readonly writes = new DeviceWrites();
-  /** Whole-buffer views of the conns' receive slabs (one per ArrayBuffer, made once). */
-  private readonly views = new WeakMap<ArrayBufferLike, Uint8Array>();
+  private readonly views = new SlabViews();
   /** Index of the packet being handled (where a fault resumes). */
   private cursor = 0;
+  /**
+   * While a super-packet's segments go out on a tunnel whose kernel device
+   * keeps it whole (offload.ts countsGsoOnce): its length for the first
+   * segment's counters, then 0 (counted with the first); -1 otherwise.
+   */
+  private gsoLen = -1;
   private readonly faults: FaultLog;
   private readonly onReadBound = (p: Port, n: number): void => this.onRead(p, n);
   private readonly onReadErrorBound = (p: Port, e: unknown): void => this.onReadError(p, e);
@@ -169,6 +156,8 @@ export class Datapath {
     this.geometry.fit(dev.mtu + l2Len);
     const batch = this.geometry.alloc(Math.min(DATAPATH_BATCH, dev.batchSize));
     const p = new Port(name, kind, dev, t, ifId, xs, l2Len, batch, this.onReadBound, this.onReadErrorBound);
+    // ESP's ICV already covers what an xfrm device delivers: GRO need not verify TCP checksums (gro.ts).
+    if (dev.vnetHdr === true) p.offload = new PortOffload(dev, p.writes.batch.batchSize, this.geometry.stride, kind === PortKind.Tunnel);
     this.ports.set(name, p);
     this.read(p);
     return p;
@@ -179,7 +168,7 @@ export class Datapath {
     if (!p.isOpen) return;
     if (p.batch.stride !== this.geometry.stride) p.batch = this.geometry.alloc(p.batch.batchSize);
     try {
-      p.dev.read(p.batch).then(p.onRead, p.onReadError);
+      p.dev.read(p.offload !== null ? p.offload.reads : p.batch).then(p.onRead, p.onReadError);
     } catch (e) {
       this.onReadError(p, e); // a programmer error (a read already pending): logged, retried later
     }
@@ -201,32 +190,61 @@ export class Datapath {
   private xmitBatch(p: Port, n: number): void {
     const now = this.clock.now();
     const wall = this.clock.wallNow();
-    for (let i = 0; i < n;) {
-      try {
-        i = this.xmitRun(p, i, n, now, wall);
-      } catch (e) {
-        this.faults.note(p.name, e);
-        if (p.tunnel !== null) p.tunnel.stats.tx_dropped++;
-        else if (p.xstats !== null) p.xstats.tx_dropped++;
-        i = this.cursor + 1;
+    const o = p.offload;
+    if (o === null) {
+      this.xmitSlots(p, p.batch, 0, n, now, wall);
+    } else {
+      // One read slot at a time: a super-packet's segments fill o.segs (offload.ts).
+      o.used = 0;
+      for (let j = 0; j < n; j++) {
+        let d = o.prepare(j, this.geometry.stride);
+        if (d === Drop.GsoNoRoom && o.used > 0) { // segs full of queued segments: send them, then reuse
+          this.flushSendSafe(p);
+          o.used = 0;
+          d = o.prepare(j, this.geometry.stride);
+        }
+        if (d !== Drop.None) {
+          this.offloadDrop(p, d);
+          continue;
+        }
+        this.gsoLen = o.cur === o.segs && p.tunnel !== null && countsGsoOnce(p.tunnel) ? o.reads.sizes[j]! : -1;
+        this.xmitSlots(p, o.cur, o.from, o.to, now, wall);
+        this.gsoLen = -1;
       }
     }
+    this.flushSendSafe(p);
+    this.afterBatch();
+  }
+
+  private flushSendSafe(p: Port): void {
     try {
       this.flushSend(p);
     } catch (e) {
       this.faults.note(p.name, e, this.sendQ.batch.count); // a dead socket: the queued packets are lost
       this.sendQ.batch.clear();
     }
-    this.afterBatch();
   }
 
-  /** Packets from..n of p's batch through the cores into the send queue; returns n. */
-  private xmitRun(p: Port, from: number, n: number, now: number, wall: number): number {
-    const b = p.batch;
+  /** Slots from..to of b through the cores; a packet that throws is dropped, the rest go on. */
+  private xmitSlots(p: Port, b: PooledBatch, from: number, to: number, now: number, wall: number): void {
+    for (let i = from; i < to;) {
+      try {
+        i = this.xmitRun(p, b, i, to, now, wall);
+      } catch (e) {
+        this.faults.note(p.name, e);
+        p.txDropped();
+        i = this.cursor + 1;
+      }
+    }
+  }
+
+  /** Packets from..n of b (p's read batch, or its offload segments) into the send queue; returns n. */
+  private xmitRun(p: Port, b: PooledBatch, from: number, n: number, now: number, wall: number): number {
     const slab = b.slab;
     const stride = b.stride;
     for (let i = from; i < n; i++) {
       this.cursor = i;
+      if (this.sendQ.batch.isFull) this.flushSend(p); // a super-packet's segments outnumber the queue
       const len = b.sizes[i]!;
       if (len <= 0) {
         this.truncated(p);
@@ -242,18 +260,21 @@ export class Datapath {
   /** ip_tunnel_xmit, then the outer packet through xfrm_lookup (ESP, Bypass or a route failure). */
   private xmitTunnel(p: Port, t: Tunnel, slab: Uint8Array, off: number, len: number, end: number, now: number, wall: number): void {
     const r = this.res;
+    const gso = this.gsoLen;
+    if (gso > 0) this.gsoLen = 0;
     const v = tunnelXmit(t, slab, off, len, now, r);
     if (r.icmpLen > 0) this.writes.writeOne(p, r.icmp, r.icmpLen);
     if (v !== Verdict.Xmit) return;
+    const inner = gso < 0 ? r.innerLen : gso; // 0: a later segment of a super-packet, not counted
     if (this.xfrm === null) {
-      this.sendQ.add(slab, r.off, r.len, r.dst, r.innerLen);
+      this.sendQ.add(slab, r.off, r.len, r.dst, inner);
       return;
     }
     const x = this.xres;
     const xv = this.xfrm.output(slab, r.off, r.len, 0, true, wall, x, end);
-    if (xv === XVerdict.Xmit) this.sendQ.add(slab, x.off, x.len, x.dst, r.innerLen);
-    else if (xv === XVerdict.Bypass) this.sendQ.add(slab, r.off, r.len, r.dst, r.innerLen);
-    else txDone(t, r.innerLen, TxOutcome.NoRoute);
+    if (xv === XVerdict.Xmit) this.sendQ.add(slab, x.off, x.len, x.dst, inner);
+    else if (xv === XVerdict.Bypass) this.sendQ.add(slab, r.off, r.len, r.dst, inner);
+    else if (inner !== 0) txDone(t, inner, TxOutcome.NoRoute);
   }
 
   /** xfrm_lookup(if_id) + xfrm_output for a packet of the policy TUN (if_id 0) or an xfrm interface. */
@@ -268,25 +289,22 @@ export class Datapath {
     if (x.icmpLen > 0) this.writes.writeOne(p, x.icmp, x.icmpLen); // PMTU error back to the inner sender
   }
 
-  /** One send call for the queued outer packets, then each packet's device counters by its result. */
-  private flushSend(p: Port): void {
-    const q = this.sendQ;
-    const count = q.batch.count;
-    if (count === 0) return;
-    const sent = this.tx !== null ? this.tx.send(q.batch, q.dst, q.ok) : 0;
-    if (sent === 0) q.ok.fill(0, 0, count);
-    q.batch.clear();
-    if (p.tunnel !== null) {
-      for (let i = 0; i < count; i++) txDone(p.tunnel, q.innerLen[i]!, q.ok[i] === 1 ? TxOutcome.Sent : TxOutcome.Dropped);
-    } else if (p.xstats !== null) {
-      for (let i = 0; i < count; i++) xfrmiTxDone(p.xstats, q.innerLen[i]!, q.ok[i] === 1);
-    }
+  private flushSend(p: Port): void { this.sendQ.flush(this.tx, p); }
+
+  /**
+   * A read the TSO split or checksum completion refused: tx_dropped, where the
+   * kernel counts a skb its software GSO fails on (validate_xmit_skb,
+   * net/core/dev.c: out_null → dev_core_stats_tx_dropped_inc).
+   */
+  private offloadDrop(p: Port, d: Drop): void {
+    this.stats.offloadDrops++;
+    this.stats.lastOffloadDrop = d;
+    p.txDropped();
   }
 
   private truncated(p: Port): void {
     this.stats.truncated++;
-    if (p.tunnel !== null) p.tunnel.stats.tx_dropped++;
-    else if (p.xstats !== null) p.xstats.tx_dropped++;
+    p.txDropped();
     const mtu = p.dev.refreshMtu !== undefined ? p.dev.refreshMtu() : p.dev.mtu;
     this.geometry.fit(mtu + p.l2Len);
   }
@@ -329,7 +347,7 @@ export class Datapath {
       const len = b.sizes[i]!;
       if (len <= 0) continue; // truncated by the conn (counted in its stats)
       const buf = b.bufs[i]!;
-      const slab = this.wholeView(buf);
+      const slab = this.views.of(buf);
       const off = buf.byteOffset - slab.byteOffset + (b.starts !== undefined ? b.starts[i]! : b.offset);
       if (meta !== null) this.rcvNatT(slab, off, len, src![i]!, meta.srcPort[i]!, meta.dst[i]!, ifx[i]!, meta.tos[i]!, wall);
       else this.rcvRaw(slab, off, len, ifx[i]!, now, wall);
@@ -401,14 +419,5 @@ export class Datapath {
 
   private afterBatch(): void {
     if (this.xfrm !== null && this.xfrm.events.length > 0) this.ev.xfrmEvents();
-  }
-
-  private wholeView(buf: Uint8Array): Uint8Array {
-    let v = this.views.get(buf.buffer);
-    if (v === undefined) {
-      v = new Uint8Array(buf.buffer);
-      this.views.set(buf.buffer, v);
-    }
-    return v;
   }
 }

@@ -9,7 +9,12 @@ import { GatherBatch } from '../io/pool.js';
 import type { PooledBatch } from '../io/pool.js';
 import type { TunDevice } from '../io/types.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
+import type { PacketConn } from '../io/types.js';
+import { TxOutcome } from '../tunnel/result.js';
+import { txDone } from '../tunnel/xmit.js';
+import { xfrmiTxDone } from '../xfrm/xfrmi.js';
 import type { XfrmiStats } from '../xfrm/xfrmi.js';
+import type { PortOffload } from './offload.js';
 
 export const PortKind = {
   /** A tunkit tunnel's TUN/TAP (ipip, gre, gretap, sit): tunnel xmit, then xfrm output of the outer packet. */
@@ -39,6 +44,8 @@ export class Port {
   batch: PooledBatch;
   readonly writes: WriteQueue;
   isOpen = true;
+  /** TUN offload (a vnetHdr device): its own read batch, TSO split, GRO on write; else null. */
+  offload: PortOffload | null = null;
   /** Bound once: no closure per read. */
   readonly onRead: (n: number) => void;
   readonly onReadError: (e: unknown) => void;
@@ -64,6 +71,12 @@ export class Port {
     this.onRead = (n) => onRead(this, n);
     this.onReadError = (e) => onReadError(this, e);
   }
+
+  /** A packet read from the device is dropped before it was sent (tx_dropped). */
+  txDropped(): void {
+    if (this.tunnel !== null) this.tunnel.stats.tx_dropped++;
+    else if (this.xstats !== null) this.xstats.tx_dropped++;
+  }
 }
 
 /** The outer packets of one read batch, sent with one send call; innerLen is what the device counters count. */
@@ -80,9 +93,40 @@ export class SendQueue {
     this.ok = new Uint8Array(size);
   }
 
+  /** innerLen 0: a later segment of a super-packet counted with its first (datapath.ts gsoLen). */
   add(slab: Uint8Array, off: number, len: number, dst: number, innerLen: number): void {
     const i = this.batch.add(slab, off, len);
     this.dst[i] = dst;
     this.innerLen[i] = innerLen;
+  }
+
+  /** One send call for the queued outer packets, then each packet's device counters (p's) by its result. */
+  flush(tx: PacketConn | null, p: Port): void {
+    const count = this.batch.count;
+    if (count === 0) return;
+    const sent = tx !== null ? tx.send(this.batch, this.dst, this.ok) : 0;
+    if (sent === 0) this.ok.fill(0, 0, count);
+    this.batch.clear();
+    if (p.tunnel !== null) {
+      for (let i = 0; i < count; i++) {
+        if (this.innerLen[i] !== 0) txDone(p.tunnel, this.innerLen[i]!, this.ok[i] === 1 ? TxOutcome.Sent : TxOutcome.Dropped);
+      }
+    } else if (p.xstats !== null) {
+      for (let i = 0; i < count; i++) xfrmiTxDone(p.xstats, this.innerLen[i]!, this.ok[i] === 1);
+    }
+  }
+}
+
+/** Whole-buffer views of the conns' receive slabs (one per ArrayBuffer, made once). */
+export class SlabViews {
+  private readonly views = new WeakMap<ArrayBufferLike, Uint8Array>();
+
+  of(buf: Uint8Array): Uint8Array {
+    let v = this.views.get(buf.buffer);
+    if (v === undefined) {
+      v = new Uint8Array(buf.buffer);
+      this.views.set(buf.buffer, v);
+    }
+    return v;
   }
 }

@@ -11,6 +11,9 @@ export class DeviceWrites {
   /** Ports whose write queues hold packets of the receive batch being handled. */
   private readonly dirtyPorts: Port[] = [];
   private readonly one = new GatherBatch(1);
+  /** The port an offload flush is counting for (done() is bound once). */
+  private counting: Port | null = null;
+  private readonly doneBound = (len: number, isWritten: boolean): void => this.done(this.counting!, len, isWritten);
 
   /** Queues slab[off, off+len) for p's device (flushed before the receive callback returns). */
   queue(p: Port, slab: Uint8Array, off: number, len: number): void {
@@ -38,19 +41,34 @@ export class DeviceWrites {
     const q = p.writes;
     const count = q.batch.count;
     if (count === 0) return;
+    if (p.offload !== null && p.isOpen) {
+      this.counting = p;
+      try {
+        p.offload.flush(q.batch, this.doneBound);
+      } finally {
+        q.batch.clear();
+      }
+      return;
+    }
     if (p.isOpen) p.dev.write(q.batch, q.ok);
     else q.ok.fill(0, 0, count);
-    for (let i = 0; i < count; i++) {
-      const isWritten = q.ok[i] === 1;
-      if (p.xstats !== null) xfrmiRxDone(p.xstats, q.batch.sizes[i]!, isWritten);
-      else if (!isWritten && p.tunnel !== null) p.tunnel.stats.rx_dropped++;
-    }
+    for (let i = 0; i < count; i++) this.done(p, q.batch.sizes[i]!, q.ok[i] === 1);
     q.batch.clear();
+  }
+
+  /** One written (or refused) packet's device counters. */
+  private done(p: Port, len: number, isWritten: boolean): void {
+    if (p.xstats !== null) xfrmiRxDone(p.xstats, len, isWritten);
+    else if (!isWritten && p.tunnel !== null) p.tunnel.stats.rx_dropped++;
   }
 
   /** Writes one packet (an ICMP error the cores built) into p's device now. */
   writeOne(p: Port, buf: Uint8Array, len: number): void {
     if (!p.isOpen) return;
+    if (p.offload !== null) {
+      p.offload.writeOne(buf, len);
+      return;
+    }
     const b = this.one;
     b.clear();
     b.add(buf, 0, len);

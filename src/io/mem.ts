@@ -66,7 +66,16 @@ export interface MemTunOptions {
   readonly queueLen?: number;
   /** Frames carry a 14-byte Ethernet header beyond the MTU. */
   readonly tap?: boolean;
+  /**
+   * Both ends IFF_VNET_HDR with TSO/CSUM offload (types.ts TunDevice.vnetHdr):
+   * the 10-byte header travels with each packet, read at offset - 10 and
+   * written from start - 10; packets of up to 65535 bytes pass (super-packets).
+   */
+  readonly offload?: boolean;
 }
+
+/** virtio_net_hdr bytes before each packet of a vnetHdr device. */
+const VNET = 10;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const ZERO: Promise<number> = Promise.resolve(0);
@@ -82,9 +91,15 @@ export class MemTun implements TunDevice, HasStats {
   private isClosed = false;
   private readonly onImmediate = (): void => { this.isScheduled = false; this.deliver(); };
 
-  constructor(readonly name: string, readonly mtu: number, readonly batchSize: number, queueLen: number, isTap: boolean) {
-    this.maxFrame = mtu + (isTap ? 14 : 0);
-    this.queue = new MemQueue(queueLen, this.maxFrame);
+  /** IFF_VNET_HDR with TSO: see MemTunOptions.offload. */
+  readonly vnetHdr: boolean;
+  readonly gso: boolean;
+
+  constructor(readonly name: string, readonly mtu: number, readonly batchSize: number, queueLen: number, isTap: boolean, offload = false) {
+    this.vnetHdr = offload;
+    this.gso = offload;
+    this.maxFrame = offload ? MTU_MAX : mtu + (isTap ? 14 : 0);
+    this.queue = new MemQueue(queueLen, this.maxFrame + (offload ? VNET : 0));
   }
 
   read(b: PacketBatch): Promise<number> {
@@ -108,7 +123,7 @@ export class MemTun implements TunDevice, HasStats {
       if (size <= 0 || size > this.maxFrame) {
         this.stats.txErrors++;
         this.stats.lastError = size <= 0 ? 'EINVAL' : 'EMSGSIZE';
-      } else if (peer === null || !peer.accept(b.bufs[i]!, packetStart(b, i), size)) {
+      } else if (peer === null || !peer.accept(b.bufs[i]!, packetStart(b, i) - this.hdr, size + this.hdr)) {
         this.stats.txDropped++;
       } else {
         this.stats.txPackets++;
@@ -128,9 +143,12 @@ export class MemTun implements TunDevice, HasStats {
     return RESOLVED;
   }
 
+  /** Bytes of vnet header before each packet. */
+  private get hdr(): number { return this.vnetHdr ? VNET : 0; }
+
   /** Peer side of write(): false if closed or full. */
   private accept(src: Uint8Array, off: number, size: number): boolean {
-    if (this.isClosed || size > this.maxFrame || !this.queue.push(src, off, size, 0)) return false;
+    if (this.isClosed || size > this.maxFrame + this.hdr || !this.queue.push(src, off, size, 0)) return false;
     if (this.pending !== null) this.schedule();
     return true;
   }
@@ -146,7 +164,7 @@ export class MemTun implements TunDevice, HasStats {
     if (b === null || this.isClosed || this.queue.length === 0) return;
     const n = Math.min(this.batchSize, b.bufs.length, this.queue.length);
     for (let i = 0; i < n; i++) {
-      const size = this.queue.shift(b.bufs[i]!, b.offset);
+      const size = this.queue.shift(b.bufs[i]!, b.offset - this.hdr) - this.hdr;
       if (size < 0) { b.sizes[i] = 0; this.stats.rxTruncated++; } else { b.sizes[i] = size; this.stats.rxPackets++; }
     }
     b.count = n;
@@ -166,8 +184,8 @@ export function memTunPair(opts: MemTunOptions = {}): [MemTun, MemTun] {
   const mtu = opts.mtu ?? 1500;
   const bs = opts.batchSize ?? IDEAL_BATCH_SIZE;
   const q = opts.queueLen ?? 500;
-  const a = new MemTun('mem0', mtu, bs, q, opts.tap ?? false);
-  const b = new MemTun('mem1', mtu, bs, q, opts.tap ?? false);
+  const a = new MemTun('mem0', mtu, bs, q, opts.tap ?? false, opts.offload ?? false);
+  const b = new MemTun('mem1', mtu, bs, q, opts.tap ?? false, opts.offload ?? false);
   a.peer = b;
   b.peer = a;
   return [a, b];

@@ -31,7 +31,9 @@ export interface NativeAddon {
    * IFF_TAP, IFF_NO_PI, and IFF_MULTI_QUEUE if asked (drivers/net/tun.c). '' lets the
    * kernel name it; `name` is the real name. The device goes when its last fd closes.
    */
-  tunOpen(name: string, tap: boolean, multiQueue?: boolean): { fd: number; name: string };
+  tunOpen(name: string, tap: boolean, multiQueue?: boolean, vnetHdr?: boolean): { fd: number; name: string };
+  /** TUNSETOFFLOAD (drivers/net/tun.c set_offload): TUN_F_* flags; throws the kernel's errno. */
+  tunSetOffload(fd: number, flags: number): void;
   /** SIOCGIFINDEX (netdevice(7)). */
   ifIndex(name: string): number;
   /** SIOCGIFMTU, bytes. */
@@ -126,7 +128,7 @@ export interface NativeAddon {
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
-  'tunOpen', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
+  'tunOpen', 'tunSetOffload', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
   'rawOpen', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv',
 ];

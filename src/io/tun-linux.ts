@@ -30,7 +30,23 @@ export interface TunOptions {
   readonly multiQueue?: boolean;
   /** Most packets per read()/write() (default 128). */
   readonly batchSize?: number;
+  /**
+   * IFF_VNET_HDR + TUNSETOFFLOAD(TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6): reads may
+   * be TCP super-packets of up to 64 KiB with a partial checksum, writes may
+   * be GRO super-packets; every packet carries its virtio_net_hdr at
+   * offset - 10 (the contract in types.ts, TunDevice.vnetHdr). If the kernel
+   * refuses TUNSETOFFLOAD the device keeps the vnet header with no offload
+   * (offloadError says why): reads are then never GSO.
+   */
+  readonly offload?: boolean;
 }
+
+/** TUN_F_* (include/uapi/linux/if_tun.h). */
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
+/** virtio_net_hdr bytes before each packet with IFF_VNET_HDR (tun->vnet_hdr_sz default). */
+export const VNET_HDR_LEN = 10;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const ZERO: Promise<number> = Promise.resolve(0);
@@ -38,9 +54,12 @@ const ZERO: Promise<number> = Promise.resolve(0);
 /** Opens (creating if needed) the TUN/TAP device `name` ('' = kernel-chosen tunN/tapN). Needs CAP_NET_ADMIN. */
 export function openTun(name: string, opts: TunOptions = {}): TunLinux {
   const n = loadNative();
-  const { fd, name: real } = n.tunOpen(name, opts.tap ?? false, opts.multiQueue ?? false);
+  const vnet = opts.offload ?? false;
+  const { fd, name: real } = n.tunOpen(name, opts.tap ?? false, opts.multiQueue ?? false, vnet);
   try {
-    return new TunLinux(n, fd, real, opts.tap ?? false, opts.batchSize ?? IDEAL_BATCH_SIZE);
+    const t = new TunLinux(n, fd, real, opts.tap ?? false, opts.batchSize ?? IDEAL_BATCH_SIZE, vnet);
+    if (vnet) t.setOffload(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+    return t;
   } catch (err) {
     n.closeFd(fd);
     throw err;
@@ -49,6 +68,12 @@ export function openTun(name: string, opts: TunOptions = {}): TunLinux {
 
 export class TunLinux implements TunDevice, HasStats {
   readonly stats: IoStats = newIoStats();
+  /** TUN_F_* flags the kernel accepted (0 without offload or when it refused them). */
+  offloadFlags = 0;
+  /** Why TUNSETOFFLOAD failed ('' if it did not): the device then runs without offload. */
+  offloadError = '';
+  /** Packet sizes + VNET_HDR_LEN for a write with vnet headers. */
+  private readonly vsizes: Int32Array;
   private mtuBytes: number;
   private readonly handle: PollHandle;
   private isPaused = false;
@@ -78,13 +103,31 @@ export class TunLinux implements TunDevice, HasStats {
     readonly name: string,
     readonly isTap: boolean,
     readonly batchSize: number,
+    /** IFF_VNET_HDR: each packet's virtio_net_hdr sits at its start - 10 (types.ts). */
+    readonly vnetHdr = false,
   ) {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) throw new RangeError(`batchSize must be 1..1024, got ${batchSize}`);
     this.offsets = new Int32Array(batchSize);
+    this.vsizes = new Int32Array(batchSize);
     this.mtuBytes = n.ifGetMtu(name);
     this.handle = n.pollStart(fd, this.onReadable);
     this.pause();
   }
+
+  /** TUNSETOFFLOAD; a refusal is kept in offloadError (never thrown: the link works without). */
+  setOffload(flags: number): void {
+    try {
+      this.n.tunSetOffload(this.fd, flags);
+      this.offloadFlags = flags;
+      this.offloadError = '';
+    } catch (e) {
+      this.offloadFlags = 0;
+      this.offloadError = e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /** TSO super-packets may be read (TUN_F_TSO4 or TUN_F_TSO6 granted). */
+  get gso(): boolean { return (this.offloadFlags & (TUN_F_TSO4 | TUN_F_TSO6)) !== 0; }
 
   /** Device MTU in bytes (SIOCGIFMTU at open, then what was set here). */
   get mtu(): number { return this.mtuBytes; }
@@ -128,8 +171,16 @@ export class TunLinux implements TunDevice, HasStats {
     if (this.isClosed) throw new ClosedError(`TUN ${this.name}`);
     checkOutgoing(b, this.batchSize);
     const slab = oneSlab(b, this.offsets);
+    let sizes = b.sizes;
+    if (this.vnetHdr) { // the header is the 10 bytes before each packet (types.ts TunDevice.vnetHdr)
+      sizes = this.vsizes;
+      for (let i = 0; i < b.count; i++) {
+        this.offsets[i] = this.offsets[i]! - VNET_HDR_LEN;
+        sizes[i] = b.sizes[i]! + VNET_HDR_LEN;
+      }
+    }
     const written = slab !== null
-      ? this.n.writeBatch(this.fd, slab, this.offsets, b.sizes, b.count, ok)
+      ? this.n.writeBatch(this.fd, slab, this.offsets, sizes, b.count, ok)
       : this.writeEach(b, ok);
     const errors = b.count - written;
     this.stats.txPackets += written;
@@ -166,10 +217,11 @@ export class TunLinux implements TunDevice, HasStats {
     const b = this.pending!;
     const max = Math.min(this.batchSize, b.bufs.length);
     let n: number;
+    const at = this.vnetHdr ? b.offset - VNET_HDR_LEN : b.offset;
     try {
       n = b instanceof PooledBatch
-        ? this.n.readBatch(this.fd, b.slab, b.offset, b.stride, max, b.sizes)
-        : this.readEach(b, max);
+        ? this.n.readBatch(this.fd, b.slab, at, b.stride, max, b.sizes)
+        : this.readEach(b, at, max);
     } catch (err) {
       this.settle(0, err);
       return;
@@ -179,8 +231,10 @@ export class TunLinux implements TunDevice, HasStats {
       return;
     }
     let truncated = 0;
+    const hdr = this.vnetHdr ? VNET_HDR_LEN : 0;
     for (let i = 0; i < n; i++) {
-      if (b.sizes[i]! < 0) { b.sizes[i] = 0; truncated++; }
+      const s = b.sizes[i]! - hdr;
+      if (s < 0 || b.sizes[i]! < 0) { b.sizes[i] = 0; truncated++; } else b.sizes[i] = s;
     }
     this.stats.rxPackets += n - truncated;
     this.stats.rxTruncated += truncated;
@@ -200,11 +254,11 @@ export class TunLinux implements TunDevice, HasStats {
   }
 
   /** Slow path for a batch whose bufs are not one slab: one native call per packet. */
-  private readEach(b: PacketBatch, max: number): number {
+  private readEach(b: PacketBatch, at: number, max: number): number {
     let i = 0;
     for (; i < max; i++) {
       const buf = b.bufs[i]!;
-      if (this.n.readBatch(this.fd, buf, b.offset, buf.length, 1, this.oneSize) === 0) break;
+      if (this.n.readBatch(this.fd, buf, at, buf.length, 1, this.oneSize) === 0) break;
       b.sizes[i] = this.oneSize[0]!;
     }
     return i;
@@ -214,8 +268,9 @@ export class TunLinux implements TunDevice, HasStats {
   private writeEach(b: PacketBatch, ok: Uint8Array | undefined): number {
     let written = 0;
     for (let i = 0; i < b.count; i++) {
-      this.one[0] = packetStart(b, i);
-      this.oneSize[0] = b.sizes[i]!;
+      const hdr = this.vnetHdr ? VNET_HDR_LEN : 0;
+      this.one[0] = packetStart(b, i) - hdr;
+      this.oneSize[0] = b.sizes[i]! + hdr;
       const took = this.n.writeBatch(this.fd, b.bufs[i]!, this.one, this.oneSize, 1);
       if (took === 0) this.stats.lastError = this.n.lastWriteError();
       if (ok !== undefined) ok[i] = took;

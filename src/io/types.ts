@@ -81,6 +81,21 @@ export interface TunDevice {
   write(b: PacketBatch, ok?: Uint8Array): number;
   /** Stops delivery and releases the device (a non-persistent TUN disappears). Idempotent. */
   close(): Promise<void>;
+  /**
+   * IFF_VNET_HDR (optional, default false). When true, every packet carries a
+   * 10-byte struct virtio_net_hdr (include/uapi/linux/virtio_net.h) right
+   * before it, in the headroom: read() writes it at bufs[i][offset - 10,
+   * offset) and the packet at offset as usual (sizes[i] counts the packet
+   * only); write() takes it from the 10 bytes before each packet's start
+   * (offset or starts[i]), which must be ≥ 10 and filled (zeros: no offload).
+   */
+  readonly vnetHdr?: boolean;
+  /**
+   * With vnetHdr: the kernel may hand read() TCP super-packets (TUN_F_TSO4/6,
+   * up to 64 KiB: the read slots must be that large) and packets with a
+   * partial checksum (TUN_F_CSUM, VIRTIO_NET_HDR_F_NEEDS_CSUM).
+   */
+  readonly gso?: boolean;
   /** Re-reads the MTU from the host (it may be changed behind our back, `ip link set … mtu`); bytes. Optional. */
   refreshMtu?(): number;
 }

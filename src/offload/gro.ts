@@ -59,19 +59,23 @@ export class WriteList {
   readonly bufs: Uint8Array[];
   readonly offs: Int32Array;
   readonly lens: Int32Array;
+  /** Input packets write i carries (1, or the run length of a merge): for per-packet counters. */
+  readonly segs: Int32Array;
   count = 0;
 
   constructor(readonly capacity: number) {
     this.bufs = new Array<Uint8Array>(capacity).fill(EMPTY);
     this.offs = new Int32Array(capacity);
     this.lens = new Int32Array(capacity);
+    this.segs = new Int32Array(capacity);
   }
 
-  push(b: Uint8Array, off: number, len: number): void {
+  push(b: Uint8Array, off: number, len: number, segs = 1): void {
     const i = this.count++;
     this.bufs[i] = b;
     this.offs[i] = off;
     this.lens[i] = len;
+    this.segs[i] = segs;
   }
 }
 
@@ -187,7 +191,7 @@ export class GroCoalescer {
       end += n;
     }
     this.finishHeaders(dst, base, total, r);
-    out.push(dst, base - VIRTIO_NET_HDR_LEN, VIRTIO_NET_HDR_LEN + total);
+    out.push(dst, base - VIRTIO_NET_HDR_LEN, VIRTIO_NET_HDR_LEN + total, f.runCount(r));
     return used;
   }
 

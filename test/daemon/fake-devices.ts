@@ -11,8 +11,8 @@ export class FakeDevice implements Device {
   closed = false;
   readonly tun: MemTun;
   readonly host: MemTun;
-  constructor(readonly name: string, readonly ifindex: number, readonly mac: string | null, public mtu: number) {
-    [this.tun, this.host] = memTunPair({ mtu, tap: mac !== null, batchSize: 32 });
+  constructor(readonly name: string, readonly ifindex: number, readonly mac: string | null, public mtu: number, offload = false) {
+    [this.tun, this.host] = memTunPair({ mtu, tap: mac !== null, batchSize: 32, offload, queueLen: offload ? 64 : 500 });
   }
   setMtu(mtu: number): void { this.mtu = mtu; }
   setUp(up: boolean): void { this.up = up; }
@@ -29,15 +29,17 @@ export class FakeDevices implements DeviceFactory {
   readonly existing = new Map<string, number>([['lo', 1], ['eth0', 2]]);
   routeAnswer: UnderlayRoute = { ok: true, mtu: 1500, dev: 'eth0' };
   failNext: VpnError | null = null;
+  /** Tunnel TUNs (not TAPs) get vnet headers + TSO/GRO offload, as LinuxDevices with offload on. */
+  offload = false;
   private next = 10;
 
-  create(name: string, tap: boolean, mtu: number): Device {
+  create(name: string, tap: boolean, mtu: number, _noIpv6 = false, offload = false): Device {
     if (this.failNext !== null) {
       const e = this.failNext;
       this.failNext = null;
       throw e;
     }
-    const d = new FakeDevice(name, this.next++, tap ? '02:00:00:00:00:01' : null, mtu);
+    const d = new FakeDevice(name, this.next++, tap ? '02:00:00:00:00:01' : null, mtu, offload && !tap && this.offload);
     this.made.set(name, d);
     return d;
   }

@@ -41,7 +41,8 @@ export class Ns {
   readonly logs: string[] = [];
   readonly ike: number[] = [];
 
-  constructor(readonly name: string, readonly conn: MemConn, clock: FakeClock) {
+  constructor(readonly name: string, readonly conn: MemConn, clock: FakeClock, offload = false) {
+    this.devices.offload = offload;
     this.node = new TunkitNode(this.devices, () => undefined, () => clock.now());
     const ev: DatapathEvents = {
       pmtu: () => undefined,
@@ -80,10 +81,11 @@ export class Ns {
   }
 }
 
-export function twoNs(): { left: Ns; right: Ns; clock: FakeClock } {
+/** offload: tunnel devices are vnet-header TUNs with TSO/GRO (datapath/offload.ts). */
+export function twoNs(offload = false): { left: Ns; right: Ns; clock: FakeClock } {
   const clock = new FakeClock();
   const [a, b] = memConnPair({ addrA: LEFT_U32, addrB: RIGHT_U32, batchSize: 32 });
-  return { left: new Ns('left', a, clock), right: new Ns('right', b, clock), clock };
+  return { left: new Ns('left', a, clock, offload), right: new Ns('right', b, clock, offload), clock };
 }
 
 /** A host-side batch of the given packets. */

@@ -1,0 +1,38 @@
+// What the data path tells its owner (events), the clocks it reads, and what
+// the loop itself counts (device counters live in the cores' stats).
+
+import type { Clock } from '../io/types.js';
+import { Drop } from '../wire/drop.js';
+import type { XfrmState } from '../xfrm/state.js';
+
+export interface DatapathEvents {
+  /** A tunnel path MTU was learnt from an underlay FRAG_NEEDED (ipv4_update_pmtu). */
+  pmtu(remote: string, mtu: number, devs: string[]): void;
+  /** esp4_err lowered an SA's path MTU (FRAG_NEEDED quoting one of its packets). */
+  xfrmPmtu(x: XfrmState): void;
+  /** The xfrm core queued events (expire, acquire, mapping): publish them. */
+  xfrmEvents(): void;
+  /** An IKE message (non-ESP marker) on the NAT-T port. TODO(#5): the IKE daemon. */
+  ike(b: Uint8Array, off: number, len: number, src: number, srcPort: number): void;
+  /** A fault or device error, already rate-limited. */
+  log(msg: string): void;
+}
+
+export interface DatapathClocks extends Clock {
+  /** Monotonic ms for the tunnel cores (PMTU ageing, link-failure pacing). */
+  now(): number;
+  /** Wall-clock ms for the xfrm core (lifetimes, use times). */
+  wallNow(): number;
+}
+
+/** What the loop itself counts (device counters live in the cores' stats). */
+export class DatapathStats {
+  /** Packets dropped because handling them threw. */
+  faults = 0;
+  /** Packets read from a device that did not fit their slot (MTU raised behind our back). */
+  truncated = 0;
+  /** Offload reads refused by TSO split or checksum completion (also the device's tx_dropped). */
+  offloadDrops = 0;
+  /** Last such refusal (a Drop code), for the log and tests. */
+  lastOffloadDrop: Drop = Drop.None;
+}

@@ -1,0 +1,178 @@
+// TUN offload for one data-path device opened with IFF_VNET_HDR and
+// TUNSETOFFLOAD(TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6) (io/types.ts TunDevice.vnetHdr).
+//
+//   out: the device's own read batch of 64 KiB slots (vnet header at offset - 10)
+//        GSO_NONE  → checksum completed in place if NEEDS_CSUM (skb_checksum_help),
+//                    then handled from its read slot like any packet;
+//        TCPV4/V6  → TsoSplitter into `segs` (MTU-geometry slots, ≤ OFFLOAD_SEGMENTS),
+//                    each segment then through the usual tunnel/xfrm transmit.
+//        This is the software GSO the kernel runs in validate_xmit_skb
+//        (net/core/dev.c) for a device without the GSO feature.
+//   in:  the packets a receive batch delivers to the device are copied into
+//        `stage` (64 KiB slots, so a merge always fits in its head's slot and
+//        the whole write stays in one slab), coalesced by GroCoalescer (what
+//        napi_gro_receive / gro_cells would have built) and written with one
+//        write call, each with its vnet header.
+// Nothing is allocated per packet: every buffer here is made at attach
+// (segs again only when the MTU geometry grows).
+
+import type { Tunnel } from '../tunnel/tunnel.js';
+import { TNL_SEQ } from '../tunnel/types.js';
+import { GatherBatch, MTU_MAX, PooledBatch, strideFor } from '../io/pool.js';
+import type { TunDevice } from '../io/types.js';
+import { copyBytes } from '../offload/copy.js';
+import { GroCoalescer, WriteList } from '../offload/gro.js';
+import { TsoSplitter } from '../offload/tso.js';
+import { Drop } from '../wire/drop.js';
+import { VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_LEN, VirtioNetHdr } from '../wire/virtio-net.js';
+
+/**
+ * Segments one super-packet may become: 64 KiB at an MSS of 1448 is 46, so
+ * 128 leaves room down to an MSS of about 512; a smaller MSS is refused
+ * (GsoNoRoom, counted as tx_dropped) rather than sized for its worst case
+ * (tcp_min_snd_mss 48: 1366 slots).
+ */
+export const OFFLOAD_SEGMENTS = 128;
+/** Super-packets per read batch (each slot 64 KiB of virtual memory, committed as touched). */
+export const OFFLOAD_READS = 8;
+const VNET = VIRTIO_NET_HDR_LEN;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Whether the kernel's own device for t counts a TSO super-packet once
+ * (one skb: iptunnel_xmit → iptunnel_xmit_stats, tx_packets + 1, tx_bytes +
+ * the whole inner length) or once per segment. ipip and sit advertise
+ * NETIF_F_GSO_SOFTWARE (ipip_tunnel_setup IPIP_FEATURES, ipip6_tunnel_setup
+ * SIT_FEATURES), so a GSO skb reaches ndo_start_xmit whole and is segmented
+ * only after encapsulation; GRE does too unless it sends sequence numbers
+ * (__gre_tunnel_init / ipgre_link_update, net/ipv4/ip_gre.c: "TCP offload
+ * with GRE SEQ is not supported"), in which case validate_xmit_skb
+ * (net/core/dev.c) segments it before the device and each segment is counted.
+ */
+export const countsGsoOnce = (t: Tunnel): boolean => (t.p.oflags & TNL_SEQ) === 0;
+
+export class PortOffload {
+  /** The device's read batch: super-packet slots. */
+  readonly reads: PooledBatch;
+  /** Where a super-packet is split to; MTU-geometry slots. */
+  segs: PooledBatch;
+  /** After prepare(): the batch and slot range to transmit. */
+  cur: PooledBatch;
+  from = 0;
+  to = 0;
+  /**
+   * segs slots holding segments still referenced by the send queue: the next
+   * split goes after them; the caller flushes the queue and zeroes this
+   * when a split finds no room (GsoNoRoom) — slots are never overwritten
+   * while queued.
+   */
+  used = 0;
+  private readonly tso = new TsoSplitter();
+  private readonly vh = new VirtioNetHdr();
+  private readonly stage: PooledBatch;
+  private readonly gro: GroCoalescer;
+  private readonly list: WriteList;
+  private readonly out: GatherBatch;
+  private readonly outOk: Uint8Array;
+  /** A zero vnet header + an ICMP error the cores built (writeOne). */
+  private readonly one: GatherBatch;
+  private readonly oneBuf = new Uint8Array(VNET + MTU_MAX);
+
+  /**
+   * writeSize: the device's write queue size (packets per write call);
+   * stride: the data path's slot stride now; verifyChecksums: GroCoalescer's
+   * (true for ipip/gre/sit, may be false for ESP-decapsulated packets).
+   */
+  constructor(readonly dev: TunDevice, writeSize: number, stride: number, verifyChecksums: boolean) {
+    const big = strideFor(MTU_MAX);
+    this.reads = new PooledBatch(Math.min(OFFLOAD_READS, dev.batchSize), big);
+    this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride);
+    this.cur = this.segs;
+    this.stage = new PooledBatch(writeSize, big);
+    this.gro = new GroCoalescer(writeSize, [], verifyChecksums);
+    this.list = new WriteList(writeSize);
+    this.out = new GatherBatch(writeSize);
+    this.outOk = new Uint8Array(writeSize);
+    this.one = new GatherBatch(1);
+  }
+
+  /**
+   * Readies read slot j for transmit: sets cur/from/to to the packet itself
+   * (GSO_NONE) or to its segments. Returns Drop.None, or why the packet is
+   * dropped (then nothing is to be sent).
+   */
+  prepare(j: number, stride: number): Drop {
+    const r = this.reads;
+    const len = r.sizes[j]!;
+    if (len <= 0) return Drop.Truncated;
+    const at = r.start(j) - VNET;
+    if ((r.slab[at + 1]! & ~VIRTIO_NET_HDR_GSO_ECN) === VIRTIO_NET_HDR_GSO_NONE) {
+      const d = this.tso.completeChecksumInPlace(r.slab, at, len + VNET);
+      if (d !== Drop.None) return d;
+      this.cur = r;
+      this.from = j;
+      this.to = j + 1;
+      return Drop.None;
+    }
+    if (this.segs.stride !== stride && this.used === 0) this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride); // MTU raised: rare
+    const n = this.tso.split(r.slab, at, len + VNET, this.segs, this.used);
+    if (n < 0) return -n as Drop;
+    this.cur = this.segs;
+    this.from = this.used;
+    this.to = this.used + n;
+    this.used = this.to;
+    return Drop.None;
+  }
+
+  /**
+   * Coalesces and writes the packets of q (a device write queue) in one
+   * call. For each input packet calls done(len, isWritten) — a merged write
+   * refused counts every packet in it — so the caller keeps per-packet counters.
+   */
+  flush(q: GatherBatch, done: (len: number, isWritten: boolean) => void): void {
+    const st = this.stage;
+    const n = q.count;
+    for (let i = 0; i < n; i++) {
+      copyBytes(st.slab, st.start(i), q.bufs[i]!, q.starts[i]!, q.sizes[i]!);
+      st.sizes[i] = q.sizes[i]!;
+    }
+    const list = this.list;
+    const m = this.gro.coalesce(st, n, list);
+    const out = this.out;
+    out.clear();
+    for (let k = 0; k < m; k++) {
+      const b = list.bufs[k]!;
+      out.add(st.slab, b.byteOffset - st.slab.byteOffset + list.offs[k]! + VNET, list.lens[k]! - VNET);
+    }
+    this.dev.write(out, this.outOk);
+    for (let k = 0; k < m; k++) {
+      const segs = list.segs[k]!;
+      const ok = this.outOk[k] === 1;
+      const len = out.sizes[k]!;
+      if (segs === 1) {
+        done(len, ok);
+        continue;
+      }
+      // A merge of segs packets, each hdr_len header bytes + its payload:
+      // the bytes the packets had before coalescing, split evenly enough for counters.
+      this.vh.wrap(st.slab, out.starts[k]! - VNET, VNET);
+      const hdr = this.vh.hdrLen;
+      const payload = len - hdr;
+      const per = Math.floor(payload / segs);
+      for (let s = 0; s < segs; s++) done(hdr + (s === segs - 1 ? payload - per * (segs - 1) : per), ok);
+    }
+    out.clear();
+    for (let i = 0; i < m; i++) list.bufs[i] = EMPTY;
+  }
+
+  /** Writes one packet the cores built (an ICMP error) with a zero vnet header. */
+  writeOne(buf: Uint8Array, len: number): void {
+    const b = this.oneBuf;
+    if (len > b.length - VNET) return;
+    b.fill(0, 0, VNET);
+    copyBytes(b, VNET, buf, 0, len);
+    this.one.clear();
+    this.one.add(b, VNET, len);
+    this.dev.write(this.one);
+  }
+}
