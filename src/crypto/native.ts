@@ -13,11 +13,7 @@
 // with code ERR_CRYPTO_DESTROYED (all programmer errors); open returns false
 // for a bad ICV or an impossible length and never throws for either.
 
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { VpnError } from '../wire/errors.js';
+import { loadAddon } from './addon.js';
 
 /** An opaque per-SA context (a type-tagged napi external). */
 export interface CryptoCtx { readonly __brand?: 'CryptoCtx' }
@@ -75,28 +71,9 @@ const EXPORTS: readonly (keyof CryptoAddon)[] = [
 
 let cached: CryptoAddon | null = null;
 
-function addonPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new VpnError('ERR_NATIVE_NOT_BUILT', 'tunkit: package.json not found above src/crypto');
-    dir = up;
-  }
-  return join(dir, 'build', 'Release', 'tunkit_native.node');
-}
-
 /** The addon's crypto functions, loaded once. Throws VpnError ERR_NATIVE_NOT_BUILT when missing or stale. */
 export function loadCrypto(): CryptoAddon {
   if (cached !== null) return cached;
-  const path = addonPath();
-  if (!existsSync(path)) {
-    throw new VpnError('ERR_NATIVE_NOT_BUILT', `tunkit native addon not built: ${path} is missing — run npm run build:native`);
-  }
-  const mod = createRequire(import.meta.url)(path) as Record<string, unknown>;
-  const missing = EXPORTS.filter((k) => typeof mod[k] !== 'function');
-  if (missing.length > 0) {
-    throw new VpnError('ERR_NATIVE_NOT_BUILT', `tunkit native addon at ${path} lacks ${missing.join(', ')} — run npm run build:native`);
-  }
-  cached = mod as unknown as CryptoAddon;
+  cached = loadAddon<CryptoAddon>(EXPORTS);
   return cached;
 }

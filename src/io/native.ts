@@ -13,11 +13,7 @@
 //     errors, style.md §4.2);
 //   - per-packet failures inside a batch never throw: see sendBatch/writeBatch.
 
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { VpnError } from '../wire/errors.js';
+import { addonPath, loadAddon } from '../crypto/addon.js';
 
 /** Most packets per batch call: UIO_MAXIOV, the kernel's recvmmsg/sendmmsg vlen cap. */
 export const NATIVE_MAX_BATCH = 1024;
@@ -133,34 +129,15 @@ const EXPORTS: readonly (keyof NativeAddon)[] = [
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv',
 ];
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new VpnError('ERR_NATIVE_NOT_BUILT', 'tunkit: package.json not found above src/io');
-    dir = up;
-  }
-  return dir;
-}
-
 /** Absolute path of the built addon. */
-export const nativePath = (): string => join(repoRoot(), 'build', 'Release', 'tunkit_native.node');
+export const nativePath = addonPath;
 
 let cached: NativeAddon | null = null;
 
 /** The addon, loaded once. Throws VpnError ERR_NATIVE_NOT_BUILT when missing or stale. */
 export function loadNative(): NativeAddon {
   if (cached !== null) return cached;
-  const path = nativePath();
-  if (!existsSync(path)) {
-    throw new VpnError('ERR_NATIVE_NOT_BUILT', `tunkit native addon not built: ${path} is missing — run npm run build:native`);
-  }
-  const mod = createRequire(import.meta.url)(path) as Record<string, unknown>;
-  const missing = EXPORTS.filter((k) => typeof mod[k] !== 'function');
-  if (missing.length > 0) {
-    throw new VpnError('ERR_NATIVE_NOT_BUILT', `tunkit native addon at ${path} lacks ${missing.join(', ')} — run npm run build:native`);
-  }
-  cached = mod as unknown as NativeAddon;
+  cached = loadAddon<NativeAddon>(EXPORTS);
   return cached;
 }
 
