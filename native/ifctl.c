@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/if_tun.h>
+#include <linux/icmp.h> /* ICMP_FILTER, struct icmp_filter (raw(7)) */
 #include "tk_common.h"
 #include "tk_ifctl.h"
 
@@ -175,6 +176,18 @@ static napi_value tk_raw_open(napi_env env, napi_callback_info info) {
   return tk_int_value(env, fd);
 }
 
+/* rawIcmpFilter(fd, dropMask): ICMP_FILTER on a raw IPPROTO_ICMP socket (raw(7)); bit t of
+ * dropMask set = ICMP type t (0..31) is never queued on this socket (net/ipv4/raw.c icmp_filter),
+ * so a type nobody reads costs no wakeup. Types >= 32 always pass. */
+static napi_value tk_raw_icmp_filter(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd, mask;
+  if (!tk_args(env, info, 2, argv) || !tk_int(env, argv[0], "fd", &fd) || !tk_int(env, argv[1], "dropMask", &mask)) return NULL;
+  struct icmp_filter f = { .data = (uint32_t)mask };
+  if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &f, sizeof f) < 0) return tk_throw_errno(env, errno, "ICMP_FILTER", "AF_INET/SOCK_RAW/1");
+  return NULL;
+}
+
 /* udpOpen(addr, port) → fd: socket(AF_INET, SOCK_DGRAM|SOCK_NONBLOCK|SOCK_CLOEXEC) bound to
  * addr:port (host-order u32, 0 = INADDR_ANY), SO_REUSEADDR, IP_PKTINFO, IP_RECVTOS (the outer
  * TOS byte, for ECN decapsulation of ESP-in-UDP) and 4 MiB buffers.
@@ -247,6 +260,7 @@ napi_status tk_ifctl_init(napi_env env, napi_value exports) {
     { "ifGetHwAddr", tk_if_get_hwaddr },
     { "ifSetHwAddr", tk_if_set_hwaddr },
     { "rawOpen", tk_raw_open },
+    { "rawIcmpFilter", tk_raw_icmp_filter },
     { "udpOpen", tk_udp_open },
     { "closeFd", tk_close_fd },
   };

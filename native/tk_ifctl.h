@@ -20,6 +20,9 @@
  *       tot_len and the checksum, and ID/saddr when zero), IP_PKTINFO=1
  *       (ip(7): the receiving ifindex arrives as a cmsg) and 4 MiB buffers
  *       (SO_*BUFFORCE, falling back to SO_*BUF, capped by net.core.*mem_max).
+ *   rawIcmpFilter(fd, dropMask)
+ *       ICMP_FILTER (SOL_RAW) on a raw IPPROTO_ICMP socket: ICMP types whose bit
+ *       is set in dropMask (0..31) are never queued on it (raw(7)).
  *   closeFd(fd)
  */
 #ifndef TK_IFCTL_H

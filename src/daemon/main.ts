@@ -10,6 +10,7 @@ import { VpnError } from '../wire/errors.js';
 import { defaultSocketPath } from './client.js';
 import { Datapath, DATAPATH_BATCH } from '../datapath/datapath.js';
 import { openRaw } from '../io/raw.js';
+import { UNDERLAY_ICMP_TYPES } from '../tunnel/icmp-in.js';
 import { openTun } from '../io/tun-linux.js';
 import type { TunLinux } from '../io/tun-linux.js';
 import { openUdp } from '../io/udp.js';
@@ -112,7 +113,8 @@ function openSockets(dp: Datapath, log: Log): TunLinux {
   const gre = openRaw(IPPROTO_GRE, opts);
   dp.addRaw(gre);
   dp.setTx(gre);
-  for (const proto of [IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ICMP, IPPROTO_ESP]) dp.addRaw(openRaw(proto, opts));
+  for (const proto of [IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ESP]) dp.addRaw(openRaw(proto, opts));
+  dp.addRaw(openRaw(IPPROTO_ICMP, { ...opts, icmpTypes: UNDERLAY_ICMP_TYPES }));
   try {
     dp.addNatT(openUdp(0, NAT_T_PORT, opts));
   } catch (e) {

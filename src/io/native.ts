@@ -49,6 +49,8 @@ export interface NativeAddon {
    * IP_PKTINFO=1 and 4 MiB SO_RCVBUF/SO_SNDBUF (…FORCE when permitted) — raw(7), ip(7).
    */
   rawOpen(proto: number): number;
+  /** ICMP_FILTER on a raw IPPROTO_ICMP socket: types t (0..31) with bit t of dropMask set are never queued — raw(7). */
+  rawIcmpFilter(fd: number, dropMask: number): void;
   /**
    * socket(AF_INET, SOCK_DGRAM|SOCK_NONBLOCK|SOCK_CLOEXEC) bound to addr:port (host-order
    * u32, 0 = any), SO_REUSEADDR, IP_PKTINFO, 4 MiB buffers — udp(7). For ESP-in-UDP
@@ -125,7 +127,7 @@ export interface NativeAddon {
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'tunSetOffload', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
-  'rawOpen', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
+  'rawOpen', 'rawIcmpFilter', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv',
 ];
 

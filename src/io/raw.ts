@@ -29,6 +29,21 @@ export interface RawOptions {
   readonly mtu?: number;
   /** A UDP socket (udp.ts): payloads only, ports in meta.srcPort and dstPort. */
   readonly isUdp?: boolean;
+  /**
+   * proto 1 only: the ICMP types (0..31) to receive; the kernel drops every
+   * other type before it is queued (ICMP_FILTER, raw(7)). Default: all.
+   */
+  readonly icmpTypes?: readonly number[];
+}
+
+/** ICMP_FILTER's drop mask for a socket that receives only `types` (raw(7): bit t set = type t dropped). */
+export function icmpDropMask(types: readonly number[]): number {
+  let keep = 0;
+  for (const t of types) {
+    if (!Number.isInteger(t) || t < 0 || t > 31) throw new RangeError(`ICMP type must be 0..31, got ${t}`);
+    keep |= 1 << t;
+  }
+  return ~keep;
 }
 
 
@@ -36,6 +51,12 @@ export interface RawOptions {
 export function openRaw(proto: number, opts: RawOptions = {}): RawConn {
   const n = loadNative();
   const fd = n.rawOpen(proto);
+  try {
+    if (opts.icmpTypes !== undefined) n.rawIcmpFilter(fd, icmpDropMask(opts.icmpTypes));
+  } catch (e) {
+    n.closeFd(fd);
+    throw e;
+  }
   return new RawConn(n, fd, proto, opts);
 }
 

@@ -90,6 +90,14 @@ export function handleUnderlayIcmp(
   return res;
 }
 
+/**
+ * The ICMP types any underlay error handler reads: relevant() below, and
+ * esp4_err's DEST_UNREACH/FRAG_NEEDED (xfrm/esp-err.ts) is a subset. The
+ * daemon's raw ICMP socket queues no other type (ICMP_FILTER), so an echo
+ * reply written to a tunnel device costs the daemon no second wakeup.
+ */
+export const UNDERLAY_ICMP_TYPES: readonly number[] = [ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_REDIRECT];
+
 /** The type/code filter shared by the three handlers. */
 function relevant(type: number, code: number): boolean {
   if (type === ICMP_DEST_UNREACH) return code !== ICMP_SR_FAILED;

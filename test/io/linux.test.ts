@@ -5,6 +5,8 @@
 //   2. GRE over a veth pair between two namespaces: 64 proto-47 datagrams
 //      sent with one sendBatch in ns1 arrive through recvBatch in ns2 with
 //      vb's ifindex and 192.0.2.1 as source (fixtures/gre-veth).
+//   3. ICMP_FILTER: a raw ICMP socket opened with icmpTypes receives only
+//      those types (fixtures/icmp-filter).
 // Not root → these tests FAIL with a message saying so (CI runs as root).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,5 +55,23 @@ test('raw GRE over veth: a 64-datagram sendBatch in one namespace arrives by rec
   } finally {
     deleteNetns(ns1);
     deleteNetns(ns2);
+  }
+});
+
+test('raw ICMP socket with icmpTypes: the kernel queues only those types (ICMP_FILTER)', async () => {
+  requireRoot('test/io/linux.test');
+  const ns = createNetns('icmpf');
+  try {
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    const run = await nodeInNetns(ns, 'icmp-filter').done;
+    assert.equal(run.code, 0, `fixture failed:\n${run.stderr}`);
+    const line = run.stdout.split('\n').find((l) => l.startsWith('{'));
+    assert.ok(line !== undefined, `fixture printed no result:\n${run.stdout}\n${run.stderr}`);
+    const r = JSON.parse(line) as { sent: number; filtered: number[]; all: number[] };
+    assert.equal(r.sent, 5);
+    assert.deepEqual(r.all, [8, 0, 3, 4, 11], 'the unfiltered socket sees every type');
+    assert.deepEqual(r.filtered, [3, 11], 'the filtered socket sees only 3 and 11');
+  } finally {
+    deleteNetns(ns);
   }
 });

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadNative, NATIVE_MAX_BATCH } from '../../src/io/native.js';
+import { icmpDropMask } from '../../src/io/raw.js';
 import { createNetns, deleteNetns, requireRoot, runSuiteInNetns } from './fixtures/netns.js';
 
 test('tunOpen with an invalid name throws a system error with a code', () => {
@@ -56,5 +57,23 @@ test('native error paths against real devices, in a network namespace', async (t
     await runSuiteInNetns(t, ns, 'native-errors');
   } finally {
     deleteNetns(ns);
+  }
+});
+
+test('icmpDropMask keeps exactly the listed types; out-of-range types are refused', () => {
+  assert.equal(icmpDropMask([3, 5, 11]) >>> 0, (~((1 << 3) | (1 << 5) | (1 << 11))) >>> 0);
+  assert.equal(icmpDropMask([]) >>> 0, 0xffffffff, 'no type kept: every type 0..31 dropped');
+  assert.throws(() => icmpDropMask([32]), { name: 'RangeError', message: /0\.\.31, got 32/ });
+  assert.throws(() => icmpDropMask([-1]), RangeError);
+});
+
+test('rawIcmpFilter on a socket that is not raw ICMP fails with the kernel error', () => {
+  requireRoot('test/io/native.test');
+  const n = loadNative();
+  const fd = n.rawOpen(47);
+  try {
+    assert.throws(() => n.rawIcmpFilter(fd, 0), { syscall: 'ICMP_FILTER', code: 'EOPNOTSUPP' });
+  } finally {
+    n.closeFd(fd);
   }
 });
