@@ -143,8 +143,8 @@ function writeTunnelHeader(x: XfrmState, b: Uint8Array, ipOff: number, inOff: nu
   put16(b, ipOff + 4, ident & 0xffff);
   put16(b, ipOff + 6, df ? 0x4000 : 0);
   b[ipOff + 8] = XFRM_OUTER_TTL;
-  b.set(c.src.bytes.subarray(0, 4), ipOff + 12);
-  b.set(c.dst.bytes.subarray(0, 4), ipOff + 16);
+  put32(b, ipOff + 12, be32(c.src.bytes, 0)); // no subarray view: nothing allocated per packet
+  put32(b, ipOff + 16, be32(c.dst.bytes, 0));
 }
 
 /** esp_output_udp_encap: sport/dport from the SA, length, checksum 0 (RFC 3948 §2.1); NON_IKE adds an 8-byte zero marker. */
