@@ -8,12 +8,24 @@
  * low byte. Returns a partial sum (may exceed 0xffff; fold16 it), congruent
  * to the exact sum, so results chain.
  *
- * Speed: words are added in chunks of at most 16384, whose total stays below
- * 2^30, so V8 keeps every intermediate a small integer (no heap numbers);
- * each chunk is folded into the running sum (end-around carry, RFC 1071 §2).
+ * Speed: a range of WIDE_MIN bytes or more that starts at an even address is
+ * summed 32 bits at a time through a Uint32Array over the whole ArrayBuffer
+ * (host byte order; RFC 1071 §2(B): the one's-complement sum is byte-order
+ * independent, so the folded sum is swapped back once at the end): about
+ * twice the speed of reading bytes. Everything else reads bytes, in chunks
+ * of at most 16384 words, whose total stays below 2^30, so V8 keeps every
+ * intermediate a small integer (no heap numbers).
  */
 export function sum16(b: Uint8Array, off: number, len: number, initial = 0): number {
-  let s = fold16(initial);
+  if (len >= WIDE_MIN && ((b.byteOffset + off) & 1) === 0) return sum16Wide(b, off, len, initial);
+  return sum16Bytes(b, off, len, fold16(initial));
+}
+
+/** Bytes from which sum16 reads 32-bit words. */
+const WIDE_MIN = 64;
+
+function sum16Bytes(b: Uint8Array, off: number, len: number, initial: number): number {
+  let s = initial;
   const end = off + (len & ~1);
   let i = off;
   while (i < end) {
@@ -29,6 +41,72 @@ export function sum16(b: Uint8Array, off: number, len: number, initial = 0): num
   if (len & 1) s += b[i]! << 8;
   return s;
 }
+
+/** sum16 of a range starting at an even address, the aligned middle read as 32-bit words. */
+function sum16Wide(b: Uint8Array, off: number, len: number, initial: number): number {
+  let i = off;
+  const end = off + len;
+  let head = 0;
+  if (((b.byteOffset + i) & 3) !== 0) { // even but not 4-aligned: one big-endian word first
+    head = (b[i]! << 8) | b[i + 1]!;
+    i += 2;
+  }
+  const w = words.of(b.buffer);
+  let k = (b.byteOffset + i) >>> 2;
+  const kEnd = k + ((end - i) >>> 2);
+  let acc = 0;
+  while (k < kEnd) {
+    const stop = Math.min(kEnd, k + CHUNK_WORDS / 2);
+    let a = 0;
+    for (; k + 4 <= stop; k += 4) {
+      const x0 = w[k]!, x1 = w[k + 1]!, x2 = w[k + 2]!, x3 = w[k + 3]!;
+      a += (x0 & 0xffff) + (x0 >>> 16) + (x1 & 0xffff) + (x1 >>> 16) + (x2 & 0xffff) + (x2 >>> 16) + (x3 & 0xffff) + (x3 >>> 16);
+    }
+    for (; k < stop; k++) {
+      const x = w[k]!;
+      a += (x & 0xffff) + (x >>> 16);
+    }
+    acc = (acc & 0xffff) + (acc >>> 16) + (a & 0xffff) + (a >>> 16);
+  }
+  i = k * 4 - b.byteOffset;
+  const wide = fold16(acc);
+  const s = (HOST_LE ? ((wide & 0xff) << 8) | (wide >>> 8) : wide) + head + fold16(initial);
+  return sum16Bytes(b, i, end - i, s); // the 0-3 bytes left
+}
+
+/** Whether the host stores a Uint32Array element little-endian (x86, arm64): sum16Wide swaps its sum. */
+const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Uint32Array views over whole ArrayBuffers for sum16Wide, the last two
+ * buffers remembered (a data path sums in one or two slabs), so nothing is
+ * allocated per call. A memo, not state: any view of the same buffer is equal.
+ */
+class WordViews {
+  private b0: ArrayBufferLike | null = null;
+  private v0: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+  private b1: ArrayBufferLike | null = null;
+  private v1: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+  of(buf: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
+    if (buf === this.b0) return this.v0;
+    if (buf === this.b1) { // most recent first
+      const v = this.v1;
+      this.b1 = this.b0;
+      this.v1 = this.v0;
+      this.b0 = buf;
+      this.v0 = v;
+      return v;
+    }
+    this.b1 = this.b0;
+    this.v1 = this.v0;
+    this.b0 = buf;
+    this.v0 = new Uint32Array(buf, 0, buf.byteLength >>> 2);
+    return this.v0;
+  }
+}
+
+const words = new WordViews();
 
 /** Words per sum16 chunk: 16384 * 0xffff < 2^30 (V8's small-integer range). */
 const CHUNK_WORDS = 16384;

@@ -109,3 +109,31 @@ test('ConfigError names the field and carries EINVAL', () => {
   assert.match(e.message, /^ignore-df: /);
   assert.equal(e.name, 'ConfigError');
 });
+
+/** RFC 1071 by the book: big-endian 16-bit words, odd byte padded, folded at the end. */
+function refSum(b: Uint8Array, off: number, len: number, initial: number): number {
+  let s = initial;
+  for (let i = 0; i + 1 < len; i += 2) s += (b[off + i]! << 8) | b[off + i + 1]!;
+  if (len & 1) s += b[off + len - 1]! << 8;
+  return fold16(s);
+}
+
+test('sum16 equals the byte-by-byte RFC 1071 sum at every alignment, length and buffer (32-bit path included)', () => {
+  const bufs = [new ArrayBuffer(70_001), new ArrayBuffer(4096), new ArrayBuffer(131_072)];
+  for (const ab of bufs) {
+    const all = new Uint8Array(ab);
+    for (let i = 0; i < all.length; i++) all[i] = (i * 7919 + 13 + all.length) & 0xff;
+  }
+  fc.assert(fc.property(
+    fc.nat({ max: 2 }), fc.nat({ max: 7 }), fc.nat({ max: 70 }), fc.nat({ max: 66_000 }), fc.nat({ max: 0xfffff }),
+    (bi, viewOff, off, lenRaw, initial) => {
+      const ab = bufs[bi]!;
+      const view = new Uint8Array(ab, viewOff, ab.byteLength - viewOff);
+      const len = Math.min(lenRaw, view.length - off);
+      assert.equal(fold16(sum16(view, off, len, initial)), refSum(view, off, len, initial));
+    },
+  ), { numRuns: 3000 });
+  // All-0xff words: the largest partial sums, across the 32-bit chunk boundary.
+  const ones = new Uint8Array(70_000).fill(0xff);
+  for (const len of [64, 65, 66, 4097, 32_768, 65_535, 69_998]) assert.equal(fold16(sum16(ones, 2, len)), refSum(ones, 2, len, 0), `len ${len}`);
+});
