@@ -2,9 +2,10 @@
 // ip/ip.c main() and do_cmd() read it:
 //
 //   tunkit [ OPTIONS ] OBJECT { COMMAND | help } ...
+//   tunkit [ OPTIONS ] [ -force ] -batch FILE      (FILE "-" is stdin; batch.ts)
 //   OPTIONS := -s[tatistics] (repeatable; -ss counts twice) | -d[etails] |
-//              -j[son] | -p[retty] | -he[lp] | --socket PATH | --
-//   OBJECT  := link | monitor | xfrm | help   (any prefix ip itself would resolve)
+//              -j[son] | -p[retty] | -he[lp] | -V[ersion] | --socket PATH | --
+//   OBJECT  := link | tunnel | monitor | xfrm | stats | help   (any prefix ip itself would resolve)
 //
 // Options and objects resolve by prefix in ip.c's own table order, so `-s`
 // is -stats, `-h` is -human (refused), `l` is link and `m` is maddress
@@ -196,10 +197,16 @@ export interface GlobalOptions {
   readonly isPretty: boolean;
   /** --socket PATH: the tunkitd control socket; undefined = the daemon's default. */
   readonly socketPath?: string;
+  /** -force: `-batch` goes on past a failed command (ip.c's force). */
+  readonly isForce?: boolean;
 }
 
-/** Objects tunkit implements. */
-export type TunkitObject = 'link' | 'monitor' | 'xfrm' | 'stats' | 'help';
+/**
+ * Objects tunkit implements, and what an option asks for instead of an
+ * object: `help` (-help), `version` (-V / --version), `batch` (-batch FILE,
+ * args = [FILE]).
+ */
+export type TunkitObject = 'link' | 'tunnel' | 'monitor' | 'xfrm' | 'stats' | 'help' | 'version' | 'batch';
 
 /** A parsed command line: options, the object, and the object's own arguments (COMMAND ...). */
 export interface CommandLine {
@@ -210,12 +217,13 @@ export interface CommandLine {
 
 export const USAGE = [
   'Usage: tunkit [ OPTIONS ] OBJECT { COMMAND | help }',
-  'where  OBJECT := { link | monitor | xfrm | help }',
-  '       OPTIONS := { -s[tatistics] | -d[etails] | -j[son] | -p[retty] |',
+  '       tunkit [ -force ] -batch filename',
+  'where  OBJECT := { link | tunnel | monitor | xfrm | stats | help }',
+  '       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -j[son] | -p[retty] |',
   '                    -he[lp] | --socket PATH }',
 ].join('\n');
 
-type OptKind = 'stats' | 'details' | 'json' | 'pretty' | 'help' | 'socket' | 'unsupported';
+type OptKind = 'stats' | 'details' | 'json' | 'pretty' | 'help' | 'socket' | 'version' | 'force' | 'batch' | 'unsupported';
 
 /** ip.c main()'s option chain in order: [name, kind, exact?]; the first match wins. */
 const OPTIONS: readonly (readonly [string, OptKind, boolean])[] = [
@@ -226,7 +234,7 @@ const OPTIONS: readonly (readonly [string, OptKind, boolean])[] = [
   ['-stats', 'stats', false], ['-statistics', 'stats', false], ['-details', 'details', false],
   ['-resolve', 'unsupported', false], ['-oneline', 'unsupported', false],
   ['-timestamp', 'unsupported', false], ['-tshort', 'unsupported', false],
-  ['-Version', 'unsupported', false], ['-force', 'unsupported', false], ['-batch', 'unsupported', false],
+  ['-Version', 'version', false], ['-force', 'force', false], ['-batch', 'batch', false],
   ['-brief', 'unsupported', false], ['-json', 'json', false], ['-pretty', 'pretty', false],
   ['-rcvbuf', 'unsupported', false], ['-color', 'unsupported', false], ['-help', 'help', false],
   ['-netns', 'unsupported', false], ['-Numeric', 'unsupported', false], ['-all', 'unsupported', false],
@@ -242,7 +250,7 @@ const IP_OBJECTS = [
   'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop',
   'mptcp', 'ioam', 'help', 'stats',
 ] as const;
-const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'monitor', 'xfrm', 'stats', 'help']);
+const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'tunnel', 'monitor', 'xfrm', 'stats', 'help']);
 
 function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefined {
   // matches_color() strips "=always|auto|never" before matching "-color".
@@ -254,23 +262,36 @@ function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefi
 export function resolveObject(word: string): TunkitObject {
   const hit = IP_OBJECTS.find((o) => matches(word, o));
   if (hit === undefined) throw new UsageError(`Object "${word}" is unknown, try "tunkit help".`, word);
-  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, monitor, xfrm, stats).`, word);
+  if (hit === 'tunl') return 'tunnel';
+  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, tunnel, monitor, xfrm, stats).`, word);
   return hit as TunkitObject;
 }
 
-/** Parses argv (without node and script) in ip.c main()'s way; throws UsageError. */
+/**
+ * Parses argv (without node and script) in ip.c main()'s way; throws
+ * UsageError. -V / -Version (and tunkit's --version, which ip refuses) ends
+ * the parse as ip's exit(0) does; -batch FILE returns object `batch` and, as
+ * in ip, the options after it still count and any words after them are
+ * ignored.
+ */
 export function parseArgs(argv: readonly string[]): CommandLine {
   let statsLevel = 0;
   let hasDetails = false;
   let isJson = false;
   let isPretty = false;
   let isHelp = false;
+  let isForce = false;
+  let batchFile: string | undefined;
   let socketPath: string | undefined;
   let i = 0;
+  const opts = (): GlobalOptions => ({
+    statsLevel, hasDetails, isJson, isPretty, ...(socketPath !== undefined ? { socketPath } : {}), ...(isForce ? { isForce } : {}),
+  });
   for (; i < argv.length; i++) {
     const raw = argv[i]!;
     if (raw === '--') { i++; break; }
     if (!raw.startsWith('-')) break;
+    if (raw === '--version') return { options: opts(), object: 'version', args: [] };
     const opt = raw.startsWith('--') ? raw.substring(1) : raw;
     if (/^-s{2,}$/.test(opt)) { statsLevel += opt.length - 1; continue; } // tunkit: -ss = -s -s
     const o = lookupOption(opt);
@@ -281,6 +302,14 @@ export function parseArgs(argv: readonly string[]): CommandLine {
       case 'json': isJson = true; break;
       case 'pretty': isPretty = true; break;
       case 'help': isHelp = true; break;
+      case 'version': return { options: opts(), object: 'version', args: [] };
+      case 'force': isForce = true; break;
+      case 'batch': {
+        const file = argv[++i];
+        if (file === undefined) throw new UsageError(USAGE, 'batch');
+        batchFile = file;
+        break;
+      }
       case 'socket': {
         const path = argv[++i];
         if (path === undefined || path === '') throw missarg('socket path');
@@ -290,8 +319,9 @@ export function parseArgs(argv: readonly string[]): CommandLine {
       case 'unsupported': throw new UsageError(`Option "${opt}" (${o[0]}) is not supported by tunkit.`, raw);
     }
   }
-  const options: GlobalOptions = { statsLevel, hasDetails, isJson, isPretty, ...(socketPath !== undefined ? { socketPath } : {}) };
+  const options = opts();
   if (isHelp) return { options, object: 'help', args: [] };
+  if (batchFile !== undefined) return { options, object: 'batch', args: [batchFile] };
   const word = argv[i];
   if (word === undefined) throw new UsageError(USAGE, 'OBJECT');
   return { options, object: resolveObject(word), args: argv.filter((_, j) => j > i) };

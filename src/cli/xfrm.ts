@@ -1,14 +1,15 @@
 // `tunkit xfrm …`: runs a parsed xfrm command against tunkitd and prints the
 // answer as `ip xfrm` would (or the records as JSON with -j, -p pretty).
 //
-//   parseXfrmArgs (xfrm-args.ts) → request(sock, 'xfrm.…', args) → xfrm-show*.ts → stdout
+//   parseXfrmArgs (xfrm-args.ts) → ctl.request('xfrm.…', args) → xfrm-show*.ts → stdout
 //
 // A malformed command line throws UsageError before anything is sent.
 // `list`/`deleteall` filters are applied here, over the daemon's full list,
 // as ip's xfrm_*_filter_match does over the kernel's dump; `deleteall` then
 // deletes what matched one by one, as ip's delete-all rounds do.
 
-import { monitor, request } from '../daemon/client.js';
+import { monitor } from '../daemon/client.js';
+import type { Control } from '../daemon/client.js';
 import type { MonitorEvent } from '../daemon/protocol.js';
 import { formatXfrmStat } from '../xfrm/mib.js';
 import type { PolicyDefaults, PolicyRecord, StateRecord, XfrmEvent } from '../xfrm/spec.js';
@@ -29,34 +30,34 @@ export type Writer = (s: string) => void;
 const json = (v: unknown, o: GlobalOptions): string => `${JSON.stringify(v, null, o.isPretty ? 2 : undefined)}\n`;
 const showOpts = (o: GlobalOptions, isKeysShown: boolean): XfrmShowOptions => ({ statsLevel: o.statsLevel, isKeysShown });
 
-async function runState(c: StateCommand, sock: string, o: GlobalOptions, w: Writer): Promise<void> {
+async function runState(c: StateCommand, ctl: Control, o: GlobalOptions, w: Writer): Promise<void> {
   switch (c.cmd) {
     case 'add': case 'update':
-      await request(sock, c.cmd === 'add' ? 'xfrm.state.add' : 'xfrm.state.update', { state: c.state });
+      await ctl.request(c.cmd === 'add' ? 'xfrm.state.add' : 'xfrm.state.update', { state: c.state });
       return;
     case 'del':
-      await request(sock, 'xfrm.state.del', { id: c.id });
+      await ctl.request('xfrm.state.del', { id: c.id });
       return;
     case 'get': {
-      const r = (await request(sock, 'xfrm.state.get', { id: c.id, keys: c.isKeysShown })) as StateRecord;
+      const r = (await ctl.request('xfrm.state.get', { id: c.id, keys: c.isKeysShown })) as StateRecord;
       w(o.isJson ? json(r, o) : formatState(r, showOpts(o, c.isKeysShown)));
       return;
     }
     case 'list': case 'deleteall': {
-      const all = (await request(sock, 'xfrm.state.list', { keys: c.cmd === 'list' && c.isKeysShown })) as StateRecord[];
+      const all = (await ctl.request('xfrm.state.list', { keys: c.cmd === 'list' && c.isKeysShown })) as StateRecord[];
       const recs = all.filter((r) => matchState(r, c.filter));
       if (c.cmd === 'deleteall') {
-        for (const r of recs) await request(sock, 'xfrm.state.del', { id: { src: r.src, dst: r.dst, proto: r.proto, spi: r.spi } });
+        for (const r of recs) await ctl.request('xfrm.state.del', { id: { src: r.src, dst: r.dst, proto: r.proto, spi: r.spi } });
       } else {
         w(o.isJson ? json(recs, o) : recs.map((r) => formatState(r, showOpts(o, c.isKeysShown))).join(''));
       }
       return;
     }
     case 'flush':
-      await request(sock, 'xfrm.state.flush');
+      await ctl.request('xfrm.state.flush');
       return;
     case 'count': {
-      const r = (await request(sock, 'xfrm.state.count')) as { count: number };
+      const r = (await ctl.request('xfrm.state.count')) as { count: number };
       w(o.isJson ? json(r, o) : formatSadCount(r.count));
       return;
     }
@@ -64,42 +65,42 @@ async function runState(c: StateCommand, sock: string, o: GlobalOptions, w: Writ
   }
 }
 
-async function runPolicy(c: PolicyCommand, sock: string, o: GlobalOptions, w: Writer): Promise<void> {
+async function runPolicy(c: PolicyCommand, ctl: Control, o: GlobalOptions, w: Writer): Promise<void> {
   const so = showOpts(o, false);
   switch (c.cmd) {
     case 'add': case 'update':
-      await request(sock, c.cmd === 'add' ? 'xfrm.policy.add' : 'xfrm.policy.update', { policy: c.policy });
+      await ctl.request(c.cmd === 'add' ? 'xfrm.policy.add' : 'xfrm.policy.update', { policy: c.policy });
       return;
     case 'del':
-      await request(sock, 'xfrm.policy.del', { id: c.id });
+      await ctl.request('xfrm.policy.del', { id: c.id });
       return;
     case 'get': {
-      const r = (await request(sock, 'xfrm.policy.get', { id: c.id })) as PolicyRecord;
+      const r = (await ctl.request('xfrm.policy.get', { id: c.id })) as PolicyRecord;
       w(o.isJson ? json(r, o) : formatPolicy(r, so));
       return;
     }
     case 'list': case 'deleteall': {
-      const recs = ((await request(sock, 'xfrm.policy.list')) as PolicyRecord[]).filter((r) => matchPolicy(r, c.filter));
+      const recs = ((await ctl.request('xfrm.policy.list')) as PolicyRecord[]).filter((r) => matchPolicy(r, c.filter));
       if (c.cmd === 'deleteall') {
-        for (const r of recs) await request(sock, 'xfrm.policy.del', { id: { dir: r.dir, index: r.index } });
+        for (const r of recs) await ctl.request('xfrm.policy.del', { id: { dir: r.dir, index: r.index } });
       } else {
         w(o.isJson ? json(recs, o) : recs.map((r) => formatPolicy(r, so)).join(''));
       }
       return;
     }
     case 'count': {
-      const recs = (await request(sock, 'xfrm.policy.list')) as PolicyRecord[];
+      const recs = (await ctl.request('xfrm.policy.list')) as PolicyRecord[];
       w(formatSpdCount(recs, so));
       return;
     }
     case 'flush':
-      await request(sock, 'xfrm.policy.flush');
+      await ctl.request('xfrm.policy.flush');
       return;
     case 'setdefault':
-      await request(sock, 'xfrm.policy.setdefault', { defaults: c.defaults });
+      await ctl.request('xfrm.policy.setdefault', { defaults: c.defaults });
       return;
     case 'getdefault': {
-      const d = (await request(sock, 'xfrm.policy.getdefault')) as PolicyDefaults;
+      const d = (await ctl.request('xfrm.policy.getdefault')) as PolicyDefaults;
       w(o.isJson ? json(d, o) : formatDefaults(d));
       return;
     }
@@ -110,24 +111,24 @@ async function runPolicy(c: PolicyCommand, sock: string, o: GlobalOptions, w: Wr
 const isXfrmEvent = (e: MonitorEvent): e is XfrmEvent => e.type.startsWith('xfrm.');
 
 /** `xfrm monitor`: xfrm events of the chosen groups (all when none), until the daemon goes away. */
-async function runMonitor(groups: ReadonlySet<MonitorGroup>, sock: string, o: GlobalOptions, w: Writer): Promise<void> {
+async function runMonitor(groups: ReadonlySet<MonitorGroup>, ctl: Control, o: GlobalOptions, w: Writer): Promise<void> {
   const so = showOpts(o, false);
-  await monitor(sock, false, (e) => {
+  await monitor(ctl.path, false, (e) => {
     if (!isXfrmEvent(e) || (groups.size > 0 && !groups.has(eventGroup(e)))) return;
     w(o.isJson ? JSON.stringify(e) + '\n' : formatXfrmEvent(e, so));
   });
 }
 
 /** Runs `tunkit xfrm ARGS…`; resolves 0, or throws (UsageError → 255, daemon errors → 2, as main maps them). */
-export async function runXfrm(args: readonly string[], sock: string, o: GlobalOptions, w: Writer): Promise<number> {
+export async function runXfrm(args: readonly string[], ctl: Control, o: GlobalOptions, w: Writer): Promise<number> {
   const c = parseXfrmArgs(args);
   switch (c.obj) {
     case 'help': w(`${c.usage}\n`); return 0;
-    case 'state': await runState(c.state, sock, o, w); return 0;
-    case 'policy': await runPolicy(c.policy, sock, o, w); return 0;
-    case 'monitor': await runMonitor(c.groups, sock, o, w); return 0;
+    case 'state': await runState(c.state, ctl, o, w); return 0;
+    case 'policy': await runPolicy(c.policy, ctl, o, w); return 0;
+    case 'monitor': await runMonitor(c.groups, ctl, o, w); return 0;
     case 'stat': {
-      const v = (await request(sock, 'xfrm.stat')) as Record<string, number>;
+      const v = (await ctl.request('xfrm.stat')) as Record<string, number>;
       w(o.isJson ? json(v, o) : formatXfrmStat(v));
       return 0;
     }

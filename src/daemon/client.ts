@@ -41,26 +41,104 @@ function open(path: string): Promise<Socket> {
   });
 }
 
-/** Sends one request and resolves with its data, or rejects with the daemon's error. */
-export async function request(path: string, op: Op, args: object = {}, timeoutMs = 10_000): Promise<unknown> {
-  const s = await open(path);
-  return new Promise((resolve, reject) => {
-    const lines = new LineSplitter();
-    const timer = setTimeout(() => { s.destroy(); reject(new VpnError('ETIMEDOUT', `tunkitd did not answer ${op}`)); }, timeoutMs);
-    s.on('data', (chunk: string) => {
-      const got = lines.push(chunk) ?? [];
-      for (const line of got) {
-        clearTimeout(timer);
-        s.end();
-        const r = JSON.parse(line) as { ok: boolean; data?: unknown; error?: { code: string; message: string; field?: string } };
-        if (r.ok) resolve(r.data);
-        else reject(new VpnError(r.error?.code ?? 'EPROTO', r.error?.message ?? 'error', r.error?.field));
-        return;
-      }
+/** What a CLI command needs of the daemon: requests, and the socket path (for `monitor`, which streams on its own connection). */
+export interface Control {
+  readonly path: string;
+  request(op: Op, args?: object): Promise<unknown>;
+}
+
+interface Pending {
+  readonly op: Op;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface Reply { id?: number; ok: boolean; data?: unknown; error?: { code: string; message: string; field?: string } }
+
+/**
+ * One control-socket connection that carries any number of requests (each
+ * line has its own id; the daemon answers in order). Opened on the first
+ * request, reopened after the daemon closed it; close() ends it. `tunkit
+ * -batch` runs all its lines over one of these.
+ */
+export class ControlClient implements Control {
+  private sock: Socket | null = null;
+  private opening: Promise<Socket> | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(readonly path: string, private readonly timeoutMs = 10_000) {}
+
+  /** Sends one request and resolves with its data, or rejects with the daemon's error (VpnError). */
+  async request(op: Op, args: object = {}): Promise<unknown> {
+    const s = await this.connect();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new VpnError('ETIMEDOUT', `tunkitd did not answer ${op}`));
+        this.drop(s);
+      }, this.timeoutMs);
+      this.pending.set(id, { op, resolve, reject, timer });
+      s.write(`${JSON.stringify({ id, op, args })}\n`);
     });
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
-    s.write(`${JSON.stringify({ id: 1, op, args })}\n`);
-  });
+  }
+
+  /** Ends the connection; pending requests (none, between commands) are rejected. */
+  close(): void {
+    if (this.sock !== null) this.drop(this.sock);
+  }
+
+  private connect(): Promise<Socket> {
+    if (this.sock !== null) return Promise.resolve(this.sock);
+    this.opening ??= open(this.path).then((s) => {
+      this.sock = s;
+      this.opening = null;
+      const lines = new LineSplitter();
+      s.on('data', (chunk: string) => {
+        for (const line of lines.push(chunk) ?? []) this.answer(line);
+      });
+      s.on('close', () => this.drop(s));
+      s.on('error', () => this.drop(s));
+      return s;
+    }, (e: unknown) => {
+      this.opening = null;
+      throw e;
+    });
+    return this.opening;
+  }
+
+  private answer(line: string): void {
+    const r = JSON.parse(line) as Reply;
+    const p = typeof r.id === 'number' ? this.pending.get(r.id) : undefined;
+    if (p === undefined || r.id === undefined) return;
+    this.pending.delete(r.id);
+    clearTimeout(p.timer);
+    if (r.ok) p.resolve(r.data);
+    else p.reject(new VpnError(r.error?.code ?? 'EPROTO', r.error?.message ?? 'error', r.error?.field));
+  }
+
+  /** Forgets a connection; whatever still waits on it fails (the daemon went away). */
+  private drop(s: Socket): void {
+    if (this.sock === s) this.sock = null;
+    s.destroy();
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.reject(new VpnError('ECONNRESET', `tunkitd closed the connection before answering ${p.op}`));
+    }
+  }
+}
+
+/** Sends one request over a connection of its own and resolves with its data, or rejects with the daemon's error. */
+export async function request(path: string, op: Op, args: object = {}, timeoutMs = 10_000): Promise<unknown> {
+  const c = new ControlClient(path, timeoutMs);
+  try {
+    return await c.request(op, args);
+  } finally {
+    c.close();
+  }
 }
 
 /** Streams monitor events to `onEvent` until the daemon goes away; resolves then. */

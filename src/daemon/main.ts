@@ -3,6 +3,7 @@
 // (mode 0600) or --socket PATH. SIGTERM/SIGINT remove its devices and exit 0.
 //
 //   tunkitd [--socket PATH] [--log-level error|warn|info|debug]
+//   tunkitd -V | --version
 
 import { formatTrace } from '../tunnel/trace.js';
 import { dropName } from '../wire/drop.js';
@@ -19,6 +20,7 @@ import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
 import { Log } from './log.js';
 import type { Level } from './log.js';
 import { TunkitNode } from './node.js';
+import { tunkitVersion } from './version.js';
 import type { Request } from './protocol.js';
 import { ControlServer } from './server.js';
 import { XfrmControl } from './xfrm-control.js';
@@ -38,7 +40,11 @@ function parseOptions(argv: readonly string[]): Options {
     if (a === '--socket' && v !== undefined) { o.socket = v; i++; continue; }
     if (a === '--log-level' && (v === 'error' || v === 'warn' || v === 'info' || v === 'debug')) { o.level = v; i++; continue; }
     if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: tunkitd [--socket PATH] [--log-level error|warn|info|debug]\n');
+      process.stdout.write('usage: tunkitd [--socket PATH] [--log-level error|warn|info|debug] | --version\n');
+      process.exit(0);
+    }
+    if (a === '-V' || a === '--version') {
+      process.stdout.write(`tunkitd utility, tunkit-${tunkitVersion()}\n`);
       process.exit(0);
     }
     throw new VpnError('EUSAGE', `tunkitd: bad argument "${a ?? ''}"${a === '--log-level' ? ' (error, warn, info or debug)' : ''}`);
@@ -151,6 +157,13 @@ function handle(req: Request, c: Ctx): unknown {
       const e = node.entry(rec.name);
       dp.attachTunnel(e.tunnel, e.dev.tun);
       log.info(`link add ${rec.name} type ${rec.kind} local ${rec.local} remote ${rec.remote} mtu ${rec.mtu}`);
+      return rec;
+    }
+    case 'link.change': {
+      const { t, rec } = node.changeLink(a);
+      dp.retarget(t);
+      dp.mtuChanged(rec.name, rec.mtu);
+      log.info(`tunnel change ${rec.name} local ${rec.local} remote ${rec.remote} mtu ${rec.mtu}`);
       return rec;
     }
     case 'link.del':

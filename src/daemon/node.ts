@@ -5,7 +5,9 @@
 
 import { ConfigError, VpnError } from '../wire/errors.js';
 import { dropName, DROP_CODES } from '../wire/drop.js';
-import { checkMtu, defaultMtu, makeTunnelParams } from '../tunnel/params.js';
+import { isIp4Multicast } from '../wire/addr.js';
+import { checkMtu, defaultMtu, makeTunnelParams, tunnelHlen } from '../tunnel/params.js';
+import { LINK_STAT_NAMES } from '../tunnel/stats.js';
 import type { TunnelConfig } from '../tunnel/params.js';
 import { TunnelStack } from '../tunnel/stack.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -98,6 +100,53 @@ export class TunkitNode {
     this.kindsSeen.add(p.kind);
     this.publish({ type: 'link.add', dev: p.name, kind: KIND_NAMES[p.kind] });
     return this.record(p.name);
+  }
+
+  /**
+   * `tunnel change` (SIOCCHGTUNNEL: ip_tunnel_ctl, then ip_tunnel_update):
+   * new parameters for an existing tunnel of the same kind. The device, its
+   * ifindex, up state, counters and GRE sequence numbers stay. The MTU is
+   * re-derived when the underlay device changes (ip_tunnel_bind_dev), else a
+   * gre tunnel's moves by its header growth (ipgre_link_update, at least
+   * 68). Refused, changing nothing: another kind (EINVAL, the kind's ioctl
+   * checks the protocol), a remote that would flip the device between
+   * point-to-point, broadcast and neither (EINVAL), another tunnel's
+   * endpoints (EEXIST). Returns the old tunnel, the new one and the record.
+   */
+  changeLink(args: Record<string, unknown>): { readonly old: Tunnel; readonly t: Tunnel; readonly rec: LinkRecord } {
+    const cfg = configFromArgs(args);
+    if (this.fallback(cfg.name) !== null) throw new VpnError('ENOENT', `${cfg.name} is a fallback device`, 'name');
+    const e = this.entry(cfg.name);
+    const old = e.tunnel;
+    if (cfg.kind !== KIND_NAMES[old.kind]) throw new VpnError('EINVAL', `${old.name} is a ${KIND_NAMES[old.kind]} tunnel, not ${cfg.kind}`, 'mode');
+    const linkName = typeof args['dev'] === 'string' ? args['dev'] : null;
+    const link = linkName === null ? 0 : this.devices.ifindex(linkName);
+    if (link === null) throw new VpnError('ENODEV', `Cannot find device "${linkName ?? ''}"`, 'dev');
+    const p = makeTunnelParams({ ...cfg, link });
+    const flags = (remote: number): number => (isIp4Multicast(remote) ? 2 : remote !== 0 ? 1 : 0);
+    if (flags(p.remote) !== flags(old.p.remote)) {
+      throw new VpnError('EINVAL', 'the remote cannot change between none, unicast and multicast (IFF_POINTOPOINT / IFF_BROADCAST)', 'remote');
+    }
+    this.stack.remove(old);
+    let t: Tunnel;
+    try {
+      t = this.stack.add(p, old.ident);
+    } catch (err) {
+      this.stack.table(old.kind).add(old);
+      throw err;
+    }
+    carryState(old, t);
+    this.applyRoute(t);
+    const mtu = p.link !== old.p.link ? defaultMtu(p, t.underlayMtu)
+      : t.isGre ? Math.max(old.mtu - (tunnelHlen(p) - tunnelHlen(old.p)), 68) : old.mtu;
+    t.mtu = old.mtu;
+    this.entries.set(p.name, { tunnel: t, dev: e.dev, linkName });
+    if (mtu !== old.mtu) {
+      e.dev.setMtu(mtu);
+      t.mtu = mtu;
+      this.publish({ type: 'link.mtu', dev: p.name, mtu });
+    }
+    return { old, t, rec: this.record(p.name) };
   }
 
   /** Re-reads the underlay route facts for a tunnel (route changes, PMTU floor). */
@@ -220,6 +269,18 @@ export class TunkitNode {
     this.xfrmLinks.close();
     for (const name of [...this.entries.keys()]) this.delLink(name);
   }
+}
+
+/** What a changed tunnel keeps of the one it replaces: up state, counters, sequence numbers, IP ID, trace hook. */
+function carryState(old: Tunnel, t: Tunnel): void {
+  t.isUp = old.isUp;
+  for (const k of LINK_STAT_NAMES) t.stats[k] = old.stats[k];
+  t.stats.ecn_logged = old.stats.ecn_logged;
+  t.stats.drops.set(old.stats.drops);
+  t.oSeqno = old.oSeqno;
+  t.iSeqno = old.iSeqno;
+  t.ident = old.ident;
+  t.trace = old.trace;
 }
 
 /** Type-checks link.add arguments field by field; the error names the field. */

@@ -14,8 +14,8 @@ export const MAX_LINE_BYTES = 65536;
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmEvent, XfrmOp } from '../xfrm/spec.js';
 
-export type Op = 'link.add' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping' | XfrmOp;
-export const OPS: readonly Op[] = ['link.add', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping', ...XFRM_OPS];
+export type Op = 'link.add' | 'link.change' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping' | XfrmOp;
+export const OPS: readonly Op[] = ['link.add', 'link.change', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping', ...XFRM_OPS];
 
 export interface Request {
   readonly id: number;

@@ -58,7 +58,7 @@ export class XfrmControl {
       case 'xfrm.policy.add': case 'xfrm.policy.update': return this.policyAdd(obj(args['policy'], 'policy') as unknown as PolicySpec, op === 'xfrm.policy.update');
       case 'xfrm.policy.del': return this.policyDel(obj(args['id'], 'id') as unknown as PolicyId);
       case 'xfrm.policy.get': return policyRecord(this.policyFind(obj(args['id'], 'id') as unknown as PolicyId));
-      case 'xfrm.policy.list': return this.stack.spd.list().map(policyRecord);
+      case 'xfrm.policy.list': return this.stack.spd.dump().map(policyRecord); // the kernel's dump order: newest first
       case 'xfrm.policy.flush':
         this.stack.spd.flush();
         this.host.publish({ type: 'xfrm.flushpolicy' });

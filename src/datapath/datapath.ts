@@ -134,6 +134,15 @@ export class Datapath {
     if (p === this.policy) this.policy = null;
   }
 
+  /** `tunnel change` replaced the tunnel behind a device (same name, same TUN): its port now serves `t`. */
+  retarget(t: Tunnel): void {
+    const p = this.ports.get(t.name);
+    if (p === undefined || p.tunnel === null) return;
+    this.byTunnel.delete(p.tunnel);
+    p.tunnel = t;
+    this.byTunnel.set(t, p);
+  }
+
   /** A device's MTU changed: grow the slots if its frames no longer fit. */
   mtuChanged(name: string, mtu: number): void {
     const p = this.ports.get(name);

@@ -54,8 +54,8 @@ export class Port {
     readonly name: string,
     readonly kind: PortKind,
     readonly dev: TunDevice,
-    /** The tunnel for PortKind.Tunnel, else null. */
-    readonly tunnel: Tunnel | null,
+    /** The tunnel for PortKind.Tunnel, else null; replaced by `tunnel change` (Datapath.retarget). */
+    public tunnel: Tunnel | null,
     /** if_id for PortKind.Xfrmi, else 0. */
     readonly ifId: number,
     /** The interface's counters for PortKind.Xfrmi, else null. */

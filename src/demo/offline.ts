@@ -7,7 +7,7 @@
 
 import { formatDrops } from '../cli/format.js';
 import { formatLinkShow } from '../cli/link-show.js';
-import { toDeviceInfo } from '../cli/main.js';
+import { toDeviceInfo } from '../cli/link.js';
 import { linkRecord } from '../daemon/link-record.js';
 import { dropName } from '../wire/drop.js';
 import { Ip4Packet } from '../wire/ip4.js';

@@ -96,6 +96,13 @@ export class Spd {
   /** Per direction: index → policy (indexes are unique within a direction). */
   private readonly byIndex: Map<number, XfrmPolicy>[] = [new Map(), new Map(), new Map()];
   private index: PolicyIndex<XfrmPolicy>;
+  /**
+   * net->xfrm.policy_all in reverse: every policy, oldest link first. The
+   * kernel's __xfrm_policy_link list_add()s at the head, so its dump
+   * (xfrm_policy_walk from the head) lists the newest first, all directions
+   * interleaved; an update links the new policy and unlinks the old one.
+   */
+  private readonly linked = new Set<XfrmPolicy>();
   private pos = 0;
   private idxGenerator = 0;
   readonly defaults: Record<PolicyDir, 'accept' | 'block'> = { in: 'accept', fwd: 'accept', out: 'accept' };
@@ -108,6 +115,11 @@ export class Spd {
   /** Policies of one direction in insertion order, or of all directions (in, out, fwd). */
   list(dir?: PolicyDir): readonly XfrmPolicy[] {
     return dir !== undefined ? this.byDir[DIRS[dir]]! : [...this.byDir[0]!, ...this.byDir[1]!, ...this.byDir[2]!];
+  }
+
+  /** Every policy in the kernel's dump order (`ip xfrm policy list`): newest first, an update counting as new. */
+  dump(): XfrmPolicy[] {
+    return [...this.linked].reverse();
   }
 
   get count(): number { return this.byDir[0]!.length + this.byDir[1]!.length + this.byDir[2]!.length; }
@@ -155,6 +167,8 @@ export class Spd {
       if (same === undefined) this.bySel[d]!.set(sk, [placed]);
       else same.push(placed); // the newest has the highest pos: list order
     }
+    if (old !== null) this.linked.delete(old);
+    this.linked.add(placed);
     this.byKey[d]!.set(key, placed);
     this.byIndex[d]!.set(index, placed);
     this.index.add(d, placed);
@@ -182,12 +196,14 @@ export class Spd {
     if (same.length === 0) this.bySel[d]!.delete(sk);
     const list = this.byDir[d]!;
     list.splice(list.indexOf(p), 1);
+    this.linked.delete(p);
     this.index.remove(d, p);
   }
 
   flush(): number {
     const n = this.count;
     for (const l of this.byDir) l.length = 0;
+    this.linked.clear();
     for (const m of [...this.byKey, ...this.bySel, ...this.byIndex]) m.clear();
     this.index = new PolicyIndex<XfrmPolicy>(this.flatMax);
     return n;

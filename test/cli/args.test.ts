@@ -138,9 +138,10 @@ test('do_cmd: OBJECT abbreviations resolve in ip.c cmds[] order', () => {
   for (const w of ['x', 'xf', 'xfrm']) assert.equal(resolveObject(w), 'xfrm', w);
   assert.equal(resolveObject('help'), 'help');
   assert.equal(parseArgs(['-s', 'mon', 'link']).object, 'monitor');
-  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, monitor, xfrm, stats).');
+  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, tunnel, monitor, xfrm, stats).');
   usage(() => resolveObject('r'), 'r', /Object "route" is not supported/);
-  usage(() => resolveObject('tunnel'), 'tunnel', /"tunnel" is not supported/);
+  assert.equal(resolveObject('tunnel'), 'tunnel');
+  usage(() => resolveObject('tunt'), 'tunt', /"tuntap" is not supported/);
   usage(() => resolveObject('links'), 'links', 'Object "links" is unknown, try "tunkit help".');
   usage(() => resolveObject('bogus'), 'bogus', /unknown/);
 });
@@ -152,13 +153,13 @@ test('parseArgs: a missing OBJECT is a usage error', () => {
 
 test('property: random argv only ever throws UsageError', () => {
   const token = fc.oneof(
-    fc.constantFrom('-s', '-ss', '-d', '-j', '-p', '--socket', '--', '-', '-x', '-h', 'link', 'l', 'mon', 'm', 'route', ''),
+    fc.constantFrom('-s', '-ss', '-d', '-j', '-p', '--socket', '--', '-', '-x', '-h', '-b', '-f', '-V', 'link', 'l', 'mon', 'm', 'route', 'tu', ''),
     fc.string({ maxLength: 8 }),
   );
   fc.assert(fc.property(fc.array(token, { maxLength: 8 }), (argv) => {
     try {
       const r = parseArgs(argv);
-      assert.ok(['link', 'monitor', 'xfrm', 'stats', 'help'].includes(r.object));
+      assert.ok(['link', 'tunnel', 'monitor', 'xfrm', 'stats', 'help', 'version', 'batch'].includes(r.object));
       assert.ok(r.options.statsLevel >= 0);
     } catch (e) {
       assert.ok(e instanceof UsageError, `unexpected ${String(e)}`);
@@ -169,4 +170,16 @@ test('property: random argv only ever throws UsageError', () => {
 test('stats is an object tunkit implements (ip.c cmds[] has it last)', () => {
   assert.equal(resolveObject('stats'), 'stats');
   assert.equal(resolveObject('st'), 'stats');
+});
+
+test('-batch FILE, -force, -V: ip.c main()\'s options (options after -batch still count, words after them do not)', () => {
+  assert.deepEqual(parseArgs(['-batch', 'cmds.txt']), { options: { statsLevel: 0, hasDetails: false, isJson: false, isPretty: false }, object: 'batch', args: ['cmds.txt'] });
+  const b = parseArgs(['-j', '-force', '--socket', '/run/x.sock', '-b', '-', '-s', 'ignored', 'words']);
+  assert.deepEqual(b, { options: { statsLevel: 1, hasDetails: false, isJson: true, isPretty: false, socketPath: '/run/x.sock', isForce: true }, object: 'batch', args: ['-'] });
+  assert.equal(parseArgs(['-fo', '-b', 'x']).options.isForce, true); // -f is -family, as in ip
+  usage(() => parseArgs(['-f', '-b', 'x']), '-f', /-family/);
+  usage(() => parseArgs(['-batch']), 'batch', /^Usage: tunkit/);
+  for (const v of [['-V'], ['-Version'], ['-Ver', 'link', 'show'], ['--version'], ['-s', '-V', '-x']]) assert.equal(parseArgs(v).object, 'version', v.join(' '));
+  usage(() => parseArgs(['-v']), '-v', /Option "-v" is unknown/);
+  assert.match(USAGE, /-batch filename/);
 });

@@ -8,7 +8,7 @@ import { UsageError } from '../../src/cli/args.js';
 import { parseLinkArgs } from '../../src/cli/link-args.js';
 import type { LinkAdd } from '../../src/cli/link-args.js';
 import { formatLinkShow } from '../../src/cli/link-show.js';
-import { toDeviceInfo } from '../../src/cli/main.js';
+import { toDeviceInfo } from '../../src/cli/link.js';
 import type { ShowOptions } from '../../src/cli/link-show.js';
 import { XfrmLinks } from '../../src/daemon/xfrm-links.js';
 import { VpnError } from '../../src/wire/errors.js';

@@ -111,3 +111,26 @@ test('fallback devices appear with their kind, cannot be deleted, and count unma
   assert.equal(node.stack.gre.fallback.isUp, true);
   assert.deepEqual(events.at(-1), { type: 'link.up', dev: 'gre0' });
 });
+
+test('changeLink (tunnel change): same device and counters, new parameters; refusals change nothing', () => {
+  const { events, node } = mk();
+  node.addLink({ name: 'gre1', kind: 'gre', local: '198.51.100.1', remote: '198.51.100.2', key: 5 });
+  node.addLink({ name: 'gre2', kind: 'gre', local: '198.51.100.1', remote: '198.51.100.3', key: 5 });
+  const before = node.record('gre1');
+  node.entry('gre1').tunnel.stats.rx_packets = 7;
+  node.entry('gre1').tunnel.oSeqno = 3;
+  const { old, t, rec } = node.changeLink({ name: 'gre1', kind: 'gre', local: '198.51.100.1', remote: '198.51.100.2', ttl: 10, ikey: 5, okey: 6, oseq: true });
+  assert.notEqual(old, t);
+  assert.equal(node.entry('gre1').tunnel, t);
+  assert.deepEqual([rec.ifindex, rec.ttl, rec.ikey, rec.okey, rec.oseq, rec.stats.rx_packets, t.oSeqno], [before.ifindex, 10, 5, 6, true, 7, 3]);
+  // ipgre_link_update: oseq adds 4 header bytes, so the MTU shrinks by 4.
+  assert.equal(rec.mtu, before.mtu - 4);
+  assert.deepEqual(events.at(-1), { type: 'link.mtu', dev: 'gre1', mtu: before.mtu - 4 });
+  code(() => node.changeLink({ name: 'gre1', kind: 'gre', local: '198.51.100.1', remote: '198.51.100.3', ikey: 5, okey: 5 }), 'EEXIST');
+  code(() => node.changeLink({ name: 'gre1', kind: 'ipip', remote: '198.51.100.2' }), 'EINVAL', 'mode');
+  code(() => node.changeLink({ name: 'gre1', kind: 'gre', remote: 'any' }), 'EINVAL', 'remote');
+  code(() => node.changeLink({ name: 'gre9', kind: 'gre', remote: '198.51.100.2' }), 'ENODEV');
+  assert.equal(node.entry('gre1').tunnel, t, 'a refused change leaves the tunnel in place');
+  assert.equal(node.record('gre1').okey, 6);
+  assert.equal(node.stack.find('gre1'), t);
+});
