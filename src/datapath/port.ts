@@ -44,6 +44,8 @@ export class Port {
   batch: PooledBatch;
   readonly writes: WriteQueue;
   isOpen = true;
+  /** A read of the device is pending or a retry is scheduled: the loop will come back to it (watchdog.ts). */
+  isArmed = false;
   /** TUN offload (a vnetHdr device): its own read batch, TSO split, GRO on write; else null. */
   offload: PortOffload | null = null;
   /** Bound once: no closure per read. */
