@@ -9,7 +9,7 @@
  *              lastSendError lastWriteError lastBatchErrors         (tk_batch.h)
  *   poll.c     pollStart pollPause pollStop                         (tk_poll.h)
  *   netlink.c  nlOpen nlSend nlRecv (rtnetlink syscalls only)       (tk_netlink.h)
- *   notify.c   sdNotify (systemd's NOTIFY_SOCKET datagram)         (tk_notify.h)
+ *   notify.c   sdNotify (one datagram to systemd's NOTIFY_SOCKET)   (tk_notify.h)
  *   common.c   argument/error helpers and per-thread state          (tk_common.h)
  *
  * Why native: Node's fs on a TUN fd costs one threadpool round trip per packet

@@ -4,7 +4,7 @@
 // is added and on the once-a-second refresh, tens of microseconds each).
 
 import type { LogFn } from './log.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { VpnError } from '../wire/errors.js';
 import { native } from '../io/native.js';
 import { NetlinkError, RtNetlink } from '../io/netlink.js';
@@ -94,12 +94,17 @@ export class LinuxDevices implements DeviceFactory {
     }
   }
 
+  /**
+   * SIOCGIFINDEX in our own network namespace. Not /sys/class/net: sysfs
+   * shows the namespace of whoever mounted it, which under systemd's
+   * NetworkNamespacePath= (no /sys remount, unlike `ip netns exec`) is the host's.
+   */
   ifindex(name: string): number | null {
     if (!/^[^/\0]{1,15}$/.test(name) || name === '.' || name === '..') return null;
     try {
-      return Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+      return native().ifIndex(name);
     } catch {
-      return null;
+      return null; // ENODEV: no such device here
     }
   }
 
