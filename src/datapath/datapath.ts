@@ -40,7 +40,7 @@ import type { PooledBatch } from '../io/pool.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
 import { FaultLog } from './fault-log.js';
 import { countsGsoOnce, PortOffload } from './offload.js';
-import { Port, PortKind, SendQueue, SlabViews } from './port.js';
+import { allArmed, Port, PortKind, SendQueue, SlabViews } from './port.js';
 import { LoopWatchdog } from './watchdog.js';
 import { DeviceWrites } from './writes.js';
 
@@ -142,17 +142,10 @@ export class Datapath {
     if (p !== undefined) this.geometry.fit(mtu + p.l2Len);
   }
 
-  /**
-   * Feeds the service manager's watchdog from this loop (watchdog.ts): `ping`
-   * every intervalMs while every open device has a read pending or a retry
-   * scheduled. Stopped by stop().
-   */
+  /** Feeds systemd's watchdog from this loop (watchdog.ts) while every device is read; stop() ends it. */
   startWatchdog(intervalMs: number, ping: () => void): void {
     this.watchdog?.stop();
-    this.watchdog = new LoopWatchdog(intervalMs, ping, () => {
-      for (const p of this.ports.values()) if (p.isOpen && !p.isArmed) return false;
-      return true;
-    });
+    this.watchdog = new LoopWatchdog(intervalMs, ping, () => allArmed(this.ports.values()));
     this.watchdog.start();
   }
 

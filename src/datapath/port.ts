@@ -81,6 +81,12 @@ export class Port {
   }
 }
 
+/** True when every open port has a read pending or a retry scheduled: the loop comes back to each. */
+export function allArmed(ports: Iterable<Port>): boolean {
+  for (const p of ports) if (p.isOpen && !p.isArmed) return false;
+  return true;
+}
+
 /** The outer packets of one read batch, sent with one send call; innerLen is what the device counters count. */
 export class SendQueue {
   readonly batch: GatherBatch;
