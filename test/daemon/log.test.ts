@@ -2,6 +2,9 @@
 // formatter, the journald head, redaction, and the per-condition rate limit.
 
 import assert from 'node:assert/strict';
+import { closeSync, fstatSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatFields, formatLine, formatValue, isJournalStream, Log } from '../../src/daemon/log.js';
 import { RateLimiter } from '../../src/daemon/rate-limit.js';
@@ -41,6 +44,16 @@ test('isJournalStream: only when JOURNAL_STREAM names the fd', () => {
   assert.equal(isJournalStream({ JOURNAL_STREAM: 'garbage' }, 2), false);
   assert.equal(isJournalStream({ JOURNAL_STREAM: '1:1' }, 2), false);
   assert.equal(isJournalStream({ JOURNAL_STREAM: '1:1' }, 987654), false, 'a closed fd');
+  const dir = mkdtempSync(join(tmpdir(), 'tk-log-'));
+  const fd = openSync(join(dir, 'stream'), 'w');
+  try {
+    const st = fstatSync(fd);
+    assert.equal(isJournalStream({ JOURNAL_STREAM: `${st.dev}:${st.ino}` }, fd), true, 'the stream journald gave us');
+    assert.equal(isJournalStream({ JOURNAL_STREAM: `${st.dev}:${st.ino + 1}` }, fd), false);
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('levels: lines above the level are not written', () => {
