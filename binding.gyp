@@ -13,6 +13,7 @@
         "native/batch.c",
         "native/poll.c",
         "native/netlink.c",
+        "native/notify.c",
         "native/crypto.c",
         "native/crypto_napi.c",
         "native/crypto_sa.c",

@@ -9,6 +9,7 @@
  *              lastSendError lastWriteError lastBatchErrors         (tk_batch.h)
  *   poll.c     pollStart pollPause pollStop                         (tk_poll.h)
  *   netlink.c  nlOpen nlSend nlRecv (rtnetlink syscalls only)       (tk_netlink.h)
+ *   notify.c   sdNotify (one datagram to systemd's NOTIFY_SOCKET)   (tk_notify.h)
  *   common.c   argument/error helpers and per-thread state          (tk_common.h)
  *
  * Why native: Node's fs on a TUN fd costs one threadpool round trip per packet
@@ -21,6 +22,7 @@
 #include "tk_batch.h"
 #include "tk_poll.h"
 #include "tk_netlink.h"
+#include "tk_notify.h"
 #include "crypto.h"
 
 /* Run in order at load; each defines its file's functions. One line per file. */
@@ -30,6 +32,7 @@ static const tk_init_fn tk_inits[] = {
   tk_batch_init,
   tk_poll_init,
   tk_netlink_init,
+  tk_notify_init,
   tk_crypto_init,
 };
 

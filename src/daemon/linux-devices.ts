@@ -3,7 +3,8 @@
 // `ip route get` + the device MTU tell; control path only: run when a tunnel
 // is added and on the once-a-second refresh, tens of microseconds each).
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import type { LogFn } from './log.js';
+import { writeFileSync } from 'node:fs';
 import { VpnError } from '../wire/errors.js';
 import { native } from '../io/native.js';
 import { NetlinkError, RtNetlink } from '../io/netlink.js';
@@ -59,7 +60,7 @@ export interface LinuxDevicesOptions {
   /** Open tunnel TUNs with IFF_VNET_HDR + TUNSETOFFLOAD (datapath/offload.ts). */
   readonly offload?: boolean;
   /** Told once when the kernel refuses TUNSETOFFLOAD (the devices then run without). */
-  readonly warn?: (msg: string) => void;
+  readonly warn?: LogFn;
 }
 
 export class LinuxDevices implements DeviceFactory {
@@ -79,7 +80,7 @@ export class LinuxDevices implements DeviceFactory {
     }
     if (tun.offloadError !== '' && !this.hasWarned) {
       this.hasWarned = true;
-      this.opts.warn?.(`TUN offload refused (${tun.offloadError}): tunnel devices run without TSO/GRO`);
+      this.opts.warn?.('tun_offload_refused', { dev: tun.name, err: tun.offloadError, effect: 'tunnel devices run without TSO/GRO' });
     }
     try {
       const d = new LinuxDevice(tun);
@@ -93,12 +94,17 @@ export class LinuxDevices implements DeviceFactory {
     }
   }
 
+  /**
+   * SIOCGIFINDEX in our own network namespace. Not /sys/class/net: sysfs
+   * shows the namespace of whoever mounted it, which under systemd's
+   * NetworkNamespacePath= (no /sys remount, unlike `ip netns exec`) is the host's.
+   */
   ifindex(name: string): number | null {
     if (!/^[^/\0]{1,15}$/.test(name) || name === '.' || name === '..') return null;
     try {
-      return Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+      return native().ifIndex(name);
     } catch {
-      return null;
+      return null; // ENODEV: no such device here
     }
   }
 

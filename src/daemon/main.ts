@@ -1,8 +1,10 @@
 // tunkitd: the tunkit daemon (the "kernel" side). Runs in the foreground,
 // one per network namespace; control socket /run/tunkit/<netns>.sock
 // (mode 0600) or --socket PATH. SIGTERM/SIGINT remove its devices and exit 0.
+// Under systemd (Type=notify) it reports READY/STATUS/STOPPING and feeds the
+// watchdog (service.ts); --metrics-listen serves Prometheus metrics.
 //
-//   tunkitd [--socket PATH] [--log-level error|warn|info|debug]
+//   tunkitd [--socket PATH] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT]
 //   tunkitd -V | --version
 
 import { formatTrace } from '../tunnel/trace.js';
@@ -17,8 +19,12 @@ import type { TunLinux } from '../io/tun-linux.js';
 import { openUdp } from '../io/udp.js';
 import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
-import { Log } from './log.js';
+import { errText, Log } from './log.js';
 import type { Level } from './log.js';
+import { parseListen } from './metrics.js';
+import type { ListenAddr } from './metrics.js';
+import { startService } from './service.js';
+import type { Service } from './service.js';
 import { TunkitNode } from './node.js';
 import { tunkitVersion } from './version.js';
 import type { Request } from './protocol.js';
@@ -30,17 +36,20 @@ import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
 
-interface Options { socket: string; level: Level }
+interface Options { socket: string; level: Level; metricsListen: ListenAddr | null }
+
+const USAGE = 'usage: tunkitd [--socket PATH] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT] | --version\n';
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { socket: defaultSocketPath(), level: 'info' };
+  const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--socket' && v !== undefined) { o.socket = v; i++; continue; }
     if (a === '--log-level' && (v === 'error' || v === 'warn' || v === 'info' || v === 'debug')) { o.level = v; i++; continue; }
+    if (a === '--metrics-listen' && v !== undefined) { o.metricsListen = parseListen(v); i++; continue; }
     if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: tunkitd [--socket PATH] [--log-level error|warn|info|debug] | --version\n');
+      process.stdout.write(USAGE);
       process.exit(0);
     }
     if (a === '-V' || a === '--version') {
@@ -52,29 +61,29 @@ function parseOptions(argv: readonly string[]): Options {
   return o;
 }
 
-/** Wires node, datapath and control server together; returns a shutdown function. */
-async function start(o: Options, log: Log): Promise<() => Promise<void>> {
+/** Wires node, datapath and control server together; returns the service hooks and a shutdown function. */
+async function start(o: Options, log: Log): Promise<{ svc: Service; stop: () => Promise<void> }> {
   const clock = (): number => performance.now();
   let server: ControlServer | null = null;
-  const devices = new LinuxDevices({ offload: offloadFromEnv(), warn: (m) => log.warn(m) });
+  const devices = new LinuxDevices({ offload: offloadFromEnv(), warn: (e, f) => log.warn(e, f) });
   const node = new TunkitNode(devices, (e) => server?.publish(e), clock);
   const xfrm = new XfrmStack();
   let xctl: XfrmControl | null = null;
-  const routes = new XfrmRoutes(xfrm, { warn: (m) => log.warn(m) });
+  const routes = new XfrmRoutes(xfrm, { warn: (e, f) => log.warn(e, f) });
   const dp = new Datapath(node.stack, xfrm, {
     pmtu: (remote, mtu, devs) => {
-      log.info(`pmtu ${remote} ${mtu} (${devs.join(', ')})`);
+      log.info('pmtu', { remote, mtu, devs: devs.join(',') });
       server?.publish({ type: 'pmtu', remote, mtu, devs });
     },
     xfrmPmtu: (x) => {
       const remote = formatXAddr(x.cfg.dst);
-      log.info(`pmtu ${remote} ${x.routeMtu} (esp spi 0x${x.cfg.spi.toString(16).padStart(8, '0')})`);
+      log.info('pmtu', { remote, mtu: x.routeMtu, spi: `0x${x.cfg.spi.toString(16).padStart(8, '0')}` });
       server?.publish({ type: 'pmtu', remote, mtu: x.routeMtu, devs: [POLICY_DEV] });
       routes.syncRoutes();
     },
     xfrmEvents: () => setImmediate(() => xctl?.drainEvents()),
     ike: () => { /* TODO(#5): hand IKE messages to the IKE daemon when it exists */ },
-    log: (m) => log.error(m),
+    log: (m) => log.error('datapath_fault', { err: m }),
   }, { now: clock, wallNow: Date.now });
   xctl = new XfrmControl(xfrm, {
     ifindex: (n) => devices.ifindex(n),
@@ -83,28 +92,32 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
     routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
     tablesChanged: () => routes.syncRoutes(),
   });
+  const svc = await startService({ node, xfrm, dp, log }, o.metricsListen);
   const policyTun = openSockets(dp, log);
   routes.watch();
   const ctl = xctl;
   const ctx: Ctx = { node, dp, log, xctl: ctl };
-  server = new ControlServer(o.socket, (req) => handle(req, ctx), (s) => log.warn(s));
+  server = new ControlServer(o.socket, (req) => handle(req, ctx), (s) => log.warn('control_client', { err: s }));
   await server.listen();
   const srv = server;
   srv.onSubscribe = () => housekeeping(node, srv);
+  log.info('listening', { socket: o.socket });
+  svc.ready();
   const timer = setInterval(() => {
     housekeeping(node, srv);
     xfrm.tick(Date.now());
     ctl.drainEvents();
+    svc.tick();
   }, 1000);
-  log.info(`listening on ${o.socket}`);
-  return async () => {
+  return { svc, stop: async () => {
     clearInterval(timer);
+    await svc.close();
     routes.clear();
     dp.stop();
     await policyTun.close();
     node.close();
     await srv.close();
-  };
+  } };
 }
 
 /**
@@ -124,7 +137,7 @@ function openSockets(dp: Datapath, log: Log): TunLinux {
   try {
     dp.addNatT(openUdp(0, NAT_T_PORT, opts));
   } catch (e) {
-    log.warn(`UDP ${NAT_T_PORT} is taken (${e instanceof Error ? e.message : String(e)}): ESP-in-UDP is not received`);
+    log.warn('natt_port_taken', { port: NAT_T_PORT, err: errText(e), effect: 'ESP-in-UDP is not received' });
   }
   const tun = openTun(POLICY_DEV, { batchSize: DATAPATH_BATCH });
   tun.up();
@@ -140,7 +153,7 @@ function handle(req: Request, c: Ctx): unknown {
   if ((XFRM_OPS as readonly string[]).includes(req.op)) {
     const data = xctl.handle(req.op as XfrmOp, a);
     if (req.op !== 'xfrm.state.list' && req.op !== 'xfrm.state.get' && req.op !== 'xfrm.policy.list' && req.op !== 'xfrm.policy.get' && req.op !== 'xfrm.stat') {
-      log.info(req.op.replace(/\./g, ' ')); // never the arguments: they may hold keys
+      log.action('control', { op: req.op }); // never the arguments: they may hold keys
     }
     return data;
   }
@@ -151,25 +164,25 @@ function handle(req: Request, c: Ctx): unknown {
       const xl = node.xfrmLinks.get(rec.name);
       if (xl !== undefined) {
         dp.attachXfrmi(xl.name, xl.ifId, xl.stats, xl.dev.tun);
-        log.info(`link add ${rec.name} type xfrm if_id ${xl.ifId} mtu ${rec.mtu}`);
+        log.action('link_add', { dev: rec.name, kind: 'xfrm', if_id: xl.ifId, mtu: rec.mtu });
         return rec;
       }
       const e = node.entry(rec.name);
       dp.attachTunnel(e.tunnel, e.dev.tun);
-      log.info(`link add ${rec.name} type ${rec.kind} local ${rec.local} remote ${rec.remote} mtu ${rec.mtu}`);
+      log.action('link_add', { dev: rec.name, kind: rec.kind, local: rec.local, remote: rec.remote, mtu: rec.mtu });
       return rec;
     }
     case 'link.change': {
       const { t, rec } = node.changeLink(a);
       dp.retarget(t);
       dp.mtuChanged(rec.name, rec.mtu);
-      log.info(`tunnel change ${rec.name} local ${rec.local} remote ${rec.remote} mtu ${rec.mtu}`);
+      log.action('tunnel_change', { dev: rec.name, local: rec.local, remote: rec.remote, mtu: rec.mtu });
       return rec;
     }
     case 'link.del':
       dp.detach(String(a['name']));
       node.delLink(a['name']);
-      log.info(`link del ${String(a['name'])}`);
+      log.action('link_del', { dev: String(a['name']) });
       return null;
     case 'link.set': {
       const rec = node.setLink(a['name'], a);
@@ -199,19 +212,19 @@ function housekeeping(node: TunkitNode, srv: ControlServer): void {
 
 export async function main(argv: readonly string[]): Promise<void> {
   const log = new Log();
-  let stop: (() => Promise<void>) | null = null;
+  let running: { svc: Service; stop: () => Promise<void> };
   try {
     const o = parseOptions(argv);
     log.setLevel(o.level);
-    stop = await start(o, log);
+    running = await start(o, log);
   } catch (e) {
-    log.error(e instanceof Error ? e.message : String(e));
-    process.exitCode = 1;
-    return;
+    log.error('startup_failed', { err: errText(e) });
+    process.exit(1); // whatever did open (devices, sockets, a listener) goes with the process
   }
   const shutdown = (sig: string): void => {
-    log.info(`${sig}: removing devices and exiting`);
-    void stop?.().then(() => process.exit(0));
+    running.svc.stopping();
+    log.info('shutdown', { signal: sig, action: 'removing devices and exiting' });
+    void running.stop().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

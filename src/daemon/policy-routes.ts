@@ -22,6 +22,7 @@
 // traffic is dropped instead of leaving in clear by the default route, as the
 // kernel's own xfrm drops traffic whose policy has no usable state.
 
+import type { LogFn } from './log.js';
 import { formatIp4, formatIp6 } from '../wire/addr.js';
 import { be32 } from '../wire/bytes.js';
 import { NlMsg } from '../wire/netlink.js';
@@ -68,7 +69,8 @@ export class PolicyRoutes {
   private readonly rx = new Uint8Array(64 * 1024);
   private readonly m = new NlMsg();
 
-  constructor(private readonly dev: string, private readonly warn: (msg: string) => void) {}
+  /** warn: a structured log line (log.ts), e.g. event=route_install dev=ipsec0 op="route replace …" err="…". */
+  constructor(private readonly dev: string, private readonly warn: LogFn) {}
 
   /**
    * Brings the kernel's routes into line with `want` (key from routeKey). The
@@ -144,8 +146,9 @@ export class PolicyRoutes {
     } catch (e) {
       if (isDel && e instanceof NetlinkError && e.code === 'ESRCH') return true;
       if (!(e instanceof NetlinkError)) { this.nl?.close(); this.nl = null; } // the socket failed: reopen next time
-      const text = `${what}: ${e instanceof Error ? e.message : String(e)}`;
-      if (this.errors.get(errKey) !== text) this.warn(text);
+      const err = e instanceof Error ? e.message : String(e);
+      const text = `${what}: ${err}`;
+      if (this.errors.get(errKey) !== text) this.warn('route_install', { dev: this.dev, op: what, err });
       this.errors.set(errKey, text);
       return false;
     }
@@ -164,7 +167,7 @@ export class PolicyRoutes {
       }
     } catch (e) {
       stale = true; // ENOBUFS: notifications were lost; the dump below tells the truth
-      if ((e as { code?: string }).code !== 'ENOBUFS') this.warn(`rtnetlink monitor: ${e instanceof Error ? e.message : String(e)}`);
+      if ((e as { code?: string }).code !== 'ENOBUFS') this.warn('rtnetlink_monitor', { dev: this.dev, err: e instanceof Error ? e.message : String(e) });
     }
     if (stale) this.resync();
   }

@@ -9,6 +9,7 @@
 // kernel's table in step over rtnetlink: in-place MTU changes, fail-closed
 // blackholes, re-installation after the device went down.
 
+import type { LogFn } from './log.js';
 import { XFRM_MODE_TUNNEL } from '../xfrm/config.js';
 import { espPayloadMtu } from '../xfrm/esp-out.js';
 import { Flow, formatPrefix, prefixMatch } from '../xfrm/selector.js';
@@ -21,13 +22,13 @@ import type { WantedRoute } from './policy-routes.js';
 /** The policy TUN: out policies' traffic is routed into it. */
 export const POLICY_DEV = 'ipsec0';
 
-export interface XfrmRoutesEvents { warn(msg: string): void }
+export interface XfrmRoutesEvents { readonly warn: LogFn }
 
 export class XfrmRoutes {
   private readonly routes: PolicyRoutes;
 
   constructor(private readonly xfrm: XfrmStack, private readonly ev: XfrmRoutesEvents) {
-    this.routes = new PolicyRoutes(POLICY_DEV, (m) => ev.warn(m));
+    this.routes = new PolicyRoutes(POLICY_DEV, (event, f) => ev.warn(event, f));
   }
 
   /** Follows the device's link state and our routes (call once POLICY_DEV exists). */
@@ -44,7 +45,7 @@ export class XfrmRoutes {
       const t = p.tmpls.find((x) => x.mode === XFRM_MODE_TUNNEL);
       if (t === undefined) continue;
       if (t.dst !== null && t.dst.family === p.sel.dst.family && prefixMatch(p.sel.dst, t.dst.bytes, 0)) {
-        this.ev.warn(`policy ${formatPrefix(p.sel.dst)}: covers its own peer ${formatPrefix({ ...t.dst, plen: 32 })}; no route installed`);
+        this.ev.warn('policy_route_skipped', { dst: formatPrefix(p.sel.dst), peer: formatPrefix({ ...t.dst, plen: 32 }), reason: 'the policy covers its own peer' });
         continue;
       }
       const x = this.xfrm.sad.findOut(t, probe(p), 0);

@@ -40,7 +40,8 @@ import type { PooledBatch } from '../io/pool.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
 import { FaultLog } from './fault-log.js';
 import { countsGsoOnce, PortOffload } from './offload.js';
-import { Port, PortKind, SendQueue, SlabViews } from './port.js';
+import { allArmed, Port, PortKind, SendQueue, SlabViews } from './port.js';
+import { LoopWatchdog } from './watchdog.js';
 import { DeviceWrites } from './writes.js';
 
 /** Packets per read, receive, send and write batch. */
@@ -77,6 +78,7 @@ export class Datapath {
    */
   private gsoLen = -1;
   private readonly faults: FaultLog;
+  private watchdog: LoopWatchdog | null = null;
   private readonly onReadBound = (p: Port, n: number): void => this.onRead(p, n);
   private readonly onReadErrorBound = (p: Port, e: unknown): void => this.onReadError(p, e);
   private readonly onRawBound = (b: PacketBatch, ifx: Int32Array, _src: Uint32Array): void => this.onReceive(b, ifx, null, null);
@@ -149,8 +151,17 @@ export class Datapath {
     if (p !== undefined) this.geometry.fit(mtu + p.l2Len);
   }
 
-  /** Detaches every device and closes the conns. */
+  /** Feeds systemd's watchdog from this loop (watchdog.ts) while every device is read; stop() ends it. */
+  startWatchdog(intervalMs: number, ping: () => void): void {
+    this.watchdog?.stop();
+    this.watchdog = new LoopWatchdog(intervalMs, ping, () => allArmed(this.ports.values()));
+    this.watchdog.start();
+  }
+
+  /** Detaches every device, closes the conns and stops the watchdog. */
   stop(): void {
+    this.watchdog?.stop();
+    this.watchdog = null;
     for (const name of [...this.ports.keys()]) this.detach(name);
     for (const c of this.conns) c.close();
     if (this.tx !== null && !this.conns.includes(this.tx)) this.tx.close();
@@ -176,6 +187,7 @@ export class Datapath {
   private read(p: Port): void {
     if (!p.isOpen) return;
     if (p.batch.stride !== this.geometry.stride) p.batch = this.geometry.alloc(p.batch.batchSize);
+    p.isArmed = true;
     try {
       p.dev.read(p.offload !== null ? p.offload.reads : p.batch).then(p.onRead, p.onReadError);
     } catch (e) {
@@ -187,6 +199,7 @@ export class Datapath {
 
   /** One read batch of p. Never throws: a rejection here would be unhandled. */
   private onRead(p: Port, n: number): void {
+    p.isArmed = false;
     if (n === 0 || !p.isOpen) return; // closed: the loop ends
     try {
       this.xmitBatch(p, n);
@@ -321,6 +334,7 @@ export class Datapath {
   private onReadError(p: Port, e: unknown): void {
     if (!p.isOpen) return;
     this.faults.note(`read ${p.name}`, e, 0);
+    p.isArmed = true;
     setTimeout(() => this.read(p), READ_RETRY_MS).unref();
   }
 

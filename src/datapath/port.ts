@@ -44,6 +44,8 @@ export class Port {
   batch: PooledBatch;
   readonly writes: WriteQueue;
   isOpen = true;
+  /** A read of the device is pending or a retry is scheduled: the loop will come back to it (watchdog.ts). */
+  isArmed = false;
   /** TUN offload (a vnetHdr device): its own read batch, TSO split, GRO on write; else null. */
   offload: PortOffload | null = null;
   /** Bound once: no closure per read. */
@@ -77,6 +79,12 @@ export class Port {
     if (this.tunnel !== null) this.tunnel.stats.tx_dropped++;
     else if (this.xstats !== null) this.xstats.tx_dropped++;
   }
+}
+
+/** True when every open port has a read pending or a retry scheduled: the loop comes back to each. */
+export function allArmed(ports: Iterable<Port>): boolean {
+  for (const p of ports) if (p.isOpen && !p.isArmed) return false;
+  return true;
 }
 
 /** The outer packets of one read batch, sent with one send call; innerLen is what the device counters count. */

@@ -123,12 +123,18 @@ export interface NativeAddon {
    * the socket overran (notifications were lost).
    */
   nlRecv(fd: number, buf: Uint8Array, timeoutMs: number): number;
+  /**
+   * sd_notify(3) without libsystemd: one sendto(2) of `state` (VAR=VALUE lines) on a
+   * fresh AF_UNIX datagram socket to `path` ($NOTIFY_SOCKET; '@name' = abstract).
+   * Non-blocking (a full queue throws EAGAIN); throws the errno otherwise.
+   */
+  sdNotify(path: string, state: string): void;
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'tunSetOffload', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
   'rawOpen', 'rawIcmpFilter', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
-  'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv',
+  'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv', 'sdNotify',
 ];
 
 /** Absolute path of the built addon. */

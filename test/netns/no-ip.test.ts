@@ -85,7 +85,7 @@ test('tunkitd with no ip on its PATH: GRE and ESP tunnel mode pass pings; policy
         p.tunkitOk('left', `${extra}${key(20)} 128`);
         p.tunkitOk('left', 'xfrm state delete src 198.51.100.1 dst 198.51.100.9 proto esp spi 0x9999');
         await sleep(200);
-        const downs = p.side('left').log.match(/route replace 203\.0\.113\.2\/32 dev ipsec0 mtu \d+: RTM_NEWROUTE: ENETDOWN: Device for nexthop is not up/g) ?? [];
+        const downs = p.side('left').log.match(/event=route_install dev=ipsec0 op="route replace 203\.0\.113\.2\/32 dev ipsec0 mtu \d+" err="RTM_NEWROUTE: ENETDOWN: Device for nexthop is not up"/g) ?? [];
         assert.equal(downs.length, 1, `one warning for three failed attempts:\n${p.side('left').log}`);
         p.shOk('left', 'ip link set ipsec0 up');
         let r = '';

@@ -147,8 +147,8 @@ export class Pair {
     this.right = right;
   }
 
-  /** Builds the topology and starts both daemons; on any failure removes what it made. */
-  static async create(prefix = 'tkt'): Promise<Pair> {
+  /** Builds the topology and starts both daemons (with daemonArgs); on any failure removes what it made. */
+  static async create(prefix = 'tkt', daemonArgs: readonly string[] = []): Promise<Pair> {
     requireRoot();
     try {
       const lns = Netns.create(`${prefix}l`);
@@ -158,8 +158,8 @@ export class Pair {
         ns.exec('sysctl', ['-qw', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.default.router_solicitations=0']);
       }
       const { aDev, bDev } = vethPair(lns, '198.51.100.1/24', rns, '198.51.100.2/24');
-      const left = await startDaemon('left', lns, aDev, '198.51.100.1');
-      const right = await startDaemon('right', rns, bDev, '198.51.100.2');
+      const left = await startDaemon('left', lns, aDev, '198.51.100.1', daemonArgs);
+      const right = await startDaemon('right', rns, bDev, '198.51.100.2', daemonArgs);
       return new Pair(left, right);
     } catch (e) {
       Netns.cleanupAll();
@@ -371,9 +371,9 @@ export class Pair {
   }
 }
 
-async function startDaemon(name: SideName, ns: Netns, veth: string, addr: string): Promise<Side> {
+async function startDaemon(name: SideName, ns: Netns, veth: string, addr: string, args: readonly string[]): Promise<Side> {
   const sock = `/run/tunkit/${ns.name}.sock`;
-  const daemon = ns.spawn(process.execPath, [TUNKITD, '--socket', sock]);
+  const daemon = ns.spawn(process.execPath, [TUNKITD, '--socket', sock, ...args]);
   const side: Side = { name, ns, sock, veth, addr, daemon, log: '' };
   daemon.stderr?.on('data', (d: Buffer) => { side.log += d.toString(); });
   daemon.stdout?.on('data', (d: Buffer) => { side.log += d.toString(); });
@@ -405,8 +405,8 @@ export function step(t: TestContext, p: Pair, name: string, fn: () => Promise<vo
  * Runs `fn` with a fresh Pair and always tears it down; a failure message
  * gets both daemons' logs appended.
  */
-export async function withPair(prefix: string, fn: (p: Pair) => Promise<void>): Promise<void> {
-  const p = await Pair.create(prefix);
+export async function withPair(prefix: string, fn: (p: Pair) => Promise<void>, daemonArgs: readonly string[] = []): Promise<void> {
+  const p = await Pair.create(prefix, daemonArgs);
   try {
     await fn(p);
   } catch (e) {

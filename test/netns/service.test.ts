@@ -1,0 +1,119 @@
+// tunkitd under a stand-in for systemd (Type=notify, WatchdogSec=): a
+// NOTIFY_SOCKET listener (test/fixtures/notify-listener.py) must see
+//   READY=1 only once the control socket answers (checked on receipt),
+//   sent by the daemon's own pid (what NotifyAccess=main checks);
+//   WATCHDOG=1 again and again at half WATCHDOG_USEC;
+//   STATUS= following a link add;
+//   STOPPING=1 on SIGTERM, before the daemon exits 0.
+// In a throwaway network namespace, removed even on failure.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Netns } from '../../src/demo/netns.js';
+import { REPO_ROOT } from '../util/paths.js';
+import { requireRoot, sleep, TUNKIT, TUNKITD, within } from './pair.js';
+
+const LISTENER = join(REPO_ROOT, 'test', 'fixtures', 'notify-listener.py');
+const WATCHDOG_USEC = 400_000;
+
+/** `tunkit --socket SOCK ARGS` inside ns; never throws. */
+function tunkitIn(ns: Netns, sock: string, args: readonly string[]): { status: number; stderr: string } {
+  const r = spawnSync('ip', ['netns', 'exec', ns.name, process.execPath, TUNKIT, '--socket', sock, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status ?? -1, stderr: r.stderr };
+}
+
+interface Msg { readonly t: number; readonly pid: number; readonly msg: string }
+
+/** Resolves once `cond` holds, or fails after ms with `what`. */
+async function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > ms) assert.fail(what());
+    await sleep(10);
+  }
+}
+
+test('systemd notify: READY after the control socket answers, WATCHDOG pings, STATUS, STOPPING on SIGTERM', async () => {
+  requireRoot();
+  const dir = mkdtempSync(join(tmpdir(), 'tk-sd-'));
+  const notifyPath = join(dir, 'notify');
+  const sock = join(dir, 'ctl.sock');
+  const procs: ChildProcess[] = [];
+  let log = '';
+  try {
+    const ns = Netns.create('tksd');
+    const listener = spawn('python3', [LISTENER, notifyPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(listener);
+    const msgs: Msg[] = [];
+    let answeredAtReady: number | null = null;
+    let buf = '';
+    let bound = false;
+    listener.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) {
+        if (l === 'bound') { bound = true; continue; }
+        const m = JSON.parse(l) as Msg;
+        msgs.push(m);
+        // The moment READY=1 arrives, the control socket must already answer.
+        if (m.msg.split('\n').includes('READY=1') && answeredAtReady === null) {
+          answeredAtReady = tunkitIn(ns, sock, ['link', 'show']).status;
+        }
+      }
+    });
+    await until(() => bound, 5000, () => 'notify listener did not bind');
+
+    const daemon = ns.spawn(process.execPath, [TUNKITD, '--socket', sock], { NOTIFY_SOCKET: notifyPath, WATCHDOG_USEC: String(WATCHDOG_USEC) });
+    procs.push(daemon);
+    daemon.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
+    const exited = new Promise<number | string>((resolve) => daemon.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+    const has = (text: string): Msg | undefined => msgs.find((m) => m.msg.split('\n').includes(text));
+
+    await until(() => has('READY=1') !== undefined, 10_000, () => `no READY=1; got ${JSON.stringify(msgs)}\n${log}`);
+    assert.equal(answeredAtReady, 0, 'tunkit link show answered when READY=1 arrived');
+    assert.equal(has('READY=1')!.pid, daemon.pid, 'sent by the main pid (NotifyAccess=main)');
+    assert.match(log, /level=info event=watchdog interval_ms=200\b/);
+
+    const t0 = has('READY=1')!.t;
+    await sleep(1200);
+    const pings = msgs.filter((m) => m.msg === 'WATCHDOG=1' && m.t >= t0);
+    assert.ok(pings.length >= 4, `WATCHDOG=1 every ~200 ms: ${pings.length} in 1.2 s`);
+    const gaps = pings.slice(1).map((m, i) => m.t - pings[i]!.t);
+    assert.ok(Math.max(...gaps) < WATCHDOG_USEC / 1e6, `no gap reaches WATCHDOG_USEC: ${gaps.map((g) => g.toFixed(3)).join(' ')}`);
+
+    assert.ok(has('STATUS=0 tunnels, 0 SAs, 0 policies') !== undefined, JSON.stringify(msgs.filter((m) => m.msg.startsWith('STATUS'))));
+    const add = tunkitIn(ns, sock, ['link', 'add', 'sdg1', 'type', 'gre', 'local', '198.51.100.1', 'remote', '198.51.100.2']);
+    assert.equal(add.status, 0, add.stderr);
+    await until(() => has('STATUS=1 tunnel, 0 SAs, 0 policies') !== undefined, 4000,
+      () => `STATUS did not follow the link add: ${JSON.stringify(msgs.filter((m) => m.msg.startsWith('STATUS')))}`);
+
+    daemon.kill('SIGTERM');
+    const code = await within(exited, 8000);
+    assert.equal(code, 0, `tunkitd exits 0 on SIGTERM\n${log}`);
+    await until(() => has('STOPPING=1') !== undefined, 2000, () => `no STOPPING=1: ${JSON.stringify(msgs.slice(-5))}`);
+    assert.equal(existsSync(sock), false, 'control socket removed');
+  } finally {
+    for (const p of procs) p.kill('SIGKILL');
+    Netns.cleanupAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bad --metrics-listen or --log-level: a clear error naming the option, exit 1, nothing left running', () => {
+  requireRoot();
+  for (const [args, re] of [
+    [['--metrics-listen', 'localhost:9101'], /level=error event=startup_failed err=".*--metrics-listen \\"localhost:9101\\": expected ADDR:PORT/],
+    [['--metrics-listen', '127.0.0.1:99999'], /--metrics-listen \\"127\.0\.0\.1:99999\\"/],
+    [['--log-level', 'loud'], /bad argument \\"--log-level\\" \(error, warn, info or debug\)/],
+  ] as const) {
+    const r = spawnSync(process.execPath, [TUNKITD, '--socket', '/nonexistent-dir/x.sock', ...args], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+});
