@@ -23,6 +23,7 @@ import { loadavg } from 'node:os';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';
 import { GRO_MERGE_BUF_LEN, GroCoalescer, WriteList } from '../src/offload/gro.js';
+import { PooledBatch } from '../src/io/pool.js';
 import { TsoSplitter } from '../src/offload/tso.js';
 import { sum16 } from '../src/wire/checksum.js';
 import { ACK, PSH, TS_OPTION, pattern, superPacket } from '../test/offload/tcp-packets.js';
@@ -60,8 +61,19 @@ async function timed(n: number, step: () => void): Promise<Phase> {
   return { nsPerOp: ((t1 - t0) * 1e6) / n, gcs };
 }
 
-function batch(): { bufs: Uint8Array[]; sizes: Int32Array; offset: number } {
-  return { bufs: Array.from({ length: SLOTS }, () => new Uint8Array(SLOT_LEN)), sizes: new Int32Array(SLOTS), offset: OFFSET };
+/**
+ * As a tunkitd port lays them out (datapath/offload.ts): the super-packet,
+ * the segment slots and the merge buffer in one ArrayBuffer, so the split
+ * and the merge copy with copyWithin (offload/copy.ts).
+ */
+function arena(sp: Uint8Array): { src: Uint8Array; slots: PooledBatch; merge: Uint8Array } {
+  const spRoom = Math.ceil(sp.length / 64) * 64;
+  const buf = new ArrayBuffer(spRoom + SLOTS * SLOT_LEN + GRO_MERGE_BUF_LEN);
+  const src = new Uint8Array(buf, 0, sp.length);
+  src.set(sp);
+  const slots = new PooledBatch(SLOTS, SLOT_LEN, [buf, spRoom]);
+  slots.offset = OFFSET;
+  return { src, slots, merge: new Uint8Array(buf, spRoom + SLOTS * SLOT_LEN, GRO_MERGE_BUF_LEN) };
 }
 
 const fmt = (x: number, d = 0): string => x.toFixed(d).padStart(10);
@@ -69,16 +81,16 @@ const fmt = (x: number, d = 0): string => x.toFixed(d).padStart(10);
 async function run(v6: boolean, n: number): Promise<void> {
   const sp = superPacket({ v6, payload: pattern(PAYLOAD), options: TS_OPTION, flags: ACK | PSH }, MSS);
   const splitter = new TsoSplitter();
-  const slots = batch();
+  const { src, slots, merge } = arena(sp);
   let segs = 0;
-  const split = await timed(n, () => { segs = splitter.split(sp, 0, sp.length, slots, 0); });
+  const split = await timed(n, () => { segs = splitter.split(src, 0, src.length, slots, 0); });
   if (segs !== 45) throw new Error(`expected 45 segments, got ${segs}`);
-  const gro = new GroCoalescer(SLOTS, [new Uint8Array(GRO_MERGE_BUF_LEN)]);
+  const gro = new GroCoalescer(SLOTS, [merge]);
   const out = new WriteList(SLOTS);
   let writes = 0;
   const coal = await timed(n, () => { writes = gro.coalesce(slots, segs, out); });
   if (writes !== 1) throw new Error(`expected 1 write, got ${writes}`);
-  const trusting = new GroCoalescer(SLOTS, [new Uint8Array(GRO_MERGE_BUF_LEN)], false);
+  const trusting = new GroCoalescer(SLOTS, [merge], false);
   const coalNv = await timed(n, () => { writes = trusting.coalesce(slots, segs, out); });
   if (writes !== 1) throw new Error(`expected 1 write, got ${writes}`);
   const label = v6 ? 'IPv6' : 'IPv4';

@@ -13,8 +13,10 @@
 //        the whole write stays in one slab), coalesced by GroCoalescer (what
 //        napi_gro_receive / gro_cells would have built) and written with one
 //        write call, each with its vnet header.
-// Nothing is allocated per packet: every buffer here is made at attach
-// (segs again only when the MTU geometry grows).
+// Buffers are made at attach (segs again only when the MTU geometry grows),
+// reads, segs and stage in one ArrayBuffer so the split and the merges copy
+// with copyWithin (offload/copy.ts). Left per packet: the copy into stage of
+// each packet a receive batch delivers (another buffer: one subarray view).
 
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { TNL_SEQ } from '../tunnel/types.js';
@@ -84,11 +86,15 @@ export class PortOffload {
    * (true for ipip/gre/sit, may be false for ESP-decapsulated packets).
    */
   constructor(readonly dev: TunDevice, writeSize: number, stride: number, verifyChecksums: boolean) {
+    // One arena for the three slabs: the TSO split (reads → segs) and the GRO
+    // merges (inside stage) copy within one ArrayBuffer, with no view per copy.
     const big = strideFor(MTU_MAX);
-    this.reads = new PooledBatch(Math.min(OFFLOAD_READS, dev.batchSize), big);
-    this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride);
+    const nReads = Math.min(OFFLOAD_READS, dev.batchSize);
+    const arena = new ArrayBuffer((nReads + writeSize) * big + OFFLOAD_SEGMENTS * stride);
+    this.reads = new PooledBatch(nReads, big, [arena, 0]);
+    this.stage = new PooledBatch(writeSize, big, [arena, nReads * big]);
+    this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride, [arena, (nReads + writeSize) * big]);
     this.cur = this.segs;
-    this.stage = new PooledBatch(writeSize, big);
     this.gro = new GroCoalescer(writeSize, [], verifyChecksums);
     this.list = new WriteList(writeSize);
     this.out = new GatherBatch(writeSize);
@@ -114,7 +120,8 @@ export class PortOffload {
       this.to = j + 1;
       return Drop.None;
     }
-    if (this.segs.stride !== stride && this.used === 0) this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride); // MTU raised: rare
+    // MTU raised (rare): segments in a slab of their own; splits into it copy through a subarray view.
+    if (this.segs.stride !== stride && this.used === 0) this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride);
     const n = this.tso.split(r.slab, at, len + VNET, this.segs, this.used);
     if (n < 0) return -n as Drop;
     this.cur = this.segs;

@@ -53,8 +53,15 @@ export class PooledBatch implements PacketBatch {
   /** Bytes per slot. */
   readonly stride: number;
 
-  constructor(batchSize: number, stride: number) {
-    this.slab = new Uint8Array(new ArrayBuffer(batchSize * stride));
+  /**
+   * A slab of its own, or `in_` = [buffer, byteOffset]: the slab is
+   * buffer[byteOffset, +batchSize*stride), so several batches can share one
+   * ArrayBuffer (copies between them are then copyWithin, allocation-free).
+   */
+  constructor(batchSize: number, stride: number, in_?: readonly [ArrayBuffer, number]) {
+    this.slab = in_ === undefined
+      ? new Uint8Array(new ArrayBuffer(batchSize * stride))
+      : new Uint8Array(in_[0], in_[1], batchSize * stride);
     this.stride = stride;
     this.bufs = [];
     for (let i = 0; i < batchSize; i++) this.bufs.push(this.slab.subarray(i * stride, (i + 1) * stride));

@@ -139,7 +139,9 @@ export class GroFlows {
       const ip = this.ip4b;
       if (ip.check(b, o, size) !== Drop.None || !ip4GroCandidate(ip, size)) return NOT_TCP;
       l3 = 20;
-      h = mix(mix(0x4, ip.src), ip.dst);
+      // Addresses as signed words (no uint32 heap number), as the IPv6 loop below.
+      h = mix(mix(0x4, (b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!),
+        (b[o + 16]! << 24) | (b[o + 17]! << 16) | (b[o + 18]! << 8) | b[o + 19]!);
       this.pV6[i] = 0;
     } else if (size > 0 && b[o]! >>> 4 === 6) {
       const ip = this.ip6b;

@@ -4,7 +4,7 @@
 // caller has bound; nothing here allocates or keeps state.
 
 import { bytesEqual } from '../wire/bytes.js';
-import { sum16, fold16, pseudoSum4, pseudoSum6 } from '../wire/checksum.js';
+import { sum16, fold16, pseudoSum4At, pseudoSum6 } from '../wire/checksum.js';
 import type { Ip4Packet } from '../wire/ip4.js';
 import type { Ip6Packet } from '../wire/ip6.js';
 import { IPPROTO_TCP } from '../wire/ipproto.js';
@@ -65,7 +65,7 @@ export function tcpCompatible(head: TcpHeader, m: TcpHeader): boolean {
 
 /** RFC 9293 §3.1 checksum of the bound TCP segment under an IPv4 pseudo-header. */
 export const tcpChecksumOk4 = (ip: Ip4Packet, tcp: TcpHeader): boolean =>
-  fold16(sum16(tcp.buffer, tcp.offset, tcp.length, pseudoSum4(ip.src, ip.dst, IPPROTO_TCP, tcp.length))) === 0xffff;
+  fold16(sum16(tcp.buffer, tcp.offset, tcp.length, pseudoSum4At(ip.buffer, ip.offset, IPPROTO_TCP, tcp.length))) === 0xffff;
 
 /** Same under the IPv6 pseudo-header (RFC 8200 §8.1). */
 export const tcpChecksumOk6 = (ip: Ip6Packet, tcp: TcpHeader): boolean =>

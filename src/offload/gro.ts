@@ -34,7 +34,7 @@
 // construction.
 
 import { put16 } from '../wire/bytes.js';
-import { fold16, pseudoSum4, pseudoSum6 } from '../wire/checksum.js';
+import { fold16, pseudoSum4At, pseudoSum6 } from '../wire/checksum.js';
 import { Ip4Packet } from '../wire/ip4.js';
 import { Ip6Packet } from '../wire/ip6.js';
 import { IPPROTO_TCP } from '../wire/ipproto.js';
@@ -215,7 +215,7 @@ export class GroCoalescer {
       ip.bind(dst, base, total);
       ip.totalLen = total;
       ip.fillChecksum();
-      pseudo = pseudoSum4(ip.src, ip.dst, IPPROTO_TCP, l4Len);
+      pseudo = pseudoSum4At(dst, base, IPPROTO_TCP, l4Len);
     }
     // CHECKSUM_PARTIAL: the folded pseudo-header sum, not complemented
     // (~tcp_v4_check(len, saddr, daddr, 0) in tcp4_gro_complete).

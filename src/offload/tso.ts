@@ -27,7 +27,7 @@
 // Nothing is allocated per call except the subarray views passed to set().
 
 import { be16, be32, put16, put32 } from '../wire/bytes.js';
-import { finish16, pseudoSum4, pseudoSum6, sum16 } from '../wire/checksum.js';
+import { finish16, pseudoSum4At, pseudoSum6, sum16 } from '../wire/checksum.js';
 import { Drop } from '../wire/drop.js';
 import { Ip4Packet } from '../wire/ip4.js';
 import { Ip6Packet, IP6_HDR_LEN } from '../wire/ip6.js';
@@ -53,7 +53,6 @@ export interface SegmentSlots {
 const IP4_ID = 4;
 const IP4_TOTAL_LEN = 2;
 const IP4_CSUM = 10;
-const IP4_SRC = 12;
 const IP6_PAYLOAD_LEN = 4;
 const IP6_SRC = 8;
 const IP6_DST = 24;
@@ -178,7 +177,7 @@ export class TsoSplitter {
       put16(dst, o + IP4_ID, (be16(src, pkt + IP4_ID) + i) & 0xffff);
       put16(dst, o + IP4_CSUM, 0);
       put16(dst, o + IP4_CSUM, finish16(sum16(dst, o, l3)));
-      pseudo = pseudoSum4(be32(dst, o + IP4_SRC), be32(dst, o + IP4_SRC + 4), IPPROTO_TCP, l4Len);
+      pseudo = pseudoSum4At(dst, o, IPPROTO_TCP, l4Len);
     } else {
       put16(dst, o + IP6_PAYLOAD_LEN, l4Len);
       pseudo = pseudoSum6(dst, o + IP6_SRC, dst, o + IP6_DST, IPPROTO_TCP, l4Len);

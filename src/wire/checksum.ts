@@ -147,6 +147,13 @@ export const pseudoSum4 = (src: number, dst: number, proto: number, len: number)
   (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + proto + len;
 
 /**
+ * pseudoSum4 read from the IPv4 header at b[ipOff] (its src and dst words):
+ * no address passes through a uint32 number, which V8 boxes above 2^31.
+ */
+export const pseudoSum4At = (b: Uint8Array, ipOff: number, proto: number, len: number): number =>
+  sum16(b, ipOff + 12, 8) + proto + len;
+
+/**
  * Unfolded sum of the IPv6 pseudo-header (RFC 8200 §8.1): the 16-byte source
  * at b[srcOff], destination at b[dstOff], 32-bit upper-layer length and next
  * header. The addresses may live in different buffers via the two-buffer form.
