@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { offloadFromEnv } from '../../src/daemon/linux-devices.js';
 import assert from 'node:assert/strict';
 import { TunkitNode } from '../../src/daemon/node.js';
 import type { MonitorEvent } from '../../src/daemon/protocol.js';
@@ -133,4 +134,10 @@ test('changeLink (tunnel change): same device and counters, new parameters; refu
   assert.equal(node.entry('gre1').tunnel, t, 'a refused change leaves the tunnel in place');
   assert.equal(node.record('gre1').okey, 6);
   assert.equal(node.stack.find('gre1'), t);
+});
+
+test('TUN offload is on unless TUNKIT_OFFLOAD=0', () => {
+  assert.equal(offloadFromEnv({}), true);
+  assert.equal(offloadFromEnv({ TUNKIT_OFFLOAD: '1' }), true);
+  assert.equal(offloadFromEnv({ TUNKIT_OFFLOAD: '0' }), false);
 });
