@@ -1,7 +1,8 @@
 // ESLint flat config. The import-direction rule enforces the three rings of
 // ../shared/design/style.md §1: wire/ imports nothing of ours, cores
 // (tunnel/ xfrm/ ike/ route/ offload/) import only wire/ and crypto/, shells
-// import anything. crypto/ (the addon's per-SA crypto contexts: computation,
+// import anything. config/ (the config file's schema, parse, diff) is
+// sans-I/O: cores and wire/, no shell. crypto/ (the addon's per-SA crypto contexts: computation,
 // not I/O) is a leaf beside wire/: it imports only wire/, never io/.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -49,6 +50,11 @@ export default tseslint.config(
               from: './src',
               except: ['./crypto', './wire'],
               message: 'crypto/ is a leaf: it imports only wire/',
+            },
+            {
+              target: './src/config',
+              from: SHELLS,
+              message: 'config/ is sans-I/O (schema, parse, diff): it imports cores and wire/, never a shell',
             },
             ...CORES.map((core) => ({
               target: core,

@@ -10,12 +10,10 @@
 
 import { ConfigError, VpnError } from '../wire/errors.js';
 import { LinkStats } from '../tunnel/stats.js';
+import { checkXfrmIfId, checkXfrmiMtu, XFRMI_DEFAULT_MTU, XFRMI_MAX_MTU, XFRMI_MIN_MTU } from '../xfrm/xfrmi.js';
 import type { Device, DeviceFactory } from './devices.js';
 import type { LinkRecord } from './link-record.js';
 
-export const XFRMI_MIN_MTU = 68;
-export const XFRMI_MAX_MTU = 65535;
-export const XFRMI_DEFAULT_MTU = 1500;
 
 export interface XfrmLink {
   readonly name: string;
@@ -51,9 +49,7 @@ export class XfrmLinks {
     const name = args['name'];
     if (typeof name !== 'string' || !/^[^/\s]{1,15}$/.test(name)) throw new ConfigError('name', `"${String(name)}" must be 1 to 15 bytes`);
     if (this.links.has(name) || exists(name)) throw new VpnError('EEXIST', `device "${name}" already exists`, 'name');
-    const ifId = args['ifId'];
-    if (typeof ifId !== 'number' || !Number.isInteger(ifId) || ifId < 0 || ifId > 0xffffffff) throw new ConfigError('if_id', 'must be an unsigned 32-bit integer');
-    if (ifId === 0) throw new ConfigError('if_id', 'if_id must be non zero (xfrmi_newlink)');
+    const ifId = checkXfrmIfId(args['ifId']);
     if (this.byIfId(ifId) !== undefined) throw new VpnError('EEXIST', `File exists: an xfrm interface with if_id ${ifId} exists`, 'if_id');
     const mtu = args['mtu'] ?? XFRMI_DEFAULT_MTU;
     checkXfrmiMtu(mtu);
@@ -104,10 +100,4 @@ export class XfrmLinks {
   close(): void {
     for (const name of [...this.links.keys()]) this.del(name);
   }
-}
-
-function checkXfrmiMtu(mtu: unknown): void {
-  if (typeof mtu !== 'number' || !Number.isInteger(mtu)) throw new ConfigError('mtu', 'must be a number');
-  if (mtu < XFRMI_MIN_MTU) throw new ConfigError('mtu', `${mtu} is less than the device minimum ${XFRMI_MIN_MTU}`);
-  if (mtu > XFRMI_MAX_MTU) throw new ConfigError('mtu', `${mtu} is greater than the device maximum ${XFRMI_MAX_MTU}`);
 }

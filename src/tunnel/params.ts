@@ -111,7 +111,7 @@ export function makeTunnelParams(c: TunnelConfig, opts: ParamOptions = {}): Tunn
  * byte that is '/', ':' or isspace() — the kernel's ctype, which also counts
  * 0xA0 (so UTF-8 text containing that byte is refused).
  */
-function validateName(name: string): void {
+export function validateName(name: string): void {
   const bytes = Buffer.from(name, 'utf8');
   if (bytes.length === 0 || bytes.length > 15) throw new ConfigError('name', `"${name}" must be 1 to 15 bytes`);
   const bad = (c: number): boolean => c === 0x2f || c === 0x3a || c === 0x20 || c === 0xa0 || (c >= 0x09 && c <= 0x0d);

@@ -17,9 +17,30 @@
 //                   the device (xfrmi_rcv_cb: rx_packets/rx_bytes) or the
 //                   write failed (rx_dropped)
 
+import { ConfigError } from '../wire/errors.js';
 import { XfrmStat } from './mib.js';
 import { XDrop } from './result.js';
 import type { XfrmResult } from './result.js';
+
+// xfrmi_newlink / xfrmi_change_mtu: MTU 68..65535 (ETH_MIN_MTU .. IP_MAX_MTU),
+// default ETH_DATA_LEN; if_id a non-zero u32.
+export const XFRMI_MIN_MTU = 68;
+export const XFRMI_MAX_MTU = 65535;
+export const XFRMI_DEFAULT_MTU = 1500;
+
+/** Throws ConfigError('mtu') unless an xfrm interface may have this MTU. */
+export function checkXfrmiMtu(mtu: unknown): void {
+  if (typeof mtu !== 'number' || !Number.isInteger(mtu)) throw new ConfigError('mtu', 'must be a number');
+  if (mtu < XFRMI_MIN_MTU) throw new ConfigError('mtu', `${mtu} is less than the device minimum ${XFRMI_MIN_MTU}`);
+  if (mtu > XFRMI_MAX_MTU) throw new ConfigError('mtu', `${mtu} is greater than the device maximum ${XFRMI_MAX_MTU}`);
+}
+
+/** Throws ConfigError('if_id') unless `ifId` is a non-zero u32 (xfrmi_newlink). */
+export function checkXfrmIfId(ifId: unknown): number {
+  if (typeof ifId !== 'number' || !Number.isInteger(ifId) || ifId < 0 || ifId > 0xffffffff) throw new ConfigError('if_id', 'must be an unsigned 32-bit integer');
+  if (ifId === 0) throw new ConfigError('if_id', 'if_id must be non zero (xfrmi_newlink)');
+  return ifId;
+}
 
 /** The counters these rules touch (a subset of rtnl_link_stats64, as the shells' LinkStats has them). */
 export interface XfrmiStats {
