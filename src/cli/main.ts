@@ -7,6 +7,8 @@
 //   tunkit [-s] [-j [-p]] [--socket PATH] xfrm { state | policy | monitor | stat } ...   (ip xfrm)
 //   tunkit [ OPTIONS ] [ -force ] -batch FILE | -      (one command per line, batch.ts)
 //   tunkit -V | --version
+//   tunkit [--socket PATH] save              (the running state as tunkitd's config file, keys included)
+//   tunkit [--socket PATH] [-j] reload [FILE] (tunkitd re-reads its config file, or FILE, and applies the difference)
 //
 // Exit status as ip(8): 0 ok, 255 a malformed command line (ip's exit(-1)),
 // 2 the daemon refused the request (ip's RTNETLINK failure), 1 the daemon
@@ -60,7 +62,12 @@ async function dispatch(cl: CommandLine, c: Control, io: Io): Promise<number> {
     case 'monitor': return (await import('./link.js')).runMonitor(cl, c, io.out);
     case 'stats': return (await import('./link.js')).runStats(cl, c, io.out);
     case 'tunnel': return (await import('./tunnel.js')).runTunnel(cl.args, c, cl.options, io.out);
-    case 'xfrm': return (await import('./xfrm.js')).runXfrm(cl.args, c, cl.options, io.out);
+    case 'xfrm': {
+      const { cliKeys, runXfrm } = await import('./xfrm.js');
+      return runXfrm(cl.args, c, cl.options, io.out, cliKeys(io.err));
+    }
+    case 'save': return (await import('./config.js')).runSave(cl, c, io.out);
+    case 'reload': return (await import('./config.js')).runReload(cl, c, io.out);
     case 'version': case 'batch': throw new UsageError(`Object "${cl.object}" is unknown, try "tunkit help".`, cl.object);
   }
 }

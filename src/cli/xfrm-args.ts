@@ -11,7 +11,7 @@ import { invarg, matches, UsageError } from './args.js';
 import { parsePolicyArgs } from './xfrm-policy-args.js';
 import type { PolicyCommand } from './xfrm-policy-args.js';
 import { parseStateArgs } from './xfrm-state-args.js';
-import type { StateCommand } from './xfrm-state-args.js';
+import type { KeyInput, StateCommand } from './xfrm-state-args.js';
 
 /** Event groups of `xfrm monitor` (XFRMNLGRP_*); `mapping` is XFRMNLGRP_MAPPING, which ip only gets with `all`. */
 export type MonitorGroup = 'acquire' | 'expire' | 'sa' | 'aevent' | 'policy' | 'report' | 'mapping';
@@ -116,7 +116,7 @@ function parseMonitor(args: readonly string[]): XfrmCommand {
 }
 
 /** ipxfrm.c do_xfrm(); a missing or unknown object is ip's usage() (exit 255). */
-export function parseXfrmArgs(args: readonly string[]): XfrmCommand {
+export function parseXfrmArgs(args: readonly string[], keys?: KeyInput): XfrmCommand {
   const [w, ...rest] = args;
   if (w === undefined) throw new UsageError(XFRM_USAGE, 'XFRM-OBJECT');
   if (w === 'stat' || w === 'stats') {
@@ -124,7 +124,7 @@ export function parseXfrmArgs(args: readonly string[]): XfrmCommand {
     return { obj: 'stat' };
   }
   if (matches(w, 'state') || matches(w, 'sa')) {
-    const state = parseStateArgs(rest);
+    const state = parseStateArgs(rest, keys);
     return state.cmd === 'help' ? { obj: 'help', usage: XFRM_STATE_USAGE } : { obj: 'state', state };
   }
   if (matches(w, 'policy')) {

@@ -20,6 +20,7 @@ import { STATE_FLAGS, STATE_XFLAGS } from '../xfrm/spec.js';
 import type {
   AlgoSpec, EncapSpec, LimitsSpec, MarkSpec, StateFlagName, StateId, StateRecord, StateSpec, StateXflagName,
 } from '../xfrm/spec.js';
+import { parseKeyText } from '../config/keys.js';
 import { duparg, getU8, getUnsigned, invarg, matches, missarg, UsageError } from './args.js';
 import {
   addrMatch, Argv, familyOf, getAddr, getU16, parseLimit, parseMark, parseMode, parseReqid, parseSelector,
@@ -85,11 +86,43 @@ export function algoKeyHex(key: string): string {
   return b.toString('hex');
 }
 
+/**
+ * How `state add|update` reads an ALGO-KEYMAT (a tunkit extension): `@FILE`
+ * names a file holding the key in hex (0x… or bare digits), read by the
+ * CLI and sent over the socket; a key written on the command line itself is
+ * reported to onLiteral (it is visible in ps). Without a KeyInput a key is
+ * read as ip reads it, `@…` included.
+ */
+export interface KeyInput {
+  /** The file's text; throws Error with the reason (missing, readable by group or others). */
+  readonly readFile: (path: string) => string;
+  readonly onLiteral: () => void;
+}
+
+/** The KEYMAT argument as ip's xfrm_algo_parse would see it: `@FILE` replaced by 0x + the file's hex. */
+function keyArg(key: string, keys: KeyInput | undefined): string {
+  if (keys === undefined) return key;
+  if (!key.startsWith('@')) {
+    keys.onLiteral();
+    return key;
+  }
+  const path = key.substring(1);
+  let text: string;
+  try {
+    text = keys.readFile(path);
+  } catch (e) {
+    throw new UsageError(`Error: key file ${path}: ${e instanceof Error ? e.message : String(e)}`, 'key');
+  }
+  const hex = parseKeyText(text);
+  if (hex === null) throw new UsageError(`Error: key file ${path} does not hold a hex key (0x… or hex digits)`, 'key');
+  return `0x${hex}`;
+}
+
 type AlgoType = 'enc' | 'auth' | 'comp' | 'aead' | 'auth-trunc';
 const ALGO_TYPES: readonly string[] = ['enc', 'auth', 'comp', 'aead', 'auth-trunc'];
 
 /** One ALGO of xfrm_state_modify: the ALGO-TYPE duplicate rules, then NAME KEY [ICV-LEN | TRUNC-LEN]. */
-function parseAlgo(a: Argv, st: StateParse, type: AlgoType): void {
+function parseAlgo(a: Argv, st: StateParse, type: AlgoType, keys: KeyInput | undefined): void {
   const al = st.algos;
   const hasEnc = al.enc !== undefined;
   const hasAuth = al.auth !== undefined;
@@ -102,7 +135,7 @@ function parseAlgo(a: Argv, st: StateParse, type: AlgoType): void {
   const name = a.next();
   if (type === 'comp') { al.hasComp = true; return; }
   if (!a.hasNext) throw missarg('ALGO-KEYMAT');
-  const key = a.next();
+  const key = keyArg(a.next(), keys);
   let bits: number | undefined;
   if (type === 'aead' || type === 'auth-trunc') {
     const what = type === 'aead' ? 'ALGO-ICV-LEN' : 'ALGO-TRUNC-LEN';
@@ -201,7 +234,7 @@ function stateKeyword(a: Argv, st: StateParse, k: string): boolean {
 }
 
 /** xfrm_state_modify()'s loop: keywords, then an ALGO, then (once) the ID. */
-function parseStateTokens(args: readonly string[]): StateParse {
+function parseStateTokens(args: readonly string[], keys: KeyInput | undefined): StateParse {
   const a = new Argv(args);
   const st: StateParse = {
     pf: 0, mode: 'transport', reqid: 0, replayWindow: 0, flags: 0, xflags: 0,
@@ -210,7 +243,7 @@ function parseStateTokens(args: readonly string[]): StateParse {
   while (a.argc > 0) {
     const k = a.cur;
     if (!stateKeyword(a, st, k)) {
-      if (ALGO_TYPES.includes(k)) parseAlgo(a, st, k as AlgoType);
+      if (ALGO_TYPES.includes(k)) parseAlgo(a, st, k as AlgoType, keys);
       else {
         if (st.id !== undefined) throw invarg('unknown', k);
         st.id = parseXfrmId(a, st.pf, false);
@@ -270,8 +303,8 @@ function stateSpecOf(st: StateParse & { id: XfrmIdParse }): StateSpec {
 }
 
 /** `state add|update …`: a StateSpec, or a UsageError naming the offending argument. */
-export function parseStateModify(args: readonly string[]): StateSpec {
-  const st = parseStateTokens(args);
+export function parseStateModify(args: readonly string[], keys?: KeyInput): StateSpec {
+  const st = parseStateTokens(args, keys);
   checkState(st);
   return stateSpecOf(st);
 }
@@ -353,11 +386,11 @@ export function matchState(r: StateRecord, f: StateFilter): boolean {
 }
 
 /** do_xfrm_state(): the command word by matches() in ip's order; no word = list. */
-export function parseStateArgs(args: readonly string[]): StateCommand {
+export function parseStateArgs(args: readonly string[], keys?: KeyInput): StateCommand {
   const [w, ...rest] = args;
   if (w === undefined) return { cmd: 'list', filter: {}, isKeysShown: false };
-  if (matches(w, 'add')) return { cmd: 'add', state: parseStateModify(rest) };
-  if (matches(w, 'update')) return { cmd: 'update', state: parseStateModify(rest) };
+  if (matches(w, 'add')) return { cmd: 'add', state: parseStateModify(rest, keys) };
+  if (matches(w, 'update')) return { cmd: 'update', state: parseStateModify(rest, keys) };
   if (matches(w, 'allocspi')) throw invarg('"allocspi" is not supported by tunkit', w);
   if (matches(w, 'delete')) return { cmd: 'del', ...parseStateGetDel(rest) };
   if (matches(w, 'deleteall') || matches(w, 'delall')) return { cmd: 'deleteall', ...parseStateList(rest) };

@@ -8,6 +8,7 @@
 // as ip's xfrm_*_filter_match does over the kernel's dump; `deleteall` then
 // deletes what matched one by one, as ip's delete-all rounds do.
 
+import { readFileSync, statSync } from 'node:fs';
 import { monitor } from '../daemon/client.js';
 import type { Control } from '../daemon/client.js';
 import type { MonitorEvent } from '../daemon/protocol.js';
@@ -22,7 +23,7 @@ import { eventGroup, formatDefaults, formatSadCount, formatSpdCount, formatXfrmE
 import { formatPolicy, formatState } from './xfrm-show.js';
 import type { XfrmShowOptions } from './xfrm-show.js';
 import { matchState } from './xfrm-state-args.js';
-import type { StateCommand } from './xfrm-state-args.js';
+import type { KeyInput, StateCommand } from './xfrm-state-args.js';
 
 /** Where output goes (stdout in the CLI; a collector in tests). */
 export type Writer = (s: string) => void;
@@ -119,9 +120,30 @@ async function runMonitor(groups: ReadonlySet<MonitorGroup>, ctl: Control, o: Gl
   });
 }
 
+/**
+ * Keys as the CLI reads them: `@FILE` from a file only its owner may read
+ * (refused otherwise, as tunkitd refuses its key files); a key written on
+ * the command line gets one warning on `warn` (stderr).
+ */
+export function cliKeys(warn: (s: string) => void): KeyInput {
+  let hasWarned = false;
+  return {
+    readFile: (path) => {
+      const st = statSync(path);
+      if ((st.mode & 0o077) !== 0) throw new Error(`is readable by group or others (mode 0${(st.mode & 0o777).toString(8)}): chmod 600 it`);
+      return readFileSync(path, 'utf8');
+    },
+    onLiteral: () => {
+      if (hasWarned) return;
+      hasWarned = true;
+      warn('tunkit: warning: a key on the command line is visible to other users (ps, /proc/PID/cmdline) and in shell history; give it as @FILE (a mode 0600 file holding the hex key)');
+    },
+  };
+}
+
 /** Runs `tunkit xfrm ARGS…`; resolves 0, or throws (UsageError → 255, daemon errors → 2, as main maps them). */
-export async function runXfrm(args: readonly string[], ctl: Control, o: GlobalOptions, w: Writer): Promise<number> {
-  const c = parseXfrmArgs(args);
+export async function runXfrm(args: readonly string[], ctl: Control, o: GlobalOptions, w: Writer, keys?: KeyInput): Promise<number> {
+  const c = parseXfrmArgs(args, keys);
   switch (c.obj) {
     case 'help': w(`${c.usage}\n`); return 0;
     case 'state': await runState(c.state, ctl, o, w); return 0;

@@ -18,6 +18,7 @@ import {
   asTable, ConfigIssue, DEFAULTS_FIELDS, LINK_FIELDS, LINK_OWN, POLICY_FIELDS, readTable, SEL_FIELDS, STATE_FIELDS,
 } from './fields.js';
 import type { Path } from './fields.js';
+import { parseKeyText } from './keys.js';
 import { canonPolicy, canonState, DEFAULT_POLICY_DEFAULTS } from './model.js';
 import type { ConfigModel, LinkArgs, LinkDecl } from './model.js';
 
@@ -30,12 +31,6 @@ export interface Parsed {
   readonly model: ConfigModel;
   /** Some key is written in the file itself (not "@FILE"): the file must not be readable by group or others. */
   readonly hasLiteralKeys: boolean;
-}
-
-/** A key's hex text: "0x…" or bare hex digits, an even count, whitespace around ignored; lower case without 0x, or null. */
-export function parseKeyText(s: string): string | null {
-  const t = s.trim().replace(/^0x/i, '');
-  return /^(?:[0-9a-fA-F]{2})+$/.test(t) ? t.toLowerCase() : null;
 }
 
 /** Parses the whole document; throws ConfigIssue (path + message) or TomlError (syntax, with its line). */

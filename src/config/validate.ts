@@ -24,6 +24,8 @@ import type { ConfigModel, LinkDecl } from './model.js';
 export interface HostView {
   /** A device NAME exists on the host and is not one of the config's own links (an underlay, a selector's dev). */
   hasDevice(name: string): boolean;
+  /** A device NAME exists that this daemon did not make: a link of that name cannot be created (EEXIST). */
+  isForeign?(name: string): boolean;
 }
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -55,8 +57,9 @@ function at<T>(base: Path, fn: () => T, map: (field: string) => Path = (fd) => f
   }
 }
 
-function validateLink(l: LinkDecl, exists: (name: string) => boolean): void {
+function validateLink(l: LinkDecl, exists: (name: string) => boolean, host: HostView): void {
   const base: Path = ['link', l.name];
+  if (host.isForeign?.(l.name) === true) throw new ConfigIssue(base, `a device "${l.name}" exists that this tunkitd did not make`);
   const a = l.args;
   if (a['kind'] === 'xfrm') {
     at(base, () => validateName(l.name));
@@ -97,7 +100,7 @@ export function validateModel(m: ConfigModel, host: HostView): void {
   const ifindexOf = (n: string): number | null => (exists(n) ? 1 : null);
   const ifIds = new Map<unknown, string>();
   for (const l of m.links) {
-    validateLink(l, exists);
+    validateLink(l, exists, host);
     if (l.args['kind'] !== 'xfrm') continue;
     const other = ifIds.get(l.args['ifId']);
     if (other !== undefined) throw new ConfigIssue(['link', l.name, 'if_id'], `link "${other}" has if_id ${String(l.args['ifId'])} too`);

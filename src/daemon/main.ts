@@ -3,14 +3,20 @@
 // (mode 0600) or --socket PATH. SIGTERM/SIGINT remove its devices and exit 0.
 // Under systemd (Type=notify) it reports READY/STATUS/STOPPING and feeds the
 // watchdog (service.ts); --metrics-listen serves Prometheus metrics.
+// With --config FILE it starts with what the file declares (checked whole
+// first: a bad file and it exits 1 having made nothing of it); SIGHUP and
+// `tunkit reload` re-read the file and apply the difference (config-file.ts).
 //
-//   tunkitd [--socket PATH] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT]
+//   tunkitd [--socket PATH] [--config FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT]
 //   tunkitd -V | --version
 
+import { resolve } from 'node:path';
+import type { Plan } from '../config/diff.js';
 import { formatTrace } from '../tunnel/trace.js';
 import { dropName } from '../wire/drop.js';
 import { VpnError } from '../wire/errors.js';
 import { defaultSocketPath } from './client.js';
+import { ConfigFile, reloadPath } from './config-file.js';
 import { Datapath, DATAPATH_BATCH } from '../datapath/datapath.js';
 import { openRaw } from '../io/raw.js';
 import { UNDERLAY_ICMP_TYPES } from '../tunnel/icmp-in.js';
@@ -27,7 +33,7 @@ import { startService } from './service.js';
 import type { Service } from './service.js';
 import { TunkitNode } from './node.js';
 import { tunkitVersion } from './version.js';
-import type { Request } from './protocol.js';
+import type { ReloadResult, Request } from './protocol.js';
 import { ControlServer } from './server.js';
 import { XfrmControl } from './xfrm-control.js';
 import { POLICY_DEV, XfrmRoutes } from './xfrm-routes.js';
@@ -36,16 +42,17 @@ import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
 
-interface Options { socket: string; level: Level; metricsListen: ListenAddr | null }
+interface Options { socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null }
 
-const USAGE = 'usage: tunkitd [--socket PATH] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT] | --version\n';
+const USAGE = 'usage: tunkitd [--socket PATH] [--config FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT] | --version\n';
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null };
+  const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--socket' && v !== undefined) { o.socket = v; i++; continue; }
+    if (a === '--config' && v !== undefined) { o.config = resolve(v); i++; continue; }
     if (a === '--log-level' && (v === 'error' || v === 'warn' || v === 'info' || v === 'debug')) { o.level = v; i++; continue; }
     if (a === '--metrics-listen' && v !== undefined) { o.metricsListen = parseListen(v); i++; continue; }
     if (a === '-h' || a === '--help') {
@@ -61,8 +68,11 @@ function parseOptions(argv: readonly string[]): Options {
   return o;
 }
 
-/** Wires node, datapath and control server together; returns the service hooks and a shutdown function. */
-async function start(o: Options, log: Log): Promise<{ svc: Service; stop: () => Promise<void> }> {
+/** What start() hands main: the service hooks, shutdown, and a reload for SIGHUP. */
+interface Running { readonly svc: Service; readonly stop: () => Promise<void>; readonly reload: () => void }
+
+/** Wires node, datapath and control server together; applies --config before the socket opens. */
+async function start(o: Options, log: Log): Promise<Running> {
   const clock = (): number => performance.now();
   let server: ControlServer | null = null;
   const devices = new LinuxDevices({ offload: offloadFromEnv(), warn: (e, f) => log.warn(e, f) });
@@ -96,8 +106,24 @@ async function start(o: Options, log: Log): Promise<{ svc: Service; stop: () => 
   const policyTun = openSockets(dp, log);
   routes.watch();
   const ctl = xctl;
-  const ctx: Ctx = { node, dp, log, xctl: ctl };
-  server = new ControlServer(o.socket, (req) => handle(req, ctx), (s) => log.warn('control_client', { err: s }));
+  let ctx: Ctx | null = null;
+  const cfg = new ConfigFile({ node, xctl: ctl, devices, handle: (req) => handle(req, ctx!), info: (m) => log.action('config_step', { step: m }) });
+  ctx = { node, dp, log, xctl: ctl, cfg, configPath: o.config };
+  const c = ctx;
+  if (o.config !== null) {
+    try {
+      logPlan(log, o.config, cfg.apply(o.config));
+    } catch (e) {
+      // main exits 1; the kernel keeps routes, so take the policy routes out first
+      routes.clear();
+      dp.stop();
+      await policyTun.close();
+      node.close();
+      cfg.close();
+      throw e;
+    }
+  }
+  server = new ControlServer(o.socket, (req) => handle(req, c), (s) => log.warn('control_client', { err: s }));
   await server.listen();
   const srv = server;
   srv.onSubscribe = () => housekeeping(node, srv);
@@ -116,8 +142,32 @@ async function start(o: Options, log: Log): Promise<{ svc: Service; stop: () => 
     dp.stop();
     await policyTun.close();
     node.close();
+    cfg.close();
     await srv.close();
-  } };
+  }, reload: () => sighup(c) };
+}
+
+/** SIGHUP: re-read the config file; a refused file changes nothing and is logged. */
+function sighup(c: Ctx): void {
+  if (c.configPath === null) {
+    c.log.warn('config_reload', { trigger: 'SIGHUP', err: 'no config file to re-read (start tunkitd with --config FILE)' });
+    return;
+  }
+  try {
+    logPlan(c.log, c.configPath, c.cfg.apply(c.configPath));
+  } catch (e) {
+    c.log.error('config_refused', { trigger: 'SIGHUP', file: c.configPath, err: errText(e) });
+  }
+}
+
+function reloadResult(file: string, p: Plan): ReloadResult {
+  return { file, added: p.added, removed: p.removed, replaced: p.replaced, updated: p.updated, unchanged: p.unchanged.length };
+}
+
+function logPlan(log: Log, file: string, p: Plan): void {
+  log.action('config_applied', {
+    file, added: p.added.length, removed: p.removed.length, replaced: p.replaced.length, updated: p.updated.length, unchanged: p.unchanged.length,
+  });
 }
 
 /**
@@ -145,7 +195,15 @@ function openSockets(dp: Datapath, log: Log): TunLinux {
   return tun;
 }
 
-interface Ctx { readonly node: TunkitNode; readonly dp: Datapath; readonly log: Log; readonly xctl: XfrmControl }
+interface Ctx {
+  readonly node: TunkitNode;
+  readonly dp: Datapath;
+  readonly log: Log;
+  readonly xctl: XfrmControl;
+  readonly cfg: ConfigFile;
+  /** The file SIGHUP re-reads: --config, or the last `tunkit reload FILE` that applied. */
+  configPath: string | null;
+}
 
 function handle(req: Request, c: Ctx): unknown {
   const { node, dp, log, xctl } = c;
@@ -190,6 +248,15 @@ function handle(req: Request, c: Ctx): unknown {
       return rec;
     }
     case 'link.show': return node.showLinks(a['name'], a['type']);
+    case 'config.reload': {
+      const path = reloadPath(a, c.configPath);
+      const plan = c.cfg.apply(path);
+      c.configPath = path;
+      logPlan(log, path, plan);
+      return reloadResult(path, plan);
+    }
+    case 'config.save': return { text: c.cfg.save() };
+    case 'addr.add': case 'addr.del': case 'route.add': case 'route.del': return c.cfg.handle(req.op, a);
     case 'stats': return node.stackDrops();
     default: throw new VpnError('EOPNOTSUPP', `unsupported op ${req.op}`);
   }
@@ -212,7 +279,8 @@ function housekeeping(node: TunkitNode, srv: ControlServer): void {
 
 export async function main(argv: readonly string[]): Promise<void> {
   const log = new Log();
-  let running: { svc: Service; stop: () => Promise<void> };
+  let running: Running | null = null;
+  process.on('SIGHUP', () => running?.reload()); // not the default (exit 129): re-read the config file
   try {
     const o = parseOptions(argv);
     log.setLevel(o.level);
@@ -221,10 +289,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     log.error('startup_failed', { err: errText(e) });
     process.exit(1); // whatever did open (devices, sockets, a listener) goes with the process
   }
+  const run = running;
   const shutdown = (sig: string): void => {
-    running.svc.stopping();
+    run.svc.stopping();
     log.info('shutdown', { signal: sig, action: 'removing devices and exiting' });
-    void running.stop().then(() => process.exit(0));
+    void run.stop().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -18,7 +18,13 @@ import type { LinkRecord } from './link-record.js';
 import type { MonitorEvent } from './protocol.js';
 import { XfrmLinks } from './xfrm-links.js';
 
-interface Entry { readonly tunnel: Tunnel; readonly dev: Device; readonly linkName: string | null }
+interface Entry {
+  readonly tunnel: Tunnel;
+  readonly dev: Device;
+  readonly linkName: string | null;
+  /** The `link.add` arguments it was made with, without mtu (what `tunkit save` writes back). */
+  readonly args: Readonly<Record<string, string | number | boolean>>;
+}
 
 /** Keys `link.add` accepts and their JSON types (everything else is refused, naming the key). */
 const ADD_KEYS: Record<string, 'string' | 'number' | 'boolean' | 'number|string'> = {
@@ -92,7 +98,8 @@ export class TunkitNode {
       this.applyRoute(t);
       if (p.mtu === 0) t.mtu = defaultMtu(p, t.underlayMtu);
       const dev = this.devices.create(p.name, p.kind === TunnelKind.Gretap, t.mtu, p.kind === TunnelKind.Ipip, p.kind !== TunnelKind.Gretap);
-      this.entries.set(p.name, { tunnel: t, dev, linkName });
+      const { mtu: _mtu, ...made } = args as Record<string, string | number | boolean>;
+      this.entries.set(p.name, { tunnel: t, dev, linkName, args: made });
     } catch (e) {
       this.stack.remove(t);
       throw e;
@@ -140,7 +147,8 @@ export class TunkitNode {
     const mtu = p.link !== old.p.link ? defaultMtu(p, t.underlayMtu)
       : t.isGre ? Math.max(old.mtu - (tunnelHlen(p) - tunnelHlen(old.p)), 68) : old.mtu;
     t.mtu = old.mtu;
-    this.entries.set(p.name, { tunnel: t, dev: e.dev, linkName });
+    const { mtu: _mtu, ...made } = args as Record<string, string | number | boolean>;
+    this.entries.set(p.name, { tunnel: t, dev: e.dev, linkName, args: made });
     if (mtu !== old.mtu) {
       e.dev.setMtu(mtu);
       t.mtu = mtu;

@@ -14,8 +14,27 @@ export const MAX_LINE_BYTES = 65536;
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmEvent, XfrmOp } from '../xfrm/spec.js';
 
-export type Op = 'link.add' | 'link.change' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping' | XfrmOp;
-export const OPS: readonly Op[] = ['link.add', 'link.change', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping', ...XFRM_OPS];
+/**
+ * config.reload {file?}  → ReloadResult  (re-read the config file, apply the difference)
+ * config.save   {}       → { text }      (the running state as a config file, keys included)
+ * addr.add|addr.del   {dev, addr: "ADDR/PLEN"}, route.add|route.del {dev, dst: "PREFIX/PLEN"}: on tunkit's own links
+ */
+export type ConfigOps = 'config.reload' | 'config.save' | 'addr.add' | 'addr.del' | 'route.add' | 'route.del';
+export type Op = 'link.add' | 'link.change' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping' | ConfigOps | XfrmOp;
+export const OPS: readonly Op[] = [
+  'link.add', 'link.change', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping',
+  'config.reload', 'config.save', 'addr.add', 'addr.del', 'route.add', 'route.del', ...XFRM_OPS,
+];
+
+/** What `config.reload` answers: the file, and the objects by what happened to them. */
+export interface ReloadResult {
+  readonly file: string;
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly replaced: readonly string[];
+  readonly updated: readonly string[];
+  readonly unchanged: number;
+}
 
 export interface Request {
   readonly id: number;

@@ -18,16 +18,16 @@
 import { getSystemErrorName } from 'node:util';
 import { VpnError } from '../wire/errors.js';
 import {
-  NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REPLACE, NLM_F_REQUEST, NlMsg,
+  NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_MULTI, NLM_F_REPLACE, NLM_F_REQUEST, NlMsg,
   parseNlDone, parseNlErr,
 } from '../wire/netlink.js';
 import type { NlHdrRepr } from '../wire/netlink.js';
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, RTM_DELROUTE, RTM_GETLINK, RTM_GETROUTE, RTM_NEWLINK, RTM_NEWROUTE,
-  RTN_BLACKHOLE, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC, RT_SCOPE_LINK, RT_SCOPE_NOWHERE,
-  RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, emitLink, linkMsgLen, parseLink,
+  AF_INET, AF_INET6, AF_UNSPEC, RTM_DELADDR, RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_GETROUTE, RTM_NEWADDR,
+  RTM_NEWLINK, RTM_NEWROUTE, RTN_BLACKHOLE, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC, RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, addrMsgLen, emitAddr, emitLink, linkMsgLen, parseAddr, parseLink,
 } from '../wire/rtnetlink.js';
-import type { LinkRepr } from '../wire/rtnetlink.js';
+import type { AddrRepr, LinkRepr } from '../wire/rtnetlink.js';
 import { emitRoute, parseRoute, routeMsgLen } from '../wire/rtnetlink-route.js';
 import type { RouteRepr } from '../wire/rtnetlink-route.js';
 import { native } from './native.js';
@@ -70,6 +70,12 @@ export interface LinkInfo {
   /** IF_OPER_* (IF_OPER_UP = 6, IF_OPER_DOWN = 2), 0 if absent. */
   readonly operstate: number;
 }
+
+/** IFA_F_NODAD: no duplicate address detection (a tunnel has no neighbours to ask). */
+const IFA_F_NODAD = 0x02;
+
+/** An interface address as `ip addr` shows it: the local address and its prefix length, and its scope. */
+export interface AddrInfo extends IpPrefix { readonly scope: number }
 
 const addrLen = (f: 4 | 6): number => (f === 4 ? 4 : 16);
 const af = (f: 4 | 6): number => (f === 4 ? AF_INET : AF_INET6);
@@ -191,6 +197,35 @@ export class RtNetlink {
     this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, routeSetRequest(prefix, ifindex, null, true));
   }
 
+  /**
+   * `ip addr add ADDR/PLEN dev IFINDEX` (`del`: `ip addr del`), as iproute2
+   * sends it: IPv4 with IFA_LOCAL = IFA_ADDRESS = ADDR; IPv6 with IFA_ADDRESS
+   * and IFA_F_NODAD (usable at once). Throws NetlinkError (EEXIST, EADDRNOTAVAIL, …).
+   */
+  addrSet(p: IpPrefix, ifindex: number, del = false): void {
+    const a = p.bytes.subarray(0, addrLen(p.family));
+    const r: AddrRepr = {
+      family: af(p.family), prefixLen: p.plen, flags: p.family === 6 && !del ? IFA_F_NODAD : 0, scope: RT_SCOPE_UNIVERSE,
+      index: ifindex, address: a, local: p.family === 4 ? a : null, label: null,
+    };
+    const flags = del ? NLM_F_REQUEST | NLM_F_ACK : NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    this.exchange(del ? RTM_DELADDR : RTM_NEWADDR, flags, addrMsgLen(r), (h, m) => emitAddr(h, r, m), () => undefined);
+  }
+
+  /** Every address of a device, IPv4 and IPv6 (RTM_GETADDR dump), the local address of each. */
+  addrDump(ifindex: number): AddrInfo[] {
+    const req: AddrRepr = { family: AF_UNSPEC, prefixLen: 0, flags: 0, scope: 0, index: ifindex, address: null, local: null, label: null };
+    const out: AddrInfo[] = [];
+    this.exchange(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, addrMsgLen(req), (h, m) => emitAddr(h, req, m), (m) => {
+      if (m.type !== RTM_NEWADDR) return;
+      const r = parseAddr(m);
+      const bytes = r?.local ?? r?.address ?? null;
+      if (r === null || r.index !== ifindex || bytes === null || (r.family !== AF_INET && r.family !== AF_INET6)) return;
+      out.push({ family: r.family === AF_INET ? 4 : 6, bytes, plen: r.prefixLen, scope: r.scope });
+    });
+    return out;
+  }
+
   /** RTM_GETLINK by ifindex or name; null if there is no such device (ENODEV). */
   link(which: number | string): LinkInfo | null {
     const req = linkGetRequest(which);
@@ -291,5 +326,6 @@ function errnoName(errno: number): string {
 
 const NAMES: Readonly<Record<number, string>> = {
   [RTM_NEWROUTE]: 'RTM_NEWROUTE', [RTM_DELROUTE]: 'RTM_DELROUTE', [RTM_GETROUTE]: 'RTM_GETROUTE', [RTM_GETLINK]: 'RTM_GETLINK',
+  [RTM_NEWADDR]: 'RTM_NEWADDR', [RTM_DELADDR]: 'RTM_DELADDR', [RTM_GETADDR]: 'RTM_GETADDR',
 };
 const msgName = (type: number): string => NAMES[type] ?? `netlink type ${type}`;

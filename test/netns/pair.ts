@@ -340,6 +340,17 @@ export class Pair {
     return r;
   }
 
+  /** Stops a side's daemon (SIGTERM: it removes its devices) and starts a new one with `extra` arguments (e.g. --config FILE). */
+  async restartDaemon(s: SideName, extra: readonly string[]): Promise<void> {
+    await this.stopDaemon(s);
+    const sd = this.side(s);
+    const fresh = await startDaemon(s, sd.ns, sd.veth, sd.addr, extra);
+    sd.daemon = fresh.daemon;
+    sd.log += `--- restarted: tunkitd ${extra.join(' ')} ---\n${fresh.log}`;
+    fresh.daemon.stderr?.on('data', (d: Buffer) => { sd.log += d.toString(); });
+    fresh.daemon.stdout?.on('data', (d: Buffer) => { sd.log += d.toString(); });
+  }
+
   /** Both daemons' logs, for failure messages. */
   logs(): string {
     return SIDES.map((s) => `--- ${s} tunkitd (${this.side(s).ns.name}) ---\n${this.side(s).log}`).join('\n');

@@ -1,0 +1,160 @@
+// tunkitd's config file: read it (refusing one that holds keys and is
+// readable by group or others), check it whole (config/load.ts), diff it
+// against the running state (config/diff.ts) and apply the difference
+// through the daemon's own request handler — the same `link.add`,
+// `xfrm.state.add`, … a `tunkit` command sends, so one validation serves
+// both. Addresses and routes of the links go over rtnetlink (addr.*,
+// route.* ops here). `tunkit save` is the running state printed back
+// (config/print.ts).
+//
+//   start --config F / SIGHUP / tunkit reload [F]
+//     → readFile + stat → loadConfig (whole file; nothing applied if it fails)
+//     → snapshot() → diffConfig → each Step through handle() → Plan
+
+import { readFileSync, statSync } from 'node:fs';
+import { diffConfig } from '../config/diff.js';
+import type { Plan } from '../config/diff.js';
+import { loadConfig } from '../config/load.js';
+import { modelOf } from '../config/model.js';
+import type { RunningLink, RunningState } from '../config/model.js';
+import { printConfig } from '../config/print.js';
+import { defaultMtu } from '../tunnel/params.js';
+import { ConfigError, VpnError } from '../wire/errors.js';
+import { RTN_UNICAST, RTPROT_BOOT, RT_SCOPE_UNIVERSE } from '../wire/rtnetlink.js';
+import { formatPrefix, parsePrefix } from '../xfrm/selector.js';
+import { XFRMI_DEFAULT_MTU } from '../xfrm/xfrmi.js';
+import { RtNetlink } from '../io/netlink.js';
+import type { DeviceFactory } from './devices.js';
+import type { TunkitNode } from './node.js';
+import type { Request } from './protocol.js';
+import type { XfrmControl } from './xfrm-control.js';
+
+export interface ConfigHost {
+  readonly node: TunkitNode;
+  readonly xctl: XfrmControl;
+  readonly devices: DeviceFactory;
+  /** The daemon's request handler (main.ts): a plan's steps go through it. */
+  readonly handle: (req: Request) => unknown;
+  readonly info: (msg: string) => void;
+}
+
+/**
+ * The code of a config file refused as a whole (unreadable, mode, none
+ * given): not ENOENT/EACCES, which the CLI reads as "tunkitd unreachable".
+ */
+const CONFIG_ERR = 'ECONFIG';
+
+/** Mode bits that let group or others read a file. */
+const OPEN_MODE = 0o077;
+const mode = (m: number): string => `0${(m & 0o777).toString(8)}`;
+
+/** A key file's text; refused when group or others may read it. */
+function readKeyFile(path: string): string {
+  const st = statSync(path);
+  if ((st.mode & OPEN_MODE) !== 0) throw new Error(`is readable by group or others (mode ${mode(st.mode)}): chmod 600 it`);
+  return readFileSync(path, 'utf8');
+}
+
+export class ConfigFile {
+  private nlSock: RtNetlink | null = null;
+
+  constructor(private readonly h: ConfigHost) {}
+
+  private get nl(): RtNetlink { return (this.nlSock ??= RtNetlink.open()); }
+
+  /** Reads, checks and applies `path`; throws (ConfigFileError, VpnError) with nothing changed when the file is refused. */
+  apply(path: string): Plan {
+    let text: string;
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(path);
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new VpnError(CONFIG_ERR, `${path}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const running = this.snapshot();
+    const ours = new Set(running.links.map((l) => l.name));
+    const parsed = loadConfig(text, path, {
+      readKey: readKeyFile,
+      hasDevice: (n) => this.h.devices.ifindex(n) !== null,
+      isForeign: (n) => !ours.has(n) && this.h.node.fallback(n) === null && this.h.devices.ifindex(n) !== null,
+    });
+    if (parsed.hasLiteralKeys && (st.mode & OPEN_MODE) !== 0) {
+      throw new VpnError(CONFIG_ERR, `${path}: holds keys but is readable by group or others (mode ${mode(st.mode)}): chmod 600 it, or put the keys in key files (key = "@/path")`);
+    }
+    const plan = diffConfig(parsed.model, running);
+    for (const s of plan.steps) {
+      try {
+        this.h.handle({ id: 0, op: s.op, args: s.args });
+      } catch (e) {
+        throw new VpnError(e instanceof VpnError ? e.code : 'EIO', `${path}: ${s.text}: ${e instanceof Error ? e.message : String(e)} (the steps before it were applied)`);
+      }
+      this.h.info(`config: ${s.text}`);
+    }
+    return plan;
+  }
+
+  /** `tunkit save`: the running state as the config file's text (keys included). */
+  save(): string {
+    return printConfig(modelOf(this.snapshot()));
+  }
+
+  /** Everything a config can say, as it runs now: links (with addresses and routes from the kernel), states, policies, defaults. */
+  snapshot(): RunningState {
+    const { node, xctl } = this.h;
+    const links: RunningLink[] = [];
+    for (const e of node.all.values()) {
+      const t = e.tunnel;
+      links.push(this.link(t.name, e.dev.ifindex, e.args, t.mtu, defaultMtu(t.p, t.underlayMtu), e.dev.isUp()));
+    }
+    for (const l of node.xfrmLinks.all.values()) {
+      const args = { name: l.name, kind: 'xfrm', ifId: l.ifId, ...(l.linkName !== null ? { dev: l.linkName } : {}) };
+      links.push(this.link(l.name, l.dev.ifindex, args, l.mtu, XFRMI_DEFAULT_MTU, l.dev.isUp()));
+    }
+    const spd = xctl.stack.spd;
+    return {
+      links,
+      states: [...xctl.stack.sad.list()].reverse().map((x) => x.spec),
+      policies: spd.list().map((p) => ({ spec: p.spec, index: p.index })),
+      defaults: { ...spd.defaults },
+    };
+  }
+
+  private link(name: string, ifindex: number, args: RunningLink['args'], mtu: number, dflt: number, isUp: boolean): RunningLink {
+    const addresses = this.nl.addrDump(ifindex).filter((a) => a.scope === RT_SCOPE_UNIVERSE).map((a) => formatPrefix(a));
+    const routes = ([4, 6] as const).flatMap((f) => this.nl.routeDump(f, ifindex)
+      .filter((r) => r.protocol === RTPROT_BOOT && r.type === RTN_UNICAST && r.gateway === null)
+      .map((r) => formatPrefix({ family: f, bytes: r.dst ?? new Uint8Array(16), plen: r.dstLen })));
+    return { name, args, mtu, defaultMtu: dflt, isUp, addresses: addresses.sort(), routes: routes.sort() };
+  }
+
+  /** `addr.add|del {dev, addr}` and `route.add|del {dev, dst}` on a device this daemon made. */
+  handle(op: 'addr.add' | 'addr.del' | 'route.add' | 'route.del', args: Record<string, unknown>): null {
+    const dev = args['dev'];
+    if (typeof dev !== 'string' || (!this.h.node.all.has(dev) && this.h.node.xfrmLinks.get(dev) === undefined)) {
+      throw new VpnError('ENODEV', `Cannot find device "${String(dev)}" among tunkit's links`, 'dev');
+    }
+    const ix = this.h.devices.ifindex(dev);
+    if (ix === null) throw new VpnError('ENODEV', `Cannot find device "${dev}"`, 'dev');
+    const field = op.startsWith('addr') ? 'addr' : 'dst';
+    const p = parsePrefix(field, args[field]);
+    if (op === 'addr.add' || op === 'addr.del') this.nl.addrSet(p, ix, op === 'addr.del');
+    else if (op === 'route.add') this.nl.routeReplace(p, ix);
+    else this.nl.routeDel(p, ix);
+    return null;
+  }
+
+  close(): void {
+    this.nlSock?.close();
+    this.nlSock = null;
+  }
+}
+
+/** Refuses a `config.reload` argument that is not a path. */
+export function reloadPath(args: Record<string, unknown>, current: string | null): string {
+  const f = args['file'];
+  if (f !== undefined && (typeof f !== 'string' || !f.startsWith('/'))) throw new ConfigError('file', 'must be an absolute path');
+  const path = f ?? current;
+  if (path === null) throw new VpnError(CONFIG_ERR, 'tunkitd has no config file: start it with --config FILE, or name one (tunkit reload FILE)', 'file');
+  return path;
+}
