@@ -1,9 +1,12 @@
 // The config file read and checked as a whole: the model it gives, and each
 // refusal naming file, line, object and key (src/config/load.ts).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigFileError, loadConfig } from '../../src/config/load.js';
 import { KeyLines } from '../../src/config/lines.js';
+import { REPO_ROOT } from '../util/paths.js';
 import { EXAMPLE, KEY1, KEY2, opts } from './fixture.js';
 
 const FILE = '/etc/tunkit.toml';
@@ -103,4 +106,19 @@ test('KeyLines: headers, array-of-tables numbering, inline table keys, quoted na
   assert.equal(k.lineOf(['xfrm', 'state', 1, 'sel', 'src']), 9);
   assert.equal(k.lineOf(['xfrm', 'state', 1, 'mode']), 5, 'absent: the object\'s header');
   assert.equal(k.lineOf(['nowhere']), 0);
+});
+
+test('the README\'s example config loads as written', () => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const m = /### Configuration file[^]*?```toml\n([^]*?)```/.exec(readme);
+  assert.ok(m !== null, 'README has a toml block under "Configuration file"');
+  const read: string[] = [];
+  const { model } = loadConfig(m[1]!, 'README.md', { readKey: (p) => { read.push(p); return KEY1; }, hasDevice: () => false });
+  assert.deepEqual(read, ['/etc/tunkit/keys/sa1001', '/etc/tunkit/keys/sa2002']);
+  assert.deepEqual(model.links.map((l) => l.name), ['gre1', 'xfrm1']);
+  assert.equal(model.states.length, 2);
+  assert.equal(model.policies.length, 1);
+  for (const a of [...m[1]!.matchAll(/\b(\d+\.\d+\.\d+\.\d+)/g)].map((x) => x[1]!)) {
+    assert.match(a, /^(192\.0\.2|198\.51\.100|203\.0\.113)\./, `documentation addresses only: ${a}`);
+  }
 });
