@@ -48,10 +48,22 @@ const CONFIG_ERR = 'ECONFIG';
 const OPEN_MODE = 0o077;
 const mode = (m: number): string => `0${(m & 0o777).toString(8)}`;
 
-/** A key file's text; refused when group or others may read it. */
+/**
+ * Why a file holding keys may not be trusted with them, or null: readable
+ * by group or others, or owned by someone other than root and us (who
+ * could change the key).
+ */
+function keyFileProblem(st: { mode: number; uid: number }): string | null {
+  if ((st.mode & OPEN_MODE) !== 0) return `is readable by group or others (mode ${mode(st.mode)}): chmod 600 it`;
+  const me = process.getuid?.() ?? 0;
+  if (st.uid !== 0 && st.uid !== me) return `is owned by uid ${st.uid}, not root: chown root it`;
+  return null;
+}
+
+/** A key file's text; refused on keyFileProblem. */
 function readKeyFile(path: string): string {
-  const st = statSync(path);
-  if ((st.mode & OPEN_MODE) !== 0) throw new Error(`is readable by group or others (mode ${mode(st.mode)}): chmod 600 it`);
+  const bad = keyFileProblem(statSync(path));
+  if (bad !== null) throw new Error(bad);
   return readFileSync(path, 'utf8');
 }
 
@@ -79,9 +91,8 @@ export class ConfigFile {
       hasDevice: (n) => this.h.devices.ifindex(n) !== null,
       isForeign: (n) => !ours.has(n) && this.h.node.fallback(n) === null && this.h.devices.ifindex(n) !== null,
     });
-    if (parsed.hasLiteralKeys && (st.mode & OPEN_MODE) !== 0) {
-      throw new VpnError(CONFIG_ERR, `${path}: holds keys but is readable by group or others (mode ${mode(st.mode)}): chmod 600 it, or put the keys in key files (key = "@/path")`);
-    }
+    const bad = parsed.hasLiteralKeys ? keyFileProblem(st) : null;
+    if (bad !== null) throw new VpnError(CONFIG_ERR, `${path}: holds keys but ${bad}, or put the keys in key files (key = "@/path")`);
     const plan = diffConfig(parsed.model, running);
     for (const s of plan.steps) {
       try {

@@ -6,12 +6,12 @@
 // SAs' counters are not reset and the ESP sequence numbers go on, while the
 // ipip device is a new one (its counters start again). A file that does not
 // validate changes nothing (reload exits 2 naming line and key; SIGHUP logs
-// it); a file holding keys that others may read is refused; SIGHUP no
+// it); a file holding keys that others may read or change is refused; SIGHUP no
 // longer kills the daemon; and tunkit save → restart with that file →
 // tunkit save is the identity.
 
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -163,6 +163,11 @@ test('tunkitd --config: reload under traffic keeps what did not change', async (
         const r2 = p.tunkit('left', 'reload');
         assert.match(r2.stderr, /xfrm state #2: key "aead\.key": key file \S+rl\.key: is readable by group or others \(mode 0640\)/);
         chmodSync(k.keyFile, 0o600);
+        chownSync(k.keyFile, 65534, 65534);
+        const r3 = p.tunkit('left', 'reload');
+        assert.match(r3.stderr, /key file \S+rl\.key: is owned by uid 65534, not root/);
+        chownSync(k.keyFile, 0, 0);
+        assert.match(p.tunkitOk('left', 'reload'), /: 0 added, 0 removed, 0 replaced, 0 updated, 6 unchanged\n$/, 'the same file again changes nothing');
       });
 
       await step(t, p, 'SIGHUP applies a changed file; tunkit save → restart with it → tunkit save is the identity', async () => {
