@@ -11,8 +11,10 @@
 // drops go first, then states, then links; then links are made (address,
 // up, routes), states added, policies added or updated, defaults set last.
 
+import { makeTunnelParams } from '../tunnel/params.js';
+import type { TunnelConfig } from '../tunnel/params.js';
 import { canonPolicy, canonState, policyId, stableJson, stateId } from './model.js';
-import type { ConfigModel, LinkDecl, RunningLink, RunningState } from './model.js';
+import type { ConfigModel, LinkArgs, LinkDecl, RunningLink, RunningState } from './model.js';
 import type { PolicyDefaults, PolicySpec, StateSpec } from '../xfrm/spec.js';
 
 /** The control ops a plan uses (daemon/protocol.ts serves them). */
@@ -71,6 +73,26 @@ function linkUpdate(want: LinkDecl, have: RunningLink): Step[] {
   return out;
 }
 
+/**
+ * Whether two `link.add` argument sets make the same device: the same
+ * kind and underlay, and for tunnels the same kernel parameters however
+ * they are spelled (`key 42` = `ikey 42 okey 42`, an absent ttl = `ttl 0`);
+ * an xfrm interface the same if_id.
+ */
+export function sameDevice(a: LinkArgs, b: LinkArgs): boolean {
+  if (a['kind'] !== b['kind'] || a['dev'] !== b['dev']) return false;
+  if (a['kind'] === 'xfrm') return a['ifId'] === b['ifId'];
+  const params = (x: LinkArgs): string => {
+    const { dev: _dev, ...rest } = x;
+    return stableJson(makeTunnelParams(rest as unknown as TunnelConfig));
+  };
+  try {
+    return params(a) === params(b);
+  } catch {
+    return stableJson(a) === stableJson(b); // validated before a diff runs; kept total all the same
+  }
+}
+
 interface Sorted { readonly first: Step[]; readonly p: { added: string[]; removed: string[]; replaced: string[]; updated: string[]; unchanged: string[] } }
 
 function diffLinks(want: readonly LinkDecl[], have: readonly RunningLink[], s: Sorted): Step[] {
@@ -88,7 +110,7 @@ function diffLinks(want: readonly LinkDecl[], have: readonly RunningLink[], s: S
     if (h === undefined) {
       mid.push(...linkAdd(w));
       s.p.added.push(label);
-    } else if (stableJson(w.args) !== stableJson(h.args)) {
+    } else if (!sameDevice(w.args, h.args)) {
       s.first.push(step('link.del', { name: h.name }, `link del ${h.name} (replaced)`));
       mid.push(...linkAdd(w));
       s.p.replaced.push(label);

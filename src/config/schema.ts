@@ -150,4 +150,3 @@ function readPolicy(v: unknown, at: Path): PolicySpec {
 
 /** A TomlError's line (1-based). */
 export const tomlLine = (e: unknown): number | null => (e instanceof TomlError ? e.line : null);
-export { TomlError };

@@ -5,7 +5,7 @@
 // printed changes nothing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diffConfig } from '../../src/config/diff.js';
+import { diffConfig, sameDevice } from '../../src/config/diff.js';
 import type { Step } from '../../src/config/diff.js';
 import { loadConfig } from '../../src/config/load.js';
 import { modelOf } from '../../src/config/model.js';
@@ -117,4 +117,19 @@ test('save of state the CLI made (its spelling: 0x upper-case keys, port masks, 
   assert.match(text1, /auth-trunc = \{ name = "hmac\(sha256\)", key = "0x(0f){32}", bits = 128 \}/);
   assert.match(text1, /\[link\.s\]\ntype = "sit"\nlocal = "any"\nremote = "any"\nbare = true\nroutes = \["2001:db8:1::\/48"\]/);
   assert.match(text1, /\[xfrm\.defaults\]\nin = "block"/);
+});
+
+test('a link is replaced only when the device differs: the same kernel parameters spelled another way are unchanged', () => {
+  const cli = { name: 'g', kind: 'gre', local: '198.51.100.1', remote: '198.51.100.2', ttl: 0, tos: 0, pmtudisc: true, ikey: 42, okey: 42, iseq: false, oseq: false, icsum: false, ocsum: false };
+  assert.ok(sameDevice({ name: 'g', kind: 'gre', local: '198.51.100.1', remote: '198.51.100.2', key: 42 }, cli));
+  assert.ok(!sameDevice({ name: 'g', kind: 'gre', local: '198.51.100.1', remote: '198.51.100.2', key: 43 }, cli));
+  assert.ok(!sameDevice({ ...cli, dev: 'eth0' }, cli), 'another underlay');
+  assert.ok(!sameDevice({ ...cli, kind: 'gretap' }, cli));
+  assert.ok(sameDevice({ name: 'x', kind: 'xfrm', ifId: 7 }, { name: 'x', kind: 'xfrm', ifId: 7 }));
+  assert.ok(!sameDevice({ name: 'x', kind: 'xfrm', ifId: 7 }, { name: 'x', kind: 'xfrm', ifId: 8 }));
+  const have: RunningState = {
+    links: [{ name: 'g', args: cli, mtu: 1472, defaultMtu: 1472, isUp: true, addresses: [], routes: [] }], states: [], policies: [], defaults: { in: 'accept', fwd: 'accept', out: 'accept' },
+  };
+  const p = diffConfig(load('[link.g]\ntype = "gre"\nlocal = "198.51.100.1"\nremote = "198.51.100.2"\nkey = 42\n'), have);
+  assert.deepEqual([p.steps, p.unchanged], [[], ['link g']]);
 });
