@@ -99,8 +99,14 @@ export function validateModel(m: ConfigModel, host: HostView): void {
   const exists = (n: string): boolean => names.has(n) || host.hasDevice(n);
   const ifindexOf = (n: string): number | null => (exists(n) ? 1 : null);
   const ifIds = new Map<unknown, string>();
+  const routed = new Map<string, string>();
   for (const l of m.links) {
     validateLink(l, exists, host);
+    l.routes.forEach((r, i) => {
+      const other = routed.get(r);
+      if (other !== undefined) throw new ConfigIssue(['link', l.name, 'routes', i], `${r} is routed through link "${other}" too`);
+      routed.set(r, l.name);
+    });
     if (l.args['kind'] !== 'xfrm') continue;
     const other = ifIds.get(l.args['ifId']);
     if (other !== undefined) throw new ConfigIssue(['link', l.name, 'if_id'], `link "${other}" has if_id ${String(l.args['ifId'])} too`);

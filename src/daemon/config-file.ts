@@ -22,6 +22,7 @@ import { defaultMtu } from '../tunnel/params.js';
 import { ConfigError, VpnError } from '../wire/errors.js';
 import { RTN_UNICAST, RTPROT_BOOT, RT_SCOPE_UNIVERSE } from '../wire/rtnetlink.js';
 import { formatPrefix, parsePrefix } from '../xfrm/selector.js';
+import type { Prefix } from '../xfrm/selector.js';
 import { XFRMI_DEFAULT_MTU } from '../xfrm/xfrmi.js';
 import { RtNetlink } from '../io/netlink.js';
 import type { DeviceFactory } from './devices.js';
@@ -36,6 +37,47 @@ export interface ConfigHost {
   /** The daemon's request handler (main.ts): a plan's steps go through it. */
   readonly handle: (req: Request) => unknown;
   readonly info: (msg: string) => void;
+  /** The kernel's addresses and routes of tunkit's links; rtnetlink unless a test gives another. */
+  readonly tables?: LinkTables;
+}
+
+/** What the config needs of the kernel's address and route tables, for one device each call. */
+export interface LinkTables {
+  /** "ADDR/PLEN" of every global-scope address. */
+  addresses(ifindex: number): string[];
+  /** "PREFIX/PLEN" of every unicast route of the main table through the device that an admin added (proto boot), not the kernel. */
+  routes(ifindex: number): string[];
+  setAddress(p: Prefix, ifindex: number, del: boolean): void;
+  setRoute(p: Prefix, ifindex: number, del: boolean): void;
+  close(): void;
+}
+
+/** LinkTables over rtnetlink (io/netlink.ts), the socket opened on first use. */
+class NetlinkTables implements LinkTables {
+  private sock: RtNetlink | null = null;
+  private get nl(): RtNetlink { return (this.sock ??= RtNetlink.open()); }
+
+  addresses(ifindex: number): string[] {
+    return this.nl.addrDump(ifindex).filter((a) => a.scope === RT_SCOPE_UNIVERSE).map((a) => formatPrefix(a));
+  }
+
+  routes(ifindex: number): string[] {
+    return ([4, 6] as const).flatMap((f) => this.nl.routeDump(f, ifindex)
+      .filter((r) => r.protocol === RTPROT_BOOT && r.type === RTN_UNICAST && r.gateway === null)
+      .map((r) => formatPrefix({ family: f, bytes: r.dst ?? new Uint8Array(16), plen: r.dstLen })));
+  }
+
+  setAddress(p: Prefix, ifindex: number, del: boolean): void { this.nl.addrSet(p, ifindex, del); }
+
+  setRoute(p: Prefix, ifindex: number, del: boolean): void {
+    if (del) this.nl.routeDel(p, ifindex);
+    else this.nl.routeReplace(p, ifindex);
+  }
+
+  close(): void {
+    this.sock?.close();
+    this.sock = null;
+  }
 }
 
 /**
@@ -68,13 +110,17 @@ function readKeyFile(path: string): string {
 }
 
 export class ConfigFile {
-  private nlSock: RtNetlink | null = null;
+  private readonly tables: LinkTables;
 
-  constructor(private readonly h: ConfigHost) {}
+  constructor(private readonly h: ConfigHost) {
+    this.tables = h.tables ?? new NetlinkTables();
+  }
 
-  private get nl(): RtNetlink { return (this.nlSock ??= RtNetlink.open()); }
-
-  /** Reads, checks and applies `path`; throws (ConfigFileError, VpnError) with nothing changed when the file is refused. */
+  /**
+   * Reads, checks and applies `path`; throws ConfigFileError / VpnError with
+   * nothing changed when the file is refused, and rolls back if the kernel
+   * refuses a step half-way.
+   */
   apply(path: string): Plan {
     let text: string;
     let st: ReturnType<typeof statSync>;
@@ -98,11 +144,35 @@ export class ConfigFile {
       try {
         this.h.handle({ id: 0, op: s.op, args: s.args });
       } catch (e) {
-        throw new VpnError(e instanceof VpnError ? e.code : 'EIO', `${path}: ${s.text}: ${e instanceof Error ? e.message : String(e)} (the steps before it were applied)`);
+        const undo = this.rollBack(running);
+        throw new VpnError(e instanceof VpnError ? e.code : 'EIO', `${path}: ${s.text}: ${e instanceof Error ? e.message : String(e)}; ${undo}`);
       }
       this.h.info(`config: ${s.text}`);
     }
     return plan;
+  }
+
+  /**
+   * After a step failed half-way through a plan (the kernel refused what
+   * validation could not foresee): back to `before`, by the same diff. What
+   * the plan had not reached is equal and untouched; what it had deleted or
+   * replaced is made again (with its keys, but new counters).
+   */
+  private rollBack(before: RunningState): string {
+    const back = diffConfig(modelOf(before), this.snapshot());
+    let failed = 0;
+    for (const s of back.steps) {
+      try {
+        this.h.handle({ id: 0, op: s.op, args: s.args });
+        this.h.info(`config: rollback: ${s.text}`);
+      } catch (e) {
+        failed++;
+        this.h.info(`config: rollback: ${s.text}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    return failed === 0
+      ? `rolled back to the state before (${back.steps.length} steps)`
+      : `the rollback failed too (${failed} of ${back.steps.length} steps): see tunkit save`;
   }
 
   /** `tunkit save`: the running state as the config file's text (keys included). */
@@ -132,11 +202,8 @@ export class ConfigFile {
   }
 
   private link(name: string, ifindex: number, args: RunningLink['args'], mtu: number, dflt: number, isUp: boolean): RunningLink {
-    const addresses = this.nl.addrDump(ifindex).filter((a) => a.scope === RT_SCOPE_UNIVERSE).map((a) => formatPrefix(a));
-    const routes = ([4, 6] as const).flatMap((f) => this.nl.routeDump(f, ifindex)
-      .filter((r) => r.protocol === RTPROT_BOOT && r.type === RTN_UNICAST && r.gateway === null)
-      .map((r) => formatPrefix({ family: f, bytes: r.dst ?? new Uint8Array(16), plen: r.dstLen })));
-    return { name, args, mtu, defaultMtu: dflt, isUp, addresses: addresses.sort(), routes: routes.sort() };
+    const t = this.tables;
+    return { name, args, mtu, defaultMtu: dflt, isUp, addresses: t.addresses(ifindex).sort(), routes: t.routes(ifindex).sort() };
   }
 
   /** `addr.add|del {dev, addr}` and `route.add|del {dev, dst}` on a device this daemon made. */
@@ -149,15 +216,13 @@ export class ConfigFile {
     if (ix === null) throw new VpnError('ENODEV', `Cannot find device "${dev}"`, 'dev');
     const field = op.startsWith('addr') ? 'addr' : 'dst';
     const p = parsePrefix(field, args[field]);
-    if (op === 'addr.add' || op === 'addr.del') this.nl.addrSet(p, ix, op === 'addr.del');
-    else if (op === 'route.add') this.nl.routeReplace(p, ix);
-    else this.nl.routeDel(p, ix);
+    if (op === 'addr.add' || op === 'addr.del') this.tables.setAddress(p, ix, op === 'addr.del');
+    else this.tables.setRoute(p, ix, op === 'route.del');
     return null;
   }
 
   close(): void {
-    this.nlSock?.close();
-    this.nlSock = null;
+    this.tables.close();
   }
 }
 

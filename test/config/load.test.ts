@@ -71,6 +71,7 @@ test('link refusals name line, link and key (the validators of link add)', () =>
   refuses(edit('addresses = ["192.0.2.1/30"]', 'addresses = ["192.0.2.1/33"]'), /key "addresses\[0\]": .* is not ADDR\/PLEN/, lineOf(EXAMPLE, 'addresses ='));
   refuses(edit('up = false', 'up = false\nroutes = ["203.0.113.64/26"]'), /link "ipip1": key "routes": routes need up = true/, lineOf(EXAMPLE, 'up = false') + 1);
   refuses(edit('type = "xfrm"', 'type = "xfrm"\ndev = "nosuch0"'), /link "xfrm1": key "dev": Cannot find device "nosuch0"/, lineOf(EXAMPLE, 'type = "xfrm"') + 1);
+  refuses(edit('up = false', 'routes = ["203.0.113.0/26"]'), /link "ipip1": key "routes\[0\]": 203\.0\.113\.0\/26 is routed through link "gre1" too/, lineOf(EXAMPLE, 'up = false'));
   refuses(edit('type = "gre"', 'type = "vxlan"'), /link "gre1": key "type": unknown tunnel type "vxlan"/, lineOf(EXAMPLE, 'type = "gre"'));
   refuses(edit('[link.xfrm1]', '[link.toolongname12345]'), /link "toolongname12345": "toolongname12345" must be 1 to 15 bytes/, lineOf(EXAMPLE, '[link.xfrm1]'));
 });
