@@ -29,6 +29,7 @@ import { errText, Log } from './log.js';
 import type { Level } from './log.js';
 import { parseListen } from './metrics.js';
 import type { ListenAddr } from './metrics.js';
+import { notifier } from './notify.js';
 import { startService } from './service.js';
 import type { Service } from './service.js';
 import { TunkitNode } from './node.js';
@@ -147,16 +148,22 @@ async function start(o: Options, log: Log): Promise<Running> {
   }, reload: () => sighup(c) };
 }
 
-/** SIGHUP: re-read the config file; a refused file changes nothing and is logged. */
+/**
+ * SIGHUP (systemctl reload): re-read the config file, between RELOADING=1
+ * and READY=1 for systemd; a refused file changes nothing and is logged.
+ */
 function sighup(c: Ctx): void {
   if (c.configPath === null) {
     c.log.warn('config_reload', { trigger: 'SIGHUP', err: 'no config file to re-read (start tunkitd with --config FILE)' });
     return;
   }
+  notifier.reloading();
   try {
     logPlan(c.log, c.configPath, c.cfg.apply(c.configPath));
   } catch (e) {
     c.log.error('config_refused', { trigger: 'SIGHUP', file: c.configPath, err: errText(e) });
+  } finally {
+    notifier.ready();
   }
 }
 
