@@ -299,7 +299,28 @@ export async function settle(
 }
 
 /** Packets match both ways: what one end sent, the other received. */
-export const mirrored = (o: Stats, g: Stats): boolean => o.tx['packets'] === g.rx['packets'] && o.rx['packets'] === g.tx['packets'];
+/**
+ * Inner IP + TCP header bytes of the transfers' segments (IPv4 20 or IPv6
+ * 40, TCP 20 + 12 of timestamps): what each extra segment of a TSO split adds.
+ */
+export const TSO_SEG_HDR4 = 52;
+export const TSO_SEG_HDR6 = 72;
+
+/**
+ * The two ends' packet counters agree. Guest → us: one for one (our
+ * receive counts each segment). Us → guest: one for one, or, where our
+ * device counts a TSO super-packet once as the kernel's own device does
+ * (TUN offload, on by default: iptunnel_xmit_stats on the GSO skb), the
+ * guest counts every segment and each extra segment carries exactly one
+ * more copy of the inner headers, so the byte difference is TSO_SEG_HDR4
+ * (IPv6 transfers: TSO_SEG_HDR6) per extra packet.
+ */
+export function mirrored(o: Stats, g: Stats): boolean {
+  if (o.rx['packets'] !== g.tx['packets']) return false;
+  const extra = g.rx['packets']! - o.tx['packets']!;
+  const more = g.rx['bytes']! - o.tx['bytes']!;
+  return extra === 0 || (extra > 0 && (more === extra * TSO_SEG_HDR4 || more === extra * TSO_SEG_HDR6));
+}
 
 /** Reads counters until two reads 400 ms apart agree on both ends (a quiet moment to take a "before"). */
 export async function quiet(peer: LinuxPeer, ours: Ours, gdev: string, odev: string): Promise<{ g: Stats; o: Stats }> {
