@@ -41,7 +41,12 @@ class X25519 implements KeyExchange {
     if (peer.length !== 32) return null;
     const privateKey = createPrivateKey({ key: der(X25519_PKCS8, this.priv), format: 'der', type: 'pkcs8' });
     const publicKey = createPublicKey({ key: der(X25519_SPKI, peer), format: 'der', type: 'spki' });
-    const s = new Uint8Array(diffieHellman({ privateKey, publicKey }));
+    let s: Uint8Array;
+    try {
+      s = new Uint8Array(diffieHellman({ privateKey, publicKey }));
+    } catch {
+      return null; // OpenSSL refuses a small-order point (an all-zero result) itself
+    }
     return s.every((x) => x === 0) ? null : s;
   }
   dispose(): void { this.priv.fill(0); this.priv = new Uint8Array(0); }

@@ -69,6 +69,7 @@ export function parseSettings(text: string, file: string): Section {
       const kv = /^([^\s={}:]+)\s*=\s*(.*)$/.exec(s);
       if (kv !== null) {
         const key = kv[1]!;
+        if (!kv[2]!.trim().startsWith('"') && /[{}]/.test(kv[2]!)) throw new SwanctlError(file, line, key, 'a value cannot hold "{" or "}" (quote it, or put the brace on its own line)');
         top.items.push({ kind: 'value', key, value: unquote(kv[2]!.trim(), file, line, key), line });
         break;
       }
