@@ -199,7 +199,7 @@ export interface GlobalOptions {
 }
 
 /** Objects tunkit implements. */
-export type TunkitObject = 'link' | 'monitor' | 'xfrm' | 'stats' | 'help';
+export type TunkitObject = 'link' | 'monitor' | 'xfrm' | 'stats' | 'help' | 'ike';
 
 /** A parsed command line: options, the object, and the object's own arguments (COMMAND ...). */
 export interface CommandLine {
@@ -210,7 +210,7 @@ export interface CommandLine {
 
 export const USAGE = [
   'Usage: tunkit [ OPTIONS ] OBJECT { COMMAND | help }',
-  'where  OBJECT := { link | monitor | xfrm | help }',
+  'where  OBJECT := { link | monitor | xfrm | ike | help }',
   '       OPTIONS := { -s[tatistics] | -d[etails] | -j[son] | -p[retty] |',
   '                    -he[lp] | --socket PATH }',
 ].join('\n');
@@ -241,8 +241,9 @@ const IP_OBJECTS = [
   'link', 'l2tp', 'fou', 'ila', 'macsec', 'tunnel', 'tunl', 'tuntap', 'tap', 'token', 'tcpmetrics',
   'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop',
   'mptcp', 'ioam', 'help', 'stats',
+  'ike', // tunkit's own (swanctl's commands), after ip's so no ip abbreviation changes meaning
 ] as const;
-const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'monitor', 'xfrm', 'stats', 'help']);
+const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'monitor', 'xfrm', 'stats', 'help', 'ike']);
 
 function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefined {
   // matches_color() strips "=always|auto|never" before matching "-color".
@@ -254,7 +255,7 @@ function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefi
 export function resolveObject(word: string): TunkitObject {
   const hit = IP_OBJECTS.find((o) => matches(word, o));
   if (hit === undefined) throw new UsageError(`Object "${word}" is unknown, try "tunkit help".`, word);
-  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, monitor, xfrm, stats).`, word);
+  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, monitor, xfrm, ike, stats).`, word);
   return hit as TunkitObject;
 }
 

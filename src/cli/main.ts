@@ -4,6 +4,7 @@
 //   tunkit [--socket PATH] [-j] monitor [ all | link | pmtu | drops ]
 //   tunkit [--socket PATH] [-j] stats     (drops of packets that reached no device)
 //   tunkit [-s] [-j [-p]] [--socket PATH] xfrm { state | policy | monitor | stat } ...   (ip xfrm)
+//   tunkit [-j [-p]] [--socket PATH] ike { list-sas | initiate CHILD | terminate NAME | load FILE }   (swanctl)
 //
 // Exit status as ip(8): 0 ok, 255 a malformed command line (ip's exit(-1)),
 // 2 the daemon refused the request (ip's RTNETLINK failure), 1 the daemon
@@ -19,6 +20,7 @@ import type { CommandLine } from './args.js';
 import { LINK_USAGE, parseLinkArgs } from './link-args.js';
 import { formatLinkShow, selectDevices } from './link-show.js';
 import type { DeviceInfo, DeviceKind, TunnelMode } from './link-show.js';
+import { runIke } from './ike.js';
 import { runXfrm } from './xfrm.js';
 import { formatXfrmEvent } from './xfrm-show-events.js';
 
@@ -116,6 +118,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (cl.object === 'stats') return await stats(cl, sock);
     if (cl.object === 'xfrm') return await runXfrm(cl.args, sock, cl.options, out);
+    if (cl.object === 'ike') return await runIke(cl.args, sock, cl.options, out);
     return cl.object === 'link' ? await link(cl, sock) : await mon(cl, sock);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -32,7 +32,7 @@ export interface ChildSaRecord {
   /** Our inbound SPI and the peer's, 8 hex digits. */
   readonly spiIn: string;
   readonly spiOut: string;
-  /** "AES_GCM_16_128" or "AES_CBC_256/HMAC_SHA2_256_128". */
+  /** "AES_GCM_16-128" or "AES_CBC-256/HMAC_SHA2_256_128" (swanctl's spelling). */
   readonly algorithms: string;
   readonly localTs: readonly string[];
   readonly remoteTs: readonly string[];
@@ -57,7 +57,7 @@ export interface IkeSaRecord {
   readonly remoteAddr: string;
   readonly remotePort: number;
   readonly remoteId: string;
-  /** "AES_GCM_16_128/PRF_HMAC_SHA2_256/CURVE_25519"; empty until negotiated. */
+  /** "AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519"; empty until negotiated. */
   readonly algorithms: string;
   readonly isNatDetected: boolean;
   /** Unix seconds; 0 until established. */

@@ -2,7 +2,10 @@
 // one per network namespace; control socket /run/tunkit/<netns>.sock
 // (mode 0600) or --socket PATH. SIGTERM/SIGINT remove its devices and exit 0.
 //
-//   tunkitd [--socket PATH] [--log-level error|warn|info|debug]
+//   tunkitd [--socket PATH] [--log-level error|warn|info|debug] [--swanctl FILE]
+//
+// --swanctl FILE loads a swanctl.conf subset for the IKE daemon (ike-shell.ts);
+// without it IKE still listens on UDP 500 and `tunkit ike load FILE` loads one.
 
 import { formatTrace } from '../tunnel/trace.js';
 import { dropName } from '../wire/drop.js';
@@ -14,6 +17,11 @@ import { UNDERLAY_ICMP_TYPES } from '../tunnel/icmp-in.js';
 import { openTun } from '../io/tun-linux.js';
 import type { TunLinux } from '../io/tun-linux.js';
 import { openUdp } from '../io/udp.js';
+import type { RawConn } from '../io/raw.js';
+import { IKE_OPS } from '../control/ike.js';
+import type { IkeOp } from '../control/ike.js';
+import { IKE_PORT } from '../ike/core.js';
+import { IkeShell } from './ike-shell.js';
 import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
 import { Log } from './log.js';
@@ -28,17 +36,18 @@ import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
 
-interface Options { socket: string; level: Level }
+interface Options { socket: string; level: Level; swanctl: string | null }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { socket: defaultSocketPath(), level: 'info' };
+  const o: Options = { socket: defaultSocketPath(), level: 'info', swanctl: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--socket' && v !== undefined) { o.socket = v; i++; continue; }
+    if (a === '--swanctl' && v !== undefined) { o.swanctl = v; i++; continue; }
     if (a === '--log-level' && (v === 'error' || v === 'warn' || v === 'info' || v === 'debug')) { o.level = v; i++; continue; }
     if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: tunkitd [--socket PATH] [--log-level error|warn|info|debug]\n');
+      process.stdout.write('usage: tunkitd [--socket PATH] [--log-level error|warn|info|debug] [--swanctl FILE]\n');
       process.exit(0);
     }
     throw new VpnError('EUSAGE', `tunkitd: bad argument "${a ?? ''}"${a === '--log-level' ? ' (error, warn, info or debug)' : ''}`);
@@ -54,6 +63,7 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   const node = new TunkitNode(devices, (e) => server?.publish(e), clock);
   const xfrm = new XfrmStack();
   let xctl: XfrmControl | null = null;
+  let ike: IkeShell | null = null;
   const routes = new XfrmRoutes(xfrm, { warn: (m) => log.warn(m) });
   const dp = new Datapath(node.stack, xfrm, {
     pmtu: (remote, mtu, devs) => {
@@ -67,7 +77,7 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
       routes.syncRoutes();
     },
     xfrmEvents: () => setImmediate(() => xctl?.drainEvents()),
-    ike: () => { /* TODO(#5): hand IKE messages to the IKE daemon when it exists */ },
+    ike: (b, off, len, src, sport, dst) => ike?.receive4500(b, off, len, src, sport, dst),
     log: (m) => log.error(m),
   }, { now: clock, wallNow: Date.now });
   xctl = new XfrmControl(xfrm, {
@@ -77,10 +87,12 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
     routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
     tablesChanged: () => routes.syncRoutes(),
   });
-  const policyTun = openSockets(dp, log);
+  const { tun: policyTun, natT } = openSockets(dp, log);
   routes.watch();
   const ctl = xctl;
-  const ctx: Ctx = { node, dp, log, xctl: ctl };
+  ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, udp500: openIkeSocket(log), udp4500: natT });
+  if (o.swanctl !== null) ike.load(o.swanctl);
+  const ctx: Ctx = { node, dp, log, xctl: ctl, ike };
   server = new ControlServer(o.socket, (req) => handle(req, ctx), (s) => log.warn(s));
   await server.listen();
   const srv = server;
@@ -93,6 +105,7 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   log.info(`listening on ${o.socket}`);
   return async () => {
     clearInterval(timer);
+    ike?.close();
     routes.clear();
     dp.stop();
     await policyTun.close();
@@ -108,29 +121,45 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
  * port unreachable goes out), and POLICY_DEV (up, no addresses: routes point
  * into it).
  */
-function openSockets(dp: Datapath, log: Log): TunLinux {
+function openSockets(dp: Datapath, log: Log): { tun: TunLinux; natT: RawConn | null } {
   const opts = { batchSize: DATAPATH_BATCH };
   const gre = openRaw(IPPROTO_GRE, opts);
   dp.addRaw(gre);
   dp.setTx(gre);
   for (const proto of [IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ESP]) dp.addRaw(openRaw(proto, opts));
   dp.addRaw(openRaw(IPPROTO_ICMP, { ...opts, icmpTypes: UNDERLAY_ICMP_TYPES }));
+  let natT: RawConn | null = null;
   try {
-    dp.addNatT(openUdp(0, NAT_T_PORT, opts));
+    natT = openUdp(0, NAT_T_PORT, opts);
+    dp.addNatT(natT);
   } catch (e) {
     log.warn(`UDP ${NAT_T_PORT} is taken (${e instanceof Error ? e.message : String(e)}): ESP-in-UDP is not received`);
   }
   const tun = openTun(POLICY_DEV, { batchSize: DATAPATH_BATCH });
   tun.up();
   dp.attachPolicy(POLICY_DEV, tun);
-  return tun;
+  return { tun, natT };
 }
 
-interface Ctx { readonly node: TunkitNode; readonly dp: Datapath; readonly log: Log; readonly xctl: XfrmControl }
+/** UDP 500 for IKE (RFC 7296 §2); null, logged, when the port is taken (another IKE daemon). */
+function openIkeSocket(log: Log): RawConn | null {
+  try {
+    return openUdp(0, IKE_PORT, { batchSize: 16 });
+  } catch (e) {
+    log.warn(`UDP ${IKE_PORT} is taken (${e instanceof Error ? e.message : String(e)}): IKE is not received on it`);
+    return null;
+  }
+}
+
+interface Ctx { readonly node: TunkitNode; readonly dp: Datapath; readonly log: Log; readonly xctl: XfrmControl; readonly ike: IkeShell }
 
 function handle(req: Request, c: Ctx): unknown {
   const { node, dp, log, xctl } = c;
   const a = req.args;
+  if ((IKE_OPS as readonly string[]).includes(req.op)) {
+    if (req.op !== 'ike.list-sas') log.info(req.op.replace(/\./g, ' '));
+    return c.ike.handle(req.op as IkeOp, a);
+  }
   if ((XFRM_OPS as readonly string[]).includes(req.op)) {
     const data = xctl.handle(req.op as XfrmOp, a);
     if (req.op !== 'xfrm.state.list' && req.op !== 'xfrm.state.get' && req.op !== 'xfrm.policy.list' && req.op !== 'xfrm.policy.get' && req.op !== 'xfrm.stat') {

@@ -11,11 +11,13 @@
 
 export const MAX_LINE_BYTES = 65536;
 
+import { IKE_OPS } from '../control/ike.js';
+import type { IkeOp } from '../control/ike.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmEvent, XfrmOp } from '../xfrm/spec.js';
 
-export type Op = 'link.add' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping' | XfrmOp;
-export const OPS: readonly Op[] = ['link.add', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping', ...XFRM_OPS];
+export type Op = 'link.add' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping' | XfrmOp | IkeOp;
+export const OPS: readonly Op[] = ['link.add', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping', ...XFRM_OPS, ...IKE_OPS];
 
 export interface Request {
   readonly id: number;

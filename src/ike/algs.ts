@@ -61,7 +61,7 @@ export const DH_NAMES: ReadonlyMap<number, string> = new Map([
   [DH_MODP2048, 'MODP_2048'], [DH_MODP3072, 'MODP_3072'], [DH_ECP256, 'ECP_256'], [DH_ECP384, 'ECP_384'], [DH_X25519, 'CURVE_25519'],
 ]);
 
-/** strongSwan's name for an encryption transform ("AES_GCM_16_128", "AES_CBC_256"), for list-sas. */
+/** strongSwan's name for an encryption transform ("AES_GCM_16-128", "AES_CBC-256", as swanctl prints them), for list-sas. */
 export function encrName(id: number, keyBits: number): string {
-  return `${id === ENCR_AES_GCM_16 ? 'AES_GCM_16' : id === ENCR_AES_CBC ? 'AES_CBC' : `ENCR(${id})`}_${keyBits}`;
+  return `${id === ENCR_AES_GCM_16 ? 'AES_GCM_16' : id === ENCR_AES_CBC ? 'AES_CBC' : `ENCR(${id})`}-${keyBits}`;
 }

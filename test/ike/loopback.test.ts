@@ -168,7 +168,7 @@ describe('IKE loopback: tunkit initiator ↔ tunkit responder', () => {
     let err: string | null = 'pending';
     p.a.initiate('net-a', p.now, (e) => { err = e; });
     const times: number[] = [];
-    let t = p.now;
+    let t: number;
     for (let i = 0; i < 10 && p.a.list().length > 0; i++) {
       t = p.a.nextDeadline()!;
       p.a.tick(t);
