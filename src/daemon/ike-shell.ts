@@ -24,6 +24,17 @@ import { ConfigError, VpnError } from '../wire/errors.js';
 import { NON_ESP_MARKER_LEN } from '../wire/ike/consts.js';
 import type { Log } from './log.js';
 
+/** Reads and parses a swanctl.conf; throws (naming file, line and key) before anything changes. */
+export function readSwanctl(file: string): IkeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError('file', `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return parseSwanctl(text, file);
+}
+
 const ip4 = (v: number): string => `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
 const u32 = (s: string): number => s.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
 
@@ -58,13 +69,11 @@ export class IkeShell {
 
   /** Loads a swanctl.conf (replacing the configuration; running SAs keep theirs) and starts `start_action = start` children. */
   load(file: string): number {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new ConfigError('file', `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const cfg: IkeConfig = parseSwanctl(text, file);
+    return this.apply(readSwanctl(file), file);
+  }
+
+  /** Applies a parsed configuration (readSwanctl). */
+  apply(cfg: IkeConfig, file: string): number {
     const old = this.core.cfg;
     this.core.cfg = cfg;
     wipeConfig(old);

@@ -21,7 +21,7 @@ import type { RawConn } from '../io/raw.js';
 import { IKE_OPS } from '../control/ike.js';
 import type { IkeOp } from '../control/ike.js';
 import { IKE_PORT } from '../ike/core.js';
-import { IkeShell } from './ike-shell.js';
+import { IkeShell, readSwanctl } from './ike-shell.js';
 import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
 import { Log } from './log.js';
@@ -57,6 +57,7 @@ function parseOptions(argv: readonly string[]): Options {
 
 /** Wires node, datapath and control server together; returns a shutdown function. */
 async function start(o: Options, log: Log): Promise<() => Promise<void>> {
+  const ikeCfg = o.swanctl !== null ? readSwanctl(o.swanctl) : null; // a bad file stops us before anything is opened
   const clock = (): number => performance.now();
   let server: ControlServer | null = null;
   const devices = new LinuxDevices({ offload: offloadFromEnv(), warn: (m) => log.warn(m) });
@@ -91,7 +92,7 @@ async function start(o: Options, log: Log): Promise<() => Promise<void>> {
   routes.watch();
   const ctl = xctl;
   ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, udp500: openIkeSocket(log), udp4500: natT });
-  if (o.swanctl !== null) ike.load(o.swanctl);
+  if (ikeCfg !== null) ike.apply(ikeCfg, o.swanctl!);
   const ctx: Ctx = { node, dp, log, xctl: ctl, ike };
   server = new ControlServer(o.socket, (req) => handle(req, ctx), (s) => log.warn(s));
   await server.listen();
