@@ -136,9 +136,10 @@ test('do_cmd: OBJECT abbreviations resolve in ip.c cmds[] order', () => {
   for (const w of ['l', 'li', 'lin', 'link']) assert.equal(resolveObject(w), 'link', w);
   for (const w of ['mo', 'mon', 'moni', 'monitor']) assert.equal(resolveObject(w), 'monitor', w);
   for (const w of ['x', 'xf', 'xfrm']) assert.equal(resolveObject(w), 'xfrm', w);
+  for (const w of ['ik', 'ike']) assert.equal(resolveObject(w), 'ike', w); // tunkit's own object, after ip's ("i" is still ila)
   assert.equal(resolveObject('help'), 'help');
   assert.equal(parseArgs(['-s', 'mon', 'link']).object, 'monitor');
-  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, monitor, xfrm, stats).');
+  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, monitor, xfrm, ike, stats).');
   usage(() => resolveObject('r'), 'r', /Object "route" is not supported/);
   usage(() => resolveObject('tunnel'), 'tunnel', /"tunnel" is not supported/);
   usage(() => resolveObject('links'), 'links', 'Object "links" is unknown, try "tunkit help".');
