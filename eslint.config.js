@@ -4,6 +4,8 @@
 // import anything. config/ (the config file's schema, parse, diff) is
 // sans-I/O: cores and wire/, no shell. crypto/ (the addon's per-SA crypto contexts: computation,
 // not I/O) is a leaf beside wire/: it imports only wire/, never io/.
+// control/ (the request/reply/event types shared by cli/, daemon/ and the
+// cores that send control requests, e.g. ike/) imports nothing of ours.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
@@ -44,6 +46,12 @@ export default tseslint.config(
               from: './src',
               except: ['./wire'],
               message: 'wire/ imports nothing of ours outside wire/',
+            },
+            {
+              target: './src/control',
+              from: './src',
+              except: ['./control'],
+              message: 'control/ is a leaf: it imports nothing of ours',
             },
             {
               target: './src/crypto',

@@ -206,7 +206,7 @@ export interface GlobalOptions {
  * object: `help` (-help), `version` (-V / --version), `batch` (-batch FILE,
  * args = [FILE]).
  */
-export type TunkitObject = 'link' | 'tunnel' | 'monitor' | 'xfrm' | 'stats' | 'save' | 'reload' | 'help' | 'version' | 'batch';
+export type TunkitObject = 'link' | 'tunnel' | 'monitor' | 'xfrm' | 'stats' | 'save' | 'reload' | 'ike' | 'help' | 'version' | 'batch';
 
 /** A parsed command line: options, the object, and the object's own arguments (COMMAND ...). */
 export interface CommandLine {
@@ -220,7 +220,7 @@ export const USAGE = [
   '       tunkit [ -force ] -batch filename',
   '       tunkit save             (the running state as a config file)',
   '       tunkit reload [ FILE ]  (apply the config file\'s difference)',
-  'where  OBJECT := { link | tunnel | monitor | xfrm | stats | help }',
+  'where  OBJECT := { link | tunnel | monitor | xfrm | ike | stats | help }',
   '       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -j[son] | -p[retty] |',
   '                    -he[lp] | --socket PATH }',
 ].join('\n');
@@ -252,9 +252,9 @@ const IP_OBJECTS = [
   'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop',
   'mptcp', 'ioam', 'help', 'stats',
   // tunkit's own, last so that no ip abbreviation changes meaning.
-  'save', 'reload',
+  'save', 'reload', 'ike',
 ] as const;
-const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'tunnel', 'monitor', 'xfrm', 'stats', 'save', 'reload', 'help']);
+const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'tunnel', 'monitor', 'xfrm', 'stats', 'save', 'reload', 'ike', 'help']);
 
 function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefined {
   // matches_color() strips "=always|auto|never" before matching "-color".
@@ -267,7 +267,7 @@ export function resolveObject(word: string): TunkitObject {
   const hit = IP_OBJECTS.find((o) => matches(word, o));
   if (hit === undefined) throw new UsageError(`Object "${word}" is unknown, try "tunkit help".`, word);
   if (hit === 'tunl') return 'tunnel';
-  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, tunnel, monitor, xfrm, stats, save, reload).`, word);
+  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, tunnel, monitor, xfrm, ike, stats, save, reload).`, word);
   return hit as TunkitObject;
 }
 

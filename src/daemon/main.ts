@@ -7,8 +7,11 @@
 // first: a bad file and it exits 1 having made nothing of it); SIGHUP and
 // `tunkit reload` re-read the file and apply the difference (config-file.ts).
 //
-//   tunkitd [--socket PATH] [--config FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT]
+//   tunkitd [--socket PATH] [--config FILE] [--swanctl FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT]
 //   tunkitd -V | --version
+//
+// --swanctl FILE loads a swanctl.conf subset for the IKE daemon (ike-shell.ts);
+// without it IKE still listens on UDP 500 and `tunkit ike load FILE` loads one.
 
 import { resolve } from 'node:path';
 import type { Plan } from '../config/diff.js';
@@ -23,6 +26,11 @@ import { UNDERLAY_ICMP_TYPES } from '../tunnel/icmp-in.js';
 import { openTun } from '../io/tun-linux.js';
 import type { TunLinux } from '../io/tun-linux.js';
 import { openUdp } from '../io/udp.js';
+import type { RawConn } from '../io/raw.js';
+import { IKE_OPS } from '../control/ike.js';
+import type { IkeOp } from '../control/ike.js';
+import { IKE_PORT } from '../ike/core.js';
+import { IkeShell, readSwanctl } from './ike-shell.js';
 import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
 import { errText, Log } from './log.js';
@@ -43,17 +51,18 @@ import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
 
-interface Options { socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null }
+interface Options { socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null }
 
-const USAGE = 'usage: tunkitd [--socket PATH] [--config FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT] | --version\n';
+const USAGE = 'usage: tunkitd [--socket PATH] [--config FILE] [--swanctl FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT] | --version\n';
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null };
+  const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--socket' && v !== undefined) { o.socket = v; i++; continue; }
     if (a === '--config' && v !== undefined) { o.config = resolve(v); i++; continue; }
+    if (a === '--swanctl' && v !== undefined) { o.swanctl = v; i++; continue; }
     if (a === '--log-level' && (v === 'error' || v === 'warn' || v === 'info' || v === 'debug')) { o.level = v; i++; continue; }
     if (a === '--metrics-listen' && v !== undefined) { o.metricsListen = parseListen(v); i++; continue; }
     if (a === '-h' || a === '--help') {
@@ -74,12 +83,14 @@ interface Running { readonly svc: Service; readonly stop: () => Promise<void>; r
 
 /** Wires node, datapath and control server together; applies --config before the socket opens. */
 async function start(o: Options, log: Log): Promise<Running> {
+  const ikeCfg = o.swanctl !== null ? readSwanctl(o.swanctl) : null; // a bad file stops us before anything is opened
   const clock = (): number => performance.now();
   let server: ControlServer | null = null;
   const devices = new LinuxDevices({ offload: offloadFromEnv(), warn: (e, f) => log.warn(e, f) });
   const node = new TunkitNode(devices, (e) => server?.publish(e), clock);
   const xfrm = new XfrmStack();
   let xctl: XfrmControl | null = null;
+  let ike: IkeShell | null = null;
   const routes = new XfrmRoutes(xfrm, { warn: (e, f) => log.warn(e, f) });
   const dp = new Datapath(node.stack, xfrm, {
     pmtu: (remote, mtu, devs) => {
@@ -93,7 +104,7 @@ async function start(o: Options, log: Log): Promise<Running> {
       routes.syncRoutes();
     },
     xfrmEvents: () => setImmediate(() => xctl?.drainEvents()),
-    ike: () => { /* TODO(#5): hand IKE messages to the IKE daemon when it exists */ },
+    ike: (b, off, len, src, sport, dst) => ike?.receive4500(b, off, len, src, sport, dst),
     log: (m) => log.error('datapath_fault', { err: m }),
   }, { now: clock, wallNow: Date.now });
   xctl = new XfrmControl(xfrm, {
@@ -104,18 +115,21 @@ async function start(o: Options, log: Log): Promise<Running> {
     tablesChanged: () => routes.syncRoutes(),
   });
   const svc = await startService({ node, xfrm, dp, log }, o.metricsListen);
-  const policyTun = openSockets(dp, log);
+  const { tun: policyTun, natT } = openSockets(dp, log);
   routes.watch();
   const ctl = xctl;
+  ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, udp500: openIkeSocket(log), udp4500: natT });
+  if (ikeCfg !== null) ike.apply(ikeCfg, o.swanctl!);
   let ctx: Ctx | null = null;
   const cfg = new ConfigFile({ node, xctl: ctl, devices, handle: (req) => handle(req, ctx!), info: (m) => log.action('config_step', { step: m }) });
-  ctx = { node, dp, log, xctl: ctl, cfg, configPath: o.config };
+  ctx = { node, dp, log, xctl: ctl, cfg, configPath: o.config, ike };
   const c = ctx;
   if (o.config !== null) {
     try {
       logPlan(log, o.config, cfg.apply(o.config));
     } catch (e) {
       // main exits 1; the kernel keeps routes, so take the policy routes out first
+      ike.close();
       routes.clear();
       dp.stop();
       await policyTun.close();
@@ -139,6 +153,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   return { svc, stop: async () => {
     clearInterval(timer);
     await svc.close();
+    ike?.close();
     routes.clear();
     dp.stop();
     await policyTun.close();
@@ -184,22 +199,34 @@ function logPlan(log: Log, file: string, p: Plan): void {
  * port unreachable goes out), and POLICY_DEV (up, no addresses: routes point
  * into it).
  */
-function openSockets(dp: Datapath, log: Log): TunLinux {
+function openSockets(dp: Datapath, log: Log): { tun: TunLinux; natT: RawConn | null } {
   const opts = { batchSize: DATAPATH_BATCH };
   const gre = openRaw(IPPROTO_GRE, opts);
   dp.addRaw(gre);
   dp.setTx(gre);
   for (const proto of [IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ESP]) dp.addRaw(openRaw(proto, opts));
   dp.addRaw(openRaw(IPPROTO_ICMP, { ...opts, icmpTypes: UNDERLAY_ICMP_TYPES }));
+  let natT: RawConn | null = null;
   try {
-    dp.addNatT(openUdp(0, NAT_T_PORT, opts));
+    natT = openUdp(0, NAT_T_PORT, opts);
+    dp.addNatT(natT);
   } catch (e) {
     log.warn('natt_port_taken', { port: NAT_T_PORT, err: errText(e), effect: 'ESP-in-UDP is not received' });
   }
   const tun = openTun(POLICY_DEV, { batchSize: DATAPATH_BATCH });
   tun.up();
   dp.attachPolicy(POLICY_DEV, tun);
-  return tun;
+  return { tun, natT };
+}
+
+/** UDP 500 for IKE (RFC 7296 §2); null, logged, when the port is taken (another IKE daemon). */
+function openIkeSocket(log: Log): RawConn | null {
+  try {
+    return openUdp(0, IKE_PORT, { batchSize: 16 });
+  } catch (e) {
+    log.warn('ike_port_taken', { port: IKE_PORT, err: errText(e), effect: 'IKE is not received on it' });
+    return null;
+  }
 }
 
 interface Ctx {
@@ -210,11 +237,16 @@ interface Ctx {
   readonly cfg: ConfigFile;
   /** The file SIGHUP re-reads: --config, or the last `tunkit reload FILE` that applied. */
   configPath: string | null;
+  readonly ike: IkeShell;
 }
 
 function handle(req: Request, c: Ctx): unknown {
   const { node, dp, log, xctl } = c;
   const a = req.args;
+  if ((IKE_OPS as readonly string[]).includes(req.op)) {
+    if (req.op !== 'ike.list-sas') log.info(req.op.replace(/\./g, ' '));
+    return c.ike.handle(req.op as IkeOp, a);
+  }
   if ((XFRM_OPS as readonly string[]).includes(req.op)) {
     const data = xctl.handle(req.op as XfrmOp, a);
     if (req.op !== 'xfrm.state.list' && req.op !== 'xfrm.state.get' && req.op !== 'xfrm.policy.list' && req.op !== 'xfrm.policy.get' && req.op !== 'xfrm.stat') {

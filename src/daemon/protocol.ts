@@ -11,6 +11,8 @@
 
 export const MAX_LINE_BYTES = 65536;
 
+import { IKE_OPS } from '../control/ike.js';
+import type { IkeOp } from '../control/ike.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmEvent, XfrmOp } from '../xfrm/spec.js';
 
@@ -20,10 +22,10 @@ import type { XfrmEvent, XfrmOp } from '../xfrm/spec.js';
  * addr.add|addr.del   {dev, addr: "ADDR/PLEN"}, route.add|route.del {dev, dst: "PREFIX/PLEN"}: on tunkit's own links
  */
 export type ConfigOps = 'config.reload' | 'config.save' | 'addr.add' | 'addr.del' | 'route.add' | 'route.del';
-export type Op = 'link.add' | 'link.change' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping' | ConfigOps | XfrmOp;
+export type Op = 'link.add' | 'link.change' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping' | ConfigOps | XfrmOp | IkeOp;
 export const OPS: readonly Op[] = [
   'link.add', 'link.change', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping',
-  'config.reload', 'config.save', 'addr.add', 'addr.del', 'route.add', 'route.del', ...XFRM_OPS,
+  'config.reload', 'config.save', 'addr.add', 'addr.del', 'route.add', 'route.del', ...XFRM_OPS, ...IKE_OPS,
 ];
 
 /** What `config.reload` answers: the file, and the objects by what happened to them. */

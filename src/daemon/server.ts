@@ -93,7 +93,12 @@ export class ControlServer {
       return;
     }
     try {
-      this.reply(sock, { id: req.id, ok: true, data: this.handle(req) ?? null });
+      const data = this.handle(req);
+      if (data instanceof Promise) { // a long op (ike.initiate): answered when it settles
+        data.then((v: unknown) => this.reply(sock, { id: req.id, ok: true, data: v ?? null }), (e: unknown) => this.reply(sock, { id: req.id, ok: false, error: errorBody(e) }));
+        return;
+      }
+      this.reply(sock, { id: req.id, ok: true, data: data ?? null });
     } catch (e) {
       this.reply(sock, { id: req.id, ok: false, error: errorBody(e) });
     }

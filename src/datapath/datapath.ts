@@ -388,7 +388,7 @@ export class Datapath {
       const x = this.xres;
       const v = this.xfrm.input(slab, off, len, ifindex, wall, x);
       if (v === XVerdict.Deliver) this.deliverXfrm(slab, x, ifindex);
-      else if (v === XVerdict.Ike) this.ev.ike(slab, x.off, x.len, 0, 0);
+      else if (v === XVerdict.Ike) this.ev.ike(slab, x.off, x.len, 0, 0, 0);
     } else if (this.xfrm === null || this.xfrm.checkInClear(slab, off, len, ifindex)) {
       this.rcvTunnel(slab, off, len, ifindex);
     }
@@ -400,7 +400,7 @@ export class Datapath {
     const x = this.xres;
     const v = this.xfrm.inputUdp(slab, off, len, src, sport, dst, ifindex, tos, wall, x);
     if (v === XVerdict.Deliver) this.deliverXfrm(slab, x, ifindex);
-    else if (v === XVerdict.Ike) this.ev.ike(slab, x.off, x.len, src, sport);
+    else if (v === XVerdict.Ike) this.ev.ike(slab, x.off, x.len, src, sport, dst);
   }
 
   /** A packet an SA decrypted: transport mode → the tunnel receive path; tunnel mode → policy TUN or xfrmi. */

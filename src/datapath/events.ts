@@ -12,8 +12,12 @@ export interface DatapathEvents {
   xfrmPmtu(x: XfrmState): void;
   /** The xfrm core queued events (expire, acquire, mapping): publish them. */
   xfrmEvents(): void;
-  /** An IKE message (non-ESP marker) on the NAT-T port. TODO(#5): the IKE daemon. */
-  ike(b: Uint8Array, off: number, len: number, src: number, srcPort: number): void;
+  /**
+   * An IKE message on the NAT-T port (RFC 3948: the non-ESP marker already
+   * removed): b[off, off+len), from src:srcPort to our address dst (host-order
+   * u32s; 0 when unknown). Valid only during the call.
+   */
+  ike(b: Uint8Array, off: number, len: number, src: number, srcPort: number, dst: number): void;
   /** A fault or device error, already rate-limited. */
   log(msg: string): void;
 }

@@ -136,14 +136,15 @@ test('do_cmd: OBJECT abbreviations resolve in ip.c cmds[] order', () => {
   for (const w of ['l', 'li', 'lin', 'link']) assert.equal(resolveObject(w), 'link', w);
   for (const w of ['mo', 'mon', 'moni', 'monitor']) assert.equal(resolveObject(w), 'monitor', w);
   for (const w of ['x', 'xf', 'xfrm']) assert.equal(resolveObject(w), 'xfrm', w);
-  // tunkit's own objects come after ip's: "s" and "r" keep ip's meaning.
+  // tunkit's own objects come after ip's: "s" and "r" keep ip's meaning, "i" is still ila.
   for (const w of ['sa', 'sav', 'save']) assert.equal(resolveObject(w), 'save', w);
   for (const w of ['re', 'rel', 'reload']) assert.equal(resolveObject(w), 'reload', w);
+  for (const w of ['ik', 'ike']) assert.equal(resolveObject(w), 'ike', w);
   usage(() => resolveObject('r'), 'r', /Object "route" is not supported/);
   usage(() => resolveObject('s'), 's', /Object "sr" is not supported/);
   assert.equal(resolveObject('help'), 'help');
   assert.equal(parseArgs(['-s', 'mon', 'link']).object, 'monitor');
-  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, tunnel, monitor, xfrm, stats, save, reload).');
+  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, tunnel, monitor, xfrm, ike, stats, save, reload).');
   usage(() => resolveObject('r'), 'r', /Object "route" is not supported/);
   assert.equal(resolveObject('tunnel'), 'tunnel');
   usage(() => resolveObject('tunt'), 'tunt', /"tuntap" is not supported/);

@@ -46,8 +46,12 @@ STATE=$RUNDIR/$NAME
 # Host packages: QEMU, the guest's userland (copied from the host into the
 # initramfs), and what setup/start/exec use on the host (ping, flock, xz;
 # node, which runs exec-client.mjs, is the project's own prerequisite).
+# strongSwan (charon, swanctl, the kernel-libipsec plugin in the extra
+# plugins, X25519/GCM in the standard ones — a Recommends, so named here) is
+# the host-side IKEv2 peer of test/interop/ike-strongswan.test.ts.
 HOST_PACKAGES=(qemu-system-x86 busybox-static kmod iproute2 iputils-ping tcpdump
-               socat coreutils findutils util-linux xz-utils)
+               socat coreutils findutils util-linux xz-utils
+               strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins)
 
 # Host programs copied into the guest with their shared libraries; busybox
 # provides the rest. bash is also /bin/sh, and the coreutils programs that
@@ -286,9 +290,10 @@ copy_modules() {
 # its tools; otherwise setup, which needs root and apt. Used by npm pretest.
 cmd_ensure() {
     local tool missing=()
-    for tool in qemu-system-x86_64 ip ping tcpdump flock xz busybox; do
+    for tool in qemu-system-x86_64 ip ping tcpdump flock xz busybox swanctl; do
         command -v "$tool" >/dev/null || missing+=("$tool")
     done
+    [ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] || missing+=(kernel-libipsec)
     if [ ${#missing[@]} -eq 0 ] && [ -f "$CACHE/stamp" ] && [ -f "$CACHE/initramfs.img" ] &&
             [ "$(cut -d' ' -f2 "$CACHE/stamp")" = "$(build_recipe)" ]; then
         return 0

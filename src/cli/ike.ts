@@ -1,0 +1,92 @@
+// `tunkit ike …`: the IKE daemon's commands, after swanctl(8):
+//
+//   tunkit [-j [-p]] ike list-sas              swanctl --list-sas
+//   tunkit ike initiate CHILD                   swanctl --initiate --child CHILD (waits for the result)
+//   tunkit ike terminate NAME                   swanctl --terminate --ike NAME
+//   tunkit ike load FILE                        swanctl --load-all --file FILE (the swanctl.conf subset)
+//
+// The text of list-sas follows swanctl's layout, so a strongSwan user reads
+// it as before; -j prints the records (control/ike.ts) as JSON.
+
+import { resolve } from 'node:path';
+import type { ChildSaRecord, IkeSaRecord } from '../control/ike.js';
+import { request } from '../daemon/client.js';
+import type { Control } from '../daemon/client.js';
+import type { GlobalOptions } from './args.js';
+import { UsageError } from './args.js';
+
+export const IKE_USAGE = [
+  'Usage: tunkit ike list-sas',
+  '       tunkit ike initiate CHILD',
+  '       tunkit ike terminate NAME',
+  '       tunkit ike load FILE',
+].join('\n');
+
+const ago = (unixS: number, nowS: number): string => `${Math.max(0, nowS - unixS)}s ago`;
+
+function child(c: ChildSaRecord, nowS: number): string[] {
+  const n = (v: number | undefined): string => (v === undefined ? '?' : String(v));
+  return [
+    `  ${c.name}: #${c.uniqueId}, reqid ${c.reqid}, ${c.state}, ${c.mode}${c.encap ? '-in-UDP' : ''}, ${c.protocol}:${c.algorithms}`,
+    `    installed ${ago(c.installTime, nowS)}`,
+    `    in  ${c.spiIn}, ${n(c.bytesIn).padStart(6)} bytes, ${n(c.packetsIn).padStart(5)} packets`,
+    `    out ${c.spiOut}, ${n(c.bytesOut).padStart(6)} bytes, ${n(c.packetsOut).padStart(5)} packets`,
+    `    local  ${c.localTs.join(' ')}`,
+    `    remote ${c.remoteTs.join(' ')}`,
+  ];
+}
+
+/** swanctl --list-sas text for the records. */
+export function formatSas(sas: readonly IkeSaRecord[], nowS: number): string {
+  const out: string[] = [];
+  for (const s of sas) {
+    out.push(`${s.name}: #${s.uniqueId}, ${s.state}, IKEv${s.version}, ${s.spiI}_i${s.isInitiator ? '*' : ''} ${s.spiR}_r${s.isInitiator ? '' : '*'}`);
+    out.push(`  local  '${s.localId}' @ ${s.localAddr}[${s.localPort}]`);
+    out.push(`  remote '${s.remoteId}' @ ${s.remoteAddr}[${s.remotePort}]`);
+    if (s.algorithms !== '') out.push(`  ${s.algorithms}`);
+    if (s.state === 'ESTABLISHED') out.push(`  established ${ago(s.establishTime, nowS)}`);
+    for (const c of s.children) out.push(...child(c, nowS));
+  }
+  return out.join('\n');
+}
+
+const one = (args: readonly string[], what: string): string => {
+  if (args.length !== 2 || args[1] === undefined || args[1] === '') throw new UsageError(`Error: ike ${args[0] ?? ''} takes one ${what}.\n${IKE_USAGE}`, what);
+  return args[1];
+};
+
+export async function runIke(args: readonly string[], c: Control, o: GlobalOptions, out: (s: string) => void): Promise<number> {
+  const cmd = args[0];
+  const json = (v: unknown): void => out(JSON.stringify(v, null, o.isPretty ? 2 : undefined));
+  switch (cmd) {
+    case 'list-sas': case 'list': {
+      if (args.length > 1) throw new UsageError(`Error: ike list-sas takes no arguments.\n${IKE_USAGE}`, 'list-sas');
+      const sas = (await c.request('ike.list-sas')) as IkeSaRecord[];
+      if (o.isJson) json(sas);
+      else out(formatSas(sas, Math.floor(Date.now() / 1000)));
+      return 0;
+    }
+    case 'initiate': case 'up': {
+      // Its own connection: initiate may wait up to 90 s for the exchanges.
+      const sa = (await request(c.path, 'ike.initiate', { child: one(args, 'CHILD') }, 90_000)) as IkeSaRecord;
+      if (o.isJson) json(sa);
+      else out(`initiate completed successfully\n${formatSas([sa], Math.floor(Date.now() / 1000))}`);
+      return 0;
+    }
+    case 'terminate': case 'down': {
+      const r = (await c.request('ike.terminate', { ike: one(args, 'NAME') })) as { deleted: number };
+      out(o.isJson ? JSON.stringify(r) : `terminate completed successfully (${r.deleted} IKE_SA)`);
+      return 0;
+    }
+    case 'load': {
+      const r = (await c.request('ike.load', { file: resolve(one(args, 'FILE')) })) as { connections: number };
+      out(o.isJson ? JSON.stringify(r) : `loaded ${r.connections} connection(s)`);
+      return 0;
+    }
+    case undefined: case 'help':
+      out(IKE_USAGE);
+      return 0;
+    default:
+      throw new UsageError(`Error: "${cmd}" is unknown, try "tunkit ike help".`, cmd);
+  }
+}

@@ -1,0 +1,208 @@
+// The IKE daemon's shell: owns UDP 500, sends and receives IKE on the data
+// path's NAT-T socket (UDP 4500, RFC 3948 non-ESP marker: the data path's
+// `ike` hook hands us those), runs the core's timer, reads the swanctl.conf
+// and answers the `ike.*` control ops. Every SA and policy goes in through
+// `control` — the daemon's XfrmControl.handle, the path `tunkit xfrm` takes.
+//
+//   UDP 500  ──► copy ──► IkeCore.receive ──► host.send ──► UDP 500 / 4500 (+ marker)
+//   UDP 4500 (datapath ike hook) ─┘             host.control ──► XfrmControl
+//   setTimeout(core.nextDeadline()) ──► IkeCore.tick
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { ChildSaRecord, IkeOp, IkeSaRecord } from '../control/ike.js';
+import type { StateRecord, XfrmOp } from '../control/xfrm.js';
+import type { IkeConfig } from '../ike/config.js';
+import { wipeConfig } from '../ike/config.js';
+import { IKE_PORT, IkeCore, NAT_T_PORT } from '../ike/core.js';
+import type { Endpoint } from '../ike/core.js';
+import { parseSwanctl } from '../ike/swanctl.js';
+import { GatherBatch } from '../io/pool.js';
+import type { RawConn } from '../io/raw.js';
+import type { PacketBatch, RecvMeta } from '../io/types.js';
+import { ConfigError, VpnError } from '../wire/errors.js';
+import { NON_ESP_MARKER_LEN } from '../wire/ike/consts.js';
+import type { Log } from './log.js';
+
+/** Reads and parses a swanctl.conf; throws (naming file, line and key) before anything changes. */
+export function readSwanctl(file: string): IkeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError('file', `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return parseSwanctl(text, file);
+}
+
+const ip4 = (v: number): string => `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+const u32 = (s: string): number => s.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
+
+/** How long `tunkit ike initiate` may wait: the whole retransmission schedule of two exchanges. */
+export const INITIATE_TIMEOUT_MS = 60_000;
+
+export interface IkeShellDeps {
+  /** One xfrm control request (XfrmControl.handle); throws VpnError when refused. */
+  control(op: XfrmOp, args: Record<string, unknown>): unknown;
+  readonly log: Log;
+  /** The UDP 500 socket (null: IKE is not received on 500) and the data path's NAT-T socket (4500). */
+  readonly udp500: RawConn | null;
+  readonly udp4500: RawConn | null;
+}
+
+export class IkeShell {
+  readonly core: IkeCore;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly one = new GatherBatch(1);
+  private readonly dst = new Uint32Array(1);
+
+  constructor(private readonly d: IkeShellDeps) {
+    const log = d.log;
+    this.core = new IkeCore({ connections: [], secrets: [] }, {
+      send: (to, fromPort, data) => this.send(to, fromPort, data),
+      control: (r) => { d.control(r.op, r.args as unknown as Record<string, unknown>); },
+      log: (level, msg) => log[level](`ike: ${msg}`),
+      random: (n) => new Uint8Array(randomBytes(n)),
+    });
+    d.udp500?.onReceive((b, _ifx, src, meta) => this.onUdp500(b, src, meta));
+  }
+
+  /** Loads a swanctl.conf (replacing the configuration; running SAs keep theirs) and starts `start_action = start` children. */
+  load(file: string): number {
+    return this.apply(readSwanctl(file), file);
+  }
+
+  /** Applies a parsed configuration (readSwanctl). */
+  apply(cfg: IkeConfig, file: string): number {
+    const old = this.core.cfg;
+    this.core.cfg = cfg;
+    wipeConfig(old);
+    this.d.log.info(`ike: loaded ${cfg.connections.length} connection(s) and ${cfg.secrets.length} secret(s) from ${file}`);
+    for (const c of cfg.connections) {
+      for (const ch of c.children) {
+        if (ch.startAction === 'start') this.initiate(ch.name).catch((e: unknown) => this.d.log.warn(`ike: start ${ch.name}: ${e instanceof Error ? e.message : String(e)}`));
+      }
+    }
+    return cfg.connections.length;
+  }
+
+  /** An IKE message on UDP 4500 (the data path's `ike` hook; the marker already removed). */
+  receive4500(b: Uint8Array, off: number, len: number, src: number, srcPort: number, dst: number): void {
+    this.deliver(b, off, len, { addr: ip4(src), port: srcPort }, { addr: dst !== 0 ? ip4(dst) : '', port: NAT_T_PORT });
+  }
+
+  private onUdp500(b: PacketBatch, src: Uint32Array, meta: RecvMeta): void {
+    for (let i = 0; i < b.count; i++) {
+      const len = b.sizes[i]!;
+      if (len <= 0) continue;
+      const dst = meta.dst[i]!;
+      this.deliver(b.bufs[i]!, b.offset, len, { addr: ip4(src[i]!), port: meta.srcPort[i]! }, { addr: dst !== 0 ? ip4(dst) : '', port: IKE_PORT });
+    }
+  }
+
+  private deliver(b: Uint8Array, off: number, len: number, from: Endpoint, local: Endpoint): void {
+    // The batch is the socket's own and is overwritten by the next receive: the core keeps what it reads.
+    const data = b.slice(off, off + len); // eslint-disable-line no-restricted-syntax -- control plane copy
+    try {
+      this.core.receive(data, from, local, Date.now());
+    } catch (e) {
+      this.d.log.error(`ike: handling a message from ${from.addr}[${from.port}]: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    }
+    this.arm();
+  }
+
+  private send(to: Endpoint, fromPort: number, data: Uint8Array): void {
+    const conn = fromPort === NAT_T_PORT ? this.d.udp4500 : this.d.udp500;
+    if (conn === null || conn.dstPort === undefined) { this.d.log.warn(`ike: no socket for UDP ${fromPort}: message to ${to.addr} dropped`); return; }
+    let buf = data;
+    if (fromPort === NAT_T_PORT) {
+      buf = new Uint8Array(NON_ESP_MARKER_LEN + data.length); // RFC 3948 §2.2: four zero bytes, then the IKE message
+      buf.set(data, NON_ESP_MARKER_LEN);
+    }
+    this.one.clear();
+    this.one.add(buf, 0, buf.length);
+    this.dst[0] = u32(to.addr);
+    conn.dstPort[0] = to.port;
+    if (conn.send(this.one, this.dst) !== 1) this.d.log.warn(`ike: sending to ${to.addr}[${to.port}] failed`);
+    this.one.clear();
+  }
+
+  /** Re-arms the one timer for the core's next deadline. */
+  private arm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const t = this.core.nextDeadline();
+    if (t === null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.core.tick(Date.now());
+      this.arm();
+    }, Math.max(0, t - Date.now()));
+  }
+
+  initiate(child: string): Promise<IkeSaRecord> {
+    return new Promise((resolve, reject) => {
+      const guard = setTimeout(() => reject(new VpnError('ETIMEDOUT', `child ${child}: no answer within ${INITIATE_TIMEOUT_MS / 1000} s`)), INITIATE_TIMEOUT_MS);
+      try {
+        this.core.initiate(child, Date.now(), (err, rec) => {
+          clearTimeout(guard);
+          if (err !== null || rec === null) reject(new VpnError('EIKE', `child ${child}: ${err ?? 'failed'}`));
+          else resolve(this.withCounters(rec));
+        });
+      } catch (e) {
+        clearTimeout(guard);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+      this.arm();
+    });
+  }
+
+  /** One `ike.*` control op. */
+  handle(op: IkeOp, args: Record<string, unknown>): unknown {
+    const name = (k: string): string => {
+      const v = args[k];
+      if (typeof v !== 'string' || v === '') throw new ConfigError(k, 'must be a non-empty string');
+      return v;
+    };
+    switch (op) {
+      case 'ike.list-sas': return this.core.list().map((r) => this.withCounters(r));
+      case 'ike.initiate': return this.initiate(name('child'));
+      case 'ike.terminate': {
+        const n = this.core.terminate(name('ike'), Date.now());
+        this.arm();
+        if (n === 0) throw new VpnError('ENOENT', `no IKE SA of connection "${name('ike')}"`, 'ike');
+        return { deleted: n };
+      }
+      case 'ike.load': return { connections: this.load(name('file')) };
+    }
+  }
+
+  /** Adds bytes/packets from the installed xfrm states (as swanctl --list-sas shows them). */
+  private withCounters(r: IkeSaRecord): IkeSaRecord {
+    const get = (dst: string, spi: string): StateRecord | null => {
+      try {
+        return this.d.control('xfrm.state.get', { id: { dst, proto: 'esp', spi: parseInt(spi, 16) } }) as StateRecord;
+      } catch {
+        return null; // deleted meanwhile
+      }
+    };
+    const children = r.children.map((c): ChildSaRecord => {
+      const i = get(r.localAddr, c.spiIn);
+      const o = get(r.remoteAddr, c.spiOut);
+      return {
+        ...c,
+        ...(i !== null ? { bytesIn: i.curlft.bytes, packetsIn: i.curlft.packets } : {}),
+        ...(o !== null ? { bytesOut: o.curlft.bytes, packetsOut: o.curlft.packets } : {}),
+      };
+    });
+    return { ...r, children };
+  }
+
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    for (const sa of [...this.core.sas.values()]) sa.wipe();
+    wipeConfig(this.core.cfg);
+    this.d.udp500?.close();
+  }
+}

@@ -1,0 +1,86 @@
+// Installing and removing a Child SA (RFC 7296 §2.17, §1.3) through the
+// daemon's xfrm control requests — the same `xfrm.state.add` /
+// `xfrm.policy.add` that `tunkit xfrm` sends, so IKE never reaches into the
+// xfrm core. A tunnel-mode Child SA is two states (in: peer → us with our
+// SPI; out: us → peer with the peer's SPI) and, per selector pair, an out
+// and an in policy naming the SAs' reqid. With NAT (or encap=yes) both
+// states carry `encap espinudp` with the IKE SA's ports (RFC 3948).
+
+import type { XfrmRequest } from '../control/ike.js';
+import type { AlgoSpec, PolicySpec, StateSpec } from '../control/xfrm.js';
+import { toHex } from '../wire/bytes.js';
+import type { TrafficSelector } from '../wire/ike/ts.js';
+import { ENCRS, INTEGS } from './algs.js';
+import type { ChildKeys, KeyLens } from './prf.js';
+import type { Chosen } from './proposal.js';
+import type { ChildSa, Endpoint } from './sa.js';
+import { tsToCidr } from './ts.js';
+
+/** ESP key lengths (bytes) of a chosen proposal: AES key (+ 4-byte salt for GCM), HMAC key. */
+export function childKeyLens(c: Chosen): KeyLens {
+  const e = ENCRS.get(c.encr.id)!;
+  return { encr: c.encr.keyLength / 8 + e.saltLen, integ: c.integ !== null ? INTEGS.get(c.integ)!.keyLen : 0 };
+}
+
+/** The xfrm algorithms of one direction. */
+function algos(c: Chosen, ek: Uint8Array, ak: Uint8Array): Pick<StateSpec, 'aead' | 'enc' | 'auth' | 'authTrunc'> {
+  const e = ENCRS.get(c.encr.id)!;
+  if (e.isAead) return { aead: { name: e.xfrmName, keyHex: toHex(ek), bits: e.icvLen * 8 } };
+  const i = INTEGS.get(c.integ!)!;
+  const enc: AlgoSpec = { name: e.xfrmName, keyHex: toHex(ek) };
+  return { enc, auth: { name: i.xfrmName, keyHex: toHex(ak), bits: i.icvLen * 8 }, authTrunc: true };
+}
+
+/** Everything install() needs; keys are wiped by the caller once the requests went out. */
+export interface ChildInstall {
+  readonly child: ChildSa;
+  readonly keys: ChildKeys;
+  /** True when we were the original initiator of the IKE SA (we then send with the I→R keys). */
+  readonly isInitiator: boolean;
+}
+
+const cidr = (t: TrafficSelector): string => tsToCidr(t)!;
+
+function state(src: Endpoint, dst: Endpoint, spi: number, reqid: number, c: Chosen, ek: Uint8Array, ak: Uint8Array, encap: boolean): StateSpec {
+  return {
+    src: src.addr, dst: dst.addr, proto: 'esp', spi, mode: 'tunnel', reqid, replayWindow: 32, ...algos(c, ek, ak),
+    ...(encap ? { encap: { type: 'espinudp', sport: src.port, dport: dst.port, oa: '0.0.0.0' } } : {}),
+  };
+}
+
+/** The policies of a child, each as it is added (out and in per selector pair). */
+function policies(ch: ChildSa): PolicySpec[] {
+  const out: PolicySpec[] = [];
+  for (const l of ch.localTs) {
+    for (const r of ch.remoteTs) {
+      const proto = l.ipProto || r.ipProto;
+      const sel = (src: TrafficSelector, dst: TrafficSelector): PolicySpec['sel'] => ({ src: cidr(src), dst: cidr(dst), ...(proto !== 0 ? { proto } : {}) });
+      out.push({ sel: sel(l, r), dir: 'out', tmpls: [{ src: ch.local.addr, dst: ch.remote.addr, proto: 'esp', mode: 'tunnel', reqid: ch.reqid }] });
+      out.push({ sel: sel(r, l), dir: 'in', tmpls: [{ src: ch.remote.addr, dst: ch.local.addr, proto: 'esp', mode: 'tunnel', reqid: ch.reqid }] });
+    }
+  }
+  return out;
+}
+
+/** The requests that install a Child SA: inbound state, outbound state, then the policies. */
+export function installRequests(ci: ChildInstall): XfrmRequest[] {
+  const { child: ch, keys: k } = ci;
+  const [inE, inA, outE, outA] = ci.isInitiator ? [k.encrR, k.integR, k.encrI, k.integI] : [k.encrI, k.integI, k.encrR, k.integR];
+  const reqs: XfrmRequest[] = [
+    { op: 'xfrm.state.add', args: { state: state(ch.remote, ch.local, ch.spiIn, ch.reqid, ch.chosen, inE, inA, ch.encap) } },
+    { op: 'xfrm.state.add', args: { state: state(ch.local, ch.remote, ch.spiOut, ch.reqid, ch.chosen, outE, outA, ch.encap) } },
+  ];
+  for (const p of policies(ch)) reqs.push({ op: 'xfrm.policy.add', args: { policy: p } });
+  return reqs;
+}
+
+/** The requests that remove a Child SA: policies first (no packet goes out in the clear meanwhile: none matches), then the states. */
+export function uninstallRequests(ch: ChildSa): XfrmRequest[] {
+  const reqs: XfrmRequest[] = policies(ch).map((p) => ({ op: 'xfrm.policy.del', args: { id: { sel: p.sel, dir: p.dir } } }));
+  reqs.push({ op: 'xfrm.state.del', args: { id: { dst: ch.local.addr, proto: 'esp', spi: ch.spiIn } } });
+  reqs.push({ op: 'xfrm.state.del', args: { id: { dst: ch.remote.addr, proto: 'esp', spi: ch.spiOut } } });
+  return reqs;
+}
+
+/** True when every selector can be an xfrm policy selector (a prefix). */
+export const isPolicyable = (ts: readonly TrafficSelector[]): boolean => ts.every((t) => tsToCidr(t) !== null);

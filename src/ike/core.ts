@@ -1,0 +1,324 @@
+// The IKEv2 core (RFC 7296), sans-I/O: datagrams and commands in, datagrams
+// and xfrm control requests out through the host, the clock passed in (ms)
+// with every call. No sockets, no timers: the shell calls tick(now) by
+// nextDeadline().
+//
+//   receive(data, from, local, now)
+//     ├─ IKE_SA_INIT request (SPIr = 0) ─────────► responder.ts handleInitRequest
+//     └─ by our SPI → IkeSa
+//          ├─ IKE_SA_INIT response (clear) ─────► the pending request's handler (initiator.ts)
+//          └─ SK payload → decrypt (sk.ts)
+//               ├─ response, Message ID = ours ► the pending request's handler
+//               ├─ request, retransmitted ─────► the cached response again (§2.1)
+//               └─ request, next Message ID ──► IKE_AUTH (responder.ts), INFORMATIONAL
+//                                                (informational.ts), CREATE_CHILD_SA (refused)
+//   initiate(child) / terminate(conn)   commands from the control socket
+//   tick(now)                           retransmissions and give-ups
+
+import type { IkeSaRecord, XfrmRequest } from '../control/ike.js';
+import { toHex } from '../wire/bytes.js';
+import { VpnError } from '../wire/errors.js';
+import { CREATE_CHILD_SA, exchangeName, FLAG_I, FLAG_R, IKE_AUTH, IKE_SA_INIT, IKE_VERSION, INFORMATIONAL, N, PL } from '../wire/ike/consts.js';
+import { IkeDecodeError, isFromInitiator, isResponse, parseIkeHeader } from '../wire/ike/header.js';
+import type { IkeHeader } from '../wire/ike/header.js';
+import { emitMessage, parseMessage } from '../wire/ike/message.js';
+import type { Payload } from '../wire/ike/payloads.js';
+import type { IkeConfig } from './config.js';
+import { uninstallRequests } from './child.js';
+import { startInitiator } from './initiator.js';
+import { handleInformational } from './informational.js';
+import { handleAuthRequest, handleInitRequest } from './responder.js';
+import { isGiveUp, retransmitDelayMs, STRONGSWAN_RETRANSMIT } from './retransmit.js';
+import type { RetransmitPolicy } from './retransmit.js';
+import type { IkeSa } from './sa.js';
+import type { ChildSa, Endpoint } from './sa.js';
+import { counterIv, openMessage, sealMessage } from './sk.js';
+
+export type { Endpoint } from './sa.js';
+
+/** What the core asks of its shell. All synchronous. */
+export interface IkeHost {
+  /** Sends one IKE message from our port `fromPort` (500 or 4500; 4500 adds the non-ESP marker). */
+  send(to: Endpoint, fromPort: number, data: Uint8Array): void;
+  /** Applies one xfrm control request; throws (a VpnError) when the daemon refuses it. */
+  control(r: XfrmRequest): void;
+  /** A log line (never secrets). */
+  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
+  /** n cryptographically random bytes (SPIs, nonces, DH private values, IVs). */
+  random(n: number): Uint8Array;
+}
+
+export const IKE_PORT = 500;
+export const NAT_T_PORT = 4500;
+
+export class IkeCore {
+  /** IKE SAs by our SPI (16 hex digits). */
+  readonly sas = new Map<string, IkeSa>();
+  /** Half-open responder SAs by the initiator's SPI and address (retransmitted IKE_SA_INIT requests). */
+  readonly halfOpen = new Map<string, IkeSa>();
+  now = 0;
+  private uniqueIds = 0;
+  private childIds = 0;
+  private reqids = 0;
+
+  constructor(public cfg: IkeConfig, readonly host: IkeHost, readonly policy: RetransmitPolicy = STRONGSWAN_RETRANSMIT) {}
+
+  nextUniqueId(): number { return ++this.uniqueIds; }
+  nextChildId(): number { return ++this.childIds; }
+  nextReqid(): number { return ++this.reqids; }
+
+  /** A fresh inbound ESP SPI: charon's kernel range (0xc0000000 and up), never 0..255 (RFC 4303 §2.1). */
+  newEspSpi(): number {
+    const r = this.host.random(4);
+    return (0xc0000000 | ((r[0]! & 0x3f) << 24) | (r[1]! << 16) | (r[2]! << 8) | r[3]!) >>> 0;
+  }
+
+  register(sa: IkeSa): void { this.sas.set(sa.ourSpi, sa); }
+
+  /** Starts the IKE SA (and its first Child SA) for child `name`; `done` hears when it is up or failed. */
+  initiate(name: string, now: number, done: (err: string | null, sa: IkeSaRecord | null) => void): void {
+    this.now = now;
+    const conn = this.cfg.connections.find((c) => c.children.some((ch) => ch.name === name));
+    if (conn === undefined) throw new VpnError('ENOENT', `no child "${name}" in the loaded configuration`, 'child');
+    const child = conn.children.find((ch) => ch.name === name)!;
+    const sa = startInitiator(this, conn, child);
+    sa.waiter = (err) => done(err, err === null ? sa.record() : null);
+  }
+
+  /** Deletes every IKE SA of connection `name` (INFORMATIONAL with D(IKE), §1.4.1). Returns how many. */
+  terminate(name: string, now: number): number {
+    this.now = now;
+    let n = 0;
+    for (const sa of [...this.sas.values()]) {
+      if (sa.conn.name !== name) continue;
+      n++;
+      if (sa.state !== 'ESTABLISHED') { this.remove(sa, 'terminated'); continue; }
+      sa.state = 'DELETING';
+      this.request(sa, INFORMATIONAL, [{ type: PL.D, protocolId: 1, spiSize: 0, spis: [] }],
+        () => this.remove(sa, 'deleted'), () => this.remove(sa, 'delete not answered'));
+    }
+    return n;
+  }
+
+  list(): IkeSaRecord[] { return [...this.sas.values()].map((sa) => sa.record()); }
+
+  /** One datagram for us (the non-ESP marker already removed). Never throws on network input. */
+  receive(data: Uint8Array, from: Endpoint, local: Endpoint, now: number): void {
+    this.now = now;
+    const h = parseIkeHeader(data);
+    if (h instanceof IkeDecodeError) { this.host.log('debug', `IKE from ${from.addr}[${from.port}] dropped: ${h.why}`); return; }
+    if (h.version >> 4 !== 2) { this.host.log('debug', `IKE version ${h.version >> 4} from ${from.addr} dropped`); return; }
+    if (h.exchange === IKE_SA_INIT && !isResponse(h) && h.spiR.every((x) => x === 0)) {
+      const m = parseMessage(data);
+      if (m instanceof IkeDecodeError) { this.host.log('info', `IKE_SA_INIT from ${from.addr}: ${m.why}`); return; }
+      handleInitRequest(this, m, data, from, local);
+      return;
+    }
+    const sa = this.sas.get(toHex(isFromInitiator(h) ? h.spiR : h.spiI));
+    if (sa === undefined) { this.host.log('debug', `${exchangeName(h.exchange)} for an unknown IKE SA from ${from.addr} dropped`); return; }
+    if (h.exchange === IKE_SA_INIT) {
+      const m = parseMessage(data);
+      if (m instanceof IkeDecodeError || !isResponse(h) || sa.pending?.mid !== 0 || sa.skIn !== null) return;
+      const p = sa.pending;
+      sa.pending = null;
+      p.onResponse(data, m.payloads);
+      return;
+    }
+    this.receiveProtected(sa, h, data, from, local);
+  }
+
+  private receiveProtected(sa: IkeSa, h: IkeHeader, data: Uint8Array, from: Endpoint, local: Endpoint): void {
+    const m = parseMessage(data, 0, h.length);
+    if (m instanceof IkeDecodeError) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr}: ${m.why}`); return; }
+    const sk = m.payloads[m.payloads.length - 1];
+    if (sk === undefined || sk.type !== PL.SK || sa.skIn === null) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr} is not encrypted: dropped`); return; }
+    if (isResponse(h)) {
+      if (sa.pending === null || h.messageId !== sa.pending.mid) return; // a late duplicate
+    } else if (sa.lastResponse !== null && h.messageId === sa.lastResponse.mid) {
+      this.host.send(from, sa.lastResponse.port, sa.lastResponse.data); // §2.1: retransmit, do not process again
+      return;
+    } else if (h.messageId !== sa.peerMid) {
+      this.host.log('debug', `${exchangeName(h.exchange)} Message ID ${h.messageId} outside the window (expected ${sa.peerMid}): dropped`);
+      return;
+    }
+    const inner = openMessage(data, h, h.length - 4 - sk.body.length, sa.skIn);
+    if (inner instanceof IkeDecodeError) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr}: ${inner.why}: dropped`); return; }
+    if (isResponse(h)) {
+      const p = sa.pending!;
+      sa.pending = null;
+      p.onResponse(data, inner);
+      return;
+    }
+    // RFC 7296 §2.23: a request from a new address or port (NAT-T float to 4500) moves where we answer.
+    sa.remote = { ...from };
+    sa.local = { addr: local.addr !== '' ? local.addr : sa.local.addr, port: local.port };
+    sa.peerMid = (h.messageId + 1) >>> 0;
+    const critical = inner.find((p) => p.type === 'other' && p.isCritical);
+    if (critical !== undefined && critical.type === 'other') {
+      this.respond(sa, h.exchange, h.messageId, [notify(N.UNSUPPORTED_CRITICAL_PAYLOAD, Uint8Array.of(critical.payloadType))]);
+      return;
+    }
+    if (h.exchange === IKE_AUTH && !sa.isInitiator && sa.state === 'CONNECTING') handleAuthRequest(this, sa, h.messageId, inner);
+    else if (h.exchange === INFORMATIONAL) handleInformational(this, sa, h.messageId, inner);
+    else if (h.exchange === CREATE_CHILD_SA) this.respond(sa, h.exchange, h.messageId, [notify(N.NO_ADDITIONAL_SAS)]); // TODO(#11): rekey, new Child SAs
+    else this.respond(sa, h.exchange, h.messageId, [notify(N.INVALID_SYNTAX)]);
+  }
+
+  /** Header fields of a message of ours on sa. */
+  private hdr(sa: IkeSa, exchange: number, mid: number, isResp: boolean): { spiI: Uint8Array; spiR: Uint8Array; version: number; exchange: number; flags: number; messageId: number } {
+    return { spiI: sa.spiI, spiR: sa.spiR, version: IKE_VERSION, exchange, flags: (sa.isInitiator ? FLAG_I : 0) | (isResp ? FLAG_R : 0), messageId: mid };
+  }
+
+  /** An encrypted message of ours. */
+  seal(sa: IkeSa, exchange: number, mid: number, isResp: boolean, inner: readonly Payload[]): Uint8Array {
+    const k = sa.skOut!;
+    const iv = counterIv(sa.ivSeq++, k.encr.ivLen, this.host.random(k.encr.ivLen));
+    return sealMessage(this.hdr(sa, exchange, mid, isResp), inner, k, iv);
+  }
+
+  /** A clear message (IKE_SA_INIT). */
+  plain(sa: IkeSa, exchange: number, mid: number, isResp: boolean, payloads: readonly Payload[]): Uint8Array {
+    return emitMessage(this.hdr(sa, exchange, mid, isResp), payloads);
+  }
+
+  /** Sends an encrypted response to the peer's request `mid` and keeps it for retransmissions. */
+  respond(sa: IkeSa, exchange: number, mid: number, inner: readonly Payload[]): void {
+    const data = this.seal(sa, exchange, mid, true, inner);
+    sa.lastResponse = { mid, data, port: sa.local.port };
+    this.host.send(sa.remote, sa.local.port, data);
+  }
+
+  /** Sends a request of ours (encrypted unless it is IKE_SA_INIT) and retransmits it until answered. */
+  request(sa: IkeSa, exchange: number, inner: readonly Payload[], onResponse: (raw: Uint8Array, ps: readonly Payload[]) => void, onTimeout: () => void): void {
+    const mid = sa.nextMid;
+    sa.nextMid = (mid + 1) >>> 0;
+    const data = exchange === IKE_SA_INIT ? this.plain(sa, exchange, mid, false, inner) : this.seal(sa, exchange, mid, false, inner);
+    this.sendRequest(sa, mid, data, onResponse, onTimeout);
+  }
+
+  /** Sends (or re-sends, for IKE_SA_INIT retries) a built request as the one outstanding. */
+  sendRequest(sa: IkeSa, mid: number, data: Uint8Array, onResponse: (raw: Uint8Array, ps: readonly Payload[]) => void, onTimeout: () => void): void {
+    sa.pending = { mid, data, sends: 0, deadline: this.now + retransmitDelayMs(this.policy, 0), onResponse, onTimeout };
+    this.host.send(sa.remote, sa.local.port, data);
+  }
+
+  /** Earliest time tick() has work, or null. */
+  nextDeadline(): number | null {
+    let t: number | null = null;
+    for (const sa of this.sas.values()) if (sa.pending !== null && (t === null || sa.pending.deadline < t)) t = sa.pending.deadline;
+    for (const sa of this.halfOpen.values()) if (t === null || sa.createdMs + HALF_OPEN_MS < t) t = sa.createdMs + HALF_OPEN_MS;
+    return t;
+  }
+
+  /** Retransmits what is due (4 s × 1.8^n), gives up after the last try, expires half-open SAs. */
+  tick(now: number): void {
+    this.now = now;
+    for (const sa of [...this.sas.values()]) {
+      const p = sa.pending;
+      if (p === null || p.deadline > now) continue;
+      if (isGiveUp(this.policy, p.sends)) {
+        sa.pending = null;
+        this.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: giving up after ${p.sends + 1} transmissions`);
+        p.onTimeout();
+        continue;
+      }
+      p.sends++;
+      p.deadline = now + retransmitDelayMs(this.policy, p.sends);
+      this.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: retransmit ${p.sends} of request ${p.mid}`);
+      this.host.send(sa.remote, sa.local.port, p.data);
+    }
+    for (const [k, sa] of this.halfOpen) {
+      if (sa.createdMs + HALF_OPEN_MS > now) continue;
+      this.halfOpen.delete(k);
+      if (sa.state === 'CONNECTING') this.remove(sa, 'half-open timeout');
+    }
+  }
+
+  /** Marks an SA up and tells whoever waits. */
+  established(sa: IkeSa): void {
+    sa.state = 'ESTABLISHED';
+    sa.establishTime = Math.floor(this.now / 1000);
+    sa.msg1 = null;
+    sa.msg2 = null;
+    sa.ke?.dispose();
+    sa.ke = null;
+    for (const [k, v] of this.halfOpen) if (v === sa) this.halfOpen.delete(k);
+    const w = sa.waiter;
+    sa.waiter = null;
+    w?.(null);
+  }
+
+  /** Installs a Child SA's requests; on a refusal removes what went in and returns why. */
+  applyAll(reqs: readonly { readonly op: XfrmRequest['op']; readonly args: XfrmRequest['args'] }[]): string | null {
+    const done: XfrmRequest[] = [];
+    for (const r of reqs as readonly XfrmRequest[]) {
+      try {
+        this.host.control(r);
+        done.push(r);
+      } catch (e) {
+        for (const d of done.reverse()) this.undo(d);
+        return e instanceof Error ? e.message : String(e);
+      }
+    }
+    return null;
+  }
+
+  private undo(r: XfrmRequest): void {
+    try {
+      if (r.op === 'xfrm.state.add') this.host.control({ op: 'xfrm.state.del', args: { id: { dst: r.args.state.dst, proto: 'esp', spi: r.args.state.spi } } });
+      else if (r.op === 'xfrm.policy.add') this.host.control({ op: 'xfrm.policy.del', args: { id: { sel: r.args.policy.sel, dir: r.args.policy.dir } } });
+    } catch (e) {
+      this.host.log('warn', `rolling back ${r.op}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** Removes a Child SA's policies and states. */
+  removeChild(sa: IkeSa, ch: ChildSa): void {
+    const i = sa.children.indexOf(ch);
+    if (i >= 0) sa.children.splice(i, 1);
+    for (const r of uninstallRequests(ch)) {
+      try {
+        this.host.control(r);
+      } catch (e) {
+        this.host.log('warn', `${sa.conn.name}: ${ch.cfg.name}: ${r.op}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    this.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: CHILD_SA ${ch.cfg.name}{${ch.uniqueId}} deleted (SPIs ${ch.spiIn.toString(16)}_i ${ch.spiOut.toString(16)}_o)`);
+  }
+
+  /** Drops an IKE SA with its children, wiping its secrets. */
+  remove(sa: IkeSa, why: string): void {
+    for (const ch of [...sa.children]) this.removeChild(sa, ch);
+    this.sas.delete(sa.ourSpi);
+    for (const [k, v] of this.halfOpen) if (v === sa) this.halfOpen.delete(k);
+    sa.pending = null;
+    sa.wipe();
+    this.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: IKE_SA deleted (${why})`);
+    const w = sa.waiter;
+    sa.waiter = null;
+    w?.(why);
+  }
+}
+
+/** How long a responder keeps a half-open SA (charon's half_open_timeout = 30 s). */
+export const HALF_OPEN_MS = 30_000;
+
+/** A notify payload with no SPI. */
+export const notify = (notifyType: number, data: Uint8Array = new Uint8Array(0), protocolId = 0): Payload =>
+  ({ type: PL.N, protocolId, spi: new Uint8Array(0), notifyType, data });
+
+/** The first notify of a type in a payload list. */
+export const findNotify = (ps: readonly Payload[], t: number): Extract<Payload, { type: typeof PL.N }> | undefined =>
+  ps.find((p): p is Extract<Payload, { type: typeof PL.N }> => p.type === PL.N && p.notifyType === t);
+
+/** The first error notify (type < 16384), if any. */
+export const findError = (ps: readonly Payload[]): Extract<Payload, { type: typeof PL.N }> | undefined =>
+  ps.find((p): p is Extract<Payload, { type: typeof PL.N }> => p.type === PL.N && p.notifyType < 16384);
+
+/** The Payload variant(s) whose `type` can be T (IDi and IDr share one variant, as do TSi and TSr). */
+export type PayloadOf<T> = Payload extends infer P ? (P extends { readonly type: infer U } ? (T extends U ? P : never) : never) : never;
+
+/** The first payload of a type. */
+export function first<T extends Payload['type']>(ps: readonly Payload[], t: T): PayloadOf<T> | undefined {
+  return ps.find((p) => p.type === t) as PayloadOf<T> | undefined;
+}

@@ -1,0 +1,218 @@
+// The initiator's side of IKE_SA_INIT and IKE_AUTH (RFC 7296 §1.2, §2.15):
+//
+//   HDR, SAi1, KEi, Ni, N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP)  -->
+//                                  <--  HDR, SAr1, KEr, Nr, N(NAT_D_*)
+//     (or N(INVALID_KE_PAYLOAD): retry once with the group asked for; N(COOKIE): resend with it first)
+//   HDR, SK {IDi, N(INITIAL_CONTACT), [IDr,] AUTH, SAi2, TSi, TSr}  -->      (UDP 4500 once a NAT is seen)
+//                                  <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr}
+//
+// Then the first Child SA is installed through xfrm control requests.
+
+import { be16, be32, put32 } from '../wire/bytes.js';
+import { VpnError } from '../wire/errors.js';
+import { AUTH_SHARED_KEY, IKE_AUTH, IKE_SA_INIT, N, notifyName, PL } from '../wire/ike/consts.js';
+import { IkeDecodeError, parseIkeHeader } from '../wire/ike/header.js';
+import type { Payload } from '../wire/ike/payloads.js';
+import { authEqual, idBody, natHash, pskAuth } from './auth.js';
+import { childKeyLens, installRequests, isPolicyable } from './child.js';
+import { findPsk } from './config.js';
+import type { ChildConfig, ConnConfig } from './config.js';
+import { findError, findNotify, first, NAT_T_PORT, notify } from './core.js';
+import type { IkeCore } from './core.js';
+import { newKeyExchange, privLen } from './dh.js';
+import { identity, identityMatches, identityText } from './ids.js';
+import { deriveChildKeys, deriveIkeKeys, wipeKeys } from './prf.js';
+import { checkAnswer, toWire } from './proposal.js';
+import type { ProposalSpec } from './proposal.js';
+import { ChildSa, IkeSa } from './sa.js';
+import { addrBytes, isWithin, parseTs } from './ts.js';
+
+const literal = (addrs: readonly string[]): string | undefined => addrs.find((a) => a !== '%any');
+
+/** Creates the SA and sends IKE_SA_INIT. */
+export function startInitiator(core: IkeCore, conn: ConnConfig, child: ChildConfig): IkeSa {
+  const remote = literal(conn.remoteAddrs);
+  if (remote === undefined) throw new VpnError('EINVAL', `connection ${conn.name}: remote_addrs has no address to initiate to`, 'remote_addrs');
+  // TODO(#11): pick the source address by a route lookup when local_addrs is %any, as charon does.
+  const local = literal(conn.localAddrs);
+  if (local === undefined) throw new VpnError('EINVAL', `connection ${conn.name}: local_addrs needs an address to initiate from`, 'local_addrs');
+  let spiI = core.host.random(8);
+  while (spiI.every((x) => x === 0)) spiI = core.host.random(8);
+  const sa = new IkeSa(core.nextUniqueId(), conn, true, spiI, { addr: local, port: 500 }, { addr: remote, port: 500 });
+  sa.createdMs = core.now;
+  sa.childCfg = child;
+  core.register(sa);
+  core.host.log('info', `${conn.name}[${sa.uniqueId}]: initiating IKE_SA to ${remote} for child ${child.name}`);
+  sendInit(core, sa, conn.proposals[0]!.dh[0]!, null);
+  return sa;
+}
+
+function sendInit(core: IkeCore, sa: IkeSa, group: number, cookie: Uint8Array | null): void {
+  sa.ke?.dispose();
+  sa.ke = newKeyExchange(group, core.host.random(privLen(group)));
+  sa.ni = core.host.random(32);
+  const ps: Payload[] = [
+    ...(cookie !== null ? [notify(N.COOKIE, cookie)] : []),
+    { type: PL.SA, proposals: sa.conn.proposals.map((p, i) => toWire(p, i + 1, new Uint8Array(0))) },
+    { type: PL.KE, group, data: sa.ke!.publicValue },
+    { type: PL.NONCE, data: sa.ni },
+    ...natNotifies(core, sa, new Uint8Array(8)),
+  ];
+  sa.nextMid = 0;
+  const data = core.plain(sa, IKE_SA_INIT, 0, false, ps);
+  sa.nextMid = 1;
+  sa.msg1 = data;
+  core.sendRequest(sa, 0, data, (raw, rps) => onInitResponse(core, sa, raw, rps), () => core.remove(sa, 'IKE_SA_INIT not answered'));
+}
+
+/** N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP); the source one faked (random) with encap=yes, as charon does. */
+export function natNotifies(core: IkeCore, sa: IkeSa, spiR: Uint8Array): Payload[] {
+  const src = sa.conn.encap ? core.host.random(20) : natHash(sa.spiI, spiR, addrBytes(sa.local.addr)!, sa.local.port);
+  const dst = natHash(sa.spiI, spiR, addrBytes(sa.remote.addr)!, sa.remote.port);
+  return [notify(N.NAT_DETECTION_SOURCE_IP, src), notify(N.NAT_DETECTION_DESTINATION_IP, dst)];
+}
+
+/**
+ * §2.23 on the peer's NAT_D notifies: its DESTINATION hash not matching our
+ * address means we are behind a NAT; its SOURCE hash not matching where the
+ * message came from means the peer is (or fakes it, encap=yes).
+ */
+export function detectNat(sa: IkeSa, ps: readonly Payload[], spiR: Uint8Array): void {
+  const srcs = ps.filter((p) => p.type === PL.N && p.notifyType === N.NAT_DETECTION_SOURCE_IP);
+  const dst = findNotify(ps, N.NAT_DETECTION_DESTINATION_IP);
+  if (srcs.length === 0 || dst === undefined) return; // the peer does not do NAT-T
+  const mine = natHash(sa.spiI, spiR, addrBytes(sa.local.addr)!, sa.local.port);
+  const theirs = natHash(sa.spiI, spiR, addrBytes(sa.remote.addr)!, sa.remote.port);
+  sa.isNatLocal = sa.conn.encap || !authEqual(dst.data, mine);
+  sa.isNatRemote = !srcs.some((s) => s.type === PL.N && authEqual(s.data, theirs));
+}
+
+function onInitResponse(core: IkeCore, sa: IkeSa, raw: Uint8Array, ps: readonly Payload[]): void {
+  const h = parseIkeHeader(raw);
+  if (h instanceof IkeDecodeError) return;
+  const cookie = findNotify(ps, N.COOKIE);
+  if (cookie !== undefined) { sendInit(core, sa, sa.ke!.group, cookie.data); return; }
+  const err = findError(ps);
+  if (err !== undefined && err.notifyType === N.INVALID_KE_PAYLOAD && err.data.length === 2 && !sa.isKeRetried) {
+    const g = be16(err.data, 0);
+    if (sa.conn.proposals.some((p) => p.dh.includes(g))) {
+      sa.isKeRetried = true;
+      core.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: peer wants key exchange group ${g}: retrying`);
+      sendInit(core, sa, g, null);
+      return;
+    }
+  }
+  if (err !== undefined) { core.remove(sa, `IKE_SA_INIT refused with ${notifyName(err.notifyType)}`); return; }
+  const saP = first(ps, PL.SA);
+  const ke = first(ps, PL.KE);
+  const nonce = first(ps, PL.NONCE);
+  if (saP === undefined || ke === undefined || nonce === undefined) { core.remove(sa, 'IKE_SA_INIT response lacks SA, KE or Nr'); return; }
+  const c = checkAnswer(saP.proposals, sa.conn.proposals, true);
+  if (typeof c === 'string') { core.remove(sa, `NO_PROPOSAL_CHOSEN: ${c}`); return; }
+  if (c.dh !== ke.group || ke.group !== sa.ke!.group) { core.remove(sa, `KE group ${ke.group} does not match the proposal's ${c.dh ?? 'none'}`); return; }
+  const shared = sa.ke!.shared(ke.data);
+  if (shared === null) { core.remove(sa, 'the peer\'s KE value is invalid'); return; }
+  sa.spiR = h.spiR;
+  core.sas.delete(sa.ourSpi); // the key (our SPI) is unchanged; re-register for clarity
+  core.register(sa);
+  sa.chosen = c;
+  sa.nr = nonce.data;
+  sa.keys = deriveIkeKeys(sa.prfAlg, sa.keyLens(), sa.ni, sa.nr, shared, sa.spiI, sa.spiR);
+  shared.fill(0);
+  sa.setSkKeys();
+  sa.msg2 = raw;
+  detectNat(sa, ps, sa.spiR);
+  if (sa.isNat) {
+    sa.local = { ...sa.local, port: NAT_T_PORT };
+    sa.remote = { ...sa.remote, port: NAT_T_PORT };
+  }
+  sendAuth(core, sa);
+}
+
+/** The child's configured selectors with `dynamic` resolved to the IKE addresses. */
+export function resolveTs(texts: readonly string[], addr: string): ReturnType<typeof parseTs>[] {
+  return texts.map((t) => parseTs(t, addr));
+}
+
+const noDh = (s: ProposalSpec): ProposalSpec => ({ ...s, dh: [] });
+
+function sendAuth(core: IkeCore, sa: IkeSa): void {
+  const conn = sa.conn;
+  const child = sa.childCfg!;
+  const idi = identity(conn.local.id, sa.local.addr);
+  sa.localId = identityText(idi);
+  const psk = findPsk(core.cfg, sa.localId, conn.remote.id);
+  if (psk === null) { core.remove(sa, `no PSK for '${sa.localId}' - '${conn.remote.id}'`); return; }
+  const body = idBody(idi.idType, idi.data);
+  const auth = pskAuth(sa.prfAlg, psk, sa.msg1!, sa.nr, sa.keys!.skPi, body);
+  sa.childSpiIn = core.newEspSpi();
+  const spi = new Uint8Array(4);
+  put32(spi, 0, sa.childSpiIn);
+  const tsi = resolveTs(child.localTs, sa.local.addr).filter((t) => t !== null);
+  const tsr = resolveTs(child.remoteTs, sa.remote.addr).filter((t) => t !== null);
+  sa.offeredTs = { i: tsi, r: tsr };
+  const ps: Payload[] = [
+    { type: PL.IDi, idType: idi.idType, data: idi.data },
+    notify(N.INITIAL_CONTACT),
+    ...(conn.remote.id !== '%any' && conn.remote.id !== '' ? [{ type: PL.IDr, ...identity(conn.remote.id, sa.remote.addr) } as Payload] : []),
+    { type: PL.AUTH, method: AUTH_SHARED_KEY, data: auth },
+    { type: PL.SA, proposals: child.espProposals.map((p, i) => toWire(noDh(p), i + 1, spi)) },
+    { type: PL.TSi, selectors: tsi },
+    { type: PL.TSr, selectors: tsr },
+  ];
+  core.request(sa, IKE_AUTH, ps, (_raw, rps) => onAuthResponse(core, sa, rps), () => core.remove(sa, 'IKE_AUTH not answered'));
+}
+
+function onAuthResponse(core: IkeCore, sa: IkeSa, ps: readonly Payload[]): void {
+  const idr = first(ps, PL.IDr);
+  const auth = first(ps, PL.AUTH);
+  const err = findError(ps);
+  if (idr === undefined || auth === undefined) {
+    core.remove(sa, `IKE_AUTH refused${err !== undefined ? ` with ${notifyName(err.notifyType)}` : ' (no IDr/AUTH)'}`);
+    return;
+  }
+  sa.remoteId = identityText(idr);
+  if (!identityMatches(sa.conn.remote.id, idr, sa.remote.addr)) {
+    core.remove(sa, `AUTHENTICATION_FAILED: the peer is '${sa.remoteId}', not the configured '${sa.conn.remote.id}'`);
+    return;
+  }
+  const psk = findPsk(core.cfg, sa.localId, sa.remoteId);
+  const want = psk === null || auth.method !== AUTH_SHARED_KEY ? null : pskAuth(sa.prfAlg, psk, sa.msg2!, sa.ni, sa.keys!.skPr, idBody(idr.idType, idr.data));
+  if (want === null || !authEqual(want, auth.data)) {
+    core.remove(sa, `AUTHENTICATION_FAILED: the AUTH of '${sa.remoteId}' does not verify (${psk === null ? 'no PSK' : auth.method !== AUTH_SHARED_KEY ? `auth method ${auth.method}` : 'a different PSK?'})`);
+    return;
+  }
+  const childErr = err !== undefined ? `CHILD_SA ${sa.childCfg!.name} refused with ${notifyName(err.notifyType)}` : installChild(core, sa, ps);
+  if (childErr !== null) core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: ${childErr}`);
+  core.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: IKE_SA established between ${sa.local.addr}[${sa.localId}]...${sa.remote.addr}[${sa.remoteId}]`);
+  const w = sa.waiter;
+  sa.waiter = childErr === null ? w : null;
+  core.established(sa);
+  if (childErr !== null) w?.(childErr);
+}
+
+/** The initiator's Child SA from the IKE_AUTH response; null when installed, else why not. */
+function installChild(core: IkeCore, sa: IkeSa, ps: readonly Payload[]): string | null {
+  const child = sa.childCfg!;
+  const saP = first(ps, PL.SA);
+  const tsi = first(ps, PL.TSi);
+  const tsr = first(ps, PL.TSr);
+  if (saP === undefined || tsi === undefined || tsr === undefined) return `CHILD_SA ${child.name}: the response lacks SA, TSi or TSr`;
+  const c = checkAnswer(saP.proposals, child.espProposals.map(noDh), false);
+  if (typeof c === 'string') return `CHILD_SA ${child.name}: ${c}`;
+  if (c.spi.length !== 4) return `CHILD_SA ${child.name}: the responder's SPI is ${c.spi.length} bytes, not 4`;
+  const off = sa.offeredTs!;
+  if (tsi.selectors.length === 0 || tsr.selectors.length === 0 || !tsi.selectors.every((t) => isWithin(t, off.i)) || !tsr.selectors.every((t) => isWithin(t, off.r))) {
+    return `CHILD_SA ${child.name}: the responder's selectors are not within what we proposed`;
+  }
+  if (!isPolicyable(tsi.selectors) || !isPolicyable(tsr.selectors)) return `CHILD_SA ${child.name}: selectors that are not prefixes cannot be xfrm policies yet`;
+  const keys = deriveChildKeys(sa.prfAlg, sa.keys!.skD, childKeyLens(c), sa.ni, sa.nr);
+  const ch = new ChildSa(core.nextChildId(), child, core.nextReqid(), sa.childSpiIn, be32(c.spi, 0), c, tsi.selectors, tsr.selectors,
+    sa.isNat, { ...sa.local }, { ...sa.remote }, Math.floor(core.now / 1000));
+  const why = core.applyAll(installRequests({ child: ch, keys, isInitiator: true }));
+  wipeKeys(keys);
+  if (why !== null) return `CHILD_SA ${child.name}: installing it failed: ${why}`;
+  sa.children.push(ch);
+  core.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: CHILD_SA ${child.name}{${ch.uniqueId}} established with SPIs ${ch.spiIn.toString(16)}_i ${ch.spiOut.toString(16)}_o`);
+  return null;
+}

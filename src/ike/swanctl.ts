@@ -1,0 +1,239 @@
+// A swanctl.conf subset (strongSwan's settings syntax, swanctl.conf(5)):
+//
+//   connections { NAME { version local_addrs remote_addrs proposals encap
+//                        local { auth id } remote { auth id }
+//                        children { NAME { local_ts remote_ts esp_proposals mode start_action } } } }
+//   secrets { ike-NAME { id | id-SUFFIX secret } }
+//
+// The same file a strongSwan user already has. Every key or section
+// outside this subset is refused with an error naming the file, line and
+// key: silently ignoring one (say `rekey_time`) would run something other
+// than what the user wrote. Pure: the caller reads the file.
+
+import { PROTO_ESP, PROTO_IKE } from '../wire/ike/consts.js';
+import { VpnError } from '../wire/errors.js';
+import type { ChildConfig, ConnConfig, IkeConfig, PeerAuth, PskSecret } from './config.js';
+import { DEFAULT_ESP, DEFAULT_IKE, parseProposal } from './proposal.js';
+import type { ProposalSpec } from './proposal.js';
+import { parseTs } from './ts.js';
+
+/** A configuration error: code ESWANCTL, message "FILE:LINE: key: why". */
+export class SwanctlError extends VpnError {
+  constructor(file: string, line: number, key: string, why: string) {
+    super('ESWANCTL', `${file}:${line}: ${key}: ${why}`, key);
+  }
+}
+
+interface Value { readonly kind: 'value'; readonly key: string; readonly value: string; readonly line: number }
+interface Section { readonly kind: 'section'; readonly name: string; readonly line: number; readonly items: (Value | Section)[] }
+
+/** Strips a `#` comment outside double quotes. */
+function stripComment(s: string): string {
+  let q = false;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '"' && s[i - 1] !== '\\') q = !q;
+    else if (s[i] === '#' && !q) return s.substring(0, i);
+  }
+  return s;
+}
+
+function unquote(v: string, file: string, line: number, key: string): string {
+  if (!v.startsWith('"')) return v;
+  if (v.length < 2 || !v.endsWith('"')) throw new SwanctlError(file, line, key, 'unterminated quoted value');
+  return v.substring(1, v.length - 1).replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
+}
+
+/** The settings tree of a file (sections and key = value lines). */
+export function parseSettings(text: string, file: string): Section {
+  const root: Section = { kind: 'section', name: '', line: 0, items: [] };
+  const stack: Section[] = [root];
+  let pending: { name: string; line: number } | null = null;
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1;
+    let s = stripComment(raw).trim();
+    while (s !== '') {
+      const top = stack[stack.length - 1]!;
+      if (s.startsWith('}')) {
+        if (stack.length === 1) throw new SwanctlError(file, line, '}', 'closes a section that was never opened');
+        stack.pop();
+        s = s.substring(1).trim();
+        continue;
+      }
+      if (pending !== null && s.startsWith('{')) {
+        const sec: Section = { kind: 'section', name: pending.name, line: pending.line, items: [] };
+        top.items.push(sec); stack.push(sec); pending = null;
+        s = s.substring(1).trim();
+        continue;
+      }
+      if (pending !== null) throw new SwanctlError(file, pending.line, pending.name, 'expected "{" or "=" after the name');
+      const kv = /^([^\s={}:]+)\s*=\s*(.*)$/.exec(s);
+      if (kv !== null) {
+        const key = kv[1]!;
+        if (!kv[2]!.trim().startsWith('"') && /[{}]/.test(kv[2]!)) throw new SwanctlError(file, line, key, 'a value cannot hold "{" or "}" (quote it, or put the brace on its own line)');
+        top.items.push({ kind: 'value', key, value: unquote(kv[2]!.trim(), file, line, key), line });
+        break;
+      }
+      const sec = /^([^\s={}:]+)\s*(:[^{]*)?(\{)?\s*(.*)$/.exec(s);
+      if (sec === null) throw new SwanctlError(file, line, s, 'cannot be parsed');
+      if (sec[1] === 'include') throw new SwanctlError(file, line, 'include', 'include is not supported yet: put everything in one file');
+      if (sec[2] !== undefined) throw new SwanctlError(file, line, sec[1]!, 'section templates (NAME : TEMPLATE) are not supported');
+      pending = { name: sec[1]!, line };
+      s = sec[3] !== undefined ? `{${sec[4] ?? ''}` : (sec[4] ?? '').trim();
+    }
+  });
+  if (pending !== null) throw new SwanctlError(file, (pending as { line: number }).line, (pending as { name: string }).name, 'a name without a value or section');
+  if (stack.length > 1) throw new SwanctlError(file, stack[stack.length - 1]!.line, stack[stack.length - 1]!.name, 'section is never closed');
+  return root;
+}
+
+/** Reads one section's items against the keys and subsections it may hold. */
+class Reader {
+  constructor(private readonly file: string, private readonly sec: Section, private readonly path: string) {}
+
+  check(values: readonly string[], sections: readonly string[] | 'any', valueOk: (k: string) => boolean = () => false): void {
+    const seen = new Set<string>();
+    for (const it of this.sec.items) {
+      const name = it.kind === 'value' ? it.key : it.name;
+      const full = `${this.path}${name}`;
+      if (seen.has(`${it.kind}:${name}`)) throw new SwanctlError(this.file, it.line, full, 'given twice');
+      seen.add(`${it.kind}:${name}`);
+      if (it.kind === 'value' && !values.includes(name) && !valueOk(name)) {
+        throw new SwanctlError(this.file, it.line, full, 'is not supported by tunkit (it would be silently ignored, so it is refused)');
+      }
+      if (it.kind === 'section' && sections !== 'any' && !sections.includes(name)) {
+        throw new SwanctlError(this.file, it.line, full, 'section is not supported by tunkit');
+      }
+    }
+  }
+
+  value(key: string): Value | undefined {
+    return this.sec.items.find((i): i is Value => i.kind === 'value' && i.key === key);
+  }
+
+  list(key: string, dflt: readonly string[]): string[] {
+    const v = this.value(key);
+    if (v === undefined) return [...dflt];
+    return v.value.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  }
+
+  sections(): Section[] { return this.sec.items.filter((i): i is Section => i.kind === 'section'); }
+  sub(name: string): Section | undefined { return this.sections().find((s) => s.name === name); }
+  fail(key: string, why: string): never {
+    const v = this.value(key);
+    throw new SwanctlError(this.file, v?.line ?? this.sec.line, `${this.path}${key}`, why);
+  }
+}
+
+function proposals(r: Reader, key: string, proto: number, dflt: readonly string[]): ProposalSpec[] {
+  const words = r.list(key, dflt);
+  const list = words.includes('default') ? [...words.filter((w) => w !== 'default'), ...dflt] : words;
+  return list.map((w) => {
+    const p = parseProposal(w, proto);
+    return typeof p === 'string' ? r.fail(key, p) : p;
+  });
+}
+
+function peerAuth(file: string, sec: Section | undefined, path: string, dfltId: string): PeerAuth {
+  if (sec === undefined) return { auth: 'psk', id: dfltId };
+  const r: Reader = new Reader(file, sec, path);
+  r.check(['auth', 'id'], []);
+  const auth = r.value('auth')?.value ?? 'psk';
+  if (auth !== 'psk') r.fail('auth', `"${auth}" is not supported yet (only psk)`);
+  return { auth: 'psk', id: r.value('id')?.value ?? dfltId };
+}
+
+function child(file: string, sec: Section, path: string): ChildConfig {
+  const r: Reader = new Reader(file, sec, path);
+  r.check(['local_ts', 'remote_ts', 'esp_proposals', 'mode', 'start_action'], []);
+  const ts = (key: string): string[] => {
+    const l = r.list(key, ['dynamic']);
+    for (const t of l) if (parseTs(t, '192.0.2.1') === null) r.fail(key, `"${t}" is not a subnet, address or "dynamic"`);
+    return l;
+  };
+  const mode = r.value('mode')?.value ?? 'tunnel';
+  if (mode !== 'tunnel') r.fail('mode', `"${mode}" is not supported yet (only tunnel)`);
+  const sa = r.value('start_action')?.value ?? 'none';
+  if (sa !== 'none' && sa !== 'start') return r.fail('start_action', `"${sa}" is not supported yet (none or start)`);
+  return {
+    name: sec.name, localTs: ts('local_ts'), remoteTs: ts('remote_ts'),
+    espProposals: proposals(r, 'esp_proposals', PROTO_ESP, DEFAULT_ESP), mode: 'tunnel', startAction: sa,
+  };
+}
+
+function connection(file: string, sec: Section): ConnConfig {
+  const path = `connections.${sec.name}.`;
+  const r: Reader = new Reader(file, sec, path);
+  r.check(['version', 'local_addrs', 'remote_addrs', 'proposals', 'encap'], ['local', 'remote', 'children']);
+  const version = r.value('version')?.value ?? '0';
+  if (version !== '0' && version !== '2') r.fail('version', `IKE version ${version} is not supported (0 or 2)`);
+  const encap = r.value('encap')?.value ?? 'no';
+  if (encap !== 'yes' && encap !== 'no') r.fail('encap', 'must be yes or no');
+  const addrs = (key: string): string[] => {
+    const l = r.list(key, ['%any']);
+    for (const a of l) if (a !== '%any' && parseTs(a, null) === null) r.fail(key, `"${a}" is not an address (hostnames are not supported)`);
+    return l;
+  };
+  const kids = r.sub('children');
+  const children: ChildConfig[] = [];
+  if (kids !== undefined) {
+    const kr = new Reader(file, kids, `${path}children.`);
+    kr.check([], 'any');
+    for (const c of kr.sections()) children.push(child(file, c, `${path}children.${c.name}.`));
+  }
+  return {
+    name: sec.name, localAddrs: addrs('local_addrs'), remoteAddrs: addrs('remote_addrs'),
+    proposals: proposals(r, 'proposals', PROTO_IKE, DEFAULT_IKE), encap: encap === 'yes',
+    local: peerAuth(file, r.sub('local'), `${path}local.`, ''), remote: peerAuth(file, r.sub('remote'), `${path}remote.`, '%any'),
+    children,
+  };
+}
+
+/** strongSwan secret encodings: 0x… hex, 0s… base64, else the text's UTF-8 bytes. */
+function secretBytes(v: string): Uint8Array | null {
+  if (v.startsWith('0x')) return /^0x([0-9a-fA-F]{2})+$/.test(v) ? new Uint8Array(Buffer.from(v.substring(2), 'hex')) : null;
+  if (v.startsWith('0s')) return new Uint8Array(Buffer.from(v.substring(2), 'base64'));
+  return new TextEncoder().encode(v);
+}
+
+function secret(file: string, sec: Section): PskSecret {
+  const path = `secrets.${sec.name}.`;
+  const r: Reader = new Reader(file, sec, path);
+  r.check(['secret'], [], (k) => k === 'id' || k.startsWith('id-'));
+  const v = r.value('secret');
+  if (v === undefined) r.fail('secret', 'missing');
+  const b = secretBytes(v.value);
+  if (b === null || b.length === 0) r.fail('secret', 'is not valid (0x hex, 0s base64, or text)');
+  const ids = sec.items.filter((i): i is Value => i.kind === 'value' && (i.key === 'id' || i.key.startsWith('id-'))).map((i) => i.value);
+  return { ids, secret: b };
+}
+
+/** Parses a swanctl.conf text; throws SwanctlError naming file, line and key. */
+export function parseSwanctl(text: string, file: string): IkeConfig {
+  const root = new Reader(file, parseSettings(text, file), '');
+  root.check([], ['connections', 'secrets']);
+  const connections: ConnConfig[] = [];
+  const cs = root.sub('connections');
+  if (cs !== undefined) {
+    const r = new Reader(file, cs, 'connections.');
+    r.check([], 'any');
+    for (const c of r.sections()) connections.push(connection(file, c));
+  }
+  const secrets: PskSecret[] = [];
+  const ss = root.sub('secrets');
+  if (ss !== undefined) {
+    const r = new Reader(file, ss, 'secrets.');
+    r.check([], 'any');
+    for (const s of r.sections()) {
+      if (!/^ike($|-)/.test(s.name)) throw new SwanctlError(file, s.line, `secrets.${s.name}`, 'only ike secrets (PSK) are supported');
+      secrets.push(secret(file, s));
+    }
+  }
+  const childNames = new Set<string>();
+  for (const c of connections) {
+    for (const ch of c.children) {
+      if (childNames.has(ch.name)) throw new SwanctlError(file, 0, `children.${ch.name}`, 'child names must be unique across connections (tunkit ike initiate names one)');
+      childNames.add(ch.name);
+    }
+  }
+  return { connections, secrets };
+}

@@ -1,0 +1,92 @@
+// Two IkeCores joined in memory: what one sends the other receives (after
+// the test lets it through), each recording its xfrm control requests and
+// log. The addresses are documentation ones; the clock is the test's.
+
+import { randomBytes } from 'node:crypto';
+import type { XfrmRequest } from '../../src/control/ike.js';
+import type { StateSpec } from '../../src/control/xfrm.js';
+import { IkeCore } from '../../src/ike/core.js';
+import type { Endpoint, IkeHost } from '../../src/ike/core.js';
+import { parseSwanctl } from '../../src/ike/swanctl.js';
+
+export interface Wire { readonly from: Endpoint; readonly to: Endpoint; readonly data: Uint8Array }
+
+export class FakeHost implements IkeHost {
+  readonly sent: Wire[] = [];
+  readonly xfrm: XfrmRequest[] = [];
+  readonly logs: string[] = [];
+  refuse: ((r: XfrmRequest) => boolean) | null = null;
+  constructor(readonly addr: string) {}
+  send(to: Endpoint, fromPort: number, data: Uint8Array): void { this.sent.push({ from: { addr: this.addr, port: fromPort }, to: { ...to }, data }); }
+  control(r: XfrmRequest): void {
+    if (this.refuse?.(r) === true) throw new Error(`refused ${r.op}`);
+    this.xfrm.push(r);
+  }
+  log(level: string, msg: string): void { this.logs.push(`${level}: ${msg}`); }
+  random(n: number): Uint8Array { return new Uint8Array(randomBytes(n)); }
+  states(): StateSpec[] { return this.xfrm.filter((r) => r.op === 'xfrm.state.add').map((r) => (r.args as { state: StateSpec }).state); }
+}
+
+export const ADDR = { a: '198.51.100.1', b: '198.51.100.2' } as const;
+
+/** A swanctl.conf for side `me` talking to `peer`, with the given proposals. */
+export function conf(me: 'a' | 'b', ike: string, esp: string, opts: { psk?: string; encap?: boolean; remoteTs?: string } = {}): string {
+  const peer = me === 'a' ? 'b' : 'a';
+  const ts = { a: '203.0.113.0/28', b: '203.0.113.16/28' };
+  return `
+connections {
+  gw {
+    version = 2
+    local_addrs = ${ADDR[me]}
+    remote_addrs = ${ADDR[peer]}
+    proposals = ${ike}
+    encap = ${opts.encap === true ? 'yes' : 'no'}
+    local {
+      auth = psk
+      id = ${me}.example
+    }
+    remote {
+      auth = psk
+      id = ${peer}.example
+    }
+    children {
+      net-${me} {
+        local_ts = ${ts[me]}
+        remote_ts = ${opts.remoteTs ?? ts[peer]}
+        esp_proposals = ${esp}
+      }
+    }
+  }
+}
+secrets {
+  ike-gw {
+    id-1 = a.example
+    id-2 = b.example
+    secret = "${opts.psk ?? 'a fine test secret, not for production'}"
+  }
+}
+`;
+}
+
+export interface Pair { readonly a: IkeCore; readonly b: IkeCore; readonly ha: FakeHost; readonly hb: FakeHost; now: number }
+
+export function makePair(ike: string, esp: string, opts: { pskB?: string; encap?: boolean; remoteTsB?: string } = {}): Pair {
+  const ha = new FakeHost(ADDR.a);
+  const hb = new FakeHost(ADDR.b);
+  const a = new IkeCore(parseSwanctl(conf('a', ike, esp, { encap: opts.encap === true }), 'a.conf'), ha);
+  const b = new IkeCore(parseSwanctl(conf('b', ike, esp, { ...(opts.pskB !== undefined ? { psk: opts.pskB } : {}), ...(opts.remoteTsB !== undefined ? { remoteTs: opts.remoteTsB } : {}) }), 'b.conf'), hb);
+  return { a, b, ha, hb, now: 1_000_000 };
+}
+
+/** Delivers every queued datagram both ways until both are quiet; returns how many moved. */
+export function pump(p: Pair, max = 50): number {
+  let n = 0;
+  for (let i = 0; i < max; i++) {
+    const fromA = p.ha.sent.splice(0);
+    const fromB = p.hb.sent.splice(0);
+    if (fromA.length === 0 && fromB.length === 0) return n;
+    for (const w of fromA) { n++; p.b.receive(w.data, w.from, { addr: w.to.addr, port: w.to.port }, p.now); }
+    for (const w of fromB) { n++; p.a.receive(w.data, w.from, { addr: w.to.addr, port: w.to.port }, p.now); }
+  }
+  throw new Error('pump: the cores never went quiet');
+}

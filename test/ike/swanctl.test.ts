@@ -1,0 +1,46 @@
+// The swanctl.conf subset: a strongSwan-style file parses into the config
+// the core runs on; every key tunkit does not implement is refused naming
+// file, line and key; proposals and selectors are checked.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { findPsk } from '../../src/ike/config.js';
+import { parseSwanctl, SwanctlError } from '../../src/ike/swanctl.js';
+import { conf } from './pair.js';
+
+describe('swanctl.conf subset', () => {
+  it('parses connections, children, proposals and secrets', () => {
+    const c = parseSwanctl(conf('a', 'aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048', 'aes128gcm16,aes256-sha256'), 'a.conf');
+    const gw = c.connections[0]!;
+    assert.equal(gw.name, 'gw');
+    assert.deepEqual([gw.localAddrs, gw.remoteAddrs], [['198.51.100.1'], ['198.51.100.2']]);
+    assert.equal(gw.proposals.length, 2);
+    assert.deepEqual(gw.proposals[1]!.prf, [5], 'no prf: the integrity algorithm\'s PRF (sha256)');
+    assert.deepEqual([gw.local.id, gw.remote.id], ['a.example', 'b.example']);
+    assert.deepEqual(gw.children.map((ch) => [ch.name, ch.localTs, ch.remoteTs, ch.espProposals.length]), [['net-a', ['203.0.113.0/28'], ['203.0.113.16/28'], 2]]);
+    assert.equal(new TextDecoder().decode(findPsk(c, 'a.example', 'b.example')!), 'a fine test secret, not for production');
+  });
+
+  const refused: [string, RegExp][] = [
+    ['connections {\n  gw {\n    rekey_time = 1h\n  }\n}\n', /^x\.conf:3: connections\.gw\.rekey_time: is not supported/],
+    ['connections {\n  gw {\n    children {\n      c {\n        mode = transport\n      }\n    }\n  }\n}\n', /^x\.conf:5: connections\.gw\.children\.c\.mode: "transport" is not supported yet/],
+    ['connections {\n  gw {\n    local {\n      auth = pubkey\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.auth: "pubkey" is not supported yet/],
+    ['connections {\n  gw {\n    proposals = aes128-md5-modp1024\n  }\n}\n', /^x\.conf:3: connections\.gw\.proposals: "md5" is not an algorithm/],
+    ['pools {\n}\n', /^x\.conf:1: pools: section is not supported/],
+    ['connections {\n  gw {\n', /section is never closed/],
+    ['include /etc/swanctl/conf.d/*.conf\n', /^x\.conf:1: include: include is not supported yet/],
+    ['secrets {\n  eap-x {\n    secret = y\n  }\n}\n', /^x\.conf:2: secrets\.eap-x: only ike secrets/],
+    ['connections {\n  gw {\n    children {\n      c {\n        local_ts = 203.0.113.0/33\n      }\n    }\n  }\n}\n', /local_ts: "203\.0\.113\.0\/33" is not a subnet/],
+  ];
+  for (const [text, re] of refused) {
+    it(`refuses: ${re.source}`, () => {
+      assert.throws(() => parseSwanctl(text, 'x.conf'), (e: unknown) => e instanceof SwanctlError && re.test(e.message) && e.code === 'ESWANCTL');
+    });
+  }
+
+  it('secrets: 0x hex and 0s base64 forms; a secret for other ids does not match', () => {
+    const c = parseSwanctl('secrets {\n  ike-1 {\n    id = x.example\n    secret = 0x01020304\n  }\n  ike-2 {\n    secret = 0sAQI=\n  }\n}\n', 's.conf');
+    assert.deepEqual(findPsk(c, 'me', 'x.example'), Uint8Array.of(1, 2, 3, 4));
+    assert.deepEqual(findPsk(c, 'me', 'y.example'), Uint8Array.of(1, 2));
+  });
+});
