@@ -37,11 +37,11 @@ function table(rows: readonly (readonly string[])[]): string {
 }
 
 function systemsTable(sums: readonly SystemSummary[]): string {
-  const head = ['system', 'Gbit/s 1', 'Gbit/s 4', 'retr 1/4', 'RTT idle', 'RTT load', 'kpps rx 1', 'kpps rx 4', 'CPU% a/b 1', 'CPU% a/b 4', 'GC/10s a/b', 'RSS MB a/b', 'ok'];
+  const head = ['system', 'Gbit/s 1', 'Gbit/s 4', 'retr 1/4', 'RTT idle', 'idle after', 'RTT load', 'kpps rx 1', 'kpps rx 4', 'CPU% a/b 1', 'CPU% a/b 4', 'GC/10s a/b', 'RSS MB a/b', 'ok'];
   const rows = sums.map((s) => {
     const m = s.median;
     return [
-      s.system, fmt(m['gbps_1'], 3), fmt(m['gbps_4'], 3), pair(m['retransmits_1'], m['retransmits_4'], 0), fmt(m['rtt_idle_ms'], 3), fmt(m['rtt_load_ms_1'], 3),
+      s.system, fmt(m['gbps_1'], 3), fmt(m['gbps_4'], 3), pair(m['retransmits_1'], m['retransmits_4'], 0), fmt(m['rtt_idle_ms'], 3), fmt(m['rtt_idle_after_ms'], 3), fmt(m['rtt_load_ms_1'], 3),
       fmt(m['rx_kpps_1'], 1), fmt(m['rx_kpps_4'], 1), pair(m['cpu_a_1'], m['cpu_b_1'], 0), pair(m['cpu_a_4'], m['cpu_b_4'], 0),
       pair(m['gc_per10s_a_1'], m['gc_per10s_b_1'], 0), pair(m['rss_peak_mb_a'], m['rss_peak_mb_b'], 0),
       `${s.passes}/${s.passes + s.failed}`,

@@ -108,9 +108,9 @@ run_system() {
     fi
   fi
   [ -n "$SYS_ERR" ] && log "  $sys failed: $SYS_ERR"
-  printf '{"system":"%s","pass":%s,"ok":%s,"error":%s,"note":%s,"idle_ping":"raw/p%s-%s-idle.ping.txt"}\n' \
+  printf '{"system":"%s","pass":%s,"ok":%s,"error":%s,"note":%s,"idle_ping":"raw/p%s-%s-idle.ping.txt","idle_ping_after":"raw/p%s-%s-idle-after.ping.txt"}\n' \
     "$sys" "$pass" "$ok" "$( [ -n "$SYS_ERR" ] && json_str "$SYS_ERR" || echo null)" "$(json_str "$NOTE")" \
-    "$pass" "$sys" >>"$OUT/systems.jsonl"
+    "$pass" "$sys" "$pass" "$sys" >>"$OUT/systems.jsonl"
   topo_down
   keep_logs "$sys" "$pass"
 }

@@ -12,6 +12,8 @@ export interface SystemLine {
   readonly error: string | null;
   readonly note: string;
   readonly idle_ping: string;
+  /** The same pings after the load runs (absent in records from before it was measured). */
+  readonly idle_ping_after?: string;
 }
 
 /** One daemon's counters over one load run (measure.sh daemons_json). */
@@ -69,6 +71,7 @@ export interface PassRecord {
   readonly error: string | null;
   readonly note: string;
   readonly idlePing: PingResult | null;
+  readonly idleAfterPing: PingResult | null;
   readonly loads: readonly Load[];
 }
 
@@ -109,6 +112,7 @@ export function passRecords(systems: readonly SystemLine[], runs: readonly RunLi
     error: s.error,
     note: s.note,
     idlePing: s.ok ? parsePing(read(s.idle_ping)) : null,
+    idleAfterPing: s.ok && s.idle_ping_after !== undefined ? parsePing(read(s.idle_ping_after)) : null,
     loads: runs.filter((r) => r.system === s.system && r.pass === s.pass).map((r) => load(r, read)),
   }));
 }
@@ -132,6 +136,7 @@ export const METRICS: Readonly<Record<string, Metric>> = {
   retransmits_4: (p) => loadOf(p, 4)?.retransmits ?? null,
   tcp_mss: (p) => loadOf(p, 1)?.mss ?? null,
   rtt_idle_ms: (p) => p.idlePing?.avgMs ?? null,
+  rtt_idle_after_ms: (p) => p.idleAfterPing?.avgMs ?? null,
   rtt_load_ms_1: (p) => loadOf(p, 1)?.ping?.avgMs ?? null,
   rtt_load_ms_4: (p) => loadOf(p, 4)?.ping?.avgMs ?? null,
   rx_kpps_1: (p) => loadOf(p, 1)?.rxKpps ?? null,
@@ -223,6 +228,7 @@ export const TARGETS: readonly TargetSpec[] = [
   ...both('GRE vs naive C forwarder', 'tunkit-gre', CFWD, '>=', 2),
   ...both('IPIP vs naive C forwarder', 'tunkit-ipip', CFWD, '>=', 2),
   ...TK_TUNNELS.map((t): TargetSpec => ({ label: `idle RTT ${t} vs OpenVPN`, num: t, den: OVPN, metric: 'rtt_idle_ms', op: '<=', k: 1 })),
+  ...TK_TUNNELS.map((t): TargetSpec => ({ label: `idle RTT after load ${t} vs OpenVPN`, num: t, den: OVPN, metric: 'rtt_idle_after_ms', op: '<=', k: 1 })),
   ...both('ESP ChaCha20-Poly1305 vs strongSwan', 'tunkit-esp-chacha20', SWAN, 'info', 0),
   ...both('ESP ChaCha20-Poly1305 vs OpenVPN', 'tunkit-esp-chacha20', OVPN, 'info', 0),
   ...both('ESP AES-CBC+HMAC-SHA256 vs strongSwan', 'tunkit-esp-aescbc-sha256', SWAN, 'info', 0),

@@ -83,7 +83,9 @@ load_run() {
     "$(daemons_json "$WORK/snap0" "$WORK/snap1")" "${tag#"$OUT"/}.iperf.json" "${tag#"$OUT"/}.ping.txt" >>"$OUT/runs.jsonl"
 }
 
-# measure_system SYSTEM PASS: idle ping, then 1 and 4 streams
+# measure_system SYSTEM PASS: idle ping, then 1 and 4 streams, then idle ping
+# again: a fresh daemon (its code not yet optimized by any traffic) and one
+# that has carried traffic, as a daemon in service has.
 measure_system() {
   local sys=$1 pass=$2 srv
   ip netns exec "$NB" iperf3 -s -B "$DST" >"$WORK/iperf3-server.log" 2>&1 &
@@ -94,4 +96,6 @@ measure_system() {
   load_run "$sys" "$pass" 1
   sleep 1
   load_run "$sys" "$pass" 4
+  sleep 1
+  ns "$NA" ping -c "$PINGS" -i 0.2 -W 2 -I "$SRC" "$DST" >"$OUT/raw/p$pass-$sys-idle-after.ping.txt" 2>&1
 }
