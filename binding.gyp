@@ -14,6 +14,7 @@
         "native/poll.c",
         "native/netlink.c",
         "native/notify.c",
+        "native/privs.c",
         "native/crypto.c",
         "native/crypto_napi.c",
         "native/crypto_sa.c",

@@ -10,6 +10,7 @@
  *   poll.c     pollStart pollPause pollStop                         (tk_poll.h)
  *   netlink.c  nlOpen nlSend nlRecv (rtnetlink syscalls only)       (tk_netlink.h)
  *   notify.c   sdNotify (one datagram to systemd's NOTIFY_SOCKET)   (tk_notify.h)
+ *   privs.c    dropPrivileges (tunkitd --user)                    (tk_privs.h)
  *   common.c   argument/error helpers and per-thread state          (tk_common.h)
  *
  * Why native: Node's fs on a TUN fd costs one threadpool round trip per packet
@@ -23,6 +24,7 @@
 #include "tk_poll.h"
 #include "tk_netlink.h"
 #include "tk_notify.h"
+#include "tk_privs.h"
 #include "crypto.h"
 
 /* Run in order at load; each defines its file's functions. One line per file. */
@@ -33,6 +35,7 @@ static const tk_init_fn tk_inits[] = {
   tk_poll_init,
   tk_netlink_init,
   tk_notify_init,
+  tk_privs_init,
   tk_crypto_init,
 };
 

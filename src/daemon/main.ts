@@ -8,10 +8,13 @@
 // `tunkit reload` re-read the file and apply the difference (config-file.ts).
 //
 //   tunkitd [--socket PATH] [--config FILE] [--swanctl FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT]
+//           [--user USER[:GROUP]]
 //   tunkitd -V | --version
 //
 // --swanctl FILE loads a swanctl.conf subset for the IKE daemon (ike-shell.ts);
 // without it IKE still listens on UDP 500 and `tunkit ike load FILE` loads one.
+// --user USER[:GROUP]: once everything is open, drop to USER keeping only
+// CAP_NET_ADMIN and CAP_NET_RAW (privs.ts); an unknown user exits 1 at start.
 
 import { resolve } from 'node:path';
 import type { Plan } from '../config/diff.js';
@@ -38,6 +41,8 @@ import type { Level } from './log.js';
 import { parseListen } from './metrics.js';
 import type { ListenAddr } from './metrics.js';
 import { notifier } from './notify.js';
+import { dropTo, resolveUser } from './privs.js';
+import type { RunAs } from './privs.js';
 import { startService } from './service.js';
 import type { Service } from './service.js';
 import { TunkitNode } from './node.js';
@@ -51,18 +56,19 @@ import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
 
-interface Options { socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null }
+interface Options { socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null; user: string | null }
 
-const USAGE = 'usage: tunkitd [--socket PATH] [--config FILE] [--swanctl FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT] | --version\n';
+const USAGE = 'usage: tunkitd [--socket PATH] [--config FILE] [--swanctl FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT] [--user USER[:GROUP]] | --version\n';
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null };
+  const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null, user: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--socket' && v !== undefined) { o.socket = v; i++; continue; }
     if (a === '--config' && v !== undefined) { o.config = resolve(v); i++; continue; }
     if (a === '--swanctl' && v !== undefined) { o.swanctl = v; i++; continue; }
+    if (a === '--user' && v !== undefined) { o.user = v; i++; continue; }
     if (a === '--log-level' && (v === 'error' || v === 'warn' || v === 'info' || v === 'debug')) { o.level = v; i++; continue; }
     if (a === '--metrics-listen' && v !== undefined) { o.metricsListen = parseListen(v); i++; continue; }
     if (a === '-h' || a === '--help') {
@@ -84,6 +90,7 @@ interface Running { readonly svc: Service; readonly stop: () => Promise<void>; r
 /** Wires node, datapath and control server together; applies --config before the socket opens. */
 async function start(o: Options, log: Log): Promise<Running> {
   const ikeCfg = o.swanctl !== null ? readSwanctl(o.swanctl) : null; // a bad file stops us before anything is opened
+  const runAs: RunAs | null = o.user !== null ? resolveUser(o.user) : null; // so does an unknown user
   const clock = (): number => performance.now();
   let server: ControlServer | null = null;
   const devices = new LinuxDevices({ offload: offloadFromEnv(), warn: (e, f) => log.warn(e, f) });
@@ -143,6 +150,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   const srv = server;
   srv.onSubscribe = () => housekeeping(node, srv);
   log.info('listening', { socket: o.socket });
+  if (runAs !== null) dropTo(runAs, o.socket, log); // throws: main exits 1
   svc.ready();
   const timer = setInterval(() => {
     housekeeping(node, srv);

@@ -129,12 +129,21 @@ export interface NativeAddon {
    * Non-blocking (a full queue throws EAGAIN); throws the errno otherwise.
    */
   sdNotify(path: string, state: string): void;
+  /** getpwnam(user); gid from getgrnam(group) unless '' (then the user's primary group). RangeError "unknown user/group". */
+  lookupUser(user: string, group: string): { uid: number; gid: number };
+  /**
+   * tunkitd --user (native/tk_privs.h): bounding set, setgroups(0)/setresgid/setresuid with
+   * KEEPCAPS, capset to exactly CAP_NET_ADMIN + CAP_NET_RAW (permitted, effective) on this
+   * thread, NO_NEW_PRIVS. Throws the errno of a failed step (the caller must then exit).
+   */
+  dropPrivileges(uid: number, gid: number): void;
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'tunSetOffload', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
   'rawOpen', 'rawIcmpFilter', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv', 'sdNotify',
+  'lookupUser', 'dropPrivileges',
 ];
 
 /** Absolute path of the built addon. */
