@@ -147,8 +147,12 @@ export class Pair {
     this.right = right;
   }
 
-  /** Builds the topology and starts both daemons (with daemonArgs); on any failure removes what it made. */
-  static async create(prefix = 'tkt', daemonArgs: readonly string[] = []): Promise<Pair> {
+  /**
+   * Builds the topology and starts both daemons (with daemonArgs; `launcher`, when
+   * given, is the command line the daemon's argv is appended to, e.g. an unshare
+   * wrapper); on any failure removes what it made.
+   */
+  static async create(prefix = 'tkt', daemonArgs: readonly string[] = [], launcher: readonly string[] = []): Promise<Pair> {
     requireRoot();
     try {
       const lns = Netns.create(`${prefix}l`);
@@ -158,8 +162,8 @@ export class Pair {
         ns.exec('sysctl', ['-qw', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.default.router_solicitations=0']);
       }
       const { aDev, bDev } = vethPair(lns, '198.51.100.1/24', rns, '198.51.100.2/24');
-      const left = await startDaemon('left', lns, aDev, '198.51.100.1', daemonArgs);
-      const right = await startDaemon('right', rns, bDev, '198.51.100.2', daemonArgs);
+      const left = await startDaemon('left', lns, aDev, '198.51.100.1', daemonArgs, launcher);
+      const right = await startDaemon('right', rns, bDev, '198.51.100.2', daemonArgs, launcher);
       return new Pair(left, right);
     } catch (e) {
       Netns.cleanupAll();
@@ -382,9 +386,10 @@ export class Pair {
   }
 }
 
-async function startDaemon(name: SideName, ns: Netns, veth: string, addr: string, args: readonly string[]): Promise<Side> {
+async function startDaemon(name: SideName, ns: Netns, veth: string, addr: string, args: readonly string[], launcher: readonly string[] = []): Promise<Side> {
   const sock = `/run/tunkit/${ns.name}.sock`;
-  const daemon = ns.spawn(process.execPath, [TUNKITD, '--socket', sock, ...args]);
+  const argv = [process.execPath, TUNKITD, '--socket', sock, ...args];
+  const daemon = launcher.length > 0 ? ns.spawn(launcher[0]!, [...launcher.slice(1), ...argv]) : ns.spawn(argv[0]!, argv.slice(1));
   const side: Side = { name, ns, sock, veth, addr, daemon, log: '' };
   daemon.stderr?.on('data', (d: Buffer) => { side.log += d.toString(); });
   daemon.stdout?.on('data', (d: Buffer) => { side.log += d.toString(); });

@@ -1,0 +1,99 @@
+// tunkitd --user: least privilege (src/daemon/privs.ts, native/privs.c).
+//   - an unknown user stops tunkitd at start: exit 1, an error naming the
+//     user, no control socket;
+//   - two daemons started as root with --user nobody:nogroup (or a throwaway
+//     system user the test creates and removes) run as that uid/gid with
+//     CapEff exactly CAP_NET_ADMIN|CAP_NET_RAW (0x3000) and no_new_privs,
+//     own their control socket, and still create a GRE tunnel (`link add`
+//     after the drop) that carries ping between the two namespaces.
+// This host's /dev/net/tun may be 0600 root (distributions make it 0666):
+// each daemon runs in a private mount namespace (unshare -m) where a tmpfs
+// over /dev/net holds a 0666 node for the same device (10, 200), so nothing
+// outside the test changes. Namespaces and the user are removed even on failure.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { test } from 'node:test';
+import { Netns } from '../../src/demo/netns.js';
+import { Pair, requireRoot, SIDES, TUNKITD } from './pair.js';
+
+/** Runs the daemon with a 0666 /dev/net/tun of its own mount namespace ("$@" is the daemon's argv). */
+const LAUNCHER = ['unshare', '-m', 'sh', '-c',
+  'mount -t tmpfs -o mode=0755,size=64k tkpriv /dev/net && mknod -m 0666 /dev/net/tun c 10 200 && exec "$@"', 'sh'];
+
+interface TestUser { readonly spec: string; readonly uid: number; readonly gid: number; readonly remove: () => void }
+
+const ids = (name: string, db: 'passwd' | 'group'): string[] | null => {
+  const r = spawnSync('getent', [db, name], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim().split(':') : null;
+};
+
+/** nobody:nogroup when the host has them, else a throwaway system user (removed by remove()). */
+function testUser(): TestUser {
+  const pw = ids('nobody', 'passwd');
+  const gr = ids('nogroup', 'group');
+  if (pw !== null && gr !== null) return { spec: 'nobody:nogroup', uid: Number(pw[2]), gid: Number(gr[2]), remove: () => undefined };
+  const name = `tkpriv${process.pid % 100000}`;
+  const r = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', name], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `useradd ${name}: ${r.stderr}`);
+  const u = ids(name, 'passwd')!;
+  return { spec: name, uid: Number(u[2]), gid: Number(u[3]), remove: () => { spawnSync('userdel', [name]); } };
+}
+
+/** Uid/Gid (all four ids), CapEff and NoNewPrivs of a process. */
+function creds(pid: number): { uid: string; gid: string; capEff: string; noNewPrivs: string } {
+  const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (k: string): string => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(st)?.[1]?.trim().replace(/\s+/g, ' ') ?? '';
+  return { uid: field('Uid'), gid: field('Gid'), capEff: field('CapEff'), noNewPrivs: field('NoNewPrivs') };
+}
+
+test('tunkitd --user with an unknown user exits 1 at start naming it', () => {
+  requireRoot();
+  const ns = Netns.create('tkpu');
+  try {
+    const sock = `/run/tunkit/${ns.name}.sock`;
+    const bad = `tkpriv-nosuch-${process.pid}`;
+    const r = spawnSync('ip', ['netns', 'exec', ns.name, process.execPath, TUNKITD, '--socket', sock, '--user', bad], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 1, `exit ${r.status}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`startup_failed .*unknown user \\\\"${bad}\\\\"`));
+    assert.equal(existsSync(sock), false, 'no control socket');
+    const g = spawnSync('ip', ['netns', 'exec', ns.name, process.execPath, TUNKITD, '--socket', sock, '--user', 'root:tkpriv-nosuch-group'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(g.status, 1, `exit ${g.status}: ${g.stderr}`);
+    assert.match(g.stderr, /unknown group \\"tkpriv-nosuch-group\\"/);
+  } finally {
+    Netns.cleanupAll();
+  }
+});
+
+test('tunkitd --user drops to the user with CAP_NET_ADMIN|CAP_NET_RAW only, and tunnels still work', async () => {
+  requireRoot();
+  const user = testUser();
+  let p: Pair | null = null;
+  try {
+    p = await Pair.create('tkpv', ['--user', user.spec], LAUNCHER);
+    const pair = p;
+    for (const s of SIDES) {
+      const sd = pair.side(s);
+      for (let i = 0; i < 100 && !sd.log.includes('privileges_dropped'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(sd.log, /event=privileges_dropped .*cap_eff=0x3000/, `[${s}] log: ${sd.log}`);
+      const c = creds(sd.daemon.pid!);
+      assert.equal(c.uid, `${user.uid} ${user.uid} ${user.uid} ${user.uid}`, `[${s}] Uid`);
+      assert.equal(c.gid, `${user.gid} ${user.gid} ${user.gid} ${user.gid}`, `[${s}] Gid`);
+      assert.equal(c.capEff, '0000000000003000', `[${s}] CapEff`);
+      assert.equal(c.noNewPrivs, '1', `[${s}] NoNewPrivs`);
+      const st = statSync(sd.sock);
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [user.uid, user.gid, 0o600], `[${s}] control socket owner and mode`);
+    }
+    pair.tunnel('gre1', 'type gre', ['198.51.100.1', '198.51.100.2'], ['192.0.2.1/30', '192.0.2.2/30']);
+    await pair.pingOk('left', '192.0.2.2', { count: 3 });
+    const st = pair.stats('right', 'gre1');
+    assert.ok((st.rx['packets'] ?? 0) >= 3, `right gre1 rx ${JSON.stringify(st.rx)}`);
+  } catch (e) {
+    if (e instanceof Error && p !== null) e.message += `\n${p.logs()}`;
+    throw e;
+  } finally {
+    await p?.close();
+    user.remove();
+  }
+});
