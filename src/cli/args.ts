@@ -206,7 +206,7 @@ export interface GlobalOptions {
  * object: `help` (-help), `version` (-V / --version), `batch` (-batch FILE,
  * args = [FILE]).
  */
-export type TunkitObject = 'link' | 'tunnel' | 'monitor' | 'xfrm' | 'stats' | 'save' | 'reload' | 'ike' | 'help' | 'version' | 'batch';
+export type TunkitObject = 'link' | 'tunnel' | 'monitor' | 'xfrm' | 'stats' | 'save' | 'reload' | 'ike' | 'capture' | 'help' | 'version' | 'batch';
 
 /** A parsed command line: options, the object, and the object's own arguments (COMMAND ...). */
 export interface CommandLine {
@@ -220,6 +220,7 @@ export const USAGE = [
   '       tunkit [ -force ] -batch filename',
   '       tunkit save             (the running state as a config file)',
   '       tunkit reload [ FILE ]  (apply the config file\'s difference)',
+  '       tunkit capture DEV [ inner | outer ] [ -w FILE ] [ -c COUNT ]  (pcap, stdout without -w)',
   'where  OBJECT := { link | tunnel | monitor | xfrm | ike | stats | help }',
   '       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -j[son] | -p[retty] |',
   '                    -he[lp] | --socket PATH }',
@@ -252,9 +253,9 @@ const IP_OBJECTS = [
   'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop',
   'mptcp', 'ioam', 'help', 'stats',
   // tunkit's own, last so that no ip abbreviation changes meaning.
-  'save', 'reload', 'ike',
+  'save', 'reload', 'ike', 'capture',
 ] as const;
-const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'tunnel', 'monitor', 'xfrm', 'stats', 'save', 'reload', 'ike', 'help']);
+const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'tunnel', 'monitor', 'xfrm', 'stats', 'save', 'reload', 'ike', 'capture', 'help']);
 
 function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefined {
   // matches_color() strips "=always|auto|never" before matching "-color".
@@ -267,7 +268,7 @@ export function resolveObject(word: string): TunkitObject {
   const hit = IP_OBJECTS.find((o) => matches(word, o));
   if (hit === undefined) throw new UsageError(`Object "${word}" is unknown, try "tunkit help".`, word);
   if (hit === 'tunl') return 'tunnel';
-  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, tunnel, monitor, xfrm, ike, stats, save, reload).`, word);
+  if (!SUPPORTED.has(hit)) throw new UsageError(`Object "${hit}" is not supported by tunkit (link, tunnel, monitor, xfrm, ike, stats, save, reload, capture).`, word);
   return hit as TunkitObject;
 }
 

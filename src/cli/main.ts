@@ -10,6 +10,7 @@
 //   tunkit [--socket PATH] save              (the running state as tunkitd's config file, keys included)
 //   tunkit [--socket PATH] [-j] reload [FILE] (tunkitd re-reads its config file, or FILE, and applies the difference)
 //   tunkit [-j [-p]] [--socket PATH] ike { list-sas | initiate CHILD | terminate NAME | load FILE }   (swanctl)
+//   tunkit [--socket PATH] capture DEV [ inner | outer ] [ -w FILE ] [ -c COUNT ]   (pcap; stdout without -w)
 //
 // Exit status as ip(8): 0 ok, 255 a malformed command line (ip's exit(-1)),
 // 2 the daemon refused the request (ip's RTNETLINK failure), 1 the daemon
@@ -70,6 +71,7 @@ async function dispatch(cl: CommandLine, c: Control, io: Io): Promise<number> {
     case 'save': return (await import('./config.js')).runSave(cl, c, io.out);
     case 'reload': return (await import('./config.js')).runReload(cl, c, io.out);
     case 'ike': return (await import('./ike.js')).runIke(cl.args, c, cl.options, io.out);
+    case 'capture': return (await import('./capture.js')).runCapture(cl, c, io.err);
     case 'version': case 'batch': throw new UsageError(`Object "${cl.object}" is unknown, try "tunkit help".`, cl.object);
   }
 }

@@ -157,3 +157,50 @@ export async function monitor(path: string, drops: boolean, onEvent: (e: Monitor
     s.on('error', () => resolve());
   });
 }
+
+/** What a capture stream delivers (daemon/capture-stream.ts). */
+export interface CaptureHandlers {
+  /** The daemon accepted: the pcap file header's linktype and snaplen. */
+  readonly onStart: (linktype: number, snaplen: number) => void;
+  /** Whole pcap records, and the daemon's running counts for this capture. */
+  readonly onRecords: (records: Buffer, captured: number, dropped: number) => void;
+}
+
+/**
+ * Streams a capture on a connection of its own. Resolves with close() once
+ * started (rejects with the daemon's error otherwise); `done` resolves when
+ * the stream ends (close(), or the daemon ended it: device gone, daemon stopped).
+ */
+export async function captureStream(path: string, args: { dev: string; side: string }, h: CaptureHandlers): Promise<{ close: () => void; done: Promise<void> }> {
+  const s = await open(path);
+  const done = new Promise<void>((resolve) => {
+    s.on('close', () => resolve());
+  });
+  let buf = '';
+  return new Promise((resolve, reject) => {
+    let isStarted = false;
+    s.on('error', (e) => { if (!isStarted) reject(e); });
+    s.on('close', () => { if (!isStarted) reject(new VpnError('ECONNRESET', 'tunkitd closed the connection before answering capture')); });
+    s.on('data', (chunk: string) => {
+      buf += chunk; // no length cap: records of a 64 KiB packet make long lines, and the daemon is trusted
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line === '') continue;
+        const m = JSON.parse(line) as Reply & { pcap?: string; captured?: number; dropped?: number };
+        if (m.pcap !== undefined) {
+          h.onRecords(Buffer.from(m.pcap, 'base64'), m.captured ?? 0, m.dropped ?? 0);
+        } else if (!m.ok) {
+          s.destroy();
+          reject(new VpnError(m.error?.code ?? 'EPROTO', m.error?.message ?? 'error', m.error?.field));
+        } else {
+          const d = m.data as { linktype: number; snaplen: number };
+          isStarted = true;
+          h.onStart(d.linktype, d.snaplen);
+          resolve({ close: () => s.destroy(), done });
+        }
+      }
+    });
+    s.write(`${JSON.stringify({ id: 1, op: 'capture', args })}\n`);
+  });
+}

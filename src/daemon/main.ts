@@ -149,6 +149,11 @@ async function start(o: Options, log: Log): Promise<Running> {
   await server.listen();
   const srv = server;
   srv.onSubscribe = () => housekeeping(node, srv);
+  srv.onCapture = (dev, side, sink) => {
+    const c = dp.capture(dev, side, sink);
+    if (c !== null) log.info('capture', { dev, side });
+    return c;
+  };
   log.info('listening', { socket: o.socket });
   if (runAs !== null) dropTo(runAs, o.socket, log); // throws: main exits 1
   svc.ready();

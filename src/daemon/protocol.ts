@@ -5,6 +5,7 @@
 //   response  {"id": 1, "ok": true, "data": ...}
 //             {"id": 1, "ok": false, "error": {"code": "EINVAL", "message": "...", "field": "ttl"}}
 //   event     {"id": 2, "event": {...}}          (after a "monitor" request, until the client closes)
+//   pcap      {"id": 3, "pcap": "<base64>", ...} (after a "capture" request: daemon/capture-stream.ts)
 //
 // Every field of a request is validated before use: a hostile or garbled
 // line gets an error response and changes nothing.
@@ -22,9 +23,9 @@ import type { XfrmEvent, XfrmOp } from '../xfrm/spec.js';
  * addr.add|addr.del   {dev, addr: "ADDR/PLEN"}, route.add|route.del {dev, dst: "PREFIX/PLEN"}: on tunkit's own links
  */
 export type ConfigOps = 'config.reload' | 'config.save' | 'addr.add' | 'addr.del' | 'route.add' | 'route.del';
-export type Op = 'link.add' | 'link.change' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'ping' | ConfigOps | XfrmOp | IkeOp;
+export type Op = 'link.add' | 'link.change' | 'link.del' | 'link.set' | 'link.show' | 'stats' | 'monitor' | 'capture' | 'ping' | ConfigOps | XfrmOp | IkeOp;
 export const OPS: readonly Op[] = [
-  'link.add', 'link.change', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'ping',
+  'link.add', 'link.change', 'link.del', 'link.set', 'link.show', 'stats', 'monitor', 'capture', 'ping',
   'config.reload', 'config.save', 'addr.add', 'addr.del', 'route.add', 'route.del', ...XFRM_OPS, ...IKE_OPS,
 ];
 

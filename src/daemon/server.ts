@@ -7,6 +7,8 @@ import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { VpnError } from '../wire/errors.js';
+import { serveCapture } from './capture-stream.js';
+import type { StartCapture } from './capture-stream.js';
 import { LineSplitter, parseRequest } from './protocol.js';
 import type { EventMsg, MonitorEvent, Request, Response } from './protocol.js';
 
@@ -17,6 +19,9 @@ interface Subscriber { readonly sock: Socket; readonly id: number; readonly drop
 export class ControlServer {
   private server: Server | null = null;
   private readonly subs = new Set<Subscriber>();
+
+  /** Starts a `tunkit capture` tap (main.ts: the data path's); null refuses captures. */
+  onCapture: StartCapture | null = null;
 
   /** Called when a monitor subscribes, so drop tracing can start at once. */
   onSubscribe: (() => void) | null = null;
@@ -93,6 +98,11 @@ export class ControlServer {
       return;
     }
     try {
+      if (req.op === 'capture') {
+        if (this.onCapture === null) throw new VpnError('EOPNOTSUPP', 'capture is not available');
+        serveCapture(sock, req.id, req.args, this.onCapture, (data) => this.reply(sock, { id: req.id, ok: true, data }));
+        return;
+      }
       const data = this.handle(req);
       if (data instanceof Promise) { // a long op (ike.initiate): answered when it settles
         data.then((v: unknown) => this.reply(sock, { id: req.id, ok: true, data: v ?? null }), (e: unknown) => this.reply(sock, { id: req.id, ok: false, error: errorBody(e) }));

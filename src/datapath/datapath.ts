@@ -38,6 +38,8 @@ import type { XfrmiStats } from '../xfrm/xfrmi.js';
 import { Drop } from '../wire/drop.js';
 import type { PooledBatch } from '../io/pool.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
+import { addTap } from './capture.js';
+import type { CaptureSide, CaptureSink, CaptureTap } from './capture.js';
 import { FaultLog } from './fault-log.js';
 import { countsGsoOnce, PortOffload } from './offload.js';
 import { allArmed, Port, PortKind, SendQueue, SlabViews } from './port.js';
@@ -131,6 +133,8 @@ export class Datapath {
     if (p === undefined) return;
     p.isOpen = false;
     this.ports.delete(name);
+    if (p.taps !== null) for (const tap of [...p.taps.inner, ...p.taps.outer]) tap.end();
+    p.taps = null;
     if (p.tunnel !== null) this.byTunnel.delete(p.tunnel);
     if (p.kind === PortKind.Xfrmi) this.byIfId.delete(p.ifId);
     if (p === this.policy) this.policy = null;
@@ -149,6 +153,15 @@ export class Datapath {
   mtuChanged(name: string, mtu: number): void {
     const p = this.ports.get(name);
     if (p !== undefined) this.geometry.fit(mtu + p.l2Len);
+  }
+
+  /**
+   * Starts a capture of `side` of device `name` into `sink` (capture.ts);
+   * null when no such device. The returned stop() removes the tap.
+   */
+  capture(name: string, side: CaptureSide, sink: CaptureSink): { tap: CaptureTap; stop: () => void } | null {
+    const p = this.ports.get(name);
+    return p === undefined ? null : addTap(p, side, sink, this.clock.wallNow);
   }
 
   /** Feeds systemd's watchdog from this loop (watchdog.ts) while every device is read; stop() ends it. */
@@ -213,6 +226,7 @@ export class Datapath {
     const now = this.clock.now();
     const wall = this.clock.wallNow();
     const o = p.offload;
+    if (p.taps !== null) p.taps.readBatch(o === null ? p.batch : o.reads, n);
     if (o === null) {
       this.xmitSlots(p, p.batch, 0, n, now, wall);
     } else {
@@ -311,7 +325,10 @@ export class Datapath {
     if (x.icmpLen > 0) this.writes.writeOne(p, x.icmp, x.icmpLen); // PMTU error back to the inner sender
   }
 
-  private flushSend(p: Port): void { this.sendQ.flush(this.tx, p); }
+  private flushSend(p: Port): void {
+    if (p.taps !== null) p.taps.gather(p.taps.outer, this.sendQ.batch);
+    this.sendQ.flush(this.tx, p);
+  }
 
   /**
    * A read the TSO split or checksum completion refused: tx_dropped, where the
@@ -419,8 +436,12 @@ export class Datapath {
     if (this.stack.receive(slab, off, len, ifindex, r) !== Verdict.Deliver) return;
     const t = r.tunnel!;
     const p = this.byTunnel.get(t);
-    if (p === undefined) t.stats.rx_dropped++; // a fallback device with no TUN behind it
-    else this.writes.queue(p, slab, r.off, r.len);
+    if (p === undefined) {
+      t.stats.rx_dropped++; // a fallback device with no TUN behind it
+      return;
+    }
+    if (p.taps !== null) p.taps.one(p.taps.outer, slab, off, len);
+    this.writes.queue(p, slab, r.off, r.len);
   }
 
   private icmp(slab: Uint8Array, off: number, len: number, link: number, now: number): void {

@@ -5,6 +5,7 @@
 // receive batch, a Port's read batch) until they are flushed, which always
 // happens before the callback that filled those slabs returns.
 
+import type { PortTaps } from './capture.js';
 import { GatherBatch } from '../io/pool.js';
 import type { PooledBatch } from '../io/pool.js';
 import type { TunDevice } from '../io/types.js';
@@ -48,6 +49,8 @@ export class Port {
   isArmed = false;
   /** TUN offload (a vnetHdr device): its own read batch, TSO split, GRO on write; else null. */
   offload: PortOffload | null = null;
+  /** `tunkit capture` taps (capture.ts); null when none, the only cost then. */
+  taps: PortTaps | null = null;
   /** Bound once: no closure per read. */
   readonly onRead: (n: number) => void;
   readonly onReadError: (e: unknown) => void;

@@ -41,6 +41,7 @@ export class DeviceWrites {
     const q = p.writes;
     const count = q.batch.count;
     if (count === 0) return;
+    if (p.taps !== null) p.taps.gather(p.taps.inner, q.batch);
     if (p.offload !== null && p.isOpen) {
       this.counting = p;
       try {
@@ -65,6 +66,7 @@ export class DeviceWrites {
   /** Writes one packet (an ICMP error the cores built) into p's device now. */
   writeOne(p: Port, buf: Uint8Array, len: number): void {
     if (!p.isOpen) return;
+    if (p.taps !== null) p.taps.one(p.taps.inner, buf, 0, len);
     if (p.offload !== null) {
       p.offload.writeOne(buf, len);
       return;
