@@ -6,6 +6,9 @@
 //     CapEff exactly CAP_NET_ADMIN|CAP_NET_RAW (0x3000) and no_new_privs,
 //     own their control socket, and still create a GRE tunnel (`link add`
 //     after the drop) that carries ping between the two namespaces.
+//   - without root from the start: a non-root user holding only ambient
+//     CAP_NET_ADMIN and CAP_NET_RAW (systemd's User= + AmbientCapabilities=,
+//     here setpriv) starts tunkitd, which creates a GRE device on `link add`.
 // This host's /dev/net/tun may be 0600 root (distributions make it 0666):
 // each daemon runs in a private mount namespace (unshare -m) where a tmpfs
 // over /dev/net holds a 0666 node for the same device (10, 200), so nothing
@@ -13,10 +16,12 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Netns } from '../../src/demo/netns.js';
-import { Pair, requireRoot, SIDES, TUNKITD } from './pair.js';
+import { Pair, requireRoot, SIDES, sleep, TUNKIT, TUNKITD, within } from './pair.js';
 
 /** Runs the daemon with a 0666 /dev/net/tun of its own mount namespace ("$@" is the daemon's argv). */
 const LAUNCHER = ['unshare', '-m', 'sh', '-c',
@@ -94,6 +99,41 @@ test('tunkitd --user drops to the user with CAP_NET_ADMIN|CAP_NET_RAW only, and 
     throw e;
   } finally {
     await p?.close();
+    user.remove();
+  }
+});
+
+test('tunkitd runs without root from the start given ambient CAP_NET_ADMIN and CAP_NET_RAW', async () => {
+  requireRoot();
+  const user = testUser();
+  const ns = Netns.create('tkpa');
+  const dir = mkdtempSync(join(tmpdir(), 'tkpriv-'));
+  try {
+    chownSync(dir, user.uid, user.gid); // the control socket's directory: the user's own
+    const sock = join(dir, 'tunkitd.sock');
+    const caps = '+net_admin,+net_raw';
+    const d = ns.spawn(LAUNCHER[0]!, [...LAUNCHER.slice(1), 'setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups',
+      `--inh-caps=-all,${caps}`, `--ambient-caps=${caps}`, process.execPath, TUNKITD, '--socket', sock]);
+    let log = '';
+    d.stderr?.on('data', (b: Buffer) => { log += b.toString(); });
+    const exited = new Promise<number | string>((r) => d.on('exit', (code, sig) => r(code ?? sig ?? -1)));
+    try {
+      for (let i = 0; i < 200 && !existsSync(sock) && d.exitCode === null; i++) await sleep(25);
+      assert.ok(existsSync(sock), `no control socket: ${log}`);
+      const c = creds(d.pid!);
+      assert.equal(c.uid, `${user.uid} ${user.uid} ${user.uid} ${user.uid}`, 'Uid');
+      assert.equal(c.capEff, '0000000000003000', 'CapEff');
+      const r = spawnSync('ip', ['netns', 'exec', ns.name, process.execPath, TUNKIT, '--socket', sock, 'link', 'add', 'g1', 'type', 'gre', 'local', '192.0.2.1', 'remote', '192.0.2.2'], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 0, `link add: ${r.stderr}\n${log}`);
+      assert.equal(spawnSync('ip', ['netns', 'exec', ns.name, 'ip', 'link', 'show', 'g1']).status, 0, 'g1 exists');
+      d.kill('SIGTERM');
+      assert.equal(await within(exited, 5000), 0, `exit on SIGTERM: ${log}`);
+    } finally {
+      d.kill('SIGKILL');
+    }
+  } finally {
+    Netns.cleanupAll();
+    rmSync(dir, { recursive: true, force: true });
     user.remove();
   }
 });
