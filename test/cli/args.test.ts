@@ -140,11 +140,12 @@ test('do_cmd: OBJECT abbreviations resolve in ip.c cmds[] order', () => {
   for (const w of ['sa', 'sav', 'save']) assert.equal(resolveObject(w), 'save', w);
   for (const w of ['re', 'rel', 'reload']) assert.equal(resolveObject(w), 'reload', w);
   for (const w of ['ik', 'ike']) assert.equal(resolveObject(w), 'ike', w);
+  for (const w of ['c', 'cap', 'capture']) assert.equal(resolveObject(w), 'capture', w); // no ip object starts with c
   usage(() => resolveObject('r'), 'r', /Object "route" is not supported/);
   usage(() => resolveObject('s'), 's', /Object "sr" is not supported/);
   assert.equal(resolveObject('help'), 'help');
   assert.equal(parseArgs(['-s', 'mon', 'link']).object, 'monitor');
-  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, tunnel, monitor, xfrm, ike, stats, save, reload).');
+  usage(() => resolveObject('m'), 'm', 'Object "maddress" is not supported by tunkit (link, tunnel, monitor, xfrm, ike, stats, save, reload, capture).');
   usage(() => resolveObject('r'), 'r', /Object "route" is not supported/);
   assert.equal(resolveObject('tunnel'), 'tunnel');
   usage(() => resolveObject('tunt'), 'tunt', /"tuntap" is not supported/);
@@ -165,7 +166,7 @@ test('property: random argv only ever throws UsageError', () => {
   fc.assert(fc.property(fc.array(token, { maxLength: 8 }), (argv) => {
     try {
       const r = parseArgs(argv);
-      assert.ok(['link', 'tunnel', 'monitor', 'xfrm', 'stats', 'help', 'version', 'batch'].includes(r.object));
+      assert.ok(['link', 'tunnel', 'monitor', 'xfrm', 'stats', 'save', 'reload', 'ike', 'capture', 'help', 'version', 'batch'].includes(r.object));
       assert.ok(r.options.statsLevel >= 0);
     } catch (e) {
       assert.ok(e instanceof UsageError, `unexpected ${String(e)}`);
