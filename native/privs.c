@@ -71,7 +71,7 @@ static int tk_cap_last(void) {
 static int tk_drop(uid_t uid, gid_t gid, const char **call) {
   int last = tk_cap_last();
   for (int c = 0; c <= last; c++) {
-    if (c == CAP_NET_ADMIN || c == CAP_NET_RAW) continue;
+    if (c == CAP_NET_ADMIN || c == CAP_NET_RAW || prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) continue; /* kept, or not there */
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL) { *call = "PR_CAPBSET_DROP"; return errno; }
   }
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) { *call = "PR_SET_KEEPCAPS"; return errno; }

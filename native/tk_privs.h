@@ -9,7 +9,8 @@
  *   dropPrivileges(uid, gid)
  *       On the calling thread's credentials (uid 0 is a RangeError):
  *         1. PR_CAPBSET_DROP of every capability but CAP_NET_ADMIN and
- *            CAP_NET_RAW (needs CAP_SETPCAP, so before the uid changes);
+ *            CAP_NET_RAW still in the bounding set (needs CAP_SETPCAP, so
+ *            before the uid changes; none to drop needs none);
  *         2. prctl(PR_SET_KEEPCAPS, 1), so setuid keeps the permitted set;
  *         3. setgroups(0, NULL), setresgid(g,g,g), setresuid(u,u,u)
  *            (glibc applies these to every thread of the process);

@@ -14,6 +14,9 @@ import type { Log } from './log.js';
 /** CapEff after the drop: bits CAP_NET_ADMIN (12) and CAP_NET_RAW (13). */
 export const KEPT_CAPS = (1n << 12n) | (1n << 13n);
 
+/** What the drop itself needs: CAP_CHOWN (0, the control socket), CAP_SETGID (6), CAP_SETUID (7). */
+const DROP_NEEDS = (1n << 0n) | (1n << 6n) | (1n << 7n);
+
 /** A resolved --user: names as given, ids from getpwnam/getgrnam. */
 export interface RunAs { readonly user: string; readonly group: string; readonly uid: number; readonly gid: number }
 
@@ -27,6 +30,9 @@ export function parseUserSpec(spec: string): { user: string; group: string } {
 /** Looks the user (and group) up now, before anything is opened: unknown is a VpnError naming it. */
 export function resolveUser(spec: string): RunAs {
   const { user, group } = parseUserSpec(spec);
+  if ((capEff() & DROP_NEEDS) !== DROP_NEEDS) {
+    throw new VpnError('EPERM', 'tunkitd: --user needs CAP_CHOWN, CAP_SETGID and CAP_SETUID to drop (start it as root; under systemd use User= with AmbientCapabilities= instead)', 'user');
+  }
   try {
     const { uid, gid } = native().lookupUser(user, group);
     if (uid === 0) throw new VpnError('EINVAL', `tunkitd: --user ${user} is root (uid 0): nothing to drop`, 'user');

@@ -1,6 +1,6 @@
 // tunkitd --user: least privilege (src/daemon/privs.ts, native/privs.c).
-//   - an unknown user stops tunkitd at start: exit 1, an error naming the
-//     user, no control socket;
+//   - an unknown user or group, or a root without the capabilities the drop
+//     needs, stops tunkitd at start: exit 1, an error naming it, no control socket;
 //   - two daemons started as root with --user nobody:nogroup (or a throwaway
 //     system user the test creates and removes) run as that uid/gid with
 //     CapEff exactly CAP_NET_ADMIN|CAP_NET_RAW (0x3000) and no_new_privs,
@@ -66,6 +66,12 @@ test('tunkitd --user with an unknown user exits 1 at start naming it', () => {
     const g = spawnSync('ip', ['netns', 'exec', ns.name, process.execPath, TUNKITD, '--socket', sock, '--user', 'root:tkpriv-nosuch-group'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(g.status, 1, `exit ${g.status}: ${g.stderr}`);
     assert.match(g.stderr, /unknown group \\"tkpriv-nosuch-group\\"/);
+    // root without CAP_SETUID & co (a systemd unit's CapabilityBoundingSet=): refused before anything opens
+    const b = spawnSync('ip', ['netns', 'exec', ns.name, 'setpriv', '--bounding-set=-all,+net_admin,+net_raw', '--inh-caps=-all',
+      process.execPath, TUNKITD, '--socket', sock, '--user', 'root'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(b.status, 1, `exit ${b.status}: ${b.stderr}`);
+    assert.match(b.stderr, /--user needs CAP_CHOWN, CAP_SETGID and CAP_SETUID/);
+    assert.equal(existsSync(sock), false, 'no control socket');
   } finally {
     Netns.cleanupAll();
   }
