@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Builds the native I/O addon (binding.gyp → build/Release/tunkit_native.node)
-// with the node-gyp devDependency, never downloading headers: when the
+// with node-gyp, never downloading headers: in the repository the node-gyp
+// devDependency; in an installed package (the `install` script, run by
+// `npm install -g ./tunkit-*.tgz`, where devDependencies are absent) the
+// node-gyp npm bundles, whose path npm gives scripts as $npm_config_node_gyp.
+// When the
 // machine's Node headers are installed (/usr/include/node/node_api.h, e.g.
 // Debian's nodejs/libnode-dev), --nodedir=/usr points node-gyp at them.
 // Any failure exits non-zero with the reason on stderr.
@@ -20,7 +24,9 @@ let gyp;
 try {
   gyp = createRequire(join(root, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
 } catch (err) {
-  fail(`node-gyp is not installed (run npm ci): ${err instanceof Error ? err.message : String(err)}`);
+  const bundled = process.env.npm_config_node_gyp;
+  if (bundled !== undefined && bundled !== '' && existsSync(bundled)) gyp = bundled;
+  else fail(`node-gyp is not installed (run npm ci): ${err instanceof Error ? err.message : String(err)}`);
 }
 
 const args = [gyp, 'rebuild'];
