@@ -1,7 +1,8 @@
 // The npm package as a user installs it: `npm pack` of the built tree, then
 // `npm install -g --prefix TMP ./tunkit-*.tgz` (dependencies from the
 // registry, the addon compiled by the package's install script), then
-// `tunkit`/`tunkitd --version` from TMP/bin, the man pages under
+// `tunkit`/`tunkitd --version` from TMP/bin, the installed daemon making a
+// device in a namespace of its own (root), the man pages under
 // TMP/share/man, the completion script; and the man pages lint clean with
 // groff and man (Debian's groff-base and man-db are installed if missing).
 // `npm pack --ignore-scripts`: the test command has built dist/ and
@@ -19,8 +20,9 @@ import { REPO_ROOT } from '../util/paths.js';
 
 const PKG = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; man: string[] };
 
-/** The environment without the npm_* variables of an enclosing `npm test`. */
-const cleanEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+/** The environment without the npm_* variables of an enclosing `npm test`, nor c8's NODE_V8_COVERAGE (npm's own code is not ours to cover). */
+const cleanEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE_V8_COVERAGE'));
 
 function run(cmd: string, args: readonly string[], cwd = REPO_ROOT): SpawnSyncReturns<string> {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: cleanEnv(), timeout: 300_000 });
@@ -95,6 +97,23 @@ test('npm pack → npm install -g --prefix TMP: tunkit and tunkitd on PATH, addo
        console.log(typeof loadAddon([]));`], tmp);
     assert.equal(load.status, 0, load.stderr);
     assert.equal(load.stdout, 'object\n');
+
+    // The installed daemon runs (root): in a namespace of its own (unshare -n, gone with its
+    // processes), tunkitd makes an ipip device that the installed tunkit and the kernel both see.
+    const bin = join(prefix, 'bin');
+    const sock = join(tmp, 'd.sock');
+    const smoke = run('unshare', ['-n', 'sh', '-c', `set -e
+      '${bin}/tunkitd' --socket '${sock}' --log-level warn & pid=$!
+      trap 'kill $pid 2>/dev/null || true' EXIT
+      i=0; while [ ! -S '${sock}' ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+      '${bin}/tunkit' --socket '${sock}' link add tkpkg0 type ipip remote 192.0.2.2 local 192.0.2.1
+      '${bin}/tunkit' --socket '${sock}' link show tkpkg0
+      ip -o link show tkpkg0 >/dev/null && echo kernel-sees-it
+      kill $pid; wait $pid; echo "daemon-exit=$?"`], tmp);
+    assert.equal(smoke.status, 0, `${smoke.stdout}\n${smoke.stderr}`);
+    assert.match(smoke.stdout, /^\d+: tkpkg0@NONE: <POINTOPOINT,NOARP> mtu 1480 /m);
+    assert.match(smoke.stdout, /link\/ipip 192\.0\.2\.1 peer 192\.0\.2\.2/);
+    assert.match(smoke.stdout, /^kernel-sees-it\ndaemon-exit=0$/m);
 
     for (const page of ['man8/tunkit.8', 'man8/tunkitd.8', 'man5/tunkit.conf.5']) {
       assert.ok(existsSync(join(prefix, 'share', 'man', page)), `${page} under TMP/share/man`);
