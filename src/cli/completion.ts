@@ -8,7 +8,9 @@
 // function skips the global options, walks the typed words down the paths
 // that exist (other words are names, addresses and values) and offers the
 // deepest path's words, or the values when the previous word is a keyword.
+// tunkitd's scripts come from its option table (daemon/options.ts).
 
+import { DAEMON_OPTIONS } from '../daemon/options.js';
 import { optionGrammar, tunkitGrammar } from './grammar.js';
 import type { GrammarNode } from './grammar.js';
 
@@ -122,5 +124,61 @@ _tunkit() {
 }
 
 _tunkit "$@"
+`;
+}
+
+/** tunkitd's options by what follows them: a file name, one of a list, or a free value. */
+function daemonCases(): { files: string[]; lists: [string, readonly string[]][]; free: string[]; names: string[] } {
+  const withArg = DAEMON_OPTIONS.filter((o) => o.arg !== undefined);
+  return {
+    files: withArg.filter((o) => o.values === undefined && (o.arg === 'FILE' || o.arg === 'PATH')).map((o) => o.name),
+    lists: withArg.flatMap((o) => (o.values !== undefined ? [[o.name, o.values] as [string, readonly string[]]] : [])),
+    free: withArg.filter((o) => o.values === undefined && o.arg !== 'FILE' && o.arg !== 'PATH').map((o) => o.name),
+    names: DAEMON_OPTIONS.map((o) => o.name),
+  };
+}
+
+/** The bash completion script for tunkitd (its own file: bash-completion loads one per command name). */
+export function bashDaemonCompletion(): string {
+  const c = daemonCases();
+  const lists = c.lists.map(([n, vs]) => `    ${n}) COMPREPLY=( $(compgen -W ${q(vs.join(' '))} -- "$cur") ); return ;;`).join('\n');
+  const cases = [
+    ...(c.files.length > 0 ? [`    ${c.files.join('|')}) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;`] : []),
+    ...(lists !== '' ? [lists] : []),
+    ...(c.free.length > 0 ? [`    ${c.free.join('|')}) COMPREPLY=(); return ;;`] : []),
+  ].join('\n');
+  return `# bash completion for tunkitd(8)
+${HEADER}
+_tunkitd() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
+  case $prev in
+${cases}
+  esac
+  COMPREPLY=( $(compgen -W ${q(c.names.join(' '))} -- "$cur") )
+}
+complete -F _tunkitd tunkitd
+`;
+}
+
+/** The zsh completion function for tunkitd (file `_tunkitd` in $fpath). */
+export function zshDaemonCompletion(): string {
+  const c = daemonCases();
+  const lists = c.lists.map(([n, vs]) => `    (${n}) compadd -- ${vs.map(q).join(' ')}; return ;;`).join('\n');
+  const cases = [
+    ...(c.files.length > 0 ? [`    (${c.files.join('|')}) _files; return ;;`] : []),
+    ...(lists !== '' ? [lists] : []),
+    ...(c.free.length > 0 ? [`    (${c.free.join('|')}) return ;;`] : []),
+  ].join('\n');
+  return `#compdef tunkitd
+# zsh completion for tunkitd(8)
+${HEADER}
+_tunkitd() {
+  case \${words[CURRENT-1]} in
+${cases}
+  esac
+  compadd -- ${c.names.map(q).join(' ')}
+}
+
+_tunkitd "$@"
 `;
 }

@@ -8,22 +8,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveObject, UsageError } from '../../src/cli/args.js';
-import { bashCompletion, zshCompletion } from '../../src/cli/completion.js';
+import { bashCompletion, bashDaemonCompletion, zshCompletion, zshDaemonCompletion } from '../../src/cli/completion.js';
 import { tunkitGrammar } from '../../src/cli/grammar.js';
 import { parseLinkArgs } from '../../src/cli/link-args.js';
 import { parseTunnelCommand } from '../../src/cli/tunnel-args.js';
 import { parseXfrmArgs } from '../../src/cli/xfrm-args.js';
 
 /** What bash's completion offers for each command line (the last word is the one being completed). */
-function complete(lines: readonly (readonly string[])[]): string[] {
+function complete(lines: readonly (readonly string[])[], text = bashCompletion(), fn = '_tunkit', cmd = 'tunkit'): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'tunkit-compl-'));
   try {
-    const script = join(dir, 'tunkit.bash');
-    writeFileSync(script, bashCompletion());
+    const script = join(dir, `${cmd}.bash`);
+    writeFileSync(script, text);
     const calls = lines.map((l) => `t ${l.map((w) => `'${w}'`).join(' ')}`).join('\n');
     const r = spawnSync('bash', ['--norc', '--noprofile', '-c', `source '${script}' || exit 9
-complete -p tunkit
-t() { COMP_WORDS=("$@"); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _tunkit; echo "\${COMPREPLY[*]}"; }
+complete -p ${cmd}
+t() { COMP_WORDS=("$@"); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); ${fn}; echo "\${COMPREPLY[*]}"; }
 ${calls}`], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
@@ -91,4 +91,22 @@ test('zsh completion carries the same tables as a #compdef function', () => {
   assert.match(z, /^ {2}'tunkit xfrm' '[^']*\bstate\b[^']*\bpolicy\b/m);
   assert.match(z, /^ {2}'tunkit tunnel add\|mode' '[^']*\bgre\b/m);
   assert.match(z, /^_tunkit "\$@"$/m);
+});
+
+test('tunkitd completion: its options from daemon/options.ts, --log-level values, files after --config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunkit-compl-conf-'));
+  try {
+    writeFileSync(join(dir, 'tunkit.toml'), '');
+    const [reg, opts, lvl, file, none] = complete([
+      ['tunkitd', '--'], ['tunkitd', '--log-level', 'd'], ['tunkitd', '--config', join(dir, 'tunkit.t')], ['tunkitd', '--metrics-listen', ''],
+    ], bashDaemonCompletion(), '_tunkitd', 'tunkitd');
+    assert.equal(reg, 'complete -F _tunkitd tunkitd');
+    assert.deepEqual(words(opts), ['--socket', '--config', '--swanctl', '--log-level', '--metrics-listen', '--help', '--version']);
+    assert.equal(lvl, 'debug');
+    assert.equal(file, join(dir, 'tunkit.toml'));
+    assert.equal(none, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.match(zshDaemonCompletion(), /^ {4}\(--log-level\) compadd -- 'error' 'warn' 'info' 'debug'; return ;;$/m);
 });

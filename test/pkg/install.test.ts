@@ -69,7 +69,7 @@ test('npm pack → npm install -g --prefix TMP: tunkit and tunkitd on PATH, addo
     assert.ok(info !== undefined);
     const files = info.files.map((f) => f.path);
     for (const want of ['bin/tunkit', 'bin/tunkitd', 'dist/tunkit.cjs', 'dist/src/daemon/main.js', 'binding.gyp', 'native/tunkit.c',
-      'scripts/build-native.mjs', 'man/tunkit.8', 'man/tunkitd.8', 'man/tunkit.conf.5', 'completion/tunkit.bash', 'completion/_tunkit']) {
+      'scripts/build-native.mjs', 'man/tunkit.8', 'man/tunkitd.8', 'man/tunkit.conf.5', 'completion/tunkit.bash', 'completion/_tunkit', 'completion/tunkitd.bash', 'completion/_tunkitd']) {
       assert.ok(files.includes(want), `package has ${want}`);
     }
     const shipped = files.filter((f) => /^(test|bench|dist\/test|dist\/bench|dist\/src\/demo|node_modules|build)\//.test(f) || f.endsWith('.ts'));
@@ -118,8 +118,9 @@ test('npm pack → npm install -g --prefix TMP: tunkit and tunkitd on PATH, addo
     for (const page of ['man8/tunkit.8', 'man8/tunkitd.8', 'man5/tunkit.conf.5']) {
       assert.ok(existsSync(join(prefix, 'share', 'man', page)), `${page} under TMP/share/man`);
     }
-    const c = run('bash', ['--norc', '-c', `source '${join(root, 'completion', 'tunkit.bash')}' && complete -p tunkit`], tmp);
-    assert.equal(c.stdout, 'complete -F _tunkit tunkit\n', c.stderr);
+    const compl = join(root, 'completion');
+    const c = run('bash', ['--norc', '-c', `source '${compl}/tunkit.bash' && source '${compl}/tunkitd.bash' && complete -p tunkit tunkitd`], tmp);
+    assert.equal(c.stdout, 'complete -F _tunkit tunkit\ncomplete -F _tunkitd tunkitd\n', c.stderr);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
