@@ -4,7 +4,8 @@
 // `tunkit`/`tunkitd --version` from TMP/bin, the installed daemon making a
 // device in a namespace of its own (root), the man pages under
 // TMP/share/man, the completion script; and the man pages lint clean with
-// groff and man (Debian's groff-base and man-db are installed if missing).
+// groff and man (Debian's groff-base and man-db are installed if missing);
+// the zsh completion answers in zsh (Debian's zsh installed if missing).
 // `npm pack --ignore-scripts`: the test command has built dist/ and
 // completion/ already, and a prepack rebuild would swap dist/ under the
 // other tests. Temp directories are removed even on failure.
@@ -54,6 +55,23 @@ test('man pages: groff -man -ww and man --warnings find nothing to say', () => {
     assert.equal(m.stderr, '', `man --warnings on ${page}`);
     assert.match(m.stdout, /^NAME\n/m, `${page} renders`);
   }
+});
+
+test('zsh completion: the generated functions answer in zsh (compadd stubbed; Debian zsh installed if missing)', () => {
+  ensureTool('zsh', ['zsh']);
+  const dir = join(REPO_ROOT, 'completion');
+  for (const f of ['_tunkit', '_tunkitd']) assert.ok(existsSync(join(dir, f)), `completion/${f} is missing: run npm run build first`);
+  const z = run('zsh', ['-f', '-c', `compadd() { shift; print -r -- "$*"; }
+    _files() { print -r -- '<files>'; }
+    t() { words=("$@"); CURRENT=\${#words}; PREFIX=\${words[CURRENT]}; source "${dir}/_\${words[1]}"; }
+    t tunkit ''; t tunkit xfrm ''; t tunkit link add t0 type ''; t tunkit --socket ''; t tunkitd --log-level ''`]);
+  assert.equal(z.status, 0, z.stderr);
+  const [top, xfrm, kinds, files, levels] = z.stdout.split('\n');
+  assert.ok(top?.split(' ').includes('xfrm') && top.split(' ').includes('link'), top);
+  assert.ok(xfrm?.split(' ').includes('state') && xfrm.split(' ').includes('policy'), xfrm);
+  assert.equal(kinds, 'ipip gre gretap sit xfrm');
+  assert.equal(files, '<files>');
+  assert.equal(levels, 'error warn info debug');
 });
 
 test('npm pack → npm install -g --prefix TMP: tunkit and tunkitd on PATH, addon built, man pages, completion', { timeout: 600_000 }, () => {
