@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // Builds the native I/O addon (binding.gyp → build/Release/tunkit_native.node)
-// with the node-gyp devDependency, never downloading headers: when the
-// machine's Node headers are installed (/usr/include/node/node_api.h, e.g.
-// Debian's nodejs/libnode-dev), --nodedir=/usr points node-gyp at them.
+// with node-gyp, never downloading headers: in the repository the node-gyp
+// devDependency; in an installed package (the `install` script, run by
+// `npm install -g ./tunkit-*.tgz`, where devDependencies are absent) the
+// node-gyp npm bundles, whose path npm gives scripts as $npm_config_node_gyp.
+// When the running Node's headers are installed (PREFIX/include/node/
+// node_api.h: Debian's nodejs/libnode-dev in /usr, the official node images
+// in /usr/local), --nodedir=PREFIX points node-gyp at them.
 // Any failure exits non-zero with the reason on stderr.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,13 +24,18 @@ let gyp;
 try {
   gyp = createRequire(join(root, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
 } catch (err) {
-  fail(`node-gyp is not installed (run npm ci): ${err instanceof Error ? err.message : String(err)}`);
+  const bundled = process.env.npm_config_node_gyp;
+  if (bundled !== undefined && bundled !== '' && existsSync(bundled)) gyp = bundled;
+  else fail(`node-gyp is not installed (run npm ci): ${err instanceof Error ? err.message : String(err)}`);
 }
 
+// The headers of the Node that runs this: PREFIX/include/node beside
+// PREFIX/bin/node (Debian's /usr, the node:20 images' /usr/local), else /usr.
 const args = [gyp, 'rebuild'];
-const systemHeaders = '/usr/include/node/node_api.h';
-if (existsSync(systemHeaders)) args.push('--nodedir=/usr');
-else console.error(`build-native: ${systemHeaders} not found; node-gyp will use its own header cache`);
+const prefixes = [dirname(dirname(process.execPath)), '/usr'];
+const nodedir = prefixes.find((p) => existsSync(join(p, 'include', 'node', 'node_api.h')));
+if (nodedir !== undefined) args.push(`--nodedir=${nodedir}`);
+else console.error(`build-native: no Node headers in ${prefixes.map((p) => join(p, 'include', 'node')).join(' or ')}; node-gyp will use its own header cache`);
 
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (r.error !== undefined) fail(`could not run node-gyp: ${r.error.message}`);

@@ -226,10 +226,10 @@ export const USAGE = [
   '                    -he[lp] | --socket PATH }',
 ].join('\n');
 
-type OptKind = 'stats' | 'details' | 'json' | 'pretty' | 'help' | 'socket' | 'version' | 'force' | 'batch' | 'unsupported';
+export type OptKind = 'stats' | 'details' | 'json' | 'pretty' | 'help' | 'socket' | 'version' | 'force' | 'batch' | 'unsupported';
 
-/** ip.c main()'s option chain in order: [name, kind, exact?]; the first match wins. */
-const OPTIONS: readonly (readonly [string, OptKind, boolean])[] = [
+/** ip.c main()'s option chain in order: [name, kind, exact?]; the first match wins (cli/grammar.ts reads it too). */
+export const OPTIONS: readonly (readonly [string, OptKind, boolean])[] = [
   ['-loops', 'unsupported', false], ['-family', 'unsupported', false],
   ['-4', 'unsupported', true], ['-6', 'unsupported', true], ['-0', 'unsupported', true],
   ['-M', 'unsupported', true], ['-B', 'unsupported', true],
@@ -247,7 +247,7 @@ const OPTIONS: readonly (readonly [string, OptKind, boolean])[] = [
 ];
 
 /** ip.c cmds[] in order; tunkit implements the ones named in TunkitObject. */
-const IP_OBJECTS = [
+export const IP_OBJECTS = [
   'address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl',
   'link', 'l2tp', 'fou', 'ila', 'macsec', 'tunnel', 'tunl', 'tuntap', 'tap', 'token', 'tcpmetrics',
   'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop',
@@ -255,7 +255,7 @@ const IP_OBJECTS = [
   // tunkit's own, last so that no ip abbreviation changes meaning.
   'save', 'reload', 'ike', 'capture',
 ] as const;
-const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'tunnel', 'monitor', 'xfrm', 'stats', 'save', 'reload', 'ike', 'capture', 'help']);
+export const SUPPORTED: ReadonlySet<string> = new Set<TunkitObject>(['link', 'tunnel', 'monitor', 'xfrm', 'stats', 'save', 'reload', 'ike', 'capture', 'help']);
 
 function lookupOption(opt: string): readonly [string, OptKind, boolean] | undefined {
   // matches_color() strips "=always|auto|never" before matching "-color".

@@ -55,25 +55,31 @@ const one = (args: readonly string[], what: string): string => {
   return args[1];
 };
 
+/** `tunkit ike` command words (swanctl's, and their short forms) → the command (cli/grammar.ts reads them too). */
+export const IKE_COMMANDS: Readonly<Record<string, 'list-sas' | 'initiate' | 'terminate' | 'load' | 'help'>> = {
+  'list-sas': 'list-sas', list: 'list-sas', initiate: 'initiate', up: 'initiate',
+  terminate: 'terminate', down: 'terminate', load: 'load', help: 'help',
+};
+
 export async function runIke(args: readonly string[], c: Control, o: GlobalOptions, out: (s: string) => void): Promise<number> {
   const cmd = args[0];
   const json = (v: unknown): void => out(JSON.stringify(v, null, o.isPretty ? 2 : undefined));
-  switch (cmd) {
-    case 'list-sas': case 'list': {
+  switch (cmd === undefined ? 'help' : Object.hasOwn(IKE_COMMANDS, cmd) ? IKE_COMMANDS[cmd] : undefined) {
+    case 'list-sas': {
       if (args.length > 1) throw new UsageError(`Error: ike list-sas takes no arguments.\n${IKE_USAGE}`, 'list-sas');
       const sas = (await c.request('ike.list-sas')) as IkeSaRecord[];
       if (o.isJson) json(sas);
       else out(formatSas(sas, Math.floor(Date.now() / 1000)));
       return 0;
     }
-    case 'initiate': case 'up': {
+    case 'initiate': {
       // Its own connection: initiate may wait up to 90 s for the exchanges.
       const sa = (await request(c.path, 'ike.initiate', { child: one(args, 'CHILD') }, 90_000)) as IkeSaRecord;
       if (o.isJson) json(sa);
       else out(`initiate completed successfully\n${formatSas([sa], Math.floor(Date.now() / 1000))}`);
       return 0;
     }
-    case 'terminate': case 'down': {
+    case 'terminate': {
       const r = (await c.request('ike.terminate', { ike: one(args, 'NAME') })) as { deleted: number };
       out(o.isJson ? JSON.stringify(r) : `terminate completed successfully (${r.deleted} IKE_SA)`);
       return 0;
@@ -83,10 +89,10 @@ export async function runIke(args: readonly string[], c: Control, o: GlobalOptio
       out(o.isJson ? JSON.stringify(r) : `loaded ${r.connections} connection(s)`);
       return 0;
     }
-    case undefined: case 'help':
+    case 'help':
       out(IKE_USAGE);
       return 0;
     default:
-      throw new UsageError(`Error: "${cmd}" is unknown, try "tunkit ike help".`, cmd);
+      throw new UsageError(`Error: "${cmd ?? ''}" is unknown, try "tunkit ike help".`, cmd);
   }
 }

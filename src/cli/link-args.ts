@@ -81,10 +81,10 @@ interface Generic {
   typeArgs: readonly string[];
   isHelp: boolean;
 }
-type GenericAction = 'up' | 'down' | 'name' | 'mtu' | 'type' | 'unsupported';
+export type GenericAction = 'up' | 'down' | 'name' | 'mtu' | 'type' | 'unsupported';
 
 /** iplink_parse's keyword chain in order: [word, exact?, action]; the first match wins. */
-const GENERIC: readonly (readonly [string, boolean, GenericAction])[] = [
+export const GENERIC: readonly (readonly [string, boolean, GenericAction])[] = [
   ['up', true, 'up'], ['down', true, 'down'], ['name', true, 'name'], ['index', true, 'unsupported'],
   ['link', false, 'unsupported'], ['address', false, 'unsupported'], ['broadcast', false, 'unsupported'],
   ['brd', true, 'unsupported'], ['txqueuelen', false, 'unsupported'], ['qlen', true, 'unsupported'],
@@ -251,6 +251,10 @@ const GRE: readonly (readonly [string, boolean, Handler])[] = [
   ['fwmark', true, unsupported],
 ];
 
+/** The keywords each table parses (not those it refuses); cli/grammar.ts offers them for completion. */
+export const IPTNL_WORDS: readonly string[] = IPTNL.filter(([, , h]) => h !== unsupported).map(([w]) => w);
+export const GRE_WORDS: readonly string[] = GRE.filter(([, , h]) => h !== unsupported).map(([w]) => w);
+
 const GRE_ONLY = new Set(GRE.filter(([, , h]) => h !== unsupported).map(([w]) => w));
 const IPTNL_ONLY = new Set(['mode', 'tc', 'isatap', '6rd-prefix', '6rd-relay_prefix', '6rd-reset']);
 
@@ -274,7 +278,8 @@ function typeKeyword(a: TunnelArgs, kind: string, tok: string, ts: ArgCursor): v
   }
 }
 
-const KINDS = ['ipip', 'gre', 'gretap', 'sit'];
+/** The tunnel kinds tunnelConfig takes (`xfrm` is xfrm-link-args.ts's). */
+export const KINDS: readonly string[] = ['ipip', 'gre', 'gretap', 'sit'];
 
 /** The type's arguments into a TunnelConfig (before makeTunnelParams). */
 function tunnelConfig(name: string, kind: string, args: readonly string[]): { config: TunnelConfig; linkDev?: string } {
@@ -380,8 +385,8 @@ function linkShow(args: readonly string[]): LinkCommand {
   return s;
 }
 
-/** ip/iplink.c do_iplink(): the command word by prefix, in iproute2's order. */
-const COMMANDS: readonly (readonly [string, ((a: readonly string[]) => LinkCommand) | null])[] = [
+/** ip/iplink.c do_iplink(): the command word by prefix, in iproute2's order; null = not supported (cli/grammar.ts reads it too). */
+export const COMMANDS: readonly (readonly [string, ((a: readonly string[]) => LinkCommand) | null])[] = [
   ['add', linkAdd], ['set', linkSet], ['change', linkSet], ['replace', null], ['delete', linkDel],
   ['show', linkShow], ['lst', linkShow], ['list', linkShow], ['xstats', null], ['afstats', null],
   ['property', null], ['help', () => ({ cmd: 'help' })],

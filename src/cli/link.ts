@@ -86,10 +86,13 @@ export async function runStats(cl: CommandLine, c: Control, out: Writer): Promis
   return 0;
 }
 
+/** The words `tunkit monitor` takes (cli/grammar.ts reads them too). */
+export const MONITOR_WORDS: readonly string[] = ['all', 'link', 'pmtu', 'drops'];
+
 /** `tunkit monitor [all | link | pmtu | drops]`: events until the daemon goes away (its own connection). */
 export async function runMonitor(cl: CommandLine, c: Control, out: Writer): Promise<number> {
   const what = cl.args[0] ?? 'all';
-  if (!['all', 'link', 'pmtu', 'drops'].includes(what) || cl.args.length > 1) {
+  if (!MONITOR_WORDS.includes(what) || cl.args.length > 1) {
     throw new UsageError(`Error: argument "${cl.args.join(' ')}" is wrong: expected all, link, pmtu or drops`, 'monitor');
   }
   const keep = (e: MonitorEvent): boolean =>

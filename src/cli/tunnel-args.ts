@@ -86,7 +86,7 @@ function getAddr32(v: string): number {
 }
 
 /** The words of `mode` and the protocol each sets; isatap and vti are named to refuse them. */
-const MODES: Readonly<Record<string, number | 'isatap' | 'vti'>> = {
+export const MODES: Readonly<Record<string, number | 'isatap' | 'vti'>> = {
   ipip: IPPROTO_IPIP, 'ip/ip': IPPROTO_IPIP, gre: IPPROTO_GRE, 'gre/ip': IPPROTO_GRE,
   sit: IPPROTO_IPV6, 'ipv6/ip': IPPROTO_IPV6, isatap: 'isatap', vti: 'vti',
 };
@@ -137,7 +137,7 @@ function parseTos(v: string): number {
 }
 
 /** parse_args's keywords (exact words, but any prefix of "dsfield"). */
-const KEYWORDS = new Set([
+export const KEYWORDS: ReadonlySet<string> = new Set([
   'mode', 'key', 'ikey', 'okey', 'seq', 'iseq', 'oseq', 'csum', 'icsum', 'ocsum', 'nopmtudisc', 'pmtudisc',
   'remote', 'local', 'dev', 'ttl', 'hoplimit', 'hlim', 'tos', 'tclass',
 ]);
@@ -237,15 +237,23 @@ export function checkAdd(p: TunnelParm): void {
   if (tnlDefname(p) === null) throw new TunnelError('cannot determine tunnel mode (ipip, gre, vti or sit)', 'mode');
 }
 
+type TunnelVerb = 'add' | 'change' | 'del' | 'show' | 'help';
+
+/**
+ * ip/iptunnel.c do_iptunnel()'s command words by prefix, in its order;
+ * null = refused as not supported. Read by cli/grammar.ts too.
+ */
+export const TUNNEL_COMMANDS: readonly (readonly [string, TunnelVerb | null])[] = [
+  ['add', 'add'], ['change', 'change'], ['delete', 'del'], ['show', 'show'], ['lst', 'show'], ['list', 'show'],
+  ['prl', null], ['6rd', null], ['help', 'help'],
+];
+
 /** ip/iptunnel.c do_iptunnel(): the command word by prefix; no arguments is `show`. */
-export function parseTunnelCommand(args: readonly string[]): { cmd: 'add' | 'change' | 'del' | 'show' | 'help'; rest: readonly string[] } {
+export function parseTunnelCommand(args: readonly string[]): { cmd: TunnelVerb; rest: readonly string[] } {
   const [word, ...rest] = args;
   if (word === undefined) return { cmd: 'show', rest: [] };
-  if (matches(word, 'add')) return { cmd: 'add', rest };
-  if (matches(word, 'change')) return { cmd: 'change', rest };
-  if (matches(word, 'delete')) return { cmd: 'del', rest };
-  if (matches(word, 'show') || matches(word, 'lst') || matches(word, 'list')) return { cmd: 'show', rest };
-  if (matches(word, 'prl') || matches(word, '6rd')) throw new UsageError(`Command "${word}" is not supported by tunkit.`, word);
-  if (matches(word, 'help')) return { cmd: 'help', rest };
-  throw new UsageError(`Command "${word}" is unknown, try "tunkit tunnel help".`, word);
+  const hit = TUNNEL_COMMANDS.find(([w]) => matches(word, w));
+  if (hit === undefined) throw new UsageError(`Command "${word}" is unknown, try "tunkit tunnel help".`, word);
+  if (hit[1] === null) throw new UsageError(`Command "${word}" is not supported by tunkit.`, word);
+  return { cmd: hit[1], rest };
 }

@@ -96,13 +96,16 @@ export const XFRM_MONITOR_USAGE = [
   'OBJECTS := { acquire | expire | SA | aevent | policy | report | mapping }',
 ].join('\n');
 
+/** do_xfrm_monitor()'s group words in ip's matches() order (read by cli/grammar.ts too). */
+export const MONITOR_GROUPS: readonly (readonly [string, MonitorGroup])[] = [
+  ['acquire', 'acquire'], ['expire', 'expire'], ['SA', 'sa'], ['aevent', 'aevent'], ['policy', 'policy'],
+  ['report', 'report'], ['mapping', 'mapping'],
+];
+
 /** do_xfrm_monitor()'s argument loop: matches() in ip's order, `all`/`nokeys` exact. */
 function parseMonitor(args: readonly string[]): XfrmCommand {
   const groups = new Set<MonitorGroup>();
-  const words: readonly (readonly [string, MonitorGroup])[] = [
-    ['acquire', 'acquire'], ['expire', 'expire'], ['SA', 'sa'], ['aevent', 'aevent'], ['policy', 'policy'],
-    ['report', 'report'], ['mapping', 'mapping'],
-  ];
+  const words = MONITOR_GROUPS;
   for (const w of args) {
     if (matches(w, 'file')) throw invarg('"file" is not supported by tunkit', w);
     if (w === 'nokeys' || w === 'all') continue;
@@ -115,23 +118,36 @@ function parseMonitor(args: readonly string[]): XfrmCommand {
   return { obj: 'monitor', groups };
 }
 
+type XfrmVerb = (rest: readonly string[], keys: KeyInput | undefined) => XfrmCommand;
+const xfrmState: XfrmVerb = (rest, keys) => {
+  const state = parseStateArgs(rest, keys);
+  return state.cmd === 'help' ? { obj: 'help', usage: XFRM_STATE_USAGE } : { obj: 'state', state };
+};
+const xfrmStat: XfrmVerb = (rest) => {
+  if (rest.length > 0) throw invarg('xfrm stat takes no arguments', rest[0] ?? '', 'stat');
+  return { obj: 'stat' };
+};
+
+/**
+ * ipxfrm.c do_xfrm()'s objects: [word, exact?, parser] in ip's order
+ * (`stat`/`stats` are tunkit's, exact); read by cli/grammar.ts too.
+ */
+export const XFRM_OBJECTS: readonly (readonly [string, boolean, XfrmVerb])[] = [
+  ['stat', true, xfrmStat], ['stats', true, xfrmStat],
+  ['state', false, xfrmState], ['sa', false, xfrmState],
+  ['policy', false, (rest) => {
+    const policy = parsePolicyArgs(rest);
+    return policy.cmd === 'help' ? { obj: 'help', usage: XFRM_POLICY_USAGE } : { obj: 'policy', policy };
+  }],
+  ['monitor', false, (rest) => parseMonitor(rest)],
+  ['help', false, () => ({ obj: 'help', usage: XFRM_USAGE })],
+];
+
 /** ipxfrm.c do_xfrm(); a missing or unknown object is ip's usage() (exit 255). */
 export function parseXfrmArgs(args: readonly string[], keys?: KeyInput): XfrmCommand {
   const [w, ...rest] = args;
   if (w === undefined) throw new UsageError(XFRM_USAGE, 'XFRM-OBJECT');
-  if (w === 'stat' || w === 'stats') {
-    if (rest.length > 0) throw invarg('xfrm stat takes no arguments', rest[0] ?? '', 'stat');
-    return { obj: 'stat' };
-  }
-  if (matches(w, 'state') || matches(w, 'sa')) {
-    const state = parseStateArgs(rest, keys);
-    return state.cmd === 'help' ? { obj: 'help', usage: XFRM_STATE_USAGE } : { obj: 'state', state };
-  }
-  if (matches(w, 'policy')) {
-    const policy = parsePolicyArgs(rest);
-    return policy.cmd === 'help' ? { obj: 'help', usage: XFRM_POLICY_USAGE } : { obj: 'policy', policy };
-  }
-  if (matches(w, 'monitor')) return parseMonitor(rest);
-  if (matches(w, 'help')) return { obj: 'help', usage: XFRM_USAGE };
-  throw new UsageError(XFRM_USAGE, w);
+  const hit = XFRM_OBJECTS.find(([word, exact]) => (exact ? w === word : matches(w, word)));
+  if (hit === undefined) throw new UsageError(XFRM_USAGE, w);
+  return hit[2](rest, keys);
 }

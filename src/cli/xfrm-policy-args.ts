@@ -285,32 +285,50 @@ export function matchPolicy(r: PolicyRecord, f: PolicyFilter): boolean {
   return true;
 }
 
+/** `policy flush [ ptype PTYPE ]`. */
+function parsePolicyFlush(rest: readonly string[]): PolicyCommand {
+  const a = new Argv(rest);
+  let hasPtype = false;
+  while (a.argc > 0) {
+    if (a.cur !== 'ptype') throw invarg('unknown', a.cur);
+    if (hasPtype) throw duparg('ptype', a.cur);
+    hasPtype = true;
+    parsePtype(a.next());
+    a.step();
+  }
+  return { cmd: 'flush' };
+}
+
+type PolicyVerb = (rest: readonly string[]) => PolicyCommand;
+const policyList: PolicyVerb = (rest) => ({ cmd: 'list', filter: parsePolicyList(rest) });
+const policyDeleteAll: PolicyVerb = (rest) => ({ cmd: 'deleteall', filter: parsePolicyList(rest) });
+
+/**
+ * do_xfrm_policy()'s command words in ip's matches() order; null = refused
+ * as not supported (`set` is hthresh). The completion grammar
+ * (cli/grammar.ts) reads this table.
+ */
+export const POLICY_COMMANDS: readonly (readonly [string, PolicyVerb | null])[] = [
+  ['add', (rest) => ({ cmd: 'add', policy: parsePolicyModify(rest) })],
+  ['update', (rest) => ({ cmd: 'update', policy: parsePolicyModify(rest) })],
+  ['delete', (rest) => ({ cmd: 'del', id: parsePolicyGetDel(rest) })],
+  ['deleteall', policyDeleteAll], ['delall', policyDeleteAll],
+  ['list', policyList], ['show', policyList], ['lst', policyList],
+  ['get', (rest) => ({ cmd: 'get', id: parsePolicyGetDel(rest) })],
+  ['flush', parsePolicyFlush],
+  ['count', () => ({ cmd: 'count' })],
+  ['set', null],
+  ['setdefault', (rest) => ({ cmd: 'setdefault', defaults: parseSetDefault(rest) })],
+  ['getdefault', () => ({ cmd: 'getdefault' })],
+  ['help', () => ({ cmd: 'help' })],
+];
+
 /** do_xfrm_policy(): the command word by matches() in ip's order; no word = list. */
 export function parsePolicyArgs(args: readonly string[]): PolicyCommand {
   const [w, ...rest] = args;
   if (w === undefined) return { cmd: 'list', filter: {} };
-  if (matches(w, 'add')) return { cmd: 'add', policy: parsePolicyModify(rest) };
-  if (matches(w, 'update')) return { cmd: 'update', policy: parsePolicyModify(rest) };
-  if (matches(w, 'delete')) return { cmd: 'del', id: parsePolicyGetDel(rest) };
-  if (matches(w, 'deleteall') || matches(w, 'delall')) return { cmd: 'deleteall', filter: parsePolicyList(rest) };
-  if (matches(w, 'list') || matches(w, 'show') || matches(w, 'lst')) return { cmd: 'list', filter: parsePolicyList(rest) };
-  if (matches(w, 'get')) return { cmd: 'get', id: parsePolicyGetDel(rest) };
-  if (matches(w, 'flush')) {
-    const a = new Argv(rest);
-    let hasPtype = false;
-    while (a.argc > 0) {
-      if (a.cur !== 'ptype') throw invarg('unknown', a.cur);
-      if (hasPtype) throw duparg('ptype', a.cur);
-      hasPtype = true;
-      parsePtype(a.next());
-      a.step();
-    }
-    return { cmd: 'flush' };
-  }
-  if (matches(w, 'count')) return { cmd: 'count' };
-  if (matches(w, 'set')) throw invarg('"set" (hthresh) is not supported by tunkit', w);
-  if (matches(w, 'setdefault')) return { cmd: 'setdefault', defaults: parseSetDefault(rest) };
-  if (matches(w, 'getdefault')) return { cmd: 'getdefault' };
-  if (matches(w, 'help')) return { cmd: 'help' };
-  throw new UsageError(`Command "${w}" is unknown, try "tunkit xfrm policy help".`, w);
+  const hit = POLICY_COMMANDS.find(([word]) => matches(w, word));
+  if (hit === undefined) throw new UsageError(`Command "${w}" is unknown, try "tunkit xfrm policy help".`, w);
+  if (hit[1] === null) throw invarg(`"${hit[0]}"${hit[0] === 'set' ? ' (hthresh)' : ''} is not supported by tunkit`, w);
+  return hit[1](rest);
 }

@@ -385,20 +385,34 @@ export function matchState(r: StateRecord, f: StateFilter): boolean {
   return true;
 }
 
+type StateVerb = (rest: readonly string[], keys: KeyInput | undefined) => StateCommand;
+const stateList: StateVerb = (rest) => ({ cmd: 'list', ...parseStateList(rest) });
+const stateDeleteAll: StateVerb = (rest) => ({ cmd: 'deleteall', ...parseStateList(rest) });
+
+/**
+ * do_xfrm_state()'s command words in ip's matches() order; null = refused
+ * as not supported. The completion grammar (cli/grammar.ts) reads this table.
+ */
+export const STATE_COMMANDS: readonly (readonly [string, StateVerb | null])[] = [
+  ['add', (rest, keys) => ({ cmd: 'add', state: parseStateModify(rest, keys) })],
+  ['update', (rest, keys) => ({ cmd: 'update', state: parseStateModify(rest, keys) })],
+  ['allocspi', null],
+  ['delete', (rest) => ({ cmd: 'del', ...parseStateGetDel(rest) })],
+  ['deleteall', stateDeleteAll], ['delall', stateDeleteAll],
+  ['list', stateList], ['show', stateList], ['lst', stateList],
+  ['get', (rest) => ({ cmd: 'get', ...parseStateGetDel(rest) })],
+  ['flush', (rest) => { parseStateFlush(rest); return { cmd: 'flush' }; }],
+  ['count', () => ({ cmd: 'count' })],
+  ['help', () => ({ cmd: 'help' })],
+];
+
 /** do_xfrm_state(): the command word by matches() in ip's order; no word = list. */
 export function parseStateArgs(args: readonly string[], keys?: KeyInput): StateCommand {
   const [w, ...rest] = args;
   if (w === undefined) return { cmd: 'list', filter: {}, isKeysShown: false };
-  if (matches(w, 'add')) return { cmd: 'add', state: parseStateModify(rest, keys) };
-  if (matches(w, 'update')) return { cmd: 'update', state: parseStateModify(rest, keys) };
-  if (matches(w, 'allocspi')) throw invarg('"allocspi" is not supported by tunkit', w);
-  if (matches(w, 'delete')) return { cmd: 'del', ...parseStateGetDel(rest) };
-  if (matches(w, 'deleteall') || matches(w, 'delall')) return { cmd: 'deleteall', ...parseStateList(rest) };
-  if (matches(w, 'list') || matches(w, 'show') || matches(w, 'lst')) return { cmd: 'list', ...parseStateList(rest) };
-  if (matches(w, 'get')) return { cmd: 'get', ...parseStateGetDel(rest) };
-  if (matches(w, 'flush')) { parseStateFlush(rest); return { cmd: 'flush' }; }
-  if (matches(w, 'count')) return { cmd: 'count' };
-  if (matches(w, 'help')) return { cmd: 'help' };
-  throw new UsageError(`Command "${w}" is unknown, try "tunkit xfrm state help".`, w);
+  const hit = STATE_COMMANDS.find(([word]) => matches(w, word));
+  if (hit === undefined) throw new UsageError(`Command "${w}" is unknown, try "tunkit xfrm state help".`, w);
+  if (hit[1] === null) throw invarg(`"${hit[0]}" is not supported by tunkit`, w);
+  return hit[1](rest, keys);
 }
 

@@ -41,6 +41,7 @@ import type { Level } from './log.js';
 import { parseListen } from './metrics.js';
 import type { ListenAddr } from './metrics.js';
 import { notifier } from './notify.js';
+import { DAEMON_OPTIONS, DAEMON_USAGE, LOG_LEVELS } from './options.js';
 import { dropTo, resolveUser } from './privs.js';
 import type { RunAs } from './privs.js';
 import { startService } from './service.js';
@@ -58,21 +59,24 @@ import type { XfrmOp } from '../xfrm/spec.js';
 
 interface Options { socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null; user: string | null }
 
-const USAGE = 'usage: tunkitd [--socket PATH] [--config FILE] [--swanctl FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT] [--user USER[:GROUP]] | --version\n';
-
 function parseOptions(argv: readonly string[]): Options {
   const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null, user: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
-    if (a === '--socket' && v !== undefined) { o.socket = v; i++; continue; }
-    if (a === '--config' && v !== undefined) { o.config = resolve(v); i++; continue; }
-    if (a === '--swanctl' && v !== undefined) { o.swanctl = v; i++; continue; }
-    if (a === '--user' && v !== undefined) { o.user = v; i++; continue; }
-    if (a === '--log-level' && (v === 'error' || v === 'warn' || v === 'info' || v === 'debug')) { o.level = v; i++; continue; }
-    if (a === '--metrics-listen' && v !== undefined) { o.metricsListen = parseListen(v); i++; continue; }
+    const opt = DAEMON_OPTIONS.find((d) => d.name === a);
+    if (opt?.arg !== undefined && v !== undefined && (opt.values === undefined || opt.values.includes(v))) {
+      i++;
+      if (opt.name === '--socket') o.socket = v;
+      else if (opt.name === '--config') o.config = resolve(v);
+      else if (opt.name === '--swanctl') o.swanctl = v;
+      else if (opt.name === '--user') o.user = v;
+      else if (opt.name === '--log-level') o.level = LOG_LEVELS.find((l) => l === v) ?? o.level;
+      else if (opt.name === '--metrics-listen') o.metricsListen = parseListen(v);
+      continue;
+    }
     if (a === '-h' || a === '--help') {
-      process.stdout.write(USAGE);
+      process.stdout.write(DAEMON_USAGE);
       process.exit(0);
     }
     if (a === '-V' || a === '--version') {
