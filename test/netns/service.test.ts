@@ -4,13 +4,15 @@
 //   sent by the daemon's own pid (what NotifyAccess=main checks);
 //   WATCHDOG=1 again and again at half WATCHDOG_USEC;
 //   STATUS= following a link add;
+//   RELOADING=1 (with MONOTONIC_USEC) then READY=1 again around a SIGHUP
+//   reload of --config, which applies the file's new link;
 //   STOPPING=1 on SIGTERM, before the daemon exits 0.
 // In a throwaway network namespace, removed even on failure.
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -38,7 +40,13 @@ async function until(cond: () => boolean, ms: number, what: () => string): Promi
   }
 }
 
-test('systemd notify: READY after the control socket answers, WATCHDOG pings, STATUS, STOPPING on SIGTERM', async () => {
+/** A --config file with one GRE link per name, the i-th to 198.51.100.(10+i) (documentation addresses). */
+function greConfig(path: string, names: readonly string[]): void {
+  const link = (n: string, i: number): string => `[link.${n}]\ntype = "gre"\nlocal = "198.51.100.1"\nremote = "198.51.100.${10 + i}"\n`;
+  writeFileSync(path, names.map(link).join('\n'), { mode: 0o600 });
+}
+
+test('systemd notify: READY after the control socket answers, WATCHDOG pings, STATUS, RELOADING on SIGHUP, STOPPING on SIGTERM', async () => {
   requireRoot();
   const dir = mkdtempSync(join(tmpdir(), 'tk-sd-'));
   const notifyPath = join(dir, 'notify');
@@ -69,7 +77,9 @@ test('systemd notify: READY after the control socket answers, WATCHDOG pings, ST
     });
     await until(() => bound, 5000, () => 'notify listener did not bind');
 
-    const daemon = ns.spawn(process.execPath, [TUNKITD, '--socket', sock], { NOTIFY_SOCKET: notifyPath, WATCHDOG_USEC: String(WATCHDOG_USEC) });
+    const cfg = join(dir, 'tunkit.toml');
+    greConfig(cfg, ['sdc1']);
+    const daemon = ns.spawn(process.execPath, [TUNKITD, '--socket', sock, '--config', cfg], { NOTIFY_SOCKET: notifyPath, WATCHDOG_USEC: String(WATCHDOG_USEC) });
     procs.push(daemon);
     daemon.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
     const exited = new Promise<number | string>((resolve) => daemon.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
@@ -87,11 +97,25 @@ test('systemd notify: READY after the control socket answers, WATCHDOG pings, ST
     const gaps = pings.slice(1).map((m, i) => m.t - pings[i]!.t);
     assert.ok(Math.max(...gaps) < WATCHDOG_USEC / 1e6, `no gap reaches WATCHDOG_USEC: ${gaps.map((g) => g.toFixed(3)).join(' ')}`);
 
-    assert.ok(has('STATUS=0 tunnels, 0 SAs, 0 policies') !== undefined, JSON.stringify(msgs.filter((m) => m.msg.startsWith('STATUS'))));
-    const add = tunkitIn(ns, sock, ['link', 'add', 'sdg1', 'type', 'gre', 'local', '198.51.100.1', 'remote', '198.51.100.2']);
+    assert.ok(has('STATUS=1 tunnel, 0 SAs, 0 policies') !== undefined, JSON.stringify(msgs.filter((m) => m.msg.startsWith('STATUS'))));
+    const add = tunkitIn(ns, sock, ['link', 'add', 'sdg1', 'type', 'gre', 'local', '198.51.100.1', 'remote', '198.51.100.3']);
     assert.equal(add.status, 0, add.stderr);
-    await until(() => has('STATUS=1 tunnel, 0 SAs, 0 policies') !== undefined, 4000,
+    await until(() => has('STATUS=2 tunnels, 0 SAs, 0 policies') !== undefined, 4000,
       () => `STATUS did not follow the link add: ${JSON.stringify(msgs.filter((m) => m.msg.startsWith('STATUS')))}`);
+
+    // SIGHUP: RELOADING=1 + MONOTONIC_USEC, the file applied, then READY=1 again.
+    // (The reload also removes sdg1, which the file does not declare: wg syncconf's rule.)
+    greConfig(cfg, ['sdc1', 'sdc2']);
+    const before = msgs.length;
+    daemon.kill('SIGHUP');
+    const after = (): Msg[] => msgs.slice(before);
+    await until(() => after().some((m) => m.msg.split('\n').includes('READY=1')), 8000, () => `no READY=1 after SIGHUP: ${JSON.stringify(after())}\n${log}`);
+    const iReload = after().findIndex((m) => /^RELOADING=1\nMONOTONIC_USEC=\d+$/.test(m.msg));
+    const iReady = after().findIndex((m) => m.msg.split('\n').includes('READY=1'));
+    assert.ok(iReload >= 0 && iReload < iReady, `RELOADING=1 with MONOTONIC_USEC before READY=1: ${JSON.stringify(after())}`);
+    const shown = tunkitIn(ns, sock, ['link', 'show', 'sdc2']);
+    assert.equal(shown.status, 0, `the reloaded file's new link exists: ${shown.stderr}\n${log}`);
+    assert.equal(daemon.exitCode, null, 'SIGHUP did not end the daemon');
 
     daemon.kill('SIGTERM');
     const code = await within(exited, 8000);
