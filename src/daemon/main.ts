@@ -30,6 +30,7 @@ import { openTun } from '../io/tun-linux.js';
 import type { TunLinux } from '../io/tun-linux.js';
 import { openUdp } from '../io/udp.js';
 import type { RawConn } from '../io/raw.js';
+import type { PooledBatch } from '../io/pool.js';
 import { IKE_OPS } from '../control/ike.js';
 import type { IkeOp } from '../control/ike.js';
 import { IKE_PORT } from '../ike/core.js';
@@ -217,15 +218,16 @@ function logPlan(log: Log, file: string, p: Plan): void {
  * into it).
  */
 function openSockets(dp: Datapath, log: Log): { tun: TunLinux; natT: RawConn | null } {
-  const opts = { batchSize: DATAPATH_BATCH };
-  const gre = openRaw(IPPROTO_GRE, opts);
+  // Each conn receives into the data path's arena (beside its GRO staging slab).
+  const opts = (): { batchSize: number; rx: PooledBatch | undefined } => ({ batchSize: DATAPATH_BATCH, rx: dp.connRx() });
+  const gre = openRaw(IPPROTO_GRE, opts());
   dp.addRaw(gre);
   dp.setTx(gre);
-  for (const proto of [IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ESP]) dp.addRaw(openRaw(proto, opts));
-  dp.addRaw(openRaw(IPPROTO_ICMP, { ...opts, icmpTypes: UNDERLAY_ICMP_TYPES }));
+  for (const proto of [IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ESP]) dp.addRaw(openRaw(proto, opts()));
+  dp.addRaw(openRaw(IPPROTO_ICMP, { ...opts(), icmpTypes: UNDERLAY_ICMP_TYPES }));
   let natT: RawConn | null = null;
   try {
-    natT = openUdp(0, NAT_T_PORT, opts);
+    natT = openUdp(0, NAT_T_PORT, opts());
     dp.addNatT(natT);
   } catch (e) {
     log.warn('natt_port_taken', { port: NAT_T_PORT, err: errText(e), effect: 'ESP-in-UDP is not received' });

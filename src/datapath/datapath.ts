@@ -37,6 +37,7 @@ import { xfrmiTxRefused } from '../xfrm/xfrmi.js';
 import type { XfrmiStats } from '../xfrm/xfrmi.js';
 import { Drop } from '../wire/drop.js';
 import type { PooledBatch } from '../io/pool.js';
+import { RxArena } from './arena.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
 import { addTap } from './capture.js';
 import type { CaptureSide, CaptureSink, CaptureTap } from './capture.js';
@@ -60,6 +61,8 @@ export type { DatapathClocks, DatapathEvents };
 export class Datapath {
   readonly stats = new DatapathStats();
   readonly geometry = new SlotGeometry();
+  /** Receive slabs for the conns (connRx) and the offload ports' shared GRO staging, in one buffer. */
+  private readonly arena = new RxArena(DATAPATH_BATCH);
   private readonly res = new PacketResult();
   private readonly xres = new XfrmResult();
   private readonly sendQ = new SendQueue(DATAPATH_BATCH);
@@ -98,6 +101,14 @@ export class Datapath {
   ) {
     this.faults = new FaultLog(this.stats, clock, (m) => ev.log(m));
   }
+
+  /**
+   * A receive batch for a conn this data path will read (RawOptions.rx), in
+   * the buffer of the GRO staging slab, so received packets reach staging by
+   * copyWithin; undefined once the arena's are handed out (the conn then
+   * allocates its own, and its packets are copied through a view).
+   */
+  connRx(): PooledBatch | undefined { return this.arena.connRx(); }
 
   /** The conn every outer packet leaves by: raw IPv4 with the header included. */
   setTx(conn: PacketConn): void { this.tx = conn; }
@@ -190,7 +201,7 @@ export class Datapath {
     const batch = this.geometry.alloc(Math.min(DATAPATH_BATCH, dev.batchSize));
     const p = new Port(name, kind, dev, t, ifId, xs, l2Len, batch, this.onReadBound, this.onReadErrorBound);
     // ESP's ICV already covers what an xfrm device delivers: GRO need not verify TCP checksums (gro.ts).
-    if (dev.vnetHdr === true) p.offload = new PortOffload(dev, p.writes.batch.batchSize, this.geometry.stride, kind === PortKind.Tunnel);
+    if (dev.vnetHdr === true) p.offload = new PortOffload(dev, p.writes.batch.batchSize, this.geometry.stride, kind === PortKind.Tunnel, this.arena.stage);
     this.ports.set(name, p);
     this.read(p);
     return p;

@@ -13,10 +13,11 @@
 //        the whole write stays in one slab), coalesced by GroCoalescer (what
 //        napi_gro_receive / gro_cells would have built) and written with one
 //        write call, each with its vnet header.
-// Buffers are made at attach (segs again only when the MTU geometry grows),
-// reads, segs and stage in one ArrayBuffer so the split and the merges copy
-// with copyWithin (offload/copy.ts). Left per packet: the copy into stage of
-// each packet a receive batch delivers (another buffer: one subarray view).
+// Buffers are made at attach (segs again only when the MTU geometry grows):
+// reads and segs in one ArrayBuffer, so the split copies with copyWithin
+// (offload/copy.ts); stage is the data path's, in the ArrayBuffer of its
+// receive slabs (arena.ts), so the copy into it and the merges are
+// copyWithin too. Nothing is allocated per packet.
 
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { TNL_SEQ } from '../tunnel/types.js';
@@ -83,17 +84,21 @@ export class PortOffload {
   /**
    * writeSize: the device's write queue size (packets per write call);
    * stride: the data path's slot stride now; verifyChecksums: GroCoalescer's
-   * (true for ipip/gre/sit, may be false for ESP-decapsulated packets).
+   * (true for ipip/gre/sit, may be false for ESP-decapsulated packets);
+   * stage: a staging slab shared with other ports (flushes never overlap),
+   * used when it has writeSize slots of 64 KiB, else the port makes its own.
    */
-  constructor(readonly dev: TunDevice, writeSize: number, stride: number, verifyChecksums: boolean) {
-    // One arena for the three slabs: the TSO split (reads → segs) and the GRO
-    // merges (inside stage) copy within one ArrayBuffer, with no view per copy.
+  constructor(readonly dev: TunDevice, writeSize: number, stride: number, verifyChecksums: boolean, stage?: PooledBatch) {
+    // One arena for reads and segs: the TSO split copies within one
+    // ArrayBuffer, with no view per copy. Staging is the data path's shared
+    // slab beside its receive slabs (arena.ts) when it is big enough.
     const big = strideFor(MTU_MAX);
     const nReads = Math.min(OFFLOAD_READS, dev.batchSize);
-    const arena = new ArrayBuffer((nReads + writeSize) * big + OFFLOAD_SEGMENTS * stride);
+    const ownStage = stage === undefined || stage.batchSize < writeSize || stage.stride < big;
+    const arena = new ArrayBuffer((nReads + (ownStage ? writeSize : 0)) * big + OFFLOAD_SEGMENTS * stride);
     this.reads = new PooledBatch(nReads, big, [arena, 0]);
-    this.stage = new PooledBatch(writeSize, big, [arena, nReads * big]);
-    this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride, [arena, (nReads + writeSize) * big]);
+    this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride, [arena, nReads * big]);
+    this.stage = ownStage ? new PooledBatch(writeSize, big, [arena, nReads * big + OFFLOAD_SEGMENTS * stride]) : stage;
     this.cur = this.segs;
     this.gro = new GroCoalescer(writeSize, [], verifyChecksums);
     this.list = new WriteList(writeSize);

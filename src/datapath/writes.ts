@@ -8,8 +8,14 @@ import { xfrmiRxDone } from '../xfrm/xfrmi.js';
 import type { Port } from './port.js';
 
 export class DeviceWrites {
-  /** Ports whose write queues hold packets of the receive batch being handled. */
+  /**
+   * Ports whose write queues hold packets of the receive batch being handled:
+   * dirtyPorts[0, dirtyCount). A count, not length = 0, empties it: V8 frees
+   * an emptied array's backing store, and the next push would allocate one
+   * per receive batch.
+   */
   private readonly dirtyPorts: Port[] = [];
+  private dirtyCount = 0;
   private readonly one = new GatherBatch(1);
   /** The port an offload flush is counting for (done() is bound once). */
   private counting: Port | null = null;
@@ -22,18 +28,18 @@ export class DeviceWrites {
     q.batch.add(slab, off, len);
     if (!q.isQueued) {
       q.isQueued = true;
-      this.dirtyPorts.push(p);
+      this.dirtyPorts[this.dirtyCount++] = p;
     }
   }
 
   /** One write call per device with queued packets. */
   flush(): void {
-    for (let k = 0; k < this.dirtyPorts.length; k++) {
+    for (let k = 0; k < this.dirtyCount; k++) {
       const p = this.dirtyPorts[k]!;
       p.writes.isQueued = false;
       this.flushPort(p);
     }
-    this.dirtyPorts.length = 0;
+    this.dirtyCount = 0;
   }
 
   /** One write call for p's queue; a refused packet is rx_dropped (netif_rx failing), xfrmi counts its own. */
@@ -79,10 +85,11 @@ export class DeviceWrites {
 
   /** Forgets everything queued (after a device failed mid-flush). */
   reset(): void {
-    for (const p of this.dirtyPorts) {
+    for (let k = 0; k < this.dirtyCount; k++) {
+      const p = this.dirtyPorts[k]!;
       p.writes.isQueued = false;
       p.writes.batch.clear();
     }
-    this.dirtyPorts.length = 0;
+    this.dirtyCount = 0;
   }
 }

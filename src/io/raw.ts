@@ -34,6 +34,12 @@ export interface RawOptions {
    * other type before it is queued (ICMP_FILTER, raw(7)). Default: all.
    */
   readonly icmpTypes?: readonly number[];
+  /**
+   * The batch to receive into (its slots must hold `mtu`; batchSize is then
+   * its size): a data path places it beside its GRO staging slab, so the
+   * copy of a received packet into it is a copyWithin. Default: its own.
+   */
+  readonly rx?: PooledBatch;
 }
 
 /** ICMP_FILTER's drop mask for a socket that receives only `types` (raw(7): bit t set = type t dropped). */
@@ -89,8 +95,9 @@ export class RawConn implements PacketConn, HasStats {
     readonly proto: number,
     opts: RawOptions,
   ) {
-    this.batchSize = opts.batchSize ?? IDEAL_BATCH_SIZE;
-    this.rx = allocBatch({ batchSize: this.batchSize, mtu: opts.mtu ?? MTU_MAX });
+    this.batchSize = opts.rx?.batchSize ?? opts.batchSize ?? IDEAL_BATCH_SIZE;
+    this.rx = opts.rx ?? allocBatch({ batchSize: this.batchSize, mtu: opts.mtu ?? MTU_MAX });
+    if (this.rx.stride - this.rx.offset < (opts.mtu ?? MTU_MAX)) throw new RangeError(`rx slots of ${this.rx.stride - this.rx.offset} bytes hold no ${opts.mtu ?? MTU_MAX}-byte datagram`);
     this.ifindex = new Int32Array(this.batchSize);
     this.src = new Uint32Array(this.batchSize);
     this.offsets = new Int32Array(this.batchSize);

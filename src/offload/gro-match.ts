@@ -8,7 +8,7 @@ import { sum16, fold16, pseudoSum4At, pseudoSum6 } from '../wire/checksum.js';
 import type { Ip4Packet } from '../wire/ip4.js';
 import type { Ip6Packet } from '../wire/ip6.js';
 import { IPPROTO_TCP } from '../wire/ipproto.js';
-import { TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../wire/tcp.js';
+import { TCP_ACK, TCP_CWR, TCP_OFF_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../wire/tcp.js';
 import type { TcpHeader } from '../wire/tcp.js';
 
 /** Flags that keep a segment out of any merge (tcp_gro_receive flushes on them). */
@@ -58,7 +58,9 @@ export const ip6Compatible = (a: Ip6Packet, b: Ip6Packet): boolean =>
  */
 export function tcpCompatible(head: TcpHeader, m: TcpHeader): boolean {
   const hl = head.headerLen;
-  if (hl !== m.headerLen || head.ack !== m.ack) return false;
+  // The ACK numbers compared as bytes: a uint32 above 2^31 read through the
+  // getter is a heap number, one allocation per segment in this loop.
+  if (hl !== m.headerLen || !bytesEqual(head.buffer, head.offset + TCP_OFF_ACK, m.buffer, m.offset + TCP_OFF_ACK, 4)) return false;
   if ((m.flags & TCP_CWR) !== 0 || ((head.flags ^ m.flags) & ~TCP_FLAGS_MAY_DIFFER) !== 0) return false;
   return hl === 20 || bytesEqual(head.buffer, head.offset + 20, m.buffer, m.offset + 20, hl - 20);
 }

@@ -14,7 +14,7 @@
 // Packets that match no tunnel are counted in `drops` here (the kernel
 // answers them with ICMP port unreachable; tunkit does not yet).
 
-import { be16, be32 } from '../wire/bytes.js';
+import { be16, be32s } from '../wire/bytes.js';
 import { Drop, DROP_TABLE_SIZE } from '../wire/drop.js';
 import { ETH_P_IP, ETH_P_TEB, ETH_P_WCCP } from '../wire/eth.js';
 import { GrePacket } from '../wire/gre.js';
@@ -111,8 +111,8 @@ export class TunnelStack {
     if (ip.isFragment) return this.fail(r, Drop.Fragment, 'ip_local_deliver');
     const o = this.outer;
     o.tos = ip.tos;
-    o.src = be32(b, ip.offset + 12) | 0; // int32: see Tunnel.localS
-    o.dst = be32(b, ip.offset + 16) | 0;
+    o.src = be32s(b, ip.offset + 12); // int32: see Tunnel.localS
+    o.dst = be32s(b, ip.offset + 16);
     o.isMulticast = isIp4Multicast(o.dst);
     o.flags = 0;
     o.seq = 0;
@@ -142,9 +142,9 @@ export class TunnelStack {
     }
     const o = this.outer;
     o.flags = g.flags & (TNL_CSUM | TNL_SEQ);
-    o.seq = g.seq | 0;
+    o.seq = g.seqS;
     const tbl = proto === ETH_P_TEB ? this.gretap : this.gre;
-    const t = tbl.lookup(link, g.hasKey, false, g.key | 0, o.src, o.dst);
+    const t = tbl.lookup(link, g.hasKey, false, g.keyS, o.src, o.dst);
     if (t === null) return this.unmatched(tbl.fallback, r, 'ipgre_rcv');
     const innerOff = off + hlen;
     const innerLen = len - hlen;

@@ -8,6 +8,14 @@ export const be16 = (b: Uint8Array, i: number): number => (b[i]! << 8) | b[i + 1
 export const be32 = (b: Uint8Array, i: number): number =>
   ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
 
+/**
+ * The same 32 bits as a signed int32 (be32(b, i) | 0): always a V8 small
+ * integer, where a uint32 of 2^31 or more is a heap number (one allocation
+ * wherever it is not kept in a register: an address of 128.0.0.0 and up).
+ */
+export const be32s = (b: Uint8Array, i: number): number =>
+  (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+
 export function put16(b: Uint8Array, i: number, v: number): void {
   b[i] = v >>> 8;
   b[i + 1] = v;

@@ -23,7 +23,7 @@
 // checksum and Reserved1 words zeroed first. A computed 0 is sent as 0
 // (csum_fold, no 0xffff substitution as in UDP).
 
-import { be16, be32, inBounds, put16, put32 } from './bytes.js';
+import { be16, be32, be32s, inBounds, put16, put32 } from './bytes.js';
 import { checksum16, verify16 } from './checksum.js';
 import { Drop } from './drop.js';
 
@@ -120,6 +120,8 @@ export class GrePacket {
 
   /** The Key field (RFC 2890 §2.1), after the checksum word if C; 0 when K is clear. */
   get key(): number { return this.hasKey ? be32(this.b, this.keyOffset()) : 0; }
+  /** The key as a signed int32 (a small integer, never a heap number); 0 without K. */
+  get keyS(): number { return this.hasKey ? be32s(this.b, this.keyOffset()) : 0; }
   set key(v: number) {
     if (!this.hasKey) throw new RangeError('GRE key field absent (K clear)');
     put32(this.b, this.keyOffset(), v);
@@ -127,6 +129,8 @@ export class GrePacket {
 
   /** The Sequence Number (RFC 2890 §2.2), after the checksum and key words; 0 when S is clear. */
   get seq(): number { return this.hasSeq ? be32(this.b, this.seqOffset()) : 0; }
+  /** The sequence number as a signed int32; 0 without S. */
+  get seqS(): number { return this.hasSeq ? be32s(this.b, this.seqOffset()) : 0; }
   set seq(v: number) {
     if (!this.hasSeq) throw new RangeError('GRE sequence field absent (S clear)');
     put32(this.b, this.seqOffset(), v);
