@@ -212,8 +212,11 @@ export class Datapath {
     if (!p.isOpen) return;
     if (p.batch.stride !== this.geometry.stride) p.batch = this.geometry.alloc(p.batch.batchSize);
     p.isArmed = true;
+    const b = p.offload !== null ? p.offload.reads : p.batch;
     try {
-      p.dev.read(p.offload !== null ? p.offload.reads : p.batch).then(p.onRead, p.onReadError);
+      // readInto: the device calls back from its readiness callback, no Promise per batch.
+      if (p.dev.readInto !== undefined) p.dev.readInto(b, p.onReadDone);
+      else p.dev.read(b).then(p.onRead, p.onReadError);
     } catch (e) {
       this.onReadError(p, e); // a programmer error (a read already pending): logged, retried later
     }

@@ -54,6 +54,8 @@ export class Port {
   /** Bound once: no closure per read. */
   readonly onRead: (n: number) => void;
   readonly onReadError: (e: unknown) => void;
+  /** readInto's callback (TunDevice.readInto), bound once. */
+  readonly onReadDone: (n: number, err: unknown) => void;
 
   constructor(
     readonly name: string,
@@ -75,6 +77,7 @@ export class Port {
     this.writes = new WriteQueue(Math.min(batch.batchSize, dev.batchSize));
     this.onRead = (n) => onRead(this, n);
     this.onReadError = (e) => onReadError(this, e);
+    this.onReadDone = (n, err) => (err !== null ? onReadError(this, err) : onRead(this, n));
   }
 
   /** A packet read from the device is dropped before it was sent (tx_dropped). */

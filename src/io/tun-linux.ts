@@ -2,13 +2,15 @@
 // addon: non-blocking fd, readiness from uv_poll on Node's loop, one readv(2)
 // or write(2) per packet, one N-API call per batch.
 //
-// Read flow (pull: the consumer calls read() once per batch):
-//   read(b) parks b as the pending batch, then
+// Read flow (pull: the consumer calls readInto() or read() once per batch):
+//   readInto(b, done) parks b as the pending batch (read(b) is readInto with
+//   a Promise around it), then
 //     - if the previous drain filled a whole batch (more is probably queued):
 //       setImmediate → drain, without waiting for epoll;
 //     - else: resume the poll (uv_poll, level-triggered) → drain when readable.
 //   drain: readBatch of at most batchSize packets (bounded drain, style.md §5);
-//     0 packets → keep waiting on the poll; n > 0 → resolve(n).
+//     0 packets → keep waiting on the poll; n > 0 → done(n, null), called
+//     synchronously from the poll callback (no Promise, no microtask hop).
 //   A poll wakeup with no pending read pauses the poll (otherwise a readable
 //   fd would wake the loop every iteration while the consumer is busy).
 // Write (synchronous: the fd is non-blocking): writeBatch; refused packets are
@@ -18,7 +20,7 @@ import { loadNative } from './native.js';
 import type { NativeAddon, PollHandle } from './native.js';
 import { checkOutgoing, IDEAL_BATCH_SIZE, oneSlab, packetStart, PooledBatch } from './pool.js';
 import { ClosedError, newIoStats } from './types.js';
-import type { HasStats, IoStats, PacketBatch, TunDevice } from './types.js';
+import type { HasStats, IoStats, PacketBatch, ReadDone, TunDevice } from './types.js';
 
 /** SIOCGIFFLAGS bit (include/uapi/linux/if.h). */
 export const IFF_UP = 0x1;
@@ -81,8 +83,8 @@ export class TunLinux implements TunDevice, HasStats {
   /** The previous drain returned a full batch: more packets are probably queued. */
   private wasFull = false;
   private pending: PacketBatch | null = null;
-  private resolveRead: ((n: number) => void) | null = null;
-  private rejectRead: ((err: unknown) => void) | null = null;
+  /** The pending read's callback (readInto's, or read()'s Promise settling). */
+  private done: ReadDone | null = null;
   /** Slab offsets of the packets of a batch being written. */
   private readonly offsets: Int32Array;
   /** One-packet scratch for batches that are not PooledBatch. */
@@ -151,12 +153,19 @@ export class TunLinux implements TunDevice, HasStats {
 
   read(b: PacketBatch): Promise<number> {
     if (this.isClosed) return ZERO;
-    if (this.pending !== null) throw new Error(`TUN ${this.name}: read() while another read is pending`);
-    if (b.bufs.length === 0) throw new RangeError('read() into a batch without buffers');
-    const p = new Promise<number>((resolve, reject) => {
-      this.resolveRead = resolve;
-      this.rejectRead = reject;
+    this.checkRead(b);
+    return new Promise<number>((resolve, reject) => {
+      this.readInto(b, (n, err) => (err !== null ? reject(err) : resolve(n)));
     });
+  }
+
+  readInto(b: PacketBatch, done: ReadDone): void {
+    if (this.isClosed) {
+      done(0, null);
+      return;
+    }
+    this.checkRead(b);
+    this.done = done;
     this.pending = b;
     if (this.wasFull) {
       this.wasFull = false;
@@ -164,7 +173,12 @@ export class TunLinux implements TunDevice, HasStats {
     } else {
       this.resume();
     }
-    return p;
+  }
+
+  /** Programmer errors of read()/readInto(), thrown at the call. */
+  private checkRead(b: PacketBatch): void {
+    if (this.pending !== null) throw new Error(`TUN ${this.name}: read() while another read is pending`);
+    if (b.bufs.length === 0) throw new RangeError('read() into a batch without buffers');
   }
 
   write(b: PacketBatch, ok?: Uint8Array): number {
@@ -244,13 +258,10 @@ export class TunLinux implements TunDevice, HasStats {
   }
 
   private settle(n: number, err: unknown): void {
-    const resolve = this.resolveRead!;
-    const reject = this.rejectRead!;
+    const done = this.done!;
     this.pending = null;
-    this.resolveRead = null;
-    this.rejectRead = null;
-    if (err !== null) reject(err);
-    else resolve(n);
+    this.done = null;
+    done(n, err);
   }
 
   /** Slow path for a batch whose bufs are not one slab: one native call per packet. */

@@ -58,6 +58,9 @@ export interface RecvMeta {
 /** A UDP peer (io/udp.ts, IKE and ESP-in-UDP): dotted-quad or IPv6 text, port 0..65535. */
 export interface Endpoint { readonly addr: string; readonly port: number }
 
+/** readInto's result: n packets read (0: closed), or err (then n is 0). */
+export type ReadDone = (n: number, err: unknown) => void;
+
 /** A TUN (layer 3: bare IPv4/IPv6 packets) or TAP (layer 2: Ethernet frames) device. */
 export interface TunDevice {
   readonly name: string;
@@ -71,6 +74,15 @@ export interface TunDevice {
    * At most one read may be pending (programmer error otherwise).
    */
   read(b: PacketBatch): Promise<number>;
+  /**
+   * read() without a Promise (optional): the same contract, the result
+   * delivered by calling done(n, null) or done(0, err) — synchronously from
+   * the device's readiness callback, so a busy loop allocates nothing per
+   * batch and takes no microtask hop. done may be called before readInto
+   * returns only if it throws nothing itself. One read pending at a time,
+   * shared with read().
+   */
+  readInto?(b: PacketBatch, done: ReadDone): void;
   /**
    * Writes b.count packets; returns how many the device took. Throws only on
    * device failure (bad fd, closed device: ClosedError), never because of one

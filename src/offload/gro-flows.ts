@@ -46,7 +46,8 @@ export class GroFlows {
   private readonly rCount: Int32Array;
   private readonly rPayload: Int32Array;
   private readonly rMss: Int32Array;
-  private readonly rNextSeq: Float64Array;
+  /** Next expected sequence number of run r, as a signed int32 (TcpHeader.seqS): never a heap number. */
+  private readonly rNextSeq: Int32Array;
   private readonly rState: Int32Array;
   private runs = 0;
   // Flow table: slot → run index, −1 empty.
@@ -77,7 +78,7 @@ export class GroFlows {
     this.rCount = new Int32Array(maxBatch);
     this.rPayload = new Int32Array(maxBatch);
     this.rMss = new Int32Array(maxBatch);
-    this.rNextSeq = new Float64Array(maxBatch);
+    this.rNextSeq = new Int32Array(maxBatch);
     this.rState = new Int32Array(maxBatch);
     let size = 16;
     while (size < maxBatch * 2) size *= 2;
@@ -188,7 +189,7 @@ export class GroFlows {
     this.rCount[r] = 1;
     this.rPayload[r] = this.pPayload[i]!;
     this.rMss[r] = this.pPayload[i]!;
-    this.rNextSeq[r] = (this.tcpb.seq + this.pPayload[i]!) >>> 0;
+    this.rNextSeq[r] = (this.tcpb.seqS + this.pPayload[i]!) | 0;
     this.rState[r] = OPEN | ((this.tcpb.flags & TCP_PSH) !== 0 ? PSH : 0);
     if ((this.rState[r]! & PSH) !== 0) this.rState[r] = this.rState[r]! & ~OPEN;
     this.pRun[i] = r;
@@ -203,7 +204,7 @@ export class GroFlows {
     const mss = this.rMss[r]!;
     const n = this.pPayload[i]!;
     const last = this.rLast[r]!;
-    if (this.pPayload[last] !== mss || n > mss || this.tcpb.seq !== this.rNextSeq[r]) return false;
+    if (this.pPayload[last] !== mss || n > mss || this.tcpb.seqS !== this.rNextSeq[r]) return false;
     const v6 = this.pV6[i] === 1;
     const l3 = v6 ? 40 : 20;
     if ((v6 ? this.pHdr[i]! - l3 : this.pHdr[i]!) + this.rPayload[r]! + n > 0xffff) return false;
@@ -225,7 +226,7 @@ export class GroFlows {
     this.rLast[r] = i;
     this.rCount[r] = this.rCount[r]! + 1;
     this.rPayload[r] = this.rPayload[r]! + n;
-    this.rNextSeq[r] = (this.rNextSeq[r]! + n) >>> 0;
+    this.rNextSeq[r] = (this.rNextSeq[r]! + n) | 0;
     if ((this.tcpb.flags & TCP_PSH) !== 0) this.rState[r] = (this.rState[r]! | PSH) & ~OPEN;
     return true;
   }

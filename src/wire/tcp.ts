@@ -22,7 +22,7 @@
 // Units: headerLen in bytes (Data Offset * 4, 20..60). `flags` is byte 13
 // (CWR..FIN); the AE bit lives in byte 12 and is not part of it.
 
-import { be16, be32, put16, put32, spanOk } from './bytes.js';
+import { be16, be32, be32s, put16, put32, spanOk } from './bytes.js';
 
 export const TCP_HDR_LEN = 20;
 export const TCP_MAX_HDR_LEN = 60;
@@ -72,6 +72,8 @@ export class TcpHeader {
   get srcPort(): number { return be16(this.b, this.o); }
   get dstPort(): number { return be16(this.b, this.o + 2); }
   get seq(): number { return be32(this.b, this.o + TCP_OFF_SEQ); }
+  /** The sequence number as a signed int32 (mod 2^32 arithmetic with | 0; never a heap number). */
+  get seqS(): number { return be32s(this.b, this.o + TCP_OFF_SEQ); }
   set seq(v: number) { put32(this.b, this.o + TCP_OFF_SEQ, v); }
   get ack(): number { return be32(this.b, this.o + TCP_OFF_ACK); }
   /** Header length in bytes (Data Offset * 4). */
