@@ -137,13 +137,18 @@ export interface NativeAddon {
    * thread, NO_NEW_PRIVS. Throws the errno of a failed step (the caller must then exit).
    */
   dropPrivileges(uid: number, gid: number): void;
+  /**
+   * getsockopt(fd, SOL_SOCKET, SO_PEERCRED) (native/tk_peercred.h): the peer's pid, effective
+   * uid and gid at connect(2). Throws the errno (ENOTSOCK, EBADF…) for anything but a unix socket.
+   */
+  peerCred(fd: number): { pid: number; uid: number; gid: number };
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'tunSetOffload', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
   'rawOpen', 'rawIcmpFilter', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv', 'sdNotify',
-  'lookupUser', 'dropPrivileges',
+  'lookupUser', 'dropPrivileges', 'peerCred',
 ];
 
 /** Absolute path of the built addon. */
