@@ -10,7 +10,7 @@
  *   poll.c     pollStart pollPause pollStop                         (tk_poll.h)
  *   netlink.c  nlOpen nlSend nlRecv (rtnetlink syscalls only)       (tk_netlink.h)
  *   notify.c   sdNotify (one datagram to systemd's NOTIFY_SOCKET)   (tk_notify.h)
- *   privs.c    dropPrivileges (tunkitd --user)                    (tk_privs.h)
+ *   privs.c    lookupUser lookupGroup dropPrivileges (--user)      (tk_privs.h)
  *   peercred.c peerCred (SO_PEERCRED of a control client)          (tk_peercred.h)
  *   common.c   argument/error helpers and per-thread state          (tk_common.h)
  *

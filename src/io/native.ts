@@ -131,6 +131,8 @@ export interface NativeAddon {
   sdNotify(path: string, state: string): void;
   /** getpwnam(user); gid from getgrnam(group) unless '' (then the user's primary group). RangeError "unknown user/group". */
   lookupUser(user: string, group: string): { uid: number; gid: number };
+  /** getgrnam(group).gr_gid. RangeError "unknown group". */
+  lookupGroup(group: string): number;
   /**
    * tunkitd --user (native/tk_privs.h): bounding set, setgroups(0)/setresgid/setresuid with
    * KEEPCAPS, capset to exactly CAP_NET_ADMIN + CAP_NET_RAW (permitted, effective) on this
@@ -148,7 +150,7 @@ const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'tunSetOffload', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
   'rawOpen', 'rawIcmpFilter', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv', 'sdNotify',
-  'lookupUser', 'dropPrivileges', 'peerCred',
+  'lookupUser', 'lookupGroup', 'dropPrivileges', 'peerCred',
 ];
 
 /** Absolute path of the built addon. */
