@@ -164,13 +164,19 @@ export class ControlServer {
     });
   }
 
-  /** Answers one error and closes the connection; nothing it sent after is read. */
+  /**
+   * Answers one error and closes the connection; whatever it sent after is
+   * read and discarded, never run (closing with unread input would make the
+   * kernel reset the peer, ECONNRESET, before it reads our answer). The peer's
+   * FIN in reply to ours closes it; one that neither reads nor closes is cut at 1 s.
+   */
   private refuse(sock: Socket, code: string, message: string): void {
-    sock.pause();
     sock.removeAllListeners('data');
+    sock.on('data', () => {});
+    sock.resume(); // even if paused for backpressure: keep discarding
     const r: Response = { id: 0, ok: false, error: { code, message } };
-    sock.end(`${JSON.stringify(r)}\n`, () => sock.destroy());
-    setTimeout(() => sock.destroy(), 1000).unref(); // a peer that never reads does not hold it open
+    sock.end(`${JSON.stringify(r)}\n`);
+    setTimeout(() => sock.destroy(), 1000).unref();
   }
 
   private dispatch(c: Conn, line: string): void {
