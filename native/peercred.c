@@ -1,6 +1,7 @@
 /* peercred.c: see tk_peercred.h for the exported function and its contract. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include "tk_common.h"
 #include "tk_peercred.h"
@@ -17,8 +18,29 @@ static napi_value tk_peer_cred(napi_env env, napi_callback_info info) {
     snprintf(subject, sizeof subject, "fd %d", fd);
     return tk_throw_errno(env, errno, "getsockopt(SO_PEERCRED)", subject);
   }
-  napi_value out, v;
+  /* SO_PEERGROUPS (Linux 4.13): the supplementary groups at connect; the kernel
+   * caps them at NGROUPS_MAX (65536). ENOPROTOOPT on older kernels: none. */
+  socklen_t glen = 0;
+  gid_t *groups = NULL;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &glen) != 0 && errno == ERANGE && glen > 0) {
+    groups = malloc(glen);
+    if (groups == NULL) return tk_throw_errno(env, ENOMEM, "getsockopt(SO_PEERGROUPS)", "groups");
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) != 0) glen = 0;
+  } else {
+    glen = 0;
+  }
+  napi_value out, v, arr;
+  if (napi_create_array(env, &arr) != napi_ok) {
+    free(groups);
+    tk_throw_napi(env, "groups");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < glen / sizeof(gid_t); i++) {
+    if (napi_create_uint32(env, groups[i], &v) != napi_ok || napi_set_element(env, arr, i, v) != napi_ok) break;
+  }
+  free(groups);
   TK_NAPI(env, napi_create_object(env, &out));
+  tk_set_prop(env, out, "groups", arr);
   TK_NAPI(env, napi_create_int32(env, cred.pid, &v));
   tk_set_prop(env, out, "pid", v);
   TK_NAPI(env, napi_create_uint32(env, cred.uid, &v));

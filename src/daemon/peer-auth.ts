@@ -1,7 +1,8 @@
 // Who may do what on the control socket, from the peer's SO_PEERCRED
 // (unix(7)), as the kernel's xfrm/rtnetlink decide by CAP_NET_ADMIN:
 //   admin      uid 0 or tunkitd's own uid: every request, keys shown when asked;
-//   read       the configured read-only group (the peer's effective gid):
+//   read       the configured read-only group (the peer's effective gid or
+//              one of its supplementary groups, SO_PEERGROUPS):
 //              READ_ONLY_OPS only, and never key material;
 //   (nobody)   anyone else: refused at connect.
 
@@ -12,7 +13,7 @@ import type { Op } from './protocol.js';
 export type Access = 'admin' | 'read';
 
 /** The peer's credentials at connect(2). */
-export interface PeerCred { readonly pid: number; readonly uid: number; readonly gid: number }
+export interface PeerCred { readonly pid: number; readonly uid: number; readonly gid: number; readonly groups: readonly number[] }
 
 /** Requests that change nothing and carry no key material (once `keys` is forced off). */
 export const READ_ONLY_OPS: ReadonlySet<Op> = new Set<Op>([
@@ -45,7 +46,7 @@ export function peerCred(sock: Socket): PeerCred | null {
 export function accessOf(cred: PeerCred | null, ownUid: number, readGid: number | null): Access | null {
   if (cred === null) return null;
   if (cred.uid === 0 || cred.uid === ownUid) return 'admin';
-  if (readGid !== null && cred.gid === readGid) return 'read';
+  if (readGid !== null && (cred.gid === readGid || cred.groups.includes(readGid))) return 'read';
   return null;
 }
 

@@ -141,9 +141,10 @@ export interface NativeAddon {
   dropPrivileges(uid: number, gid: number): void;
   /**
    * getsockopt(fd, SOL_SOCKET, SO_PEERCRED) (native/tk_peercred.h): the peer's pid, effective
-   * uid and gid at connect(2). Throws the errno (ENOTSOCK, EBADF…) for anything but a unix socket.
+   * uid and gid at connect(2), and its supplementary gids (SO_PEERGROUPS; [] before Linux 4.13).
+   * Throws the errno (ENOTSOCK, EBADF…) for anything but a unix socket.
    */
-  peerCred(fd: number): { pid: number; uid: number; gid: number };
+  peerCred(fd: number): { pid: number; uid: number; gid: number; groups: number[] };
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [

@@ -18,13 +18,13 @@ import { requireRoot } from './pair.js';
 const NOBODY = 65534;
 
 /** Sends `lines` as uid/gid 65534 (setpriv) and returns what came back, one parsed reply per line. */
-function asNobody(path: string, lines: readonly string[]): Promise<{ ok: boolean; data?: unknown; error?: { code: string; field?: string } }[]> {
+function asNobody(path: string, lines: readonly string[], groups = '--clear-groups'): Promise<{ ok: boolean; data?: unknown; error?: { code: string; field?: string } }[]> {
   const script = `const s=require('net').connect(${JSON.stringify(path)});let t='';s.setEncoding('utf8');
 s.on('data',d=>t+=d);s.on('close',()=>process.stdout.write(t));s.on('error',e=>{process.stdout.write(t);process.stderr.write(e.message)});
 s.write(${JSON.stringify(lines.map((l) => `${l}\n`).join(''))});setTimeout(()=>s.end(),300);`;
   return new Promise((resolve, reject) => {
     // asynchronous: the server answers on this process's event loop
-    execFile('setpriv', [`--reuid=${String(NOBODY)}`, `--regid=${String(NOBODY)}`, '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
+    execFile('setpriv', [`--reuid=${String(NOBODY)}`, `--regid=${String(NOBODY)}`, groups, process.execPath, '-e', script], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
       if (err !== null) { reject(new Error(`child failed: ${err.message} ${stderr}`)); return; }
       resolve(stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { ok: boolean; data?: unknown; error?: { code: string; field?: string } }));
     });
@@ -74,5 +74,20 @@ test('SO_PEERCRED: the read-only group runs read-only requests, never gets keys,
     assert.equal(got[3]?.error?.code, 'EACCES');
     assert.deepEqual(seen.map((r) => r.op), ['link.show', 'xfrm.state.list']);
     assert.equal(seen[1]?.args['keys'], false);
+  });
+});
+
+test('SO_PEERGROUPS: a supplementary group counts as the read-only group', async () => {
+  requireRoot();
+  const gid = 4242; // any gid: setpriv --groups needs no /etc/group entry
+  await withOpenServer(gid, async (path, seen) => {
+    const got = await asNobody(path, ['{"id":1,"op":"link.show"}', '{"id":2,"op":"link.del","args":{"name":"gre9"}}'], `--groups=${String(gid)}`);
+    assert.equal(got[0]?.ok, true);
+    assert.equal(got[1]?.error?.code, 'EACCES');
+    assert.deepEqual(seen.map((r) => r.op), ['link.show']);
+  });
+  await withOpenServer(gid, async (path) => {
+    const got = await asNobody(path, ['{"id":1,"op":"link.show"}']);
+    assert.equal(got[0]?.error?.code, 'EACCES', 'without the group: refused');
   });
 });
