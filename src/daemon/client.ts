@@ -111,6 +111,15 @@ export class ControlClient implements Control {
 
   private answer(line: string): void {
     const r = JSON.parse(line) as Reply;
+    if (r.id === 0 && !r.ok) { // the daemon refused the connection itself (EACCES, EMFILE, EMSGSIZE): every request fails with it
+      const e = new VpnError(r.error?.code ?? 'EPROTO', r.error?.message ?? 'error', r.error?.field);
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        p.reject(e);
+      }
+      return;
+    }
     const p = typeof r.id === 'number' ? this.pending.get(r.id) : undefined;
     if (p === undefined || r.id === undefined) return;
     this.pending.delete(r.id);

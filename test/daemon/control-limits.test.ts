@@ -98,6 +98,7 @@ test('connections are capped; a freed slot is served again', async () => {
     await sleep(100);
     assert.match(extra.got(), /"EMFILE"/);
     assert.ok(extra.closed());
+    await assert.rejects(request(path, 'ping'), (e: unknown) => e instanceof VpnError && e.code === 'EMFILE', 'the CLI reports why');
     held[0]?.sock.destroy();
     await sleep(50);
     assert.equal(await request(path, 'ping'), 'pong');
