@@ -15,6 +15,7 @@
         "native/netlink.c",
         "native/notify.c",
         "native/privs.c",
+        "native/peercred.c",
         "native/crypto.c",
         "native/crypto_napi.c",
         "native/crypto_sa.c",

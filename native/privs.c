@@ -112,6 +112,26 @@ static napi_value tk_lookup_user(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value tk_lookup_group(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  char group[TK_NAME_MAX];
+  if (!tk_args(env, info, 1, argv) || !tk_name_arg(env, argv[0], "group must be a string", group, sizeof group)) return NULL;
+  if (group[0] == '\0') return tk_throw_range(env, "group: empty name");
+  long sz = sysconf(_SC_GETGR_R_SIZE_MAX);
+  size_t cap = sz > 65536 ? (size_t)sz : 65536; /* big groups */
+  char *buf = malloc(cap);
+  if (buf == NULL) return tk_throw_errno(env, ENOMEM, "getgrnam", group);
+  struct group gr, *grr = NULL;
+  int err = getgrnam_r(group, &gr, buf, cap, &grr);
+  gid_t gid = grr != NULL ? gr.gr_gid : 0;
+  free(buf);
+  if (err != 0) return tk_throw_errno(env, err, "getgrnam", group);
+  if (grr == NULL) return tk_throw_range(env, "unknown group \"%s\"", group);
+  napi_value v;
+  TK_NAPI(env, napi_create_uint32(env, gid, &v));
+  return v;
+}
+
 static napi_value tk_drop_privileges(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t uid = 0, gid = 0;
@@ -132,6 +152,7 @@ static napi_value tk_drop_privileges(napi_env env, napi_callback_info info) {
 napi_status tk_privs_init(napi_env env, napi_value exports) {
   static const tk_fn fns[] = {
     { "lookupUser", tk_lookup_user },
+    { "lookupGroup", tk_lookup_group },
     { "dropPrivileges", tk_drop_privileges },
   };
   return tk_define(env, exports, fns, sizeof fns / sizeof fns[0]);

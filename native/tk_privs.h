@@ -6,6 +6,10 @@
  *       else the user's primary group. Throws a RangeError (unknown user
  *       or unknown group, naming it), or the lookup's errno.
  *
+ *   lookupGroup(group) → gid
+ *       getgrnam_r(group). Throws a RangeError (unknown group, naming it),
+ *       or the lookup's errno.
+ *
  *   dropPrivileges(uid, gid)
  *       On the calling thread's credentials (uid 0 is a RangeError):
  *         1. PR_CAPBSET_DROP of every capability but CAP_NET_ADMIN and

@@ -10,7 +10,8 @@
  *   poll.c     pollStart pollPause pollStop                         (tk_poll.h)
  *   netlink.c  nlOpen nlSend nlRecv (rtnetlink syscalls only)       (tk_netlink.h)
  *   notify.c   sdNotify (one datagram to systemd's NOTIFY_SOCKET)   (tk_notify.h)
- *   privs.c    dropPrivileges (tunkitd --user)                    (tk_privs.h)
+ *   privs.c    lookupUser lookupGroup dropPrivileges (--user)      (tk_privs.h)
+ *   peercred.c peerCred (SO_PEERCRED of a control client)          (tk_peercred.h)
  *   common.c   argument/error helpers and per-thread state          (tk_common.h)
  *
  * Why native: Node's fs on a TUN fd costs one threadpool round trip per packet
@@ -25,6 +26,7 @@
 #include "tk_netlink.h"
 #include "tk_notify.h"
 #include "tk_privs.h"
+#include "tk_peercred.h"
 #include "crypto.h"
 
 /* Run in order at load; each defines its file's functions. One line per file. */
@@ -36,6 +38,7 @@ static const tk_init_fn tk_inits[] = {
   tk_netlink_init,
   tk_notify_init,
   tk_privs_init,
+  tk_peercred_init,
   tk_crypto_init,
 };
 

@@ -73,16 +73,16 @@ export function algoKeyHex(key: string): string {
   if (b.length > 2 && b[0] === 0x30 && b[1] === 0x78) {
     const p = b.toString('latin1', 2);
     const len = (p.length + 1) >> 1;
-    if (len > KEY_BUF_SIZE) throw invarg('ALGO-KEYMAT value makes buffer overflow\n', key, 'key');
+    if (len > KEY_BUF_SIZE) throw invarg('ALGO-KEYMAT value makes buffer overflow\n', 'ALGO-KEYMAT', 'key');
     let hex = '';
     for (let i = -(p.length % 2), j = 0; j < len; i += 2, j++) {
       const v = getU8(`${i >= 0 ? p[i] : '0'}${p[i + 1] ?? ''}`, 16);
-      if (v === null) throw invarg('ALGO-KEYMAT value is invalid', key, 'key');
+      if (v === null) throw invarg('ALGO-KEYMAT value is invalid', 'ALGO-KEYMAT', 'key');
       hex += v.toString(16).padStart(2, '0');
     }
     return hex;
   }
-  if (b.length > KEY_BUF_SIZE) throw invarg('ALGO-KEYMAT value makes buffer overflow\n', key, 'key');
+  if (b.length > KEY_BUF_SIZE) throw invarg('ALGO-KEYMAT value makes buffer overflow\n', 'ALGO-KEYMAT', 'key');
   return b.toString('hex');
 }
 

@@ -111,6 +111,15 @@ export class ControlClient implements Control {
 
   private answer(line: string): void {
     const r = JSON.parse(line) as Reply;
+    if (r.id === 0 && !r.ok) { // the daemon refused the connection itself (EACCES, EMFILE, EMSGSIZE): every request fails with it
+      const e = new VpnError(r.error?.code ?? 'EPROTO', r.error?.message ?? 'error', r.error?.field);
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        p.reject(e);
+      }
+      return;
+    }
     const p = typeof r.id === 'number' ? this.pending.get(r.id) : undefined;
     if (p === undefined || r.id === undefined) return;
     this.pending.delete(r.id);
@@ -141,16 +150,22 @@ export async function request(path: string, op: Op, args: object = {}, timeoutMs
   }
 }
 
-/** Streams monitor events to `onEvent` until the daemon goes away; resolves then. */
-export async function monitor(path: string, drops: boolean, onEvent: (e: MonitorEvent) => void): Promise<void> {
+/** What `monitor` does when the daemon dropped events for a slow reader: one line on stderr, as `ip monitor` on ENOBUFS. */
+const reportLost = (n: number): void => {
+  process.stderr.write(`tunkit: ${String(n)} events lost (the monitor read too slowly)\n`);
+};
+
+/** Streams monitor events to `onEvent` (lost-event counts to `onLost`) until the daemon goes away; resolves then. */
+export async function monitor(path: string, drops: boolean, onEvent: (e: MonitorEvent) => void, onLost: (n: number) => void = reportLost): Promise<void> {
   const s = await open(path);
   const lines = new LineSplitter();
   s.write(`${JSON.stringify({ id: 1, op: 'monitor', args: { drops } })}\n`);
   await new Promise<void>((resolve) => {
     s.on('data', (chunk: string) => {
       for (const line of lines.push(chunk) ?? []) {
-        const m = JSON.parse(line) as { event?: MonitorEvent };
+        const m = JSON.parse(line) as { event?: MonitorEvent; lost?: number };
         if (m.event !== undefined) onEvent(m.event);
+        else if (typeof m.lost === 'number') onLost(m.lost);
       }
     });
     s.on('close', () => resolve());

@@ -8,13 +8,15 @@
 // `tunkit reload` re-read the file and apply the difference (config-file.ts).
 //
 //   tunkitd [--socket PATH] [--config FILE] [--swanctl FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT]
-//           [--user USER[:GROUP]]
+//           [--user USER[:GROUP]] [--control-group GROUP]
 //   tunkitd -V | --version
 //
 // --swanctl FILE loads a swanctl.conf subset for the IKE daemon (ike-shell.ts);
 // without it IKE still listens on UDP 500 and `tunkit ike load FILE` loads one.
 // --user USER[:GROUP]: once everything is open, drop to USER keeping only
 // CAP_NET_ADMIN and CAP_NET_RAW (privs.ts); an unknown user exits 1 at start.
+// --control-group GROUP: the socket is 0660 with GROUP, whose members may run
+// read-only requests without keys (peer-auth.ts); an unknown group exits 1.
 
 import { resolve } from 'node:path';
 import type { Plan } from '../config/diff.js';
@@ -43,7 +45,7 @@ import { parseListen } from './metrics.js';
 import type { ListenAddr } from './metrics.js';
 import { notifier } from './notify.js';
 import { DAEMON_OPTIONS, DAEMON_USAGE, LOG_LEVELS } from './options.js';
-import { dropTo, resolveUser } from './privs.js';
+import { dropTo, resolveGroup, resolveUser } from './privs.js';
 import type { RunAs } from './privs.js';
 import { startService } from './service.js';
 import type { Service } from './service.js';
@@ -58,10 +60,10 @@ import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
 
-interface Options { socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null; user: string | null }
+interface Options { socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null; user: string | null; controlGroup: string | null }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null, user: null };
+  const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null, user: null, controlGroup: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -72,6 +74,7 @@ function parseOptions(argv: readonly string[]): Options {
       else if (opt.name === '--config') o.config = resolve(v);
       else if (opt.name === '--swanctl') o.swanctl = v;
       else if (opt.name === '--user') o.user = v;
+      else if (opt.name === '--control-group') o.controlGroup = v;
       else if (opt.name === '--log-level') o.level = LOG_LEVELS.find((l) => l === v) ?? o.level;
       else if (opt.name === '--metrics-listen') o.metricsListen = parseListen(v);
       continue;
@@ -96,6 +99,7 @@ interface Running { readonly svc: Service; readonly stop: () => Promise<void>; r
 async function start(o: Options, log: Log): Promise<Running> {
   const ikeCfg = o.swanctl !== null ? readSwanctl(o.swanctl) : null; // a bad file stops us before anything is opened
   const runAs: RunAs | null = o.user !== null ? resolveUser(o.user) : null; // so does an unknown user
+  const readGroup = o.controlGroup !== null ? resolveGroup(o.controlGroup) : null; // and an unknown group
   const clock = (): number => performance.now();
   let server: ControlServer | null = null;
   const devices = new LinuxDevices({ offload: offloadFromEnv(), warn: (e, f) => log.warn(e, f) });
@@ -150,7 +154,7 @@ async function start(o: Options, log: Log): Promise<Running> {
       throw e;
     }
   }
-  server = new ControlServer(o.socket, (req) => handle(req, c), (s) => log.warn('control_client', { err: s }));
+  server = new ControlServer(o.socket, (req) => handle(req, c), (s) => log.warn('control_client', { err: s }), { readGroup });
   await server.listen();
   const srv = server;
   srv.onSubscribe = () => housekeeping(node, srv);
@@ -160,7 +164,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     return c;
   };
   log.info('listening', { socket: o.socket });
-  if (runAs !== null) dropTo(runAs, o.socket, log); // throws: main exits 1
+  if (runAs !== null) dropTo(runAs, o.socket, log, readGroup); // throws: main exits 1
   svc.ready();
   const timer = setInterval(() => {
     housekeeping(node, srv);

@@ -11,7 +11,7 @@ export const LOG_LEVELS: readonly Level[] = ['error', 'warn', 'info', 'debug'];
 export interface DaemonOption {
   readonly name: string;
   /** What the option's value is; absent: the option takes none. FILE and PATH complete as file names. */
-  readonly arg?: 'PATH' | 'FILE' | 'ADDR:PORT' | 'LEVEL' | 'USER[:GROUP]';
+  readonly arg?: 'PATH' | 'FILE' | 'ADDR:PORT' | 'LEVEL' | 'USER[:GROUP]' | 'GROUP';
   /** The only values accepted (and offered), when the value is one of a list. */
   readonly values?: readonly string[];
 }
@@ -23,6 +23,7 @@ export const DAEMON_OPTIONS: readonly DaemonOption[] = [
   { name: '--log-level', arg: 'LEVEL', values: LOG_LEVELS },
   { name: '--metrics-listen', arg: 'ADDR:PORT' },
   { name: '--user', arg: 'USER[:GROUP]' },
+  { name: '--control-group', arg: 'GROUP' },
   { name: '-h' }, { name: '--help' }, { name: '-V' }, { name: '--version' },
 ];
 

@@ -44,6 +44,18 @@ export function resolveUser(spec: string): RunAs {
   }
 }
 
+/** --control-group GROUP (a name or a number): its gid, looked up before anything is opened. */
+export function resolveGroup(spec: string): number {
+  if (/^\d{1,10}$/.test(spec) && Number(spec) <= 0xfffffffe) return Number(spec);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(spec)) throw new VpnError('EINVAL', `tunkitd: --control-group "${spec}": expected a group name or gid`, 'control-group');
+  try {
+    return native().lookupGroup(spec);
+  } catch (e) {
+    if (e instanceof RangeError) throw new VpnError('EINVAL', `tunkitd: --control-group: ${e.message}`, 'control-group');
+    throw e;
+  }
+}
+
 /** The clone device every `link add` opens (drivers/net/tun.c). */
 export const TUN_CLONE = '/dev/net/tun';
 
@@ -71,11 +83,12 @@ export function capEff(status = readFileSync('/proc/self/status', 'utf8')): bigi
 }
 
 /**
- * Gives `socket` to the user (mode stays 0600: root's tunkit still connects),
+ * Gives `socket` to the user (mode stays 0600, or 0660 with its group kept
+ * when `socketGid` is the --control-group: root's tunkit still connects),
  * drops, then checks uid, gid and CapEff. Throws on any mismatch: the caller exits.
  */
-export function dropTo(who: RunAs, socket: string, log: Log): void {
-  chownSync(socket, who.uid, who.gid);
+export function dropTo(who: RunAs, socket: string, log: Log, socketGid: number | null = null): void {
+  chownSync(socket, who.uid, socketGid ?? who.gid);
   native().dropPrivileges(who.uid, who.gid);
   const eff = capEff();
   const uid = process.getuid?.() ?? -1;

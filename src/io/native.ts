@@ -131,19 +131,27 @@ export interface NativeAddon {
   sdNotify(path: string, state: string): void;
   /** getpwnam(user); gid from getgrnam(group) unless '' (then the user's primary group). RangeError "unknown user/group". */
   lookupUser(user: string, group: string): { uid: number; gid: number };
+  /** getgrnam(group).gr_gid. RangeError "unknown group". */
+  lookupGroup(group: string): number;
   /**
    * tunkitd --user (native/tk_privs.h): bounding set, setgroups(0)/setresgid/setresuid with
    * KEEPCAPS, capset to exactly CAP_NET_ADMIN + CAP_NET_RAW (permitted, effective) on this
    * thread, NO_NEW_PRIVS. Throws the errno of a failed step (the caller must then exit).
    */
   dropPrivileges(uid: number, gid: number): void;
+  /**
+   * getsockopt(fd, SOL_SOCKET, SO_PEERCRED) (native/tk_peercred.h): the peer's pid, effective
+   * uid and gid at connect(2), and its supplementary gids (SO_PEERGROUPS; [] before Linux 4.13).
+   * Throws the errno (ENOTSOCK, EBADF…) for anything but a unix socket.
+   */
+  peerCred(fd: number): { pid: number; uid: number; gid: number; groups: number[] };
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'tunSetOffload', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
   'rawOpen', 'rawIcmpFilter', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv', 'sdNotify',
-  'lookupUser', 'dropPrivileges',
+  'lookupUser', 'lookupGroup', 'dropPrivileges', 'peerCred',
 ];
 
 /** Absolute path of the built addon. */

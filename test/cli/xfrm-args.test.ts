@@ -138,6 +138,8 @@ test('every malformed command line ip 6.1 refused is refused with ip\'s words', 
   const OWN: Readonly<Record<string, string>> = {
     'Command line is not complete. Try option "help"': 'Command line is not complete: "encap" needs a value. Try option "help"',
     [`Usage: ip xfrm XFRM-OBJECT { COMMAND | help }\nwhere  XFRM-OBJECT := state | policy | monitor`]: XFRM_USAGE,
+    // a key that fails to parse is never echoed (ip prints it whole): the argument's name instead
+    'Error: argument "0xzz" is wrong: ALGO-KEYMAT value is invalid': 'Error: argument "ALGO-KEYMAT" is wrong: ALGO-KEYMAT value is invalid',
   };
   let checked = 0;
   for (const e of GOLDEN.errors) {
@@ -182,4 +184,16 @@ test('the parser throws nothing but UsageError, whatever the tokens', () => {
         assert.ok(e instanceof UsageError, String(e));
       }
     }), { numRuns: 2000 });
+});
+
+test('a key that fails to parse is never echoed in the error', () => {
+  const secret = '00112233445566778899aabbccddeezz';
+  for (const key of [`0x${secret}`, `0x${'ab'.repeat(513)}`, 'k'.repeat(600)]) {
+    assert.throws(() => parseXfrmArgs(words(`state add ${S} spi 1 enc cbc(aes) ${key}`)), (e: unknown) => {
+      assert.ok(e instanceof UsageError);
+      assert.ok(!e.message.includes(key.substring(2, 18)), `key echoed: ${e.message}`);
+      assert.equal(e.field, 'key');
+      return true;
+    });
+  }
 });
