@@ -17,9 +17,10 @@
 import { makeTunnelParams } from '../tunnel/params.js';
 import type { TunnelConfig } from '../tunnel/params.js';
 import { isIp4Multicast, parseIp4 } from '../wire/addr.js';
+import { RemoteError, VpnError } from '../wire/errors.js';
 import {
   ArgCursor, checkAltIfname, checkIfname, duparg, duparg2, getInetAddr, getInteger, invarg, matches,
-  parseTosArg, parseTtlArg, tnlParseKey, UsageError,
+  parseTosArg, parseTtlArg, StatusError, tnlParseKey, UsageError,
 } from './args.js';
 import { xfrmLinkConfig } from './xfrm-link-args.js';
 import type { XfrmLinkConfig } from './xfrm-link-args.js';
@@ -270,12 +271,23 @@ function typeKeyword(a: TunnelArgs, kind: string, tok: string, ts: ArgCursor): v
     if (a.mtu !== undefined) throw duparg('mtu', v);
     a.mtu = parseMtu(v);
   } else if (!isGre && GRE_ONLY.has(tok)) {
-    throw invarg(`only gre and gretap tunnels have "${tok}", not ${kind}`, tok);
+    throw kindHelp(kind, tok, `only gre and gretap tunnels have "${tok}", not ${kind}`);
   } else if (isGre && IPTNL_ONLY.has(tok)) {
-    throw invarg(`only ipip and sit tunnels have "${tok}", not ${kind}`, tok);
+    throw kindHelp(kind, tok, `only ipip and sit tunnels have "${tok}", not ${kind}`);
   } else {
-    throw invarg('unknown keyword', tok);
+    throw kindHelp(kind, tok, `"${tok}" is not a keyword of ${kind}`);
   }
+}
+
+/**
+ * A keyword the kind does not take: iptunnel_parse_opt / gre_parse_opt
+ * print the kind's help (iptunnel_print_help: "Usage: ... %-6s\t[ remote
+ * ADDR ]…", gre_print_help: "%-9s") and return -1, which iplink_modify
+ * passes up: exit 1. tunkit prints that first line, then why.
+ */
+function kindHelp(kind: string, tok: string, why: string): StatusError {
+  const id = kind.padEnd(kind === 'gre' || kind === 'gretap' ? 9 : 6);
+  return new StatusError(`Usage: ... ${id}\t[ remote ADDR ]\ntunkit: ${why}; try "tunkit link help".`, tok, 1);
 }
 
 /** The tunnel kinds tunnelConfig takes (`xfrm` is xfrm-link-args.ts's). */
@@ -296,6 +308,10 @@ function tunnelConfig(name: string, kind: string, args: readonly string[]): { co
   // iplink_modify calls parse_opt only when the type has arguments; without
   // them the kernel's bare defaults apply (TunnelConfig.bare).
   if (!a.hasTypeArgs) return { config: { ...c, bare: true } };
+  // link_iptnl.c iptunnel_parse_opt: exit(-1) (255) before anything is sent.
+  if ((kind === 'ipip' || kind === 'sit') && a.ttl !== 0 && !a.pmtudisc) {
+    throw new UsageError('ttl != 0 and nopmtudisc are incompatible', 'nopmtudisc');
+  }
   Object.assign(c, { ttl: a.ttl, tos: a.tos, pmtudisc: a.pmtudisc });
   if (kind === 'ipip' || kind === 'sit') c.mode = a.mode;
   else greConfig(c, a);
@@ -335,11 +351,25 @@ function linkAdd(args: readonly string[]): LinkCommand {
   const mtu = g.mtu ?? config.mtu;
   if (g.mtu !== undefined && config.mtu !== undefined) throw duparg('mtu', String(config.mtu));
   const full: TunnelConfig = mtu === undefined ? config : { ...config, mtu };
-  makeTunnelParams(full); // throws ConfigError naming the field
+  checkAsKernel(full);
   return {
     cmd: 'add', config: full,
     ...(linkDev !== undefined ? { linkDev } : {}), ...(g.isUp !== undefined ? { isUp: g.isUp } : {}),
   };
+}
+
+/**
+ * makeTunnelParams' checks stand for the kernel's netlink validation
+ * (EINVAL from ipgre_netlink_parms & co.): reported as its answer would be
+ * ("RTNETLINK answers: Invalid argument (tunkit: FIELD: why)", exit 2).
+ */
+function checkAsKernel(c: TunnelConfig): void {
+  try {
+    makeTunnelParams(c);
+  } catch (e) {
+    if (e instanceof VpnError && !(e instanceof UsageError)) throw new RemoteError(e.code, e.message, e.field, { cause: e });
+    throw e;
+  }
 }
 
 function linkSet(args: readonly string[]): LinkCommand {
