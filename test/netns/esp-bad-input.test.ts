@@ -65,7 +65,7 @@ async function badCommands(p: Pair): Promise<void> {
 
 async function hostilePackets(p: Pair): Promise<void> {
   const s0 = stat(p, 'left');
-  const sa0 = JSON.parse(p.tunkitOk('left', '-j -s xfrm state list')) as { spi: number; stats: { integrityFailed: number } }[];
+  const sa0 = JSON.parse(p.tunkitOk('left', '-j -s xfrm state list')) as { spi: number; stats: { integrity_failed: number } }[];
   p.inject('right', [
     toLeft(50, new Uint8Array([0, 0, 0x20])), // ESP header cut short → XfrmInHdrError
     toLeft(50, esp(0xdeadbeef, 1, noise(64, 1))), // unknown SPI → XfrmInNoStates
@@ -80,8 +80,8 @@ async function hostilePackets(p: Pair): Promise<void> {
   assert.deepEqual(
     { hdr: dd('XfrmInHdrError'), nostates: dd('XfrmInNoStates'), proto: dd('XfrmInStateProtoError'), mismatch: dd('XfrmInStateMismatch') },
     { hdr: 1, nostates: 1, proto: 2, mismatch: 1 }, JSON.stringify(s1));
-  const sa1 = JSON.parse(p.tunkitOk('left', '-j -s xfrm state list')) as { spi: number; stats: { integrityFailed: number } }[];
-  const fails = (l: typeof sa0): number => l.find((x) => x.spi === 0x2002)!.stats.integrityFailed;
+  const sa1 = JSON.parse(p.tunkitOk('left', '-j -s xfrm state list')) as { spi: number; stats: { integrity_failed: number } }[];
+  const fails = (l: typeof sa0): number => l.find((x) => x.spi === 0x2002)!.stats.integrity_failed;
   assert.equal(fails(sa1) - fails(sa0), 1, 'integrity_failed counts the ICV failure only');
   // 200 random payloads for protocol 50 and UDP 4500: all refused, the daemon keeps forwarding.
   const junk: Uint8Array[] = [];
