@@ -11,6 +11,7 @@ import type { XfrmEvent } from '../xfrm/spec.js';
 import { StatusError, UsageError } from './args.js';
 import type { CommandLine } from './args.js';
 import { LINK_USAGE, parseLinkArgs } from './link-args.js';
+import { snakeKeys } from './format.js';
 import { formatLinkShow, selectDevices } from './link-show.js';
 import type { DeviceInfo, DeviceKind, TunnelMode } from './link-show.js';
 import { formatXfrmEvent } from './xfrm-show-events.js';
@@ -102,6 +103,9 @@ export async function runStats(cl: CommandLine, c: Control, out: Writer): Promis
   return 0;
 }
 
+/** One `monitor -j` line: xfrm events with `-j xfrm`'s snake_case keys (format.ts snakeKeys), link events as they are. */
+export const monitorJson = (e: MonitorEvent): string => JSON.stringify(e.type.startsWith('xfrm.') ? snakeKeys(e) : e);
+
 /** The words `tunkit monitor` takes (cli/grammar.ts reads them too). */
 export const MONITOR_WORDS: readonly string[] = ['all', 'link', 'pmtu', 'drops'];
 
@@ -114,7 +118,7 @@ export async function runMonitor(cl: CommandLine, c: Control, out: Writer): Prom
   const keep = (e: MonitorEvent): boolean =>
     what === 'all' || (what === 'drops' && e.type === 'drop') || (what === 'pmtu' && e.type === 'pmtu') || (what === 'link' && e.type.startsWith('link'));
   await monitor(c.path, what === 'all' || what === 'drops', (e) => {
-    if (keep(e)) out(cl.options.isJson ? JSON.stringify(e) : formatEvent(e));
+    if (keep(e)) out(cl.options.isJson ? monitorJson(e) : formatEvent(e));
   });
   return 0;
 }

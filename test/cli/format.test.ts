@@ -6,6 +6,7 @@ import {
   dropsRecord, formatDrops, formatDropsRecord, formatJsonw, formatLinkStats, formatStats64, snakeKey, snakeKeys, stats64Json,
   tunkitDropsLine,
 } from '../../src/cli/format.js';
+import { monitorJson } from '../../src/cli/link.js';
 import { runXfrm } from '../../src/cli/xfrm.js';
 import type { Control } from '../../src/daemon/client.js';
 import type { Op } from '../../src/daemon/protocol.js';
@@ -124,4 +125,10 @@ test('-j xfrm state list / stat through runXfrm: snake_case records, /proc names
   out = '';
   await runXfrm(['stat'], ctl, o, (s) => { out += s; });
   assert.deepEqual(JSON.parse(out), { XfrmInError: 3 });
+});
+
+test('monitor -j: xfrm events in -j xfrm\'s snake_case, link events unchanged', () => {
+  const x = JSON.parse(monitorJson({ type: 'xfrm.mapping', dst: '192.0.2.1', spi: 1, oldSrc: '192.0.2.2', oldSport: 4500, newSrc: '192.0.2.3', newSport: 4501 })) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(x), ['type', 'dst', 'spi', 'old_src', 'old_sport', 'new_src', 'new_sport']);
+  assert.deepEqual(JSON.parse(monitorJson({ type: 'link.mtu', dev: 'gre1', mtu: 1400 })), { type: 'link.mtu', dev: 'gre1', mtu: 1400 });
 });
