@@ -10,18 +10,18 @@
 // Keywords resolve in iproute2's own order with its own prefix rules, so an
 // abbreviation means here what it means to ip. iproute2 keywords tunkit does
 // not implement are refused by name rather than misread as a device name.
-// `link add` ends by running makeTunnelParams, so the kernel's and iproute2's
-// validation errors surface here as ConfigError naming the field.
+// `link add` ends by running makeTunnelParams, so the kernel's validation
+// errors surface here as RemoteError (EINVAL) naming the field
+// (link-errors.ts checkAsKernel); iproute2's own are UsageError.
 // tunkit extension: `mtu N` is also accepted among the type's arguments.
 
-import { makeTunnelParams } from '../tunnel/params.js';
 import type { TunnelConfig } from '../tunnel/params.js';
 import { isIp4Multicast, parseIp4 } from '../wire/addr.js';
-import { RemoteError, VpnError } from '../wire/errors.js';
 import {
   ArgCursor, checkAltIfname, checkIfname, duparg, duparg2, getInetAddr, getInteger, invarg, matches,
-  parseTosArg, parseTtlArg, StatusError, tnlParseKey, UsageError,
+  parseTosArg, parseTtlArg, tnlParseKey, UsageError,
 } from './args.js';
+import { checkAsKernel, kindHelp } from './link-errors.js';
 import { xfrmLinkConfig } from './xfrm-link-args.js';
 import type { XfrmLinkConfig } from './xfrm-link-args.js';
 
@@ -279,17 +279,6 @@ function typeKeyword(a: TunnelArgs, kind: string, tok: string, ts: ArgCursor): v
   }
 }
 
-/**
- * A keyword the kind does not take: iptunnel_parse_opt / gre_parse_opt
- * print the kind's help (iptunnel_print_help: "Usage: ... %-6s\t[ remote
- * ADDR ]…", gre_print_help: "%-9s") and return -1, which iplink_modify
- * passes up: exit 1. tunkit prints that first line, then why.
- */
-function kindHelp(kind: string, tok: string, why: string): StatusError {
-  const id = kind.padEnd(kind === 'gre' || kind === 'gretap' ? 9 : 6);
-  return new StatusError(`Usage: ... ${id}\t[ remote ADDR ]\ntunkit: ${why}; try "tunkit link help".`, tok, 1);
-}
-
 /** The tunnel kinds tunnelConfig takes (`xfrm` is xfrm-link-args.ts's). */
 export const KINDS: readonly string[] = ['ipip', 'gre', 'gretap', 'sit'];
 
@@ -358,20 +347,6 @@ function linkAdd(args: readonly string[]): LinkCommand {
   };
 }
 
-/**
- * makeTunnelParams' checks stand for the kernel's netlink validation
- * (EINVAL from ipgre_netlink_parms & co.): reported as its answer would be
- * ("RTNETLINK answers: Invalid argument (tunkit: FIELD: why)", exit 2).
- */
-function checkAsKernel(c: TunnelConfig): void {
-  try {
-    makeTunnelParams(c);
-  } catch (e) {
-    if (e instanceof VpnError && !(e instanceof UsageError)) throw new RemoteError(e.code, e.message, e.field, { cause: e });
-    throw e;
-  }
-}
-
 function linkSet(args: readonly string[]): LinkCommand {
   const g = parseGeneric(args);
   if (g.isHelp) return { cmd: 'help' };
@@ -424,8 +399,9 @@ export const COMMANDS: readonly (readonly [string, ((a: readonly string[]) => Li
 
 /**
  * Parses the arguments after `link` (CommandLine.args). No arguments is
- * `show`. Throws UsageError for malformed input and ConfigError when
- * makeTunnelParams rejects a `link add`; both name the field.
+ * `show`. Throws UsageError for malformed input (StatusError when ip exits
+ * 1) and RemoteError when makeTunnelParams rejects a `link add`; all name
+ * the field.
  */
 export function parseLinkArgs(args: readonly string[]): LinkCommand {
   const [word, ...rest] = args;
