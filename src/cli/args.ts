@@ -25,6 +25,17 @@ export class UsageError extends VpnError {
   }
 }
 
+/**
+ * A command-line or lookup failure that ip reports through a `return -1`
+ * (do_cmd negates it: exit 1) rather than exit(-1) (255): the exit status
+ * rides with the error (main.ts report()).
+ */
+export class StatusError extends UsageError {
+  constructor(message: string, field: string, readonly status: number) {
+    super(message, field);
+  }
+}
+
 /** lib/utils.c matches(): true when `prefix` is a non-empty prefix of `word`. */
 export const matches = (prefix: string, word: string): boolean =>
   prefix.length > 0 && prefix.length <= word.length && word.startsWith(prefix);

@@ -183,3 +183,20 @@ export function formatLinkStats(s: LinkStats, level = 2): string {
   if (drops !== null) out.push(drops);
   return out.join('\n');
 }
+
+/**
+ * A record's keys in iproute2's JSON style (print_*(PRINT_JSON, "key", …)
+ * keys are lower snake_case: "link_type", "min_mtu", "ignore_df"), for
+ * tunkit's own `-j xfrm` output: `replayWindow` → `replay_window`, and a
+ * boolean's `is`/`has` prefix dropped as iproute2 names flags (`isEsn` →
+ * `esn`). Values are kept; applied recursively through arrays and objects.
+ */
+export function snakeKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [snakeKey(k), snakeKeys(x)]));
+}
+
+/** One key: camelCase → snake_case, `isFoo`/`hasFoo` → `foo`. */
+export const snakeKey = (k: string): string =>
+  k.replace(/^(?:is|has)(?=[A-Z])/, '').replace(/^[A-Z]/, (c) => c.toLowerCase()).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

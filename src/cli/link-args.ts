@@ -10,17 +10,18 @@
 // Keywords resolve in iproute2's own order with its own prefix rules, so an
 // abbreviation means here what it means to ip. iproute2 keywords tunkit does
 // not implement are refused by name rather than misread as a device name.
-// `link add` ends by running makeTunnelParams, so the kernel's and iproute2's
-// validation errors surface here as ConfigError naming the field.
+// `link add` ends by running makeTunnelParams, so the kernel's validation
+// errors surface here as RemoteError (EINVAL) naming the field
+// (link-errors.ts checkAsKernel); iproute2's own are UsageError.
 // tunkit extension: `mtu N` is also accepted among the type's arguments.
 
-import { makeTunnelParams } from '../tunnel/params.js';
 import type { TunnelConfig } from '../tunnel/params.js';
 import { isIp4Multicast, parseIp4 } from '../wire/addr.js';
 import {
   ArgCursor, checkAltIfname, checkIfname, duparg, duparg2, getInetAddr, getInteger, invarg, matches,
   parseTosArg, parseTtlArg, tnlParseKey, UsageError,
 } from './args.js';
+import { checkAsKernel, kindHelp } from './link-errors.js';
 import { xfrmLinkConfig } from './xfrm-link-args.js';
 import type { XfrmLinkConfig } from './xfrm-link-args.js';
 
@@ -270,11 +271,11 @@ function typeKeyword(a: TunnelArgs, kind: string, tok: string, ts: ArgCursor): v
     if (a.mtu !== undefined) throw duparg('mtu', v);
     a.mtu = parseMtu(v);
   } else if (!isGre && GRE_ONLY.has(tok)) {
-    throw invarg(`only gre and gretap tunnels have "${tok}", not ${kind}`, tok);
+    throw kindHelp(kind, tok, `only gre and gretap tunnels have "${tok}", not ${kind}`);
   } else if (isGre && IPTNL_ONLY.has(tok)) {
-    throw invarg(`only ipip and sit tunnels have "${tok}", not ${kind}`, tok);
+    throw kindHelp(kind, tok, `only ipip and sit tunnels have "${tok}", not ${kind}`);
   } else {
-    throw invarg('unknown keyword', tok);
+    throw kindHelp(kind, tok, `"${tok}" is not a keyword of ${kind}`);
   }
 }
 
@@ -296,6 +297,10 @@ function tunnelConfig(name: string, kind: string, args: readonly string[]): { co
   // iplink_modify calls parse_opt only when the type has arguments; without
   // them the kernel's bare defaults apply (TunnelConfig.bare).
   if (!a.hasTypeArgs) return { config: { ...c, bare: true } };
+  // link_iptnl.c iptunnel_parse_opt: exit(-1) (255) before anything is sent.
+  if ((kind === 'ipip' || kind === 'sit') && a.ttl !== 0 && !a.pmtudisc) {
+    throw new UsageError('ttl != 0 and nopmtudisc are incompatible', 'nopmtudisc');
+  }
   Object.assign(c, { ttl: a.ttl, tos: a.tos, pmtudisc: a.pmtudisc });
   if (kind === 'ipip' || kind === 'sit') c.mode = a.mode;
   else greConfig(c, a);
@@ -335,7 +340,7 @@ function linkAdd(args: readonly string[]): LinkCommand {
   const mtu = g.mtu ?? config.mtu;
   if (g.mtu !== undefined && config.mtu !== undefined) throw duparg('mtu', String(config.mtu));
   const full: TunnelConfig = mtu === undefined ? config : { ...config, mtu };
-  makeTunnelParams(full); // throws ConfigError naming the field
+  checkAsKernel(full);
   return {
     cmd: 'add', config: full,
     ...(linkDev !== undefined ? { linkDev } : {}), ...(g.isUp !== undefined ? { isUp: g.isUp } : {}),
@@ -394,8 +399,9 @@ export const COMMANDS: readonly (readonly [string, ((a: readonly string[]) => Li
 
 /**
  * Parses the arguments after `link` (CommandLine.args). No arguments is
- * `show`. Throws UsageError for malformed input and ConfigError when
- * makeTunnelParams rejects a `link add`; both name the field.
+ * `show`. Throws UsageError for malformed input (StatusError when ip exits
+ * 1) and RemoteError when makeTunnelParams rejects a `link add`; all name
+ * the field.
  */
 export function parseLinkArgs(args: readonly string[]): LinkCommand {
   const [word, ...rest] = args;

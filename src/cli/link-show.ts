@@ -18,8 +18,8 @@ import type { LinkStatName } from '../tunnel/stats.js';
 import { TNL_CSUM, TNL_KEY, TNL_SEQ, TunnelKind } from '../tunnel/types.js';
 import type { TunnelParams } from '../tunnel/types.js';
 import { formatIp4, isIp4Multicast, parseIp4 } from '../wire/addr.js';
-import { VpnError } from '../wire/errors.js';
 import { IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_MPLS } from '../wire/ipproto.js';
+import { StatusError } from './args.js';
 import type { GlobalOptions } from './args.js';
 import { formatJsonw, formatStats64, stats64Json, tunkitDropsLine } from './format.js';
 import type { JsonObject, JsonValue } from './format.js';
@@ -79,15 +79,18 @@ export interface DeviceInfo {
   readonly qdisc?: string;
   /** Default 1000. 0 omits "qlen" as print_queuelen does. */
   readonly txqlen?: number;
-  /** IFLA_MIN_MTU / IFLA_MAX_MTU; default 0 as in the reference. */
+  /** IFLA_MIN_MTU / IFLA_MAX_MTU; default by kind (mtuBounds). */
   readonly minMtu?: number;
   readonly maxMtu?: number;
   /** IFLA_CARRIER_CHANGES (the -s -s "transns" column); default 0. */
   readonly carrierChanges?: number;
   /** xfrm interfaces: IFLA_XFRM_IF_ID. */
   readonly ifId?: number;
-  /** IFLA_INET6_ADDR_GEN_MODE; default eui64 (an ARPHRD_NONE device turns random once up: addrconf_dev_config). */
-  readonly addrGenMode?: 'eui64' | 'random';
+  /**
+   * IFLA_INET6_ADDR_GEN_MODE; default eui64 (an ARPHRD_NONE device turns random once up: addrconf_dev_config).
+   * 'none': the device has no inet6_dev, so IFLA_AF_SPEC has no inet6 and ip prints no addrgenmode.
+   */
+  readonly addrGenMode?: 'eui64' | 'random' | 'none';
 }
 
 /** The global options that shape `link show` output. */
@@ -124,7 +127,7 @@ export function selectDevices(devs: readonly DeviceInfo[], f: LinkShow): DeviceI
     && (f.kind === undefined || d.kind === f.kind)
     && (f.state === undefined || d.isUp === (f.state === 'up')));
   if (f.name !== undefined && !devs.some((d) => d.name === f.name)) {
-    throw new VpnError('ENODEV', `Device "${f.name}" does not exist.`, 'dev');
+    throw new StatusError(`Device "${f.name}" does not exist.`, 'dev', 1); // ipaddr_list_flush_or_save: return -1
   }
   return out;
 }
@@ -193,6 +196,19 @@ const DETAIL_TAIL: readonly (readonly [string, string, number])[] = [
   ['gro_max_size', 'gro_max_size', 65536],
 ];
 
+/**
+ * dev->min_mtu / max_mtu as the setup functions leave them (Linux 6.1):
+ * ipgre_tap_setup runs ether_setup (min_mtu ETH_MIN_MTU 68) then clears
+ * max_mtu; ipip6_tunnel_setup sets IPV6_MIN_MTU 1280 and IP6_MAX_MTU (65575)
+ * minus t_hlen (0 + sizeof(struct iphdr) at setup time); ipip_tunnel_setup and
+ * ipgre_tunnel_setup (ip_tunnel_setup) set neither, so both stay 0.
+ */
+export function mtuBounds(kind: DeviceKind): readonly [number, number] {
+  if (kind === 'gretap') return [68, 0];
+  if (kind === 'sit') return [1280, 65575 - 20];
+  return [0, 0];
+}
+
 // ---- print_opt: iptunnel_print_opt / gre_print_opt ----
 
 /** print_0xhex's "%#llx". */
@@ -214,6 +230,10 @@ function tunnelOpts(d: DeviceInfo): OptItem[] {
   if (p.tos !== 0) items.push(['tos', hex(p.tos), p.tos !== 1 ? `tos ${hex(p.tos)} ` : 'tos inherit ']);
   if (!isGre) {
     items.push(['pmtudisc', p.pmtudisc, p.pmtudisc ? 'pmtudisc ' : 'nopmtudisc ']);
+    // sit: the default 6rd prefix ipip6_tunnel_clone_6rd gives every device
+    // (CONFIG_IPV6_SIT_6RD); relay prefix 0 is not printed. In JSON
+    // iptunnel_print_opt prints "prefix"/"prefixlen" only; in text one item.
+    if (d.kind === 'sit') items.push(['prefix', '2002::', '6rd-prefix 2002::/16 '], ['prefixlen', 16, null]);
     return items;
   }
   items.push(['pmtudisc', p.pmtudisc, p.pmtudisc ? null : 'nopmtudisc ']);
@@ -234,8 +254,10 @@ export function formatLinkText(d: DeviceInfo, o: ShowOptions): string {
     + `qdisc ${a.qdisc} state ${a.operstate} mode DEFAULT group default ${txqlen !== 0 ? `qlen ${txqlen}` : ''}`;
   s += a.linkType === 'none' ? '\n    link/none ' : `\n    link/${a.linkType} ${a.address}${a.isP2p ? ' peer ' : ' brd '}${a.broadcast}`;
   if (o.hasDetails) {
-    s += ` promiscuity 0  allmulti 0 minmtu ${d.minMtu ?? 0} maxmtu ${d.maxMtu ?? 0} `;
-    s += `\n    ${d.kind} ${tunnelOpts(d).map(([, , t]) => t ?? '').join('')}addrgenmode ${d.addrGenMode ?? 'eui64'} `;
+    const [minMtu, maxMtu] = mtuBounds(d.kind);
+    s += ` promiscuity 0  allmulti 0 minmtu ${d.minMtu ?? minMtu} maxmtu ${d.maxMtu ?? maxMtu} `;
+    const gen = d.addrGenMode ?? 'eui64';
+    s += `\n    ${d.kind} ${tunnelOpts(d).map(([, , t]) => t ?? '').join('')}${gen !== 'none' ? `addrgenmode ${gen} ` : ''}`;
     s += DETAIL_TAIL.map(([, word, v]) => `${word} ${v} `).join('');
   }
   if (o.statsLevel > 0) {
@@ -264,9 +286,11 @@ export function linkJson(d: DeviceInfo, o: ShowOptions): JsonObject {
     j.broadcast = a.broadcast;
   }
   if (o.hasDetails) {
-    Object.assign(j, { promiscuity: 0, allmulti: 0, min_mtu: d.minMtu ?? 0, max_mtu: d.maxMtu ?? 0 });
+    const [minMtu, maxMtu] = mtuBounds(d.kind);
+    Object.assign(j, { promiscuity: 0, allmulti: 0, min_mtu: d.minMtu ?? minMtu, max_mtu: d.maxMtu ?? maxMtu });
     j.linkinfo = { info_kind: d.kind, info_data: Object.fromEntries(tunnelOpts(d).map(([k, v]) => [k, v])) };
-    j.inet6_addr_gen_mode = d.addrGenMode ?? 'eui64';
+    const gen = d.addrGenMode ?? 'eui64';
+    if (gen !== 'none') j.inet6_addr_gen_mode = gen;
     for (const [key, , v] of DETAIL_TAIL) j[key] = v;
   }
   if (o.statsLevel > 0) {

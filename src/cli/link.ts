@@ -6,10 +6,12 @@ import type { Control } from '../daemon/client.js';
 import { monitor } from '../daemon/client.js';
 import type { LinkRecord } from '../daemon/link-record.js';
 import type { MonitorEvent } from '../daemon/protocol.js';
+import { RemoteError } from '../wire/errors.js';
 import type { XfrmEvent } from '../xfrm/spec.js';
-import { UsageError } from './args.js';
+import { StatusError, UsageError } from './args.js';
 import type { CommandLine } from './args.js';
 import { LINK_USAGE, parseLinkArgs } from './link-args.js';
+import { snakeKeys } from './format.js';
 import { formatLinkShow, selectDevices } from './link-show.js';
 import type { DeviceInfo, DeviceKind, TunnelMode } from './link-show.js';
 import { formatXfrmEvent } from './xfrm-show-events.js';
@@ -37,6 +39,21 @@ export function toDeviceInfo(r: LinkRecord): DeviceInfo {
   };
 }
 
+/**
+ * A request about device `name`; the daemon's ENODEV becomes ip's own
+ * message and status: iplink_modify's nodev() prints `Cannot find device
+ * "NAME"` (set, del) and ipaddr_list_flush_or_save prints `Device "NAME"
+ * does not exist.` (show); both `return -1`, so ip exits 1.
+ */
+async function named(name: string | undefined, req: () => Promise<unknown>, isShow = false): Promise<unknown> {
+  try {
+    return await req();
+  } catch (e) {
+    if (!(e instanceof RemoteError) || e.code !== 'ENODEV' || name === undefined) throw e;
+    throw new StatusError(isShow ? `Device "${name}" does not exist.` : `Cannot find device "${name}"`, 'dev', 1);
+  }
+}
+
 /** `tunkit link ARGS…`. */
 export async function runLink(cl: CommandLine, c: Control, out: Writer): Promise<number> {
   const cmd = parseLinkArgs(cl.args);
@@ -50,13 +67,13 @@ export async function runLink(cl: CommandLine, c: Control, out: Writer): Promise
       return 0;
     }
     case 'set':
-      await c.request('link.set', { name: cmd.name, ...(cmd.isUp !== undefined ? { up: cmd.isUp } : {}), ...(cmd.mtu !== undefined ? { mtu: cmd.mtu } : {}) });
+      await named(cmd.name, () => c.request('link.set', { name: cmd.name, ...(cmd.isUp !== undefined ? { up: cmd.isUp } : {}), ...(cmd.mtu !== undefined ? { mtu: cmd.mtu } : {}) }));
       return 0;
     case 'del':
-      await c.request('link.del', { name: cmd.name });
+      await named(cmd.name, () => c.request('link.del', { name: cmd.name }));
       return 0;
     case 'show': {
-      const recs = (await c.request('link.show', { ...(cmd.name !== undefined ? { name: cmd.name } : {}), ...(cmd.kind !== undefined ? { type: cmd.kind } : {}) })) as LinkRecord[];
+      const recs = (await named(cmd.name, () => c.request('link.show', { ...(cmd.name !== undefined ? { name: cmd.name } : {}), ...(cmd.kind !== undefined ? { type: cmd.kind } : {}) }), true)) as LinkRecord[];
       out(formatLinkShow(selectDevices(recs.map(toDeviceInfo), cmd), cl.options));
       return 0;
     }
@@ -86,6 +103,9 @@ export async function runStats(cl: CommandLine, c: Control, out: Writer): Promis
   return 0;
 }
 
+/** One `monitor -j` line: xfrm events with `-j xfrm`'s snake_case keys (format.ts snakeKeys), link events as they are. */
+export const monitorJson = (e: MonitorEvent): string => JSON.stringify(e.type.startsWith('xfrm.') ? snakeKeys(e) : e);
+
 /** The words `tunkit monitor` takes (cli/grammar.ts reads them too). */
 export const MONITOR_WORDS: readonly string[] = ['all', 'link', 'pmtu', 'drops'];
 
@@ -98,7 +118,7 @@ export async function runMonitor(cl: CommandLine, c: Control, out: Writer): Prom
   const keep = (e: MonitorEvent): boolean =>
     what === 'all' || (what === 'drops' && e.type === 'drop') || (what === 'pmtu' && e.type === 'pmtu') || (what === 'link' && e.type.startsWith('link'));
   await monitor(c.path, what === 'all' || what === 'drops', (e) => {
-    if (keep(e)) out(cl.options.isJson ? JSON.stringify(e) : formatEvent(e));
+    if (keep(e)) out(cl.options.isJson ? monitorJson(e) : formatEvent(e));
   });
   return 0;
 }

@@ -13,8 +13,11 @@
 //   tunkit [--socket PATH] capture DEV [ inner | outer ] [ -w FILE ] [ -c COUNT ]   (pcap; stdout without -w)
 //
 // Exit status as ip(8): 0 ok, 255 a malformed command line (ip's exit(-1)),
-// 2 the daemon refused the request (ip's RTNETLINK failure), 1 the daemon
-// cannot be reached, an `ip tunnel` ioctl-style failure, or a failed batch.
+// 2 the daemon refused the request (ip's RTNETLINK failure: "RTNETLINK
+// answers: <strerror> (tunkit: <why>)" for link and xfrm), 1 the daemon
+// cannot be reached, a missing device (ip's `return -1` paths), a keyword
+// the kind does not take, an `ip tunnel` ioctl-style failure, a failed
+// xfrm deleteall round, or a failed batch.
 //
 // Start-up time matters (one process per command in scripts): each object's
 // modules load only when a command uses them, and all requests of a run,
@@ -22,7 +25,7 @@
 
 import { ControlClient, defaultSocketPath } from '../daemon/client.js';
 import type { Control } from '../daemon/client.js';
-import { VpnError } from '../wire/errors.js';
+import { RemoteError, strerror, VpnError, withoutStrerror } from '../wire/errors.js';
 import { parseArgs, resolveObject, UsageError, USAGE } from './args.js';
 import type { CommandLine } from './args.js';
 
@@ -40,8 +43,29 @@ const STDIO: Io = {
 
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ETIMEDOUT', 'ECONNRESET']);
 
+/** Objects whose daemon answers stand for the kernel's rtnetlink/xfrm netlink ones. */
+const NETLINK_OBJECTS = new Set(['link', 'xfrm']);
+
+/**
+ * The stderr line for an error the daemon answered. For link and xfrm, ip's
+ * rtnl_talk prints "RTNETLINK answers: " + strerror(errno) (lib/libnetlink.c)
+ * and exits 2; tunkit keeps those words first, so scripts grepping ip's text
+ * still match, and adds its own explanation after them in parentheses.
+ */
+export function remoteMessage(e: RemoteError, object?: string): string {
+  const text = strerror(e.code);
+  if (text === undefined || object === undefined || !NETLINK_OBJECTS.has(object)) {
+    return e.message.startsWith('Error') ? e.message : `Error: ${e.message}`;
+  }
+  return `RTNETLINK answers: ${text} (tunkit: ${withoutStrerror(e.code, e.message)})`;
+}
+
 /** Prints an error the way its kind calls for and returns the exit status. */
-function report(e: unknown, io: Io): number {
+function report(e: unknown, io: Io, object?: string): number {
+  if (e instanceof RemoteError) {
+    io.err(remoteMessage(e, object));
+    return 2;
+  }
   if (e instanceof UsageError) {
     io.err(e.message);
     // ip tunnel's `return -1` failures (TunnelError) exit 1; exit(-1) is 255.
@@ -78,10 +102,13 @@ async function dispatch(cl: CommandLine, c: Control, io: Io): Promise<number> {
 
 /** Runs one command line (built by `make`, whose errors count as the command's); resolves its exit status. */
 async function runOne(make: () => CommandLine, c: Control, io: Io): Promise<number> {
+  let object: string | undefined;
   try {
-    return await dispatch(make(), c, io);
+    const cl = make();
+    object = cl.object;
+    return await dispatch(cl, c, io);
   } catch (e) {
-    return report(e, io);
+    return report(e, io, object);
   }
 }
 

@@ -14,7 +14,7 @@
 import type { Control } from '../daemon/client.js';
 import type { LinkRecord } from '../daemon/link-record.js';
 import { formatIp4 } from '../wire/addr.js';
-import { VpnError } from '../wire/errors.js';
+import { strerror, VpnError } from '../wire/errors.js';
 import { IPPROTO_GRE, IPPROTO_IPIP, IPPROTO_MPLS } from '../wire/ipproto.js';
 import { TNL_CSUM, TNL_KEY, TNL_SEQ } from '../tunnel/types.js';
 import { UsageError } from './args.js';
@@ -26,21 +26,16 @@ import type { TunnelParm } from './tunnel-args.js';
 import { formatTunnel, formatTunnelList, matchTunnel, shownTunnel } from './tunnel-show.js';
 import type { ShownTunnel } from './tunnel-show.js';
 
-const STRERROR: Readonly<Record<string, string>> = {
-  ENODEV: 'No such device', EEXIST: 'File exists', EINVAL: 'Invalid argument', EPERM: 'Operation not permitted',
-  EOPNOTSUPP: 'Operation not supported', ENOENT: 'No such file or directory', ENOBUFS: 'No buffer space available',
-  ERANGE: 'Numerical result out of range', EBUSY: 'Device or resource busy',
-};
-
 const FALLBACKS = new Set(['tunl0', 'gre0', 'sit0']);
 
 /** The ioctl helpers' message for a daemon error; other errors (unreachable daemon) pass through. */
 function ioctlError(what: 'get' | 'add' | 'delete', name: string, e: unknown, phys = ''): unknown {
-  if (!(e instanceof VpnError) || STRERROR[e.code] === undefined) return e;
+  const text = e instanceof VpnError ? strerror(e.code) : undefined;
+  if (!(e instanceof VpnError) || text === undefined) return e;
   // ll_name_to_index failing on "dev PHYS" is nodev()'s own message in ip.
   if (phys !== '' && e.code === 'ENODEV' && e.message === `Cannot find device "${phys}"`) return new TunnelError(e.message, 'dev');
   const why = e.code === 'EINVAL' ? ` (${e.message})` : '';
-  return new TunnelError(`${what} tunnel "${name}" failed: ${STRERROR[e.code]!}${why}`, e.field);
+  return new TunnelError(`${what} tunnel "${name}" failed: ${text}${why}`, e.field);
 }
 
 async function getRecord(c: Control, name: string): Promise<LinkRecord> {
@@ -59,7 +54,7 @@ async function getTunnel(c: Control, name: string): Promise<TunnelParm> {
     throw ioctlError('get', name, e);
   }
   const t = shownTunnel(r);
-  if (t === null) throw new TunnelError(`get tunnel "${name}" failed: ${STRERROR['EOPNOTSUPP']!}`, 'name');
+  if (t === null) throw new TunnelError(`get tunnel "${name}" failed: ${strerror('EOPNOTSUPP') ?? ''}`, 'name');
   return t.parm;
 }
 
@@ -104,7 +99,7 @@ async function change(c: Control, args: readonly string[]): Promise<void> {
   checkAdd(p);
   const name = p.name !== '' ? p.name : tnlDefname(p)!;
   // SIOCCHGTUNNEL on a fallback device finds the tunnel by its parameters, which tunkit does not do.
-  if (FALLBACKS.has(name)) throw new TunnelError(`add tunnel "${name}" failed: ${STRERROR['ENOENT']!}`, 'name');
+  if (FALLBACKS.has(name)) throw new TunnelError(`add tunnel "${name}" failed: ${strerror('ENOENT') ?? ''}`, 'name');
   try {
     await c.request('link.change', linkArgs({ ...p, name }, kindOf(p)));
   } catch (e) {
@@ -116,7 +111,7 @@ async function del(c: Control, args: readonly string[]): Promise<void> {
   const p = parseTunnelParm(args);
   const name = p.name !== '' ? p.name : tnlDefname(p);
   if (name === null) throw new TunnelError('delete tunnel "" failed: No such device', 'name');
-  const fail = (code: string): TunnelError => new TunnelError(`delete tunnel "${name}" failed: ${STRERROR[code]!}`, 'name');
+  const fail = (code: string): TunnelError => new TunnelError(`delete tunnel "${name}" failed: ${strerror(code) ?? code}`, 'name');
   if (FALLBACKS.has(name)) throw fail('EPERM');
   try {
     if (shownTunnel(await getRecord(c, name)) === null) throw fail('EOPNOTSUPP');
@@ -139,7 +134,7 @@ async function show(c: Control, args: readonly string[], o: GlobalOptions): Prom
       throw ioctlError('get', name, e);
     }
     const t = shownTunnel(r);
-    if (t === null) throw new TunnelError(`get tunnel "${name}" failed: ${STRERROR['EOPNOTSUPP']!}`, 'name');
+    if (t === null) throw new TunnelError(`get tunnel "${name}" failed: ${strerror('EOPNOTSUPP') ?? ''}`, 'name');
     return `${formatTunnel(t)}\n`; // no json context and no counters on this path, as in ip
   }
   const recs = (await c.request('link.show')) as LinkRecord[];

@@ -14,6 +14,9 @@ import type { Control } from '../daemon/client.js';
 import type { MonitorEvent } from '../daemon/protocol.js';
 import { formatXfrmStat } from '../xfrm/mib.js';
 import type { PolicyDefaults, PolicyRecord, StateRecord, XfrmEvent } from '../xfrm/spec.js';
+import { RemoteError, strerror, withoutStrerror } from '../wire/errors.js';
+import { StatusError } from './args.js';
+import { snakeKeys } from './format.js';
 import type { GlobalOptions } from './args.js';
 import { parseXfrmArgs } from './xfrm-args.js';
 import type { MonitorGroup } from './xfrm-args.js';
@@ -28,8 +31,38 @@ import type { KeyInput, StateCommand } from './xfrm-state-args.js';
 /** Where output goes (stdout in the CLI; a collector in tests). */
 export type Writer = (s: string) => void;
 
-const json = (v: unknown, o: GlobalOptions): string => `${JSON.stringify(v, null, o.isPretty ? 2 : undefined)}\n`;
+/** -j: tunkit's own JSON (iproute2 6.1 has none for xfrm), keys in iproute2's snake_case (format.ts snakeKeys). */
+const json = (v: unknown, o: GlobalOptions): string => `${JSON.stringify(snakeKeys(v), null, o.isPretty ? 2 : undefined)}\n`;
+/** `xfrm stat` keys are /proc/net/xfrm_stat's field names (XfrmInError, …), kept as the kernel spells them. */
+const statJson = (v: unknown, o: GlobalOptions): string => `${JSON.stringify(v, null, o.isPretty ? 2 : undefined)}\n`;
 const showOpts = (o: GlobalOptions, isKeysShown: boolean): XfrmShowOptions => ({ statsLevel: o.statsLevel, isKeysShown });
+
+/**
+ * One delete-all round of ip's xfrm_state_list_or_deleteall /
+ * xfrm_policy_list_or_deleteall: every DEL is sent in one buffer without
+ * NLM_F_ACK, so the kernel runs them all and answers only the failures;
+ * rtnl_send_check then sees the first error and ip does
+ * perror("Failed to send delete-all request\n") and exit(1). The kernel
+ * refuses, for one, to delete an SPI-0 state by id (it is not in the byspi
+ * hash: xfrm_user_state_lookup answers ESRCH); the others are gone.
+ */
+export async function deleteAll(dels: readonly (() => Promise<unknown>)[]): Promise<void> {
+  let first: RemoteError | undefined;
+  let failed = 0;
+  for (const del of dels) {
+    try {
+      await del();
+    } catch (e) {
+      if (!(e instanceof RemoteError)) throw e;
+      first ??= e;
+      failed++;
+    }
+  }
+  if (first === undefined) return;
+  const text = strerror(first.code) ?? first.code;
+  const why = withoutStrerror(first.code, first.message);
+  throw new StatusError(`Failed to send delete-all request: ${text} (tunkit: ${failed} of ${dels.length} not deleted: ${why})`, 'deleteall', 1);
+}
 
 async function runState(c: StateCommand, ctl: Control, o: GlobalOptions, w: Writer): Promise<void> {
   switch (c.cmd) {
@@ -48,7 +81,7 @@ async function runState(c: StateCommand, ctl: Control, o: GlobalOptions, w: Writ
       const all = (await ctl.request('xfrm.state.list', { keys: c.cmd === 'list' && c.isKeysShown })) as StateRecord[];
       const recs = all.filter((r) => matchState(r, c.filter));
       if (c.cmd === 'deleteall') {
-        for (const r of recs) await ctl.request('xfrm.state.del', { id: { src: r.src, dst: r.dst, proto: r.proto, spi: r.spi } });
+        await deleteAll(recs.map((r) => () => ctl.request('xfrm.state.del', { id: { src: r.src, dst: r.dst, proto: r.proto, spi: r.spi } })));
       } else {
         w(o.isJson ? json(recs, o) : recs.map((r) => formatState(r, showOpts(o, c.isKeysShown))).join(''));
       }
@@ -83,7 +116,7 @@ async function runPolicy(c: PolicyCommand, ctl: Control, o: GlobalOptions, w: Wr
     case 'list': case 'deleteall': {
       const recs = ((await ctl.request('xfrm.policy.list')) as PolicyRecord[]).filter((r) => matchPolicy(r, c.filter));
       if (c.cmd === 'deleteall') {
-        for (const r of recs) await ctl.request('xfrm.policy.del', { id: { dir: r.dir, index: r.index } });
+        await deleteAll(recs.map((r) => () => ctl.request('xfrm.policy.del', { id: { dir: r.dir, index: r.index } })));
       } else {
         w(o.isJson ? json(recs, o) : recs.map((r) => formatPolicy(r, so)).join(''));
       }
@@ -116,7 +149,7 @@ async function runMonitor(groups: ReadonlySet<MonitorGroup>, ctl: Control, o: Gl
   const so = showOpts(o, false);
   await monitor(ctl.path, false, (e) => {
     if (!isXfrmEvent(e) || (groups.size > 0 && !groups.has(eventGroup(e)))) return;
-    w(o.isJson ? JSON.stringify(e) + '\n' : formatXfrmEvent(e, so));
+    w(o.isJson ? JSON.stringify(snakeKeys(e)) + '\n' : formatXfrmEvent(e, so));
   });
 }
 
@@ -151,7 +184,7 @@ export async function runXfrm(args: readonly string[], ctl: Control, o: GlobalOp
     case 'monitor': await runMonitor(c.groups, ctl, o, w); return 0;
     case 'stat': {
       const v = (await ctl.request('xfrm.stat')) as Record<string, number>;
-      w(o.isJson ? json(v, o) : formatXfrmStat(v));
+      w(o.isJson ? statJson(v, o) : formatXfrmStat(v));
       return 0;
     }
   }

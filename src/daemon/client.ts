@@ -3,7 +3,7 @@
 
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { VpnError } from '../wire/errors.js';
+import { RemoteError, VpnError } from '../wire/errors.js';
 import { LineSplitter } from './protocol.js';
 import type { MonitorEvent, Op } from './protocol.js';
 
@@ -125,7 +125,7 @@ export class ControlClient implements Control {
     this.pending.delete(r.id);
     clearTimeout(p.timer);
     if (r.ok) p.resolve(r.data);
-    else p.reject(new VpnError(r.error?.code ?? 'EPROTO', r.error?.message ?? 'error', r.error?.field));
+    else p.reject(new RemoteError(r.error?.code ?? 'EPROTO', r.error?.message ?? 'error', r.error?.field));
   }
 
   /** Forgets a connection; whatever still waits on it fails (the daemon went away). */
@@ -207,7 +207,7 @@ export async function captureStream(path: string, args: { dev: string; side: str
           h.onRecords(Buffer.from(m.pcap, 'base64'), m.captured ?? 0, m.dropped ?? 0);
         } else if (!m.ok) {
           s.destroy();
-          reject(new VpnError(m.error?.code ?? 'EPROTO', m.error?.message ?? 'error', m.error?.field));
+          reject(new RemoteError(m.error?.code ?? 'EPROTO', m.error?.message ?? 'error', m.error?.field));
         } else {
           const d = m.data as { linktype: number; snaplen: number };
           isStarted = true;

@@ -36,7 +36,8 @@ export interface LinkRecord {
   drops: Record<string, number>;
   /** xfrm interfaces only: IFLA_XFRM_IF_ID, addrgenmode, and the MTU bounds ip -d prints. */
   ifId?: number;
-  addrGenMode?: 'eui64' | 'random';
+  /** 'none': no inet6_dev (a tunl0/gre0 fallback never brought up); see fallbackAddrGenMode. */
+  addrGenMode?: 'eui64' | 'random' | 'none';
   minMtu?: number;
   maxMtu?: number;
 }
@@ -65,4 +66,16 @@ export function linkRecord(t: Tunnel, ifindex: number, mac: string | null, link:
     stats: t.stats.snapshot(),
     drops,
   };
+}
+
+/**
+ * addrgenmode of a fallback device. ip_tunnel_init_net registers tunl0/gre0
+ * with dev->mtu still 0 (ip_tunnel_setup sets none; the bound MTU is assigned
+ * after register_netdev), so addrconf_notify(NETDEV_REGISTER) skips
+ * ipv6_add_dev (mtu < IPV6_MIN_MTU) and the device reports no inet6 until
+ * NETDEV_UP adds one. sit0 (ipip6_tunnel_setup) and gretap0 (ether_setup)
+ * have an MTU at register time and so an inet6_dev from the start.
+ */
+export function fallbackAddrGenMode(kind: string, hasBeenUp: boolean): 'eui64' | 'none' {
+  return (kind === 'ipip' || kind === 'gre') && !hasBeenUp ? 'none' : 'eui64';
 }

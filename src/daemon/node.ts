@@ -13,7 +13,7 @@ import { TunnelStack } from '../tunnel/stack.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { KIND_NAMES, TunnelKind } from '../tunnel/types.js';
 import type { Device, DeviceFactory } from './devices.js';
-import { linkRecord } from './link-record.js';
+import { fallbackAddrGenMode, linkRecord } from './link-record.js';
 import type { LinkRecord } from './link-record.js';
 import type { MonitorEvent } from './protocol.js';
 import { XfrmLinks } from './xfrm-links.js';
@@ -42,6 +42,8 @@ export class TunkitNode {
   private identSeed = 1;
   /** Kinds that had a tunnel: their fallback devices exist from then on. */
   private readonly kindsSeen = new Set<TunnelKind>();
+  /** Fallback devices (by name) that have been up at least once: they have an inet6_dev (fallbackAddrGenMode). */
+  private readonly fallbacksUpped = new Set<string>();
 
   constructor(
     private readonly devices: DeviceFactory,
@@ -217,13 +219,16 @@ export class TunkitNode {
     if (args['mtu'] !== undefined) throw new VpnError('EOPNOTSUPP', `${fb.name}: the fallback device's mtu is fixed`, 'mtu');
     if (typeof up === 'boolean' && up !== fb.isUp) {
       fb.isUp = up;
+      if (up) this.fallbacksUpped.add(fb.name);
       this.publish({ type: up ? 'link.up' : 'link.down', dev: fb.name });
     }
     return this.fallbackRecord(fb);
   }
 
   private fallbackRecord(fb: Tunnel): LinkRecord {
-    return linkRecord(fb, 0, null, null, fb.isUp, this.now());
+    const r = linkRecord(fb, 0, null, null, fb.isUp, this.now());
+    r.addrGenMode = fallbackAddrGenMode(r.kind, this.fallbacksUpped.has(fb.name));
+    return r;
   }
 
   /** Mirrors the device's IFF_UP into the tunnel (lookups skip down devices); publishes changes. */

@@ -181,10 +181,16 @@ export class Sad {
     return best;
   }
 
+  /**
+   * __xfrm_state_insert: a state joins the byspi hash only when its SPI is
+   * non-zero, so an SPI-0 state is never found by (daddr, spi): add does not
+   * see it (no EEXIST), and get, update, delete (xfrm_user_state_lookup) and
+   * inbound lookups answer ESRCH / no match. It leaves by flush or expiry.
+   */
   private insert(x: XfrmState): void {
     this.states.push(x);
     const h = pairHash(x.cfg.src, x.cfg.dst);
-    chain(this.bySpi, spiKey(x.cfg.spi), x);
+    if (x.cfg.spi !== 0) chain(this.bySpi, spiKey(x.cfg.spi), x);
     chain(this.byPair, hashKey(h), x);
     chain(this.byReqid, hashKey(hashWord(h, x.cfg.reqid)), x);
   }

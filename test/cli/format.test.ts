@@ -3,9 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  dropsRecord, formatDrops, formatDropsRecord, formatJsonw, formatLinkStats, formatStats64, stats64Json,
+  dropsRecord, formatDrops, formatDropsRecord, formatJsonw, formatLinkStats, formatStats64, snakeKey, snakeKeys, stats64Json,
   tunkitDropsLine,
 } from '../../src/cli/format.js';
+import { monitorJson } from '../../src/cli/link.js';
+import { runXfrm } from '../../src/cli/xfrm.js';
+import type { Control } from '../../src/daemon/client.js';
+import type { Op } from '../../src/daemon/protocol.js';
 import type { JsonValue } from '../../src/cli/format.js';
 import { LinkStats } from '../../src/tunnel/stats.js';
 import { Drop } from '../../src/wire/drop.js';
@@ -93,4 +97,38 @@ test('property: formatJsonw output parses back to the same value (compact and pr
     const clean = JSON.parse(JSON.stringify(v)) as JsonValue;
     assert.deepEqual(JSON.parse(formatJsonw(clean, pretty)), clean);
   }), { numRuns: 500 });
+});
+
+test('snakeKeys: -j xfrm keys in iproute2 JSON style (snake_case, flags without is_/has_), values untouched', () => {
+  assert.equal(snakeKey('replayWindow'), 'replay_window');
+  assert.equal(snakeKey('timeUseHard'), 'time_use_hard');
+  assert.equal(snakeKey('ifId'), 'if_id');
+  assert.equal(snakeKey('isEsn'), 'esn');
+  assert.equal(snakeKey('hasIkey'), 'ikey');
+  assert.equal(snakeKey('spi'), 'spi');
+  assert.equal(snakeKey('island'), 'island', 'a word starting with "is" stays');
+  const rec = { spi: 4097, ifId: 7, stats: { replayWindow: 1, integrityFailed: 2 }, replay: { isEsn: true, bitmap: [1, 2] }, tmpls: [{ reqid: 1, keyHex: 'aB' }], sel: null };
+  assert.deepEqual(snakeKeys(rec), {
+    spi: 4097, if_id: 7, stats: { replay_window: 1, integrity_failed: 2 }, replay: { esn: true, bitmap: [1, 2] }, tmpls: [{ reqid: 1, key_hex: 'aB' }], sel: null,
+  });
+});
+
+test('-j xfrm state list / stat through runXfrm: snake_case records, /proc names kept for stat', async () => {
+  const ctl: Control = {
+    path: '/nonexistent',
+    request: (op: Op): Promise<unknown> => Promise.resolve(op === 'xfrm.stat' ? { XfrmInError: 3 } : [{ spi: 1, curlft: { addTime: 5 }, replay: { isEsn: false } }]),
+  };
+  let out = '';
+  const o = { statsLevel: 0, hasDetails: false, isJson: true, isPretty: false };
+  await runXfrm(['state', 'list'], ctl, o, (s) => { out += s; });
+  assert.deepEqual(JSON.parse(out), [{ spi: 1, curlft: { add_time: 5 }, replay: { esn: false } }]);
+  out = '';
+  await runXfrm(['stat'], ctl, o, (s) => { out += s; });
+  assert.deepEqual(JSON.parse(out), { XfrmInError: 3 });
+});
+
+test('monitor -j: xfrm events in -j xfrm\'s snake_case, link events unchanged', () => {
+  const x = JSON.parse(monitorJson({ type: 'xfrm.mapping', dst: '192.0.2.1', spi: 1, oldSrc: '192.0.2.2', oldSport: 4500, newSrc: '192.0.2.3', newSport: 4501 })) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(x), ['type', 'dst', 'spi', 'old_src', 'old_sport', 'new_src', 'new_sport']);
+  assert.deepEqual(JSON.parse(monitorJson({ type: 'link.mtu', dev: 'gre1', mtu: 1400 })), { type: 'link.mtu', dev: 'gre1', mtu: 1400 });
 });

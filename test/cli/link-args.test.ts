@@ -8,7 +8,7 @@ import { UsageError } from '../../src/cli/args.js';
 import { parseLinkArgs } from '../../src/cli/link-args.js';
 import type { LinkAdd, LinkCommand } from '../../src/cli/link-args.js';
 import type { TunnelConfig } from '../../src/tunnel/params.js';
-import { ConfigError } from '../../src/wire/errors.js';
+import { RemoteError } from '../../src/wire/errors.js';
 
 const R = '198.51.100.1';
 const L = '198.51.100.2';
@@ -31,10 +31,10 @@ function usage(args: string[], field: string, msg: RegExp | string): void {
     return true;
   });
 }
-/** Asserts makeTunnelParams' ConfigError (EINVAL) naming `field`. */
+/** Asserts makeTunnelParams' EINVAL naming `field`, reported as the kernel's answer (RemoteError: "RTNETLINK answers: …", exit 2). */
 function config(args: string[], field: string, msg?: RegExp): void {
   assert.throws(() => parseLinkArgs(args), (e: unknown) => {
-    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+    assert.ok(e instanceof RemoteError, `expected RemoteError, got ${String(e)}`);
     assert.equal(e.code, 'EINVAL');
     assert.equal(e.field, field);
     if (msg !== undefined) assert.match(e.message, msg);
@@ -172,12 +172,12 @@ test('tos/tclass/tc/dsfield: rtnl_dsfield_a2n — names, HEX numbers, inherit = 
   usage(['add', 't0', 'type', 'gre', 'tos', 'toString'], 'tos', /bad TOS value/);
 });
 
-test('pmtudisc/nopmtudisc; "ttl != 0 and nopmtudisc are incompatible" surfaces as ConfigError', () => {
+test('pmtudisc/nopmtudisc; "ttl != 0 and nopmtudisc are incompatible" is link_iptnl.c\'s exit(-1) (UsageError, 255)', () => {
   assert.equal(cfg('t0', 'type', 'ipip', 'nopmtudisc').pmtudisc, false);
   assert.equal(cfg('t0', 'type', 'ipip', 'nopmtudisc', 'pmtudisc').pmtudisc, true);
   assert.equal(cfg('t0', 'type', 'gre', 'nopm').pmtudisc, false, 'gre keywords are prefixes');
-  config(['add', 't0', 'type', 'ipip', 'ttl', '64', 'nopmtudisc'], 'nopmtudisc', /incompatible/);
-  config(['add', 't0', 'type', 'sit', 'nopmtudisc', 'ttl', '1'], 'nopmtudisc', /incompatible/);
+  usage(['add', 't0', 'type', 'ipip', 'ttl', '64', 'nopmtudisc'], 'nopmtudisc', 'ttl != 0 and nopmtudisc are incompatible');
+  usage(['add', 't0', 'type', 'sit', 'nopmtudisc', 'ttl', '1'], 'nopmtudisc', 'ttl != 0 and nopmtudisc are incompatible');
   // link_gre.c has no such check: gre takes DF from pmtudisc alone.
   assert.equal(cfg('t0', 'type', 'gre', 'nopmtudisc', 'ttl', '1').ttl, 1);
 });
@@ -191,7 +191,7 @@ test('mode (ipip, sit): short and long names; default any; errors', () => {
   assert.equal(cfg('t0', 'type', 'sit', 'remote', R).mode, 'any');
   usage(['add', 't0', 'type', 'ipip', 'mode', 'ip6ip'], 'mode', 'Error: argument "ip6ip" is wrong: Cannot guess tunnel mode.');
   usage(['add', 't0', 'type', 'sit', 'mode', 'gre'], 'mode', /Cannot guess/);
-  usage(['add', 't0', 'type', 'gre', 'mode', 'ipip'], 'mode', 'Error: argument "mode" is wrong: only ipip and sit tunnels have "mode", not gre');
+  usage(['add', 't0', 'type', 'gre', 'mode', 'ipip'], 'mode', 'Usage: ... gre      \t[ remote ADDR ]\ntunkit: only ipip and sit tunnels have "mode", not gre; try "tunkit link help".');
 });
 
 test('dev PHYS: carried as the underlay NAME (the daemon resolves it)', () => {
@@ -238,7 +238,7 @@ test('gre flags: seq/csum in both, either direction, negations, prefixes', () =>
   assert.equal(flags('oseq', 'noos'), '');
 });
 
-test('gre ignore-df needs nopmtudisc (ConfigError); noignore-df; not on ipip', () => {
+test('gre ignore-df needs nopmtudisc (EINVAL); noignore-df; not on ipip', () => {
   assert.equal(cfg('t0', 'type', 'gre', 'nopmtudisc', 'ignore-df').ignoreDf, true);
   assert.equal(cfg('t0', 'type', 'gre', 'noignore-df').ignoreDf, false);
   assert.equal(cfg('t0', 'type', 'gre', 'remote', R).ignoreDf, undefined);
@@ -255,7 +255,7 @@ test('gre multicast remote: keys default to the group; a local is required (gre_
 
 test('keyword for the wrong type: GRE keywords on ipip/sit, ipip keywords on gre', () => {
   for (const kw of ['key', 'ikey', 'okey', 'seq', 'iseq', 'oseq', 'csum', 'icsum', 'ocsum', 'nokey', 'noseq']) {
-    usage(['add', 't0', 'type', 'ipip', kw, '1'], kw, `Error: argument "${kw}" is wrong: only gre and gretap tunnels have "${kw}", not ipip`);
+    usage(['add', 't0', 'type', 'ipip', kw, '1'], kw, `Usage: ... ipip  \t[ remote ADDR ]\ntunkit: only gre and gretap tunnels have "${kw}", not ipip; try "tunkit link help".`);
   }
   usage(['add', 't0', 'type', 'sit', 'key', '1'], 'key', /not sit/);
   usage(['add', 't0', 'type', 'gretap', 'remote', R, 'mode', 'any'], 'mode', /only ipip and sit/);
@@ -267,10 +267,10 @@ test('iproute2 tunnel keywords tunkit does not implement; unknown keywords', () 
     usage(['add', 't0', 'type', 'ipip', kw], kw, /not supported by tunkit/);
   }
   for (const kw of ['isatap', '6rd-prefix', '6rd-reset']) usage(['add', 't0', 'type', 'sit', kw], kw, /not supported/);
-  usage(['add', 't0', 'type', 'ipip', 'mtuu', '1400'], 'mtuu', 'Error: argument "mtuu" is wrong: unknown keyword');
-  usage(['add', 't0', 'type', 'gre', 'bogus'], 'bogus', /unknown keyword/);
-  usage(['add', 't0', 'type', 'ipip', 'pmtu'], 'pmtu', /unknown keyword/);
-  usage(['add', 't0', 'type', 'ipip', 'REMOTE', R], 'REMOTE', /unknown keyword/);
+  usage(['add', 't0', 'type', 'ipip', 'mtuu', '1400'], 'mtuu', 'Usage: ... ipip  \t[ remote ADDR ]\ntunkit: "mtuu" is not a keyword of ipip; try "tunkit link help".');
+  usage(['add', 't0', 'type', 'gre', 'bogus'], 'bogus', /is not a keyword of gre/);
+  usage(['add', 't0', 'type', 'ipip', 'pmtu'], 'pmtu', /is not a keyword of ipip/);
+  usage(['add', 't0', 'type', 'ipip', 'REMOTE', R], 'REMOTE', /is not a keyword of ipip/);
 });
 
 test('link add: a full gre configuration validates through makeTunnelParams', () => {
@@ -339,7 +339,7 @@ test('do_iplink: command words by prefix; unknown and unsupported commands', () 
   usage(['adds'], 'adds', /unknown/);
 });
 
-test('property: random link arguments only ever throw UsageError or ConfigError', () => {
+test('property: random link arguments only ever throw UsageError or RemoteError (EINVAL)', () => {
   const word = fc.constantFrom(
     'add', 'set', 'del', 'show', 'change', 'help', 'type', 'ipip', 'gre', 'gretap', 'sit', 'name', 'dev', 'up', 'down',
     'mtu', 'remote', 'local', 'ttl', 'tos', 'key', 'ikey', 'okey', 'seq', 'csum', 'nokey', 'nopmtudisc', 'pmtudisc',
@@ -352,7 +352,7 @@ test('property: random link arguments only ever throw UsageError or ConfigError'
     try {
       r = parseLinkArgs(args);
     } catch (e) {
-      assert.ok(e instanceof UsageError || e instanceof ConfigError, `unexpected ${String(e)}`);
+      assert.ok(e instanceof UsageError || e instanceof RemoteError, `unexpected ${String(e)}`);
       return;
     }
     assert.ok(['add', 'set', 'del', 'show', 'help'].includes(r.cmd));
@@ -364,7 +364,7 @@ test('property: random link arguments only ever throw UsageError or ConfigError'
     try {
       parseLinkArgs(args);
     } catch (e) {
-      assert.ok(e instanceof UsageError || e instanceof ConfigError, `unexpected ${String(e)}`);
+      assert.ok(e instanceof UsageError || e instanceof RemoteError, `unexpected ${String(e)}`);
       assert.equal(typeof (e as UsageError).field, 'string', 'names a field (or the offending token)');
     }
   }), { numRuns: 3000 });

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { StatusError } from '../../src/cli/args.js';
 import {
   deviceKindOf, deviceParamsOf, formatLinkShow, formatLinkText, linkJson, selectDevices,
 } from '../../src/cli/link-show.js';
@@ -11,7 +12,6 @@ import type { DeviceInfo, DeviceKind, DeviceParams, ShowOptions } from '../../sr
 import { makeTunnelParams } from '../../src/tunnel/params.js';
 import { LINK_STAT_NAMES } from '../../src/tunnel/stats.js';
 import type { LinkStatName } from '../../src/tunnel/stats.js';
-import { VpnError } from '../../src/wire/errors.js';
 
 const R = '198.51.100.1';
 const L = '198.51.100.2';
@@ -138,10 +138,10 @@ test('gre with a multicast remote: BROADCAST|POINTOPOINT, no NOARP (ipgre_tunnel
 
 const TAP1: DeviceInfo = { ...GRE1, ifindex: 12, name: 'tap1', kind: 'gretap', mtu: 1462, mac: '02:00:5e:00:53:01', params: { ...PARAMS, mode: undefined } };
 
-test('gretap: ether_setup flags, link/ether MAC brd ff:ff:ff:ff:ff:ff', () => {
+test('gretap: ether_setup flags, link/ether MAC brd ff:ff:ff:ff:ff:ff, ETH_MIN_MTU 68 and max_mtu 0 (ipgre_tap_setup)', () => {
   assert.equal(formatLinkText(TAP1, opts({ hasDetails: true })).split('\n').slice(0, 3).join('\n'), [
     '12: tap1@NONE: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1462 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000',
-    '    link/ether 02:00:5e:00:53:01 brd ff:ff:ff:ff:ff:ff promiscuity 0  allmulti 0 minmtu 0 maxmtu 0 ',
+    '    link/ether 02:00:5e:00:53:01 brd ff:ff:ff:ff:ff:ff promiscuity 0  allmulti 0 minmtu 68 maxmtu 0 ',
     '    gretap remote 198.51.100.1 local 198.51.100.2 ttl inherit addrgenmode eui64 numtxqueues 1 numrxqueues 1 '
       + 'gso_max_size 65536 gso_max_segs 65535 tso_max_size 65536 tso_max_segs 65535 gro_max_size 65536 ',
   ].join('\n'));
@@ -150,19 +150,45 @@ test('gretap: ether_setup flags, link/ether MAC brd ff:ff:ff:ff:ff:ff', () => {
   assert.equal(j.address, '02:00:5e:00:53:01');
   assert.equal(j.broadcast, 'ff:ff:ff:ff:ff:ff');
   assert.equal('link_pointtopoint' in j, false);
+  const jd = linkJson(TAP1, opts({ hasDetails: true }));
+  assert.deepEqual([jd.min_mtu, jd.max_mtu], [68, 0]);
 });
 
-test('sit (iptunnel_print_opt): link/sit, mode, ttl, tos inherit, nopmtudisc', () => {
-  const d: DeviceInfo = {
-    ...IPIP1, ifindex: 13, name: 'sit1', kind: 'sit', minMtu: 1280, maxMtu: 65555,
-    params: { ...PARAMS, mode: 'ip6ip', remote: 'any', ttl: 64, tos: 1, pmtudisc: false },
-  };
-  assert.equal(formatLinkText(d, opts({ hasDetails: true })).split('\n').slice(0, 3).join('\n'), [
+const SIT1: DeviceInfo = {
+  ...IPIP1, ifindex: 13, name: 'sit1', kind: 'sit',
+  params: { ...PARAMS, mode: 'ip6ip', remote: 'any', ttl: 64, tos: 1, pmtudisc: false },
+};
+
+test('sit (iptunnel_print_opt): link/sit, mode, ttl, tos inherit, nopmtudisc, 6rd-prefix; min/max MTU of ipip6_tunnel_setup', () => {
+  // No minMtu/maxMtu given: the kind's own bounds (IPV6_MIN_MTU, IP6_MAX_MTU - 20).
+  assert.equal(formatLinkText(SIT1, opts({ hasDetails: true })).split('\n').slice(0, 3).join('\n'), [
     '13: sit1@NONE: <NOARP,UP,LOWER_UP> mtu 1480 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000',
     '    link/sit 198.51.100.2 brd 0.0.0.0 promiscuity 0  allmulti 0 minmtu 1280 maxmtu 65555 ',
-    '    sit ip6ip remote any local 198.51.100.2 ttl 64 tos inherit nopmtudisc addrgenmode eui64 numtxqueues 1 numrxqueues 1 '
+    '    sit ip6ip remote any local 198.51.100.2 ttl 64 tos inherit nopmtudisc 6rd-prefix 2002::/16 addrgenmode eui64 numtxqueues 1 numrxqueues 1 '
       + 'gso_max_size 65536 gso_max_segs 65535 tso_max_size 65536 tso_max_segs 65535 gro_max_size 65536 ',
   ].join('\n'));
+});
+
+test('sit JSON: min_mtu/max_mtu and the 6rd "prefix"/"prefixlen" after pmtudisc, no relay prefix (iptunnel_print_opt)', () => {
+  const j = JSON.parse(formatLinkShow([SIT1], opts({ isJson: true, hasDetails: true }))) as { min_mtu: number; max_mtu: number; linkinfo: { info_data: Record<string, unknown> } }[];
+  assert.deepEqual([j[0]!.min_mtu, j[0]!.max_mtu], [1280, 65555]);
+  const data = j[0]!.linkinfo.info_data;
+  assert.deepEqual(Object.keys(data), ['proto', 'remote', 'local', 'ttl', 'tos', 'pmtudisc', 'prefix', 'prefixlen']);
+  assert.equal(data.prefix, '2002::');
+  assert.equal(data.prefixlen, 16);
+  assert.equal('relay_prefix' in data, false);
+  // ipip has no 6rd: neither in text nor JSON.
+  assert.doesNotMatch(formatLinkText(IPIP1, opts({ hasDetails: true })), /6rd/);
+  assert.equal('prefix' in (linkJson(IPIP1, opts({ hasDetails: true })).linkinfo as { info_data: object }).info_data, false);
+});
+
+test('fallback gre0 never up: no inet6_dev, so no addrgenmode in text or JSON (addrGenMode none)', () => {
+  const gre0: DeviceInfo = { ...IPIP1, name: 'gre0', kind: 'gre', addrGenMode: 'none', params: { ...PARAMS, local: 'any', remote: 'any', mode: undefined } };
+  const t = formatLinkText(gre0, opts({ hasDetails: true })).split('\n');
+  assert.equal(t[2], '    gre remote any local any ttl inherit numtxqueues 1 numrxqueues 1 '
+    + 'gso_max_size 65536 gso_max_segs 65535 tso_max_size 65536 tso_max_segs 65535 gro_max_size 65536 ');
+  assert.equal('inet6_addr_gen_mode' in linkJson(gre0, opts({ hasDetails: true })), false);
+  assert.equal(linkJson({ ...gre0, addrGenMode: 'eui64' }, opts({ hasDetails: true })).inet6_addr_gen_mode, 'eui64');
 });
 
 // ---- JSON ----
@@ -257,7 +283,7 @@ test('deviceParamsOf(makeTunnelParams(…)) reproduces the reference line; kinds
   assert.equal(deviceKindOf(makeTunnelParams({ name: 'g', kind: 'gretap', remote: R })), 'gretap');
 });
 
-test('selectDevices: name, type and up/down filters; a missing name is ENODEV', () => {
+test('selectDevices: name, type and up/down filters; a missing name exits 1 as ip', () => {
   const devs = [IPIP1, GRE1, { ...TAP1, isUp: false }];
   assert.deepEqual(selectDevices(devs, { cmd: 'show' }).map((d) => d.name), ['ipip1', 'gre1', 'tap1']);
   assert.deepEqual(selectDevices(devs, { cmd: 'show', name: 'gre1' }).map((d) => d.name), ['gre1']);
@@ -266,8 +292,9 @@ test('selectDevices: name, type and up/down filters; a missing name is ENODEV', 
   assert.deepEqual(selectDevices(devs, { cmd: 'show', state: 'down' }).map((d) => d.name), ['tap1']);
   assert.deepEqual(selectDevices(devs, { cmd: 'show', name: 'gre1', kind: 'ipip' }), []);
   assert.throws(() => selectDevices(devs, { cmd: 'show', name: 'nope' }), (e: unknown) => {
-    assert.ok(e instanceof VpnError);
-    assert.equal(e.code, 'ENODEV');
+    // ipaddr_list_flush_or_save: the message, then return -1 (exit 1).
+    assert.ok(e instanceof StatusError);
+    assert.equal(e.status, 1);
     assert.equal(e.message, 'Device "nope" does not exist.');
     return true;
   });

@@ -141,3 +141,17 @@ test('TUN offload is on unless TUNKIT_OFFLOAD=0', () => {
   assert.equal(offloadFromEnv({ TUNKIT_OFFLOAD: '1' }), true);
   assert.equal(offloadFromEnv({ TUNKIT_OFFLOAD: '0' }), false);
 });
+
+test('fallback devices: tunl0/gre0 report no addrgenmode until first up (no inet6_dev), sit0/gretap0 have one', () => {
+  const { node } = mk();
+  node.addLink({ name: 'g1', kind: 'gre', remote: '198.51.100.2' });
+  node.addLink({ name: 'i1', kind: 'ipip', remote: '198.51.100.2' });
+  node.addLink({ name: 's1', kind: 'sit', remote: '198.51.100.2' });
+  node.addLink({ name: 't1', kind: 'gretap', remote: '198.51.100.2' });
+  const mode = (n: string): string | undefined => node.showLinks(n)[0]?.addrGenMode;
+  assert.deepEqual(['gre0', 'tunl0', 'sit0', 'gretap0'].map(mode), ['none', 'none', 'eui64', 'eui64']);
+  node.setLink('gre0', { up: true });
+  node.setLink('gre0', { up: false });
+  assert.equal(mode('gre0'), 'eui64', 'NETDEV_UP added the inet6_dev; it stays after down');
+  assert.equal(mode('tunl0'), 'none');
+});

@@ -134,7 +134,7 @@ export const guestStates = async (peer: LinuxPeer): Promise<SaStats[]> => parseX
 
 interface StateJson {
   src: string; dst: string; spi: number;
-  stats: { replayWindow: number; replay: number; integrityFailed: number };
+  stats: { replay_window: number; replay: number; integrity_failed: number };
   curlft: { bytes: number; packets: number };
 }
 
@@ -143,7 +143,7 @@ export async function ourStates(ours: Ours): Promise<SaStats[]> {
   const text = parseXfrmStates(await ours.tunkit('-s', 'xfrm', 'state', 'list'));
   const json = (JSON.parse(await ours.tunkit('-j', '-s', 'xfrm', 'state', 'list')) as StateJson[]).map((j): SaStats => ({
     src: j.src, dst: j.dst, spi: j.spi, bytes: j.curlft.bytes, packets: j.curlft.packets,
-    replayWindow: j.stats.replayWindow, replay: j.stats.replay, failed: j.stats.integrityFailed,
+    replayWindow: j.stats.replay_window, replay: j.stats.replay, failed: j.stats.integrity_failed,
   }));
   const bySpi = (a: SaStats, b: SaStats): number => a.spi - b.spi;
   // Packets may arrive between the two reads: compare the identities and the (quiet) error counters.

@@ -65,7 +65,7 @@ async function badCommands(p: Pair): Promise<void> {
 
 async function hostilePackets(p: Pair): Promise<void> {
   const s0 = stat(p, 'left');
-  const sa0 = JSON.parse(p.tunkitOk('left', '-j -s xfrm state list')) as { spi: number; stats: { integrityFailed: number } }[];
+  const sa0 = JSON.parse(p.tunkitOk('left', '-j -s xfrm state list')) as { spi: number; stats: { integrity_failed: number } }[];
   p.inject('right', [
     toLeft(50, new Uint8Array([0, 0, 0x20])), // ESP header cut short → XfrmInHdrError
     toLeft(50, esp(0xdeadbeef, 1, noise(64, 1))), // unknown SPI → XfrmInNoStates
@@ -80,8 +80,8 @@ async function hostilePackets(p: Pair): Promise<void> {
   assert.deepEqual(
     { hdr: dd('XfrmInHdrError'), nostates: dd('XfrmInNoStates'), proto: dd('XfrmInStateProtoError'), mismatch: dd('XfrmInStateMismatch') },
     { hdr: 1, nostates: 1, proto: 2, mismatch: 1 }, JSON.stringify(s1));
-  const sa1 = JSON.parse(p.tunkitOk('left', '-j -s xfrm state list')) as { spi: number; stats: { integrityFailed: number } }[];
-  const fails = (l: typeof sa0): number => l.find((x) => x.spi === 0x2002)!.stats.integrityFailed;
+  const sa1 = JSON.parse(p.tunkitOk('left', '-j -s xfrm state list')) as { spi: number; stats: { integrity_failed: number } }[];
+  const fails = (l: typeof sa0): number => l.find((x) => x.spi === 0x2002)!.stats.integrity_failed;
   assert.equal(fails(sa1) - fails(sa0), 1, 'integrity_failed counts the ICV failure only');
   // 200 random payloads for protocol 50 and UDP 4500: all refused, the daemon keeps forwarding.
   const junk: Uint8Array[] = [];
@@ -121,6 +121,24 @@ test('hostile xfrm commands and ESP packets leave tunkitd running, untouched and
         assert.ok(!j.includes(k), 'no key in -j output');
       }
       assert.ok(keys.every((k) => p.tunkitOk('left', '-j xfrm state list --keys').includes(k)), '--keys shows them');
+    });
+    await step(t, p, 'SPI 0 as the kernel: not deletable by id, so deleteall deletes the rest and exits 1; a missing policy is exit 2', async () => {
+      const add = (spi: string): void => { p.tunkitOk('left', `xfrm state add src ${OUTER.left} dst 192.0.2.99 proto esp spi ${spi} reqid 9 mode tunnel aead rfc4106(gcm(aes)) ${KEY_LR} 128`); };
+      add('0');
+      add('0x4004');
+      const all = p.tunkit('left', 'xfrm state deleteall dst 192.0.2.99');
+      assert.equal(all.code, 1, all.stderr);
+      assert.match(all.stderr, /^Failed to send delete-all request: No such process \(tunkit: 1 of 2 not deleted/);
+      const left = p.tunkitOk('left', 'xfrm state list dst 192.0.2.99');
+      assert.match(left, /spi 0x00000000 /, 'the SPI-0 SA stays');
+      assert.doesNotMatch(left, /spi 0x00004004 /, 'the other one is gone');
+      const del = p.tunkit('left', `xfrm state delete src ${OUTER.left} dst 192.0.2.99 proto esp spi 0`);
+      assert.deepEqual([del.code, /^RTNETLINK answers: No such process/.test(del.stderr)], [2, true], del.stderr);
+      const pol = p.tunkit('left', 'xfrm policy delete src 192.0.2.98/32 dst 192.0.2.99/32 dir out');
+      assert.deepEqual([pol.code, /^RTNETLINK answers: No such file or directory/.test(pol.stderr)], [2, true], pol.stderr);
+      const sas = p.tunkitOk('left', 'xfrm state list');
+      for (const spi of ['0x00001001', '0x00002002']) assert.match(sas, new RegExp(`spi ${spi} `), `the tunnel SA ${spi} is untouched`);
+      await p.pingOk('left', INNER.right, { count: 1, iface: INNER.left });
     });
   });
 });

@@ -76,9 +76,16 @@ export function installSas(p: Pair, spi: number, c: SaSpec): void {
   }
 }
 
+/** `-j xfrm` prints snake_case keys (cli/format.ts snakeKeys); back to StateRecord's camelCase ones (`esn` was `isEsn`). */
+const camelKeys = (v: unknown): unknown => {
+  if (Array.isArray(v)) return v.map(camelKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k === 'esn' ? 'isEsn' : k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), camelKeys(x)]));
+};
+
 /** `tunkit -j -s xfrm state list` on one side. */
 export function states(p: Pair, s: SideName): StateRecord[] {
-  return JSON.parse(p.tunkitOk(s, '-j -s xfrm state list')) as StateRecord[];
+  return camelKeys(JSON.parse(p.tunkitOk(s, '-j -s xfrm state list'))) as StateRecord[];
 }
 
 /** The state with this SPI in a list (each side holds both SAs of a pair). */

@@ -101,7 +101,7 @@ test('Prometheus metrics match tunkit link show, xfrm state and xfrm stat; promt
 
       await step(t, p, `${s}: SA counters = tunkit -j -s xfrm state list; MIB = tunkit xfrm stat`, async () => {
         const m = samples(scrape(p, s));
-        const list = JSON.parse(p.tunkitOk(s, '-j -s xfrm state list')) as { spi: number; src: string; dst: string; stats: { replayWindow: number; replay: number; integrityFailed: number }; curlft: { bytes: number; packets: number; addTime: number; useTime: number } }[];
+        const list = JSON.parse(p.tunkitOk(s, '-j -s xfrm state list')) as { spi: number; src: string; dst: string; stats: { replay_window: number; replay: number; integrity_failed: number }; curlft: { bytes: number; packets: number; add_time: number; use_time: number } }[];
         assert.equal(list.length, 2);
         assert.equal(m.get('tunkit_sas'), 2);
         for (const x of list) {
@@ -109,11 +109,11 @@ test('Prometheus metrics match tunkit link show, xfrm state and xfrm stat; promt
           assert.ok(x.curlft.packets >= 4, `SA 0x${x.spi.toString(16)} carried the pings`);
           assert.equal(m.get(`tunkit_sa_packets_total{${l}}`), x.curlft.packets, l);
           assert.equal(m.get(`tunkit_sa_bytes_total{${l}}`), x.curlft.bytes, l);
-          assert.equal(m.get(`tunkit_sa_replay_window_errors_total{${l}}`), x.stats.replayWindow, l);
+          assert.equal(m.get(`tunkit_sa_replay_window_errors_total{${l}}`), x.stats.replay_window, l);
           assert.equal(m.get(`tunkit_sa_replay_errors_total{${l}}`), x.stats.replay, l);
-          assert.equal(m.get(`tunkit_sa_auth_failures_total{${l}}`), x.stats.integrityFailed, l);
-          assert.equal(Math.floor(m.get(`tunkit_sa_add_time_seconds{${l}}`) ?? -1), x.curlft.addTime, l);
-          assert.equal(Math.floor(m.get(`tunkit_sa_use_time_seconds{${l}}`) ?? -1), x.curlft.useTime, l);
+          assert.equal(m.get(`tunkit_sa_auth_failures_total{${l}}`), x.stats.integrity_failed, l);
+          assert.equal(Math.floor(m.get(`tunkit_sa_add_time_seconds{${l}}`) ?? -1), x.curlft.add_time, l);
+          assert.equal(Math.floor(m.get(`tunkit_sa_use_time_seconds{${l}}`) ?? -1), x.curlft.use_time, l);
         }
         for (const [stat, v] of Object.entries(xfrmStat(p, s))) assert.equal(m.get(`tunkit_xfrm_stat_total{stat="${stat}"}`), v, stat);
       });

@@ -291,3 +291,19 @@ test('a state leaving the SAD (delete, flush, hard expiry) loses its crypto cont
     assert.throws(() => x.crypto.seal(b, 0, 16, 0), { code: 'ERR_CRYPTO_DESTROYED' });
   }
 });
+
+test('SPI 0 (__xfrm_state_insert keeps it out of byspi): added, even twice, but never found by (dst, spi); flush removes it', () => {
+  const sad = new Sad();
+  sad.add(cfg(sa(HOST, GUEST, 0)), sa(HOST, GUEST, 0), NOW);
+  sad.add(cfg(sa(HOST, GUEST, 0)), sa(HOST, GUEST, 0), NOW); // the byspi lookup finds no clash
+  const other = sad.add(cfg(sa(HOST, GUEST, 0x10)), sa(HOST, GUEST, 0x10), NOW);
+  assert.equal(sad.count, 3);
+  const dst = parseXAddr('dst', GUEST);
+  assert.equal(sad.get(dst, 0), null);
+  assert.throws(() => sad.del(dst, 0), code('ESRCH', 'spi'), 'xfrm_del_sa: xfrm_user_state_lookup answers ESRCH');
+  assert.throws(() => sad.update(cfg(sa(HOST, GUEST, 0)), sa(HOST, GUEST, 0)), code('ESRCH', 'spi'));
+  assert.equal(sad.count, 3, 'nothing deleted');
+  assert.equal(sad.del(dst, 0x10), other);
+  assert.equal(sad.flush(), 2);
+  assert.equal(sad.count, 0);
+});
