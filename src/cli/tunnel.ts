@@ -45,8 +45,8 @@ async function getRecord(c: Control, name: string): Promise<LinkRecord> {
   return r;
 }
 
-/** tnl_get_ioctl(): the tunnel's parameters, or `get tunnel "NAME" failed: …`. */
-async function getTunnel(c: Control, name: string): Promise<TunnelParm> {
+/** tnl_get_ioctl(): the tunnel NAME as shown, or `get tunnel "NAME" failed: …`. */
+async function getShown(c: Control, name: string): Promise<NonNullable<ReturnType<typeof shownTunnel>>> {
   let r: LinkRecord;
   try {
     r = await getRecord(c, name);
@@ -55,7 +55,12 @@ async function getTunnel(c: Control, name: string): Promise<TunnelParm> {
   }
   const t = shownTunnel(r);
   if (t === null) throw new TunnelError(`get tunnel "${name}" failed: ${strerror('EOPNOTSUPP') ?? ''}`, 'name');
-  return t.parm;
+  return t;
+}
+
+/** tnl_get_ioctl(): the tunnel's parameters. */
+async function getTunnel(c: Control, name: string): Promise<TunnelParm> {
+  return (await getShown(c, name)).parm;
 }
 
 const MODE_OF_PROTO: Readonly<Record<number, string>> = { [IPPROTO_IPIP]: 'ipip', [IPPROTO_MPLS]: 'mplsip', 0: 'any', 41: 'ip6ip' };
@@ -126,15 +131,7 @@ async function show(c: Control, args: readonly string[], o: GlobalOptions): Prom
   const f = parseTunnelParm(args);
   const basedev = tnlDefname(f);
   if (basedev !== null) {
-    const name = f.name !== '' ? f.name : basedev;
-    let r: LinkRecord;
-    try {
-      r = await getRecord(c, name);
-    } catch (e) {
-      throw ioctlError('get', name, e);
-    }
-    const t = shownTunnel(r);
-    if (t === null) throw new TunnelError(`get tunnel "${name}" failed: ${strerror('EOPNOTSUPP') ?? ''}`, 'name');
+    const t = await getShown(c, f.name !== '' ? f.name : basedev);
     return `${formatTunnel(t)}\n`; // no json context and no counters on this path, as in ip
   }
   const recs = (await c.request('link.show')) as LinkRecord[];

@@ -10,6 +10,8 @@
 // Contract: both ranges were proved in bounds by the caller; within one
 // buffer the ranges may overlap (copyWithin is a memmove).
 
+import { WholeBufferViews } from '../wire/bytes.js';
+
 const SMALL = 64;
 
 /** dst[dOff, dOff+n) = src[sOff, sOff+n). */
@@ -27,33 +29,5 @@ export function copyBytes(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: 
   dst.set(src.subarray(sOff, sOff + n), dOff);
 }
 
-/**
- * Uint8Arrays over whole ArrayBuffers, the last two buffers remembered (a
- * port's arena and a receive slab). A memo, not state: any whole view of a
- * buffer is equal to another.
- */
-class WholeViews {
-  private b0: ArrayBufferLike | null = null;
-  private v0: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
-  private b1: ArrayBufferLike | null = null;
-  private v1: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
-
-  of(buf: ArrayBufferLike): Uint8Array<ArrayBufferLike> {
-    if (buf === this.b0) return this.v0;
-    if (buf === this.b1) { // most recent first
-      const v = this.v1;
-      this.b1 = this.b0;
-      this.v1 = this.v0;
-      this.b0 = buf;
-      this.v0 = v;
-      return v;
-    }
-    this.b1 = this.b0;
-    this.v1 = this.v0;
-    this.b0 = buf;
-    this.v0 = new Uint8Array(buf);
-    return this.v0;
-  }
-}
-
-const views = new WholeViews();
+/** Uint8Arrays over whole ArrayBuffers (a port's arena, the receive arena): one per buffer, remembered. */
+const views = new WholeBufferViews((buf) => new Uint8Array(buf));

@@ -83,3 +83,35 @@ export function putH32(b: Uint8Array, i: number, v: number): void {
   b[i + 2] = v >>> 16;
   b[i + 3] = v >>> 24;
 }
+
+/**
+ * Views over whole ArrayBuffers made by `make`, the last two buffers
+ * remembered (a data path works in one or two slabs at a time), so a hot
+ * loop that needs a view of some packet's whole buffer allocates nothing per
+ * call. A memo, not state: any two such views of one buffer are equal.
+ */
+export class WholeBufferViews<V> {
+  private b0: ArrayBufferLike | null = null;
+  private v0: V | null = null;
+  private b1: ArrayBufferLike | null = null;
+  private v1: V | null = null;
+
+  constructor(private readonly make: (buf: ArrayBufferLike) => V) {}
+
+  of(buf: ArrayBufferLike): V {
+    if (buf === this.b0) return this.v0!;
+    if (buf === this.b1) { // most recent first
+      const v = this.v1!;
+      this.b1 = this.b0;
+      this.v1 = this.v0;
+      this.b0 = buf;
+      this.v0 = v;
+      return v;
+    }
+    this.b1 = this.b0;
+    this.v1 = this.v0;
+    this.b0 = buf;
+    this.v0 = this.make(buf);
+    return this.v0;
+  }
+}

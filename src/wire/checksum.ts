@@ -2,6 +2,8 @@
 // Sums are carried as plain numbers and folded only at the end; callers that
 // checksum several ranges (pseudo-header + payload) chain `sum16` results.
 
+import { WholeBufferViews } from './bytes.js';
+
 /**
  * One's-complement sum of b[off, off+len) as 16-bit big-endian words, added
  * to `initial` (a partial sum). An odd trailing byte is padded with a zero
@@ -77,36 +79,8 @@ function sum16Wide(b: Uint8Array, off: number, len: number, initial: number): nu
 /** Whether the host stores a Uint32Array element little-endian (x86, arm64): sum16Wide swaps its sum. */
 const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/**
- * Uint32Array views over whole ArrayBuffers for sum16Wide, the last two
- * buffers remembered (a data path sums in one or two slabs), so nothing is
- * allocated per call. A memo, not state: any view of the same buffer is equal.
- */
-class WordViews {
-  private b0: ArrayBufferLike | null = null;
-  private v0: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-  private b1: ArrayBufferLike | null = null;
-  private v1: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-
-  of(buf: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
-    if (buf === this.b0) return this.v0;
-    if (buf === this.b1) { // most recent first
-      const v = this.v1;
-      this.b1 = this.b0;
-      this.v1 = this.v0;
-      this.b0 = buf;
-      this.v0 = v;
-      return v;
-    }
-    this.b1 = this.b0;
-    this.v1 = this.v0;
-    this.b0 = buf;
-    this.v0 = new Uint32Array(buf, 0, buf.byteLength >>> 2);
-    return this.v0;
-  }
-}
-
-const words = new WordViews();
+/** Uint32Array views over whole ArrayBuffers for sum16Wide: nothing allocated per call. */
+const words = new WholeBufferViews((buf) => new Uint32Array(buf, 0, buf.byteLength >>> 2));
 
 /** Words per sum16 chunk: 16384 * 0xffff < 2^30 (V8's small-integer range). */
 const CHUNK_WORDS = 16384;
