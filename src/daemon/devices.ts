@@ -34,7 +34,7 @@ export interface DeviceFactory {
    * Creates the TUN/TAP device `name`; throws VpnError (EEXIST, EPERM, …) on
    * failure. `noIpv6`: the tunnel cannot carry IPv6 (ipip), so the device gets
    * no IPv6 configuration — a kernel ipip device has no link-local address.
-   * `offload`: a tunnel TUN that may take TSO/GRO offload (io/types.ts
+   * `offload`: a TUN (tunnel or xfrm interface) that may take TSO/GRO offload (io/types.ts
    * TunDevice.vnetHdr), when the factory has offload enabled.
    */
   create(name: string, tap: boolean, mtu: number, noIpv6?: boolean, offload?: boolean): Device;

@@ -236,7 +236,9 @@ function openSockets(dp: Datapath, log: Log): { tun: TunLinux; natT: RawConn | n
   } catch (e) {
     log.warn('natt_port_taken', { port: NAT_T_PORT, err: errText(e), effect: 'ESP-in-UDP is not received' });
   }
-  const tun = openTun(POLICY_DEV, { batchSize: DATAPATH_BATCH });
+  // TSO/GRO on the policy TUN too (datapath/offload.ts): super-packets read whole,
+  // split and sealed per segment (as xfrm_output_gso), received segments merged.
+  const tun = openTun(POLICY_DEV, { batchSize: DATAPATH_BATCH, offload: offloadFromEnv() });
   tun.up();
   dp.attachPolicy(POLICY_DEV, tun);
   return { tun, natT };

@@ -58,7 +58,7 @@ export class XfrmLinks {
       if (typeof args['dev'] !== 'string' || this.devices.ifindex(args['dev']) === null) throw new VpnError('ENODEV', `Cannot find device "${String(args['dev'])}"`, 'dev');
       linkName = args['dev'];
     }
-    const dev = this.devices.create(name, false, mtu as number);
+    const dev = this.devices.create(name, false, mtu as number, false, true); // TSO/GRO as the policy TUN
     const l: XfrmLink = { name, ifId, dev, linkName, stats: new LinkStats(), mtu: mtu as number, hasBeenUp: false };
     this.links.set(name, l);
     return l;

@@ -257,13 +257,22 @@ export class Datapath {
           this.offloadDrop(p, d);
           continue;
         }
-        this.gsoLen = o.cur === o.segs && p.tunnel !== null && countsGsoOnce(p.tunnel) ? o.reads.sizes[j]! : -1;
+        this.gsoLen = o.cur === o.segs && this.countsOnce(p) ? o.reads.sizes[j]! : -1;
         this.xmitSlots(p, o.cur, o.from, o.to, now, wall);
         this.gsoLen = -1;
       }
     }
     this.flushSendSafe(p);
     this.afterBatch();
+  }
+
+  /**
+   * Whether p's kernel twin counts a super-packet once: a tunnel per
+   * countsGsoOnce; an xfrm interface always (XFRMI_FEATURES has
+   * NETIF_F_GSO_SOFTWARE, and xfrmi_xmit2 adds 1 packet of skb->len).
+   */
+  private countsOnce(p: Port): boolean {
+    return p.tunnel !== null ? countsGsoOnce(p.tunnel) : p.kind === PortKind.Xfrmi;
   }
 
   private flushSendSafe(p: Port): void {
@@ -330,12 +339,15 @@ export class Datapath {
   /** xfrm_lookup(if_id) + xfrm_output for a packet of the policy TUN (if_id 0) or an xfrm interface. */
   private xmitXfrm(p: Port, slab: Uint8Array, off: number, len: number, end: number, wall: number): void {
     const x = this.xres;
+    const gso = this.gsoLen;
+    if (gso > 0) this.gsoLen = 0;
+    const inner = gso < 0 ? len : gso; // 0: a later segment of a super-packet, not counted
     if (this.xfrm !== null && this.xfrm.output(slab, off, len, p.ifId, false, wall, x, end) === XVerdict.Xmit) {
-      this.sendQ.add(slab, x.off, x.len, x.dst, len);
+      this.sendQ.add(slab, x.off, x.len, x.dst, inner);
       return;
     }
     if (this.xfrm === null) return;
-    if (p.xstats !== null) xfrmiTxRefused(p.xstats, x);
+    if (p.xstats !== null && inner !== 0) xfrmiTxRefused(p.xstats, x);
     if (x.icmpLen > 0) this.writes.writeOne(p, x.icmp, x.icmpLen); // PMTU error back to the inner sender
   }
 

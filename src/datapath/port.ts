@@ -126,7 +126,7 @@ export class SendQueue {
         if (this.innerLen[i] !== 0) txDone(p.tunnel, this.innerLen[i]!, this.ok[i] === 1 ? TxOutcome.Sent : TxOutcome.Dropped);
       }
     } else if (p.xstats !== null) {
-      for (let i = 0; i < count; i++) xfrmiTxDone(p.xstats, this.innerLen[i]!, this.ok[i] === 1);
+      for (let i = 0; i < count; i++) if (this.innerLen[i] !== 0) xfrmiTxDone(p.xstats, this.innerLen[i]!, this.ok[i] === 1);
     }
   }
 }

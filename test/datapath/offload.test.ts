@@ -11,6 +11,7 @@ import type { MemTun } from '../../src/io/mem.js';
 import type { LinkStatName } from '../../src/tunnel/stats.js';
 import { Drop } from '../../src/wire/drop.js';
 import { pattern, refChecksum, superPacket, tcpChecksumValid, tcpPacket, TS_OPTION, vnet, withVnet } from '../offload/tcp-packets.js';
+import { addPolicy, addState, GCM } from '../xfrm/esp-util.js';
 import { LEFT, RIGHT, settle, twoNs } from './two-ns.js';
 import type { Ns } from './two-ns.js';
 
@@ -54,21 +55,36 @@ function completed(pkt: Uint8Array, csumStart: number): Uint8Array {
   return p;
 }
 
-async function superCrosses(kind: Record<string, unknown>, expectTx: number): Promise<void> {
+/** Both ends' host sides of device t1: a tunnel of `kind`, or an xfrm interface (with its SAs and policies). */
+function t1(left: Ns, right: Ns, kind: Record<string, unknown>): [MemTun, MemTun] {
+  if (kind['kind'] !== 'xfrm') {
+    return [left.link({ name: 't1', local: LEFT, remote: RIGHT, ...kind }), right.link({ name: 't1', local: RIGHT, remote: LEFT, ...kind })];
+  }
+  const base = { proto: 'esp', reqid: 1, replayWindow: 32, mode: 'tunnel', ifId: 7, ...GCM } as const;
+  for (const [ns, self, peer, src, dst] of [[left, LEFT, RIGHT, '192.0.2.1', '192.0.2.2'], [right, RIGHT, LEFT, '192.0.2.2', '192.0.2.1']] as const) {
+    addState(ns.xfrm, { ...base, src: LEFT, dst: RIGHT, spi: 0x1001 });
+    addState(ns.xfrm, { ...base, src: RIGHT, dst: LEFT, spi: 0x2002 });
+    addPolicy(ns.xfrm, { sel: { src: `${src}/32`, dst: `${dst}/32` }, dir: 'out', tmpls: [{ src: self, dst: peer, proto: 'esp', mode: 'tunnel', reqid: 1 }], ifId: 7 });
+    addPolicy(ns.xfrm, { sel: { src: `${dst}/32`, dst: `${src}/32` }, dir: 'in', tmpls: [{ src: peer, dst: self, proto: 'esp', mode: 'tunnel', reqid: 1 }], ifId: 7 });
+  }
+  return [left.link({ name: 't1', kind: 'xfrm', ifId: 7 }), right.link({ name: 't1', kind: 'xfrm', ifId: 7 })];
+}
+
+async function superCrosses(kind: Record<string, unknown>, expectTx: number, mss = MSS): Promise<void> {
+  const segs = Math.ceil(PAYLOAD / mss);
   const { left, right } = twoNs(true);
   try {
-    const lh = left.link({ name: 't1', local: LEFT, remote: RIGHT, ...kind });
-    const rh = right.link({ name: 't1', local: RIGHT, remote: LEFT, ...kind });
+    const [lh, rh] = t1(left, right, kind);
     const o = { src: '192.0.2.1', dst: '192.0.2.2', seq: 0xfffff000, options: TS_OPTION, payload: pattern(PAYLOAD) };
     const original = tcpPacket(o);
     const got = hostRead(rh);
-    hostWrite(lh, superPacket(o, MSS));
+    hostWrite(lh, superPacket(o, mss));
     const pkts = await got;
     assert.equal(pkts.length, 1, 'the segments arrive coalesced into one write');
     const w = pkts[0]!;
     assert.equal(w[0], 1, 'NEEDS_CSUM');
     assert.equal(w[1], 1, 'gso_type TCPV4');
-    assert.equal(w[4]! | (w[5]! << 8), MSS, 'gso_size = the MSS');
+    assert.equal(w[4]! | (w[5]! << 8), mss, 'gso_size = the MSS');
     const pkt = w.subarray(VNET);
     assert.equal(w[6]! | (w[7]! << 8), 20, 'csum_start');
     const full = completed(pkt, 20);
@@ -77,9 +93,9 @@ async function superCrosses(kind: Record<string, unknown>, expectTx: number): Pr
     const tx = stat(left, 't1');
     const rx = stat(right, 't1');
     assert.equal(tx.tx_packets, expectTx);
-    assert.equal(tx.tx_bytes, expectTx === 1 ? original.length : original.length + (SEGS - 1) * 52, 'inner bytes');
-    assert.equal(left.conn.stats.txPackets, SEGS, 'one outer packet per segment on the wire');
-    assert.equal(rx.rx_packets, SEGS, 'ip_tunnel_rcv counts each received packet (no underlay GRO here)');
+    assert.equal(tx.tx_bytes, expectTx === 1 ? original.length : original.length + (segs - 1) * 52, 'inner bytes');
+    assert.equal(left.conn.stats.txPackets, segs, 'one outer packet per segment on the wire');
+    assert.equal(rx.rx_packets, segs, 'ip_tunnel_rcv counts each received packet (no underlay GRO here)');
     assert.equal(tx.tx_dropped + tx.tx_errors + rx.rx_dropped + rx.rx_errors, 0);
   } finally {
     left.close();
@@ -97,6 +113,10 @@ test('offload gre key (no seq): counted once per super-packet, as the kernel GSO
 
 test('offload gre seq + csum: segmented before the device, so tx_packets per segment', async () => {
   await superCrosses({ kind: 'gre', key: 7, seq: true, csum: true }, SEGS);
+});
+
+test('offload xfrm interface: split, sealed per segment, coalesced back; one tx_packet of the whole length (xfrmi_xmit2)', async () => {
+  await superCrosses({ kind: 'xfrm' }, 1, 1300); // 1352-byte segments + ESP tunnel overhead fit the 1500-byte underlay
 });
 
 test('offload: a GSO_NONE packet with NEEDS_CSUM leaves with its checksum completed', async () => {
