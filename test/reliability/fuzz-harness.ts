@@ -203,3 +203,47 @@ export function fixIcmp(p: Uint8Array): Uint8Array {
 /** outerPackets for ICMP errors: the ICMP checksum is repaired too on half of them. */
 export const icmpPackets = (seeds: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> =>
   fc.tuple(outerPackets(seeds), fc.boolean()).map(([p, fix]) => (fix ? fixOuter(fixIcmp(p)) : p));
+
+/** fuzz() for a body that returns a Promise (the CLI's run functions); the same checks. */
+export async function fuzzAsync<T>(
+  t: TestContext, target: string, arb: fc.Arbitrary<T>, body: (v: T) => Promise<string>, o: { runs: number; minOutcomes?: number },
+): Promise<FuzzReport> {
+  const outcomes = new Map<string, number>();
+  let slowest = 0;
+  let slowInput: T | undefined;
+  const t0 = performance.now();
+  await fc.assert(fc.asyncProperty(arb, async (v) => {
+    const s = performance.now();
+    const k = await body(v);
+    const d = performance.now() - s;
+    if (d > slowest) {
+      slowest = d;
+      slowInput = v;
+    }
+    outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+  }), { numRuns: o.runs, seed: seed() });
+  const ms = performance.now() - t0;
+  const r: FuzzReport = { target, runs: o.runs, ms, perSec: (o.runs * 1000) / ms, slowestMs: slowest, outcomes: Object.fromEntries(outcomes) };
+  report(t, r);
+  assert.ok(slowest < SLOW_INPUT_MS, `${target}: one input took ${slowest.toFixed(1)} ms (a hang?): ${JSON.stringify(slowInput, replacer)?.substring(0, 400)}`);
+  assert.ok(outcomes.size >= (o.minOutcomes ?? 1), `${target}: only ${outcomes.size} distinct outcomes (${[...outcomes.keys()].join(', ')})`);
+  return r;
+}
+
+/** Token-array mutation (the CLI's argv): replace, insert, delete, truncate, duplicate, with words from `vocab`. */
+export function mutatedArgv(seeds: readonly (readonly string[])[], vocab: readonly string[]): fc.Arbitrary<string[]> {
+  const word = fc.oneof({ arbitrary: fc.constantFrom(...vocab), weight: 6 }, { arbitrary: fc.string({ maxLength: 12 }), weight: 1 });
+  const edit = fc.tuple(fc.nat(4), fc.nat(), word);
+  return fc.tuple(fc.nat(seeds.length - 1), fc.array(edit, { maxLength: 5 })).map(([k, edits]) => {
+    const a = [...seeds[k]!];
+    for (const [kind, pos, w] of edits) {
+      const i = a.length === 0 ? 0 : pos % a.length;
+      if (kind === 0 && a.length > 0) a[i] = w;
+      else if (kind === 1) a.splice(i, 0, w);
+      else if (kind === 2) a.splice(i, 1);
+      else if (kind === 3) a.length = pos % (a.length + 1);
+      else a.splice(i, 0, ...a.slice(i, i + 3));
+    }
+    return a;
+  });
+}
