@@ -88,8 +88,9 @@ test('fuzz tunnel receive: every outer packet is delivered or dropped under a na
     // in the stack's table and in the fallback device's (`tunkit -s link show gre0`); one a tunnel
     // took whose payload no protocol handler takes both in rx_packets and as rx_dropped, as the
     // kernel counts it (ip_tunnel_rcv, then __netif_receive_skb).
-    const isL3 = r.drop === Drop.UnsupportedPayload && r.tunnel !== null;
-    if (isL3) assert.equal(r.tunnel.stats.rx_packets, rx[all.indexOf(r.tunnel)]! + 1, 'rx_packets, then rx_dropped');
+    const tn = r.tunnel;
+    const isL3 = r.drop === Drop.UnsupportedPayload && tn !== null;
+    if (isL3) assert.equal(tn.stats.rx_packets, rx[all.indexOf(tn)]! + 1, 'rx_packets, then rx_dropped');
     const want = r.drop === Drop.NoTunnel || isL3 ? 2 : 1;
     assert.equal(counted(s, all) - before, want, `${name} counted ${want} time(s)`);
     return `drop:${name}`;
