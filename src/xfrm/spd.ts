@@ -210,11 +210,15 @@ export class Spd {
   }
 
   setDefaults(d: Partial<PolicyDefaults>): void {
-    for (const k of ['in', 'fwd', 'out'] as const) {
+    const dirs = ['in', 'fwd', 'out'] as const;
+    // All three checked before any is applied: a refused request changes nothing.
+    for (const k of dirs) {
       const v = d[k];
-      if (v === undefined) continue;
-      if (v !== 'accept' && v !== 'block') throw new ConfigError(k, 'must be accept or block');
-      this.defaults[k] = v;
+      if (v !== undefined && v !== 'accept' && v !== 'block') throw new ConfigError(k, 'must be accept or block');
+    }
+    for (const k of dirs) {
+      const v = d[k];
+      if (v !== undefined) this.defaults[k] = v;
     }
   }
 

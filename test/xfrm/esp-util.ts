@@ -136,3 +136,21 @@ export function udp4(src: string, dst: string, sport: number, dport: number, pay
   b.set(payload, 28);
   return writeIp4(b, src, dst, 17);
 }
+
+/**
+ * An outer IPv4 packet HOST → GUEST carrying ESP for SA x whose plaintext
+ * (Payload .. Pad Length, Next Header) is exactly `plain`, sealed with x's
+ * keys: for trailers our own output never writes (a Pad Length that leaves
+ * no payload, pad bytes that are not 1, 2, 3, …). plain.length must suit
+ * the cipher's block alignment.
+ */
+export function espSealed(x: XfrmState, seq: number, plain: Uint8Array): Uint8Array {
+  const cr = peerCrypto(x);
+  const espLen = ESP_HDR_LEN + cr.ivLen + plain.length + cr.icvLen;
+  const b = new Uint8Array(20 + espLen);
+  put32(b, 20, x.cfg.spi);
+  put32(b, 24, seq);
+  b.set(plain, 20 + ESP_HDR_LEN + cr.ivLen);
+  cr.seal(b, 20, plain.length, 0);
+  return writeIp4(b, HOST, GUEST, 50);
+}
