@@ -27,6 +27,8 @@ const ALL: Payload[] = [
   { type: PL.IDi, idType: 2, data: new TextEncoder().encode('t.example') },
   { type: PL.IDr, idType: 1, data: u8(198, 51, 100, 2) },
   { type: PL.AUTH, method: 2, data: new Uint8Array(32).fill(1) },
+  { type: PL.CERT, encoding: 4, data: new Uint8Array(300).fill(0x30) },
+  { type: PL.CERTREQ, encoding: 4, data: new Uint8Array(40).fill(0x5c) },
   { type: PL.TSi, selectors: [{ tsType: TS_IPV4_ADDR_RANGE, ipProto: 0, startPort: 0, endPort: 65535, start: u8(203, 0, 113, 0), end: u8(203, 0, 113, 255) }] },
   { type: PL.TSr, selectors: [] },
   { type: PL.D, protocolId: PROTO_ESP, spiSize: 4, spis: [u8(1, 2, 3, 4), u8(5, 6, 7, 8)] },
@@ -47,6 +49,14 @@ describe('IKE payload codecs', () => {
     assert.deepEqual(m.payloads[0], { type: PL.SA, proposals: [{ num: 1, protocolId: 1, spi: new Uint8Array(0), transforms: [{ type: 1, id: 20, keyLength: 128 }] }] });
     assert.deepEqual(m.payloads[1], { type: PL.KE, group: 31, data: new Uint8Array(0) });
     assert.ok(parseMessage(b.subarray(0, b.length - 1)) instanceof IkeDecodeError, 'one byte short of the Length field');
+  });
+
+  it('CERT and CERTREQ (§3.6, §3.7): encoding byte then data; an empty body is refused', () => {
+    const m = emitMessage(hdr, [{ type: PL.CERTREQ, encoding: 4, data: u8(1, 2) }]);
+    assert.deepEqual([...m.subarray(28)], [PL.NONE, 0, 0, 7, 4, 1, 2]);
+    const bad = new Uint8Array([...m.subarray(0, 28), PL.NONE, 0, 0, 4]);
+    bad[27] = 32;
+    assert.ok(parseMessage(bad) instanceof IkeDecodeError);
   });
 
   it('every payload type round-trips', () => {
