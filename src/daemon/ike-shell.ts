@@ -9,13 +9,16 @@
 //   setTimeout(core.nextDeadline()) ──► IkeCore.tick
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ChildSaRecord, IkeOp, IkeSaRecord } from '../control/ike.js';
 import type { StateRecord, XfrmOp } from '../control/xfrm.js';
 import type { IkeConfig } from '../ike/config.js';
 import { wipeConfig } from '../ike/config.js';
 import { IKE_PORT, IkeCore, NAT_T_PORT } from '../ike/core.js';
 import type { Endpoint } from '../ike/core.js';
+import { loadCredentials } from '../ike/creds.js';
+import type { CredIo } from '../ike/creds.js';
 import { parseSwanctl } from '../ike/swanctl.js';
 import { GatherBatch } from '../io/pool.js';
 import type { RawConn } from '../io/raw.js';
@@ -24,7 +27,26 @@ import { ConfigError, VpnError } from '../wire/errors.js';
 import { NON_ESP_MARKER_LEN } from '../wire/ike/consts.js';
 import type { Log } from './log.js';
 
-/** Reads and parses a swanctl.conf; throws (naming file, line and key) before anything changes. */
+/** Files for creds.ts: regular files only; a missing directory lists as empty. */
+const FS_IO: CredIo = {
+  read: (path) => new Uint8Array(readFileSync(path)),
+  list: (dir) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new ConfigError('file', `cannot list ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return names.filter((n) => statSync(join(dir, n)).isFile()).sort();
+  },
+};
+
+/**
+ * Reads and parses a swanctl.conf, then the certificates and keys it names
+ * (x509/, x509ca/, private/ … beside it, as swanctl --load-all); throws
+ * (naming file, line and key) before anything changes.
+ */
 export function readSwanctl(file: string): IkeConfig {
   let text: string;
   try {
@@ -32,7 +54,13 @@ export function readSwanctl(file: string): IkeConfig {
   } catch (e) {
     throw new ConfigError('file', `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return parseSwanctl(text, file);
+  const cfg = parseSwanctl(text, file);
+  try {
+    return loadCredentials(cfg, file, dirname(file), FS_IO);
+  } catch (e) {
+    wipeConfig(cfg);
+    throw e;
+  }
 }
 
 const ip4 = (v: number): string => `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
@@ -77,7 +105,8 @@ export class IkeShell {
     const old = this.core.cfg;
     this.core.cfg = cfg;
     wipeConfig(old);
-    this.d.log.info(`ike: loaded ${cfg.connections.length} connection(s) and ${cfg.secrets.length} secret(s) from ${file}`);
+    const certs = cfg.connections.filter((c) => c.local.cert != null).length;
+    this.d.log.info(`ike: loaded ${cfg.connections.length} connection(s), ${cfg.secrets.length} secret(s) and ${certs} certificate(s) with keys from ${file}`);
     for (const c of cfg.connections) {
       for (const ch of c.children) {
         if (ch.startAction === 'start') this.initiate(ch.name).catch((e: unknown) => this.d.log.warn(`ike: start ${ch.name}: ${e instanceof Error ? e.message : String(e)}`));

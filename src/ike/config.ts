@@ -1,7 +1,9 @@
 // The IKE configuration the core runs on: connections with their children
 // and the pre-shared keys, already parsed and checked (swanctl.ts builds it
-// from a swanctl.conf). Secrets are bytes, wiped by wipeConfig().
+// from a swanctl.conf; creds.ts then loads the certificates and private
+// keys it names). Secrets are bytes, wiped by wipeConfig().
 
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { ProposalSpec } from './proposal.js';
 
 export interface ChildConfig {
@@ -15,10 +17,41 @@ export interface ChildConfig {
   readonly startAction: 'none' | 'start';
 }
 
+/** Hash algorithms of RFC 7427 signatures. */
+export type SigHash = 'sha256' | 'sha384' | 'sha512';
+
+/** strongSwan's `auth = pubkey | rsa | ecdsa | rsa/pss`, each optionally `-sha256-sha384…`. */
+export interface SigPolicy {
+  /** The key type: ours signs with it, the peer's must be of it ('any': pubkey). */
+  readonly keyType: 'any' | 'rsa' | 'ecdsa';
+  /** RSASSA-PSS (rsa/pss): ours signs with it, the peer's RSA signature must use it. */
+  readonly isPss: boolean;
+  /** Hashes in order of preference (ours) or allowed (the peer's); empty = SHA-256/384/512, ECDSA's by curve first. */
+  readonly hashes: readonly SigHash[];
+}
+
+/** A file named in the configuration, where (for errors naming file, line and key). */
+export interface FileRef { readonly path: string; readonly line: number; readonly key: string }
+
 export interface PeerAuth {
-  readonly auth: 'psk';
-  /** Identity text as strongSwan writes it ("gw.example", "192.0.2.1", "user@example"); '%any' matches every peer. */
+  readonly auth: 'psk' | 'pubkey';
+  /** Identity text as strongSwan writes it ("gw.example", "192.0.2.1", "user@example", "C=CH, CN=gw"); '%any' matches every peer. */
   readonly id: string;
+  readonly sig: SigPolicy;
+  /** local.certs (relative to x509/) or remote.cacerts (relative to x509ca/), as written. */
+  readonly certFiles: readonly FileRef[];
+  /** Filled in by creds.ts: our certificate and its private key (local). */
+  readonly cert?: X509Certificate | null;
+  readonly key?: KeyObject | null;
+  /** Filled in by creds.ts (remote): the CAs the peer's certificate must chain to. */
+  readonly anchors?: readonly X509Certificate[];
+}
+
+/** A private key file of a secrets private-/rsa-/ecdsa- section (relative to private/, rsa/ or ecdsa/). */
+export interface KeyFileRef extends FileRef {
+  readonly dir: 'private' | 'rsa' | 'ecdsa';
+  /** The `secret` of the section: the file's passphrase (wiped once loaded), or null. */
+  readonly passphrase: Uint8Array | null;
 }
 
 export interface ConnConfig {
@@ -44,6 +77,10 @@ export interface PskSecret {
 export interface IkeConfig {
   readonly connections: readonly ConnConfig[];
   readonly secrets: readonly PskSecret[];
+  /** Private keys named in secrets; creds.ts loads them. */
+  readonly keyFiles?: readonly KeyFileRef[];
+  /** CA and intermediate certificates chains are built from (x509ca/, every cacerts); creds.ts fills it. */
+  readonly certPool?: readonly X509Certificate[];
 }
 
 /**
@@ -67,4 +104,5 @@ export function findPsk(cfg: IkeConfig, localId: string, remoteId: string): Uint
 /** Zeroes every secret (when a config is replaced or the daemon stops). */
 export function wipeConfig(cfg: IkeConfig): void {
   for (const s of cfg.secrets) s.secret.fill(0);
+  for (const k of cfg.keyFiles ?? []) k.passphrase?.fill(0);
 }

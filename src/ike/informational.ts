@@ -3,15 +3,22 @@
 //   - D(IKE): the whole IKE SA goes; answered empty, then its Child SAs are removed;
 //   - D(ESP, SPIs): those Child SAs go (the SPIs are the peer's inbound ones,
 //     our outbound); answered with D(ESP) of our inbound SPIs (§1.4.1);
-//   - notifies (INITIAL_CONTACT, …) alone: answered empty.
+//   - notifies (INITIAL_CONTACT, …) alone: answered empty;
+//   - N(AUTHENTICATION_FAILED): the initiator refused our AUTH (§2.21.2): answered, the SA goes.
 
 import { be32, put32 } from '../wire/bytes.js';
-import { INFORMATIONAL, PL, PROTO_ESP, PROTO_IKE } from '../wire/ike/consts.js';
+import { INFORMATIONAL, N, PL, PROTO_ESP, PROTO_IKE } from '../wire/ike/consts.js';
 import type { Payload } from '../wire/ike/payloads.js';
 import type { IkeCore } from './core.js';
 import type { IkeSa } from './sa.js';
 
 export function handleInformational(core: IkeCore, sa: IkeSa, mid: number, ps: readonly Payload[]): void {
+  if (ps.some((p) => p.type === PL.N && p.notifyType === N.AUTHENTICATION_FAILED)) {
+    core.respond(sa, INFORMATIONAL, mid, []);
+    core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: AUTHENTICATION_FAILED: '${sa.remoteId}' refused our authentication as '${sa.localId}'`);
+    core.remove(sa, 'the peer refused our authentication (AUTHENTICATION_FAILED)');
+    return;
+  }
   const dels = ps.filter((p): p is Extract<Payload, { type: typeof PL.D }> => p.type === PL.D);
   if (dels.some((d) => d.protocolId === PROTO_IKE)) {
     core.respond(sa, INFORMATIONAL, mid, []);

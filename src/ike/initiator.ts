@@ -1,21 +1,26 @@
 // The initiator's side of IKE_SA_INIT and IKE_AUTH (RFC 7296 §1.2, §2.15):
 //
-//   HDR, SAi1, KEi, Ni, N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP)  -->
-//                                  <--  HDR, SAr1, KEr, Nr, N(NAT_D_*)
+//   HDR, SAi1, KEi, Ni, N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP),
+//        N(SIGNATURE_HASH_ALGORITHMS)  -->
+//                                  <--  HDR, SAr1, KEr, Nr, N(NAT_D_*), [N(SIGNATURE_HASH_ALGORITHMS),] [CERTREQ]
 //     (or N(INVALID_KE_PAYLOAD): retry once with the group asked for; N(COOKIE): resend with it first)
-//   HDR, SK {IDi, N(INITIAL_CONTACT), [IDr,] AUTH, SAi2, TSi, TSr}  -->      (UDP 4500 once a NAT is seen)
-//                                  <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr}
+//   HDR, SK {IDi, [CERT+,] N(INITIAL_CONTACT), [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr}  -->  (UDP 4500 once a NAT is seen)
+//                                  <--  HDR, SK {IDr, [CERT+,] AUTH, SAr2, TSi, TSr}
 //
-// Then the first Child SA is installed through xfrm control requests.
+// Then the first Child SA is installed through xfrm control requests. AUTH
+// both ways is authn.ts's; a responder whose AUTH we refuse is told with
+// INFORMATIONAL N(AUTHENTICATION_FAILED) (§2.21.2).
 
 import { be16, be32, put32 } from '../wire/bytes.js';
 import { VpnError } from '../wire/errors.js';
-import { AUTH_SHARED_KEY, IKE_AUTH, IKE_SA_INIT, N, notifyName, PL } from '../wire/ike/consts.js';
+import { IKE_AUTH, IKE_SA_INIT, INFORMATIONAL, N, notifyName, PL } from '../wire/ike/consts.js';
 import { IkeDecodeError, parseIkeHeader } from '../wire/ike/header.js';
 import type { Payload } from '../wire/ike/payloads.js';
-import { authEqual, idBody, natHash, pskAuth } from './auth.js';
+import { authEqual, idBody, natHash } from './auth.js';
+import { certReq, checkPeerAuth, ourAuth, peerSigHashes, sigHashNotify } from './authn.js';
+import type { AuthSide } from './authn.js';
+import { localIdentity } from './certs.js';
 import { childKeyLens, installRequests, isPolicyable } from './child.js';
-import { findPsk } from './config.js';
 import type { ChildConfig, ConnConfig } from './config.js';
 import { findError, findNotify, first, NAT_T_PORT, notify } from './core.js';
 import type { IkeCore } from './core.js';
@@ -57,6 +62,7 @@ function sendInit(core: IkeCore, sa: IkeSa, group: number, cookie: Uint8Array | 
     { type: PL.KE, group, data: sa.ke!.publicValue },
     { type: PL.NONCE, data: sa.ni },
     ...natNotifies(core, sa, new Uint8Array(8)),
+    sigHashNotify(),
   ];
   sa.nextMid = 0;
   const data = core.plain(sa, IKE_SA_INIT, 0, false, ps);
@@ -117,6 +123,7 @@ function onInitResponse(core: IkeCore, sa: IkeSa, raw: Uint8Array, ps: readonly 
   core.register(sa);
   sa.chosen = c;
   sa.nr = nonce.data;
+  sa.peerSigHashes = peerSigHashes(ps);
   sa.keys = deriveIkeKeys(sa.prfAlg, sa.keyLens(), sa.ni, sa.nr, shared, sa.spiI, sa.spiR);
   shared.fill(0);
   sa.setSkKeys();
@@ -139,12 +146,10 @@ const noDh = (s: ProposalSpec): ProposalSpec => ({ ...s, dh: [] });
 function sendAuth(core: IkeCore, sa: IkeSa): void {
   const conn = sa.conn;
   const child = sa.childCfg!;
-  const idi = identity(conn.local.id, sa.local.addr);
+  const idi = localIdentity(conn.local, sa.local.addr);
   sa.localId = identityText(idi);
-  const psk = findPsk(core.cfg, sa.localId, conn.remote.id);
-  if (psk === null) { core.remove(sa, `no PSK for '${sa.localId}' - '${conn.remote.id}'`); return; }
-  const body = idBody(idi.idType, idi.data);
-  const auth = pskAuth(sa.prfAlg, psk, sa.msg1!, sa.nr, sa.keys!.skPi, body);
+  const mine = ourAuth(authSide(core, sa, conn.remote.id), conn.local, { message: sa.msg1!, peerNonce: sa.nr, skP: sa.keys!.skPi, idBody: idBody(idi.idType, idi.data) });
+  if (typeof mine === 'string') { core.remove(sa, mine); return; }
   sa.childSpiIn = core.newEspSpi();
   const spi = new Uint8Array(4);
   put32(spi, 0, sa.childSpiIn);
@@ -153,9 +158,11 @@ function sendAuth(core: IkeCore, sa: IkeSa): void {
   sa.offeredTs = { i: tsi, r: tsr };
   const ps: Payload[] = [
     { type: PL.IDi, idType: idi.idType, data: idi.data },
+    ...mine.certs,
     notify(N.INITIAL_CONTACT),
+    ...(conn.remote.auth === 'pubkey' ? certReq(conn.remote.anchors ?? []) : []),
     ...(conn.remote.id !== '%any' && conn.remote.id !== '' ? [{ type: PL.IDr, ...identity(conn.remote.id, sa.remote.addr) } as Payload] : []),
-    { type: PL.AUTH, method: AUTH_SHARED_KEY, data: auth },
+    mine.auth,
     { type: PL.SA, proposals: child.espProposals.map((p, i) => toWire(noDh(p), i + 1, spi)) },
     { type: PL.TSi, selectors: tsi },
     { type: PL.TSr, selectors: tsr },
@@ -173,15 +180,12 @@ function onAuthResponse(core: IkeCore, sa: IkeSa, ps: readonly Payload[]): void 
   }
   sa.remoteId = identityText(idr);
   if (!identityMatches(sa.conn.remote.id, idr, sa.remote.addr)) {
-    core.remove(sa, `AUTHENTICATION_FAILED: the peer is '${sa.remoteId}', not the configured '${sa.conn.remote.id}'`);
+    refuseResponder(core, sa, `the peer is '${sa.remoteId}', not the configured '${sa.conn.remote.id}'`);
     return;
   }
-  const psk = findPsk(core.cfg, sa.localId, sa.remoteId);
-  const want = psk === null || auth.method !== AUTH_SHARED_KEY ? null : pskAuth(sa.prfAlg, psk, sa.msg2!, sa.ni, sa.keys!.skPr, idBody(idr.idType, idr.data));
-  if (want === null || !authEqual(want, auth.data)) {
-    core.remove(sa, `AUTHENTICATION_FAILED: the AUTH of '${sa.remoteId}' does not verify (${psk === null ? 'no PSK' : auth.method !== AUTH_SHARED_KEY ? `auth method ${auth.method}` : 'a different PSK?'})`);
-    return;
-  }
+  const why = checkPeerAuth(authSide(core, sa, sa.remoteId), sa.conn.remote, idr, ps, { message: sa.msg2!, peerNonce: sa.ni, skP: sa.keys!.skPr, idBody: idBody(idr.idType, idr.data) });
+  if (!why.isOk) { refuseResponder(core, sa, why.why); return; }
+  core.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: '${sa.remoteId}' authenticated with ${why.how}`);
   const childErr = err !== undefined ? `CHILD_SA ${sa.childCfg!.name} refused with ${notifyName(err.notifyType)}` : installChild(core, sa, ps);
   if (childErr !== null) core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: ${childErr}`);
   core.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: IKE_SA established between ${sa.local.addr}[${sa.localId}]...${sa.remote.addr}[${sa.remoteId}]`);
@@ -189,6 +193,24 @@ function onAuthResponse(core: IkeCore, sa: IkeSa, ps: readonly Payload[]): void 
   sa.waiter = childErr === null ? w : null;
   core.established(sa);
   if (childErr !== null) w?.(childErr);
+}
+
+/** What authn.ts needs of this SA; `remoteId` is the peer's id as far as we know it (for the PSK lookup). */
+export function authSide(core: IkeCore, sa: IkeSa, remoteId: string): AuthSide {
+  return { cfg: core.cfg, prfAlg: sa.prfAlg, localId: sa.localId, remoteId, nowMs: core.now, peerSigHashes: sa.peerSigHashes };
+}
+
+/**
+ * We refuse the responder's AUTH: logged with why, the responder told with
+ * INFORMATIONAL N(AUTHENTICATION_FAILED) (RFC 7296 §2.21.2; not waited for),
+ * the SA removed.
+ */
+function refuseResponder(core: IkeCore, sa: IkeSa, why: string): void {
+  core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: AUTHENTICATION_FAILED: ${why}`);
+  const mid = sa.nextMid;
+  sa.nextMid = (mid + 1) >>> 0;
+  core.host.send(sa.remote, sa.local.port, core.seal(sa, INFORMATIONAL, mid, false, [notify(N.AUTHENTICATION_FAILED)]));
+  core.remove(sa, `AUTHENTICATION_FAILED: ${why}`);
 }
 
 /** The initiator's Child SA from the IKE_AUTH response; null when installed, else why not. */

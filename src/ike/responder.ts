@@ -1,11 +1,12 @@
 // The responder's side of IKE_SA_INIT and IKE_AUTH (RFC 7296 §1.2, §2.15):
 //
-//   HDR, SAi1, KEi, Ni, N(NAT_D_*)  -->  choose a proposal (§2.7), check the KE group
-//                                   <--  HDR, SAr1, KEr, Nr, N(NAT_D_*)
+//   HDR, SAi1, KEi, Ni, N(NAT_D_*), [N(SIGNATURE_HASH_ALGORITHMS)]  -->  choose a proposal (§2.7), check the KE group
+//                                   <--  HDR, SAr1, KEr, Nr, N(NAT_D_*), [N(SIGNATURE_HASH_ALGORITHMS),] [CERTREQ]
 //                                        (or N(NO_PROPOSAL_CHOSEN) / N(INVALID_KE_PAYLOAD, group))
-//   HDR, SK {IDi, [IDr,] AUTH, SAi2, TSi, TSr}  -->  pick the connection by IDi, verify AUTH,
-//                                                    narrow the selectors (§2.9), install the Child SA
-//                                   <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr}
+//   HDR, SK {IDi, [CERT+,] [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr}  -->  pick the connection by IDi (and
+//                                                    auth class), verify AUTH (authn.ts), narrow the
+//                                                    selectors (§2.9), install the Child SA
+//                                   <--  HDR, SK {IDr, [CERT+,] AUTH, SAr2, TSi, TSr}
 //                                        (or N(AUTHENTICATION_FAILED); or IDr, AUTH plus
 //                                        N(NO_PROPOSAL_CHOSEN | TS_UNACCEPTABLE): IKE SA without a child)
 
@@ -15,15 +16,16 @@ import { emitMessage } from '../wire/ike/message.js';
 import type { IkeMessage } from '../wire/ike/message.js';
 import type { Payload } from '../wire/ike/payloads.js';
 import type { TrafficSelector } from '../wire/ike/ts.js';
-import { authEqual, idBody, pskAuth } from './auth.js';
+import { idBody } from './auth.js';
+import { certReq, checkPeerAuth, ourAuth, peerSigHashes, sigHashNotify } from './authn.js';
+import { localIdentity } from './certs.js';
 import { childKeyLens, installRequests, isPolicyable } from './child.js';
-import { findPsk } from './config.js';
 import type { ConnConfig } from './config.js';
 import { first, notify } from './core.js';
 import type { Endpoint, IkeCore } from './core.js';
 import { newKeyExchange, privLen } from './dh.js';
-import { identity, identityMatches, identityText } from './ids.js';
-import { detectNat, natNotifies, resolveTs } from './initiator.js';
+import { identityMatches, identityText } from './ids.js';
+import { authSide, detectNat, natNotifies, resolveTs } from './initiator.js';
 import { deriveChildKeys, deriveIkeKeys, wipeKeys } from './prf.js';
 import { chosenToWire, selectProposal } from './proposal.js';
 import type { ProposalSpec } from './proposal.js';
@@ -91,11 +93,14 @@ export function handleInitRequest(core: IkeCore, m: IkeMessage, raw: Uint8Array,
   shared.fill(0);
   sa.setSkKeys();
   detectResponderNat(sa, m.payloads);
+  sa.peerSigHashes = peerSigHashes(m.payloads);
   const out: Payload[] = [
     { type: PL.SA, proposals: [chosenToWire(c, new Uint8Array(0))] },
     { type: PL.KE, group: c.dh, data: kx.publicValue },
     { type: PL.NONCE, data: sa.nr },
     ...natNotifies(core, sa, sa.spiR),
+    ...(sa.peerSigHashes !== null ? [sigHashNotify()] : []),
+    ...certReq([...new Set(conns.flatMap((x) => (x.remote.auth === 'pubkey' ? x.remote.anchors ?? [] : [])))]),
   ];
   const data = core.plain(sa, IKE_SA_INIT, 0, true, out);
   sa.msg1 = raw.slice(0, m.header.length); // eslint-disable-line no-restricted-syntax -- RealMessage1, kept until IKE_AUTH
@@ -117,22 +122,23 @@ export function handleAuthRequest(core: IkeCore, sa: IkeSa, mid: number, ps: rea
   const auth = first(ps, PL.AUTH);
   if (idi === undefined || auth === undefined) { failAuth(core, sa, mid, 'IKE_AUTH without IDi or AUTH'); return; }
   sa.remoteId = identityText(idi);
-  const conns = candidates(core, sa.local.addr, sa.remote.addr).filter((c) => identityMatches(c.remote.id, idi, sa.remote.addr));
+  const byId = candidates(core, sa.local.addr, sa.remote.addr).filter((c) => identityMatches(c.remote.id, idi, sa.remote.addr));
+  // §2.15: of those that accept IDi, one whose remote auth class is the one the peer used (else the refusal says why).
+  const byAuth = byId.filter((c) => (c.remote.auth === 'psk') === (auth.method === AUTH_SHARED_KEY));
+  const conns = byAuth.length > 0 ? byAuth : byId;
   const conn = conns.includes(sa.conn) ? sa.conn : conns[0];
   if (conn === undefined) { failAuth(core, sa, mid, `no connection accepts the identity '${sa.remoteId}'`); return; }
   sa.conn = conn;
-  const idr = identity(conn.local.id, sa.local.addr);
+  const idr = localIdentity(conn.local, sa.local.addr);
   sa.localId = identityText(idr);
-  const psk = findPsk(core.cfg, sa.localId, sa.remoteId);
-  if (psk === null) { failAuth(core, sa, mid, `no PSK for '${sa.localId}' - '${sa.remoteId}'`); return; }
-  const want = auth.method === AUTH_SHARED_KEY ? pskAuth(sa.prfAlg, psk, sa.msg1!, sa.nr, sa.keys!.skPi, idBody(idi.idType, idi.data)) : null;
-  if (want === null || !authEqual(want, auth.data)) {
-    failAuth(core, sa, mid, `the AUTH of '${sa.remoteId}' does not verify (${want === null ? `auth method ${auth.method}, not PSK` : 'a different PSK?'})`);
-    return;
-  }
-  const myAuth = pskAuth(sa.prfAlg, psk, sa.msg2!, sa.ni, sa.keys!.skPr, idBody(idr.idType, idr.data));
+  const side = authSide(core, sa, sa.remoteId);
+  const why = checkPeerAuth(side, conn.remote, idi, ps, { message: sa.msg1!, peerNonce: sa.nr, skP: sa.keys!.skPi, idBody: idBody(idi.idType, idi.data) });
+  if (!why.isOk) { failAuth(core, sa, mid, why.why); return; }
+  core.host.log('info', `${conn.name}[${sa.uniqueId}]: '${sa.remoteId}' authenticated with ${why.how}`);
+  const mine = ourAuth(side, conn.local, { message: sa.msg2!, peerNonce: sa.ni, skP: sa.keys!.skPr, idBody: idBody(idr.idType, idr.data) });
+  if (typeof mine === 'string') { failAuth(core, sa, mid, `we cannot authenticate as '${sa.localId}': ${mine}`); return; }
   const childPs = createChild(core, sa, ps);
-  core.respond(sa, IKE_AUTH, mid, [{ type: PL.IDr, idType: idr.idType, data: idr.data }, { type: PL.AUTH, method: AUTH_SHARED_KEY, data: myAuth }, ...childPs]);
+  core.respond(sa, IKE_AUTH, mid, [{ type: PL.IDr, idType: idr.idType, data: idr.data }, ...mine.certs, mine.auth, ...childPs]);
   core.host.log('info', `${conn.name}[${sa.uniqueId}]: IKE_SA established between ${sa.local.addr}[${sa.localId}]...${sa.remote.addr}[${sa.remoteId}]`);
   core.established(sa);
 }

@@ -105,6 +105,8 @@ export class IkeSa {
   waiter: ((err: string | null) => void) | null = null;
   /** The INVALID_KE_PAYLOAD retry was used (only one: RFC 7296 §1.2). */
   isKeRetried = false;
+  /** The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) from IKE_SA_INIT; null when it sent none. */
+  peerSigHashes: readonly number[] | null = null;
 
   constructor(
     readonly uniqueId: number,

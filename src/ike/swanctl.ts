@@ -1,18 +1,20 @@
 // A swanctl.conf subset (strongSwan's settings syntax, swanctl.conf(5)):
 //
 //   connections { NAME { version local_addrs remote_addrs proposals encap
-//                        local { auth id } remote { auth id }
+//                        local { auth id certs } remote { auth id cacerts }
 //                        children { NAME { local_ts remote_ts esp_proposals mode start_action } } } }
-//   secrets { ike-NAME { id | id-SUFFIX secret } }
+//   secrets { ike-NAME { id | id-SUFFIX secret }
+//             private-NAME | rsa-NAME | ecdsa-NAME { file secret } }
 //
 // The same file a strongSwan user already has. Every key or section
 // outside this subset is refused with an error naming the file, line and
 // key: silently ignoring one (say `rekey_time`) would run something other
-// than what the user wrote. Pure: the caller reads the file.
+// than what the user wrote. Pure: the caller reads the file, and creds.ts
+// the certificate and key files it names.
 
 import { PROTO_ESP, PROTO_IKE } from '../wire/ike/consts.js';
 import { VpnError } from '../wire/errors.js';
-import type { ChildConfig, ConnConfig, IkeConfig, PeerAuth, PskSecret } from './config.js';
+import type { ChildConfig, ConnConfig, FileRef, IkeConfig, KeyFileRef, PeerAuth, PskSecret, SigHash, SigPolicy } from './config.js';
 import { DEFAULT_ESP, DEFAULT_IKE, parseProposal } from './proposal.js';
 import type { ProposalSpec } from './proposal.js';
 import { parseTs } from './ts.js';
@@ -133,13 +135,37 @@ function proposals(r: Reader, key: string, proto: number, dflt: readonly string[
   });
 }
 
-function peerAuth(file: string, sec: Section | undefined, path: string, dfltId: string): PeerAuth {
-  if (sec === undefined) return { auth: 'psk', id: dfltId };
+const HASHES: readonly string[] = ['sha256', 'sha384', 'sha512'];
+
+/** strongSwan's auth value: psk, or pubkey | rsa | ecdsa | rsa/pss with optional -HASH suffixes (sha256/384/512). */
+function authMethod(r: Reader, v: string): { auth: 'psk' | 'pubkey'; sig: SigPolicy } {
+  if (v === 'psk') return { auth: 'psk', sig: { keyType: 'any', isPss: false, hashes: [] } };
+  const [kind, ...hs] = v.split('-');
+  const types: Record<string, Omit<SigPolicy, 'hashes'>> = {
+    pubkey: { keyType: 'any', isPss: false }, rsa: { keyType: 'rsa', isPss: false }, 'rsa/pss': { keyType: 'rsa', isPss: true }, ecdsa: { keyType: 'ecdsa', isPss: false },
+  };
+  const t = kind !== undefined ? types[kind] : undefined;
+  if (t === undefined) return r.fail('auth', `"${v}" is not supported (psk, pubkey, rsa, rsa/pss or ecdsa, optionally with -sha256/-sha384/-sha512)`);
+  for (const h of hs) if (!HASHES.includes(h)) r.fail('auth', `"${h}" in "${v}" is not supported (only sha256, sha384, sha512 suffixes)`);
+  return { auth: 'pubkey', sig: { ...t, hashes: hs as SigHash[] } };
+}
+
+function files(r: Reader, key: string, path: string): FileRef[] {
+  const v = r.value(key);
+  return v === undefined ? [] : r.list(key, []).map((f) => ({ path: f, line: v.line, key: `${path}${key}` }));
+}
+
+function peerAuth(file: string, sec: Section | undefined, path: string, dfltId: string, side: 'local' | 'remote'): PeerAuth {
+  const none: PeerAuth = { auth: 'psk', id: dfltId, sig: { keyType: 'any', isPss: false, hashes: [] }, certFiles: [] };
+  if (sec === undefined) return none;
   const r: Reader = new Reader(file, sec, path);
-  r.check(['auth', 'id'], []);
-  const auth = r.value('auth')?.value ?? 'psk';
-  if (auth !== 'psk') r.fail('auth', `"${auth}" is not supported yet (only psk)`);
-  return { auth: 'psk', id: r.value('id')?.value ?? dfltId };
+  const certKey = side === 'local' ? 'certs' : 'cacerts';
+  r.check(['auth', 'id', certKey], []);
+  const m = authMethod(r, r.value('auth')?.value ?? 'pubkey'); // swanctl.conf(5): auth defaults to pubkey
+  const certFiles = files(r, certKey, path);
+  if (m.auth === 'psk' && certFiles.length > 0) r.fail(certKey, 'needs auth = pubkey (or rsa, ecdsa)');
+  if (m.auth === 'pubkey' && side === 'local' && certFiles.length === 0) r.fail('auth', `"${r.value('auth')?.value ?? 'pubkey'}" needs certs = FILE (in x509/)`);
+  return { auth: m.auth, id: r.value('id')?.value ?? dfltId, sig: m.sig, certFiles };
 }
 
 function child(file: string, sec: Section, path: string): ChildConfig {
@@ -183,7 +209,7 @@ function connection(file: string, sec: Section): ConnConfig {
   return {
     name: sec.name, localAddrs: addrs('local_addrs'), remoteAddrs: addrs('remote_addrs'),
     proposals: proposals(r, 'proposals', PROTO_IKE, DEFAULT_IKE), encap: encap === 'yes',
-    local: peerAuth(file, r.sub('local'), `${path}local.`, ''), remote: peerAuth(file, r.sub('remote'), `${path}remote.`, '%any'),
+    local: peerAuth(file, r.sub('local'), `${path}local.`, '', 'local'), remote: peerAuth(file, r.sub('remote'), `${path}remote.`, '%any', 'remote'),
     children,
   };
 }
@@ -207,6 +233,18 @@ function secret(file: string, sec: Section): PskSecret {
   return { ids, secret: b };
 }
 
+/** A private-/rsa-/ecdsa- section: the key file (relative to private/, rsa/, ecdsa/) and its passphrase. */
+function keyFile(file: string, sec: Section): KeyFileRef {
+  const path = `secrets.${sec.name}.`;
+  const r: Reader = new Reader(file, sec, path);
+  r.check(['file', 'secret'], []);
+  const f = r.value('file');
+  if (f === undefined) r.fail('file', 'missing');
+  const pass = r.value('secret');
+  const dir = sec.name.startsWith('rsa') ? 'rsa' : sec.name.startsWith('ecdsa') ? 'ecdsa' : 'private';
+  return { path: f.value, line: f.line, key: `${path}file`, dir, passphrase: pass !== undefined ? new TextEncoder().encode(pass.value) : null };
+}
+
 /** Parses a swanctl.conf text; throws SwanctlError naming file, line and key. */
 export function parseSwanctl(text: string, file: string): IkeConfig {
   const root = new Reader(file, parseSettings(text, file), '');
@@ -219,13 +257,15 @@ export function parseSwanctl(text: string, file: string): IkeConfig {
     for (const c of r.sections()) connections.push(connection(file, c));
   }
   const secrets: PskSecret[] = [];
+  const keyFiles: KeyFileRef[] = [];
   const ss = root.sub('secrets');
   if (ss !== undefined) {
     const r = new Reader(file, ss, 'secrets.');
     r.check([], 'any');
     for (const s of r.sections()) {
-      if (!/^ike($|-)/.test(s.name)) throw new SwanctlError(file, s.line, `secrets.${s.name}`, 'only ike secrets (PSK) are supported');
-      secrets.push(secret(file, s));
+      if (/^ike($|-)/.test(s.name)) secrets.push(secret(file, s));
+      else if (/^(private|rsa|ecdsa)($|-)/.test(s.name)) keyFiles.push(keyFile(file, s));
+      else throw new SwanctlError(file, s.line, `secrets.${s.name}`, 'only ike (PSK) and private, rsa, ecdsa (key file) secrets are supported');
     }
   }
   const childNames = new Set<string>();
@@ -235,5 +275,5 @@ export function parseSwanctl(text: string, file: string): IkeConfig {
       childNames.add(ch.name);
     }
   }
-  return { connections, secrets };
+  return { connections, secrets, keyFiles };
 }

@@ -24,12 +24,18 @@ describe('swanctl.conf subset', () => {
   const refused: [string, RegExp][] = [
     ['connections {\n  gw {\n    rekey_time = 1h\n  }\n}\n', /^x\.conf:3: connections\.gw\.rekey_time: is not supported/],
     ['connections {\n  gw {\n    children {\n      c {\n        mode = transport\n      }\n    }\n  }\n}\n', /^x\.conf:5: connections\.gw\.children\.c\.mode: "transport" is not supported yet/],
-    ['connections {\n  gw {\n    local {\n      auth = pubkey\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.auth: "pubkey" is not supported yet/],
+    ['connections {\n  gw {\n    local {\n      auth = eap-mschapv2\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.auth: "eap-mschapv2" is not supported \(psk, pubkey/],
+    ['connections {\n  gw {\n    local {\n      auth = pubkey-md5\n      certs = a.pem\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.auth: "md5" in "pubkey-md5" is not supported/],
+    ['connections {\n  gw {\n    local {\n      auth = pubkey\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.auth: "pubkey" needs certs = FILE/],
+    ['connections {\n  gw {\n    local {\n      certs = a.pem\n      auth = psk\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.certs: needs auth = pubkey/],
+    ['connections {\n  gw {\n    remote {\n      certs = b.pem\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.remote\.certs: is not supported by tunkit/],
+    ['connections {\n  gw {\n    local {\n      cacerts = ca.pem\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.cacerts: is not supported by tunkit/],
+    ['secrets {\n  private-a {\n    path = a.key\n  }\n}\n', /^x\.conf:3: secrets\.private-a\.path: is not supported by tunkit/],
     ['connections {\n  gw {\n    proposals = aes128-md5-modp1024\n  }\n}\n', /^x\.conf:3: connections\.gw\.proposals: "md5" is not an algorithm/],
     ['pools {\n}\n', /^x\.conf:1: pools: section is not supported/],
     ['connections {\n  gw {\n', /section is never closed/],
     ['include /etc/swanctl/conf.d/*.conf\n', /^x\.conf:1: include: include is not supported yet/],
-    ['secrets {\n  eap-x {\n    secret = y\n  }\n}\n', /^x\.conf:2: secrets\.eap-x: only ike secrets/],
+    ['secrets {\n  eap-x {\n    secret = y\n  }\n}\n', /^x\.conf:2: secrets\.eap-x: only ike \(PSK\) and private, rsa, ecdsa \(key file\) secrets/],
     ['connections {\n  gw {\n    children {\n      c {\n        local_ts = 203.0.113.0/33\n      }\n    }\n  }\n}\n', /local_ts: "203\.0\.113\.0\/33" is not a subnet/],
   ];
   for (const [text, re] of refused) {
@@ -37,6 +43,37 @@ describe('swanctl.conf subset', () => {
       assert.throws(() => parseSwanctl(text, 'x.conf'), (e: unknown) => e instanceof SwanctlError && re.test(e.message) && e.code === 'ESWANCTL');
     });
   }
+
+  it('certificate auth: auth methods, certs, cacerts and key files parse', () => {
+    const c = parseSwanctl(`connections {
+  gw {
+    local {
+      auth = rsa/pss-sha384-sha256
+      certs = a.pem
+      id = C=CH, O=tunkit test, CN=a.example
+    }
+    remote {
+      cacerts = ca.pem, other-ca.pem
+    }
+  }
+}
+secrets {
+  private-a {
+    file = a.key
+    secret = "a passphrase"
+  }
+  ecdsa-b {
+    file = /etc/swanctl/ecdsa/b.key
+  }
+}
+`, 'c.conf');
+    const gw = c.connections[0]!;
+    assert.deepEqual([gw.local.auth, gw.local.sig, gw.local.id], ['pubkey', { keyType: 'rsa', isPss: true, hashes: ['sha384', 'sha256'] }, 'C=CH, O=tunkit test, CN=a.example']);
+    assert.deepEqual(gw.local.certFiles, [{ path: 'a.pem', line: 5, key: 'connections.gw.local.certs' }]);
+    assert.deepEqual([gw.remote.auth, gw.remote.sig.keyType, gw.remote.id, gw.remote.certFiles.map((f) => f.path)], ['pubkey', 'any', '%any', ['ca.pem', 'other-ca.pem']]);
+    assert.deepEqual(c.keyFiles!.map((k) => [k.dir, k.path, k.line, k.passphrase === null ? null : new TextDecoder().decode(k.passphrase)]),
+      [['private', 'a.key', 15, 'a passphrase'], ['ecdsa', '/etc/swanctl/ecdsa/b.key', 19, null]]);
+  });
 
   it('secrets: 0x hex and 0s base64 forms; a secret for other ids does not match', () => {
     const c = parseSwanctl('secrets {\n  ike-1 {\n    id = x.example\n    secret = 0x01020304\n  }\n  ike-2 {\n    secret = 0sAQI=\n  }\n}\n', 's.conf');

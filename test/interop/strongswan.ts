@@ -14,7 +14,7 @@
 
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Netns, run, vethPair } from '../../src/demo/netns.js';
@@ -92,10 +92,15 @@ export class SwanPair {
     this.sns.exec('ip', ['addr', 'add', `${INNER.s}/32`, 'dev', 'lo']);
   }
 
-  /** Starts charon and tunkitd with these configurations; resolves once both answer. */
-  async start(tConf: string, sConf: string): Promise<void> {
+  /**
+   * Starts charon and tunkitd with these configurations; resolves once both
+   * answer. sSub: a subdirectory of dir for strongSwan's s.conf (swanctl
+   * --load-all loads x509/, x509ca/, private/ beside the file it is given).
+   */
+  async start(tConf: string, sConf: string, sSub = ''): Promise<void> {
     writeFileSync(join(this.dir, 't.conf'), tConf, { mode: 0o600 });
-    writeFileSync(join(this.dir, 's.conf'), sConf, { mode: 0o600 });
+    mkdirSync(join(this.dir, sSub), { recursive: true });
+    writeFileSync(join(this.dir, sSub, 's.conf'), sConf, { mode: 0o600 });
     writeFileSync(join(this.dir, 'strongswan.conf'), `charon {
   install_routes = yes
   retransmit_tries = 2
@@ -121,7 +126,7 @@ export class SwanPair {
     for (let i = 0; i < 100 && !(existsSync(join(this.dir, 'charon.vici')) && existsSync(this.tsock)); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(existsSync(this.tsock), `tunkitd did not start:\n${this.tunkitdLog}`);
     assert.ok(existsSync(join(this.dir, 'charon.vici')), `charon did not start:\n${this.charonLog}`);
-    this.swanctl(['--load-all', '--file', join(this.dir, 's.conf')]);
+    this.swanctl(['--load-all', '--file', join(this.dir, sSub, 's.conf')]);
   }
 
   swanctl(args: readonly string[]): string { return this.sns.exec('swanctl', [...args, '--uri', this.vici]); }

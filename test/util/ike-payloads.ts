@@ -17,6 +17,8 @@ export const ALL_PAYLOADS: Payload[] = [
   { type: PL.IDi, idType: 2, data: new TextEncoder().encode('t.example') },
   { type: PL.IDr, idType: 1, data: u8(198, 51, 100, 2) },
   { type: PL.AUTH, method: 2, data: new Uint8Array(32).fill(1) },
+  { type: PL.CERT, encoding: 4, data: new Uint8Array(300).fill(0x30) },
+  { type: PL.CERTREQ, encoding: 4, data: new Uint8Array(40).fill(0x5c) },
   { type: PL.TSi, selectors: [{ tsType: TS_IPV4_ADDR_RANGE, ipProto: 0, startPort: 0, endPort: 65535, start: u8(203, 0, 113, 0), end: u8(203, 0, 113, 255) }] },
   { type: PL.TSr, selectors: [] },
   { type: PL.D, protocolId: PROTO_ESP, spiSize: 4, spis: [u8(1, 2, 3, 4), u8(5, 6, 7, 8)] },

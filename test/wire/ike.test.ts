@@ -11,7 +11,7 @@ import { ATTR_KEY_LENGTH, IKE_SA_INIT, PL, PROTO_IKE } from '../../src/wire/ike/
 import { IkeDecodeError, parseIkeHeader } from '../../src/wire/ike/header.js';
 import { emitMessage, parseMessage } from '../../src/wire/ike/message.js';
 import { chainLen, emitChain, parseChain } from '../../src/wire/ike/payloads.js';
-import { ALL_PAYLOADS, IKE_HDR } from '../util/ike-payloads.js';
+import { ALL_PAYLOADS, IKE_HDR, u8 } from '../util/ike-payloads.js';
 
 const hdr = IKE_HDR;
 const ALL = ALL_PAYLOADS;
@@ -29,6 +29,14 @@ describe('IKE payload codecs', () => {
     assert.deepEqual(m.payloads[0], { type: PL.SA, proposals: [{ num: 1, protocolId: 1, spi: new Uint8Array(0), transforms: [{ type: 1, id: 20, keyLength: 128 }] }] });
     assert.deepEqual(m.payloads[1], { type: PL.KE, group: 31, data: new Uint8Array(0) });
     assert.ok(parseMessage(b.subarray(0, b.length - 1)) instanceof IkeDecodeError, 'one byte short of the Length field');
+  });
+
+  it('CERT and CERTREQ (§3.6, §3.7): encoding byte then data; an empty body is refused', () => {
+    const m = emitMessage(hdr, [{ type: PL.CERTREQ, encoding: 4, data: u8(1, 2) }]);
+    assert.deepEqual([...m.subarray(28)], [PL.NONE, 0, 0, 7, 4, 1, 2]);
+    const bad = new Uint8Array([...m.subarray(0, 28), PL.NONE, 0, 0, 4]);
+    bad[27] = 32;
+    assert.ok(parseMessage(bad) instanceof IkeDecodeError);
   });
 
   it('every payload type round-trips', () => {

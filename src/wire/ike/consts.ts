@@ -72,8 +72,22 @@ export const ID_IPV6_ADDR = 5;
 export const ID_DER_ASN1_DN = 9;
 export const ID_KEY_ID = 11;
 
-/** §3.8 Auth Method. */
+/** §3.8 Auth Method; RFC 4754 ECDSA (signature r|s, hash by curve); RFC 7427 Digital Signature. */
+export const AUTH_RSA_SIG = 1;
 export const AUTH_SHARED_KEY = 2;
+export const AUTH_ECDSA_256 = 9;
+export const AUTH_ECDSA_384 = 10;
+export const AUTH_ECDSA_521 = 11;
+export const AUTH_DIGITAL_SIGNATURE = 14;
+
+/** §3.6 Certificate Encoding: X.509 Certificate - Signature (DER). */
+export const CERT_X509_SIGNATURE = 4;
+
+/** RFC 7427 §4 (IANA "IKEv2 Hash Algorithms"): the SIGNATURE_HASH_ALGORITHMS notify's 16-bit values. */
+export const HASH_SHA1 = 1;
+export const HASH_SHA2_256 = 2;
+export const HASH_SHA2_384 = 3;
+export const HASH_SHA2_512 = 4;
 
 /** §3.13.1 TS Type. */
 export const TS_IPV4_ADDR_RANGE = 7;

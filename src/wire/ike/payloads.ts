@@ -12,6 +12,8 @@
 //          N     | Protocol ID | SPI Size | Notify Message Type(16) | SPI | Notification Data |
 //          D     | Protocol ID | SPI Size | Num of SPIs(16) | SPIs |
 //          V     | Vendor ID |
+//          CERT  | Cert Encoding | Certificate Data |                  (§3.6)
+//          CERTREQ | Cert Encoding | Certification Authority |       (§3.7; X.509: SHA-1 hashes of CA SPKIs)
 //          SA    sa.ts;  TSi/TSr  ts.ts
 //          SK    | IV | Encrypted payloads | Padding | Pad Length | ICV |  (§3.14, kept raw here;
 //                its Next Payload names the first payload inside; it is always last)
@@ -36,6 +38,7 @@ export type Payload =
   | { readonly type: typeof PL.N; readonly protocolId: number; readonly spi: Uint8Array; readonly notifyType: number; readonly data: Uint8Array }
   | { readonly type: typeof PL.D; readonly protocolId: number; readonly spiSize: number; readonly spis: readonly Uint8Array[] }
   | { readonly type: typeof PL.V; readonly data: Uint8Array }
+  | { readonly type: typeof PL.CERT | typeof PL.CERTREQ; readonly encoding: number; readonly data: Uint8Array }
   | { readonly type: typeof PL.TSi | typeof PL.TSr; readonly selectors: readonly TrafficSelector[] }
   | { readonly type: typeof PL.SK; readonly firstInner: number; readonly body: Uint8Array }
   | { readonly type: 'other'; readonly payloadType: number; readonly isCritical: boolean; readonly data: Uint8Array };
@@ -67,6 +70,18 @@ const idRule: Rule = {
   minLen: 4,
   parse: (b, off, len, type) => ({ type: type as typeof PL.IDi, idType: b[off]!, data: copy(b, off + 4, off + len) }),
   ...fourHdr((p) => (p.type === PL.IDi || p.type === PL.IDr ? [p.idType, p.data] : [0, new Uint8Array(0)])),
+};
+
+/** CERT and CERTREQ: one encoding byte, then data (§3.6, §3.7). */
+const certRule: Rule = {
+  minLen: 1,
+  parse: (b, off, len, type) => ({ type: type as typeof PL.CERT, encoding: b[off]!, data: copy(b, off + 1, off + len) }),
+  len: (p) => (p.type === PL.CERT || p.type === PL.CERTREQ ? 1 + p.data.length : 0),
+  emit: (p, b, off) => {
+    if (p.type !== PL.CERT && p.type !== PL.CERTREQ) return;
+    b[off] = p.encoding;
+    b.set(p.data, off + 1);
+  },
 };
 
 const tsRule: Rule = {
@@ -108,6 +123,8 @@ const RULES: ReadonlyMap<number, Rule> = new Map<number, Rule>([
   }],
   [PL.IDi, idRule],
   [PL.IDr, idRule],
+  [PL.CERT, certRule],
+  [PL.CERTREQ, certRule],
   [PL.AUTH, {
     minLen: 4,
     parse: (b, off, len) => ({ type: PL.AUTH, method: b[off]!, data: copy(b, off + 4, off + len) }),
