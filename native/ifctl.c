@@ -235,6 +235,24 @@ static napi_value tk_tun_set_offload(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* tunSetPersist(fd, on): TUNSETPERSIST (drivers/net/tun.c tun_chr_ioctl). With it set the
+ * device outlives its last fd: it stays registered, keeps IFF_UP, its addresses and routes,
+ * and drops what it is sent while no fd is attached (tun_net_xmit finds no queue). Cleared,
+ * closing the last fd unregisters the device. Throws the kernel's errno. */
+static napi_value tk_tun_set_persist(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd;
+  bool on = false;
+  char subject[24];
+  if (!tk_args(env, info, 2, argv) || !tk_int(env, argv[0], "fd", &fd) || !tk_bool(env, argv[1], true, &on)) return NULL;
+  if (ioctl(fd, TUNSETPERSIST, (unsigned long)(on ? 1 : 0)) < 0) {
+    int err = errno;
+    snprintf(subject, sizeof subject, "fd=%d", fd);
+    return tk_throw_errno(env, err, "TUNSETPERSIST", subject);
+  }
+  return NULL;
+}
+
 static napi_value tk_close_fd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
@@ -252,6 +270,7 @@ napi_status tk_ifctl_init(napi_env env, napi_value exports) {
   static const tk_fn fns[] = {
     { "tunOpen", tk_tun_open },
     { "tunSetOffload", tk_tun_set_offload },
+    { "tunSetPersist", tk_tun_set_persist },
     { "ifIndex", tk_if_index },
     { "ifGetMtu", tk_if_get_mtu },
     { "ifSetMtu", tk_if_set_mtu },

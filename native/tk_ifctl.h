@@ -7,9 +7,12 @@
  *       IFF_TUN|IFF_TAP, IFF_NO_PI (no struct tun_pi before each packet) and
  *       optionally IFF_MULTI_QUEUE (drivers/net/tun.c tun_set_iff). An empty
  *       name lets the kernel pick tun%d/tap%d; the returned name is the real one.
- *       The device lives until its last fd is closed (not TUNSETPERSIST).
+ *       The device lives until its last fd is closed unless tunSetPersist made
+ *       it persistent; opening an existing persistent device attaches to it.
  *       vnetHdr: IFF_VNET_HDR, a 10-byte struct virtio_net_hdr before every packet.
  *   tunSetOffload(fd, flags): TUNSETOFFLOAD (TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6 ...).
+ *   tunSetPersist(fd, on): TUNSETPERSIST: the device outlives its fds (and
+ *       drops what it is sent while none is attached), or no longer does.
  *   ifIndex/ifGetMtu/ifSetMtu/ifGetFlags/ifSetUp/ifGetHwAddr/ifSetHwAddr(name …)
  *       SIOCGIFINDEX, SIOCGIFMTU, SIOCSIFMTU, SIOCGIFFLAGS, SIOCSIFFLAGS,
  *       SIOCGIFHWADDR, SIOCSIFHWADDR on a throwaway AF_INET datagram socket of

@@ -16,7 +16,7 @@ import { diffConfig } from '../config/diff.js';
 import type { Plan } from '../config/diff.js';
 import { loadConfig } from '../config/load.js';
 import { modelOf } from '../config/model.js';
-import type { RunningLink, RunningState } from '../config/model.js';
+import type { ConfigModel, RunningLink, RunningState } from '../config/model.js';
 import { printConfig } from '../config/print.js';
 import { defaultMtu } from '../tunnel/params.js';
 import { ConfigError, VpnError } from '../wire/errors.js';
@@ -26,6 +26,7 @@ import type { Prefix } from '../xfrm/selector.js';
 import { XFRMI_DEFAULT_MTU } from '../xfrm/xfrmi.js';
 import { RtNetlink } from '../io/netlink.js';
 import type { DeviceFactory } from './devices.js';
+import { BACKUP_METRIC } from './policy-routes.js';
 import type { TunkitNode } from './node.js';
 import type { Request } from './protocol.js';
 import type { XfrmControl } from './xfrm-control.js';
@@ -49,6 +50,13 @@ export interface LinkTables {
   routes(ifindex: number): string[];
   setAddress(p: Prefix, ifindex: number, del: boolean): void;
   setRoute(p: Prefix, ifindex: number, del: boolean): void;
+  /**
+   * A fail-closed stand-in for a route while its device is made anew on a
+   * reload: `ip route replace blackhole PREFIX metric 4294967295 proto 116`
+   * (del: removes it). Optional: without it a replaced link's routes are
+   * briefly absent.
+   */
+  guard?(p: Prefix, del: boolean): void;
   close(): void;
 }
 
@@ -68,6 +76,8 @@ class NetlinkTables implements LinkTables {
   }
 
   setAddress(p: Prefix, ifindex: number, del: boolean): void { this.nl.addrSet(p, ifindex, del); }
+
+  guard(p: Prefix, del: boolean): void { this.nl.blackhole(p, BACKUP_METRIC, del); }
 
   setRoute(p: Prefix, ifindex: number, del: boolean): void {
     if (del) this.nl.routeDel(p, ifindex);
@@ -119,9 +129,12 @@ export class ConfigFile {
   /**
    * Reads, checks and applies `path`; throws ConfigFileError / VpnError with
    * nothing changed when the file is refused, and rolls back if the kernel
-   * refuses a step half-way.
+   * refuses a step half-way — unless `rollBack` is false (at start: what was
+   * made, or adopted from before, stays and fails closed; tunkitd exits 1).
+   * A link made anew keeps its routes covered by guard blackholes until
+   * the plan is through, so a reload never lets them fall to another route.
    */
-  apply(path: string): Plan {
+  apply(path: string, rollBack = true): Plan {
     let text: string;
     let st: ReturnType<typeof statSync>;
     try {
@@ -135,21 +148,64 @@ export class ConfigFile {
     const parsed = loadConfig(text, path, {
       readKey: readKeyFile,
       hasDevice: (n) => this.h.devices.ifindex(n) !== null,
-      isForeign: (n) => !ours.has(n) && this.h.node.fallback(n) === null && this.h.devices.ifindex(n) !== null,
+      isForeign: (n) => !ours.has(n) && this.h.node.fallback(n) === null && this.h.devices.ifindex(n) !== null && !this.h.devices.isAdoptable(n),
     });
     const bad = parsed.hasLiteralKeys ? keyFileProblem(st) : null;
     if (bad !== null) throw new VpnError(CONFIG_ERR, `${path}: holds keys but ${bad}, or put the keys in key files (key = "@/path")`);
     const plan = diffConfig(parsed.model, running);
-    for (const s of plan.steps) {
-      try {
-        this.h.handle({ id: 0, op: s.op, args: s.args });
-      } catch (e) {
-        const undo = this.rollBack(running);
-        throw new VpnError(e instanceof VpnError ? e.code : 'EIO', `${path}: ${s.text}: ${e instanceof Error ? e.message : String(e)}; ${undo}`);
+    const guards = this.guard(plan, running, parsed.model.links);
+    let isSafe = true;
+    try {
+      for (const s of plan.steps) {
+        try {
+          this.step(s);
+        } catch (e) {
+          const undo = rollBack ? this.rollBack(running) : { ok: false, text: 'what was made stays (fail closed)' };
+          isSafe = undo.ok;
+          throw new VpnError(e instanceof VpnError ? e.code : 'EIO', `${path}: ${s.text}: ${e instanceof Error ? e.message : String(e)}; ${undo.text}`);
+        }
+        this.h.info(`config: ${s.text}`);
       }
-      this.h.info(`config: ${s.text}`);
+    } finally {
+      if (isSafe) for (const g of guards) this.setGuard(g, true); // else they stay: better dropped than sent in clear
     }
     return plan;
+  }
+
+  /** One step through the handler; an address already there counts as added (a device adopted from before keeps its own). */
+  private step(s: Plan['steps'][number]): void {
+    try {
+      this.h.handle({ id: 0, op: s.op, args: s.args });
+    } catch (e) {
+      if (s.op !== 'addr.add' || (e as { code?: unknown }).code !== 'EEXIST') throw e;
+    }
+  }
+
+  /** Guard blackholes for the routes that links made anew will carry again; returns what was installed. */
+  private guard(plan: Plan, running: RunningState, want: ConfigModel['links']): Prefix[] {
+    const out: Prefix[] = [];
+    for (const label of plan.replaced) {
+      const name = /^link (.+)$/.exec(label)?.[1] ?? null;
+      const had = running.links.find((l) => l.name === name)?.routes ?? [];
+      const keep = want.find((l) => l.name === name)?.routes ?? [];
+      for (const r of had.filter((x) => keep.includes(x))) {
+        const p = parsePrefix('dst', r);
+        if (this.setGuard(p, false)) out.push(p);
+      }
+    }
+    return out;
+  }
+
+  private setGuard(p: Prefix, del: boolean): boolean {
+    if (this.tables.guard === undefined) return false;
+    try {
+      this.tables.guard?.(p, del);
+      this.h.info(`config: ${del ? 'released' : 'holding'} guard blackhole ${formatPrefix(p)} metric ${BACKUP_METRIC}`);
+      return true;
+    } catch (e) {
+      this.h.info(`config: guard blackhole ${formatPrefix(p)}: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
   }
 
   /**
@@ -158,7 +214,7 @@ export class ConfigFile {
    * the plan had not reached is equal and untouched; what it had deleted or
    * replaced is made again (with its keys, but new counters).
    */
-  private rollBack(before: RunningState): string {
+  private rollBack(before: RunningState): { ok: boolean; text: string } {
     const back = diffConfig(modelOf(before), this.snapshot());
     let failed = 0;
     for (const s of back.steps) {
@@ -171,8 +227,8 @@ export class ConfigFile {
       }
     }
     return failed === 0
-      ? `rolled back to the state before (${back.steps.length} steps)`
-      : `the rollback failed too (${failed} of ${back.steps.length} steps): see tunkit save`;
+      ? { ok: true, text: `rolled back to the state before (${back.steps.length} steps)` }
+      : { ok: false, text: `the rollback failed too (${failed} of ${back.steps.length} steps): see tunkit save` };
   }
 
   /** `tunkit save`: the running state as the config file's text (keys included). */

@@ -16,7 +16,13 @@ export interface Device {
   setUp(up: boolean): void;
   /** IFF_UP as the kernel sees it now (someone may have run `ip link set … down`). */
   isUp(): boolean;
+  /**
+   * Detaches (daemon stop or death): a persistent device stays, with its
+   * routes, and the kernel drops what is routed into it (fail closed).
+   */
   close(): void;
+  /** Deletes the device (`link del`): its routes go with it. */
+  remove(): void;
 }
 
 /** Facts about the underlay route toward a remote (`ip route get`). */
@@ -31,13 +37,19 @@ export interface UnderlayRoute {
 
 export interface DeviceFactory {
   /**
-   * Creates the TUN/TAP device `name`; throws VpnError (EEXIST, EPERM, …) on
+   * Creates the TUN/TAP device `name` (or adopts ours, see isAdoptable); throws VpnError (EEXIST, EPERM, …) on
    * failure. `noIpv6`: the tunnel cannot carry IPv6 (ipip), so the device gets
    * no IPv6 configuration — a kernel ipip device has no link-local address.
    * `offload`: a TUN (tunnel or xfrm interface) that may take TSO/GRO offload (io/types.ts
    * TunDevice.vnetHdr), when the factory has offload enabled.
    */
   create(name: string, tap: boolean, mtu: number, noIpv6?: boolean, offload?: boolean): Device;
+  /**
+   * `name` exists and is a device tunkitd made before (persist.ts: its alias),
+   * which create() adopts as it is — addresses, routes and all — instead of
+   * refusing it as taken.
+   */
+  isAdoptable(name: string): boolean;
   /** ifindex of an existing device, or null. */
   ifindex(name: string): number | null;
   /** The route toward `remote` (u32; 0 = none configured → a default-ish answer). */

@@ -8,14 +8,17 @@ import { writeFileSync } from 'node:fs';
 import { VpnError } from '../wire/errors.js';
 import { native } from '../io/native.js';
 import { NetlinkError, RtNetlink } from '../io/netlink.js';
-import { openTun } from '../io/tun-linux.js';
 import type { TunLinux } from '../io/tun-linux.js';
 import type { Device, DeviceFactory, UnderlayRoute } from './devices.js';
+import { isOwnedDevice, openOwnedTun, removeTun } from './persist.js';
 
 /** Packets per TUN read/write batch (the data path's batch size). */
 export const TUN_BATCH = 32;
 
-/** A TUN/TAP device; the kernel removes it when its fd closes (not persistent). */
+/**
+ * A persistent TUN/TAP device (persist.ts): close() detaches and leaves it,
+ * failing closed; remove() deletes it.
+ */
 export class LinuxDevice implements Device {
   readonly name: string;
   readonly ifindex: number;
@@ -43,6 +46,11 @@ export class LinuxDevice implements Device {
     if (this.closed) return;
     this.closed = true;
     void this.tun.close();
+  }
+  remove(): void {
+    if (this.closed) return;
+    this.closed = true;
+    removeTun(this.tun);
   }
 }
 
@@ -72,13 +80,7 @@ export class LinuxDevices implements DeviceFactory {
   constructor(private readonly opts: LinuxDevicesOptions = {}) {}
 
   create(name: string, tap: boolean, mtu: number, noIpv6 = false, offload = false): Device {
-    let tun: TunLinux;
-    try {
-      tun = openTun(name, { tap, batchSize: TUN_BATCH, offload: offload && !tap && this.opts.offload === true });
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new VpnError(err.code ?? 'EIO', err.message, 'name');
-    }
+    const { tun, adopted } = openOwnedTun(name, { tap, batchSize: TUN_BATCH, offload: offload && !tap && this.opts.offload === true });
     if (tun.offloadError !== '' && !this.hasWarned) {
       this.hasWarned = true;
       this.opts.warn?.('tun_offload_refused', { dev: tun.name, err: tun.offloadError, effect: 'tunnel devices run without TSO/GRO' });
@@ -89,9 +91,18 @@ export class LinuxDevices implements DeviceFactory {
       if (noIpv6) disableIpv6(tun.name);
       return d;
     } catch (e) {
-      void tun.close();
+      if (adopted) void tun.close(); // what we found stays as it was
+      else removeTun(tun);
       const err = e as NodeJS.ErrnoException;
       throw new VpnError(err.code ?? 'EIO', err.message, 'mtu');
+    }
+  }
+
+  isAdoptable(name: string): boolean {
+    try {
+      return isOwnedDevice(name);
+    } catch {
+      return false; // rtnetlink refused: then it is not ours to take
     }
   }
 

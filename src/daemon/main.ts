@@ -1,6 +1,10 @@
 // tunkitd: the tunkit daemon (the "kernel" side). Runs in the foreground,
 // one per network namespace; control socket /run/tunkit/<netns>.sock
-// (mode 0600) or --socket PATH. SIGTERM/SIGINT remove its devices and exit 0.
+// (mode 0600) or --socket PATH. It fails closed (persist.ts): its devices
+// are persistent, so SIGTERM/SIGINT (exit 0), a crash (an uncaught
+// exception: logged, exit 1) or kill -9 leave them, their routes and the
+// policy blackholes in place, dropping what nobody reads; the next start
+// adopts them. `tunkit link del` and `tunkitd --teardown` remove them.
 // Under systemd (Type=notify) it reports READY/STATUS/STOPPING and feeds the
 // watchdog (service.ts); --metrics-listen serves Prometheus metrics.
 // With --config FILE it starts with what the file declares (checked whole
@@ -9,6 +13,7 @@
 //
 //   tunkitd [--socket PATH] [--config FILE] [--swanctl FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT]
 //           [--user USER[:GROUP]] [--control-group GROUP]
+//   tunkitd --teardown [--socket PATH]   (no tunkitd running: remove every device and route it left)
 //   tunkitd -V | --version
 //
 // --swanctl FILE loads a swanctl.conf subset for the IKE daemon (ike-shell.ts);
@@ -28,7 +33,6 @@ import { ConfigFile, reloadPath } from './config-file.js';
 import { Datapath, DATAPATH_BATCH } from '../datapath/datapath.js';
 import { openRaw } from '../io/raw.js';
 import { UNDERLAY_ICMP_TYPES } from '../tunnel/icmp-in.js';
-import { openTun } from '../io/tun-linux.js';
 import type { TunLinux } from '../io/tun-linux.js';
 import { openUdp } from '../io/udp.js';
 import type { RawConn } from '../io/raw.js';
@@ -39,6 +43,8 @@ import { IKE_PORT } from '../ike/core.js';
 import { IkeShell, readSwanctl } from './ike-shell.js';
 import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
+import { openOwnedTun, sweepStale, teardown } from './persist.js';
+import { freeSocketPath, isListening } from './socket-file.js';
 import { errText, Log } from './log.js';
 import type { Level } from './log.js';
 import { parseListen } from './metrics.js';
@@ -60,10 +66,15 @@ import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
 
-interface Options { socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null; user: string | null; controlGroup: string | null }
+interface Options {
+  socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null; user: string | null;
+  controlGroup: string | null; isTeardown: boolean;
+}
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null, user: null, controlGroup: null };
+  const o: Options = {
+    socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null, user: null, controlGroup: null, isTeardown: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -77,6 +88,10 @@ function parseOptions(argv: readonly string[]): Options {
       else if (opt.name === '--control-group') o.controlGroup = v;
       else if (opt.name === '--log-level') o.level = LOG_LEVELS.find((l) => l === v) ?? o.level;
       else if (opt.name === '--metrics-listen') o.metricsListen = parseListen(v);
+      continue;
+    }
+    if (a === '--teardown') {
+      o.isTeardown = true;
       continue;
     }
     if (a === '-h' || a === '--help') {
@@ -100,6 +115,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   const ikeCfg = o.swanctl !== null ? readSwanctl(o.swanctl) : null; // a bad file stops us before anything is opened
   const runAs: RunAs | null = o.user !== null ? resolveUser(o.user) : null; // so does an unknown user
   const readGroup = o.controlGroup !== null ? resolveGroup(o.controlGroup) : null; // and an unknown group
+  await freeSocketPath(o.socket); // and a tunkitd already serving it, before anything of its is touched
   const clock = (): number => performance.now();
   let server: ControlServer | null = null;
   const devices = new LinuxDevices({ offload: offloadFromEnv(), warn: (e, f) => log.warn(e, f) });
@@ -142,11 +158,12 @@ async function start(o: Options, log: Log): Promise<Running> {
   const c = ctx;
   if (o.config !== null) {
     try {
-      logPlan(log, o.config, cfg.apply(o.config));
+      logPlan(log, o.config, cfg.apply(o.config, false));
+      sweep(log, node, routes);
     } catch (e) {
-      // main exits 1; the kernel keeps routes, so take the policy routes out first
+      // main exits 1, leaving what was made or adopted to fail closed until the next start
       ike.close();
-      routes.clear();
+      routes.detach();
       dp.stop();
       await policyTun.close();
       node.close();
@@ -166,6 +183,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   log.info('listening', { socket: o.socket });
   if (runAs !== null) dropTo(runAs, o.socket, log, readGroup); // throws: main exits 1
   svc.ready();
+  injectCrash(log);
   const timer = setInterval(() => {
     housekeeping(node, srv);
     xfrm.tick(Date.now());
@@ -176,7 +194,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     clearInterval(timer);
     await svc.close();
     ike?.close();
-    routes.clear();
+    routes.detach();
     dp.stop();
     await policyTun.close();
     node.close();
@@ -238,7 +256,8 @@ function openSockets(dp: Datapath, log: Log): { tun: TunLinux; natT: RawConn | n
   }
   // TSO/GRO on the policy TUN too (datapath/offload.ts): super-packets read whole,
   // split and sealed per segment (as xfrm_output_gso), received segments merged.
-  const tun = openTun(POLICY_DEV, { batchSize: DATAPATH_BATCH, offload: offloadFromEnv() });
+  const { tun, adopted } = openOwnedTun(POLICY_DEV, { batchSize: DATAPATH_BATCH, offload: offloadFromEnv() });
+  if (adopted) log.info('adopted', { dev: POLICY_DEV });
   tun.up();
   dp.attachPolicy(POLICY_DEV, tun);
   return { tun, natT };
@@ -341,13 +360,65 @@ function housekeeping(node: TunkitNode, srv: ControlServer): void {
   } : null;
 }
 
+/**
+ * After a --config start: what an earlier run left (persistent devices,
+ * blackholes, policy routes) that the file no longer declares is removed,
+ * as a reload would remove it.
+ */
+function sweep(log: Log, node: TunkitNode, routes: XfrmRoutes): void {
+  const keep = new Set([POLICY_DEV, ...node.all.keys(), ...node.xfrmLinks.all.keys()]);
+  try {
+    const { removed, errors } = sweepStale(keep, POLICY_DEV, routes.wantedKeys());
+    for (const r of removed) log.action('stale_removed', { what: r });
+    for (const e of errors) log.warn('stale_remove_failed', { err: e });
+  } catch (e) {
+    log.warn('stale_remove_failed', { err: errText(e), effect: 'what an earlier run left stays (tunkitd --teardown removes it)' });
+  }
+}
+
+/**
+ * TUNKIT_TEST_CRASH_AFTER_MS=N (tests only): N ms after start, an uncaught
+ * exception, to show that a crash fails closed and exits non-zero.
+ */
+function injectCrash(log: Log): void {
+  const ms = Number(process.env['TUNKIT_TEST_CRASH_AFTER_MS'] ?? '');
+  if (!Number.isInteger(ms) || ms <= 0) return;
+  log.warn('test_crash_armed', { after_ms: ms });
+  setTimeout(() => { throw new Error(`injected crash (TUNKIT_TEST_CRASH_AFTER_MS=${ms})`); }, ms);
+}
+
+/** `tunkitd --teardown`: refused while a tunkitd serves the socket; else removes what tunkitd left. Exit status. */
+async function runTeardown(o: Options, log: Log): Promise<number> {
+  if (await isListening(o.socket)) {
+    log.error('teardown_refused', { socket: o.socket, err: 'a tunkitd is running on it: stop it first (systemctl stop tunkitd)' });
+    return 1;
+  }
+  const { removed, errors } = teardown();
+  for (const r of removed) process.stdout.write(`removed ${r}\n`);
+  for (const e of errors) log.error('teardown_failed', { err: e });
+  return errors.length === 0 ? 0 : 1;
+}
+
+/**
+ * A throw nobody catches, or a rejection nobody handles: logged, exit 1 so
+ * systemd (Restart=on-failure) starts it again. Nothing is cleaned up: the
+ * devices and routes stay and fail closed until the new process adopts them.
+ */
+function onCrash(log: Log, e: unknown): never {
+  log.error('crash', { err: e instanceof Error ? e.stack ?? e.message : String(e), effect: 'exit 1; devices and routes stay (fail closed)' });
+  process.exit(1);
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   const log = new Log();
   let running: Running | null = null;
   process.on('SIGHUP', () => running?.reload()); // not the default (exit 129): re-read the config file
+  process.on('uncaughtException', (e) => onCrash(log, e));
+  process.on('unhandledRejection', (e) => onCrash(log, e));
   try {
     const o = parseOptions(argv);
     log.setLevel(o.level);
+    if (o.isTeardown) process.exit(await runTeardown(o, log));
     running = await start(o, log);
   } catch (e) {
     log.error('startup_failed', { err: errText(e) });
@@ -356,7 +427,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const run = running;
   const shutdown = (sig: string): void => {
     run.svc.stopping();
-    log.info('shutdown', { signal: sig, action: 'removing devices and exiting' });
+    log.info('shutdown', { signal: sig, action: 'leaving devices and routes in place (fail closed) and exiting' });
     void run.stop().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

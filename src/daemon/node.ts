@@ -79,12 +79,12 @@ export class TunkitNode {
   /** `link add`: validate, register the tunnel, create its device; nothing remains on failure. */
   addLink(args: Record<string, unknown>): LinkRecord {
     if (args['kind'] === 'xfrm') {
-      const l = this.xfrmLinks.add(args, (n) => this.entries.has(n) || this.fallback(n) !== null || this.devices.ifindex(n) !== null);
+      const l = this.xfrmLinks.add(args, (n) => this.entries.has(n) || this.fallback(n) !== null || this.isTaken(n));
       this.publish({ type: 'link.add', dev: l.name, kind: 'xfrm' });
       return this.xfrmLinks.record(l);
     }
     const cfg = configFromArgs(args);
-    if (this.entries.has(cfg.name) || this.xfrmLinks.get(cfg.name) !== undefined || this.devices.ifindex(cfg.name) !== null) {
+    if (this.entries.has(cfg.name) || this.xfrmLinks.get(cfg.name) !== undefined || this.isTaken(cfg.name)) {
       throw new VpnError('EEXIST', `device "${cfg.name}" already exists`, 'name');
     }
     let link = 0;
@@ -167,17 +167,27 @@ export class TunkitNode {
     t.routeLoops = r.ok && r.dev === t.name;
   }
 
-  /** `link del`: removes the tunnel and its device (fallback devices cannot be deleted). */
-  delLink(name: unknown): void {
+  /** A device of that name exists that is not one tunkitd left to adopt (persist.ts). */
+  private isTaken(name: string): boolean {
+    return this.devices.ifindex(name) !== null && !this.devices.isAdoptable(name);
+  }
+
+  /**
+   * `link del`: removes the tunnel and deletes its device (fallback devices
+   * cannot be deleted). `keepDevice` (daemon stop): the persistent device
+   * stays and keeps failing closed.
+   */
+  delLink(name: unknown, keepDevice = false): void {
     if (this.fallback(name) !== null) throw new VpnError('EOPNOTSUPP', `${String(name)} is a fallback device and cannot be deleted`, 'dev');
-    if (typeof name === 'string' && this.xfrmLinks.del(name) !== null) {
+    if (typeof name === 'string' && this.xfrmLinks.del(name, keepDevice) !== null) {
       this.publish({ type: 'link.del', dev: name });
       return;
     }
     const e = this.entry(name);
     this.stack.remove(e.tunnel);
     this.entries.delete(e.tunnel.name);
-    e.dev.close();
+    if (keepDevice) e.dev.close();
+    else e.dev.remove();
     this.publish({ type: 'link.del', dev: e.tunnel.name });
   }
 
@@ -277,10 +287,10 @@ export class TunkitNode {
     return out;
   }
 
-  /** Removes every device (daemon shutdown). */
+  /** Lets go of every device (daemon shutdown): they stay, persistent, failing closed (persist.ts). */
   close(): void {
     this.xfrmLinks.close();
-    for (const name of [...this.entries.keys()]) this.delLink(name);
+    for (const name of [...this.entries.keys()]) this.delLink(name, true);
   }
 }
 

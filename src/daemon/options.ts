@@ -24,9 +24,10 @@ export const DAEMON_OPTIONS: readonly DaemonOption[] = [
   { name: '--metrics-listen', arg: 'ADDR:PORT' },
   { name: '--user', arg: 'USER[:GROUP]' },
   { name: '--control-group', arg: 'GROUP' },
+  { name: '--teardown' },
   { name: '-h' }, { name: '--help' }, { name: '-V' }, { name: '--version' },
 ];
 
-/** `usage: tunkitd [--socket PATH] … | --version` and a newline. */
+/** `usage: tunkitd [--socket PATH] … | --teardown [--socket PATH] | --version` and a newline. */
 export const DAEMON_USAGE = `usage: tunkitd ${DAEMON_OPTIONS.filter((o) => o.arg !== undefined)
-  .map((o) => `[${o.name} ${o.values?.join('|') ?? o.arg ?? ''}]`).join(' ')} | --version\n`;
+  .map((o) => `[${o.name} ${o.values?.join('|') ?? o.arg ?? ''}]`).join(' ')} | --teardown [--socket PATH] | --version\n`;

@@ -14,7 +14,8 @@
 //               is deleted behind our back (`ip link set ipsec0 down` flushes
 //               them; `ip link set ipsec0 up` brings none back), re-read the
 //               kernel's routes (a dump) and sync again.
-//   stop()      deletes every route it made.
+//   stop()      deletes every route it made; stop(true) (daemon stop) keeps
+//               them, failing closed, for the next start to adopt (persist.ts).
 //
 // Fail closed: each wanted prefix also gets a blackhole route of the worst
 // metric (BACKUP_METRIC). While the TUN route exists it wins; when the kernel
@@ -109,14 +110,14 @@ export class PolicyRoutes {
     this.mon = { fd: s.fd, handle: n.pollStart(s.fd, () => this.onNotify()) };
   }
 
-  /** Removes every route made here and closes the sockets. */
-  stop(): void {
+  /** Removes every route made here (unless `keepRoutes`) and closes the sockets. */
+  stop(keepRoutes = false): void {
     if (this.mon !== null) {
       native().pollStop(this.mon.handle);
       native().closeFd(this.mon.fd);
       this.mon = null;
     }
-    this.sync(new Map());
+    if (!keepRoutes) this.sync(new Map());
     this.nl?.close();
     this.nl = null;
   }

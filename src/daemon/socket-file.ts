@@ -25,7 +25,7 @@ export async function freeSocketPath(path: string): Promise<void> {
     throw e;
   }
   if (!isSocket) throw new VpnError('EEXIST', `${path} exists and is not a socket: refusing to replace it (remove it by hand if it is stale)`);
-  if (await isAlive(path)) throw new VpnError('EADDRINUSE', `another tunkitd is listening on ${path}`);
+  if (await isListening(path)) throw new VpnError('EADDRINUSE', `another tunkitd is listening on ${path}`);
   unlinkSync(path);
 }
 
@@ -52,7 +52,7 @@ export function listenUnix(srv: Server, path: string, mode: number): Promise<voi
 }
 
 /** True when something accepts a connection on the unix socket at `path`. */
-function isAlive(path: string): Promise<boolean> {
+export function isListening(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once('connect', () => { s.destroy(); resolve(true); });

@@ -64,11 +64,13 @@ export class XfrmLinks {
     return l;
   }
 
-  del(name: string): XfrmLink | null {
+  /** Forgets the link and deletes its device; `keepDevice`: lets go of it instead (daemon stop, fail closed). */
+  del(name: string, keepDevice = false): XfrmLink | null {
     const l = this.links.get(name);
     if (l === undefined) return null;
     this.links.delete(name);
-    l.dev.close();
+    if (keepDevice) l.dev.close();
+    else l.dev.remove();
     return l;
   }
 
@@ -97,7 +99,8 @@ export class XfrmLinks {
     };
   }
 
+  /** Lets go of every device (daemon stop): they stay, failing closed. */
   close(): void {
-    for (const name of [...this.links.keys()]) this.del(name);
+    for (const name of [...this.links.keys()]) this.del(name, true);
   }
 }

@@ -34,24 +34,36 @@ export class XfrmRoutes {
   /** Follows the device's link state and our routes (call once POLICY_DEV exists). */
   watch(): void { this.routes.watch(); }
 
-  /** Removes every route (and blackhole) it installed (daemon shutdown). */
+  /** Removes every route (and blackhole) it installed. */
   clear(): void { this.routes.stop(); }
+
+  /** Lets go of the routes (daemon stop): they and their blackholes stay, failing closed. */
+  detach(): void { this.routes.stop(true); }
 
   /** Recomputes the wanted routes from the SPD/SAD and applies the difference. */
   syncRoutes(): void {
+    this.routes.sync(this.wanted(false));
+  }
+
+  /** The prefixes (routeKey) that have a route now: what a start must not sweep away. */
+  wantedKeys(): Set<string> {
+    return new Set(this.wanted(true).keys());
+  }
+
+  private wanted(isQuiet: boolean): Map<string, WantedRoute> {
     const want = new Map<string, WantedRoute>();
     for (const p of this.xfrm.spd.list()) {
       if (p.dir !== XFRM_POLICY_OUT || p.ifId !== 0 || p.isBlock) continue;
       const t = p.tmpls.find((x) => x.mode === XFRM_MODE_TUNNEL);
       if (t === undefined) continue;
       if (t.dst !== null && t.dst.family === p.sel.dst.family && prefixMatch(p.sel.dst, t.dst.bytes, 0)) {
-        this.ev.warn('policy_route_skipped', { dst: formatPrefix(p.sel.dst), peer: formatPrefix({ ...t.dst, plen: 32 }), reason: 'the policy covers its own peer' });
+        if (!isQuiet) this.ev.warn('policy_route_skipped', { dst: formatPrefix(p.sel.dst), peer: formatPrefix({ ...t.dst, plen: 32 }), reason: 'the policy covers its own peer' });
         continue;
       }
       const x = this.xfrm.sad.findOut(t, probe(p), 0);
       want.set(routeKey(p.sel.dst), { prefix: p.sel.dst, mtu: x !== null ? espPayloadMtu(x, x.routeMtu) : null });
     }
-    this.routes.sync(want);
+    return want;
   }
 }
 

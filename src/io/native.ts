@@ -25,11 +25,18 @@ export interface NativeAddon {
   /**
    * open("/dev/net/tun", O_RDWR|O_NONBLOCK|O_CLOEXEC) + TUNSETIFF with IFF_TUN or
    * IFF_TAP, IFF_NO_PI, and IFF_MULTI_QUEUE if asked (drivers/net/tun.c). '' lets the
-   * kernel name it; `name` is the real name. The device goes when its last fd closes.
+   * kernel name it; `name` is the real name. The device goes when its last fd closes,
+   * unless tunSetPersist made it persistent (then this attaches to it).
    */
   tunOpen(name: string, tap: boolean, multiQueue?: boolean, vnetHdr?: boolean): { fd: number; name: string };
   /** TUNSETOFFLOAD (drivers/net/tun.c set_offload): TUN_F_* flags; throws the kernel's errno. */
   tunSetOffload(fd: number, flags: number): void;
+  /**
+   * TUNSETPERSIST (drivers/net/tun.c): on, the device outlives its last fd, keeping
+   * IFF_UP, addresses and routes, and drops what it is sent while no fd is attached;
+   * off, closing the last fd unregisters it. Throws the kernel's errno.
+   */
+  tunSetPersist(fd: number, on: boolean): void;
   /** SIOCGIFINDEX (netdevice(7)). */
   ifIndex(name: string): number;
   /** SIOCGIFMTU, bytes. */
@@ -148,7 +155,7 @@ export interface NativeAddon {
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
-  'tunOpen', 'tunSetOffload', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
+  'tunOpen', 'tunSetOffload', 'tunSetPersist', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
   'rawOpen', 'rawIcmpFilter', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv', 'sdNotify',
   'lookupUser', 'lookupGroup', 'dropPrivileges', 'peerCred',

@@ -23,8 +23,8 @@ import {
 } from '../wire/netlink.js';
 import type { NlHdrRepr } from '../wire/netlink.js';
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, RTM_DELADDR, RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_GETROUTE, RTM_NEWADDR,
-  RTM_NEWLINK, RTM_NEWROUTE, RTN_BLACKHOLE, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC, RT_SCOPE_LINK,
+  AF_INET, AF_INET6, AF_UNSPEC, RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_GETROUTE, RTM_NEWADDR,
+  RTM_NEWLINK, RTM_NEWROUTE, RTN_BLACKHOLE, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_TUNKIT, RTPROT_UNSPEC, RT_SCOPE_LINK,
   RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, addrMsgLen, emitAddr, emitLink, linkMsgLen, parseAddr, parseLink,
 } from '../wire/rtnetlink.js';
 import type { AddrRepr, LinkRepr } from '../wire/rtnetlink.js';
@@ -69,6 +69,10 @@ export interface LinkInfo {
   readonly flags: number;
   /** IF_OPER_* (IF_OPER_UP = 6, IF_OPER_DOWN = 2), 0 if absent. */
   readonly operstate: number;
+  /** ARPHRD_* (ARPHRD_NONE 0xfffe for a TUN, ARPHRD_ETHER 1 for a TAP). */
+  readonly type: number;
+  /** IFLA_IFALIAS ('' when none). */
+  readonly alias: string;
 }
 
 /** IFA_F_NODAD: no duplicate address detection (a tunnel has no neighbours to ask). */
@@ -78,6 +82,10 @@ const IFA_F_NODAD = 0x02;
 export interface AddrInfo extends IpPrefix { readonly scope: number }
 
 const addrLen = (f: 4 | 6): number => (f === 4 ? 4 : 16);
+
+const linkInfo = (r: LinkRepr): LinkInfo => ({
+  index: r.index, name: r.ifname ?? '', mtu: r.mtu ?? 0, flags: r.flags, operstate: r.operstate ?? 0, type: r.type, alias: r.ifalias ?? '',
+});
 const af = (f: 4 | 6): number => (f === 4 ? AF_INET : AF_INET6);
 
 /** The prefix's network address (4 or 16 bytes) with host bits cleared (the kernel refuses host bits: "Invalid prefix for given prefix length"). */
@@ -181,12 +189,14 @@ export class RtNetlink {
   }
 
   /**
-   * `ip route replace blackhole PREFIX metric METRIC` (del: `ip route del …`):
-   * traffic to PREFIX is dropped while no route of a better (lower) metric exists.
+   * `ip route replace blackhole PREFIX metric METRIC proto 116` (del: `ip
+   * route del …`): traffic to PREFIX is dropped while no route of a better
+   * (lower) metric exists. Tagged RTPROT_TUNKIT: tunkitd's own, whoever reads the table.
    */
   blackhole(prefix: IpPrefix, metric: number, del = false): void {
     const r: RouteRepr = {
       ...routeSetRequest(prefix, 0, null, del), scope: RT_SCOPE_UNIVERSE, type: RTN_BLACKHOLE, oif: null, priority: metric,
+      protocol: del ? RTPROT_UNSPEC : RTPROT_TUNKIT,
     };
     if (del) this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, r);
     else this.ack(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, r);
@@ -236,8 +246,49 @@ export class RtNetlink {
       if (e instanceof NetlinkError && e.code === 'ENODEV') return null;
       throw e;
     }
-    if (r === null) return null;
-    return { index: r.index, name: r.ifname ?? '', mtu: r.mtu ?? 0, flags: r.flags, operstate: r.operstate ?? 0 };
+    return r === null ? null : linkInfo(r);
+  }
+
+  /** Every device of the namespace (RTM_GETLINK dump). */
+  linkDump(): LinkInfo[] {
+    const req: LinkRepr = { ...linkGetRequest(0), ifname: null };
+    const out: LinkInfo[] = [];
+    this.exchange(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, linkMsgLen(req), (h, p) => emitLink(h, req, p), (p) => {
+      const r = p.type === RTM_NEWLINK ? parseLink(p) : null;
+      if (r !== null) out.push(linkInfo(r));
+    });
+    return out;
+  }
+
+  /** `ip link set dev IFINDEX alias TEXT` (RTM_NEWLINK with IFLA_IFALIAS). Throws NetlinkError. */
+  linkSetAlias(ifindex: number, alias: string): void {
+    const r: LinkRepr = { family: AF_UNSPEC, type: 0, index: ifindex, flags: 0, change: 0, extMask: null, ifname: null, mtu: null, operstate: null, ifalias: alias };
+    this.exchange(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, linkMsgLen(r), (h, p) => emitLink(h, r, p), () => undefined);
+  }
+
+  /** `ip link del dev IFINDEX` (RTM_DELLINK; a TUN/TAP device goes even when persistent). Throws NetlinkError (ENODEV). */
+  linkDel(ifindex: number): void {
+    const r: LinkRepr = { family: AF_UNSPEC, type: 0, index: ifindex, flags: 0, change: 0, extMask: null, ifname: null, mtu: null, operstate: null };
+    this.exchange(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, linkMsgLen(r), (h, p) => emitLink(h, r, p), () => undefined);
+  }
+
+  /** Every route of the main table, of any type and device (RTM_GETROUTE dump). */
+  routeDumpMain(family: 4 | 6): RouteRepr[] {
+    const req: RouteRepr = {
+      family: af(family), dstLen: 0, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0,
+      tableId: RT_TABLE_MAIN, dst: null, src: null, oif: null, gateway: null, prefsrc: null, priority: null, mtu: null,
+    };
+    const out: RouteRepr[] = [];
+    this.exchange(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, routeMsgLen(req), (h, p) => emitRoute(h, req, p), (p) => {
+      const r = p.type === RTM_NEWROUTE ? parseRoute(p) : null;
+      if (r !== null && (r.tableId ?? r.table) === RT_TABLE_MAIN) out.push(r);
+    });
+    return out;
+  }
+
+  /** Deletes exactly the route `r` as a dump reported it (its type, device, metric and protocol). Throws NetlinkError (ESRCH). */
+  routeDelExact(r: RouteRepr): void {
+    this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, { ...r, flags: 0, mtu: null });
   }
 
   /** Every route of the main table through `ifindex` (RTM_GETROUTE dump, filtered by the kernel under strict checking). */
@@ -326,6 +377,7 @@ function errnoName(errno: number): string {
 
 const NAMES: Readonly<Record<number, string>> = {
   [RTM_NEWROUTE]: 'RTM_NEWROUTE', [RTM_DELROUTE]: 'RTM_DELROUTE', [RTM_GETROUTE]: 'RTM_GETROUTE', [RTM_GETLINK]: 'RTM_GETLINK',
+  [RTM_NEWLINK]: 'RTM_NEWLINK', [RTM_DELLINK]: 'RTM_DELLINK',
   [RTM_NEWADDR]: 'RTM_NEWADDR', [RTM_DELADDR]: 'RTM_DELADDR', [RTM_GETADDR]: 'RTM_GETADDR',
 };
 const msgName = (type: number): string => NAMES[type] ?? `netlink type ${type}`;

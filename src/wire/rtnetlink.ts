@@ -53,6 +53,14 @@ export const RTN_BLACKHOLE = 6;
 export const RTPROT_UNSPEC = 0;
 export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
+/**
+ * The rtm_protocol of the routes tunkitd installs for its own purposes
+ * (fail-closed blackholes): the kernel does not interpret values above
+ * RTPROT_STATIC, and 116 is in no iproute2 rt_protos list, so
+ * `ip route show proto 116` lists them and a restarted tunkitd (or
+ * `tunkitd --teardown`) recognises its own.
+ */
+export const RTPROT_TUNKIT = 116;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
 export const RT_SCOPE_HOST = 254;
@@ -76,6 +84,7 @@ export const IFLA_ADDRESS = 1;
 export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_OPERSTATE = 16;
+export const IFLA_IFALIAS = 20;
 export const IFLA_EXT_MASK = 29;
 /** IFF_* in ifi_flags (include/uapi/linux/if.h). */
 export const IFF_UP = 0x1;
@@ -123,6 +132,8 @@ export interface LinkRepr {
   readonly mtu: number | null;
   /** IF_OPER_* */
   readonly operstate: number | null;
+  /** IFLA_IFALIAS (`ip link set DEV alias TEXT`); '' clears it. Optional: absent = null. */
+  readonly ifalias?: string | null;
 }
 
 /** Reads an ifinfomsg message's body; null if it is malformed. */
@@ -135,24 +146,27 @@ export function parseLink(p: NlMsg): LinkRepr | null {
   let ifname: string | null = null;
   let mtu: number | null = null;
   let operstate: number | null = null;
+  let ifalias: string | null = null;
   while (a.next()) {
     if (a.type === IFLA_IFNAME) ifname = a.str();
     else if (a.type === IFLA_MTU) mtu = a.u32();
     else if (a.type === IFLA_OPERSTATE) operstate = a.u8();
     else if (a.type === IFLA_EXT_MASK) extMask = a.u32();
+    else if (a.type === IFLA_IFALIAS) ifalias = a.str();
   }
   if (a.isMalformed) return null;
   return {
     family: b[o]!, type: h16(b, o + 2), index: h32(b, o + 4) | 0, flags: h32(b, o + 8), change: h32(b, o + 12),
-    extMask, ifname, mtu, operstate,
+    extMask, ifname, mtu, operstate, ifalias,
   };
 }
 
 export const linkMsgLen = (r: LinkRepr): number =>
   NLMSG_HDRLEN + IFINFOMSG_LEN + (r.extMask !== null ? nlAttrSpace(4) : 0) + (r.ifname !== null ? nlStrSpace(r.ifname) : 0) +
-  (r.mtu !== null ? nlAttrSpace(4) : 0) + (r.operstate !== null ? nlAttrSpace(1) : 0);
+  (r.mtu !== null ? nlAttrSpace(4) : 0) + (r.operstate !== null ? nlAttrSpace(1) : 0) +
+  (r.ifalias !== undefined && r.ifalias !== null ? nlStrSpace(r.ifalias) : 0);
 
-/** Writes header + ifinfomsg + IFLA_EXT_MASK, IFLA_IFNAME, IFLA_MTU, IFLA_OPERSTATE (iproute2's order). */
+/** Writes header + ifinfomsg + IFLA_EXT_MASK, IFLA_IFNAME, IFLA_MTU, IFLA_OPERSTATE (iproute2's order), IFLA_IFALIAS. */
 export function emitLink(h: NlHdrRepr, r: LinkRepr, p: NlMsg): void {
   emitMsg(h, linkMsgLen(r), p, (b, o) => {
     b[o] = r.family;
@@ -165,7 +179,8 @@ export function emitLink(h: NlHdrRepr, r: LinkRepr, p: NlMsg): void {
     if (r.extMask !== null) at = putNlAttrU32(b, at, IFLA_EXT_MASK, r.extMask);
     if (r.ifname !== null) at = putNlAttrStr(b, at, IFLA_IFNAME, utf8(r.ifname));
     if (r.mtu !== null) at = putNlAttrU32(b, at, IFLA_MTU, r.mtu);
-    if (r.operstate !== null) putNlAttrU8(b, at, IFLA_OPERSTATE, r.operstate);
+    if (r.operstate !== null) at = putNlAttrU8(b, at, IFLA_OPERSTATE, r.operstate);
+    if (r.ifalias !== undefined && r.ifalias !== null) putNlAttrStr(b, at, IFLA_IFALIAS, utf8(r.ifalias));
   });
 }
 

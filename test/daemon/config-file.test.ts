@@ -30,7 +30,14 @@ class MemTables implements LinkTables {
   }
   addresses(ix: number): string[] { return [...this.of(this.addrs, ix)]; }
   routes(ix: number): string[] { return [...this.of(this.rts, ix)]; }
-  setAddress(p: Prefix, ix: number, del: boolean): void { if (del) this.of(this.addrs, ix).delete(formatPrefix(p)); else this.of(this.addrs, ix).add(formatPrefix(p)); }
+  setAddress(p: Prefix, ix: number, del: boolean): void {
+    const a = this.of(this.addrs, ix);
+    if (!del && a.has(formatPrefix(p))) throw new VpnError('EEXIST', 'File exists'); // NLM_F_EXCL, as RtNetlink.addrSet
+    if (del) a.delete(formatPrefix(p)); else a.add(formatPrefix(p));
+  }
+  /** Guard blackholes held now (config-file.ts LinkTables.guard). */
+  readonly guards = new Set<string>();
+  guard(p: Prefix, del: boolean): void { if (del) this.guards.delete(formatPrefix(p)); else this.guards.add(formatPrefix(p)); }
   setRoute(p: Prefix, ix: number, del: boolean): void { if (del) this.of(this.rts, ix).delete(formatPrefix(p)); else this.of(this.rts, ix).add(formatPrefix(p)); }
   close(): void { /* nothing held */ }
 }
@@ -178,4 +185,52 @@ test('addr and route requests: only on tunkit\'s links, a prefix required', () =
   assert.throws(() => d.cfg.handle('route.add', { dev: 'g', dst: 'nope' }), (e: unknown) => e instanceof VpnError && e.field === 'dst');
   d.cfg.handle('route.add', { dev: 'g', dst: '2001:db8::/32' });
   assert.deepEqual(d.tables.routes(d.node.entry('g').dev.ifindex), ['2001:db8::/32']);
+});
+
+test('a reload that makes a link anew holds a guard blackhole for its routes until they are back', () => {
+  withDir((write) => {
+    const d = daemon();
+    d.cfg.apply(write(file(64)));
+    d.log.length = 0;
+    const p = d.cfg.apply(write(file(64).replace('key = 9', 'key = 10')));
+    assert.deepEqual(p.replaced, ['link gre1']);
+    const at = (line: string): number => d.log.findIndex((l) => l.startsWith(line));
+    const hold = at('config: holding guard blackhole 203.0.113.0/25 metric 4294967295');
+    const del = at('config: link del gre1 (replaced)');
+    const back = at('config: route add 203.0.113.0/25 dev gre1');
+    const release = at('config: released guard blackhole 203.0.113.0/25');
+    assert.ok(hold >= 0 && hold < del && del < back && back < release, d.log.join('\n'));
+    assert.deepEqual([...d.tables.guards], [], 'released');
+    assert.deepEqual(d.tables.routes(d.node.entry('gre1').dev.ifindex), ['203.0.113.0/25']);
+  });
+});
+
+test('a start adopts what an earlier tunkitd left: its device as it is, an address already there counts as added', () => {
+  withDir((write) => {
+    const d = daemon();
+    d.devs.existing.set('gre1', 10);
+    d.devs.existing.set('ipip1', 11);
+    assert.throws(() => d.cfg.apply(write(file(64))), /a device "gre1" exists that this tunkitd did not make/);
+    d.devs.adoptable.add('gre1');
+    d.devs.adoptable.add('ipip1');
+    d.tables.setAddress({ family: 4, bytes: Uint8Array.of(192, 0, 2, 1), plen: 30 }, 10, false); // left by the earlier run
+    d.cfg.apply(write(file(64)), false);
+    assert.equal(d.node.entry('gre1').dev.ifindex, 10, 'made on the ifindex the fake hands out next: the one left');
+    assert.deepEqual(d.tables.addresses(10), ['192.0.2.1/30']);
+  });
+});
+
+test('at start (no rollback) a step refused half-way leaves what was made, to fail closed', () => {
+  withDir((write) => {
+    const d = daemon();
+    let n = 0;
+    const create = d.devs.create.bind(d.devs);
+    d.devs.create = (...a: Parameters<typeof create>) => {
+      if (n++ === 1) throw new VpnError('ENOMEM', 'Cannot allocate memory', 'name');
+      return create(...a);
+    };
+    assert.throws(() => d.cfg.apply(write(file(64)), false), /link add ipip1 type ipip: Cannot allocate memory; what was made stays \(fail closed\)/);
+    assert.equal(d.node.all.has('gre1'), true);
+    assert.equal(d.devs.made.get('gre1')?.removed, false);
+  });
 });

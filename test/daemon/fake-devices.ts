@@ -22,6 +22,12 @@ export class FakeDevice implements Device {
     void this.tun.close();
     void this.host.close();
   }
+  /** Deleted on purpose (`link del`); close() stands for the daemon letting go of a persistent device. */
+  removed = false;
+  remove(): void {
+    this.removed = true;
+    this.close();
+  }
 }
 
 export class FakeDevices implements DeviceFactory {
@@ -49,4 +55,7 @@ export class FakeDevices implements DeviceFactory {
     return this.existing.get(name) ?? null;
   }
   route(_remote: number): UnderlayRoute { return this.routeAnswer; }
+  /** Names of devices "left by an earlier tunkitd", which create() adopts. */
+  readonly adoptable = new Set<string>();
+  isAdoptable(name: string): boolean { return this.adoptable.has(name); }
 }

@@ -77,10 +77,21 @@ test('link del removes tunnel and device; show filters by type; duplicate endpoi
   assert.deepEqual(node.showLinks(undefined, 'sit').map((r) => r.name), ['sit0', 's1']);
   code(() => node.showLinks(undefined, 'vxlan'), 'EINVAL', 'type');
   node.delLink('i1');
-  assert.equal(devs.made.get('i1')?.closed, true);
+  assert.equal(devs.made.get('i1')?.removed, true, 'link del deletes the device');
   assert.deepEqual(node.showLinks().map((r) => r.name), ['tunl0', 'sit0', 's1']);
   node.close();
+  assert.deepEqual([devs.made.get('s1')?.closed, devs.made.get('s1')?.removed], [true, false], 'a stop lets go of the device: it stays (fail closed)');
   assert.deepEqual(node.showLinks().map((r) => r.name), ['tunl0', 'sit0'], 'fallback devices stay, as with the kernel module loaded');
+});
+
+test('link add adopts a device an earlier tunkitd left, and refuses one of anyone else', () => {
+  const { devs, node } = mk();
+  devs.existing.set('old1', 7);
+  code(() => node.addLink({ name: 'old1', kind: 'gre', remote: '198.51.100.2' }), 'EEXIST', 'name');
+  code(() => node.addLink({ name: 'old1', kind: 'xfrm', ifId: 3 }), 'EEXIST', 'name');
+  devs.adoptable.add('old1');
+  node.addLink({ name: 'old1', kind: 'gre', remote: '198.51.100.2' });
+  assert.ok(devs.made.has('old1'));
 });
 
 test('an underlay route through the tunnel itself is a loop; no route is noted', () => {

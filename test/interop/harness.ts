@@ -238,7 +238,7 @@ export class Ours {
   stop(): void {
     if (this.daemon.exitCode === null && this.daemon.signalCode === null) {
       this.daemon.kill('SIGTERM');
-      // The daemon removes its devices on SIGTERM; the netns deletion would too.
+      // The daemon leaves its devices on SIGTERM (fail closed); the netns deletion removes them.
       try { execFileSync('sh', ['-c', `for i in $(seq 40); do [ -S ${this.sock} ] || exit 0; sleep 0.05; done`], { stdio: 'ignore' }); } catch { /* gone */ }
     }
   }

@@ -2,11 +2,12 @@
 // issue (two namespaces, each with a default route, an ESP tunnel-mode
 // policy between 203.0.113.1 and 203.0.113.2, a ping running, `kill -9` of
 // one tunkitd) used to put 34 protected ICMP packets on the wire in clear
-// text. The policy TUN and its routes still vanish with the process, but
-// each out policy's prefix also has a blackhole route of the worst metric
-// (policy-routes.ts), which is not tied to the TUN and so outlives the
-// process: the kernel drops the flow instead of routing it by the default
-// route. Counted on the peer's side of the veth with tcpdump.
+// text. Now the policy TUN is persistent (persist.ts): it and its routes
+// outlive the process, and the kernel drops what is routed into it while
+// nobody reads; behind them each out policy's prefix also has a blackhole
+// route of the worst metric (policy-routes.ts), not tied to the TUN. Counted
+// on the peer's side of the veth with tcpdump. fail-closed-restart.test.ts
+// adds a tunnel route, a crash, SIGTERM and the restarts.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -37,8 +38,9 @@ test('kill -9 of tunkitd: protected traffic never leaves in clear text', async (
       assert.equal(clear.length, 0, `clear-text probe packets on the right's veth: ${describe(seen)}`);
       assert.ok(seen.some((x) => x.proto === 50), `ESP crossed before the kill: ${describe(seen)}`);
       assert.ok(r.received > 0 && r.received < r.transmitted, `replies before the kill only: ${r.received}/${r.transmitted}`);
-      assert.notEqual(p.sh('left', 'ip link show ipsec0').code, 0, 'the policy TUN died with the process');
-      assert.match(p.shOk('left', `ip route show ${INNER[1]}/32`), /^blackhole 203\.0\.113\.2 .*metric 4294967295/m);
+      assert.match(p.shOk('left', 'ip -d link show ipsec0'), /NO-CARRIER.*\n.*\n.*persist on/, 'the policy TUN outlives the process, with no reader');
+      assert.match(p.shOk('left', `ip route show ${INNER[1]}/32`), /^203\.0\.113\.2 dev ipsec0 /m);
+      assert.match(p.shOk('left', `ip route show ${INNER[1]}/32`), /^blackhole 203\.0\.113\.2 proto 116 .*metric 4294967295/m);
       assert.doesNotMatch(p.sh('left', `ip route get ${INNER[1]} from ${INNER[0]}`).stdout, new RegExp(`dev ${p.side('left').veth}`));
     });
   });

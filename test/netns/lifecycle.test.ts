@@ -2,14 +2,15 @@
 //   `tunkit monitor` prints link add/up/mtu/down/del events as they happen
 //   (also an `ip link set up` done behind the daemon's back), and exits when
 //   the daemon goes away;
-//   SIGTERM makes tunkitd remove every device it made and its socket file,
-//   and exit 0.
+//   SIGTERM makes tunkitd remove its socket file and exit 0, leaving its
+//   devices (persistent, fail closed: persist.ts) for the next start or for
+//   `tunkitd --teardown`, which removes them.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
-import { sleep, step, within, withPair } from './pair.js';
+import { TUNKITD, sleep, step, within, withPair } from './pair.js';
 import type { Pair, SideName } from './pair.js';
 
 /** Collects a child's stdout lines. */
@@ -78,7 +79,7 @@ test('tunkit monitor and SIGTERM', async (t) => {
       assert.deepEqual(events, ['link.add', 'link.up', 'link.mtu', 'link.down', 'link.up', 'link.del']);
     });
 
-    await step(t, p, 'SIGTERM: tunkitd removes its devices and socket file, exits 0; monitors end', async () => {
+    await step(t, p, 'SIGTERM: tunkitd leaves its devices, removes its socket file, exits 0; monitors end; --teardown removes the devices', async () => {
       const devs = ['tipip', 'tgre', 'ttap', 'tsit'];
       for (const [name, kind] of [['tipip', 'ipip'], ['tgre', 'gre'], ['ttap', 'gretap'], ['tsit', 'sit']]) {
         p.tunkitOk('right', `link add ${name} type ${kind!} local 198.51.100.2 remote 198.51.100.1`);
@@ -94,11 +95,7 @@ test('tunkit monitor and SIGTERM', async (t) => {
       t.diagnostic(`tunkitd exit: ${String(code)}; log tail: ${p.right.log.trim().split('\n').slice(-1)[0] ?? ''}`);
       assert.equal(code, 0, 'tunkitd exits 0 on SIGTERM');
       assert.match(p.right.log, /level=info event=shutdown signal=SIGTERM /);
-      for (const dev of devs) {
-        const r = p.sh('right', `ip link show ${dev}`);
-        assert.notEqual(r.code, 0, `${dev} must be gone after SIGTERM`);
-        assert.match(r.stderr, /does not exist/);
-      }
+      for (const dev of devs) assert.match(p.shOk('right', `ip -d link show ${dev}`), /persist on/, `${dev} stays after SIGTERM`);
       assert.equal(existsSync(sock), false, `${sock} must be removed`);
       const after = p.tunkit('right', 'link show');
       assert.equal(after.code, 1, `tunkit without a daemon exits 1: ${after.stderr}`);
@@ -107,6 +104,14 @@ test('tunkit monitor and SIGTERM', async (t) => {
       // The other daemon is unaffected.
       assert.ok(p.isAlive('left'));
       p.tunkitOk('left', 'link show');
+      const td = p.exec('right', process.execPath, [TUNKITD, '--teardown', '--socket', sock]);
+      assert.equal(td.code, 0, td.stderr);
+      for (const dev of devs) {
+        assert.match(td.stdout, new RegExp(`^removed link ${dev}$`, 'm'));
+        const r = p.sh('right', `ip link show ${dev}`);
+        assert.notEqual(r.code, 0, `${dev} must be gone after --teardown`);
+        assert.match(r.stderr, /does not exist/);
+      }
     });
   });
 });

@@ -121,11 +121,15 @@ test('tunkitd with no ip on its PATH: GRE and ESP tunnel mode pass pings; policy
         mon.kill('SIGTERM');
       }
     });
-    await step(t, p, 'SIGTERM with policies installed removes their routes, blackholes included', async () => {
+    await step(t, p, 'SIGTERM with policies installed keeps their routes and blackholes (fail closed); tunkitd --teardown removes them', async () => {
       flushXfrm(p);
       installSas(p, 0x4200, { mode: 'tunnel', algo: () => ['aead', 'rfc4106(gcm(aes))', key(20), '128'] });
       assert.match(p.shOk('left', 'ip route show'), /^blackhole 203\.0\.113\.2 /m);
       assert.equal(await p.stopDaemon('left'), 0);
+      assert.match(p.shOk('left', 'ip route show'), /^blackhole 203\.0\.113\.2 /m);
+      assert.match(p.shOk('left', 'ip route show'), /^203\.0\.113\.2 dev ipsec0 /m);
+      const td = p.exec('left', process.execPath, [TUNKITD, '--teardown', '--socket', p.left.sock]);
+      assert.equal(td.code, 0, td.stderr);
       assert.doesNotMatch(p.shOk('left', 'ip route show'), /203\.0\.113\.2/);
     });
     await step(t, p, 'nothing in the daemon logs about running a program', async () => {

@@ -344,11 +344,15 @@ export class Pair {
     return r;
   }
 
-  /** Stops a side's daemon (SIGTERM: it removes its devices) and starts a new one with `extra` arguments (e.g. --config FILE). */
-  async restartDaemon(s: SideName, extra: readonly string[]): Promise<void> {
+  /**
+   * Stops a side's daemon (SIGTERM; it leaves its devices, which the new one
+   * adopts), unless it is already gone, and starts a new one with `extra`
+   * arguments (e.g. --config FILE) and `env` added to the environment.
+   */
+  async restartDaemon(s: SideName, extra: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
     await this.stopDaemon(s);
     const sd = this.side(s);
-    const fresh = await startDaemon(s, sd.ns, sd.veth, sd.addr, extra);
+    const fresh = await startDaemon(s, sd.ns, sd.veth, sd.addr, extra, [], env);
     sd.daemon = fresh.daemon;
     sd.log += `--- restarted: tunkitd ${extra.join(' ')} ---\n${fresh.log}`;
     fresh.daemon.stderr?.on('data', (d: Buffer) => { sd.log += d.toString(); });
@@ -386,10 +390,11 @@ export class Pair {
   }
 }
 
-async function startDaemon(name: SideName, ns: Netns, veth: string, addr: string, args: readonly string[], launcher: readonly string[] = []): Promise<Side> {
+async function startDaemon(name: SideName, ns: Netns, veth: string, addr: string, args: readonly string[], launcher: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {}): Promise<Side> {
   const sock = `/run/tunkit/${ns.name}.sock`;
   const argv = [process.execPath, TUNKITD, '--socket', sock, ...args];
-  const daemon = launcher.length > 0 ? ns.spawn(launcher[0]!, [...launcher.slice(1), ...argv]) : ns.spawn(argv[0]!, argv.slice(1));
+  const daemon = launcher.length > 0 ? ns.spawn(launcher[0]!, [...launcher.slice(1), ...argv], env) : ns.spawn(argv[0]!, argv.slice(1), env);
   const side: Side = { name, ns, sock, veth, addr, daemon, log: '' };
   daemon.stderr?.on('data', (d: Buffer) => { side.log += d.toString(); });
   daemon.stdout?.on('data', (d: Buffer) => { side.log += d.toString(); });

@@ -90,8 +90,8 @@ test('deconstruct: kernel route replies (ip route get, a dump)', () => {
 test('deconstruct: links and addresses', () => {
   const req = wrapped(vec('link-get-name'));
   assert.equal(req.type, RTM_GETLINK);
-  assert.deepEqual(parseLink(req), { family: 0, type: 0, index: 0, flags: 0, change: 0, extMask: 9, ifname: 'veth0', mtu: null, operstate: null });
-  assert.deepEqual(parseLink(wrapped(vec('link-get-index'))), { family: 0, type: 0, index: 3, flags: 0, change: 0, extMask: 9, ifname: null, mtu: null, operstate: null });
+  assert.deepEqual(parseLink(req), { family: 0, type: 0, index: 0, flags: 0, change: 0, extMask: 9, ifname: 'veth0', mtu: null, operstate: null, ifalias: null });
+  assert.deepEqual(parseLink(wrapped(vec('link-get-index'))), { family: 0, type: 0, index: 3, flags: 0, change: 0, extMask: 9, ifname: null, mtu: null, operstate: null, ifalias: null });
   const rep = wrapped(vec('link-get-index-reply'));
   assert.equal(rep.type, RTM_NEWLINK);
   const l = parseLink(rep)!;
@@ -168,6 +168,19 @@ test('malformed: an address of the wrong size for the family, a bad metrics nest
   const oif = new Uint8Array(b);
   oif[36] = 7; // RTA_OIF with 3 value bytes: refused, not misread
   assert.equal(parseRoute(wrapped(oif)), null);
+});
+
+test('construct: `ip link set dev 7 alias tunkitd` (RTM_NEWLINK + IFLA_IFALIAS 20, NUL-terminated), parsed back', () => {
+  const r: LinkRepr = { family: 0, type: 0, index: 7, flags: 0, change: 0, extMask: null, ifname: null, mtu: null, operstate: null, ifalias: 'tunkitd' };
+  assert.equal(linkMsgLen(r), 16 + 16 + 12);
+  const out = new Uint8Array(linkMsgLen(r)).fill(0xa5);
+  const w = new NlMsg();
+  w.bind(out, 0, out.length);
+  emitLink({ type: RTM_NEWLINK, flags: 5, seq: 1, pid: 0 }, r, w);
+  assert.equal(toHex(out.subarray(32)), '0c001400' + Buffer.from('tunkitd\0').toString('hex'));
+  assert.equal(out[20], 7, 'ifi_index');
+  assert.ok(w.wrap(out));
+  assert.deepEqual(parseLink(w), r);
 });
 
 test('round trip: parse → emit → parse of every request and reply', () => {
