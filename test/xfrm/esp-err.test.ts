@@ -12,6 +12,7 @@ import { oneWay, send, udp4, writeIp4 } from './esp-util.js';
 
 const ROUTER = '192.0.2.254';
 const HOST = '198.51.100.1';
+const NOW = 1_700_000_000_000;
 
 /** ICMP DEST_UNREACH code 4 from ROUTER to HOST quoting `quote` (its first 28+ bytes), next-hop MTU `mtu`. */
 function fragNeeded(quote: Uint8Array, mtu: number, type = 3, code = 4): Uint8Array {
@@ -29,13 +30,13 @@ test('FRAG_NEEDED quoting our ESP packet lowers the SA path MTU and so esp4_get_
   const wire = send(tx, icmp4Echo('203.0.113.1', '203.0.113.2', 1, 1, 100, 0, 0));
   assert.equal(txSa.routeMtu, 1500);
   const before = espPayloadMtu(txSa, txSa.routeMtu);
-  assert.equal(tx.espErr(fragNeeded(wire, 1400), 0, 0 + fragNeeded(wire, 1400).length), txSa);
+  assert.equal(tx.espErr(fragNeeded(wire, 1400), 0, fragNeeded(wire, 1400).length, NOW), txSa);
   assert.equal(txSa.routeMtu, 1400);
   assert.equal(before - espPayloadMtu(txSa, txSa.routeMtu), 100);
-  assert.equal(tx.espErr(fragNeeded(wire, 1450), 0, fragNeeded(wire, 1450).length), null, 'never raised again by ICMP');
+  assert.equal(tx.espErr(fragNeeded(wire, 1450), 0, fragNeeded(wire, 1450).length, NOW), null, 'never raised again by ICMP');
   assert.equal(txSa.routeMtu, 1400);
   const tiny = fragNeeded(wire, 300);
-  assert.equal(tx.espErr(tiny, 0, tiny.length), txSa);
+  assert.equal(tx.espErr(tiny, 0, tiny.length, NOW), txSa);
   assert.equal(txSa.routeMtu, IP_RT_MIN_PMTU, 'floored at ip_rt_min_pmtu');
 });
 
@@ -44,16 +45,16 @@ test('ESP-in-UDP quotes name the SA after the UDP header; unknown SPIs, other ty
   const wire = send(tx, icmp4Echo('203.0.113.1', '203.0.113.2', 1, 1, 100, 0, 0));
   assert.equal(wire[9], 17);
   const m = fragNeeded(wire, 1300);
-  assert.equal(tx.espErr(m, 0, m.length), txSa);
+  assert.equal(tx.espErr(m, 0, m.length, NOW), txSa);
   assert.equal(txSa.routeMtu, 1300);
   const other = udp4('198.51.100.1', '198.51.100.2', 4500, 4500, Uint8Array.of(0, 0, 0x99, 0x99, 0, 0, 0, 1));
   const unknown = fragNeeded(other, 1200);
-  assert.equal(tx.espErr(unknown, 0, unknown.length), null, 'SPI 0x9999 is no SA of ours');
+  assert.equal(tx.espErr(unknown, 0, unknown.length, NOW), null, 'SPI 0x9999 is no SA of ours');
   const redirect = fragNeeded(wire, 1200, 5, 1);
-  assert.equal(tx.espErr(redirect, 0, redirect.length), null, 'REDIRECT: nothing to do in userspace');
+  assert.equal(tx.espErr(redirect, 0, redirect.length, NOW), null, 'REDIRECT: nothing to do in userspace');
   const bad = fragNeeded(wire, 1200);
   bad[22]! ^= 1;
-  assert.equal(tx.espErr(bad, 0, bad.length), null, 'bad ICMP checksum');
-  assert.equal(tx.espErr(bad.subarray(0, 30), 0, 30), null, 'truncated quote');
+  assert.equal(tx.espErr(bad, 0, bad.length, NOW), null, 'bad ICMP checksum');
+  assert.equal(tx.espErr(bad.subarray(0, 30), 0, 30, NOW), null, 'truncated quote');
   assert.equal(txSa.routeMtu, 1300);
 });
