@@ -7,6 +7,7 @@ import { put16 } from '../../src/wire/bytes.js';
 import { checksum16 } from '../../src/wire/checksum.js';
 import { IP_RT_MIN_PMTU } from '../../src/xfrm/esp-err.js';
 import { espPayloadMtu } from '../../src/xfrm/esp-out.js';
+import { IP_RT_MTU_EXPIRES_MS } from '../../src/xfrm/state.js';
 import { icmp4Echo } from './helpers.js';
 import { oneWay, send, udp4, writeIp4 } from './esp-util.js';
 
@@ -57,4 +58,21 @@ test('ESP-in-UDP quotes name the SA after the UDP header; unknown SPIs, other ty
   assert.equal(tx.espErr(bad, 0, bad.length, NOW), null, 'bad ICMP checksum');
   assert.equal(tx.espErr(bad.subarray(0, 30), 0, 30, NOW), null, 'truncated quote');
   assert.equal(txSa.routeMtu, 1300);
+});
+
+test('a PMTU learnt from FRAG_NEEDED expires after ip_rt_mtu_expires (600 s): XfrmStack.tick restores the underlay MTU', () => {
+  const { tx, txSa } = oneWay();
+  txSa.setUnderlayMtu(1480);
+  const wire = send(tx, icmp4Echo('203.0.113.1', '203.0.113.2', 1, 1, 100, 0, 0));
+  const m = fragNeeded(wire, 1400);
+  assert.equal(tx.espErr(m, 0, m.length, NOW), txSa);
+  assert.deepEqual(tx.tick(NOW + IP_RT_MTU_EXPIRES_MS / 2 + 1), []);
+  assert.equal(tx.espErr(m, 0, m.length, NOW + IP_RT_MTU_EXPIRES_MS / 2 + 1), null, 'the same MTU in the second half of its life: renewed, no change');
+  assert.deepEqual(tx.tick(NOW + IP_RT_MTU_EXPIRES_MS), [], 'renewed: not expired at the first deadline');
+  assert.equal(txSa.routeMtu, 1400);
+  assert.deepEqual(tx.tick(NOW + IP_RT_MTU_EXPIRES_MS * 1.5 + 1), [txSa], 'expired: reported once');
+  assert.equal(txSa.routeMtu, 1480, 'back to the underlay route MTU');
+  assert.deepEqual(tx.tick(NOW + IP_RT_MTU_EXPIRES_MS * 2), []);
+  txSa.setUnderlayMtu(1500);
+  assert.equal(txSa.routeMtu, 1500);
 });
