@@ -41,6 +41,14 @@ const STDIO: Io = {
   err: (s) => { process.stderr.write(`${s}\n`); },
 };
 
+/**
+ * Overwrites this process's argv in place (libuv's uv_set_process_title
+ * zeroes the whole argv area), so a key given on the command line is gone
+ * from /proc/PID/cmdline and ps while the request runs. It was visible
+ * from exec until here: @FILE or -batch - never put it there.
+ */
+const hideArgv = (): void => { process.title = 'tunkit'; };
+
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ETIMEDOUT', 'ECONNRESET']);
 
 /** Objects whose daemon answers stand for the kernel's rtnetlink/xfrm netlink ones. */
@@ -90,7 +98,7 @@ async function dispatch(cl: CommandLine, c: Control, io: Io): Promise<number> {
     case 'tunnel': return (await import('./tunnel.js')).runTunnel(cl.args, c, cl.options, io.out);
     case 'xfrm': {
       const { cliKeys, runXfrm } = await import('./xfrm.js');
-      return runXfrm(cl.args, c, cl.options, io.out, cliKeys(io.err));
+      return runXfrm(cl.args, c, cl.options, io.out, cliKeys(io.err, io === STDIO ? hideArgv : undefined));
     }
     case 'save': return (await import('./config.js')).runSave(cl, c, io.out);
     case 'reload': return (await import('./config.js')).runReload(cl, c, io.out);

@@ -156,9 +156,10 @@ async function runMonitor(groups: ReadonlySet<MonitorGroup>, ctl: Control, o: Gl
 /**
  * Keys as the CLI reads them: `@FILE` from a file only its owner may read
  * (refused otherwise, as tunkitd refuses its key files); a key written on
- * the command line gets one warning on `warn` (stderr).
+ * the command line gets one warning on `warn` (stderr), and `hide` (when
+ * given) rewrites the process's argv so /proc/PID/cmdline stops showing it.
  */
-export function cliKeys(warn: (s: string) => void): KeyInput {
+export function cliKeys(warn: (s: string) => void, hide?: () => void): KeyInput {
   let hasWarned = false;
   return {
     readFile: (path) => {
@@ -167,6 +168,7 @@ export function cliKeys(warn: (s: string) => void): KeyInput {
       return readFileSync(path, 'utf8');
     },
     onLiteral: () => {
+      hide?.();
       if (hasWarned) return;
       hasWarned = true;
       warn('tunkit: warning: a key on the command line is visible to other users (ps, /proc/PID/cmdline) and in shell history; give it as @FILE (a mode 0600 file holding the hex key)');

@@ -63,6 +63,7 @@ import { XfrmControl } from './xfrm-control.js';
 import { POLICY_DEV, XfrmRoutes } from './xfrm-routes.js';
 import { formatXAddr } from '../xfrm/selector.js';
 import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
+import type { XfrmState } from '../xfrm/state.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
 
@@ -124,20 +125,23 @@ async function start(o: Options, log: Log): Promise<Running> {
   let xctl: XfrmControl | null = null;
   let ike: IkeShell | null = null;
   const routes = new XfrmRoutes(xfrm, { warn: (e, f) => log.warn(e, f) });
+  /** An SA's path MTU changed: lowered by esp4_err, or back up when the learnt value expired (xfrm.tick). */
+  const xfrmPmtu = (x: XfrmState): void => {
+    const remote = formatXAddr(x.cfg.dst);
+    log.info('pmtu', { remote, mtu: x.routeMtu, spi: `0x${x.cfg.spi.toString(16).padStart(8, '0')}` });
+    server?.publish({ type: 'pmtu', remote, mtu: x.routeMtu, devs: [POLICY_DEV] });
+    routes.syncRoutes();
+  };
   const dp = new Datapath(node.stack, xfrm, {
     pmtu: (remote, mtu, devs) => {
       log.info('pmtu', { remote, mtu, devs: devs.join(',') });
       server?.publish({ type: 'pmtu', remote, mtu, devs });
     },
-    xfrmPmtu: (x) => {
-      const remote = formatXAddr(x.cfg.dst);
-      log.info('pmtu', { remote, mtu: x.routeMtu, spi: `0x${x.cfg.spi.toString(16).padStart(8, '0')}` });
-      server?.publish({ type: 'pmtu', remote, mtu: x.routeMtu, devs: [POLICY_DEV] });
-      routes.syncRoutes();
-    },
+    xfrmPmtu: (x) => xfrmPmtu(x),
     xfrmEvents: () => setImmediate(() => xctl?.drainEvents()),
     ike: (b, off, len, src, sport, dst) => ike?.receive4500(b, off, len, src, sport, dst),
-    log: (m) => log.error('datapath_fault', { err: m }),
+    log: (m, isRecovery) => (isRecovery === true ? log.info('datapath_recovered', { msg: m }) : log.error('datapath_fault', { err: m })),
+    deviceGone: (name) => setImmediate(() => reopenDevice(node, dp, log, name)),
   }, { now: clock, wallNow: Date.now });
   xctl = new XfrmControl(xfrm, {
     ifindex: (n) => devices.ifindex(n),
@@ -186,7 +190,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   injectCrash(log);
   const timer = setInterval(() => {
     housekeeping(node, srv);
-    xfrm.tick(Date.now());
+    for (const x of xfrm.tick(Date.now())) xfrmPmtu(x);
     ctl.drainEvents();
     svc.tick();
   }, 1000);
@@ -201,6 +205,18 @@ async function start(o: Options, log: Log): Promise<Running> {
     cfg.close();
     await srv.close();
   }, reload: () => sighup(c) };
+}
+
+/** A tunnel's TUN was deleted behind our back (Datapath deviceGone): open it again and read it. */
+function reopenDevice(node: TunkitNode, dp: Datapath, log: Log, name: string): void {
+  try {
+    const e = node.reopenLink(name);
+    if (e === null) return; // deleted through tunkit meanwhile
+    dp.attachTunnel(e.tunnel, e.dev.tun);
+    log.warn('device_recreated', { dev: name, mtu: e.tunnel.mtu, up: e.tunnel.isUp, note: 'addresses and routes went with the deleted device' });
+  } catch (err) {
+    log.error('device_recreate', { dev: name, err: err instanceof Error ? err.message : String(err) });
+  }
 }
 
 /**

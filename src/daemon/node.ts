@@ -191,6 +191,30 @@ export class TunkitNode {
     this.publish({ type: 'link.del', dev: e.tunnel.name });
   }
 
+  /**
+   * Tunnel `name`'s device vanished behind our back (`ip link del` of the
+   * TUN: its reads fail with EBADFD): a new device of the same name, kind and
+   * MTU, up if the tunnel was. The tunnel, its counters and GRE sequence
+   * numbers stay; addresses and routes went with the old device, as the
+   * kernel's go with a deleted link. Returns the entry to attach, or null
+   * when the tunnel itself is gone. Throws when the device cannot be made.
+   */
+  reopenLink(name: string): Entry | null {
+    const e = this.entries.get(name);
+    if (e === undefined) return null;
+    const t = e.tunnel;
+    const wasUp = t.isUp;
+    e.dev.close();
+    const tap = t.p.kind === TunnelKind.Gretap;
+    const dev = this.devices.create(name, tap, t.mtu, t.p.kind === TunnelKind.Ipip, !tap);
+    const fresh: Entry = { ...e, dev };
+    this.entries.set(name, fresh);
+    if (wasUp) dev.setUp(true);
+    t.isUp = wasUp;
+    this.publish({ type: 'link.add', dev: name, kind: KIND_NAMES[t.p.kind] });
+    return fresh;
+  }
+
   /** `link set NAME [up|down] [mtu N]`: validated fully before anything changes. */
   setLink(name: unknown, args: Record<string, unknown>): LinkRecord {
     const fb = this.fallback(name);

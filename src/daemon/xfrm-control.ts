@@ -7,7 +7,8 @@
 import { ConfigError, VpnError } from '../wire/errors.js';
 import { makeSaConfig, XFRM_MODE_TUNNEL } from '../xfrm/config.js';
 import { eventRecord, policyRecord, stateRecord } from '../xfrm/records.js';
-import { makeSelector, parseXAddr } from '../xfrm/selector.js';
+import { formatXAddr, makeSelector, parseXAddr } from '../xfrm/selector.js';
+import { wipeKeys } from '../xfrm/esp-crypto.js';
 import type { XAddr } from '../xfrm/selector.js';
 import type { PolicyDefaults, PolicyId, PolicySpec, StateId, StateSpec, XfrmEvent, XfrmOp } from '../xfrm/spec.js';
 import { XFRM_POLICY_OUT } from '../xfrm/spd.js';
@@ -82,9 +83,15 @@ export class XfrmControl {
 
   private stateAdd(spec: StateSpec, isUpdate: boolean): unknown {
     const cfg = makeSaConfig(spec, (d) => this.host.ifindex(d));
+    if (cfg.family !== 4) {
+      // The data path sends and receives ESP on raw IPv4 sockets only: an IPv6 SA would put its
+      // destination's first four bytes in an IPv4 header. Refused until esp6 exists.
+      wipeKeys(cfg.crypto);
+      throw new ConfigError('src', `${formatXAddr(cfg.src)}: IPv6 outer addresses are not implemented (tunkit carries ESP over IPv4 only; IPv6 inside an IPv4 SA works)`);
+    }
     const sad = this.stack.sad;
     const x = isUpdate ? sad.update(cfg, spec) : sad.add(cfg, spec, this.host.now());
-    x.routeMtu = this.host.routeMtu(cfg.dst);
+    x.setUnderlayMtu(this.host.routeMtu(cfg.dst));
     const rec = stateRecord(x, false);
     this.host.publish({ type: isUpdate ? 'xfrm.updsa' : 'xfrm.newsa', state: rec });
     if (routeRelevantState(x)) this.host.tablesChanged();

@@ -20,8 +20,10 @@
 //       for an offload TUN, offload.ts)
 // ICMP errors the cores build for an inner sender are written at once (rare).
 // Nothing is allocated per packet. An exception while handling one packet
-// drops that packet (counted in `faults`), is logged at most every 10 s, and
-// the batch continues with the next packet.
+// drops that packet (counted in `faults`, in the device's tx_dropped on the
+// way out, and in XfrmOut/InStateProtoError when the xfrm core threw), is
+// logged at most every 10 s, and the batch continues with the next packet:
+// one try per batch (resumed at `cursor` + 1), none per packet.
 
 import { formatIp4 } from '../wire/addr.js';
 import { IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
@@ -41,7 +43,7 @@ import { RxArena } from './arena.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
 import { addTap } from './capture.js';
 import type { CaptureSide, CaptureSink, CaptureTap } from './capture.js';
-import { FaultLog } from './fault-log.js';
+import { ConditionLog, FaultLog } from './fault-log.js';
 import { countsGsoOnce, PortOffload } from './offload.js';
 import { allArmed, Port, PortKind, SendQueue, SlabViews } from './port.js';
 import { LoopWatchdog } from './watchdog.js';
@@ -83,6 +85,7 @@ export class Datapath {
    */
   private gsoLen = -1;
   private readonly faults: FaultLog;
+  private readonly conds: ConditionLog;
   private watchdog: LoopWatchdog | null = null;
   private readonly onReadBound = (p: Port, n: number): void => this.onRead(p, n);
   private readonly onReadErrorBound = (p: Port, e: unknown): void => this.onReadError(p, e);
@@ -100,6 +103,7 @@ export class Datapath {
     private readonly ev: DatapathEvents, private readonly clock: DatapathClocks,
   ) {
     this.faults = new FaultLog(this.stats, clock, (m) => ev.log(m));
+    this.conds = new ConditionLog((m, isRecovery) => ev.log(m, isRecovery));
   }
 
   /**
@@ -200,6 +204,7 @@ export class Datapath {
     this.geometry.fit(dev.mtu + l2Len);
     const batch = this.geometry.alloc(Math.min(DATAPATH_BATCH, dev.batchSize));
     const p = new Port(name, kind, dev, t, ifId, xs, l2Len, batch, this.onReadBound, this.onReadErrorBound);
+    if (this.conds.active !== 0) this.conds.clear(`read ${name}`); // a device opened again (deviceGone)
     // ESP's ICV already covers what an xfrm device delivers: GRO need not verify TCP checksums (gro.ts).
     if (dev.vnetHdr === true) p.offload = new PortOffload(dev, p.writes.batch.batchSize, this.geometry.stride, kind === PortKind.Tunnel, this.arena.stage);
     this.ports.set(name, p);
@@ -228,6 +233,10 @@ export class Datapath {
   private onRead(p: Port, n: number): void {
     p.isArmed = false;
     if (n === 0 || !p.isOpen) return; // closed: the loop ends
+    if (p.hasReadFault) {
+      p.hasReadFault = false;
+      this.conds.clear(`read ${p.name}`);
+    }
     try {
       this.xmitBatch(p, n);
     } catch (e) {
@@ -291,6 +300,7 @@ export class Datapath {
         i = this.xmitRun(p, b, i, to, now, wall);
       } catch (e) {
         this.faults.note(p.name, e);
+        this.xfrm?.fault(); // thrown inside xfrm output (e.g. OpenSSL refused to seal): XfrmOutStateProtoError
         p.txDropped();
         i = this.cursor + 1;
       }
@@ -351,9 +361,12 @@ export class Datapath {
     if (x.icmpLen > 0) this.writes.writeOne(p, x.icmp, x.icmpLen); // PMTU error back to the inner sender
   }
 
+  /** One send call; a refusal that lasts (ENOBUFS, EAGAIN, ENETUNREACH…) is logged once per device and errno until a batch goes out whole. */
   private flushSend(p: Port): void {
     if (p.taps !== null) p.taps.gather(p.taps.outer, this.sendQ.batch);
-    this.sendQ.flush(this.tx, p);
+    const lost = this.sendQ.flush(this.tx, p);
+    if (lost > 0) this.conds.note(`send ${p.name} ${this.sendQ.why.split(' ')[0]!}`, lost, `sendmmsg refused ${lost} packets: ${this.sendQ.why}`);
+    else if (this.conds.active !== 0) this.conds.clear(`send ${p.name} `);
   }
 
   /**
@@ -374,9 +387,15 @@ export class Datapath {
     this.geometry.fit(mtu + p.l2Len);
   }
 
+  /** A device read failed: logged once until a read succeeds, retried every READ_RETRY_MS; a deleted tunnel device is reported (deviceGone). */
   private onReadError(p: Port, e: unknown): void {
     if (!p.isOpen) return;
-    this.faults.note(`read ${p.name}`, e, 0);
+    if (!p.hasReadFault) {
+      p.hasReadFault = true;
+      this.conds.note(`read ${p.name}`, 0, e instanceof Error ? e.message : String(e));
+      const code = (e as { code?: unknown }).code;
+      if ((code === 'EBADFD' || code === 'ENODEV') && p.kind === PortKind.Tunnel) this.ev.deviceGone?.(p.name);
+    }
     p.isArmed = true;
     setTimeout(() => this.read(p), READ_RETRY_MS).unref();
   }
@@ -393,6 +412,7 @@ export class Datapath {
         i = this.rcvRun(b, ifx, src, meta, i, n, now, wall);
       } catch (e) {
         this.faults.note('receive', e);
+        this.xfrm?.fault(); // thrown inside xfrm input: XfrmInStateProtoError
         i = this.cursor + 1;
       }
     }
@@ -425,7 +445,7 @@ export class Datapath {
   private rcvRaw(slab: Uint8Array, off: number, len: number, ifindex: number, now: number, wall: number): void {
     const proto = len >= 20 ? slab[off + 9]! : 0; // shorter: the tunnel stack drops and counts it
     if (proto === IPPROTO_ICMP) {
-      this.icmp(slab, off, len, ifindex, now);
+      this.icmp(slab, off, len, ifindex, now, wall);
     } else if (proto === IPPROTO_ESP || proto === IPPROTO_UDP) {
       if (this.xfrm === null) return;
       const x = this.xres;
@@ -470,9 +490,9 @@ export class Datapath {
     this.writes.queue(p, slab, r.off, r.len);
   }
 
-  private icmp(slab: Uint8Array, off: number, len: number, link: number, now: number): void {
+  private icmp(slab: Uint8Array, off: number, len: number, link: number, now: number, wall: number): void {
     if (this.xfrm !== null) {
-      const x = this.xfrm.espErr(slab, off, len);
+      const x = this.xfrm.espErr(slab, off, len, wall);
       if (x !== null) {
         this.ev.xfrmPmtu(x);
         return;

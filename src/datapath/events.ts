@@ -18,8 +18,17 @@ export interface DatapathEvents {
    * u32s; 0 when unknown). Valid only during the call.
    */
   ike(b: Uint8Array, off: number, len: number, src: number, srcPort: number, dst: number): void;
-  /** A fault or device error, already rate-limited. */
-  log(msg: string): void;
+  /**
+   * A fault or device error, already rate-limited (FaultLog) or logged once
+   * per condition (ConditionLog); isRecovery: the line says a condition ended.
+   */
+  log(msg: string, isRecovery?: boolean): void;
+  /**
+   * Reads of tunnel device `name` fail because the device is gone (deleted
+   * behind tunkit's back: EBADFD/ENODEV). Called once per loss; the owner
+   * may open it again and attach it anew (attachTunnel).
+   */
+  deviceGone?(name: string): void;
 }
 
 export interface DatapathClocks extends Clock {

@@ -26,3 +26,44 @@ export class FaultLog {
     this.log(`datapath ${where}: ${e instanceof Error ? e.message : String(e)}${more}`);
   }
 }
+
+/**
+ * I/O conditions of the loop that last (a send refused with ENOBUFS or
+ * ENETUNREACH, a full socket buffer, a device read failing): each is logged
+ * once when it starts and once when it ends ("recovered", with the packets
+ * lost meanwhile), however many batches it spans; the packets themselves
+ * are counted where they are dropped (the device's tx_dropped/tx_errors,
+ * the conn's stats). Keys are short fixed strings such as "send ENOBUFS"
+ * or "read gre1": the set stays as small as the set of devices.
+ */
+export class ConditionLog {
+  private readonly lost = new Map<string, number>();
+
+  constructor(private readonly log: (msg: string, isRecovery: boolean) => void) {}
+
+  /** Conditions in progress (0 on the fast path: callers test it before anything else). */
+  get active(): number { return this.lost.size; }
+
+  /** Condition `key` seen again, `packets` lost to it; logs only when it starts. */
+  note(key: string, packets: number, why: string): void {
+    const n = this.lost.get(key);
+    if (n !== undefined) {
+      this.lost.set(key, n + packets);
+      return;
+    }
+    this.lost.set(key, packets);
+    this.log(`datapath ${key}: ${why} (logged once until it clears)`, false);
+  }
+
+  /** Conditions whose key starts with `prefix` have ended: one "recovered" line each. */
+  clear(prefix: string): void {
+    for (const [key, n] of this.lost) {
+      if (!key.startsWith(prefix)) continue;
+      this.lost.delete(key);
+      this.log(`datapath ${key}: recovered, ${n} packets lost meanwhile`, true);
+    }
+  }
+
+  /** Whether condition `key` is in progress. */
+  has(key: string): boolean { return this.lost.has(key); }
+}

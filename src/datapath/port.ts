@@ -10,7 +10,7 @@ import { GatherBatch } from '../io/pool.js';
 import type { PooledBatch } from '../io/pool.js';
 import type { TunDevice } from '../io/types.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
-import type { PacketConn } from '../io/types.js';
+import type { HasStats, PacketConn } from '../io/types.js';
 import { TxOutcome } from '../tunnel/result.js';
 import { txDone } from '../tunnel/xmit.js';
 import { xfrmiTxDone } from '../xfrm/xfrmi.js';
@@ -47,6 +47,8 @@ export class Port {
   isOpen = true;
   /** A read of the device is pending or a retry is scheduled: the loop will come back to it (watchdog.ts). */
   isArmed = false;
+  /** Reads of the device are failing (ConditionLog "read NAME"): the next good read logs the recovery. */
+  hasReadFault = false;
   /** TUN offload (a vnetHdr device): its own read batch, TSO split, GRO on write; else null. */
   offload: PortOffload | null = null;
   /** `tunkit capture` taps (capture.ts); null when none, the only cost then. */
@@ -99,6 +101,8 @@ export class SendQueue {
   readonly dst: Uint32Array;
   readonly innerLen: Int32Array;
   readonly ok: Uint8Array;
+  /** Why the latest flush lost packets (set only when it did). */
+  why = '';
 
   constructor(size: number) {
     this.batch = new GatherBatch(size);
@@ -114,12 +118,22 @@ export class SendQueue {
     this.innerLen[i] = innerLen;
   }
 
-  /** One send call for the queued outer packets, then each packet's device counters (p's) by its result. */
-  flush(tx: PacketConn | null, p: Port): void {
+  /**
+   * One send call for the queued outer packets, then each packet's device
+   * counters (p's) by its result. Returns how many were not sent; `why` then
+   * says why: the conn's errno (ENOBUFS, ENETUNREACH…), or EAGAIN when the
+   * socket buffer was full (sendmmsg stopped early, no error counted).
+   */
+  flush(tx: PacketConn | null, p: Port): number {
     const count = this.batch.count;
-    if (count === 0) return;
+    if (count === 0) return 0;
+    const st = tx !== null ? (tx as Partial<HasStats>).stats : undefined;
+    const errs = st !== undefined ? st.txErrors : 0;
     const sent = tx !== null ? tx.send(this.batch, this.dst, this.ok) : 0;
     if (sent === 0) this.ok.fill(0, 0, count);
+    if (sent < count) {
+      this.why = tx === null ? 'no socket' : st !== undefined && st.txErrors > errs ? st.lastError : 'EAGAIN (socket send buffer full)';
+    }
     this.batch.clear();
     if (p.tunnel !== null) {
       for (let i = 0; i < count; i++) {
@@ -128,6 +142,7 @@ export class SendQueue {
     } else if (p.xstats !== null) {
       for (let i = 0; i < count; i++) if (this.innerLen[i] !== 0) xfrmiTxDone(p.xstats, this.innerLen[i]!, this.ok[i] === 1);
     }
+    return count - sent;
   }
 }
 

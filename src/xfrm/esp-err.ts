@@ -3,7 +3,8 @@
 // state lookup). Only DEST_UNREACH/FRAG_NEEDED matters for the data path:
 // the quoted packet names the SA by (daddr, SPI); when one exists, the path
 // MTU toward the peer drops to the router's next-hop MTU
-// (ipv4_update_pmtu), so the state's payload MTU (esp4_get_mtu) follows.
+// (ipv4_update_pmtu), so the state's payload MTU (esp4_get_mtu) follows,
+// until the learnt value expires after ip_rt_mtu_expires (600 s; XfrmStack.tick).
 // REDIRECT (ipv4_redirect) has no userspace counterpart and is ignored.
 // Nothing allocates; malformed messages are ignored (the kernel's icmp_rcv
 // drops them before any handler runs).
@@ -26,9 +27,10 @@ export class EspErrViews {
 
 /**
  * One ICMP packet b[off, off+len) from the raw ICMP socket (outer IPv4
- * header included). Returns the SA whose routeMtu was lowered, or null.
+ * header included) at nowMs (the xfrm core's clock). Returns the SA whose
+ * routeMtu was lowered, or null.
  */
-export function espErr(sad: Sad, v: EspErrViews, b: Uint8Array, off: number, len: number): XfrmState | null {
+export function espErr(sad: Sad, v: EspErrViews, b: Uint8Array, off: number, len: number, nowMs: number): XfrmState | null {
   const outer = v.outer;
   const icmp = v.icmp;
   if (outer.check(b, off, len) !== 0 || outer.protocol !== IPPROTO_ICMP) return null;
@@ -44,9 +46,7 @@ export function espErr(sad: Sad, v: EspErrViews, b: Uint8Array, off: number, len
   if (hl < 20 || spiOff + 4 > qEnd) return null;
   const x = sad.lookupIn(be32(b, spiOff), 4, b, q + 16);
   if (x === null) return null;
-  // ip_rt_update_pmtu → __ip_rt_update_pmtu: never below ip_rt_min_pmtu, never up.
+  // ip_rt_update_pmtu → __ip_rt_update_pmtu: never below ip_rt_min_pmtu, never up; expires (XfrmState.expirePmtu).
   const mtu = Math.max(be16(b, icmp.offset + 6), IP_RT_MIN_PMTU);
-  if (mtu >= x.routeMtu) return null;
-  x.routeMtu = mtu;
-  return x;
+  return x.learnPmtu(mtu, nowMs) ? x : null;
 }

@@ -75,10 +75,16 @@ export class Sad {
     return null;
   }
 
-  /** xfrm_state_add: EEXIST when (dst, spi, esp) is taken. */
+  /** xfrm_state_add: EEXIST when (dst, spi, esp) is taken. Owns cfg's key bytes from here (wiped if refused). */
   add(cfg: SaConfig, spec: StateSpec, nowMs: number): XfrmState {
-    if (this.get(cfg.dst, cfg.spi) !== null) throw new VpnError('EEXIST', 'File exists: a state with this dst, proto and spi exists', 'spi');
-    const x = new XfrmState(cfg, spec, nowMs, ++this.genid);
+    let x: XfrmState;
+    try {
+      if (this.get(cfg.dst, cfg.spi) !== null) throw new VpnError('EEXIST', 'File exists: a state with this dst, proto and spi exists', 'spi');
+      x = new XfrmState(cfg, spec, nowMs, ++this.genid);
+    } catch (e) {
+      wipeKeys(cfg.crypto); // refused: the request's key bytes go now, not with the garbage
+      throw e;
+    }
     this.insert(x);
     return x;
   }

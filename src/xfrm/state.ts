@@ -18,6 +18,9 @@ import type { EspCrypto } from './esp-crypto.js';
 import { ReplayWindow } from './replay.js';
 import type { StateSpec } from './spec.js';
 
+/** net.ipv4.route.mtu_expires (ip_rt_mtu_expires): a learnt PMTU lasts 600 s. */
+export const IP_RT_MTU_EXPIRES_MS = 600_000;
+
 export const KmState = { Valid: 0, Dying: 1, Expired: 2 } as const;
 export type KmState = (typeof KmState)[keyof typeof KmState];
 
@@ -48,8 +51,12 @@ export class XfrmState {
   /** NAT-T (inbound SA): the peer source address (u32) and port last seen, from src and encap sport; a change raises one mapping event. */
   encapPeerAddr = 0;
   encapPeerPort = 0;
-  /** MTU of the underlay route to cfg.dst (bytes): the shell sets it from `ip route get`; PMTU and TFC use it. */
+  /** MTU of the underlay route to cfg.dst (bytes), from the shell (`ip route get`; setUnderlayMtu). */
+  underlayMtu = 1500;
+  /** The path MTU packets use (bytes; PMTU check, TFC): underlayMtu, lowered by an unexpired learnt PMTU. */
   routeMtu = 1500;
+  /** When the learnt PMTU expires (ms of the clock passed to learnPmtu/expirePmtu); 0 = none learnt. */
+  pmtuExpiresMs = 0;
 
   /** cfg and spec change only through Sad.update (lifetimes, encap). */
   constructor(public cfg: SaConfig, public spec: StateSpec, nowMs: number, genid: number) {
@@ -79,6 +86,36 @@ export class XfrmState {
   destroy(): void {
     this.crypto.destroy();
     wipeKeys(this.cfg.crypto);
+  }
+
+  /** The shell's underlay route MTU (bytes); a learnt PMTU below it stays until it expires. */
+  setUnderlayMtu(mtu: number): void {
+    this.underlayMtu = mtu;
+    this.routeMtu = this.pmtuExpiresMs !== 0 ? Math.min(this.routeMtu, mtu) : mtu;
+  }
+
+  /**
+   * __ip_rt_update_pmtu for the route to cfg.dst (mtu already clamped to
+   * ip_rt_min_pmtu): only ever lowers; the entry lives IP_RT_MTU_EXPIRES_MS
+   * (the same MTU again in the second half of its life renews it). True
+   * when routeMtu changed.
+   */
+  learnPmtu(mtu: number, nowMs: number): boolean {
+    if (mtu > this.routeMtu) return false;
+    if (mtu === this.routeMtu && (this.pmtuExpiresMs === 0 || nowMs < this.pmtuExpiresMs - IP_RT_MTU_EXPIRES_MS / 2)) return false;
+    const changed = mtu !== this.routeMtu;
+    this.routeMtu = mtu;
+    this.pmtuExpiresMs = nowMs + IP_RT_MTU_EXPIRES_MS;
+    return changed;
+  }
+
+  /** The learnt PMTU's expiry (the fnhe's dst->expires): back to underlayMtu at nowMs. True when routeMtu rose. */
+  expirePmtu(nowMs: number): boolean {
+    if (this.pmtuExpiresMs === 0 || nowMs < this.pmtuExpiresMs) return false;
+    this.pmtuExpiresMs = 0;
+    const old = this.routeMtu;
+    this.routeMtu = this.underlayMtu;
+    return this.routeMtu !== old;
   }
 
   /** True while packets may use the SA (xfrm_state_check / XFRM_STATE_VALID). */

@@ -25,6 +25,12 @@
 //
 // Events (expire, acquire, mapping) queue in `events` for the shell to
 // publish; they allocate, but only when one happens.
+//
+// Faults: a call that throws mid-packet (an OpenSSL refusal in seal, a
+// context destroyed under it, a bug) leaves `busy` set; the shell catches
+// per batch, not per packet, and calls fault(), which counts the packet as
+// the kernel counts a failing x->type->output / ->input (xfrm_output_one:
+// XfrmOutStateProtoError; xfrm_input: XfrmInStateProtoError).
 
 import { Drop } from '../wire/drop.js';
 import { Ip4Packet } from '../wire/ip4.js';
@@ -53,6 +59,10 @@ export const XFRM_ACQ_EXPIRES_S = 30;
 /** The NAT-T port (RFC 3948). */
 export const NAT_T_PORT = 4500;
 
+/** Which entry point is running (XfrmStack.fault). */
+const Busy = { None: 0, Out: 1, In: 2 } as const;
+type Busy = (typeof Busy)[keyof typeof Busy];
+
 export type CoreEvent =
   | { readonly kind: 'expire'; readonly hard: boolean; readonly state: XfrmState; readonly at: { readonly bytes: number; readonly packets: number } | null }
   | { readonly kind: 'acquire'; readonly policy: XfrmPolicy; readonly tmpl: Tmpl; readonly src: Uint8Array; readonly dst: Uint8Array; readonly family: 4 | 6; readonly proto: number }
@@ -70,6 +80,8 @@ export class XfrmStack {
   private readonly sizeCheck = new TunnelSizeCheck();
   private readonly espIn: EspInViews = { esp: new EspPacket(), trailer: new EspTrailer() };
   private readonly errViews = new EspErrViews();
+  /** Set while output/input runs; still set after one threw (fault()). */
+  private busy: Busy = Busy.None;
 
   /**
    * See the file comment. r.verdict: Xmit, Bypass or Drop. `end`: where the
@@ -78,6 +90,28 @@ export class XfrmStack {
   output(
     b: Uint8Array, off: number, len: number, ifId: number, isLocalTunnel: boolean, nowMs: number, r: XfrmResult,
     end = b.length,
+  ): XVerdict {
+    this.busy = Busy.Out;
+    const v = this.output1(b, off, len, ifId, isLocalTunnel, nowMs, r, end);
+    this.busy = Busy.None;
+    return v;
+  }
+
+  /**
+   * The shell caught an exception while handling one packet: if it was
+   * thrown inside output() or input() (inputUdp), counts that packet's
+   * drop as XfrmOutStateProtoError or XfrmInStateProtoError and returns
+   * the counter's index; -1 if the xfrm core was not running. Clears the mark.
+   */
+  fault(): number {
+    const b = this.busy;
+    this.busy = Busy.None;
+    if (b === Busy.None) return -1;
+    return this.count(b === Busy.Out ? XfrmStat.OutStateProtoError : XfrmStat.InStateProtoError);
+  }
+
+  private output1(
+    b: Uint8Array, off: number, len: number, ifId: number, isLocalTunnel: boolean, nowMs: number, r: XfrmResult, end: number,
   ): XVerdict {
     r.clear();
     if (isLocalTunnel && this.spd.count === 0 && this.spd.defaults.out === 'accept') {
@@ -140,6 +174,13 @@ export class XfrmStack {
    * decapsulated packet passed the policy check. NotEsp: UDP to another port.
    */
   input(b: Uint8Array, off: number, len: number, ifindex: number, nowMs: number, r: XfrmResult): XVerdict {
+    this.busy = Busy.In;
+    const v = this.input1(b, off, len, ifindex, nowMs, r);
+    this.busy = Busy.None;
+    return v;
+  }
+
+  private input1(b: Uint8Array, off: number, len: number, ifindex: number, nowMs: number, r: XfrmResult): XVerdict {
     r.clear();
     const ip = this.ip4;
     if (ip.check(b, off, len) !== Drop.None || !ip.verifyChecksum() || ip.isFragment) return this.dropX(r, XDrop.BadOuter);
@@ -201,9 +242,9 @@ export class XfrmStack {
     return this.input(b, ip, len + 28, ifindex, nowMs, r);
   }
 
-  /** esp4_err for an underlay ICMP message b[off, off+len): the SA whose path MTU was lowered, or null. */
-  espErr(b: Uint8Array, off: number, len: number): XfrmState | null {
-    return espErr(this.sad, this.errViews, b, off, len);
+  /** esp4_err for an underlay ICMP message b[off, off+len) at nowMs: the SA whose path MTU was lowered, or null. */
+  espErr(b: Uint8Array, off: number, len: number, nowMs: number): XfrmState | null {
+    return espErr(this.sad, this.errViews, b, off, len, nowMs);
   }
 
   /** RFC 3948 §2: keepalive 0xFF, non-ESP marker (IKE), else ESP; also raises NAT mapping events. */
@@ -276,15 +317,23 @@ export class XfrmStack {
     return this.checkIn(f, null) < 0;
   }
 
-  /** xfrm_timer_handler for every state: soft events once, hard expiry deletes (and notifies). */
-  tick(nowMs: number): void {
+  /**
+   * xfrm_timer_handler for every state: soft events once, hard expiry
+   * deletes (and notifies); learnt path MTUs that expired at nowMs go back
+   * to the underlay MTU. Returns the states whose routeMtu rose (the shell
+   * re-syncs routes, as after espErr); usually empty.
+   */
+  tick(nowMs: number): XfrmState[] {
+    const raised: XfrmState[] = [];
     for (const x of this.sad.list()) {
+      if (x.expirePmtu(nowMs)) raised.push(x);
       const e = x.tick(nowMs);
       if (e === Expiry.None) continue;
       this.events.push({ kind: 'expire', hard: e === Expiry.Hard, state: x, at: null });
       if (e === Expiry.Hard) this.sad.remove(x);
     }
     for (const [k, t] of this.acquired) if (nowMs - t >= XFRM_ACQ_EXPIRES_S * 1000) this.acquired.delete(k);
+    return raised;
   }
 
   /**
