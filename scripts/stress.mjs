@@ -48,11 +48,22 @@ for (const f of files) {
 }
 const rows = (() => { try { return readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l)); } catch { return []; } })();
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
-process.stdout.write(`\n${'target'.padEnd(24)} ${'inputs'.padStart(11)} ${'seconds'.padStart(8)} ${'per s'.padStart(9)} ${'slowest'.padStart(8)}  outcomes\n`);
+if (rows.some((r) => r.kind !== 'flood')) process.stdout.write(`\n${'target'.padEnd(24)} ${'inputs'.padStart(11)} ${'seconds'.padStart(8)} ${'per s'.padStart(9)} ${'slowest'.padStart(8)}  outcomes\n`);
+const floods = rows.filter((r) => r.kind === 'flood');
 for (const r of rows) {
-  if (r.kind !== 'fuzz' && r.kind !== 'flood') { process.stdout.write(`${JSON.stringify(r)}\n`); continue; }
+  if (r.kind === 'flood') continue; // their own table below
+  if (r.kind !== 'fuzz') { process.stdout.write(`${JSON.stringify(r)}\n`); continue; }
   const top = Object.entries(r.outcomes ?? {}).sort((a, b) => b[1] - a[1]);
   process.stdout.write(`${String(r.target).padEnd(24)} ${fmt(r.runs).padStart(11)} ${(r.ms / 1000).toFixed(1).padStart(8)} ${fmt(r.perSec).padStart(9)} ${`${r.slowestMs.toFixed(1)}ms`.padStart(8)}  ${top.length}: ${top.slice(0, 6).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}\n`);
+}
+if (floods.length > 0) {
+  // test/reliability/flood.test.ts: packets sent, send time and rate, the pings' loss during it, the daemon's RSS.
+  process.stdout.write(`\n${'flood'.padEnd(24)} ${'packets'.padStart(11)} ${'seconds'.padStart(8)} ${'per s'.padStart(9)} ${'ping loss'.padStart(16)} ${'RSS MB'.padStart(13)}  outcomes\n`);
+  for (const r of floods) {
+    const top = Object.entries(r.outcomes ?? {}).sort((a, b) => b[1] - a[1]);
+    const loss = `${r.lossPct.toFixed(2)}% of ${fmt(r.pings)}`;
+    process.stdout.write(`${String(r.target).padEnd(24)} ${fmt(r.runs).padStart(11)} ${(r.ms / 1000).toFixed(1).padStart(8)} ${fmt(r.perSec).padStart(9)} ${loss.padStart(16)} ${`${r.rssBeforeMb.toFixed(0)}→${r.rssAfterMb.toFixed(0)}`.padStart(13)}  ${top.length}: ${top.slice(0, 6).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}\n`);
+  }
 }
 process.stdout.write(`\n${files.length} files, ${failed} failed, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 rmSync(tmp, { recursive: true, force: true });

@@ -94,12 +94,29 @@ export function formatEvent(e: MonitorEvent): string {
   }
 }
 
-/** `tunkit stats`: drops of packets that reached no device ("Name count" lines, or JSON with -j). */
+/** The `stats` names of what the NAT-T port received that is not ESP, and their -j keys. */
+const NAT_T_KEYS: Readonly<Record<string, string>> = { NatTKeepalive: 'keepalives', NatTIke: 'ike' };
+
+/**
+ * `tunkit stats`: packets that reached no device — drops by reason, and the
+ * NAT-T keepalives and IKE messages the UDP 4500 socket took ("Name count"
+ * lines; -j: {unmatched_drops: {…}, nat_t: {keepalives, ike}}).
+ */
 export async function runStats(cl: CommandLine, c: Control, out: Writer): Promise<number> {
   if (cl.args.length > 0) throw new UsageError(`Error: argument "${cl.args[0] ?? ''}" is wrong: stats takes no arguments`, 'stats');
-  const drops = (await c.request('stats')) as Record<string, number>;
-  if (cl.options.isJson) out(JSON.stringify({ unmatched_drops: drops }, null, cl.options.isPretty ? 2 : undefined));
-  else out(Object.entries(drops).map(([k, v]) => `${k} ${v}`).join('\n') || 'no unmatched drops');
+  const all = (await c.request('stats')) as Record<string, number>;
+  if (cl.options.isJson) {
+    const drops: Record<string, number> = {};
+    const natT: Record<string, number> = { keepalives: 0, ike: 0 };
+    for (const [k, v] of Object.entries(all)) {
+      const n = NAT_T_KEYS[k];
+      if (n !== undefined) natT[n] = v;
+      else drops[k] = v;
+    }
+    out(JSON.stringify({ unmatched_drops: drops, nat_t: natT }, null, cl.options.isPretty ? 2 : undefined));
+  } else {
+    out(Object.entries(all).map(([k, v]) => `${k} ${v}`).join('\n') || 'no unmatched drops');
+  }
   return 0;
 }
 

@@ -356,9 +356,17 @@ function handle(req: Request, c: Ctx): unknown {
     }
     case 'config.save': return { text: c.cfg.save() };
     case 'addr.add': case 'addr.del': case 'route.add': case 'route.del': return c.cfg.handle(req.op, a);
-    case 'stats': return node.stackDrops();
+    case 'stats': return { ...node.stackDrops(), ...natTCounts(xctl.stack.natT) };
     default: throw new VpnError('EOPNOTSUPP', `unsupported op ${req.op}`);
   }
+}
+
+/** The NAT-T counters as `stats` names (non-zero only, like the drops beside them). */
+function natTCounts(n: { readonly keepalives: number; readonly ike: number }): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (n.keepalives > 0) out['NatTKeepalive'] = n.keepalives;
+  if (n.ike > 0) out['NatTIke'] = n.ike;
+  return out;
 }
 
 /** Once a second: mirror IFF_UP set with plain `ip link`, refresh routes, drop tracing on demand. */

@@ -431,7 +431,7 @@ export class Datapath {
     for (let i = from; i < n; i++) {
       this.cursor = i;
       const len = b.sizes[i]!;
-      if (len <= 0) continue; // truncated by the conn (counted in its stats)
+      if (len < 0) continue; // truncated by the conn (counted in its stats); an empty UDP datagram is IKE's (xfrm4_udp_encap_rcv)
       const buf = b.bufs[i]!;
       const slab = this.views.of(buf);
       const off = buf.byteOffset - slab.byteOffset + (b.starts !== undefined ? b.starts[i]! : b.offset);

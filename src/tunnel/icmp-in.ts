@@ -27,6 +27,7 @@ import { relayIcmp6 } from './icmp-out.js';
 import type { PacketResult } from './result.js';
 import type { TunnelStack } from './stack.js';
 import type { Tunnel } from './tunnel.js';
+import { IP_RT_MIN_PMTU } from './types.js';
 
 export const UnderlayIcmp = {
   /** Not for us, malformed, or a type the handlers ignore. */
@@ -105,14 +106,22 @@ function relevant(type: number, code: number): boolean {
   return type === ICMP_REDIRECT;
 }
 
-/** ipv4_update_pmtu: the route to `remote` learns `mtu`; every tunnel toward it shares the route. */
+/**
+ * ipv4_update_pmtu: the route to `remote` learns `mtu`; every tunnel toward it
+ * shares the route. res.mtu is what the route uses afterwards, not the ICMP's
+ * raw next-hop MTU: __ip_rt_update_pmtu clamps a value below ip_rt_min_pmtu
+ * (0 included) to 552 and never raises the MTU, so it is the smallest route
+ * MTU of those tunnels (or the clamped value when none matched).
+ */
 function learnPmtu(stack: TunnelStack, remote: number, mtu: number, nowMs: number, res: UnderlayIcmpResult): UnderlayIcmpResult {
   res.event = UnderlayIcmp.PmtuUpdated;
-  res.mtu = mtu;
+  let learnt = Math.max(mtu, IP_RT_MIN_PMTU);
   for (const t of stack.withRemote(remote)) {
     t.updatePmtu(mtu, nowMs);
+    learnt = Math.min(learnt, t.routeMtu(nowMs));
     res.tunnels.push(t);
   }
+  res.mtu = learnt;
   return res;
 }
 

@@ -73,6 +73,13 @@ export class XfrmStack {
   readonly spd = new Spd();
   readonly mib = new XfrmMib();
   readonly events: CoreEvent[] = [];
+  /**
+   * NAT-T port datagrams that are not ESP (RFC 3948 §2.2, §2.3): keepalives
+   * eaten and messages handed to IKE. The xfrm MIB has no counter for them
+   * (the kernel counts both as Udp InDatagrams of the encap socket);
+   * `tunkit stats` shows them.
+   */
+  readonly natT = { keepalives: 0, ike: 0 };
   private ident = 1;
   private readonly flow = new Flow();
   private readonly ip4 = new Ip4Packet();
@@ -183,7 +190,7 @@ export class XfrmStack {
   private input1(b: Uint8Array, off: number, len: number, ifindex: number, nowMs: number, r: XfrmResult): XVerdict {
     r.clear();
     const ip = this.ip4;
-    if (ip.check(b, off, len) !== Drop.None || !ip.verifyChecksum() || ip.isFragment) return this.dropX(r, XDrop.BadOuter);
+    if (ip.check(b, off, len) !== Drop.None || !ip.verifyChecksum() || ip.isFragment) return this.dropHdr(r, XDrop.BadOuter);
     const hl = ip.headerLen;
     const payOff = ip.payloadOffset;
     const payLen = ip.payloadLen;
@@ -201,7 +208,7 @@ export class XfrmStack {
     if (r.softExpired && r.state !== null) this.events.push({ kind: 'expire', hard: false, state: r.state, at: r.state.expiredAt });
     if (v !== XVerdict.Deliver) return v;
     const f = this.flow;
-    if (!f.decode(b, r.off, r.len, ifindex)) return this.dropX(r, XDrop.BadInner);
+    if (!f.decode(b, r.off, r.len, ifindex)) return this.dropHdr(r, XDrop.BadInner);
     const mib = this.checkIn(f, r.state); // counts its own refusals
     if (mib < 0) return XVerdict.Deliver;
     r.verdict = XVerdict.Drop;
@@ -256,14 +263,20 @@ export class XfrmStack {
     const d = off + 8;
     const n = Math.min(len, be16(b, off + 4)) - 8;
     if (n === 1 && b[d] === 0xff) {
+      this.natT.keepalives++;
       r.verdict = XVerdict.Consumed;
       return XVerdict.Consumed;
     }
-    if (n < 0) return this.dropX(r, XDrop.BadOuter);
+    if (n < 0) { // UDP length below its own header: input() counts r.mib (see dropHdr)
+      this.dropX(r, XDrop.BadOuter);
+      r.mib = XfrmStat.InHdrError;
+      return XVerdict.Drop;
+    }
     // xfrm4_udp_encap_rcv (UDP_ENCAP_ESPINUDP): ESP only when longer than an ESP header and
     // not starting with the zero non-ESP marker; everything else goes to the socket (IKE).
     const isMarker = n >= 4 && b[d] === 0 && b[d + 1] === 0 && b[d + 2] === 0 && b[d + 3] === 0;
     if (n <= 8 || isMarker) {
+      this.natT.ike++;
       r.verdict = XVerdict.Ike;
       r.off = isMarker ? d + 4 : d;
       r.len = isMarker ? n - 4 : n;
@@ -367,6 +380,20 @@ export class XfrmStack {
     this.mib.inc(i);
     r.verdict = XVerdict.Drop;
     r.mib = i;
+    return XVerdict.Drop;
+  }
+
+  /**
+   * A received packet whose headers cannot be read: XfrmInHdrError, as
+   * __xfrm_policy_check counts a session it cannot decode (the inner packet
+   * after decapsulation). A malformed outer IPv4 or UDP header never reaches
+   * the kernel's xfrm (ip_rcv_core and __udp4_lib_rcv drop it and count
+   * InHdrErrors / Udp InErrors, MIBs tunkit does not keep), so the same
+   * header-error counter names it here; r.drop keeps which header it was.
+   */
+  private dropHdr(r: XfrmResult, d: XDrop): XVerdict {
+    this.dropMib(r, XfrmStat.InHdrError);
+    r.drop = d;
     return XVerdict.Drop;
   }
 

@@ -46,6 +46,23 @@ test('gre_err FRAG_NEEDED: the route to the remote learns the MTU; later DF pack
   assert.equal(again.icmp![20 + 6]! << 8 | again.icmp![20 + 7]!, 1400 - 20 - 8);
 });
 
+test('FRAG_NEEDED reports the MTU the route learnt: 0 is clamped to ip_rt_min_pmtu, a larger one never raises it', () => {
+  const s = new TunnelStack();
+  const g = up(s, { kind: 'gre', key: 5 });
+  const sent = tx(g, ip4({ payloadLen: 1400 })).pkt;
+  const zero = handle(s, fromRouter(sent, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 0)).res;
+  assert.equal(zero.event, UnderlayIcmp.PmtuUpdated);
+  assert.equal(g.routeMtu(NOW), 552, '__ip_rt_update_pmtu: min(old, ip_rt_min_pmtu), locked');
+  assert.equal(zero.mtu, 552, 'the event says what the route learnt, not the raw 0');
+  const s2 = new TunnelStack();
+  const g2 = up(s2, { kind: 'gre', key: 5 });
+  const sent2 = tx(g2, ip4({ payloadLen: 1400 })).pkt;
+  assert.equal(handle(s2, fromRouter(sent2, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1300)).res.mtu, 1300);
+  const higher = handle(s2, fromRouter(sent2, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1450)).res;
+  assert.equal(g2.routeMtu(NOW), 1300, 'a PMTU is only ever lowered');
+  assert.equal(higher.mtu, 1300, 'so the event reports the route\'s 1300, not 1450');
+});
+
 test('gre_err: a quote without the whole GRE header is ignored (gre_parse_header fails)', () => {
   const s = new TunnelStack();
   const g = up(s, { kind: 'gre', key: 5, seq: true });

@@ -136,7 +136,7 @@ test('xfrm_parse_spi / esp_input lengths: short ESP header → XfrmInHdrError; n
   assert.equal(recv(rx, full).v, XVerdict.Deliver, 'the intact packet still passes');
 });
 
-test('ip_rcv_core: a malformed outer IPv4 packet is XDrop.BadOuter (bad checksum, fragment, truncated, bad length)', () => {
+test('ip_rcv_core: a malformed outer IPv4 packet is XDrop.BadOuter (bad checksum, fragment, truncated, bad length), counted as XfrmInHdrError', () => {
   const { rx, rxSa } = oneWay();
   const good = espPacket(rxSa, 1, ping(), 4);
   const badSum = good.slice();
@@ -151,12 +151,18 @@ test('ip_rcv_core: a malformed outer IPv4 packet is XDrop.BadOuter (bad checksum
     const got = recv(rx, p);
     assert.equal(got.v, XVerdict.Drop, why);
     assert.equal(got.r.drop, XDrop.BadOuter, why);
-    assert.equal(got.r.mib, -1, why);
+    assert.equal(got.r.mib, XfrmStat.InHdrError, why);
   }
   // UDP with a length field shorter than its header.
   const udp = udp4(HOST, GUEST, 4500, 4500, new Uint8Array(12));
   put16(udp, 24, 4);
-  assert.equal(recv(rx, udp).r.drop, XDrop.BadOuter);
+  const u = recv(rx, udp);
+  assert.deepEqual([u.r.drop, u.r.mib], [XDrop.BadOuter, XfrmStat.InHdrError]);
+  // Each refusal is counted once, under a name `tunkit xfrm stat` shows (the kernel counts these in
+  // InHdrErrors / Udp InErrors before xfrm sees them; tunkit keeps the xfrm MIB only).
+  const snap = rx.mib.snapshot();
+  assert.equal(snap.XfrmInHdrError, 5);
+  assert.equal(Object.values(snap).reduce((a, b) => a + b, 0), 5, JSON.stringify(snap));
 });
 
 test('ESN across 2^32 (xfrm_replay_overflow_esn, xfrm_replay_seqhi): the sender bumps oseq_hi, the receiver infers seq_hi and authenticates it', () => {

@@ -226,6 +226,7 @@ test('malformed plaintext and unfit packets: bad inner header → XfrmInStateMod
   const v6 = ping6(0);
   v6[5] = 200; // payload length past the plaintext
   assert.equal(recv(rx, espPacket(rxSa, 4, v6, 41)).r.drop, XDrop.BadInner);
+  assert.equal(rx.mib.snapshot().XfrmInStateModeError, 4, 'every BadInner above is counted once');
   // An allow policy without templates: the packet bypasses IPsec (xfrm_lookup returns the plain route).
   const open = oneWay();
   open.tx.spd.flush();

@@ -58,5 +58,9 @@ test('inputUdp: keepalive 0xFF is consumed, a non-ESP marker is IKE, short paylo
   assert.equal(r.off, 132);
   assert.equal(r.len, 28);
   assert.equal(rx.inputUdp(b, 128, 6, HOST_U32, 4500, GUEST_U32, 3, 0, NOW, r), XVerdict.Ike, 'xfrm4_udp_encap_rcv: ≤ 8 bytes is never ESP');
+  b[128] = 0x01;
+  assert.equal(rx.inputUdp(b, 128, 8, HOST_U32, 4500, GUEST_U32, 3, 0, NOW, r), XVerdict.Ike, 'exactly 8 bytes: still not ESP');
+  assert.deepEqual(rx.natT, { keepalives: 1, ike: 3 }, 'each one counted where `tunkit stats` shows it');
+  assert.equal(Object.values(rx.mib.snapshot()).reduce((a, v) => a + v, 0), 0, 'and none of them as an xfrm error');
   assert.throws(() => rx.inputUdp(b, 20, 6, HOST_U32, 4500, GUEST_U32, 3, 0, NOW, r), RangeError, 'needs 28 bytes of headroom');
 });
