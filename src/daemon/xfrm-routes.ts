@@ -41,7 +41,7 @@ export class XfrmRoutes {
   syncRoutes(): void {
     const want = new Map<string, WantedRoute>();
     for (const p of this.xfrm.spd.list()) {
-      if (p.dir !== XFRM_POLICY_OUT || p.ifId !== 0 || p.isBlock) continue;
+      if (p.dir !== XFRM_POLICY_OUT || p.ifId !== 0 || p.isBlock || p.isMarkScoped) continue; // mark-scoped: never matches what the TUN reads (mark 0)
       const t = p.tmpls.find((x) => x.mode === XFRM_MODE_TUNNEL);
       if (t === undefined) continue;
       if (t.dst !== null && t.dst.family === p.sel.dst.family && prefixMatch(p.sel.dst, t.dst.bytes, 0)) {
