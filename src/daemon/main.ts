@@ -55,6 +55,7 @@ import type { ReloadResult, Request } from './protocol.js';
 import { ControlServer } from './server.js';
 import { XfrmControl } from './xfrm-control.js';
 import { POLICY_DEV, XfrmRoutes } from './xfrm-routes.js';
+import { PolicyFirewall } from './policy-firewall.js';
 import { formatXAddr } from '../xfrm/selector.js';
 import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
@@ -108,6 +109,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   let xctl: XfrmControl | null = null;
   let ike: IkeShell | null = null;
   const routes = new XfrmRoutes(xfrm, { warn: (e, f) => log.warn(e, f) });
+  const firewall = new PolicyFirewall(xfrm, () => [POLICY_DEV, ...node.xfrmLinks.all.keys()], (e, f) => log.warn(e, f), (e, f) => log.info(e, f));
   const dp = new Datapath(node.stack, xfrm, {
     pmtu: (remote, mtu, devs) => {
       log.info('pmtu', { remote, mtu, devs: devs.join(',') });
@@ -129,6 +131,8 @@ async function start(o: Options, log: Log): Promise<Running> {
     now: Date.now,
     routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
     tablesChanged: () => routes.syncRoutes(),
+    spdChanged: () => firewall.schedule(),
+    extraStats: () => firewall.counts(),
   });
   const svc = await startService({ node, xfrm, dp, log }, o.metricsListen);
   const { tun: policyTun, natT } = openSockets(dp, log);
@@ -147,6 +151,7 @@ async function start(o: Options, log: Log): Promise<Running> {
       // main exits 1; the kernel keeps routes, so take the policy routes out first
       ike.close();
       routes.clear();
+      firewall.stop();
       dp.stop();
       await policyTun.close();
       node.close();
@@ -170,6 +175,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     housekeeping(node, srv);
     xfrm.tick(Date.now());
     ctl.drainEvents();
+    firewall.tick();
     svc.tick();
   }, 1000);
   return { svc, stop: async () => {
@@ -177,6 +183,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     await svc.close();
     ike?.close();
     routes.clear();
+    firewall.stop();
     dp.stop();
     await policyTun.close();
     node.close();
