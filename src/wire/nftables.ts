@@ -140,10 +140,10 @@ export class NlWriter {
     this.o += space;
   }
 
-  /** A NUL-terminated string. */
-  str(type: number, s: string): void {
+  /** A NUL-terminated string (NLA_NUL_STRING; isNul false: NLA_STRING without the NUL, as libnftnl sends some). */
+  str(type: number, s: string, isNul = true): void {
     const u = utf8(s);
-    const v = new Uint8Array(u.length + 1);
+    const v = new Uint8Array(u.length + (isNul ? 1 : 0));
     v.set(u);
     this.bytes(type, v);
   }
@@ -246,9 +246,9 @@ function emitExpr(w: NlWriter, e: NftExpr): void {
   w.str(NFTA_EXPR_NAME, e.kind === 'verdict' ? 'immediate' : e.kind === 'counter' ? 'objref' : e.kind);
   const d = w.nest(NFTA_EXPR_DATA);
   switch (e.kind) {
-    case 'meta': // NFTA_META_DREG 1, NFTA_META_KEY 2
-      w.be32(1, NFT_REG_1);
+    case 'meta': // NFTA_META_KEY 2, NFTA_META_DREG 1 (libnftnl's order)
       w.be32(2, e.key);
+      w.be32(1, NFT_REG_1);
       break;
     case 'payload': // NFTA_PAYLOAD_DREG 1, BASE 2, OFFSET 3, LEN 4
       w.be32(1, NFT_REG_1);
@@ -271,7 +271,7 @@ function emitExpr(w: NlWriter, e: NftExpr): void {
       break;
     case 'counter': // NFTA_OBJREF_IMM_TYPE 1, NFTA_OBJREF_IMM_NAME 2
       w.be32(1, NFT_OBJECT_COUNTER);
-      w.str(2, e.name);
+      w.str(2, e.name, false);
       break;
     case 'verdict': { // NFTA_IMMEDIATE_DREG 1, NFTA_IMMEDIATE_DATA 2 { NFTA_DATA_VERDICT { NFTA_VERDICT_CODE } }
       w.be32(1, NFT_REG_VERDICT);

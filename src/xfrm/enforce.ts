@@ -156,7 +156,7 @@ function peers(spd: Spd, sad: Sad): XAddr[] {
 }
 
 /** Accept rules for ESP and IKE/NAT-T with each peer (daddr on output, saddr on the others). */
-function peerRules(list: readonly XAddr[], isOut: boolean): NftExpr[][] {
+export function peerRules(list: readonly XAddr[], isOut: boolean): NftExpr[][] {
   const rules: NftExpr[][] = [];
   for (const a of list) {
     const family = a.family === 6 ? 6 : 4;
