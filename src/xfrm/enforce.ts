@@ -11,10 +11,11 @@
 //   1. accept what tunkit itself handles: loopback (the kernel's lo has
 //      disable_xfrm/disable_policy), and tunkit's policy TUN and xfrm
 //      interfaces (it looks those packets up in the SPD itself);
-//   2. accept the IPsec traffic with the peers (every SA's and template's
-//      addresses): ESP, and UDP from/to port 500 or 4500 (IKE, NAT-T) — the
-//      kernel does not policy-check an ESP packet itself, and IKE sockets
-//      carry a bypass socket policy;
+//   2. accept the IPsec traffic itself: ESP with the peers (every SA's and
+//      template's addresses) — the kernel does not policy-check an ESP
+//      packet itself — and UDP from our port 500/4500 (output) or to it
+//      (input, forward): IKE and NAT-T, which an IKE daemon's bypass socket
+//      policies exempt in the kernel;
 //   3. each if_id-0 policy of the direction, best first (priority, then age,
 //      as xfrm_policy_lookup_bytype), its selector and mark as nft matches:
 //        block                          → count, drop  (XfrmOutPolBlock / XfrmInPolBlock)
@@ -155,17 +156,20 @@ function peers(spd: Spd, sad: Sad): XAddr[] {
   return [...seen.values()];
 }
 
-/** Accept rules for ESP and IKE/NAT-T with each peer (daddr on output, saddr on the others). */
+/**
+ * Accept rules for the IPsec traffic itself: ESP with each peer (daddr on
+ * output, saddr on the others), then IKE and NAT-T by port — from our port
+ * 500/4500 on output, to it on input/forward — whoever the peer is, as the
+ * kernel exempts an IKE daemon's sockets (bypass socket policies) before it
+ * knows its peers.
+ */
 export function peerRules(list: readonly XAddr[], isOut: boolean): NftExpr[][] {
   const rules: NftExpr[][] = [];
   for (const a of list) {
     const family = a.family === 6 ? 6 : 4;
-    const head = [...nfproto(family), ...addrMatch({ ...a, plen: family === 4 ? 32 : 128 }, !isOut)];
-    rules.push([...head, ...l4proto(IPPROTO_ESP), ACCEPT]);
-    for (const port of IKE_PORTS) {
-      for (const offset of [0, 2]) rules.push([...head, ...l4proto(IPPROTO_UDP), ...fieldMatch(offset, 2, port, 0xffff), ACCEPT]);
-    }
+    rules.push([...nfproto(family), ...addrMatch({ ...a, plen: family === 4 ? 32 : 128 }, !isOut), ...l4proto(IPPROTO_ESP), ACCEPT]);
   }
+  for (const port of IKE_PORTS) rules.push([...l4proto(IPPROTO_UDP), ...fieldMatch(isOut ? 0 : 2, 2, port, 0xffff), ACCEPT]);
   return rules;
 }
 
