@@ -26,25 +26,34 @@ static int tk_nl_opt(int fd, int opt) {
   return -1;
 }
 
-static int tk_nl_bufs(int fd) {
-  int rcv = TK_NL_RCVBUF, snd = TK_NL_SNDBUF;
+/* NETLINK_NETFILTER: an nf_tables batch is one datagram, bounded by the send buffer. */
+#define TK_NFT_SNDBUF (4 * 1024 * 1024)
+
+static int tk_nl_bufs(int fd, int proto) {
+  int rcv = TK_NL_RCVBUF, snd = proto == NETLINK_NETFILTER ? TK_NFT_SNDBUF : TK_NL_SNDBUF;
+  if (proto == NETLINK_NETFILTER && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) == 0) snd = 0;
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0 &&
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv) < 0) return -1;
-  return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+  return snd == 0 ? 0 : setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
 }
 
+/* nlOpen(groups?, protocol?): NETLINK_ROUTE (0, the default) or NETLINK_NETFILTER (12, nf_tables). */
 static napi_value tk_nl_open(napi_env env, napi_callback_info info) {
-  napi_value argv[1], out, jfd, jport;
-  int32_t groups = 0;
+  napi_value argv[2], out, jfd, jport;
+  int32_t groups = 0, proto = NETLINK_ROUTE;
   napi_valuetype t = napi_undefined;
-  if (!tk_args(env, info, 1, argv)) return NULL;
+  if (!tk_args(env, info, 2, argv)) return NULL;
   if (napi_typeof(env, argv[0], &t) == napi_ok && t != napi_undefined && !tk_int(env, argv[0], "groups", &groups)) return NULL;
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return tk_throw_errno(env, errno, "socket", "AF_NETLINK/NETLINK_ROUTE");
+  t = napi_undefined;
+  if (napi_typeof(env, argv[1], &t) == napi_ok && t != napi_undefined && !tk_int(env, argv[1], "protocol", &proto)) return NULL;
+  if (proto != NETLINK_ROUTE && proto != NETLINK_NETFILTER) return tk_throw_range(env, "protocol %d is neither NETLINK_ROUTE nor NETLINK_NETFILTER", proto);
+  const char *what = proto == NETLINK_ROUTE ? "AF_NETLINK/NETLINK_ROUTE" : "AF_NETLINK/NETLINK_NETFILTER";
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  if (fd < 0) return tk_throw_errno(env, errno, "socket", what);
   struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_pid = 0, .nl_groups = (uint32_t)groups };
   socklen_t salen = sizeof sa;
   const char *failed = NULL;
-  if (tk_nl_bufs(fd) < 0) failed = "SO_RCVBUF";
+  if (tk_nl_bufs(fd, proto) < 0) failed = "SO_RCVBUF";
   else if (tk_nl_opt(fd, NETLINK_EXT_ACK) < 0) failed = "NETLINK_EXT_ACK";
   else if (tk_nl_opt(fd, NETLINK_GET_STRICT_CHK) < 0) failed = "NETLINK_GET_STRICT_CHK";
   else if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) failed = "bind";
@@ -52,7 +61,7 @@ static napi_value tk_nl_open(napi_env env, napi_callback_info info) {
   if (failed != NULL) {
     int err = errno;
     close(fd);
-    return tk_throw_errno(env, err, failed, "AF_NETLINK/NETLINK_ROUTE");
+    return tk_throw_errno(env, err, failed, what);
   }
   TK_NAPI(env, napi_create_object(env, &out));
   TK_NAPI(env, napi_create_int32(env, fd, &jfd));

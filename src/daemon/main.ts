@@ -61,6 +61,7 @@ import type { ReloadResult, Request } from './protocol.js';
 import { ControlServer } from './server.js';
 import { XfrmControl } from './xfrm-control.js';
 import { POLICY_DEV, XfrmRoutes } from './xfrm-routes.js';
+import { PolicyFirewall } from './policy-firewall.js';
 import { formatXAddr } from '../xfrm/selector.js';
 import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
 import type { XfrmState } from '../xfrm/state.js';
@@ -132,6 +133,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     server?.publish({ type: 'pmtu', remote, mtu: x.routeMtu, devs: [POLICY_DEV] });
     routes.syncRoutes();
   };
+  const firewall = new PolicyFirewall(xfrm, () => [POLICY_DEV, ...node.xfrmLinks.all.keys()], (e, f) => log.warn(e, f), (e, f) => log.info(e, f));
   const dp = new Datapath(node.stack, xfrm, {
     pmtu: (remote, mtu, devs) => {
       log.info('pmtu', { remote, mtu, devs: devs.join(',') });
@@ -149,6 +151,8 @@ async function start(o: Options, log: Log): Promise<Running> {
     now: Date.now,
     routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
     tablesChanged: () => routes.syncRoutes(),
+    spdChanged: () => firewall.schedule(),
+    extraStats: () => firewall.counts(),
   });
   const svc = await startService({ node, xfrm, dp, log }, o.metricsListen);
   const { tun: policyTun, natT } = openSockets(dp, log);
@@ -168,6 +172,7 @@ async function start(o: Options, log: Log): Promise<Running> {
       // main exits 1, leaving what was made or adopted to fail closed until the next start
       ike.close();
       routes.detach();
+      firewall.detach();
       dp.stop();
       await policyTun.close();
       node.close();
@@ -192,6 +197,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     housekeeping(node, srv);
     for (const x of xfrm.tick(Date.now())) xfrmPmtu(x);
     ctl.drainEvents();
+    firewall.tick();
     svc.tick();
   }, 1000);
   return { svc, stop: async () => {
@@ -199,6 +205,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     await svc.close();
     ike?.close();
     routes.detach();
+    firewall.detach();
     dp.stop();
     await policyTun.close();
     node.close();

@@ -30,7 +30,9 @@ import { NetlinkError, RtNetlink } from '../io/netlink.js';
 import type { LinkInfo } from '../io/netlink.js';
 import { openTun } from '../io/tun-linux.js';
 import type { TunLinux, TunOptions } from '../io/tun-linux.js';
+import { NfTables } from '../io/nftables.js';
 import { routeKey } from './policy-routes.js';
+import { FULL_TUNNEL_PREF, FULL_TUNNEL_TABLE } from './xfrm-routes.js';
 
 /** IFLA_IFALIAS of every device tunkitd made (`ip -d link show` prints "alias tunkitd"). */
 export const TUNKIT_ALIAS = 'tunkitd';
@@ -151,7 +153,31 @@ export function sweepStale(keepDevs: ReadonlySet<string>, policyDev: string, kee
  * what tunkit protected goes by the other routes again.
  */
 export function teardown(): { removed: Removed; errors: string[] } {
-  return sweepStale(new Set(), '', new Set());
+  const out = sweepStale(new Set(), '', new Set());
+  withNl((nl) => {
+    for (const family of [4, 6] as const) {
+      // The full-tunnel table is tunkit's alone (xfrm-routes.ts): every route in it, then its rule.
+      let routes: RouteRepr[] = [];
+      tryDo(out.errors, `route show table ${FULL_TUNNEL_TABLE}`, () => { routes = nl.routeDumpTable(family, FULL_TUNNEL_TABLE); }); // ENOENT: no such table
+      for (const r of routes) {
+        const k = keyOf(r);
+        const what = `route ${r.type === RTN_BLACKHOLE ? 'blackhole ' : ''}${k ?? '?'} table ${FULL_TUNNEL_TABLE}`;
+        if (tryDo(out.errors, `${what} del`, () => nl.routeDelExact(r))) out.removed.push(what);
+      }
+      const rule = `rule pref ${FULL_TUNNEL_PREF} lookup ${FULL_TUNNEL_TABLE}${family === 6 ? ' (ipv6)' : ''}`;
+      if (tryDo(out.errors, `${rule} del`, () => nl.rule(family, FULL_TUNNEL_PREF, FULL_TUNNEL_TABLE, true))) out.removed.push(rule);
+    }
+  });
+  let nft: NfTables | null = null;
+  try {
+    nft = NfTables.open();
+    if (nft.remove()) out.removed.push('nft table inet tunkit');
+  } catch (e) {
+    out.errors.push(`nft delete table inet tunkit: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    nft?.close();
+  }
+  return out;
 }
 
 function tryDo(errors: string[], what: string, fn: () => void): boolean {
@@ -159,7 +185,7 @@ function tryDo(errors: string[], what: string, fn: () => void): boolean {
     fn();
     return true;
   } catch (e) {
-    if (e instanceof NetlinkError && (e.code === 'ESRCH' || e.code === 'ENODEV')) return false; // already gone
+    if (e instanceof NetlinkError && (e.code === 'ESRCH' || e.code === 'ENODEV' || e.code === 'ENOENT')) return false; // already gone
     errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
     return false;
   }

@@ -17,6 +17,12 @@
 //   stop()      deletes every route it made; stop(true) (daemon stop) keeps
 //               them, failing closed, for the next start to adopt (persist.ts).
 //
+// A PolicyRoutes works in one routing table: the main one, or (full
+// tunnels, xfrm-routes.ts) tunkit's own table, which then also holds `throw`
+// routes (holes through which a lookup falls to the next rule: the peers'
+// underlay addresses) and is consulted by one `ip rule` per family at
+// `rulePref`, added while the table holds anything and removed with it.
+//
 // Fail closed: each wanted prefix also gets a blackhole route of the worst
 // metric (BACKUP_METRIC). While the TUN route exists it wins; when the kernel
 // drops it (device down, or tunkitd gone and its TUN with it), protected
@@ -28,8 +34,8 @@ import { formatIp4, formatIp6 } from '../wire/addr.js';
 import { be32 } from '../wire/bytes.js';
 import { NlMsg } from '../wire/netlink.js';
 import {
-  IFF_UP, RTM_DELLINK, RTM_DELROUTE, RTM_NEWLINK, RTN_BLACKHOLE, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK,
-  parseLink, rtmgrp,
+  IFF_UP, RTM_DELLINK, RTM_DELROUTE, RTM_NEWLINK, RTN_BLACKHOLE, RTN_THROW, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK,
+  RT_TABLE_MAIN, parseLink, rtmgrp,
 } from '../wire/rtnetlink.js';
 import { parseRoute } from '../wire/rtnetlink-route.js';
 import type { RouteRepr } from '../wire/rtnetlink-route.js';
@@ -63,6 +69,10 @@ export class PolicyRoutes {
   /** Routes into the TUN that the kernel has, as far as we know: key → what was installed. */
   private readonly installed = new Map<string, WantedRoute>();
   private readonly backups = new Map<string, IpPrefix>();
+  /** Throw routes installed (key → prefix), and the families whose rule is installed. */
+  private readonly throws = new Map<string, IpPrefix>();
+  private readonly ruleOn = new Set<4 | 6>();
+  private wantThrows: ReadonlyMap<string, IpPrefix> = new Map();
   private readonly errors = new Map<string, string>();
   private ifindex = 0;
   private isUp = false;
@@ -70,35 +80,80 @@ export class PolicyRoutes {
   private readonly rx = new Uint8Array(64 * 1024);
   private readonly m = new NlMsg();
 
-  /** warn: a structured log line (log.ts), e.g. event=route_install dev=ipsec0 op="route replace …" err="…". */
-  constructor(private readonly dev: string, private readonly warn: LogFn) {}
+  /**
+   * warn: a structured log line (log.ts), e.g. event=route_install dev=ipsec0 op="route replace …" err="…".
+   * table: the routing table of every route made here; rulePref: with a table other than main, the
+   * preference of its `ip rule … lookup TABLE` (null: no rule).
+   */
+  constructor(private readonly dev: string, private readonly warn: LogFn, private readonly table = RT_TABLE_MAIN,
+    private readonly rulePref: number | null = null) {}
+
+  /** " table N" for the log lines of a table other than main. */
+  private get t(): string { return this.table === RT_TABLE_MAIN ? '' : ` table ${this.table}`; }
 
   /**
    * Brings the kernel's routes into line with `want` (key from routeKey). The
    * blackholes need no device, so they are kept (and removed) even when the
    * TUN is missing; a new prefix gets its blackhole before its TUN route.
    */
-  sync(want: ReadonlyMap<string, WantedRoute>): void {
+  sync(want: ReadonlyMap<string, WantedRoute>, throws: ReadonlyMap<string, IpPrefix> = new Map()): void {
     this.want = want;
+    this.wantThrows = throws;
+    const t = this.t;
     const hasDev = this.refreshLink();
+    this.syncRule(false);
     for (const [k, r] of this.installed) {
       if (!hasDev || want.has(k)) continue;
-      if (this.op(`${k} dev`, `route del ${k} dev ${this.dev}`, (nl) => nl.routeDel(r.prefix, this.ifindex), true)) this.installed.delete(k);
+      if (this.op(`${k} dev`, `route del ${k} dev ${this.dev}${t}`, (nl) => nl.routeDel(r.prefix, this.ifindex, this.table), true)) this.installed.delete(k);
     }
     for (const [k, p] of this.backups) {
-      if (!want.has(k) && this.op(`${k} blackhole`, `route del blackhole ${k}`, (nl) => nl.blackhole(p, BACKUP_METRIC, true), true)) this.backups.delete(k);
+      if (!want.has(k) && this.op(`${k} blackhole`, `route del blackhole ${k}${t}`, (nl) => nl.blackhole(p, BACKUP_METRIC, true, this.table), true)) this.backups.delete(k);
+    }
+    for (const [k, p] of this.throws) {
+      if (!throws.has(k) && this.op(`${k} throw`, `route del throw ${k}${t}`, (nl) => nl.throwRoute(p, this.table, true), true)) this.throws.delete(k);
+    }
+    for (const [k, p] of throws) {
+      if (!this.throws.has(k) && this.op(`${k} throw`, `route replace throw ${k}${t}`, (nl) => nl.throwRoute(p, this.table))) this.throws.set(k, p);
     }
     for (const [k, w] of want) {
-      if (!this.backups.has(k) && this.op(`${k} blackhole`, `route replace blackhole ${k} metric ${BACKUP_METRIC}`, (nl) => nl.blackhole(w.prefix, BACKUP_METRIC))) {
+      if (!this.backups.has(k) && this.op(`${k} blackhole`, `route replace blackhole ${k} metric ${BACKUP_METRIC}${t}`, (nl) => nl.blackhole(w.prefix, BACKUP_METRIC, false, this.table))) {
         this.backups.set(k, w.prefix);
       }
       if (!hasDev || (this.installed.has(k) && this.installed.get(k)?.mtu === w.mtu)) continue;
-      const what = `route replace ${k} dev ${this.dev}${w.mtu !== null ? ` mtu ${w.mtu}` : ''}`;
-      if (this.op(`${k} dev`, what, (nl) => nl.routeReplace(w.prefix, this.ifindex, w.mtu))) this.installed.set(k, w);
+      const what = `route replace ${k} dev ${this.dev}${w.mtu !== null ? ` mtu ${w.mtu}` : ''}${t}`;
+      if (this.op(`${k} dev`, what, (nl) => nl.routeReplace(w.prefix, this.ifindex, w.mtu, this.table))) this.installed.set(k, w);
     }
+    this.syncRule(true);
     for (const e of this.errors.keys()) {
       const k = e.split(' ')[0] ?? '';
-      if (k.includes('/') && !want.has(k) && !this.installed.has(k) && !this.backups.has(k)) this.errors.delete(e);
+      if (k.includes('/') && !want.has(k) && !this.installed.has(k) && !this.backups.has(k) && !this.throws.has(k)) this.errors.delete(e);
+    }
+  }
+
+  /**
+   * The table's `ip rule` per family: wanted while the table is to hold a
+   * route or a throw of that family. isAdd false removes the unwanted ones
+   * (before the routes go), true adds the wanted ones (after they are in).
+   */
+  private syncRule(isAdd: boolean): void {
+    const pref = this.rulePref;
+    if (pref === null) return;
+    const fams = new Set<4 | 6>();
+    for (const w of this.want.values()) fams.add(w.prefix.family);
+    for (const p of this.wantThrows.values()) fams.add(p.family);
+    for (const f of [4, 6] as const) {
+      const what = `rule ${isAdd ? 'add' : 'del'} pref ${pref} lookup ${this.table}${f === 6 ? ' (ipv6)' : ''}`;
+      if (isAdd && fams.has(f) && !this.ruleOn.has(f)) {
+        const ok = this.op(`rule${f}`, what, (nl) => {
+          try { nl.rule(f, pref, this.table); } catch (e) { if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e; }
+        });
+        if (ok) this.ruleOn.add(f);
+      } else if (!isAdd && !fams.has(f) && this.ruleOn.has(f)) {
+        const ok = this.op(`rule${f}`, what, (nl) => {
+          try { nl.rule(f, pref, this.table, true); } catch (e) { if (!(e instanceof NetlinkError && e.code === 'ENOENT')) throw e; }
+        });
+        if (ok) this.ruleOn.delete(f);
+      }
     }
   }
 
@@ -184,7 +239,8 @@ export class PolicyRoutes {
         const r = parseRoute(m);
         const k = r !== null ? keyOf(r) : null;
         if (r === null || k === null) continue;
-        if (r.type === RTN_BLACKHOLE ? this.backups.has(k) : r.oif === this.ifindex && this.installed.has(k)) return true;
+        if ((r.tableId ?? r.table) !== this.table) continue;
+        if (r.type === RTN_BLACKHOLE ? this.backups.has(k) : r.type === RTN_THROW ? this.throws.has(k) : r.oif === this.ifindex && this.installed.has(k)) return true;
       }
     }
     return false;
@@ -194,9 +250,9 @@ export class PolicyRoutes {
   private resync(): void {
     if (!this.refreshLink()) return;
     const have = new Map<string, number | null>();
-    const read = this.op('dump', `route dump dev ${this.dev}`, (nl) => {
+    const read = this.op('dump', `route dump dev ${this.dev}${this.t}`, (nl) => {
       for (const family of [4, 6] as const) {
-        for (const r of nl.routeDump(family, this.ifindex)) {
+        for (const r of nl.routeDump(family, this.ifindex, this.table)) {
           const k = keyOf(r);
           if (k !== null) have.set(k, r.mtu);
         }
@@ -205,6 +261,7 @@ export class PolicyRoutes {
     if (!read) return;
     for (const [k, w] of this.installed) if (have.get(k) !== w.mtu || !have.has(k)) this.installed.delete(k);
     this.backups.clear(); // re-assert them all: replacing an existing one changes nothing
-    this.sync(this.want);
+    this.throws.clear();
+    this.sync(this.want, this.wantThrows);
   }
 }

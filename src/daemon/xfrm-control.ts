@@ -33,7 +33,21 @@ export interface XfrmHost {
    * xfrm-interface states made adding them O(N²).
    */
   tablesChanged(): void;
+  /**
+   * Called after every request that changed the SPD, the SAD or the
+   * defaults (the kernel-side rules, policy-firewall.ts, follow all of them;
+   * they coalesce per loop turn). Optional: none in unit tests.
+   */
+  spdChanged?(): void;
+  /** xfrm_stat name → drops counted outside the data path (the nf_tables rules), added to the MIB by `xfrm stat`. */
+  extraStats?(): Readonly<Record<string, number>>;
 }
+
+/** Requests that change the SPD, the SAD or the defaults. */
+const MUTATING: ReadonlySet<XfrmOp> = new Set<XfrmOp>([
+  'xfrm.state.add', 'xfrm.state.update', 'xfrm.state.del', 'xfrm.state.flush',
+  'xfrm.policy.add', 'xfrm.policy.update', 'xfrm.policy.del', 'xfrm.policy.flush', 'xfrm.policy.setdefault',
+]);
 
 const obj = (v: unknown, field: string): Record<string, unknown> => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(field, 'must be an object');
@@ -43,8 +57,14 @@ const obj = (v: unknown, field: string): Record<string, unknown> => {
 export class XfrmControl {
   constructor(readonly stack: XfrmStack, private readonly host: XfrmHost) {}
 
-  /** One xfrm.* request; throws VpnError for the client. */
+  /** One xfrm.* request; throws VpnError for the client (and then nothing changed). */
   handle(op: XfrmOp, args: Record<string, unknown>): unknown {
+    const r = this.dispatch(op, args);
+    if (MUTATING.has(op)) this.host.spdChanged?.();
+    return r;
+  }
+
+  private dispatch(op: XfrmOp, args: Record<string, unknown>): unknown {
     switch (op) {
       case 'xfrm.state.add': case 'xfrm.state.update': return this.stateAdd(obj(args['state'], 'state') as unknown as StateSpec, op === 'xfrm.state.update');
       case 'xfrm.state.del': return this.stateDel(obj(args['id'], 'id') as unknown as StateId);
@@ -69,8 +89,15 @@ export class XfrmControl {
         this.stack.spd.setDefaults(obj(args['defaults'], 'defaults') as Partial<PolicyDefaults>);
         return { ...this.stack.spd.defaults };
       case 'xfrm.policy.getdefault': return { ...this.stack.spd.defaults };
-      case 'xfrm.stat': return this.stack.mib.snapshot();
+      case 'xfrm.stat': return this.stat();
     }
+  }
+
+  /** The MIB plus the drops of the kernel-side rules, by xfrm_stat name. */
+  private stat(): Record<string, number> {
+    const out: Record<string, number> = { ...this.stack.mib.snapshot() };
+    for (const [k, v] of Object.entries(this.host.extraStats?.() ?? {})) out[k] = (out[k] ?? 0) + v;
+    return out;
   }
 
   /** Publishes the core's queued events (expire, acquire, mapping). */

@@ -3,67 +3,92 @@
 // and if_id 0, to its selector's destination prefix, carrying the SA's ESP
 // payload MTU once a state exists — the kernel's bundle route has
 // xfrm_state_mtu from the start (xfrm_init_pmtu), so TCP never sends a
-// segment the SA cannot carry. A prefix that would also swallow the
-// template's own peer address gets no route (the ESP packets themselves
-// would loop into the TUN). PolicyRoutes (policy-routes.ts) keeps the
-// kernel's table in step over rtnetlink: in-place MTU changes, fail-closed
+// segment the SA cannot carry. PolicyRoutes (policy-routes.ts) keeps the
+// kernel's tables in step over rtnetlink: in-place MTU changes, fail-closed
 // blackholes, re-installation after the device went down.
+//
+// Full tunnels: a selector that contains the template's own peer (0.0.0.0/0
+// with tmpl dst = the peer's underlay address) cannot go in the main table —
+// a 0.0.0.0/0 route there would replace the default route, and the ESP
+// packets to the peer would loop into the TUN. Such prefixes go in tunkit's
+// own table FULL_TUNNEL_TABLE, consulted before main by `ip rule pref
+// FULL_TUNNEL_PREF lookup FULL_TUNNEL_TABLE` (charon's table 220 pattern),
+// next to a `throw` route for each such peer: the lookup for the peer's own
+// address falls through to the main table and leaves by whatever underlay
+// route it has now — nothing to follow when the gateway changes, unlike a
+// copied host route. The table's blackholes and throws, and the rule,
+// outlive the process: with tunkitd dead, the full tunnel's traffic is
+// dropped, the peer stays reachable for IKE/ESP.
 
 import type { LogFn } from './log.js';
 import { XFRM_MODE_TUNNEL } from '../xfrm/config.js';
 import { espPayloadMtu } from '../xfrm/esp-out.js';
-import { Flow, formatPrefix, prefixMatch } from '../xfrm/selector.js';
+import { Flow, prefixMatch } from '../xfrm/selector.js';
 import type { XfrmPolicy } from '../xfrm/spd.js';
 import { XFRM_POLICY_OUT } from '../xfrm/spd.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
 import { PolicyRoutes, routeKey } from './policy-routes.js';
 import type { WantedRoute } from './policy-routes.js';
+import type { IpPrefix } from '../io/netlink.js';
 
 /** The policy TUN: out policies' traffic is routed into it. */
 export const POLICY_DEV = 'ipsec0';
+/** tunkit's routing table for full-tunnel policies (not charon's 220, so both can run), and its rule's preference (before main's 32766). */
+export const FULL_TUNNEL_TABLE = 4220;
+export const FULL_TUNNEL_PREF = 4220;
 
 export interface XfrmRoutesEvents { readonly warn: LogFn }
 
 export class XfrmRoutes {
   private readonly routes: PolicyRoutes;
+  private readonly full: PolicyRoutes;
 
-  constructor(private readonly xfrm: XfrmStack, private readonly ev: XfrmRoutesEvents) {
+  constructor(private readonly xfrm: XfrmStack, ev: XfrmRoutesEvents) {
     this.routes = new PolicyRoutes(POLICY_DEV, (event, f) => ev.warn(event, f));
+    this.full = new PolicyRoutes(POLICY_DEV, (event, f) => ev.warn(event, f), FULL_TUNNEL_TABLE, FULL_TUNNEL_PREF);
   }
 
   /** Follows the device's link state and our routes (call once POLICY_DEV exists). */
-  watch(): void { this.routes.watch(); }
+  watch(): void { this.routes.watch(); this.full.watch(); }
 
-  /** Removes every route (and blackhole) it installed. */
-  clear(): void { this.routes.stop(); }
+  /** Removes every route (and blackhole, throw, rule) it installed (teardown). */
+  clear(): void { this.routes.stop(); this.full.stop(); }
 
-  /** Lets go of the routes (daemon stop): they and their blackholes stay, failing closed. */
-  detach(): void { this.routes.stop(true); }
+  /** Lets go of the routes (daemon stop): they, their blackholes, throws and rule stay, failing closed. */
+  detach(): void { this.routes.stop(true); this.full.stop(true); }
 
   /** Recomputes the wanted routes from the SPD/SAD and applies the difference. */
   syncRoutes(): void {
-    this.routes.sync(this.wanted(false));
+    const w = this.wanted();
+    this.routes.sync(w.want);
+    this.full.sync(w.full, w.peers);
   }
 
-  /** The prefixes (routeKey) that have a route now: what a start must not sweep away. */
+  /** The main-table prefixes (routeKey) that have a route now: what a start must not sweep away. */
   wantedKeys(): Set<string> {
-    return new Set(this.wanted(true).keys());
+    return new Set(this.wanted().want.keys());
   }
 
-  private wanted(isQuiet: boolean): Map<string, WantedRoute> {
+  /** want: main-table routes; full: full-tunnel prefixes (own table) with their peers' throw holes. */
+  private wanted(): { want: Map<string, WantedRoute>; full: Map<string, WantedRoute>; peers: Map<string, IpPrefix> } {
     const want = new Map<string, WantedRoute>();
+    const full = new Map<string, WantedRoute>();
+    const peers = new Map<string, IpPrefix>();
     for (const p of this.xfrm.spd.list()) {
-      if (p.dir !== XFRM_POLICY_OUT || p.ifId !== 0 || p.isBlock) continue;
+      if (p.dir !== XFRM_POLICY_OUT || p.ifId !== 0 || p.isBlock || p.isMarkScoped) continue; // mark-scoped: never matches what the TUN reads (mark 0)
       const t = p.tmpls.find((x) => x.mode === XFRM_MODE_TUNNEL);
       if (t === undefined) continue;
-      if (t.dst !== null && t.dst.family === p.sel.dst.family && prefixMatch(p.sel.dst, t.dst.bytes, 0)) {
-        if (!isQuiet) this.ev.warn('policy_route_skipped', { dst: formatPrefix(p.sel.dst), peer: formatPrefix({ ...t.dst, plen: 32 }), reason: 'the policy covers its own peer' });
-        continue;
-      }
       const x = this.xfrm.sad.findOut(t, probe(p), 0);
-      want.set(routeKey(p.sel.dst), { prefix: p.sel.dst, mtu: x !== null ? espPayloadMtu(x, x.routeMtu) : null });
+      const w = { prefix: p.sel.dst, mtu: x !== null ? espPayloadMtu(x, x.routeMtu) : null };
+      if (t.dst !== null && t.dst.family === p.sel.dst.family && prefixMatch(p.sel.dst, t.dst.bytes, 0)) {
+        const peer: IpPrefix = { family: t.dst.family === 6 ? 6 : 4, bytes: t.dst.bytes, plen: t.dst.family === 6 ? 128 : 32 };
+        peers.set(routeKey(peer), peer);
+        full.set(routeKey(p.sel.dst), w);
+      } else {
+        want.set(routeKey(p.sel.dst), w);
+      }
     }
-    return want;
+    return { want, full, peers };
   }
 }
 

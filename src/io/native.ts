@@ -120,7 +120,8 @@ export interface NativeAddon {
    * receive buffer, NETLINK_EXT_ACK and NETLINK_GET_STRICT_CHK (when the kernel has them),
    * bound to the RTMGRP_* multicast mask `groups` (0 = none). portId is the bound nl_pid.
    */
-  nlOpen(groups?: number): { fd: number; portId: number };
+  /** protocol: NETLINK_ROUTE (0, default) or NETLINK_NETFILTER (12). */
+  nlOpen(groups?: number, protocol?: number): { fd: number; portId: number };
   /** One sendto(2) of buf[0, len) to the kernel. */
   nlSend(fd: number, buf: Uint8Array, len: number): void;
   /**

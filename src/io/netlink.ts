@@ -24,11 +24,13 @@ import {
 import type { NlHdrRepr } from '../wire/netlink.js';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_GETROUTE, RTM_NEWADDR,
-  RTM_NEWLINK, RTM_NEWROUTE, RTN_BLACKHOLE, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_TUNKIT, RTPROT_UNSPEC, RT_SCOPE_LINK,
-  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, addrMsgLen, emitAddr, emitLink, linkMsgLen, parseAddr, parseLink,
+  RTM_NEWLINK, RTM_NEWROUTE, RTN_BLACKHOLE, RTN_THROW, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_TUNKIT, RTPROT_UNSPEC, RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RT_TABLE_UNSPEC, addrMsgLen, emitAddr, emitLink, linkMsgLen, parseAddr, parseLink,
 } from '../wire/rtnetlink.js';
 import type { AddrRepr, LinkRepr } from '../wire/rtnetlink.js';
 import { emitRoute, parseRoute, routeMsgLen } from '../wire/rtnetlink-route.js';
+import { emitRule, FR_ACT_TO_TBL, ruleMsgLen, RTM_DELRULE, RTM_NEWRULE } from '../wire/rtnetlink-rule.js';
+import type { RuleRepr } from '../wire/rtnetlink-rule.js';
 import type { RouteRepr } from '../wire/rtnetlink-route.js';
 import { native } from './native.js';
 
@@ -120,14 +122,14 @@ export function routeGetRequest(family: 4 | 6, dst: Uint8Array): RouteRepr {
  * for a new route proto boot, scope link (IPv4) or universe (IPv6), type
  * unicast; for a delete proto and type unspec, scope nowhere (IPv4).
  */
-export function routeSetRequest(p: IpPrefix, ifindex: number, mtu: number | null, del: boolean): RouteRepr {
+export function routeSetRequest(p: IpPrefix, ifindex: number, mtu: number | null, del: boolean, table = RT_TABLE_MAIN): RouteRepr {
   const v6 = p.family === 6;
   return {
-    family: af(p.family), dstLen: p.plen, srcLen: 0, tos: 0, table: RT_TABLE_MAIN,
+    family: af(p.family), dstLen: p.plen, srcLen: 0, tos: 0, table: table < 256 ? table : RT_TABLE_UNSPEC,
     protocol: del ? RTPROT_UNSPEC : RTPROT_BOOT,
     scope: v6 ? RT_SCOPE_UNIVERSE : del ? RT_SCOPE_NOWHERE : RT_SCOPE_LINK,
     type: del ? RTN_UNSPEC : RTN_UNICAST, flags: 0,
-    tableId: null, dst: network(p), src: null, oif: ifindex, gateway: null, prefsrc: null, priority: null, mtu,
+    tableId: table < 256 ? null : table, dst: network(p), src: null, oif: ifindex, gateway: null, prefsrc: null, priority: null, mtu,
   };
 }
 
@@ -184,18 +186,40 @@ export class RtNetlink {
    * fib_table_insert / fib6_add_rt2node; never absent in between). Main
    * table, proto boot, scope link (IPv4) / universe (IPv6), as iproute2.
    */
-  routeReplace(prefix: IpPrefix, ifindex: number, mtu: number | null = null): void {
-    this.ack(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, routeSetRequest(prefix, ifindex, mtu, false));
+  routeReplace(prefix: IpPrefix, ifindex: number, mtu: number | null = null, table = RT_TABLE_MAIN): void {
+    this.ack(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, routeSetRequest(prefix, ifindex, mtu, false, table));
   }
 
   /**
-   * `ip route replace blackhole PREFIX metric METRIC proto 116` (del: `ip
-   * route del …`): traffic to PREFIX is dropped while no route of a better
-   * (lower) metric exists. Tagged RTPROT_TUNKIT: tunkitd's own, whoever reads the table.
+   * `ip route replace blackhole PREFIX metric METRIC proto 116 [table T]`
+   * (del: `ip route del …`): traffic to PREFIX is dropped while no route of a
+   * better (lower) metric exists. Tagged RTPROT_TUNKIT (as throw routes):
+   * tunkitd's own, whoever reads the table.
    */
-  blackhole(prefix: IpPrefix, metric: number, del = false): void {
+  blackhole(prefix: IpPrefix, metric: number, del = false, table = RT_TABLE_MAIN): void {
+    this.typed(prefix, RTN_BLACKHOLE, metric, del, table);
+  }
+
+  /**
+   * `ip route replace throw PREFIX table TABLE` (del: `ip route del …`): a
+   * lookup in TABLE that lands here ends without a match, so the next rule
+   * (the main table) decides — a hole in a table that would otherwise swallow PREFIX.
+   */
+  throwRoute(prefix: IpPrefix, table: number, del = false): void {
+    this.typed(prefix, RTN_THROW, null, del, table);
+  }
+
+  /** `ip rule add pref PRIORITY lookup TABLE` (del: `ip rule del …`). EEXIST (add) and ENOENT (del) are thrown. */
+  rule(family: 4 | 6, priority: number, table: number, del = false): void {
+    const r: RuleRepr = { family: af(family), action: FR_ACT_TO_TBL, priority, table };
+    const flags = del ? NLM_F_REQUEST | NLM_F_ACK : NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    this.exchange(del ? RTM_DELRULE : RTM_NEWRULE, flags, ruleMsgLen(), (h, m) => emitRule(h, r, m), () => undefined);
+  }
+
+  /** A route of a type without a device (blackhole, throw), created or replaced, or deleted. */
+  private typed(prefix: IpPrefix, type: number, metric: number | null, del: boolean, table: number): void {
     const r: RouteRepr = {
-      ...routeSetRequest(prefix, 0, null, del), scope: RT_SCOPE_UNIVERSE, type: RTN_BLACKHOLE, oif: null, priority: metric,
+      ...routeSetRequest(prefix, 0, null, del, table), scope: RT_SCOPE_UNIVERSE, type, oif: null, priority: metric,
       protocol: del ? RTPROT_UNSPEC : RTPROT_TUNKIT,
     };
     if (del) this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, r);
@@ -203,8 +227,8 @@ export class RtNetlink {
   }
 
   /** `ip route del PREFIX dev IFINDEX`: only the route through that device. Throws NetlinkError (ESRCH when absent). */
-  routeDel(prefix: IpPrefix, ifindex: number): void {
-    this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, routeSetRequest(prefix, ifindex, null, true));
+  routeDel(prefix: IpPrefix, ifindex: number, table = RT_TABLE_MAIN): void {
+    this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, routeSetRequest(prefix, ifindex, null, true, table));
   }
 
   /**
@@ -273,15 +297,18 @@ export class RtNetlink {
   }
 
   /** Every route of the main table, of any type and device (RTM_GETROUTE dump). */
-  routeDumpMain(family: 4 | 6): RouteRepr[] {
+  routeDumpMain(family: 4 | 6): RouteRepr[] { return this.routeDumpTable(family, RT_TABLE_MAIN); }
+
+  /** Every route of `table`, of any type and device (RTM_GETROUTE dump, filtered here). */
+  routeDumpTable(family: 4 | 6, table: number): RouteRepr[] {
     const req: RouteRepr = {
       family: af(family), dstLen: 0, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0,
-      tableId: RT_TABLE_MAIN, dst: null, src: null, oif: null, gateway: null, prefsrc: null, priority: null, mtu: null,
+      tableId: table, dst: null, src: null, oif: null, gateway: null, prefsrc: null, priority: null, mtu: null,
     };
     const out: RouteRepr[] = [];
     this.exchange(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, routeMsgLen(req), (h, p) => emitRoute(h, req, p), (p) => {
       const r = p.type === RTM_NEWROUTE ? parseRoute(p) : null;
-      if (r !== null && (r.tableId ?? r.table) === RT_TABLE_MAIN) out.push(r);
+      if (r !== null && (r.tableId ?? r.table) === table) out.push(r);
     });
     return out;
   }
@@ -291,17 +318,17 @@ export class RtNetlink {
     this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, { ...r, flags: 0, mtu: null });
   }
 
-  /** Every route of the main table through `ifindex` (RTM_GETROUTE dump, filtered by the kernel under strict checking). */
-  routeDump(family: 4 | 6, ifindex: number): RouteRepr[] {
+  /** Every route of `table` (the main one by default) through `ifindex` (RTM_GETROUTE dump, filtered by the kernel under strict checking). */
+  routeDump(family: 4 | 6, ifindex: number, table = RT_TABLE_MAIN): RouteRepr[] {
     const req: RouteRepr = {
       family: af(family), dstLen: 0, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0,
-      tableId: RT_TABLE_MAIN, dst: null, src: null, oif: ifindex, gateway: null, prefsrc: null, priority: null, mtu: null,
+      tableId: table, dst: null, src: null, oif: ifindex, gateway: null, prefsrc: null, priority: null, mtu: null,
     };
     const out: RouteRepr[] = [];
     this.exchange(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, routeMsgLen(req), (h, p) => emitRoute(h, req, p), (p) => {
       if (p.type !== RTM_NEWROUTE) return;
       const r = parseRoute(p);
-      if (r !== null && r.oif === ifindex && (r.tableId ?? r.table) === RT_TABLE_MAIN) out.push(r);
+      if (r !== null && r.oif === ifindex && (r.tableId ?? r.table) === table) out.push(r);
     });
     return out;
   }
@@ -379,5 +406,6 @@ const NAMES: Readonly<Record<number, string>> = {
   [RTM_NEWROUTE]: 'RTM_NEWROUTE', [RTM_DELROUTE]: 'RTM_DELROUTE', [RTM_GETROUTE]: 'RTM_GETROUTE', [RTM_GETLINK]: 'RTM_GETLINK',
   [RTM_NEWLINK]: 'RTM_NEWLINK', [RTM_DELLINK]: 'RTM_DELLINK',
   [RTM_NEWADDR]: 'RTM_NEWADDR', [RTM_DELADDR]: 'RTM_DELADDR', [RTM_GETADDR]: 'RTM_GETADDR',
+  [RTM_NEWRULE]: 'RTM_NEWRULE', [RTM_DELRULE]: 'RTM_DELRULE',
 };
 const msgName = (type: number): string => NAMES[type] ?? `netlink type ${type}`;

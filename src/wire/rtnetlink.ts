@@ -50,6 +50,8 @@ export const RTN_UNSPEC = 0;
 export const RTN_UNICAST = 1;
 export const RTN_LOCAL = 2;
 export const RTN_BLACKHOLE = 6;
+/** RTN_THROW: the lookup in this table ends without a match, and the next rule is tried. */
+export const RTN_THROW = 9;
 export const RTPROT_UNSPEC = 0;
 export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;

@@ -25,6 +25,11 @@
 //
 // Selectors of family 0 (AF_UNSPEC) match only with both prefixes /0
 // (selectorMatch): they sit at the roots of both families' tries.
+//
+// A policy's mark is matched as xfrm_policy_match does: a flow with mark M
+// is a candidate only when (M & mark.mask) === mark.value. A policy that
+// fails it is skipped and the search goes on, so a mark-scoped policy never
+// shadows the policies behind it for flows of another mark.
 
 import { bytesEqual, hashAddr, hashKey, HASH_SEED } from './xhash.js';
 import { selectorMatch } from './selector.js';
@@ -36,7 +41,12 @@ export interface Indexed {
   readonly priority: number;
   readonly pos: number;
   readonly ifId: number;
+  /** xfrm_mark: value/mask, {0, 0} for none (matches every mark). */
+  readonly mark: { readonly value: number; readonly mask: number };
 }
+
+/** xfrm_policy_match's mark test: (fl->flowi_mark & pol->mark.m) == pol->mark.v. */
+export const markMatch = (p: Indexed, mark: number): boolean => ((mark & p.mark.mask) >>> 0) === p.mark.value;
 
 /**
  * Bins with at most this many inexact policies are scanned, not walked: a
@@ -55,12 +65,12 @@ function sortedInsert<P extends Indexed>(list: P[], p: P): void {
   list.splice(i, 0, p);
 }
 
-/** The best of `best` and the first policy of the sorted `list` matching f. */
-function bestOf<P extends Indexed>(list: readonly P[], f: Flow, best: P | null): P | null {
+/** The best of `best` and the first policy of the sorted `list` matching f and its mark. */
+function bestOf<P extends Indexed>(list: readonly P[], f: Flow, mark: number, best: P | null): P | null {
   for (let i = 0; i < list.length; i++) {
     const p = list[i]!;
     if (best !== null && !better(p, best)) return best; // sorted: the rest are worse still
-    if (selectorMatch(p.sel, f)) return p;
+    if (markMatch(p, mark) && selectorMatch(p.sel, f)) return p;
   }
   return best;
 }
@@ -164,8 +174,8 @@ export class PolicyIndex<P extends Indexed> {
     this.place(dir, p, false);
   }
 
-  /** xfrm_policy_lookup_bytype: the best policy of `dir` and `ifId` whose selector matches f, or null. */
-  lookup(dir: number, f: Flow, ifId: number): P | null {
+  /** xfrm_policy_lookup_bytype: the best policy of `dir` and `ifId` whose selector matches f and whose mark matches `mark`, or null. */
+  lookup(dir: number, f: Flow, ifId: number, mark = 0): P | null {
     const bin = ifId === 0 ? this.bin0[dir] : this.bins[dir]!.get(ifId);
     if (bin === undefined) return null;
     const fb = f.family === 4 ? bin.v4 : bin.v6;
@@ -176,12 +186,12 @@ export class PolicyIndex<P extends Indexed> {
       if (chain !== undefined) {
         for (let i = 0; i < chain.length; i++) {
           const e = chain[i]!;
-          if (bytesEqual(e.dst, 0, f.buf, f.dstOff, n) && bytesEqual(e.src, 0, f.buf, f.srcOff, n)) best = bestOf(e.list, f, best);
+          if (bytesEqual(e.dst, 0, f.buf, f.dstOff, n) && bytesEqual(e.src, 0, f.buf, f.srcOff, n)) best = bestOf(e.list, f, mark, best);
         }
       }
     }
-    if (fb.flat.length <= this.flatMax) return bestOf(fb.flat, f, best);
-    return this.walkDst(fb.root, f, best, n << 3);
+    if (fb.flat.length <= this.flatMax) return bestOf(fb.flat, f, mark, best);
+    return this.walkDst(fb.root, f, mark, best, n << 3);
   }
 
   /**
@@ -190,14 +200,14 @@ export class PolicyIndex<P extends Indexed> {
    * per 8 levels; the typed arrays are only replaced by inserts, never
    * during a lookup.
    */
-  private walkDst(node: number, f: Flow, best: P | null, maxBits: number): P | null {
+  private walkDst(node: number, f: Flow, mark: number, best: P | null, maxBits: number): P | null {
     const { zero, one, sub } = this.pool;
     const b = f.buf;
     const off = f.dstOff;
     let byte = 0;
     for (let d = 0; ; d++) {
       const s = sub[node]!;
-      if (s !== 0) best = this.walkSrc(s, f, best, maxBits);
+      if (s !== 0) best = this.walkSrc(s, f, mark, best, maxBits);
       if (d === maxBits) return best;
       if ((d & 7) === 0) byte = b[off + (d >>> 3)]!;
       node = ((byte << (d & 7)) & 0x80) === 0 ? zero[node]! : one[node]!;
@@ -206,14 +216,14 @@ export class PolicyIndex<P extends Indexed> {
   }
 
   /** Walks a saddr trie along the flow's source, evaluating each node's sorted list. */
-  private walkSrc(node: number, f: Flow, best: P | null, maxBits: number): P | null {
+  private walkSrc(node: number, f: Flow, mark: number, best: P | null, maxBits: number): P | null {
     const { zero, one, lists } = this.pool;
     const b = f.buf;
     const off = f.srcOff;
     let byte = 0;
     for (let d = 0; ; d++) {
       const l = lists[node];
-      if (l !== null && l !== undefined) best = bestOf(l, f, best);
+      if (l !== null && l !== undefined) best = bestOf(l, f, mark, best);
       if (d === maxBits) return best;
       if ((d & 7) === 0) byte = b[off + (d >>> 3)]!;
       node = ((byte << (d & 7)) & 0x80) === 0 ? zero[node]! : one[node]!;

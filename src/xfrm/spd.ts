@@ -1,7 +1,8 @@
 // The Security Policy Database: net/xfrm/xfrm_policy.c.
 //
-//   lookup(dir, flow, ifId)  xfrm_policy_lookup_bytype: among the policies of
-//       that direction, family and if_id whose selector matches the flow,
+//   lookup(dir, flow, ifId, mark)  xfrm_policy_lookup_bytype: among the
+//       policies of that direction, family and if_id whose selector matches
+//       the flow and whose mark matches the flow's (xfrm_policy_match),
 //       the lowest priority value wins; on a tie the older one (lower pos,
 //       __xfrm_policy_eval_candidates). Indexed (spd-index.ts: exact pairs
 //       hashed, the rest in daddr/saddr prefix tries), so its cost does not
@@ -37,6 +38,8 @@ export interface Tmpl extends TmplMatch {
 export class XfrmPolicy {
   /** Packets that matched (for -s: curlft of a policy counts uses). */
   useTimeMs = 0;
+  /** True when no unmarked flow (mark 0) can match: mark.value ≠ 0 (xfrm_policy_match). Such a policy never applies to what tunkit reads. */
+  get isMarkScoped(): boolean { return this.mark.value !== 0; }
   constructor(
     readonly spec: PolicySpec,
     readonly dir: number,
@@ -225,10 +228,13 @@ export class Spd {
   /**
    * xfrm_policy_lookup_bytype: the best matching policy of `dir` and if_id
    * for the flow, or null (spd-index.ts: cost independent of the number of
-   * policies). No allocation.
+   * policies). No allocation. `mark`: the flow's skb mark. Packets tunkit
+   * reads from a TUN, an xfrm interface or a raw socket carry none it can
+   * see, so the data path passes 0 — as the kernel's lookup for an unmarked
+   * packet: a policy with mark.value ≠ 0 never matches them (isMarkScoped).
    */
-  lookup(dir: number, f: Flow, ifId: number): XfrmPolicy | null {
-    return this.index.lookup(dir, f, ifId);
+  lookup(dir: number, f: Flow, ifId: number, mark = 0): XfrmPolicy | null {
+    return this.index.lookup(dir, f, ifId, mark);
   }
 
   /** xfrm_gen_index: (generator | dir), stepping by 8, skipping indexes in use in any direction. */

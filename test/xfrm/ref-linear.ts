@@ -9,9 +9,10 @@ import type { XfrmPolicy } from '../../src/xfrm/spd.js';
 import type { XfrmState } from '../../src/xfrm/state.js';
 
 /** xfrm_policy_lookup_bytype by scanning `list` (one direction's policies). */
-export function refPolicyLookup(list: readonly XfrmPolicy[], f: Flow, ifId: number): XfrmPolicy | null {
+export function refPolicyLookup(list: readonly XfrmPolicy[], f: Flow, ifId: number, mark = 0): XfrmPolicy | null {
   let best: XfrmPolicy | null = null;
   for (const p of list) {
+    if ((mark & p.mark.mask) >>> 0 !== p.mark.value) continue; // xfrm_policy_match
     if (p.ifId !== ifId || (p.sel.family !== 0 && p.sel.family !== f.family) || !selectorMatch(p.sel, f)) continue;
     if (best === null || p.priority < best.priority || (p.priority === best.priority && p.pos < best.pos)) best = p;
   }

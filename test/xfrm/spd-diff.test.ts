@@ -89,6 +89,8 @@ const flowArb = fc.record({
   dport: fc.constantFrom(0, 1, 8, 80, 443, 0x1bb, 0x50),
   ifindex: fc.constantFrom(0, 2, 3),
   ifId: fc.constantFrom(0, 1, 7, 9),
+  /** The flow's skb mark (policies' marks are 1 or 2 under mask 0xff): 0x101 matches mark 1 through the mask. */
+  mark: fc.constantFrom(0, 0, 1, 2, 3, 0x101),
   dir: fc.integer({ min: 0, max: 2 }),
   /** Most flows are taken from a policy's selector (host bits and unmasked port bits randomised) so that they match. */
   derive: fc.integer({ min: 0, max: 9 }),
@@ -153,8 +155,8 @@ const opOf = (dense: boolean) => fc.oneof(
 function check(spd: Spd, flows: FlowArb[]): void {
   for (const a of flows) {
     const { f, dir, ifId } = toFlow(a, spd);
-    const want = refPolicyLookup(spd.list(DIRS[dir]!), f, ifId);
-    assert.equal(spd.lookup(dir, f, ifId), want);
+    const want = refPolicyLookup(spd.list(DIRS[dir]!), f, ifId, a.mark);
+    assert.equal(spd.lookup(dir, f, ifId, a.mark), want);
   }
 }
 
