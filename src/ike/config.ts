@@ -2,6 +2,7 @@
 // and the pre-shared keys, already parsed and checked (swanctl.ts builds it
 // from a swanctl.conf). Secrets are bytes, wiped by wipeConfig().
 
+import type { ChildAction, ChildActions, DpdConfig } from './actions.js';
 import type { ProposalSpec } from './proposal.js';
 
 export interface ChildConfig {
@@ -11,8 +12,10 @@ export interface ChildConfig {
   readonly remoteTs: readonly string[];
   readonly espProposals: readonly ProposalSpec[];
   readonly mode: 'tunnel';
-  /** none: wait for `tunkit ike initiate`; start: initiate when the config is loaded. */
-  readonly startAction: 'none' | 'start';
+  /** none: wait for `tunkit ike initiate`; start: initiate when the config is loaded; trap: policies without SA (trap.ts). */
+  readonly startAction: ChildAction;
+  /** dpd_action / close_action (actions.ts); absent = none. */
+  readonly actions?: ChildActions;
 }
 
 export interface PeerAuth {
@@ -33,6 +36,8 @@ export interface ConnConfig {
   readonly local: PeerAuth;
   readonly remote: PeerAuth;
   readonly children: readonly ChildConfig[];
+  /** dpd_delay / dpd_timeout (actions.ts); absent = no DPD of ours. */
+  readonly dpd?: DpdConfig;
 }
 
 export interface PskSecret {
