@@ -146,7 +146,6 @@ describe('NAT keepalives and following the peer', () => {
     assert.equal(p.ha.keepalives.length, 3, 'every 20 s');
     assert.ok(p.ha.keepalives.every((k) => k.port === 4500));
     assert.equal(p.hb.keepalives.length, 0, 'b is not behind a NAT');
-    p.a.charon = { ...CHARON_DEFAULTS, keepAliveMs: 0 };
   });
 
   it('outbound ESP keeps keepalives away', () => {
@@ -162,10 +161,7 @@ describe('NAT keepalives and following the peer', () => {
     up(p);
     const sb = [...p.b.sas.values()][0]!;
     assert.equal(sb.remote.port, 4500);
-    run(p, 5_000, false);
-    const dpd = p.ha.sent.length > 0 ? p.ha.sent.splice(0) : [];
-    if (dpd.length === 0) { p.a.live.dpdSent = 0; }
-    // a's next liveness check arrives from a new NAT port
+    // a's first liveness check arrives from a new NAT port
     p.now += 5_000;
     p.a.tick(p.now);
     const w = p.ha.sent.splice(0);
@@ -235,6 +231,6 @@ describe('responder COOKIEs (RFC 7296 §2.6)', () => {
     pump(p);
     assert.equal(err, null, p.ha.logs.join('\n'));
     assert.equal(p.b.cookies.sent, 1);
-    assert.ok(exchanges(p.ha).length === 0);
+    assert.deepEqual(exchanges(p.ha), [], 'nothing left unanswered');
   });
 });
