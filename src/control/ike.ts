@@ -15,6 +15,8 @@ export type IkeOp = (typeof IKE_OPS)[number];
 /** An xfrm control request as the daemon's XfrmControl.handle takes it. */
 export type XfrmRequest =
   | { readonly op: 'xfrm.state.add'; readonly args: { readonly state: StateSpec } }
+  | { readonly op: 'xfrm.state.update'; readonly args: { readonly state: StateSpec } }
+  | { readonly op: 'xfrm.policy.update'; readonly args: { readonly policy: PolicySpec } }
   | { readonly op: 'xfrm.state.del'; readonly args: { readonly id: StateId } }
   | { readonly op: 'xfrm.policy.add'; readonly args: { readonly policy: PolicySpec } }
   | { readonly op: 'xfrm.policy.del'; readonly args: { readonly id: PolicyId } };

@@ -7,23 +7,27 @@
 //   UDP 500  ──► copy ──► IkeCore.receive ──► host.send ──► UDP 500 / 4500 (+ marker)
 //   UDP 4500 (datapath ike hook) ─┘             host.control ──► XfrmControl
 //   setTimeout(core.nextDeadline()) ──► IkeCore.tick
+//   xfrm acquire / mapping events (as `xfrm monitor` sees them) ──► core.traps / core.live
+//   NAT keepalives (0xFF) ──► the NAT-T socket, without the non-ESP marker
 
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { ChildSaRecord, IkeOp, IkeSaRecord } from '../control/ike.js';
-import type { StateRecord, XfrmOp } from '../control/xfrm.js';
+import type { StateRecord, XfrmEvent, XfrmOp } from '../control/xfrm.js';
+import { CHARON_DEFAULTS } from '../ike/charon.js';
+import type { CharonSettings } from '../ike/charon.js';
 import type { IkeConfig } from '../ike/config.js';
 import { wipeConfig } from '../ike/config.js';
 import { IKE_PORT, IkeCore, NAT_T_PORT } from '../ike/core.js';
 import type { Endpoint } from '../ike/core.js';
 import { loadCredentials } from '../ike/creds.js';
 import type { CredIo } from '../ike/creds.js';
-import { parseSwanctl } from '../ike/swanctl.js';
 import { GatherBatch } from '../io/pool.js';
 import type { RawConn } from '../io/raw.js';
 import type { PacketBatch, RecvMeta } from '../io/types.js';
 import { ConfigError, VpnError } from '../wire/errors.js';
+import { readSwanctlFile } from './swanctl-files.js';
 import { NON_ESP_MARKER_LEN } from '../wire/ike/consts.js';
 import type { Log } from './log.js';
 
@@ -43,18 +47,12 @@ const FS_IO: CredIo = {
 };
 
 /**
- * Reads and parses a swanctl.conf, then the certificates and keys it names
- * (x509/, x509ca/, private/ … beside it, as swanctl --load-all); throws
- * (naming file, line and key) before anything changes.
+ * Reads and parses a swanctl.conf with its includes, then the certificates
+ * and keys it names (x509/, x509ca/, private/ … beside it, as swanctl
+ * --load-all); throws (naming file, line and key) before anything changes.
  */
 export function readSwanctl(file: string): IkeConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError('file', `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const cfg = parseSwanctl(text, file);
+  const cfg = readSwanctlFile(file);
   try {
     return loadCredentials(cfg, file, dirname(file), FS_IO);
   } catch (e) {
@@ -66,6 +64,9 @@ export function readSwanctl(file: string): IkeConfig {
 const ip4 = (v: number): string => `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
 const u32 = (s: string): number => s.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
 
+/** RFC 3948 §2.3: a NAT-keepalive packet is the single octet 0xFF. */
+const KEEPALIVE = Uint8Array.of(0xff);
+
 /** How long `tunkit ike initiate` may wait: the whole retransmission schedule of two exchanges. */
 export const INITIATE_TIMEOUT_MS = 60_000;
 
@@ -76,6 +77,8 @@ export interface IkeShellDeps {
   /** The UDP 500 socket (null: IKE is not received on 500) and the data path's NAT-T socket (4500). */
   readonly udp500: RawConn | null;
   readonly udp4500: RawConn | null;
+  /** charon.* settings (tunkitd --strongswan-conf); strongSwan's defaults when absent. */
+  readonly charon?: CharonSettings;
 }
 
 export class IkeShell {
@@ -86,12 +89,22 @@ export class IkeShell {
 
   constructor(private readonly d: IkeShellDeps) {
     const log = d.log;
+    const charon = d.charon ?? CHARON_DEFAULTS;
     this.core = new IkeCore({ connections: [], secrets: [] }, {
       send: (to, fromPort, data) => this.send(to, fromPort, data),
       control: (r) => { d.control(r.op, r.args as unknown as Record<string, unknown>); },
       log: (level, msg) => log[level](`ike: ${msg}`),
       random: (n) => new Uint8Array(randomBytes(n)),
-    });
+      keepalive: (to) => this.sendRaw(to, KEEPALIVE),
+      getState: (id, keys) => {
+        try {
+          return d.control('xfrm.state.get', { id, keys }) as StateRecord;
+        } catch {
+          return null; // deleted meanwhile
+        }
+      },
+    }, charon.retransmit);
+    this.core.charon = charon;
     d.udp500?.onReceive((b, _ifx, src, meta) => this.onUdp500(b, src, meta));
   }
 
@@ -107,6 +120,8 @@ export class IkeShell {
     wipeConfig(old);
     const certs = cfg.connections.filter((c) => c.local.cert != null).length;
     this.d.log.info(`ike: loaded ${cfg.connections.length} connection(s), ${cfg.secrets.length} secret(s) and ${certs} certificate(s) with keys from ${file}`);
+    this.core.traps.sync(cfg); // start_action = trap
+    this.arm();
     for (const c of cfg.connections) {
       for (const ch of c.children) {
         if (ch.startAction === 'start') this.initiate(ch.name).catch((e: unknown) => this.d.log.warn(`ike: start ${ch.name}: ${e instanceof Error ? e.message : String(e)}`));
@@ -141,13 +156,17 @@ export class IkeShell {
   }
 
   private send(to: Endpoint, fromPort: number, data: Uint8Array): void {
-    const conn = fromPort === NAT_T_PORT ? this.d.udp4500 : this.d.udp500;
+    if (fromPort !== NAT_T_PORT) { this.sendOn(this.d.udp500, fromPort, to, data); return; }
+    const buf = new Uint8Array(NON_ESP_MARKER_LEN + data.length); // RFC 3948 §2.2: four zero bytes, then the IKE message
+    buf.set(data, NON_ESP_MARKER_LEN);
+    this.sendOn(this.d.udp4500, fromPort, to, buf);
+  }
+
+  /** Bytes as they are from UDP 4500 (a NAT keepalive: no marker). */
+  private sendRaw(to: Endpoint, data: Uint8Array): void { this.sendOn(this.d.udp4500, NAT_T_PORT, to, data); }
+
+  private sendOn(conn: RawConn | null, fromPort: number, to: Endpoint, buf: Uint8Array): void {
     if (conn === null || conn.dstPort === undefined) { this.d.log.warn(`ike: no socket for UDP ${fromPort}: message to ${to.addr} dropped`); return; }
-    let buf = data;
-    if (fromPort === NAT_T_PORT) {
-      buf = new Uint8Array(NON_ESP_MARKER_LEN + data.length); // RFC 3948 §2.2: four zero bytes, then the IKE message
-      buf.set(data, NON_ESP_MARKER_LEN);
-    }
     this.one.clear();
     this.one.add(buf, 0, buf.length);
     this.dst[0] = u32(to.addr);
@@ -206,6 +225,18 @@ export class IkeShell {
     }
   }
 
+  /** One xfrm monitor event (published to us as to `tunkit xfrm monitor`): acquires start trapped children, mappings move NATed peers. */
+  xfrmEvent(e: XfrmEvent): void {
+    try {
+      if (e.type === 'xfrm.acquire') this.core.traps.acquire(e.policy, Date.now());
+      else if (e.type === 'xfrm.mapping') this.core.live.mapping(e.dst, e.spi, { addr: e.newSrc, port: e.newSport });
+      else return;
+    } catch (err) {
+      this.d.log.error(`ike: handling ${e.type}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    }
+    this.arm();
+  }
+
   /** Adds bytes/packets from the installed xfrm states (as swanctl --list-sas shows them). */
   private withCounters(r: IkeSaRecord): IkeSaRecord {
     const get = (dst: string, spi: string): StateRecord | null => {
@@ -231,6 +262,7 @@ export class IkeShell {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     for (const sa of [...this.core.sas.values()]) sa.wipe();
+    this.core.cookies.wipe();
     wipeConfig(this.core.cfg);
     this.d.udp500?.close();
   }

@@ -11,13 +11,15 @@
 // first: a bad file and it exits 1 having made nothing of it); SIGHUP and
 // `tunkit reload` re-read the file and apply the difference (config-file.ts).
 //
-//   tunkitd [--socket PATH] [--config FILE] [--swanctl FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT]
+//   tunkitd [--socket PATH] [--config FILE] [--swanctl FILE] [--strongswan-conf FILE] [--log-level error|warn|info|debug] [--metrics-listen ADDR:PORT]
 //           [--user USER[:GROUP]] [--control-group GROUP]
 //   tunkitd --teardown [--socket PATH]   (no tunkitd running: remove every device and route it left)
 //   tunkitd -V | --version
 //
 // --swanctl FILE loads a swanctl.conf subset for the IKE daemon (ike-shell.ts);
 // without it IKE still listens on UDP 500 and `tunkit ike load FILE` loads one.
+// --strongswan-conf FILE reads charon's keep_alive, retransmit_* and
+// cookie_threshold* from a strongswan.conf (ike/charon.ts).
 // --user USER[:GROUP]: once everything is open, drop to USER keeping only
 // CAP_NET_ADMIN and CAP_NET_RAW (privs.ts); an unknown user exits 1 at start.
 // --control-group GROUP: the socket is 0660 with GROUP, whose members may run
@@ -41,6 +43,7 @@ import { IKE_OPS } from '../control/ike.js';
 import type { IkeOp } from '../control/ike.js';
 import { IKE_PORT } from '../ike/core.js';
 import { IkeShell, readSwanctl } from './ike-shell.js';
+import { readCharonFile } from './swanctl-files.js';
 import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
 import { openOwnedTun, sweepStale, teardown } from './persist.js';
@@ -69,13 +72,14 @@ import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
 
 interface Options {
-  socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null; user: string | null;
-  controlGroup: string | null; isTeardown: boolean;
+  socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null; strongswanConf: string | null;
+  user: string | null; controlGroup: string | null; isTeardown: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
   const o: Options = {
-    socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null, user: null, controlGroup: null, isTeardown: false,
+    socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null, strongswanConf: null, user: null,
+    controlGroup: null, isTeardown: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -86,6 +90,7 @@ function parseOptions(argv: readonly string[]): Options {
       if (opt.name === '--socket') o.socket = v;
       else if (opt.name === '--config') o.config = resolve(v);
       else if (opt.name === '--swanctl') o.swanctl = v;
+      else if (opt.name === '--strongswan-conf') o.strongswanConf = v;
       else if (opt.name === '--user') o.user = v;
       else if (opt.name === '--control-group') o.controlGroup = v;
       else if (opt.name === '--log-level') o.level = LOG_LEVELS.find((l) => l === v) ?? o.level;
@@ -115,6 +120,7 @@ interface Running { readonly svc: Service; readonly stop: () => Promise<void>; r
 /** Wires node, datapath and control server together; applies --config before the socket opens. */
 async function start(o: Options, log: Log): Promise<Running> {
   const ikeCfg = o.swanctl !== null ? readSwanctl(o.swanctl) : null; // a bad file stops us before anything is opened
+  const charon = o.strongswanConf !== null ? readCharonFile(o.strongswanConf) : undefined; // so does a bad strongswan.conf
   const runAs: RunAs | null = o.user !== null ? resolveUser(o.user) : null; // so does an unknown user
   const readGroup = o.controlGroup !== null ? resolveGroup(o.controlGroup) : null; // and an unknown group
   await freeSocketPath(o.socket); // and a tunkitd already serving it, before anything of its is touched
@@ -147,7 +153,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   }, { now: clock, wallNow: Date.now });
   xctl = new XfrmControl(xfrm, {
     ifindex: (n) => devices.ifindex(n),
-    publish: (e) => server?.publish(e),
+    publish: (e) => { server?.publish(e); ike?.xfrmEvent(e); }, // IKE hears acquires and mappings as `xfrm monitor` does
     now: Date.now,
     routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
     tablesChanged: () => routes.syncRoutes(),
@@ -158,7 +164,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   const { tun: policyTun, natT } = openSockets(dp, log);
   routes.watch();
   const ctl = xctl;
-  ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, udp500: openIkeSocket(log), udp4500: natT });
+  ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, udp500: openIkeSocket(log), udp4500: natT, ...(charon !== undefined ? { charon } : {}) });
   if (ikeCfg !== null) ike.apply(ikeCfg, o.swanctl!);
   let ctx: Ctx | null = null;
   const cfg = new ConfigFile({ node, xctl: ctl, devices, handle: (req) => handle(req, ctx!), info: (m) => log.action('config_step', { step: m }) });

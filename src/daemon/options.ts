@@ -20,6 +20,7 @@ export const DAEMON_OPTIONS: readonly DaemonOption[] = [
   { name: '--socket', arg: 'PATH' },
   { name: '--config', arg: 'FILE' },
   { name: '--swanctl', arg: 'FILE' },
+  { name: '--strongswan-conf', arg: 'FILE' },
   { name: '--log-level', arg: 'LEVEL', values: LOG_LEVELS },
   { name: '--metrics-listen', arg: 'ADDR:PORT' },
   { name: '--user', arg: 'USER[:GROUP]' },

@@ -4,6 +4,7 @@
 // keys it names). Secrets are bytes, wiped by wipeConfig().
 
 import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { ChildAction, ChildActions, DpdConfig } from './actions.js';
 import type { ProposalSpec } from './proposal.js';
 
 export interface ChildConfig {
@@ -13,8 +14,10 @@ export interface ChildConfig {
   readonly remoteTs: readonly string[];
   readonly espProposals: readonly ProposalSpec[];
   readonly mode: 'tunnel';
-  /** none: wait for `tunkit ike initiate`; start: initiate when the config is loaded. */
-  readonly startAction: 'none' | 'start';
+  /** none: wait for `tunkit ike initiate`; start: initiate when the config is loaded; trap: policies without SA (trap.ts). */
+  readonly startAction: ChildAction;
+  /** dpd_action / close_action (actions.ts); absent = none. */
+  readonly actions?: ChildActions;
 }
 
 /** Hash algorithms of RFC 7427 signatures. */
@@ -66,6 +69,8 @@ export interface ConnConfig {
   readonly local: PeerAuth;
   readonly remote: PeerAuth;
   readonly children: readonly ChildConfig[];
+  /** dpd_delay / dpd_timeout (actions.ts); absent = no DPD of ours. */
+  readonly dpd?: DpdConfig;
 }
 
 export interface PskSecret {

@@ -14,8 +14,11 @@
 //                                                (informational.ts), CREATE_CHILD_SA (refused)
 //   initiate(child) / terminate(conn)   commands from the control socket
 //   tick(now)                           retransmissions and give-ups
+//   live (liveness.ts)                  DPD, NAT keepalives, following the peer, dpd/close actions
+//   traps (trap.ts), cookies (cookie.ts)  start_action = trap and acquires; responder COOKIEs
 
 import type { IkeSaRecord, XfrmRequest } from '../control/ike.js';
+import type { StateId, StateRecord } from '../control/xfrm.js';
 import { toHex } from '../wire/bytes.js';
 import { VpnError } from '../wire/errors.js';
 import { CREATE_CHILD_SA, exchangeName, FLAG_I, FLAG_R, IKE_AUTH, IKE_SA_INIT, IKE_VERSION, INFORMATIONAL, N, PL } from '../wire/ike/consts.js';
@@ -23,7 +26,12 @@ import { IkeDecodeError, isFromInitiator, isResponse, parseIkeHeader } from '../
 import type { IkeHeader } from '../wire/ike/header.js';
 import { emitMessage, parseMessage } from '../wire/ike/message.js';
 import type { Payload } from '../wire/ike/payloads.js';
+import { CHARON_DEFAULTS } from './charon.js';
+import type { CharonSettings } from './charon.js';
 import type { IkeConfig } from './config.js';
+import { Cookies } from './cookie.js';
+import { Liveness } from './liveness.js';
+import { Traps } from './trap.js';
 import { uninstallRequests } from './child.js';
 import { startInitiator } from './initiator.js';
 import { handleInformational } from './informational.js';
@@ -46,6 +54,10 @@ export interface IkeHost {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
   /** n cryptographically random bytes (SPIs, nonces, DH private values, IVs). */
   random(n: number): Uint8Array;
+  /** Sends one NAT keepalive (RFC 3948 §2.3: the single byte 0xFF) from UDP 4500; absent: none are sent. */
+  keepalive?(to: Endpoint): void;
+  /** An xfrm state as `xfrm.state.get` answers (keys only when asked), null when absent; absent: counters unknown. */
+  getState?(id: StateId, keys: boolean): StateRecord | null;
 }
 
 export const IKE_PORT = 500;
@@ -61,7 +73,27 @@ export class IkeCore {
   private childIds = 0;
   private reqids = 0;
 
-  constructor(public cfg: IkeConfig, readonly host: IkeHost, readonly policy: RetransmitPolicy = STRONGSWAN_RETRANSMIT) {}
+  /** The shell's host, seen through liveness (sends) and traps (policy requests). */
+  readonly host: IkeHost;
+  readonly live: Liveness;
+  readonly traps: Traps;
+  readonly cookies: Cookies;
+  /** charon.* settings (keep_alive, cookie thresholds); the retransmission policy is `policy`. */
+  charon: CharonSettings = CHARON_DEFAULTS;
+
+  constructor(public cfg: IkeConfig, host: IkeHost, readonly policy: RetransmitPolicy = STRONGSWAN_RETRANSMIT) {
+    this.live = new Liveness(this, host);
+    this.traps = new Traps(this, host);
+    this.cookies = new Cookies(this);
+    this.host = {
+      send: (to, fromPort, data) => { this.live.noteSend(to); host.send(to, fromPort, data); },
+      control: (r) => host.control(this.traps.rewrite(r)),
+      log: (level, msg) => host.log(level, msg),
+      random: (n) => host.random(n),
+      keepalive: (to) => host.keepalive?.(to),
+      ...(host.getState !== undefined ? { getState: (id: StateId, keys: boolean) => host.getState!(id, keys) } : {}),
+    };
+  }
 
   nextUniqueId(): number { return ++this.uniqueIds; }
   nextChildId(): number { return ++this.childIds; }
@@ -143,6 +175,7 @@ export class IkeCore {
     }
     const inner = openMessage(data, h, h.length - 4 - sk.body.length, sa.skIn);
     if (inner instanceof IkeDecodeError) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr}: ${inner.why}: dropped`); return; }
+    this.live.heard(sa, from);
     if (isResponse(h)) {
       const p = sa.pending!;
       sa.pending = null;
@@ -207,7 +240,8 @@ export class IkeCore {
     let t: number | null = null;
     for (const sa of this.sas.values()) if (sa.pending !== null && (t === null || sa.pending.deadline < t)) t = sa.pending.deadline;
     for (const sa of this.halfOpen.values()) if (t === null || sa.createdMs + HALF_OPEN_MS < t) t = sa.createdMs + HALF_OPEN_MS;
-    return t;
+    const l = this.live.nextDeadline();
+    return t === null ? l : l === null ? t : Math.min(t, l);
   }
 
   /** Retransmits what is due (4 s × 1.8^n), gives up after the last try, expires half-open SAs. */
@@ -232,6 +266,7 @@ export class IkeCore {
       this.halfOpen.delete(k);
       if (sa.state === 'CONNECTING') this.remove(sa, 'half-open timeout');
     }
+    this.live.tick();
   }
 
   /** Marks an SA up and tells whoever waits. */
@@ -243,6 +278,7 @@ export class IkeCore {
     sa.ke?.dispose();
     sa.ke = null;
     for (const [k, v] of this.halfOpen) if (v === sa) this.halfOpen.delete(k);
+    this.live.established(sa);
     const w = sa.waiter;
     sa.waiter = null;
     w?.(null);

@@ -23,6 +23,7 @@ export function handleInformational(core: IkeCore, sa: IkeSa, mid: number, ps: r
   if (dels.some((d) => d.protocolId === PROTO_IKE)) {
     core.respond(sa, INFORMATIONAL, mid, []);
     core.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: the peer deletes the IKE_SA`);
+    core.live.peerDeletes(sa, null); // close_action
     core.remove(sa, 'deleted by the peer');
     return;
   }
@@ -36,6 +37,7 @@ export function handleInformational(core: IkeCore, sa: IkeSa, mid: number, ps: r
       const mine = new Uint8Array(4);
       put32(mine, 0, ch.spiIn);
       ours.push(mine);
+      core.live.peerDeletes(sa, ch); // close_action
       core.removeChild(sa, ch);
     }
   }

@@ -53,9 +53,11 @@ export function startInitiator(core: IkeCore, conn: ConnConfig, child: ChildConf
 }
 
 function sendInit(core: IkeCore, sa: IkeSa, group: number, cookie: Uint8Array | null): void {
-  sa.ke?.dispose();
-  sa.ke = newKeyExchange(group, core.host.random(privLen(group)));
-  sa.ni = core.host.random(32);
+  if (cookie === null || sa.ke === null || sa.ke.group !== group) { // §2.6: a COOKIE retry keeps every other payload (Ni is in the cookie)
+    sa.ke?.dispose();
+    sa.ke = newKeyExchange(group, core.host.random(privLen(group)));
+    sa.ni = core.host.random(32);
+  }
   const ps: Payload[] = [
     ...(cookie !== null ? [notify(N.COOKIE, cookie)] : []),
     { type: PL.SA, proposals: sa.conn.proposals.map((p, i) => toWire(p, i + 1, new Uint8Array(0))) },

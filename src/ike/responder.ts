@@ -55,6 +55,7 @@ export function handleInitRequest(core: IkeCore, m: IkeMessage, raw: Uint8Array,
     if (old.lastResponse !== null) core.host.send(from, local.port, old.lastResponse.data); // §2.1: a retransmitted request
     return;
   }
+  if (core.cookies.challenge(m, from, local)) return; // §2.6: too many half-open SAs
   const conns = candidates(core, local.addr, from.addr);
   const conn = conns[0];
   if (conn === undefined) {

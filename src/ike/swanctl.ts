@@ -2,7 +2,9 @@
 //
 //   connections { NAME { version local_addrs remote_addrs proposals encap
 //                        local { auth id certs } remote { auth id cacerts }
-//                        children { NAME { local_ts remote_ts esp_proposals mode start_action } } } }
+//                        dpd_delay dpd_timeout (actions.ts)
+//                        children { NAME { local_ts remote_ts esp_proposals mode start_action
+//                                          dpd_action close_action } } } }
 //   secrets { ike-NAME { id | id-SUFFIX secret }
 //             private-NAME | rsa-NAME | ecdsa-NAME { file secret } }
 //
@@ -13,6 +15,7 @@
 // the certificate and key files it names.
 
 import { PROTO_ESP, PROTO_IKE } from '../wire/ike/consts.js';
+import { CHILD_LIVE_KEYS, CONN_LIVE_KEYS, readActions, readDpd, readStartAction } from './actions.js';
 import { VpnError } from '../wire/errors.js';
 import type { ChildConfig, ConnConfig, FileRef, IkeConfig, KeyFileRef, PeerAuth, PskSecret, SigHash, SigPolicy } from './config.js';
 import { DEFAULT_ESP, DEFAULT_IKE, parseProposal } from './proposal.js';
@@ -62,8 +65,12 @@ export function parseSettings(text: string, file: string): Section {
         continue;
       }
       if (pending !== null && s.startsWith('{')) {
-        const sec: Section = { kind: 'section', name: pending.name, line: pending.line, items: [] };
-        top.items.push(sec); stack.push(sec); pending = null;
+        // strongSwan merges sections of one name (conf.d/*.conf files each holding `connections { … }`)
+        const name = pending.name;
+        const prior = top.items.find((i): i is Section => i.kind === 'section' && i.name === name);
+        const sec: Section = prior ?? { kind: 'section', name, line: pending.line, items: [] };
+        if (prior === undefined) top.items.push(sec);
+        stack.push(sec); pending = null;
         s = s.substring(1).trim();
         continue;
       }
@@ -77,7 +84,7 @@ export function parseSettings(text: string, file: string): Section {
       }
       const sec = /^([^\s={}:]+)\s*(:[^{]*)?(\{)?\s*(.*)$/.exec(s);
       if (sec === null) throw new SwanctlError(file, line, s, 'cannot be parsed');
-      if (sec[1] === 'include') throw new SwanctlError(file, line, 'include', 'include is not supported yet: put everything in one file');
+      if (sec[1] === 'include') throw new SwanctlError(file, line, 'include', 'include is expanded only when reading files (tunkit ike load, --swanctl): include.ts');
       if (sec[2] !== undefined) throw new SwanctlError(file, line, sec[1]!, 'section templates (NAME : TEMPLATE) are not supported');
       pending = { name: sec[1]!, line };
       s = sec[3] !== undefined ? `{${sec[4] ?? ''}` : (sec[4] ?? '').trim();
@@ -170,7 +177,7 @@ function peerAuth(file: string, sec: Section | undefined, path: string, dfltId: 
 
 function child(file: string, sec: Section, path: string): ChildConfig {
   const r: Reader = new Reader(file, sec, path);
-  r.check(['local_ts', 'remote_ts', 'esp_proposals', 'mode', 'start_action'], []);
+  r.check(['local_ts', 'remote_ts', 'esp_proposals', 'mode', 'start_action', ...CHILD_LIVE_KEYS], []);
   const ts = (key: string): string[] => {
     const l = r.list(key, ['dynamic']);
     for (const t of l) if (parseTs(t, '192.0.2.1') === null) r.fail(key, `"${t}" is not a subnet, address or "dynamic"`);
@@ -178,18 +185,18 @@ function child(file: string, sec: Section, path: string): ChildConfig {
   };
   const mode = r.value('mode')?.value ?? 'tunnel';
   if (mode !== 'tunnel') r.fail('mode', `"${mode}" is not supported yet (only tunnel)`);
-  const sa = r.value('start_action')?.value ?? 'none';
-  if (sa !== 'none' && sa !== 'start') return r.fail('start_action', `"${sa}" is not supported yet (none or start)`);
+  const sa = readStartAction(r);
   return {
     name: sec.name, localTs: ts('local_ts'), remoteTs: ts('remote_ts'),
     espProposals: proposals(r, 'esp_proposals', PROTO_ESP, DEFAULT_ESP), mode: 'tunnel', startAction: sa,
+    actions: readActions(r),
   };
 }
 
 function connection(file: string, sec: Section): ConnConfig {
   const path = `connections.${sec.name}.`;
   const r: Reader = new Reader(file, sec, path);
-  r.check(['version', 'local_addrs', 'remote_addrs', 'proposals', 'encap'], ['local', 'remote', 'children']);
+  r.check(['version', 'local_addrs', 'remote_addrs', 'proposals', 'encap', ...CONN_LIVE_KEYS], ['local', 'remote', 'children']);
   const version = r.value('version')?.value ?? '0';
   if (version !== '0' && version !== '2') r.fail('version', `IKE version ${version} is not supported (0 or 2)`);
   const encap = r.value('encap')?.value ?? 'no';
@@ -210,7 +217,7 @@ function connection(file: string, sec: Section): ConnConfig {
     name: sec.name, localAddrs: addrs('local_addrs'), remoteAddrs: addrs('remote_addrs'),
     proposals: proposals(r, 'proposals', PROTO_IKE, DEFAULT_IKE), encap: encap === 'yes',
     local: peerAuth(file, r.sub('local'), `${path}local.`, '', 'local'), remote: peerAuth(file, r.sub('remote'), `${path}remote.`, '%any', 'remote'),
-    children,
+    children, dpd: readDpd(r),
   };
 }
 

@@ -101,7 +101,7 @@ test('tunkitd completion: its options from daemon/options.ts, --log-level values
       ['tunkitd', '--'], ['tunkitd', '--log-level', 'd'], ['tunkitd', '--config', join(dir, 'tunkit.t')], ['tunkitd', '--metrics-listen', ''],
     ], bashDaemonCompletion(), '_tunkitd', 'tunkitd');
     assert.equal(reg, 'complete -F _tunkitd tunkitd');
-    assert.deepEqual(words(opts), ['--socket', '--config', '--swanctl', '--log-level', '--metrics-listen', '--user', '--control-group', '--teardown', '--help', '--version']);
+    assert.deepEqual(words(opts), ['--socket', '--config', '--swanctl', '--strongswan-conf', '--log-level', '--metrics-listen', '--user', '--control-group', '--teardown', '--help', '--version']);
     assert.equal(lvl, 'debug');
     assert.equal(file, join(dir, 'tunkit.toml'));
     assert.equal(none, '');

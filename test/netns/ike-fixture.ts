@@ -1,0 +1,175 @@
+// Namespaces with a tunkitd each, for the IKE liveness tests (ike-live.test.ts):
+//
+//   direct:  left 198.51.100.1 ─── veth ─── 198.51.100.2 right
+//   nat:     left 192.0.2.2 ── mid 192.0.2.1 | 198.51.100.1 (masquerade) ── 198.51.100.2 right
+//
+// Inner addresses on lo: left 203.0.113.1, right 203.0.113.17. Every name is
+// unique per run; close() (call it in a finally) stops the daemons and
+// deletes the namespaces.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IkeSaRecord } from '../../src/control/ike.js';
+import { Netns, vethPair } from '../../src/demo/netns.js';
+import { REPO_ROOT } from '../util/paths.js';
+import { sleep, TUNKIT, TUNKITD } from './pair.js';
+
+export const INNER = { left: '203.0.113.1', right: '203.0.113.17' } as const;
+export type Side = 'left' | 'right';
+
+export interface SideOpts {
+  /** Lines added to the connection, and to the child. */
+  readonly conn?: string;
+  readonly child?: string;
+  readonly psk?: string;
+  /** The charon { } body of the side's strongswan.conf. */
+  readonly charon?: string;
+}
+
+/** A swanctl.conf for `me`; the right side answers any address (it may sit behind a NAT's masquerade). */
+export function sideConf(me: Side, local: string, remote: string, o: SideOpts): string {
+  const peer: Side = me === 'left' ? 'right' : 'left';
+  return `connections {
+  gw {
+    version = 2
+    local_addrs = ${local}
+    remote_addrs = ${remote}
+    proposals = aes128gcm16-prfsha256-x25519
+    ${o.conn ?? ''}
+    local {
+      auth = psk
+      id = ${me}.example
+    }
+    remote {
+      auth = psk
+      id = ${peer}.example
+    }
+    children {
+      net-${me} {
+        local_ts = ${INNER[me]}/32
+        remote_ts = ${INNER[peer]}/32
+        esp_proposals = aes128gcm16
+        ${o.child ?? ''}
+      }
+    }
+  }
+}
+secrets {
+  ike-gw {
+    id-1 = left.example
+    id-2 = right.example
+    secret = "${o.psk ?? 'netns test secret, documentation only'}"
+  }
+}
+`;
+}
+
+export class IkeNet {
+  readonly ns: Record<Side, Netns>;
+  mid: Netns | null = null;
+  /** The veth device of each end toward the other (or the middle). */
+  readonly dev: Record<Side, string> = { left: '', right: '' };
+  midDev = { left: '', right: '' };
+  readonly addr: Record<Side, string>;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'tunkit-ikelive-'));
+  readonly daemons: Partial<Record<Side, ChildProcess>> = {};
+  readonly logs: Record<Side, string> = { left: '', right: '' };
+
+  constructor(prefix: string, readonly isNat: boolean) {
+    this.ns = { left: Netns.create(`${prefix}l`), right: Netns.create(`${prefix}r`) };
+    if (!isNat) {
+      const v = vethPair(this.ns.left, '198.51.100.1/24', this.ns.right, '198.51.100.2/24');
+      this.dev = { left: v.aDev, right: v.bDev };
+      this.addr = { left: '198.51.100.1', right: '198.51.100.2' };
+    } else {
+      const mid = Netns.create(`${prefix}m`);
+      this.mid = mid;
+      const a = vethPair(this.ns.left, '192.0.2.2/24', mid, '192.0.2.1/24');
+      const b = vethPair(mid, '198.51.100.1/24', this.ns.right, '198.51.100.2/24');
+      this.dev = { left: a.aDev, right: b.bDev };
+      this.midDev = { left: a.bDev, right: b.aDev };
+      this.ns.left.exec('ip', ['route', 'add', 'default', 'via', '192.0.2.1']);
+      mid.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+      mid.exec('nft', ['add', 'table', 'ip', 'nat']);
+      mid.exec('nft', ['add', 'chain', 'ip', 'nat', 'post', '{ type nat hook postrouting priority 100 ; }']);
+      mid.exec('nft', ['add', 'rule', 'ip', 'nat', 'post', 'oifname', b.aDev, 'masquerade']);
+      this.addr = { left: '192.0.2.2', right: '198.51.100.2' };
+    }
+    this.ns.left.exec('ip', ['addr', 'add', `${INNER.left}/32`, 'dev', 'lo']);
+    this.ns.right.exec('ip', ['addr', 'add', `${INNER.right}/32`, 'dev', 'lo']);
+  }
+
+  sock(s: Side): string { return join(this.dir, `${s}.sock`); }
+
+  /** Starts tunkitd on side s with its swanctl.conf (and strongswan.conf when charon is given); waits for its socket. */
+  async start(s: Side, o: SideOpts = {}): Promise<void> {
+    const remote = s === 'left' ? this.addr.right : '%any';
+    const conf = join(this.dir, `${s}.swanctl.conf`);
+    writeFileSync(conf, sideConf(s, this.addr[s], remote, o));
+    const args = ['--socket', this.sock(s), '--swanctl', conf, '--log-level', 'debug'];
+    if (o.charon !== undefined) {
+      const sc = join(this.dir, `${s}.strongswan.conf`);
+      writeFileSync(sc, `charon {\n${o.charon}\n}\n`);
+      args.push('--strongswan-conf', sc);
+    }
+    this.logs[s] = '';
+    const d = this.ns[s].spawn(TUNKITD, args);
+    d.stderr?.setEncoding('utf8').on('data', (x: string) => { this.logs[s] += x; });
+    d.stdout?.setEncoding('utf8').on('data', (x: string) => { this.logs[s] += x; });
+    this.daemons[s] = d;
+    for (let i = 0; i < 100 && !existsSync(this.sock(s)); i++) await sleep(100);
+    assert.ok(existsSync(this.sock(s)), `tunkitd (${s}) did not start:\n${this.logs[s]}`);
+  }
+
+  /** `tunkit --socket … ARGS` on side s: exit code and output (never throws). */
+  tunkit(s: Side, args: readonly string[]): { code: number; out: string } {
+    try {
+      return { code: 0, out: this.ns[s].exec(process.execPath, [TUNKIT, '--socket', this.sock(s), ...args]) };
+    } catch (e) {
+      return { code: 1, out: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  sas(s: Side): IkeSaRecord[] {
+    const r = this.tunkit(s, ['-j', 'ike', 'list-sas']);
+    assert.equal(r.code, 0, r.out);
+    return JSON.parse(r.out) as IkeSaRecord[];
+  }
+
+  /** Pings the other side's inner address from this side's; the number of replies. */
+  ping(s: Side, count: number, waitS = 1): number {
+    const peer: Side = s === 'left' ? 'right' : 'left';
+    let out: string;
+    try {
+      out = this.ns[s].exec('ping', ['-c', String(count), '-i', '0.3', '-W', String(waitS), '-I', INNER[s], INNER[peer]]);
+    } catch (e) {
+      out = e instanceof Error ? e.message : String(e);
+    }
+    return Number(/(\d+) received/.exec(out)?.[1] ?? 0);
+  }
+
+  /** Both daemons' last log lines, for failure messages. */
+  tail(): string {
+    return (['left', 'right'] as const).map((s) => `--- ${s}\n${this.logs[s].split('\n').slice(-30).join('\n')}`).join('\n');
+  }
+
+  async until(what: string, ok: () => boolean, ms: number): Promise<number> {
+    const t0 = Date.now();
+    for (;;) {
+      if (ok()) return Date.now() - t0;
+      if (Date.now() - t0 > ms) assert.fail(`${what} within ${ms} ms\n${this.tail()}`);
+      await sleep(200);
+    }
+  }
+
+  close(): void {
+    for (const d of Object.values(this.daemons)) d?.kill('SIGTERM');
+    for (const n of [this.ns.left, this.ns.right, this.mid]) n?.delete();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const BURST = join(REPO_ROOT, 'dist', 'test', 'netns', 'ike-burst.js');
