@@ -41,6 +41,13 @@ function open(path: string): Promise<Socket> {
   });
 }
 
+/**
+ * Replies are not held to the daemon's request limit (MAX_LINE_BYTES): the
+ * daemon is trusted, and `link show` of thousands of devices or `xfrm state`
+ * of thousands of SAs is one line of megabytes. This only bounds a broken one.
+ */
+const REPLY_MAX_BYTES = 1 << 30;
+
 /** What a CLI command needs of the daemon: requests, and the socket path (for `monitor`, which streams on its own connection). */
 export interface Control {
   readonly path: string;
@@ -95,7 +102,7 @@ export class ControlClient implements Control {
     this.opening ??= open(this.path).then((s) => {
       this.sock = s;
       this.opening = null;
-      const lines = new LineSplitter();
+      const lines = new LineSplitter(REPLY_MAX_BYTES);
       s.on('data', (chunk: string) => {
         for (const line of lines.push(chunk) ?? []) this.answer(line);
       });
@@ -158,7 +165,7 @@ const reportLost = (n: number): void => {
 /** Streams monitor events to `onEvent` (lost-event counts to `onLost`) until the daemon goes away; resolves then. */
 export async function monitor(path: string, drops: boolean, onEvent: (e: MonitorEvent) => void, onLost: (n: number) => void = reportLost): Promise<void> {
   const s = await open(path);
-  const lines = new LineSplitter();
+  const lines = new LineSplitter(REPLY_MAX_BYTES);
   s.write(`${JSON.stringify({ id: 1, op: 'monitor', args: { drops } })}\n`);
   await new Promise<void>((resolve) => {
     s.on('data', (chunk: string) => {

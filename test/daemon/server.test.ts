@@ -25,6 +25,7 @@ async function withServer(fn: (path: string, srv: ControlServer) => Promise<void
   const path = join(mkdtempSync(join(tmpdir(), 'tk-ctl-')), 'ctl.sock');
   const srv = new ControlServer(path, (req) => {
     if (req.op === 'ping') return 'pong';
+    if (req.op === 'link.show') return Array.from({ length: 2000 }, (_, i) => ({ name: `t${i}`, pad: 'x'.repeat(200) })); // ~450 KB: 2,000 links
     if (req.op === 'link.add') throw new ConfigError('ttl', '300 is not in 0..255');
     throw new Error('boom');
   }, () => {});
@@ -42,6 +43,14 @@ test('request/response, errors keep code and field, the socket is 0600', async (
     assert.equal(await request(path, 'ping'), 'pong');
     await assert.rejects(request(path, 'link.add', {}), (e: unknown) => e instanceof VpnError && e.code === 'EINVAL' && e.field === 'ttl');
     await assert.rejects(request(path, 'link.del', {}), (e: unknown) => e instanceof VpnError && e.code === 'EINTERNAL');
+  });
+});
+
+test('a reply far over the request line limit (link show of 2,000 tunnels) reaches the client whole', async () => {
+  await withServer(async (path) => {
+    const r = await request(path, 'link.show', {}, 5000) as { name: string }[];
+    assert.equal(r.length, 2000);
+    assert.equal(r[1999]!.name, 't1999');
   });
 });
 
