@@ -1,0 +1,101 @@
+// IKEv2 between two tunkit daemons in namespaces (pair.ts), keyed by IKE
+// from the same swanctl.conf as the strongSwan interop test: 50 Child SA
+// rekeys (tunkit ike rekey, alternating sides) while a ping flood crosses
+// the tunnel. Lost packets are counted on both ends — echo requests the
+// left sent against those the right received (/proc/net/snmp Icmp), and
+// replies the other way — and must be 0, as must the data path's
+// "no state" drops (xfrm stat XfrmInNoStates / XfrmOutNoStates): make-
+// before-break leaves no instant without a usable SA. Then a verified TCP
+// transfer crosses the last SA pair, and both ends list the same SPIs.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { IkeSaRecord } from '../../src/control/ike.js';
+import { INNER, swanctlConf } from '../interop/strongswan.js';
+import { xfrmStat } from './esp-fixture.js';
+import { sleep, withPair } from './pair.js';
+import type { Pair, SideName } from './pair.js';
+
+const REKEYS = 50;
+const ALGS = { ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16' };
+
+/** Icmp counters of a side's namespace (/proc/net/snmp). */
+function icmp(p: Pair, s: SideName): Record<string, number> {
+  const lines = p.shOk(s, 'cat /proc/net/snmp').split('\n').filter((l) => l.startsWith('Icmp: '));
+  const [names, values] = [lines[0]!.split(/\s+/).slice(1), lines[1]!.split(/\s+/).slice(1).map(Number)];
+  return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
+}
+
+const sas = (p: Pair, s: SideName): IkeSaRecord[] => JSON.parse(p.tunkitOk(s, '-j ike list-sas')) as IkeSaRecord[];
+
+/** Starts a rekey of the side's child, retrying while the previous rekey is still switching over. */
+async function rekey(p: Pair, s: SideName): Promise<void> {
+  const name = s === 'left' ? 'net-t' : 'net-s';
+  for (let i = 0; i < 50; i++) {
+    const r = p.tunkit(s, ['ike', 'rekey', '--child', name]);
+    if (r.code === 0) return;
+    assert.match(r.stderr, /no installed CHILD_SA/, `[${s}] ike rekey: ${r.stderr}`);
+    await sleep(50);
+  }
+  assert.fail(`[${s}] the child never became rekeyable again`);
+}
+
+test('IKE: 50 Child SA rekeys between two tunkitd under a ping flood: no packet lost on either end', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunkit-ikerekey-'));
+  try {
+    await withPair('tkrk', async (p) => {
+      const psk = 'netns rekey test secret, documentation only';
+      writeFileSync(join(dir, 'l.conf'), swanctlConf('t', ALGS, { psk, encap: false }), { mode: 0o600 });
+      writeFileSync(join(dir, 'r.conf'), swanctlConf('s', ALGS, { psk, encap: false }), { mode: 0o600 });
+      p.shOk('left', `ip addr add ${INNER.t}/32 dev lo`);
+      p.shOk('right', `ip addr add ${INNER.s}/32 dev lo`);
+      p.tunkitOk('left', ['ike', 'load', join(dir, 'l.conf')]);
+      p.tunkitOk('right', ['ike', 'load', join(dir, 'r.conf')]);
+      p.tunkitOk('left', 'ike initiate net-t');
+      await p.pingOk('left', INNER.s, { iface: INNER.t, count: 3 });
+      const first = sas(p, 'left')[0]!.children[0]!;
+      const [l0, r0] = [icmp(p, 'left'), icmp(p, 'right')];
+      const [xl0, xr0] = [xfrmStat(p, 'left'), xfrmStat(p, 'right')];
+
+      const flood = p.ping('left', INNER.s, { iface: INNER.t, count: 3000, intervalS: 0.005, waitS: 3 });
+      await sleep(300);
+      const spis = new Set<string>();
+      for (let i = 0; i < REKEYS; i++) {
+        await rekey(p, i % 2 === 0 ? 'left' : 'right');
+        await sleep(150);
+        const ch = sas(p, 'left')[0]!.children.find((c) => c.state === 'INSTALLED');
+        if (ch !== undefined) spis.add(ch.spiIn);
+      }
+      const ping = await flood;
+      const [l1, r1] = [icmp(p, 'left'), icmp(p, 'right')];
+      const [xl1, xr1] = [xfrmStat(p, 'left'), xfrmStat(p, 'right')];
+
+      assert.ok(ping.transmitted >= 2000, `the flood ran (${ping.transmitted} sent)`);
+      const lostLR = (l1['OutEchos']! - l0['OutEchos']!) - (r1['InEchos']! - r0['InEchos']!);
+      const lostRL = (r1['OutEchoReps']! - r0['OutEchoReps']!) - (l1['InEchoReps']! - l0['InEchoReps']!);
+      assert.deepEqual({ lostLR, lostRL, pingLost: ping.transmitted - ping.received }, { lostLR: 0, lostRL: 0, pingLost: 0 },
+        `lost packets: left → right ${lostLR}, right → left ${lostRL}, ping ${ping.received}/${ping.transmitted}`);
+      for (const [s, a, b] of [['left', xl0, xl1], ['right', xr0, xr1]] as const) {
+        for (const k of ['XfrmInNoStates', 'XfrmOutNoStates', 'XfrmInStateProtoError', 'XfrmInStateSeqError', 'XfrmOutPolBlock']) {
+          assert.equal(b[k]! - a[k]!, 0, `[${s}] ${k} moved by ${b[k]! - a[k]!}`);
+        }
+      }
+      assert.ok(spis.size >= REKEYS - 2 && !spis.has(first.spiIn), `the rekeys made new SAs (${spis.size} distinct inbound SPIs seen)`);
+
+      await sleep(6000); // the replaced SAs' inbound states linger 5 s
+      const [l, r] = [sas(p, 'left'), sas(p, 'right')];
+      assert.equal(l[0]!.children.length, 1);
+      assert.deepEqual([l[0]!.children[0]!.spiIn, l[0]!.children[0]!.spiOut], [r[0]!.children[0]!.spiOut, r[0]!.children[0]!.spiIn]);
+      for (const s of ['left', 'right'] as const) {
+        assert.equal((JSON.parse(p.tunkitOk(s, '-j xfrm state list')) as unknown[]).length, 2, `[${s}] one SA pair left`);
+        assert.equal((JSON.parse(p.tunkitOk(s, '-j xfrm policy list')) as unknown[]).length, 2, `[${s}] the policies stayed`);
+      }
+      await p.transfer('left', 'right', INNER.s, 2 * 1024 * 1024);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
