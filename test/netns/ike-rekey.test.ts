@@ -6,7 +6,8 @@
 // replies the other way — and must be 0, as must the data path's
 // "no state" drops (xfrm stat XfrmInNoStates / XfrmOutNoStates): make-
 // before-break leaves no instant without a usable SA. Then a verified TCP
-// transfer crosses the last SA pair, and both ends list the same SPIs.
+// transfer crosses the last SA pair, and both ends list the same SPIs;
+// last, an xfrm soft expire (the control API's event) starts a rekey.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { IkeSaRecord } from '../../src/control/ike.js';
-import { INNER, swanctlConf } from '../interop/strongswan.js';
+import { INNER, OUTER, swanctlConf } from '../interop/strongswan.js';
 import { xfrmStat } from './esp-fixture.js';
 import { sleep, withPair } from './pair.js';
 import type { Pair, SideName } from './pair.js';
@@ -41,6 +42,23 @@ async function rekey(p: Pair, s: SideName): Promise<void> {
     await sleep(50);
   }
   assert.fail(`[${s}] the child never became rekeyable again`);
+}
+
+/**
+ * The daemon path charon takes from the kernel: a soft lifetime on the
+ * inbound state (set here with `xfrm state update … limit time-soft 1`)
+ * raises an xfrm expire event, which the IKE shell hears through the
+ * control API and answers with a Child SA rekey.
+ */
+async function softExpire(p: Pair): Promise<void> {
+  const ch = sas(p, 'left')[0]!.children[0]!;
+  p.tunkitOk('left', ['xfrm', 'state', 'update', 'src', OUTER.s, 'dst', OUTER.t, 'proto', 'esp', 'spi', `0x${ch.spiIn}`, 'reqid', String(ch.reqid),
+    'mode', 'tunnel', 'aead', 'rfc4106(gcm(aes))', `0x${'00'.repeat(20)}`, '128', 'limit', 'time-soft', '1']);
+  for (let i = 0; i < 50 && !sas(p, 'left')[0]!.children.some((c) => c.state === 'INSTALLED' && c.spiIn !== ch.spiIn); i++) await sleep(100);
+  assert.ok(sas(p, 'left')[0]!.children.some((c) => c.state === 'INSTALLED' && c.spiIn !== ch.spiIn), 'a soft expire rekeyed the Child SA');
+  for (let i = 0; i < 30 && !/soft expire of SA/.test(p.left.log); i++) await sleep(100);
+  assert.match(p.left.log, new RegExp(`CHILD_SA net-t\\{\\d+\\}: soft expire of SA ${ch.spiIn.replace(/^0+/, '')}`));
+  await p.pingOk('left', INNER.s, { iface: INNER.t, count: 2 });
 }
 
 test('IKE: 50 Child SA rekeys between two tunkitd under a ping flood: no packet lost on either end', async () => {
@@ -94,6 +112,7 @@ test('IKE: 50 Child SA rekeys between two tunkitd under a ping flood: no packet 
         assert.equal((JSON.parse(p.tunkitOk(s, '-j xfrm policy list')) as unknown[]).length, 2, `[${s}] the policies stayed`);
       }
       await p.transfer('left', 'right', INNER.s, 2 * 1024 * 1024);
+      await softExpire(p);
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
