@@ -48,7 +48,7 @@ import { deadlines, limitsOf } from './lifetime.js';
 import { wipeKeys } from './prf.js';
 import type { IkeSa } from './sa.js';
 import type { ChildSa, Endpoint, Pending, QueuedRequest } from './sa.js';
-import { expireEvent, nextTimer, rekeyByName, runTimers } from './timers.js';
+import { deleteIkeSa, expireEvent, nextTimer, rekeyByName, runTimers } from './timers.js';
 import { counterIv, openMessage, sealMessage } from './sk.js';
 
 export type { Endpoint } from './sa.js';
@@ -139,10 +139,10 @@ export class IkeCore {
     for (const sa of [...this.sas.values()]) {
       if (sa.conn.name !== name) continue;
       n++;
-      if (sa.state !== 'ESTABLISHED') { this.remove(sa, 'terminated'); continue; }
-      sa.state = 'DELETING';
-      this.request(sa, INFORMATIONAL, [{ type: PL.D, protocolId: 1, spiSize: 0, spis: [] }],
-        () => this.remove(sa, 'deleted'), () => this.remove(sa, 'delete not answered'));
+      // Established (or being rekeyed): D(IKE) once the exchange that is out is answered; a rekeyed
+      // SA waiting for the peer's delete has no children left; a half-made or going one just goes.
+      if (sa.state === 'ESTABLISHED' || sa.state === 'REKEYING') deleteIkeSa(this, sa, 'deleted');
+      else if (sa.state !== 'DELETING') this.remove(sa, 'terminated');
     }
     return n;
   }

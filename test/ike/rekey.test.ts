@@ -193,8 +193,12 @@ describe('IKE lifetimes: rekey_time, rand_time, life_time; xfrm expire events', 
     assert.deepEqual(spis(p, 'a')[0], [c.spiIn, c.spiOut], 'not before rekey_time - rand_time');
     advance(p, 7_500, 1);
     assert.ok(child(p, 'a').every((x) => x.spiIn !== c.spiIn || x.state === 'REKEYED'), 'rekeyed by rekey_time');
-    advance(p, 3_600_000, 1);
-    agreed(p);
+    advance(p, 3_600_000, 1); // an hour: about 60 child rekeys and an IKE rekey, each checked for gaps on the way
+    const live = (side: 'a' | 'b'): [string, string][] => child(p, side).filter((x) => x.state === 'INSTALLED').map((x) => [x.spiIn, x.spiOut]);
+    assert.deepEqual(live('a'), live('b').map(([i, o]) => [o, i]));
+    assert.equal(live('a').length, 1);
+    const rekeys = [...p.ha.logs, ...p.hb.logs].filter((l) => /CHILD_SA net-[ab]\{\d+\} rekeyed with/.test(l)).length;
+    assert.ok(rekeys >= 60 && rekeys <= 68, `${rekeys} rekeys in 3660 s at 54..60 s each`);
     assert.ok(p.a.list()[0]!.spiI !== '' && p.ha.logs.filter((l) => /rekeying IKE_SA|rekeyed by the peer: now/.test(l)).length >= 1, 'the IKE SA rekeyed too');
     assert.deepEqual([...problems(p.ha), ...problems(p.hb)], []);
   });
@@ -231,6 +235,46 @@ describe('IKE CREATE_CHILD_SA: a second Child SA', () => {
     checkNoGap(p, 2);
     assert.throws(() => p.a.initiate('net-a-2', p.now, () => undefined), /already installed/);
     rekeyChild2(p);
+  });
+});
+
+describe('IKE CREATE_CHILD_SA: the Message ID window and deletes', () => {
+  it('one request of ours out at a time (window 1, §2.3): two rekeys asked together go one after the other', () => {
+    const p = makePair(GCM, 'aes128gcm16', { both: { hasSecondChild: true } });
+    up(p);
+    p.a.initiate('net-a-2', p.now, () => undefined);
+    pumpChecked(p, null);
+    assert.equal(p.a.rekey({ child: 'net-a' }, p.now), 1);
+    assert.equal(p.a.rekey({ child: 'net-a-2' }, p.now), 1);
+    assert.equal(p.ha.sent.length, 1, 'the second waits');
+    const mids: number[] = [];
+    for (let i = 0; i < 20 && (p.ha.sent.length > 0 || p.hb.sent.length > 0); i++) {
+      for (const w of p.ha.sent) mids.push(new DataView(w.data.buffer, w.data.byteOffset + 20, 4).getUint32(0));
+      pumpChecked(p, 2);
+    }
+    advance(p, LINGER_MS, 2);
+    assert.deepEqual([...new Set(mids)], [...new Set(mids)].sort((x, y) => x - y), 'Message IDs in order');
+    assert.equal(p.ha.sad.size, 4);
+    assert.deepEqual([...problems(p.ha), ...problems(p.hb)], []);
+  });
+
+  it('terminate while a Child SA rekey is out: D(IKE) follows its answer; nothing is left on either end', () => {
+    const p = makePair(GCM, 'aes128gcm16');
+    up(p);
+    p.a.rekey({ child: 'net-a' }, p.now);
+    assert.equal(p.a.terminate('gw', p.now), 1);
+    pumpChecked(p, null);
+    assert.deepEqual([p.a.list().length, p.b.list().length, p.ha.sad.size, p.hb.sad.size], [0, 0, 0, 0]);
+    for (const h of [p.ha, p.hb]) assert.equal(h.xfrm.filter((r) => r.op === 'xfrm.policy.del').length, 2);
+  });
+
+  it('terminate during an IKE rekey deletes the new IKE SA with the child', () => {
+    const p = makePair(GCM, 'aes128gcm16');
+    up(p);
+    p.a.rekey({ ike: 'gw' }, p.now);
+    p.a.terminate('gw', p.now);
+    pumpChecked(p, null);
+    assert.deepEqual([p.a.list().length, p.b.list().length, p.ha.sad.size, p.hb.sad.size], [0, 0, 0, 0]);
   });
 });
 
