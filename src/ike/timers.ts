@@ -90,8 +90,14 @@ export function expireEvent(core: IkeCore, dst: string, spi: number, hard: boole
     if (ch === undefined) continue;
     if (ch.state !== 'INSTALLED') return; // already being replaced or deleted
     core.host.log('info', `${tag(sa)}: CHILD_SA ${ch.cfg.name}{${ch.uniqueId}}: ${hard ? 'hard' : 'soft'} expire of SA ${spi.toString(16)}`);
-    if (hard) deleteChild(core, sa, ch);
-    else startChildRekey(core, sa, ch);
+    if (hard) {
+      // The data path removed that state itself (xfrm_timer_handler): only the rest goes.
+      if (ch.spiIn === spi && ch.local.addr === dst) ch.isInInstalled = false;
+      else ch.isOutInstalled = false;
+      deleteChild(core, sa, ch);
+    } else {
+      startChildRekey(core, sa, ch);
+    }
     return;
   }
 }
