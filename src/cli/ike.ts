@@ -10,7 +10,7 @@
 // it as before; -j prints the records (control/ike.ts) as JSON.
 
 import { resolve } from 'node:path';
-import type { ChildSaRecord, IkeSaRecord } from '../control/ike.js';
+import type { ChildSaRecord, IkeRekeyArgs, IkeRekeyReply, IkeSaRecord } from '../control/ike.js';
 import { request } from '../daemon/client.js';
 import type { Control } from '../daemon/client.js';
 import type { GlobalOptions } from './args.js';
@@ -66,7 +66,7 @@ export const IKE_COMMANDS: Readonly<Record<string, 'list-sas' | 'initiate' | 'te
 };
 
 /** `rekey --child NAME` / `rekey --ike NAME` (swanctl's options) → the request's args. */
-function rekeyArgs(args: readonly string[]): { child: string } | { ike: string } {
+function rekeyArgs(args: readonly string[]): IkeRekeyArgs {
   const [, opt, name] = args;
   if (args.length !== 3 || (opt !== '--child' && opt !== '--ike') || name === undefined || name === '' || name.startsWith('-')) {
     throw new UsageError(`Error: ike rekey takes --child NAME or --ike NAME.\n${IKE_USAGE}`, opt ?? 'rekey');
@@ -103,7 +103,7 @@ export async function runIke(args: readonly string[], c: Control, o: GlobalOptio
       return 0;
     }
     case 'rekey': {
-      const r = (await c.request('ike.rekey', rekeyArgs(args))) as { rekeyed: number };
+      const r = (await c.request('ike.rekey', rekeyArgs(args))) as IkeRekeyReply;
       out(o.isJson ? JSON.stringify(r) : `rekey completed successfully (${r.rekeyed} SA${r.rekeyed === 1 ? '' : 's'} rekeying)`);
       return 0;
     }

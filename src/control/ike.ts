@@ -13,6 +13,10 @@ import type { PolicyId, PolicySpec, StateId, StateSpec } from './xfrm.js';
 export const IKE_OPS = ['ike.list-sas', 'ike.initiate', 'ike.terminate', 'ike.load', 'ike.rekey'] as const;
 export type IkeOp = (typeof IKE_OPS)[number];
 
+/** ike.rekey's args: which SAs to rekey (swanctl --rekey --child NAME | --ike NAME), and its reply. */
+export type IkeRekeyArgs = { readonly child: string } | { readonly ike: string };
+export interface IkeRekeyReply { readonly rekeyed: number }
+
 /** An xfrm control request as the daemon's XfrmControl.handle takes it. */
 export type XfrmRequest =
   | { readonly op: 'xfrm.state.add'; readonly args: { readonly state: StateSpec } }

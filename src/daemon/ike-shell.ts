@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import type { ChildSaRecord, IkeOp, IkeSaRecord } from '../control/ike.js';
+import type { ChildSaRecord, IkeOp, IkeRekeyArgs, IkeRekeyReply, IkeSaRecord } from '../control/ike.js';
 import type { StateRecord, XfrmEvent, XfrmOp } from '../control/xfrm.js';
 import { CHARON_DEFAULTS } from '../ike/charon.js';
 import type { CharonSettings } from '../ike/charon.js';
@@ -224,10 +224,10 @@ export class IkeShell {
       }
       case 'ike.load': return { connections: this.load(name('file')) };
       case 'ike.rekey': {
-        const which = args['ike'] !== undefined ? { ike: name('ike') } : { child: name('child') };
-        const n = this.core.rekey(which, Date.now());
+        const which: IkeRekeyArgs = args['ike'] !== undefined ? { ike: name('ike') } : { child: name('child') };
+        const reply: IkeRekeyReply = { rekeyed: this.core.rekey(which, Date.now()) };
         this.arm();
-        return { rekeyed: n };
+        return reply;
       }
     }
   }

@@ -22,7 +22,7 @@
 // One request of ours is out per IKE SA (window size 1, §2.3); more wait in
 // sa.queue and go out as responses come back.
 
-import type { IkeSaRecord, XfrmRequest } from '../control/ike.js';
+import type { IkeRekeyArgs, IkeSaRecord, XfrmRequest } from '../control/ike.js';
 import type { LimitsSpec, StateId, StateRecord } from '../control/xfrm.js';
 import { toHex } from '../wire/bytes.js';
 import { VpnError } from '../wire/errors.js';
@@ -150,7 +150,7 @@ export class IkeCore {
   list(): IkeSaRecord[] { return [...this.sas.values()].map((sa) => sa.record()); }
 
   /** Starts a rekey of every Child SA named `child` or every IKE SA of connection `ike` (swanctl --rekey); how many. */
-  rekey(which: { readonly child: string } | { readonly ike: string }, now: number): number {
+  rekey(which: IkeRekeyArgs, now: number): number {
     this.now = now;
     return rekeyByName(this, which);
   }

@@ -9,6 +9,7 @@
 //             pendingOut past outDueMs → the held-back outbound state goes in
 //             removeAtMs (a replaced SA's lingering inbound state) → removed
 
+import type { IkeRekeyArgs } from '../control/ike.js';
 import { VpnError } from '../wire/errors.js';
 import { PL, PROTO_IKE, INFORMATIONAL } from '../wire/ike/consts.js';
 import type { IkeCore } from './core.js';
@@ -103,7 +104,7 @@ export function expireEvent(core: IkeCore, dst: string, spi: number, hard: boole
 }
 
 /** swanctl --rekey: every installed Child SA named `child`, or every established IKE SA of connection `ike`; how many started. */
-export function rekeyByName(core: IkeCore, which: { readonly child: string } | { readonly ike: string }): number {
+export function rekeyByName(core: IkeCore, which: IkeRekeyArgs): number {
   let n = 0;
   for (const sa of [...core.sas.values()]) {
     if ('ike' in which) {
