@@ -5,7 +5,8 @@
 // takes the SAs away on both. A wrong PSK is refused on both ends.
 // CREATE_CHILD_SA: a Child SA rekey started from either side (with PFS
 // once) and an IKE SA rekey from either side; after each, both ends list
-// the same new SPIs and a ping crosses.
+// the same new SPIs and a ping crosses; and rekeys started by both ends at
+// once (their requests held back by nft until they cross).
 // Needs root (namespaces) and strongSwan; fails, never skips, without them.
 
 import assert from 'node:assert/strict';
@@ -120,6 +121,37 @@ async function rekeyCase(algs: Algs, what: 'child' | 'ike', by: 'tunkit' | 'stro
   }
 }
 
+/**
+ * Both ends rekey the same SA while UDP 4500 is blocked both ways (nft), so
+ * neither request gets through; once unblocked, the retransmissions (4 s
+ * later on both) cross: a collision (§2.8.1/§2.8.2) or a rekey of an SA
+ * already replaced (§2.25). Either way one SA must survive on both ends.
+ */
+async function crossingCase(what: 'child' | 'ike'): Promise<void> {
+  const p = new SwanPair();
+  try {
+    await p.start(swanctlConf('t', GCM, { psk: PSK, encap: false }), swanctlConf('s', GCM, { psk: PSK, encap: true }));
+    p.tunkit(['ike', 'initiate', 'net-t']);
+    const before = await agreeing(p, 'up');
+    for (const ns of [p.tns, p.sns]) ns.exec('nft', ['add table inet tkcross ; add chain inet tkcross out { type filter hook output priority 0 ; } ; add rule inet tkcross out udp dport 4500 drop']);
+    try {
+      p.swanctl(['--rekey', `--${what}`, what === 'child' ? 'net-s' : 'gw']);
+      p.tunkit(['ike', 'rekey', `--${what}`, what === 'child' ? 'net-t' : 'gw']);
+      await sleep(1000);
+    } finally {
+      for (const ns of [p.tns, p.sns]) ns.exec('nft', ['delete table inet tkcross']);
+    }
+    await sleep(4000); // the first retransmissions
+    const after = await agreeing(p, 'after the crossing rekeys');
+    if (what === 'child') assert.notEqual(after.children[0]!.spiIn, before.children[0]!.spiIn);
+    else assert.notEqual(after.spiI, before.spiI);
+    assert.equal(p.ping(3), 3, `ping after the crossing rekeys\n${p.logs()}`);
+    await until('one SA pair of states left', p, () => (JSON.parse(p.tunkit(['-j', 'xfrm', 'state', 'list'])) as unknown[]).length === 2, 10_000);
+  } finally {
+    p.close();
+  }
+}
+
 describe('IKEv2 interop: tunkit ↔ strongSwan 5.9 (charon, kernel-libipsec)', () => {
   after(() => Netns.cleanupAll());
 
@@ -139,6 +171,9 @@ describe('IKEv2 interop: tunkit ↔ strongSwan 5.9 (charon, kernel-libipsec)', (
   it('Child SA rekey with PFS started by tunkit', () => rekeyCase(PFS, 'child', 'tunkit'));
   it('IKE SA rekey started by strongSwan (swanctl --rekey --ike)', () => rekeyCase(GCM, 'ike', 'strongswan'));
   it('IKE SA rekey started by tunkit (tunkit ike rekey --ike)', () => rekeyCase(CBC, 'ike', 'tunkit'));
+
+  it('crossing Child SA rekeys from both ends: one SA pair survives on both', () => crossingCase('child'));
+  it('crossing IKE SA rekeys from both ends: one IKE SA survives on both, with the child', () => crossingCase('ike'));
 
   it('a wrong PSK: tunkit refuses strongSwan, strongSwan refuses tunkit, nothing installed', async () => {
     const p = new SwanPair();
