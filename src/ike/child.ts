@@ -20,6 +20,7 @@ import type { TrafficSelector } from '../wire/ike/ts.js';
 import { ENCRS, INTEGS } from './algs.js';
 import type { ChildKeys, KeyLens } from './prf.js';
 import type { Chosen } from './proposal.js';
+import type { IkeHost } from './core.js';
 import type { ChildSa, Endpoint } from './sa.js';
 import { tsToCidr } from './ts.js';
 
@@ -111,3 +112,27 @@ export function uninstallRequests(ch: ChildSa, withPolicies = true): XfrmRequest
 
 /** True when every selector can be an xfrm policy selector (a prefix). */
 export const isPolicyable = (ts: readonly TrafficSelector[]): boolean => ts.every((t) => tsToCidr(t) !== null);
+
+/** Applies requests in order; on a refusal takes back what went in (newest first) and returns why, else null. */
+export function applyAll(host: IkeHost, reqs: readonly XfrmRequest[]): string | null {
+  const done: XfrmRequest[] = [];
+  for (const r of reqs) {
+    try {
+      host.control(r);
+      done.push(r);
+    } catch (e) {
+      for (const d of done.reverse()) undo(host, d);
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+  return null;
+}
+
+function undo(host: IkeHost, r: XfrmRequest): void {
+  try {
+    if (r.op === 'xfrm.state.add') host.control({ op: 'xfrm.state.del', args: { id: { dst: r.args.state.dst, proto: 'esp', spi: r.args.state.spi } } });
+    else if (r.op === 'xfrm.policy.add') host.control({ op: 'xfrm.policy.del', args: { id: { sel: r.args.policy.sel, dir: r.args.policy.dir } } });
+  } catch (e) {
+    host.log('warn', `rolling back ${r.op}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

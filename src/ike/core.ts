@@ -37,7 +37,7 @@ import type { IkeConfig } from './config.js';
 import { Cookies } from './cookie.js';
 import { Liveness } from './liveness.js';
 import { Traps } from './trap.js';
-import { uninstallRequests } from './child.js';
+import { applyAll, uninstallRequests } from './child.js';
 import { handleCreateChild, startNewChild } from './create-child.js';
 import { startInitiator } from './initiator.js';
 import { handleInformational } from './informational.js';
@@ -338,28 +338,9 @@ export class IkeCore {
     w?.(null);
   }
 
-  /** Installs a Child SA's requests; on a refusal removes what went in and returns why. */
+  /** Installs a Child SA's requests; on a refusal removes what went in and returns why (child.ts applyAll). */
   applyAll(reqs: readonly { readonly op: XfrmRequest['op']; readonly args: XfrmRequest['args'] }[]): string | null {
-    const done: XfrmRequest[] = [];
-    for (const r of reqs as readonly XfrmRequest[]) {
-      try {
-        this.host.control(r);
-        done.push(r);
-      } catch (e) {
-        for (const d of done.reverse()) this.undo(d);
-        return e instanceof Error ? e.message : String(e);
-      }
-    }
-    return null;
-  }
-
-  private undo(r: XfrmRequest): void {
-    try {
-      if (r.op === 'xfrm.state.add') this.host.control({ op: 'xfrm.state.del', args: { id: { dst: r.args.state.dst, proto: 'esp', spi: r.args.state.spi } } });
-      else if (r.op === 'xfrm.policy.add') this.host.control({ op: 'xfrm.policy.del', args: { id: { sel: r.args.policy.sel, dir: r.args.policy.dir } } });
-    } catch (e) {
-      this.host.log('warn', `rolling back ${r.op}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    return applyAll(this.host, reqs as readonly XfrmRequest[]);
   }
 
   /** Removes a Child SA's states, and its policies unless another SA of its reqid (a rekey's) still uses them. */
