@@ -4,12 +4,13 @@
 //   tunkit ike initiate CHILD                   swanctl --initiate --child CHILD (waits for the result)
 //   tunkit ike terminate NAME                   swanctl --terminate --ike NAME
 //   tunkit ike load FILE                        swanctl --load-all --file FILE (the swanctl.conf subset)
+//   tunkit ike rekey --child NAME | --ike NAME  swanctl --rekey --child NAME | --ike NAME (starts it; returns at once)
 //
 // The text of list-sas follows swanctl's layout, so a strongSwan user reads
 // it as before; -j prints the records (control/ike.ts) as JSON.
 
 import { resolve } from 'node:path';
-import type { ChildSaRecord, IkeSaRecord } from '../control/ike.js';
+import type { ChildSaRecord, IkeRekeyArgs, IkeRekeyReply, IkeSaRecord } from '../control/ike.js';
 import { request } from '../daemon/client.js';
 import type { Control } from '../daemon/client.js';
 import type { GlobalOptions } from './args.js';
@@ -20,15 +21,18 @@ export const IKE_USAGE = [
   '       tunkit ike initiate CHILD',
   '       tunkit ike terminate NAME',
   '       tunkit ike load FILE',
+  '       tunkit ike rekey { --child NAME | --ike NAME }',
 ].join('\n');
 
 const ago = (unixS: number, nowS: number): string => `${Math.max(0, nowS - unixS)}s ago`;
+/** swanctl's timer phrases: ", rekeying in 3224s" and ", expires in 3956s" (nothing when the time is 0: none). */
+const timer = (what: string, unixS: number, nowS: number): string => (unixS === 0 ? '' : `, ${what} in ${Math.max(0, unixS - nowS)}s`);
 
 function child(c: ChildSaRecord, nowS: number): string[] {
   const n = (v: number | undefined): string => (v === undefined ? '?' : String(v));
   return [
     `  ${c.name}: #${c.uniqueId}, reqid ${c.reqid}, ${c.state}, ${c.mode}${c.encap ? '-in-UDP' : ''}, ${c.protocol}:${c.algorithms}`,
-    `    installed ${ago(c.installTime, nowS)}`,
+    `    installed ${ago(c.installTime, nowS)}${timer('rekeying', c.rekeyTime, nowS)}${timer('expires', c.lifeTime, nowS)}`,
     `    in  ${c.spiIn}, ${n(c.bytesIn).padStart(6)} bytes, ${n(c.packetsIn).padStart(5)} packets`,
     `    out ${c.spiOut}, ${n(c.bytesOut).padStart(6)} bytes, ${n(c.packetsOut).padStart(5)} packets`,
     `    local  ${c.localTs.join(' ')}`,
@@ -44,7 +48,7 @@ export function formatSas(sas: readonly IkeSaRecord[], nowS: number): string {
     out.push(`  local  '${s.localId}' @ ${s.localAddr}[${s.localPort}]`);
     out.push(`  remote '${s.remoteId}' @ ${s.remoteAddr}[${s.remotePort}]`);
     if (s.algorithms !== '') out.push(`  ${s.algorithms}`);
-    if (s.state === 'ESTABLISHED') out.push(`  established ${ago(s.establishTime, nowS)}`);
+    if (s.establishTime !== 0) out.push(`  established ${ago(s.establishTime, nowS)}${timer('rekeying', s.rekeyTime, nowS)}`);
     for (const c of s.children) out.push(...child(c, nowS));
   }
   return out.join('\n');
@@ -56,10 +60,19 @@ const one = (args: readonly string[], what: string): string => {
 };
 
 /** `tunkit ike` command words (swanctl's, and their short forms) → the command (cli/grammar.ts reads them too). */
-export const IKE_COMMANDS: Readonly<Record<string, 'list-sas' | 'initiate' | 'terminate' | 'load' | 'help'>> = {
+export const IKE_COMMANDS: Readonly<Record<string, 'list-sas' | 'initiate' | 'terminate' | 'load' | 'rekey' | 'help'>> = {
   'list-sas': 'list-sas', list: 'list-sas', initiate: 'initiate', up: 'initiate',
-  terminate: 'terminate', down: 'terminate', load: 'load', help: 'help',
+  terminate: 'terminate', down: 'terminate', load: 'load', rekey: 'rekey', help: 'help',
 };
+
+/** `rekey --child NAME` / `rekey --ike NAME` (swanctl's options) → the request's args. */
+function rekeyArgs(args: readonly string[]): IkeRekeyArgs {
+  const [, opt, name] = args;
+  if (args.length !== 3 || (opt !== '--child' && opt !== '--ike') || name === undefined || name === '' || name.startsWith('-')) {
+    throw new UsageError(`Error: ike rekey takes --child NAME or --ike NAME.\n${IKE_USAGE}`, opt ?? 'rekey');
+  }
+  return opt === '--child' ? { child: name } : { ike: name };
+}
 
 export async function runIke(args: readonly string[], c: Control, o: GlobalOptions, out: (s: string) => void): Promise<number> {
   const cmd = args[0];
@@ -87,6 +100,11 @@ export async function runIke(args: readonly string[], c: Control, o: GlobalOptio
     case 'load': {
       const r = (await c.request('ike.load', { file: resolve(one(args, 'FILE')) })) as { connections: number };
       out(o.isJson ? JSON.stringify(r) : `loaded ${r.connections} connection(s)`);
+      return 0;
+    }
+    case 'rekey': {
+      const r = (await c.request('ike.rekey', rekeyArgs(args))) as IkeRekeyReply;
+      out(o.isJson ? JSON.stringify(r) : `rekey completed successfully (${r.rekeyed} SA${r.rekeyed === 1 ? '' : 's'} rekeying)`);
       return 0;
     }
     case 'help':

@@ -6,11 +6,16 @@
 //   ike.initiate   { child: string }     → IkeSaRecord   (once the Child SA is up; error otherwise)
 //   ike.terminate  { ike: string }       → { deleted: number }   (IKE SAs of that connection)
 //   ike.load       { file: string }      → { connections: number }  (swanctl.conf subset)
+//   ike.rekey      { child: string } | { ike: string } → { rekeyed: number }  (SAs whose rekey started)
 
 import type { PolicyId, PolicySpec, StateId, StateSpec } from './xfrm.js';
 
-export const IKE_OPS = ['ike.list-sas', 'ike.initiate', 'ike.terminate', 'ike.load'] as const;
+export const IKE_OPS = ['ike.list-sas', 'ike.initiate', 'ike.terminate', 'ike.load', 'ike.rekey'] as const;
 export type IkeOp = (typeof IKE_OPS)[number];
+
+/** ike.rekey's args: which SAs to rekey (swanctl --rekey --child NAME | --ike NAME), and its reply. */
+export type IkeRekeyArgs = { readonly child: string } | { readonly ike: string };
+export interface IkeRekeyReply { readonly rekeyed: number }
 
 /** An xfrm control request as the daemon's XfrmControl.handle takes it. */
 export type XfrmRequest =
@@ -26,7 +31,7 @@ export interface ChildSaRecord {
   readonly uniqueId: number;
   readonly reqid: number;
   /** INSTALLED once both SAs and the policies are in. */
-  readonly state: 'INSTALLED' | 'DELETING';
+  readonly state: 'INSTALLED' | 'REKEYING' | 'REKEYED' | 'DELETING';
   readonly mode: 'TUNNEL';
   readonly protocol: 'ESP';
   /** ESP in UDP (RFC 3948). */
@@ -40,6 +45,9 @@ export interface ChildSaRecord {
   readonly remoteTs: readonly string[];
   /** Unix seconds. */
   readonly installTime: number;
+  /** Unix seconds of the next rekey (rekey_time less the jitter) and of the hard expiry (life_time); 0 = none. */
+  readonly rekeyTime: number;
+  readonly lifeTime: number;
   /** Filled in by the daemon from the xfrm states (absent when unknown). */
   bytesIn?: number; packetsIn?: number; bytesOut?: number; packetsOut?: number;
 }
@@ -47,7 +55,7 @@ export interface ChildSaRecord {
 export interface IkeSaRecord {
   readonly name: string;
   readonly uniqueId: number;
-  readonly state: 'CONNECTING' | 'ESTABLISHED' | 'DELETING';
+  readonly state: 'CONNECTING' | 'ESTABLISHED' | 'REKEYING' | 'REKEYED' | 'DELETING';
   readonly version: 2;
   readonly isInitiator: boolean;
   /** 16 hex digits each. */
@@ -64,5 +72,7 @@ export interface IkeSaRecord {
   readonly isNatDetected: boolean;
   /** Unix seconds; 0 until established. */
   readonly establishTime: number;
+  /** Unix seconds of the next IKE rekey; 0 = none. */
+  readonly rekeyTime: number;
   readonly children: readonly ChildSaRecord[];
 }

@@ -9,11 +9,12 @@
 //   setTimeout(core.nextDeadline()) ──► IkeCore.tick
 //   xfrm acquire / mapping events (as `xfrm monitor` sees them) ──► core.traps / core.live
 //   NAT keepalives (0xFF) ──► the NAT-T socket, without the non-ESP marker
+//   xfrm expire events (the control API's monitor events) ──► IkeCore.expire
 
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import type { ChildSaRecord, IkeOp, IkeSaRecord } from '../control/ike.js';
+import type { ChildSaRecord, IkeOp, IkeRekeyArgs, IkeRekeyReply, IkeSaRecord } from '../control/ike.js';
 import type { StateRecord, XfrmEvent, XfrmOp } from '../control/xfrm.js';
 import { CHARON_DEFAULTS } from '../ike/charon.js';
 import type { CharonSettings } from '../ike/charon.js';
@@ -222,14 +223,21 @@ export class IkeShell {
         return { deleted: n };
       }
       case 'ike.load': return { connections: this.load(name('file')) };
+      case 'ike.rekey': {
+        const which: IkeRekeyArgs = args['ike'] !== undefined ? { ike: name('ike') } : { child: name('child') };
+        const reply: IkeRekeyReply = { rekeyed: this.core.rekey(which, Date.now()) };
+        this.arm();
+        return reply;
+      }
     }
   }
 
-  /** One xfrm monitor event (published to us as to `tunkit xfrm monitor`): acquires start trapped children, mappings move NATed peers. */
+  /** One xfrm monitor event (published to us as to `tunkit xfrm monitor`): acquires start trapped children, mappings move NATed peers, expires drive rekeys. */
   xfrmEvent(e: XfrmEvent): void {
     try {
       if (e.type === 'xfrm.acquire') this.core.traps.acquire(e.policy, Date.now());
       else if (e.type === 'xfrm.mapping') this.core.live.mapping(e.dst, e.spi, { addr: e.newSrc, port: e.newSport });
+      else if (e.type === 'xfrm.expire') this.core.expire(e.state.dst, e.state.spi, e.hard, Date.now());
       else return;
     } catch (err) {
       this.d.log.error(`ike: handling ${e.type}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

@@ -5,14 +5,22 @@
 // SPI; out: us → peer with the peer's SPI) and, per selector pair, an out
 // and an in policy naming the SAs' reqid. With NAT (or encap=yes) both
 // states carry `encap espinudp` with the IKE SA's ports (RFC 3948).
+//
+// A rekeyed Child SA keeps its reqid, so the policies stay and only the
+// states change: the data path picks the newest valid outbound state of a
+// reqid (xfrm_state_look_at), which makes "install the new outbound state"
+// the switch. The states carry the child's lifetimes as xfrm limits (soft =
+// the rekey time, hard = life_time), whose expire events the core reacts to
+// as charon does.
 
 import type { XfrmRequest } from '../control/ike.js';
-import type { AlgoSpec, PolicySpec, StateSpec } from '../control/xfrm.js';
+import type { AlgoSpec, LimitsSpec, PolicySpec, StateSpec } from '../control/xfrm.js';
 import { toHex } from '../wire/bytes.js';
 import type { TrafficSelector } from '../wire/ike/ts.js';
 import { ENCRS, INTEGS } from './algs.js';
 import type { ChildKeys, KeyLens } from './prf.js';
 import type { Chosen } from './proposal.js';
+import type { IkeHost } from './core.js';
 import type { ChildSa, Endpoint } from './sa.js';
 import { tsToCidr } from './ts.js';
 
@@ -37,13 +45,16 @@ export interface ChildInstall {
   readonly keys: ChildKeys;
   /** True when we were the original initiator of the IKE SA (we then send with the I→R keys). */
   readonly isInitiator: boolean;
+  /** xfrm lifetimes of both states (absent: none). */
+  readonly limits?: LimitsSpec;
 }
 
 const cidr = (t: TrafficSelector): string => tsToCidr(t)!;
 
-function state(src: Endpoint, dst: Endpoint, spi: number, reqid: number, c: Chosen, ek: Uint8Array, ak: Uint8Array, encap: boolean): StateSpec {
+function state(src: Endpoint, dst: Endpoint, spi: number, reqid: number, c: Chosen, ek: Uint8Array, ak: Uint8Array, encap: boolean, limits: LimitsSpec | undefined): StateSpec {
   return {
     src: src.addr, dst: dst.addr, proto: 'esp', spi, mode: 'tunnel', reqid, replayWindow: 32, ...algos(c, ek, ak),
+    ...(limits !== undefined ? { limits } : {}),
     ...(encap ? { encap: { type: 'espinudp', sport: src.port, dport: dst.port, oa: '0.0.0.0' } } : {}),
   };
 }
@@ -62,25 +73,66 @@ function policies(ch: ChildSa): PolicySpec[] {
   return out;
 }
 
-/** The requests that install a Child SA: inbound state, outbound state, then the policies. */
-export function installRequests(ci: ChildInstall): XfrmRequest[] {
+/** The inbound state (peer → us, our SPI). `isInitiator`: we initiated the exchange that made it (§2.17 key order). */
+export function inStateRequest(ci: ChildInstall): XfrmRequest {
   const { child: ch, keys: k } = ci;
-  const [inE, inA, outE, outA] = ci.isInitiator ? [k.encrR, k.integR, k.encrI, k.integI] : [k.encrI, k.integI, k.encrR, k.integR];
-  const reqs: XfrmRequest[] = [
-    { op: 'xfrm.state.add', args: { state: state(ch.remote, ch.local, ch.spiIn, ch.reqid, ch.chosen, inE, inA, ch.encap) } },
-    { op: 'xfrm.state.add', args: { state: state(ch.local, ch.remote, ch.spiOut, ch.reqid, ch.chosen, outE, outA, ch.encap) } },
-  ];
-  for (const p of policies(ch)) reqs.push({ op: 'xfrm.policy.add', args: { policy: p } });
-  return reqs;
+  const [e, a] = ci.isInitiator ? [k.encrR, k.integR] : [k.encrI, k.integI];
+  return { op: 'xfrm.state.add', args: { state: state(ch.remote, ch.local, ch.spiIn, ch.reqid, ch.chosen, e, a, ch.encap, ci.limits) } };
 }
 
-/** The requests that remove a Child SA: policies first (no packet goes out in the clear meanwhile: none matches), then the states. */
-export function uninstallRequests(ch: ChildSa): XfrmRequest[] {
-  const reqs: XfrmRequest[] = policies(ch).map((p) => ({ op: 'xfrm.policy.del', args: { id: { sel: p.sel, dir: p.dir } } }));
-  reqs.push({ op: 'xfrm.state.del', args: { id: { dst: ch.local.addr, proto: 'esp', spi: ch.spiIn } } });
-  reqs.push({ op: 'xfrm.state.del', args: { id: { dst: ch.remote.addr, proto: 'esp', spi: ch.spiOut } } });
+/** The outbound state (us → peer, the peer's SPI). */
+export function outStateRequest(ci: ChildInstall): XfrmRequest {
+  const { child: ch, keys: k } = ci;
+  const [e, a] = ci.isInitiator ? [k.encrI, k.integI] : [k.encrR, k.integR];
+  return { op: 'xfrm.state.add', args: { state: state(ch.local, ch.remote, ch.spiOut, ch.reqid, ch.chosen, e, a, ch.encap, ci.limits) } };
+}
+
+/** The policies of a child (shared by every SA of its reqid: a rekey keeps them). */
+export const policyRequests = (ch: ChildSa): XfrmRequest[] => policies(ch).map((p) => ({ op: 'xfrm.policy.add', args: { policy: p } }));
+
+/** The requests that install a Child SA: inbound state, outbound state, then the policies. */
+export function installRequests(ci: ChildInstall): XfrmRequest[] {
+  return [inStateRequest(ci), outStateRequest(ci), ...policyRequests(ci.child)];
+}
+
+/** Removal of the outbound state alone (a rekey switched to the new one). */
+export const outStateDel = (ch: ChildSa): XfrmRequest => ({ op: 'xfrm.state.del', args: { id: { dst: ch.remote.addr, proto: 'esp', spi: ch.spiOut } } });
+
+/**
+ * The requests that remove a Child SA: policies first when it takes them
+ * along (no packet goes out in the clear meanwhile: none matches), then the
+ * states it still has installed.
+ */
+export function uninstallRequests(ch: ChildSa, withPolicies = true): XfrmRequest[] {
+  const reqs: XfrmRequest[] = withPolicies ? policies(ch).map((p) => ({ op: 'xfrm.policy.del', args: { id: { sel: p.sel, dir: p.dir } } })) : [];
+  if (ch.isInInstalled) reqs.push({ op: 'xfrm.state.del', args: { id: { dst: ch.local.addr, proto: 'esp', spi: ch.spiIn } } });
+  if (ch.isOutInstalled) reqs.push(outStateDel(ch));
   return reqs;
 }
 
 /** True when every selector can be an xfrm policy selector (a prefix). */
 export const isPolicyable = (ts: readonly TrafficSelector[]): boolean => ts.every((t) => tsToCidr(t) !== null);
+
+/** Applies requests in order; on a refusal takes back what went in (newest first) and returns why, else null. */
+export function applyAll(host: IkeHost, reqs: readonly XfrmRequest[]): string | null {
+  const done: XfrmRequest[] = [];
+  for (const r of reqs) {
+    try {
+      host.control(r);
+      done.push(r);
+    } catch (e) {
+      for (const d of done.reverse()) undo(host, d);
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+  return null;
+}
+
+function undo(host: IkeHost, r: XfrmRequest): void {
+  try {
+    if (r.op === 'xfrm.state.add') host.control({ op: 'xfrm.state.del', args: { id: { dst: r.args.state.dst, proto: 'esp', spi: r.args.state.spi } } });
+    else if (r.op === 'xfrm.policy.add') host.control({ op: 'xfrm.policy.del', args: { id: { sel: r.args.policy.sel, dir: r.args.policy.dir } } });
+  } catch (e) {
+    host.log('warn', `rolling back ${r.op}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -18,7 +18,16 @@ export interface ChildConfig {
   readonly startAction: ChildAction;
   /** dpd_action / close_action (actions.ts); absent = none. */
   readonly actions?: ChildActions;
+  /** rekey_time / rand_time / life_time (seconds; rekey 0 = never): lifetime.ts. */
+  readonly life: Lifetimes;
 }
+
+/**
+ * swanctl.conf lifetimes in seconds. A rekey starts at rekeySec minus a
+ * random 0..randSec (so two peers seldom start together); the SA is deleted
+ * at lifeSec if no rekey replaced it. rekeySec 0 disables rekeying.
+ */
+export interface Lifetimes { readonly rekeySec: number; readonly randSec: number; readonly lifeSec: number }
 
 /** Hash algorithms of RFC 7427 signatures. */
 export type SigHash = 'sha256' | 'sha384' | 'sha512';
@@ -71,6 +80,8 @@ export interface ConnConfig {
   readonly children: readonly ChildConfig[];
   /** dpd_delay / dpd_timeout (actions.ts); absent = no DPD of ours. */
   readonly dpd?: DpdConfig;
+  /** The IKE SA's rekey_time / rand_time and rekey_time + over_time (seconds). */
+  readonly life: Lifetimes;
 }
 
 export interface PskSecret {

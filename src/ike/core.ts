@@ -11,14 +11,19 @@
 //               ├─ response, Message ID = ours ► the pending request's handler
 //               ├─ request, retransmitted ─────► the cached response again (§2.1)
 //               └─ request, next Message ID ──► IKE_AUTH (responder.ts), INFORMATIONAL
-//                                                (informational.ts), CREATE_CHILD_SA (refused)
-//   initiate(child) / terminate(conn)   commands from the control socket
-//   tick(now)                           retransmissions and give-ups
+//                                                (informational.ts), CREATE_CHILD_SA (create-child.ts,
+//                                                rekey-ike.ts)
+//   initiate(child) / terminate(conn) / rekey(…)   commands from the control socket
+//   expire(dst, spi, hard)              an xfrm expire event (the shell subscribes to them)
+//   tick(now)                           retransmissions, give-ups, and the SA timers (timers.ts)
 //   live (liveness.ts)                  DPD, NAT keepalives, following the peer, dpd/close actions
 //   traps (trap.ts), cookies (cookie.ts)  start_action = trap and acquires; responder COOKIEs
+//
+// One request of ours is out per IKE SA (window size 1, §2.3); more wait in
+// sa.queue and go out as responses come back.
 
-import type { IkeSaRecord, XfrmRequest } from '../control/ike.js';
-import type { StateId, StateRecord } from '../control/xfrm.js';
+import type { IkeRekeyArgs, IkeSaRecord, XfrmRequest } from '../control/ike.js';
+import type { LimitsSpec, StateId, StateRecord } from '../control/xfrm.js';
 import { toHex } from '../wire/bytes.js';
 import { VpnError } from '../wire/errors.js';
 import { CREATE_CHILD_SA, exchangeName, FLAG_I, FLAG_R, IKE_AUTH, IKE_SA_INIT, IKE_VERSION, INFORMATIONAL, N, PL } from '../wire/ike/consts.js';
@@ -32,14 +37,18 @@ import type { IkeConfig } from './config.js';
 import { Cookies } from './cookie.js';
 import { Liveness } from './liveness.js';
 import { Traps } from './trap.js';
-import { uninstallRequests } from './child.js';
+import { applyAll, uninstallRequests } from './child.js';
+import { handleCreateChild, startNewChild } from './create-child.js';
 import { startInitiator } from './initiator.js';
 import { handleInformational } from './informational.js';
 import { handleAuthRequest, handleInitRequest } from './responder.js';
 import { isGiveUp, retransmitDelayMs, STRONGSWAN_RETRANSMIT } from './retransmit.js';
 import type { RetransmitPolicy } from './retransmit.js';
+import { deadlines, limitsOf } from './lifetime.js';
+import { wipeKeys } from './prf.js';
 import type { IkeSa } from './sa.js';
-import type { ChildSa, Endpoint } from './sa.js';
+import type { ChildSa, Endpoint, Pending, QueuedRequest } from './sa.js';
+import { deleteIkeSa, expireEvent, nextTimer, rekeyByName, runTimers } from './timers.js';
 import { counterIv, openMessage, sealMessage } from './sk.js';
 
 export type { Endpoint } from './sa.js';
@@ -113,6 +122,12 @@ export class IkeCore {
     const conn = this.cfg.connections.find((c) => c.children.some((ch) => ch.name === name));
     if (conn === undefined) throw new VpnError('ENOENT', `no child "${name}" in the loaded configuration`, 'child');
     const child = conn.children.find((ch) => ch.name === name)!;
+    const up = [...this.sas.values()].find((s) => s.conn === conn && (s.state === 'ESTABLISHED' || s.state === 'REKEYING'));
+    if (up !== undefined) { // charon reuses the connection's IKE SA: CREATE_CHILD_SA (§1.3.1)
+      if (up.children.some((c) => c.cfg === child && c.state !== 'DELETING')) throw new VpnError('EEXIST', `child "${name}" is already installed (rekey it with tunkit ike rekey --child)`, 'child');
+      startNewChild(this, up, child, (err) => done(err, err === null ? up.record() : null));
+      return;
+    }
     const sa = startInitiator(this, conn, child);
     sa.waiter = (err) => done(err, err === null ? sa.record() : null);
   }
@@ -124,15 +139,42 @@ export class IkeCore {
     for (const sa of [...this.sas.values()]) {
       if (sa.conn.name !== name) continue;
       n++;
-      if (sa.state !== 'ESTABLISHED') { this.remove(sa, 'terminated'); continue; }
-      sa.state = 'DELETING';
-      this.request(sa, INFORMATIONAL, [{ type: PL.D, protocolId: 1, spiSize: 0, spis: [] }],
-        () => this.remove(sa, 'deleted'), () => this.remove(sa, 'delete not answered'));
+      // Established (or being rekeyed): D(IKE) once the exchange that is out is answered; a rekeyed
+      // SA waiting for the peer's delete has no children left; a half-made or going one just goes.
+      if (sa.state === 'ESTABLISHED' || sa.state === 'REKEYING') deleteIkeSa(this, sa, 'deleted');
+      else if (sa.state !== 'DELETING') this.remove(sa, 'terminated');
     }
     return n;
   }
 
   list(): IkeSaRecord[] { return [...this.sas.values()].map((sa) => sa.record()); }
+
+  /** Starts a rekey of every Child SA named `child` or every IKE SA of connection `ike` (swanctl --rekey); how many. */
+  rekey(which: IkeRekeyArgs, now: number): number {
+    this.now = now;
+    return rekeyByName(this, which);
+  }
+
+  /** An xfrm expire event for state (dst, spi): soft starts a rekey, hard deletes the Child SA (charon's expire handling). */
+  expire(dst: string, spi: number, hard: boolean, now: number): void {
+    this.now = now;
+    expireEvent(this, dst, spi, hard);
+  }
+
+  /** Sends `start` now if the window is free, else when the responses before it are in. */
+  enqueue(sa: IkeSa, start: QueuedRequest): void {
+    sa.queue.push(start);
+    this.flush(sa);
+  }
+
+  /** Starts queued requests while the window is free and the SA takes requests. */
+  flush(sa: IkeSa): void {
+    while (sa.pending === null && sa.state === 'ESTABLISHED' && this.sas.get(sa.ourSpi) === sa) {
+      const next = sa.queue.shift();
+      if (next === undefined) return;
+      next(sa);
+    }
+  }
 
   /** One datagram for us (the non-ESP marker already removed). Never throws on network input. */
   receive(data: Uint8Array, from: Endpoint, local: Endpoint, now: number): void {
@@ -180,6 +222,7 @@ export class IkeCore {
       const p = sa.pending!;
       sa.pending = null;
       p.onResponse(data, inner);
+      this.flush(sa);
       return;
     }
     // RFC 7296 §2.23: a request from a new address or port (NAT-T float to 4500) moves where we answer.
@@ -193,7 +236,7 @@ export class IkeCore {
     }
     if (h.exchange === IKE_AUTH && !sa.isInitiator && sa.state === 'CONNECTING') handleAuthRequest(this, sa, h.messageId, inner);
     else if (h.exchange === INFORMATIONAL) handleInformational(this, sa, h.messageId, inner);
-    else if (h.exchange === CREATE_CHILD_SA) this.respond(sa, h.exchange, h.messageId, [notify(N.NO_ADDITIONAL_SAS)]); // TODO(#11): rekey, new Child SAs
+    else if (h.exchange === CREATE_CHILD_SA && sa.state !== 'CONNECTING') handleCreateChild(this, sa, h.messageId, inner);
     else this.respond(sa, h.exchange, h.messageId, [notify(N.INVALID_SYNTAX)]);
   }
 
@@ -222,16 +265,17 @@ export class IkeCore {
   }
 
   /** Sends a request of ours (encrypted unless it is IKE_SA_INIT) and retransmits it until answered. */
-  request(sa: IkeSa, exchange: number, inner: readonly Payload[], onResponse: (raw: Uint8Array, ps: readonly Payload[]) => void, onTimeout: () => void): void {
+  request(sa: IkeSa, exchange: number, inner: readonly Payload[], onResponse: Pending['onResponse'], onTimeout: () => void, kind: Pending['kind'] = 'other'): void {
+    if (sa.pending !== null) throw new Error(`${sa.conn.name}[${sa.uniqueId}]: a second request while request ${sa.pending.mid} is out (use enqueue)`);
     const mid = sa.nextMid;
     sa.nextMid = (mid + 1) >>> 0;
     const data = exchange === IKE_SA_INIT ? this.plain(sa, exchange, mid, false, inner) : this.seal(sa, exchange, mid, false, inner);
-    this.sendRequest(sa, mid, data, onResponse, onTimeout);
+    this.sendRequest(sa, mid, data, onResponse, onTimeout, kind);
   }
 
   /** Sends (or re-sends, for IKE_SA_INIT retries) a built request as the one outstanding. */
-  sendRequest(sa: IkeSa, mid: number, data: Uint8Array, onResponse: (raw: Uint8Array, ps: readonly Payload[]) => void, onTimeout: () => void): void {
-    sa.pending = { mid, data, sends: 0, deadline: this.now + retransmitDelayMs(this.policy, 0), onResponse, onTimeout };
+  sendRequest(sa: IkeSa, mid: number, data: Uint8Array, onResponse: Pending['onResponse'], onTimeout: () => void, kind: Pending['kind'] = 'other'): void {
+    sa.pending = { mid, data, sends: 0, deadline: this.now + retransmitDelayMs(this.policy, 0), onResponse, onTimeout, kind };
     this.host.send(sa.remote, sa.local.port, data);
   }
 
@@ -241,7 +285,9 @@ export class IkeCore {
     for (const sa of this.sas.values()) if (sa.pending !== null && (t === null || sa.pending.deadline < t)) t = sa.pending.deadline;
     for (const sa of this.halfOpen.values()) if (t === null || sa.createdMs + HALF_OPEN_MS < t) t = sa.createdMs + HALF_OPEN_MS;
     const l = this.live.nextDeadline();
-    return t === null ? l : l === null ? t : Math.min(t, l);
+    const u = nextTimer(this);
+    for (const x of [l, u]) if (x !== null && (t === null || x < t)) t = x;
+    return t;
   }
 
   /** Retransmits what is due (4 s × 1.8^n), gives up after the last try, expires half-open SAs. */
@@ -267,12 +313,20 @@ export class IkeCore {
       if (sa.state === 'CONNECTING') this.remove(sa, 'half-open timeout');
     }
     this.live.tick();
+    runTimers(this);
+  }
+
+  /** Sets a Child SA's rekey and expiry deadlines (jittered); returns the xfrm limits its states carry. */
+  scheduleChild(ch: ChildSa): LimitsSpec | undefined {
+    Object.assign(ch.at, deadlines(ch.cfg.life, this.now, this.host.random(4)));
+    return limitsOf(ch.at, this.now);
   }
 
   /** Marks an SA up and tells whoever waits. */
   established(sa: IkeSa): void {
     sa.state = 'ESTABLISHED';
     sa.establishTime = Math.floor(this.now / 1000);
+    Object.assign(sa.at, deadlines(sa.conn.life, this.now, this.host.random(4)));
     sa.msg1 = null;
     sa.msg2 = null;
     sa.ke?.dispose();
@@ -284,35 +338,21 @@ export class IkeCore {
     w?.(null);
   }
 
-  /** Installs a Child SA's requests; on a refusal removes what went in and returns why. */
+  /** Installs a Child SA's requests; on a refusal removes what went in and returns why (child.ts applyAll). */
   applyAll(reqs: readonly { readonly op: XfrmRequest['op']; readonly args: XfrmRequest['args'] }[]): string | null {
-    const done: XfrmRequest[] = [];
-    for (const r of reqs as readonly XfrmRequest[]) {
-      try {
-        this.host.control(r);
-        done.push(r);
-      } catch (e) {
-        for (const d of done.reverse()) this.undo(d);
-        return e instanceof Error ? e.message : String(e);
-      }
-    }
-    return null;
+    return applyAll(this.host, reqs as readonly XfrmRequest[]);
   }
 
-  private undo(r: XfrmRequest): void {
-    try {
-      if (r.op === 'xfrm.state.add') this.host.control({ op: 'xfrm.state.del', args: { id: { dst: r.args.state.dst, proto: 'esp', spi: r.args.state.spi } } });
-      else if (r.op === 'xfrm.policy.add') this.host.control({ op: 'xfrm.policy.del', args: { id: { sel: r.args.policy.sel, dir: r.args.policy.dir } } });
-    } catch (e) {
-      this.host.log('warn', `rolling back ${r.op}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-
-  /** Removes a Child SA's policies and states. */
+  /** Removes a Child SA's states, and its policies unless another SA of its reqid (a rekey's) still uses them. */
   removeChild(sa: IkeSa, ch: ChildSa): void {
     const i = sa.children.indexOf(ch);
     if (i >= 0) sa.children.splice(i, 1);
-    for (const r of uninstallRequests(ch)) {
+    if (ch.pendingOut !== null) wipeKeys(ch.pendingOut);
+    ch.pendingOut = null;
+    const reqs = uninstallRequests(ch, !sa.children.some((c) => c.reqid === ch.reqid));
+    ch.isInInstalled = false;
+    ch.isOutInstalled = false;
+    for (const r of reqs) {
       try {
         this.host.control(r);
       } catch (e) {

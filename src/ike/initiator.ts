@@ -233,7 +233,8 @@ function installChild(core: IkeCore, sa: IkeSa, ps: readonly Payload[]): string 
   const keys = deriveChildKeys(sa.prfAlg, sa.keys!.skD, childKeyLens(c), sa.ni, sa.nr);
   const ch = new ChildSa(core.nextChildId(), child, core.nextReqid(), sa.childSpiIn, be32(c.spi, 0), c, tsi.selectors, tsr.selectors,
     sa.isNat, { ...sa.local }, { ...sa.remote }, Math.floor(core.now / 1000));
-  const why = core.applyAll(installRequests({ child: ch, keys, isInitiator: true }));
+  const limits = core.scheduleChild(ch);
+  const why = core.applyAll(installRequests({ child: ch, keys, isInitiator: true, ...(limits !== undefined ? { limits } : {}) }));
   wipeKeys(keys);
   if (why !== null) return `CHILD_SA ${child.name}: installing it failed: ${why}`;
   sa.children.push(ch);

@@ -67,9 +67,15 @@ export interface KeyLens { readonly integ: number; readonly encr: number }
 export function deriveIkeKeys(alg: PrfAlg, lens: KeyLens, ni: Uint8Array, nr: Uint8Array, shared: Uint8Array, spiI: Uint8Array, spiR: Uint8Array): IkeKeys {
   const nonces = concat(ni, nr);
   const skeyseed = prf(alg, nonces, shared);
-  const total = 3 * alg.outLen + 2 * lens.integ + 2 * lens.encr;
-  const km = prfPlus(alg, skeyseed, concat(nonces, spiI, spiR), total);
+  const keys = expandIkeKeys(alg, lens, skeyseed, concat(nonces, spiI, spiR));
   skeyseed.fill(0);
+  return keys;
+}
+
+/** {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr). */
+function expandIkeKeys(alg: PrfAlg, lens: KeyLens, skeyseed: Uint8Array, seed: Uint8Array): IkeKeys {
+  const total = 3 * alg.outLen + 2 * lens.integ + 2 * lens.encr;
+  const km = prfPlus(alg, skeyseed, seed, total);
   let o = 0;
   const take = (n: number): Uint8Array => { const k = km.slice(o, o + n); o += n; return k; }; // eslint-disable-line no-restricted-syntax -- owned keys
   const keys: IkeKeys = {
@@ -98,4 +104,19 @@ export function deriveChildKeys(alg: PrfAlg, skD: Uint8Array, lens: KeyLens, ni:
 /** Zeroes every key of an IKE or Child key set (when its SA goes). */
 export function wipeKeys(k: IkeKeys | ChildKeys): void {
   for (const v of Object.values(k) as Uint8Array[]) v.fill(0);
+}
+
+/**
+ * §2.18, rekeying an IKE SA: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)
+ * with the old SA's PRF (as charon does); then the seven keys as in §2.14 with
+ * the new SA's PRF, nonces and SPIs.
+ */
+export function deriveRekeyedIkeKeys(oldAlg: PrfAlg, skDOld: Uint8Array, alg: PrfAlg, lens: KeyLens, ni: Uint8Array, nr: Uint8Array,
+  shared: Uint8Array, spiI: Uint8Array, spiR: Uint8Array): IkeKeys {
+  const seed = concat(shared, ni, nr);
+  const skeyseed = prf(oldAlg, skDOld, seed);
+  seed.fill(0);
+  const keys = expandIkeKeys(alg, lens, skeyseed, concat(ni, nr, spiI, spiR));
+  skeyseed.fill(0);
+  return keys;
 }

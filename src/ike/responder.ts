@@ -150,10 +150,10 @@ function failAuth(core: IkeCore, sa: IkeSa, mid: number, why: string): void {
   core.remove(sa, 'authentication failed');
 }
 
-interface ChildMatch { readonly cfgIndex: number; readonly tsi: TrafficSelector[]; readonly tsr: TrafficSelector[] }
+export interface ChildMatch { readonly cfgIndex: number; readonly tsi: TrafficSelector[]; readonly tsr: TrafficSelector[] }
 
 /** The first child of the connection whose selectors narrow TSi and TSr to something an xfrm policy can hold. */
-function matchChild(sa: IkeSa, tsi: readonly TrafficSelector[], tsr: readonly TrafficSelector[]): ChildMatch | null {
+export function matchChild(sa: IkeSa, tsi: readonly TrafficSelector[], tsr: readonly TrafficSelector[]): ChildMatch | null {
   for (const [i, ch] of sa.conn.children.entries()) {
     const remote = resolveTs(ch.remoteTs, sa.remote.addr).filter((t) => t !== null);
     const local = resolveTs(ch.localTs, sa.local.addr).filter((t) => t !== null);
@@ -187,7 +187,8 @@ function createChild(core: IkeCore, sa: IkeSa, ps: readonly Payload[]): Payload[
   const keys = deriveChildKeys(sa.prfAlg, sa.keys!.skD, childKeyLens(c), sa.ni, sa.nr);
   const ch = new ChildSa(core.nextChildId(), cfg, core.nextReqid(), spiIn, be32(c.spi, 0), c, m.tsr, m.tsi, sa.isNat,
     { ...sa.local }, { ...sa.remote }, Math.floor(core.now / 1000));
-  const why = core.applyAll(installRequests({ child: ch, keys, isInitiator: false }));
+  const limits = core.scheduleChild(ch);
+  const why = core.applyAll(installRequests({ child: ch, keys, isInitiator: false, ...(limits !== undefined ? { limits } : {}) }));
   wipeKeys(keys);
   if (why !== null) {
     core.host.log('error', `${sa.conn.name}[${sa.uniqueId}]: CHILD_SA ${cfg.name}: installing it failed: ${why}`);

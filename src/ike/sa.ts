@@ -14,7 +14,7 @@ import { DH_NAMES, encrName, ENCRS, INTEGS, PRFS } from './algs.js';
 import type { ChildConfig, ConnConfig } from './config.js';
 import type { KeyExchange } from './dh.js';
 import { wipeKeys } from './prf.js';
-import type { IkeKeys, KeyLens } from './prf.js';
+import type { ChildKeys, IkeKeys, KeyLens } from './prf.js';
 import type { Chosen } from './proposal.js';
 import type { SkKeys } from './sk.js';
 import { tsText } from './ts.js';
@@ -34,10 +34,30 @@ export interface Pending {
   readonly onResponse: (raw: Uint8Array, payloads: readonly Payload[]) => void;
   /** Called when retransmission gives up. */
   readonly onTimeout: () => void;
+  /** What the request is (a peer's IKE rekey is refused while our Child SA exchange is out: §2.25.2). */
+  readonly kind: 'child' | 'ike-rekey' | 'other';
 }
 
+/** A request of ours waiting for the window (one outstanding request, §2.3); run with the SA it then belongs to. */
+export type QueuedRequest = (sa: IkeSa) => void;
+
+/** Monotonic ms (the core's clock) of an SA's timed events; null = never. */
+export interface Deadlines { rekeyAtMs: number | null; expireAtMs: number | null }
+
 export class ChildSa {
-  state: 'INSTALLED' | 'DELETING' = 'INSTALLED';
+  /** swanctl's child states: REKEYING while our rekey is out, REKEYED once a new SA replaces it. */
+  state: 'INSTALLED' | 'REKEYING' | 'REKEYED' | 'DELETING' = 'INSTALLED';
+  readonly at: Deadlines = { rekeyAtMs: null, expireAtMs: null };
+  /** Which xfrm states are in (a rekey responder holds back the outbound one: make-before-break). */
+  isInInstalled = true;
+  isOutInstalled = true;
+  /** The outbound keys held back until the rekey initiator deletes the old SA (or outDueMs passes); wiped once used. */
+  pendingOut: ChildKeys | null = null;
+  outDueMs = 0;
+  /** A replaced SA: when its remaining (inbound) state goes, so late packets on it still get in. */
+  removeAtMs: number | null = null;
+  /** The peer's rekey of this SA that crossed ours (§2.8.1): the SA it made and its lowest nonce. */
+  collision: { readonly child: ChildSa; readonly minNonce: Uint8Array } | null = null;
   constructor(
     readonly uniqueId: number,
     readonly cfg: ChildConfig,
@@ -62,14 +82,24 @@ export class ChildSa {
       name: this.cfg.name, uniqueId: this.uniqueId, reqid: this.reqid, state: this.state, mode: 'TUNNEL', protocol: 'ESP', encap: this.encap,
       spiIn: hex32(this.spiIn), spiOut: hex32(this.spiOut), algorithms: `${encrName(e.id, e.keyLength)}${integ}`,
       localTs: this.localTs.map(tsText), remoteTs: this.remoteTs.map(tsText), installTime: this.installTime,
+      rekeyTime: unixS(this.state === 'INSTALLED' ? this.at.rekeyAtMs : null), lifeTime: unixS(this.at.expireAtMs),
     };
   }
 }
 
+/** Unix seconds of a deadline on the core's clock (0 = none). */
+const unixS = (ms: number | null): number => (ms === null ? 0 : Math.floor(ms / 1000));
+
 export const hex32 = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
 
 export class IkeSa {
-  state: 'CONNECTING' | 'ESTABLISHED' | 'DELETING' = 'CONNECTING';
+  /** REKEYING while our IKE rekey is out; REKEYED once a new IKE SA took the children (it waits for the delete). */
+  state: 'CONNECTING' | 'ESTABLISHED' | 'REKEYING' | 'REKEYED' | 'DELETING' = 'CONNECTING';
+  readonly at: Deadlines = { rekeyAtMs: null, expireAtMs: null };
+  /** Our requests waiting for the window. */
+  queue: QueuedRequest[] = [];
+  /** The peer's IKE rekey that crossed ours (§2.8.2): the SA it made and its lowest nonce. */
+  collision: { readonly sa: IkeSa; readonly minNonce: Uint8Array } | null = null;
   spiR: Uint8Array = new Uint8Array(8);
   chosen: Chosen | null = null;
   ke: KeyExchange | null = null;
@@ -157,6 +187,7 @@ export class IkeSa {
     this.skOut = null;
     this.msg1 = null;
     this.msg2 = null;
+    this.queue = [];
   }
 
   record(): IkeSaRecord {
@@ -170,6 +201,7 @@ export class IkeSa {
       spiI: toHex(this.spiI), spiR: toHex(this.spiR), localAddr: this.local.addr, localPort: this.local.port, localId: this.localId,
       remoteAddr: this.remote.addr, remotePort: this.remote.port, remoteId: this.remoteId, algorithms: algs,
       isNatDetected: this.isNat, establishTime: this.establishTime, children: this.children.map((ch) => ch.record()),
+      rekeyTime: unixS(this.state === 'ESTABLISHED' ? this.at.rekeyAtMs : null),
     };
   }
 }

@@ -1,23 +1,27 @@
 // A swanctl.conf subset (strongSwan's settings syntax, swanctl.conf(5)):
 //
-//   connections { NAME { version local_addrs remote_addrs proposals encap
+//   connections { NAME { version local_addrs remote_addrs proposals encap rekey_time rand_time over_time
 //                        local { auth id certs } remote { auth id cacerts }
 //                        dpd_delay dpd_timeout (actions.ts)
 //                        children { NAME { local_ts remote_ts esp_proposals mode start_action
-//                                          dpd_action close_action } } } }
+//                                          dpd_action close_action rekey_time rand_time life_time } } } }
 //   secrets { ike-NAME { id | id-SUFFIX secret }
 //             private-NAME | rsa-NAME | ecdsa-NAME { file secret } }
 //
 // The same file a strongSwan user already has. Every key or section
 // outside this subset is refused with an error naming the file, line and
-// key: silently ignoring one (say `rekey_time`) would run something other
+// key: silently ignoring one (say `reauth_time`) would run something other
 // than what the user wrote. Pure: the caller reads the file, and creds.ts
 // the certificate and key files it names.
+//
+// Lifetimes keep swanctl.conf(5)'s defaults: a child rekeys after 1 h,
+// life_time = rekey_time + 10 %, rand_time = life_time - rekey_time; an IKE
+// SA rekeys after 4 h, over_time = 10 % of rekey_time, rand_time = over_time.
 
 import { PROTO_ESP, PROTO_IKE } from '../wire/ike/consts.js';
 import { CHILD_LIVE_KEYS, CONN_LIVE_KEYS, readActions, readDpd, readStartAction } from './actions.js';
 import { VpnError } from '../wire/errors.js';
-import type { ChildConfig, ConnConfig, FileRef, IkeConfig, KeyFileRef, PeerAuth, PskSecret, SigHash, SigPolicy } from './config.js';
+import type { ChildConfig, ConnConfig, FileRef, IkeConfig, KeyFileRef, Lifetimes, PeerAuth, PskSecret, SigHash, SigPolicy } from './config.js';
 import { DEFAULT_ESP, DEFAULT_IKE, parseProposal } from './proposal.js';
 import type { ProposalSpec } from './proposal.js';
 import { parseTs } from './ts.js';
@@ -133,6 +137,37 @@ class Reader {
   }
 }
 
+const TIME_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A strongSwan time value ("3600", "90s", "20m", "1h", "2d") in seconds; dflt when absent. */
+function seconds(r: Reader, key: string, dflt: number): number {
+  const v = r.value(key);
+  if (v === undefined) return dflt;
+  const m = /^(\d{1,9})\s*([smhd]?)$/.exec(v.value.trim());
+  if (m === null) return r.fail(key, `"${v.value}" is not a time (a number of seconds, or with s, m, h or d)`);
+  return Number(m[1]) * TIME_UNITS[m[2]!]!;
+}
+
+/** A child's rekey_time, rand_time and life_time with swanctl's defaults. */
+function childLife(r: Reader): Lifetimes {
+  const rekeySec = seconds(r, 'rekey_time', 3600);
+  // strongSwan: rekey_time * 110 / 100; at least a second over it, so a short rekey_time still rekeys first.
+  const lifeSec = seconds(r, 'life_time', rekeySec === 0 ? 0 : rekeySec + Math.max(1, Math.floor(rekeySec / 10)));
+  if (r.value('life_time') !== undefined && rekeySec !== 0 && lifeSec !== 0 && lifeSec <= rekeySec) r.fail('life_time', `must be longer than rekey_time (${rekeySec} s)`);
+  const randSec = seconds(r, 'rand_time', lifeSec > rekeySec ? Math.min(lifeSec - rekeySec, rekeySec) : 0); // the default never rekeys at 0 s
+  if (r.value('rand_time') !== undefined && rekeySec !== 0 && randSec >= rekeySec) r.fail('rand_time', `must be shorter than rekey_time (${rekeySec} s)`);
+  return { rekeySec, randSec, lifeSec };
+}
+
+/** An IKE SA's rekey_time, rand_time and rekey_time + over_time with swanctl's defaults. */
+function ikeLife(r: Reader): Lifetimes {
+  const rekeySec = seconds(r, 'rekey_time', 14400);
+  const overSec = seconds(r, 'over_time', Math.floor(rekeySec / 10));
+  const randSec = seconds(r, 'rand_time', overSec);
+  if (rekeySec !== 0 && randSec >= rekeySec) r.fail('rand_time', `must be shorter than rekey_time (${rekeySec} s)`);
+  return { rekeySec, randSec, lifeSec: rekeySec === 0 ? 0 : rekeySec + overSec };
+}
+
 function proposals(r: Reader, key: string, proto: number, dflt: readonly string[]): ProposalSpec[] {
   const words = r.list(key, dflt);
   const list = words.includes('default') ? [...words.filter((w) => w !== 'default'), ...dflt] : words;
@@ -177,7 +212,7 @@ function peerAuth(file: string, sec: Section | undefined, path: string, dfltId: 
 
 function child(file: string, sec: Section, path: string): ChildConfig {
   const r: Reader = new Reader(file, sec, path);
-  r.check(['local_ts', 'remote_ts', 'esp_proposals', 'mode', 'start_action', ...CHILD_LIVE_KEYS], []);
+  r.check(['local_ts', 'remote_ts', 'esp_proposals', 'mode', 'start_action', ...CHILD_LIVE_KEYS, 'rekey_time', 'rand_time', 'life_time'], []);
   const ts = (key: string): string[] => {
     const l = r.list(key, ['dynamic']);
     for (const t of l) if (parseTs(t, '192.0.2.1') === null) r.fail(key, `"${t}" is not a subnet, address or "dynamic"`);
@@ -189,14 +224,14 @@ function child(file: string, sec: Section, path: string): ChildConfig {
   return {
     name: sec.name, localTs: ts('local_ts'), remoteTs: ts('remote_ts'),
     espProposals: proposals(r, 'esp_proposals', PROTO_ESP, DEFAULT_ESP), mode: 'tunnel', startAction: sa,
-    actions: readActions(r),
+    actions: readActions(r), life: childLife(r),
   };
 }
 
 function connection(file: string, sec: Section): ConnConfig {
   const path = `connections.${sec.name}.`;
   const r: Reader = new Reader(file, sec, path);
-  r.check(['version', 'local_addrs', 'remote_addrs', 'proposals', 'encap', ...CONN_LIVE_KEYS], ['local', 'remote', 'children']);
+  r.check(['version', 'local_addrs', 'remote_addrs', 'proposals', 'encap', ...CONN_LIVE_KEYS, 'rekey_time', 'rand_time', 'over_time'], ['local', 'remote', 'children']);
   const version = r.value('version')?.value ?? '0';
   if (version !== '0' && version !== '2') r.fail('version', `IKE version ${version} is not supported (0 or 2)`);
   const encap = r.value('encap')?.value ?? 'no';
@@ -217,7 +252,7 @@ function connection(file: string, sec: Section): ConnConfig {
     name: sec.name, localAddrs: addrs('local_addrs'), remoteAddrs: addrs('remote_addrs'),
     proposals: proposals(r, 'proposals', PROTO_IKE, DEFAULT_IKE), encap: encap === 'yes',
     local: peerAuth(file, r.sub('local'), `${path}local.`, '', 'local'), remote: peerAuth(file, r.sub('remote'), `${path}remote.`, '%any', 'remote'),
-    children, dpd: readDpd(r),
+    children, dpd: readDpd(r), life: ikeLife(r),
   };
 }
 

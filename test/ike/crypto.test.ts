@@ -1,7 +1,7 @@
 // IKE key material against published vectors: the PRFs (HMAC-SHA2, RFC 4231
 // test case 2 via RFC 4868's PRF_HMAC_SHA2_*), X25519 (RFC 7748 §6.1), ECP-256
 // (RFC 5903 §8.1); prf+ and the SK_* split against a literal reading of
-// RFC 7296 §2.13/§2.14; MODP shared secrets agree; the SK payload seals and
+// RFC 7296 §2.13/§2.14 (and §2.18 for a rekeyed IKE SA, §2.17 with PFS); MODP shared secrets agree; the SK payload seals and
 // opens, and refuses a flipped bit.
 
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ENCRS, INTEGS, PRFS } from '../../src/ike/algs.js';
 import { newKeyExchange } from '../../src/ike/dh.js';
-import { deriveChildKeys, deriveIkeKeys, prf, prfPlus } from '../../src/ike/prf.js';
+import { deriveChildKeys, deriveIkeKeys, deriveRekeyedIkeKeys, prf, prfPlus } from '../../src/ike/prf.js';
 import { openMessage, sealMessage } from '../../src/ike/sk.js';
 import type { SkKeys } from '../../src/ike/sk.js';
 import { DH_ECP256, DH_MODP2048, DH_X25519, ENCR_AES_CBC, ENCR_AES_GCM_16, IKE_AUTH, PL, PRF_HMAC_SHA2_256, PRF_HMAC_SHA2_384, PRF_HMAC_SHA2_512, AUTH_HMAC_SHA2_256_128 } from '../../src/wire/ike/consts.js';
@@ -69,6 +69,24 @@ describe('IKE PRF and key derivation', () => {
     const stream = reference('sha256', skD, Buffer.concat([ni, nr]), 40);
     assert.equal(hex(c.encrI) + hex(c.encrR), stream.toString('hex'));
     assert.equal(c.integI.length, 0);
+  });
+
+  it('IKE SA rekey (§2.18): SKEYSEED = prf_old(SK_d old, g^ir new | Ni | Nr), keys by the new PRF over the new nonces and SPIs', () => {
+    const [old, alg] = [PRFS.get(PRF_HMAC_SHA2_512)!, PRFS.get(PRF_HMAC_SHA2_256)!];
+    const [skD, ni, nr, gir, spiI, spiR] = [randomBytes(64), randomBytes(32), randomBytes(32), randomBytes(32), randomBytes(8), randomBytes(8)];
+    const k = deriveRekeyedIkeKeys(old, skD, alg, { integ: 0, encr: 20 }, ni, nr, gir, spiI, spiR);
+    const skeyseed = createHmac('sha512', skD).update(Buffer.concat([gir, ni, nr])).digest();
+    const stream = reference('sha256', skeyseed, Buffer.concat([ni, nr, spiI, spiR]), 32 * 3 + 2 * 20);
+    assert.equal(Buffer.concat([k.skD, k.skAi, k.skAr, k.skEi, k.skEr, k.skPi, k.skPr]).toString('hex'), stream.toString('hex'));
+    assert.deepEqual([k.skD.length, k.skAi.length, k.skEi.length], [32, 0, 20]);
+  });
+
+  it('Child KEYMAT with PFS = prf+(SK_d, g^ir (new) | Ni | Nr) (§2.17)', () => {
+    const alg = PRFS.get(PRF_HMAC_SHA2_256)!;
+    const [skD, ni, nr, gir] = [randomBytes(32), randomBytes(32), randomBytes(32), randomBytes(32)];
+    const c = deriveChildKeys(alg, skD, { encr: 16, integ: 32 }, ni, nr, gir);
+    const stream = reference('sha256', skD, Buffer.concat([gir, ni, nr]), 96);
+    assert.equal(hex(c.encrI) + hex(c.integI) + hex(c.encrR) + hex(c.integR), stream.toString('hex'));
   });
 });
 

@@ -16,11 +16,27 @@ export class FakeHost implements IkeHost {
   readonly xfrm: XfrmRequest[] = [];
   readonly logs: string[] = [];
   refuse: ((r: XfrmRequest) => boolean) | null = null;
+  /** The installed states as the daemon's SAD would hold them ("dst/spi" → spec and the order added). */
+  readonly sad = new Map<string, { readonly spec: StateSpec; readonly seq: number }>();
+  private seq = 0;
   constructor(readonly addr: string) {}
   send(to: Endpoint, fromPort: number, data: Uint8Array): void { this.sent.push({ from: { addr: this.addr, port: fromPort }, to: { ...to }, data }); }
   control(r: XfrmRequest): void {
     if (this.refuse?.(r) === true) throw new Error(`refused ${r.op}`);
+    if (r.op === 'xfrm.state.add') {
+      const k = `${r.args.state.dst}/${r.args.state.spi}`;
+      if (this.sad.has(k)) throw new Error(`File exists: state ${k}`);
+      this.sad.set(k, { spec: r.args.state, seq: ++this.seq });
+    } else if (r.op === 'xfrm.state.del' && !this.sad.delete(`${r.args.id.dst}/${r.args.id.spi}`)) {
+      throw new Error(`No such process: state ${r.args.id.dst}/${r.args.id.spi}`);
+    }
     this.xfrm.push(r);
+  }
+  /** The outbound state the data path would use for reqid: the newest one from us (xfrm_state_look_at). */
+  outState(reqid: number): StateSpec | null {
+    let best: { spec: StateSpec; seq: number } | null = null;
+    for (const v of this.sad.values()) if (v.spec.src === this.addr && v.spec.reqid === reqid && (best === null || v.seq > best.seq)) best = v;
+    return best?.spec ?? null;
   }
   log(level: string, msg: string): void { this.logs.push(`${level}: ${msg}`); }
   random(n: number): Uint8Array { return new Uint8Array(randomBytes(n)); }
@@ -30,7 +46,15 @@ export class FakeHost implements IkeHost {
 export const ADDR = { a: '198.51.100.1', b: '198.51.100.2' } as const;
 
 /** A swanctl.conf for side `me` talking to `peer`, with the given proposals. */
-export function conf(me: 'a' | 'b', ike: string, esp: string, opts: { psk?: string; encap?: boolean; remoteTs?: string } = {}): string {
+export interface ConfOpts {
+  psk?: string; encap?: boolean; remoteTs?: string;
+  /** Extra lines in the connection and in the child (rekey_time = 60s …). */
+  connExtra?: string; childExtra?: string;
+  /** A second child "net-ME-2" for 198.51.100.64/28 ↔ 198.51.100.80/28 (documentation addresses). */
+  hasSecondChild?: boolean;
+}
+
+export function conf(me: 'a' | 'b', ike: string, esp: string, opts: ConfOpts = {}): string {
   const peer = me === 'a' ? 'b' : 'a';
   const ts = { a: '203.0.113.0/28', b: '203.0.113.16/28' };
   return `
@@ -41,6 +65,7 @@ connections {
     remote_addrs = ${ADDR[peer]}
     proposals = ${ike}
     encap = ${opts.encap === true ? 'yes' : 'no'}
+    ${opts.connExtra ?? ''}
     local {
       auth = psk
       id = ${me}.example
@@ -54,7 +79,13 @@ connections {
         local_ts = ${ts[me]}
         remote_ts = ${opts.remoteTs ?? ts[peer]}
         esp_proposals = ${esp}
+        ${opts.childExtra ?? ''}
       }
+      ${opts.hasSecondChild === true ? `net-${me}-2 {
+        local_ts = ${me === 'a' ? '198.51.100.64/28' : '198.51.100.80/28'}
+        remote_ts = ${me === 'a' ? '198.51.100.80/28' : '198.51.100.64/28'}
+        esp_proposals = ${esp}
+      }` : ''}
     }
   }
 }
@@ -70,11 +101,11 @@ secrets {
 
 export interface Pair { readonly a: IkeCore; readonly b: IkeCore; readonly ha: FakeHost; readonly hb: FakeHost; now: number }
 
-export function makePair(ike: string, esp: string, opts: { pskB?: string; encap?: boolean; remoteTsB?: string } = {}): Pair {
+export function makePair(ike: string, esp: string, opts: { pskB?: string; encap?: boolean; remoteTsB?: string; both?: ConfOpts; espB?: string } = {}): Pair {
   const ha = new FakeHost(ADDR.a);
   const hb = new FakeHost(ADDR.b);
-  const a = new IkeCore(parseSwanctl(conf('a', ike, esp, { encap: opts.encap === true }), 'a.conf'), ha);
-  const b = new IkeCore(parseSwanctl(conf('b', ike, esp, { ...(opts.pskB !== undefined ? { psk: opts.pskB } : {}), ...(opts.remoteTsB !== undefined ? { remoteTs: opts.remoteTsB } : {}) }), 'b.conf'), hb);
+  const a = new IkeCore(parseSwanctl(conf('a', ike, esp, { ...opts.both, encap: opts.encap === true }), 'a.conf'), ha);
+  const b = new IkeCore(parseSwanctl(conf('b', ike, opts.espB ?? esp, { ...opts.both, ...(opts.pskB !== undefined ? { psk: opts.pskB } : {}), ...(opts.remoteTsB !== undefined ? { remoteTs: opts.remoteTsB } : {}) }), 'b.conf'), hb);
   return { a, b, ha, hb, now: 1_000_000 };
 }
 

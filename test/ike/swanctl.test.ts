@@ -22,7 +22,11 @@ describe('swanctl.conf subset', () => {
   });
 
   const refused: [string, RegExp][] = [
-    ['connections {\n  gw {\n    rekey_time = 1h\n  }\n}\n', /^x\.conf:3: connections\.gw\.rekey_time: is not supported/],
+    ['connections {\n  gw {\n    reauth_time = 1h\n  }\n}\n', /^x\.conf:3: connections\.gw\.reauth_time: is not supported/],
+    ['connections {\n  gw {\n    rekey_time = 1 week\n  }\n}\n', /^x\.conf:3: connections\.gw\.rekey_time: "1 week" is not a time/],
+    ['connections {\n  gw {\n    children {\n      c {\n        rekey_time = 1h\n        life_time = 30m\n      }\n    }\n  }\n}\n', /^x\.conf:6: connections\.gw\.children\.c\.life_time: must be longer than rekey_time/],
+    ['connections {\n  gw {\n    children {\n      c {\n        rekey_time = 60\n        rand_time = 2m\n      }\n    }\n  }\n}\n', /^x\.conf:6: connections\.gw\.children\.c\.rand_time: must be shorter than rekey_time/],
+    ['connections {\n  gw {\n    children {\n      c {\n        rekey_bytes = 1000000\n      }\n    }\n  }\n}\n', /rekey_bytes: is not supported/],
     ['connections {\n  gw {\n    children {\n      c {\n        mode = transport\n      }\n    }\n  }\n}\n', /^x\.conf:5: connections\.gw\.children\.c\.mode: "transport" is not supported yet/],
     ['connections {\n  gw {\n    local {\n      auth = eap-mschapv2\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.auth: "eap-mschapv2" is not supported \(psk, pubkey/],
     ['connections {\n  gw {\n    local {\n      auth = pubkey-md5\n      certs = a.pem\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.auth: "md5" in "pubkey-md5" is not supported/],
@@ -73,6 +77,17 @@ secrets {
     assert.deepEqual([gw.remote.auth, gw.remote.sig.keyType, gw.remote.id, gw.remote.certFiles.map((f) => f.path)], ['pubkey', 'any', '%any', ['ca.pem', 'other-ca.pem']]);
     assert.deepEqual(c.keyFiles!.map((k) => [k.dir, k.path, k.line, k.passphrase === null ? null : new TextDecoder().decode(k.passphrase)]),
       [['private', 'a.key', 15, 'a passphrase'], ['ecdsa', '/etc/swanctl/ecdsa/b.key', 19, null]]);
+  });
+
+  it('lifetimes: swanctl.conf defaults (child 1 h, life +10 %, rand = life - rekey; IKE 4 h, over 10 %) and units', () => {
+    const d = parseSwanctl(conf('a', 'aes128gcm16-prfsha256-x25519', 'aes128gcm16'), 'a.conf').connections[0]!;
+    assert.deepEqual(d.life, { rekeySec: 14400, randSec: 1440, lifeSec: 15840 });
+    assert.deepEqual(d.children[0]!.life, { rekeySec: 3600, randSec: 360, lifeSec: 3960 });
+    const c = parseSwanctl(conf('a', 'aes128gcm16-prfsha256-x25519', 'aes128gcm16', { connExtra: 'rekey_time = 2h\n    over_time = 5m\n    rand_time = 0', childExtra: 'rekey_time = 20m\n        life_time = 1d' }), 'a.conf').connections[0]!;
+    assert.deepEqual(c.life, { rekeySec: 7200, randSec: 0, lifeSec: 7500 });
+    assert.deepEqual(c.children[0]!.life, { rekeySec: 1200, randSec: 1200, lifeSec: 86400 }, 'the default rand_time (life - rekey) is capped at rekey_time');
+    const z = parseSwanctl(conf('a', 'aes128gcm16-prfsha256-x25519', 'aes128gcm16', { childExtra: 'rekey_time = 0' }), 'a.conf').connections[0]!;
+    assert.deepEqual(z.children[0]!.life, { rekeySec: 0, randSec: 0, lifeSec: 0 }, 'rekey_time = 0: never rekeyed, no limit');
   });
 
   it('secrets: 0x hex and 0s base64 forms; a secret for other ids does not match', () => {

@@ -3,6 +3,10 @@
 // crosses the tunnel, `swanctl --list-sas` shows the same IKE and ESP SPIs
 // and algorithms as `tunkit ike list-sas`, and a delete from either side
 // takes the SAs away on both. A wrong PSK is refused on both ends.
+// CREATE_CHILD_SA: a Child SA rekey started from either side (with PFS
+// once) and an IKE SA rekey from either side; after each, both ends list
+// the same new SPIs and a ping crosses; and rekeys started by both ends at
+// once (their requests held back by nft until they cross).
 // Needs root (namespaces) and strongSwan; fails, never skips, without them.
 
 import assert from 'node:assert/strict';
@@ -16,6 +20,7 @@ import type { Algs } from './strongswan.js';
 const PSK = 'interop test secret, documentation only';
 const GCM: Algs = { ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16' };
 const CBC: Algs = { ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256' };
+const PFS: Algs = { ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16-x25519' };
 
 const sas = (p: SwanPair): IkeSaRecord[] => JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -62,6 +67,91 @@ async function roundTrip(algs: Algs, initiator: 'tunkit' | 'strongswan', deleter
   }
 }
 
+/** Both ends list one IKE SA and one installed Child SA with the same SPIs; returns ours. */
+async function agreeing(p: SwanPair, what: string): Promise<IkeSaRecord> {
+  let mine: IkeSaRecord[] = [];
+  await until(`${what}: one IKE SA and one installed Child SA, the same SPIs on both ends`, p, () => {
+    mine = sas(p);
+    const theirs = swanSpis(p.swanctl(['--list-sas']));
+    const sa = mine[0];
+    const ch = sa?.children[0];
+    return mine.length === 1 && sa!.children.length === 1 && ch!.state === 'INSTALLED' && theirs !== null &&
+      theirs.ikeI === sa!.spiI && theirs.ikeR === sa!.spiR && theirs.spiIn === ch!.spiOut && theirs.spiOut === ch!.spiIn &&
+      (p.swanctl(['--list-sas']).match(/\n\s+in\s+[0-9a-f]{8},/g) ?? []).length === 1;
+  }, 20_000);
+  return mine[0]!;
+}
+
+/** Brings the tunnel up from tunkit, rekeys `what` from `by`, and checks the new SPIs agree and a ping crosses. */
+async function rekeyCase(algs: Algs, what: 'child' | 'ike', by: 'tunkit' | 'strongswan'): Promise<void> {
+  const p = new SwanPair();
+  try {
+    await p.start(swanctlConf('t', algs, { psk: PSK, encap: false }), swanctlConf('s', algs, { psk: PSK, encap: true }));
+    p.tunkit(['ike', 'initiate', 'net-t']);
+    const before = await agreeing(p, 'up');
+    assert.equal(p.ping(2), 2, `ping before the rekey\n${p.logs()}`);
+    const [name, swanName] = what === 'child' ? ['net-t', 'net-s'] : ['gw', 'gw'];
+    if (by === 'tunkit') p.tunkit(['ike', 'rekey', `--${what}`, name]);
+    else p.swanctl(['--rekey', `--${what}`, swanName]);
+    let after = before;
+    await until(`the ${what === 'child' ? 'Child' : 'IKE'} SA rekeyed`, p, () => {
+      const s = sas(p)[0];
+      if (s === undefined) return false;
+      after = s;
+      return what === 'child' ? s.children.some((c) => c.spiIn !== before.children[0]!.spiIn && c.state === 'INSTALLED') : s.spiI !== before.spiI;
+    }, 20_000);
+    after = await agreeing(p, 'after the rekey');
+    if (what === 'child') {
+      assert.notEqual(after.children[0]!.spiIn, before.children[0]!.spiIn);
+      assert.notEqual(after.children[0]!.spiOut, before.children[0]!.spiOut);
+      assert.deepEqual([after.spiI, after.spiR], [before.spiI, before.spiR], 'the IKE SA is the same');
+    } else {
+      assert.notEqual(after.spiR, before.spiR);
+      assert.equal(after.isInitiator, by === 'tunkit', 'who rekeys is the new IKE SA\'s initiator');
+      assert.deepEqual([after.children[0]!.spiIn, after.children[0]!.spiOut], [before.children[0]!.spiIn, before.children[0]!.spiOut], 'the Child SA moved over');
+    }
+    assert.equal(p.ping(3), 3, `ping after the rekey\n${p.logs()}`);
+    const logged = what === 'child' ? /CHILD_SA net-t\{\d+\} rekeyed/ : /IKE_SA rekeyed/;
+    await until(`tunkitd logs ${logged.source}`, p, () => logged.test(p.tunkitdLog)); // its log reaches the pipe in its own time
+    await until('the old states are gone (the linger is 5 s)', p, () => (JSON.parse(p.tunkit(['-j', 'xfrm', 'state', 'list'])) as unknown[]).length === 2, 10_000);
+    p.tunkit(['ike', 'terminate', 'gw']);
+    await until('both sides drop the SAs', p, () => sas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
+  } finally {
+    p.close();
+  }
+}
+
+/**
+ * Both ends rekey the same SA while UDP 4500 is blocked both ways (nft), so
+ * neither request gets through; once unblocked, the retransmissions (4 s
+ * later on both) cross: a collision (§2.8.1/§2.8.2) or a rekey of an SA
+ * already replaced (§2.25). Either way one SA must survive on both ends.
+ */
+async function crossingCase(what: 'child' | 'ike'): Promise<void> {
+  const p = new SwanPair();
+  try {
+    await p.start(swanctlConf('t', GCM, { psk: PSK, encap: false }), swanctlConf('s', GCM, { psk: PSK, encap: true }));
+    p.tunkit(['ike', 'initiate', 'net-t']);
+    const before = await agreeing(p, 'up');
+    for (const ns of [p.tns, p.sns]) ns.exec('nft', ['add table inet tkcross ; add chain inet tkcross out { type filter hook output priority 0 ; } ; add rule inet tkcross out udp dport 4500 drop']);
+    try {
+      p.swanctl(['--rekey', `--${what}`, what === 'child' ? 'net-s' : 'gw']);
+      p.tunkit(['ike', 'rekey', `--${what}`, what === 'child' ? 'net-t' : 'gw']);
+      await sleep(1000);
+    } finally {
+      for (const ns of [p.tns, p.sns]) ns.exec('nft', ['delete table inet tkcross']);
+    }
+    await sleep(4000); // the first retransmissions
+    const after = await agreeing(p, 'after the crossing rekeys');
+    if (what === 'child') assert.notEqual(after.children[0]!.spiIn, before.children[0]!.spiIn);
+    else assert.notEqual(after.spiI, before.spiI);
+    assert.equal(p.ping(3), 3, `ping after the crossing rekeys\n${p.logs()}`);
+    await until('one SA pair of states left', p, () => (JSON.parse(p.tunkit(['-j', 'xfrm', 'state', 'list'])) as unknown[]).length === 2, 10_000);
+  } finally {
+    p.close();
+  }
+}
+
 describe('IKEv2 interop: tunkit ↔ strongSwan 5.9 (charon, kernel-libipsec)', () => {
   after(() => Netns.cleanupAll());
 
@@ -74,6 +164,16 @@ describe('IKEv2 interop: tunkit ↔ strongSwan 5.9 (charon, kernel-libipsec)', (
   it('strongSwan initiates (tunkit responds), AES-GCM-128 / X25519; strongSwan deletes', () => roundTrip(GCM, 'strongswan', 'strongswan'));
   it('tunkit initiates, AES-CBC-256 + HMAC-SHA2-256-128 / MODP-2048; strongSwan deletes', () => roundTrip(CBC, 'tunkit', 'strongswan'));
   it('strongSwan initiates, AES-CBC-256 + HMAC-SHA2-256-128; tunkit deletes', () => roundTrip(CBC, 'strongswan', 'tunkit'));
+
+  it('Child SA rekey started by strongSwan (swanctl --rekey --child), AES-GCM-128', () => rekeyCase(GCM, 'child', 'strongswan'));
+  it('Child SA rekey started by tunkit (tunkit ike rekey --child), AES-CBC-256 + SHA-256', () => rekeyCase(CBC, 'child', 'tunkit'));
+  it('Child SA rekey with PFS (esp_proposals aes128gcm16-x25519) started by strongSwan', () => rekeyCase(PFS, 'child', 'strongswan'));
+  it('Child SA rekey with PFS started by tunkit', () => rekeyCase(PFS, 'child', 'tunkit'));
+  it('IKE SA rekey started by strongSwan (swanctl --rekey --ike)', () => rekeyCase(GCM, 'ike', 'strongswan'));
+  it('IKE SA rekey started by tunkit (tunkit ike rekey --ike)', () => rekeyCase(CBC, 'ike', 'tunkit'));
+
+  it('crossing Child SA rekeys from both ends: one SA pair survives on both', () => crossingCase('child'));
+  it('crossing IKE SA rekeys from both ends: one IKE SA survives on both, with the child', () => crossingCase('ike'));
 
   it('a wrong PSK: tunkit refuses strongSwan, strongSwan refuses tunkit, nothing installed', async () => {
     const p = new SwanPair();
