@@ -4,10 +4,12 @@
 // policies, and the per-packet cost of tunnel 1 / site 1 through the
 // sans-I/O cores with N objects beside it.
 //
-// Objects (documentation and shared address space only):
-//   tunnel i   t<i> type gre local 198.51.100.1 remote 100.64.x.y key i+1
-//   site i     SAs 198.51.100.1 ↔ 100.65.x.y (SPI 0x1000+i out, 0x80000000+i in,
-//              reqid i+1), policies 192.168.0.0/24 ↔ 10.<i>.0/24 out and in
+// Objects (documentation ranges only; 2,000 IPv4 prefixes do not fit in
+// them, so the sites' networks are IPv6, carried in IPv4 ESP):
+//   tunnel i   t<i> type gre local 198.51.100.1 remote 203.0.113.(i%250+1) key i+1
+//   site i     SAs 198.51.100.1 ↔ 192.0.2.(i%250+1) (SPI 0x1000+i out,
+//              0x80000000+i in, reqid i+1), policies 2001:db8:ffff::/48 ↔
+//              2001:db8:<i+1>::/48 out and in
 
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { makeSaConfig } from '../../src/xfrm/config.js';
 import { XfrmResult, XVerdict } from '../../src/xfrm/result.js';
 import type { StateSpec } from '../../src/xfrm/spec.js';
 import { XfrmStack } from '../../src/xfrm/xfrm.js';
-import { ip4 } from '../util/packets.js';
+import { ip4, ip6 } from '../util/packets.js';
 import { runAsync, TUNKIT } from '../netns/pair.js';
 import type { Pair } from '../netns/pair.js';
 
@@ -29,9 +31,10 @@ const HUB = '198.51.100.1';
 const KEY = `0x${'11'.repeat(20)}`;
 const GCM = { aead: { name: 'rfc4106(gcm(aes))', keyHex: KEY, bits: 128 } };
 
-const tunPeer = (i: number): string => `100.64.${i >> 8}.${i & 255}`;
-const sitePeer = (i: number): string => `100.65.${i >> 8}.${i & 255}`;
-const siteNet = (i: number): string => `10.${i >> 8}.${i & 255}.0/24`;
+const tunPeer = (i: number): string => `203.0.113.${(i % 250) + 1}`; // tunnels told apart by key
+const sitePeer = (i: number): string => `192.0.2.${(i % 250) + 1}`; // SAs told apart by SPI and reqid
+const siteNet = (i: number): string => `2001:db8:${(i + 1).toString(16)}::/48`;
+const HUB_NET = '2001:db8:ffff::/48';
 
 /** The batch lines for n tunnels (up) and n sites. */
 export function batchText(n: number): { tunnels: string; ipsec: string } {
@@ -40,10 +43,10 @@ export function batchText(n: number): { tunnels: string; ipsec: string } {
   for (let i = 0; i < n; i++) {
     t.push(`link add t${i} type gre local ${HUB} remote ${tunPeer(i)} key ${i + 1}`, `link set t${i} up`);
     const p = sitePeer(i);
-    x.push(`xfrm state add src ${HUB} dst ${p} proto esp spi ${0x1000 + i} reqid ${i + 1} mode tunnel aead rfc4106(gcm(aes)) ${KEY} 128`);
-    x.push(`xfrm state add src ${p} dst ${HUB} proto esp spi ${0x80000000 + i} reqid ${i + 1} mode tunnel aead rfc4106(gcm(aes)) ${KEY} 128`);
-    x.push(`xfrm policy add src 192.168.0.0/24 dst ${siteNet(i)} dir out tmpl src ${HUB} dst ${p} proto esp reqid ${i + 1} mode tunnel`);
-    x.push(`xfrm policy add src ${siteNet(i)} dst 192.168.0.0/24 dir in tmpl src ${p} dst ${HUB} proto esp reqid ${i + 1} mode tunnel`);
+    x.push(`xfrm state add src ${HUB} dst ${p} proto esp spi ${0x1000 + i} reqid ${i + 1} mode tunnel sel src ::/0 dst ::/0 aead rfc4106(gcm(aes)) ${KEY} 128`);
+    x.push(`xfrm state add src ${p} dst ${HUB} proto esp spi ${0x80000000 + i} reqid ${i + 1} mode tunnel sel src ::/0 dst ::/0 aead rfc4106(gcm(aes)) ${KEY} 128`);
+    x.push(`xfrm policy add src ${HUB_NET} dst ${siteNet(i)} dir out tmpl src ${HUB} dst ${p} proto esp reqid ${i + 1} mode tunnel`);
+    x.push(`xfrm policy add src ${siteNet(i)} dst ${HUB_NET} dir in tmpl src ${p} dst ${HUB} proto esp reqid ${i + 1} mode tunnel`);
   }
   return { tunnels: `${t.join('\n')}\n`, ipsec: `${x.join('\n')}\n` };
 }
@@ -144,7 +147,7 @@ export function tunnelCost(n: number, m: number): number {
 }
 
 const spec = (src: string, dst: string, spi: number, reqid: number, replayWindow: number): StateSpec =>
-  ({ src, dst, proto: 'esp', spi, mode: 'tunnel', reqid, replayWindow, ...GCM });
+  ({ src, dst, proto: 'esp', spi, mode: 'tunnel', reqid, replayWindow, sel: { src: '::/0', dst: '::/0' }, ...GCM }); // IPv6 inside
 
 /** ns per packet for site 1 among n: XfrmStack.output of a 1400-byte packet + input of one ESP packet. */
 export function ipsecCost(n: number, m: number): number {
@@ -156,18 +159,18 @@ export function ipsecCost(n: number, m: number): number {
   for (let i = 0; i < n; i++) {
     add(hub, spec(HUB, sitePeer(i), 0x1000 + i, i + 1, 32));
     add(hub, spec(sitePeer(i), HUB, 0x80000000 + i, i + 1, 0)); // window 0: the same packet is accepted again
-    pol(hub, '192.168.0.0/24', siteNet(i), 'out', HUB, sitePeer(i), i + 1);
-    pol(hub, siteNet(i), '192.168.0.0/24', 'in', sitePeer(i), HUB, i + 1);
+    pol(hub, HUB_NET, siteNet(i), 'out', HUB, sitePeer(i), i + 1);
+    pol(hub, siteNet(i), HUB_NET, 'in', sitePeer(i), HUB, i + 1);
   }
   const site = new XfrmStack();
   add(site, spec(sitePeer(0), HUB, 0x80000000, 1, 32));
-  pol(site, siteNet(0), '192.168.0.0/24', 'out', sitePeer(0), HUB, 1);
-  const out = ip4({ src: '192.168.0.1', dst: '10.0.0.1', payloadLen: 1380 });
-  const back = ip4({ src: '10.0.0.1', dst: '192.168.0.1', payloadLen: 1380 });
+  pol(site, siteNet(0), HUB_NET, 'out', sitePeer(0), HUB, 1);
+  const out = ip6({ src: '2001:db8:ffff::1', dst: '2001:db8:1::1', payloadLen: 1360 });
+  const back = ip6({ src: '2001:db8:1::1', dst: '2001:db8:ffff::1', payloadLen: 1360 });
   const r = new XfrmResult();
   const b = new Uint8Array(4096);
   b.set(back, HEAD);
-  if (site.output(b, HEAD, back.length, 0, false, 0, r) !== XVerdict.Xmit) throw new Error('site output');
+  if (site.output(b, HEAD, back.length, 0, false, 0, r) !== XVerdict.Xmit) throw new Error(`site output ${r.mib}`);
   const wire = b.slice(r.off, r.off + r.len);
   const ob = new Uint8Array(4096);
   const ib = new Uint8Array(4096);
