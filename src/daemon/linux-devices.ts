@@ -31,8 +31,27 @@ export class LinuxDevice implements Device {
     this.mac = tun.isTap ? formatMac(native().ifGetHwAddr(tun.name)) : null;
   }
 
-  setMtu(mtu: number): void { this.tun.mtu = mtu; }
-  setUp(up: boolean): void { native().ifSetUp(this.name, up); }
+  /**
+   * SIOCSIFMTU, skipped when the device already has it (a device pre-created
+   * for a tunkitd without CAP_NET_ADMIN, README "Least privilege").
+   */
+  setMtu(mtu: number): void {
+    if (this.tun.refreshMtu() === mtu) return;
+    try {
+      this.tun.mtu = mtu;
+    } catch (e) {
+      throw needsNetAdmin(e, 'mtu', `${this.name} has mtu ${this.tun.mtu}, the tunnel needs ${mtu}`, `ip link set ${this.name} mtu ${mtu}`);
+    }
+  }
+  /** SIOCSIFFLAGS IFF_UP, skipped when the device is already so. */
+  setUp(up: boolean): void {
+    if (this.isUp() === up) return;
+    try {
+      native().ifSetUp(this.name, up);
+    } catch (e) {
+      throw needsNetAdmin(e, 'up', `${this.name} is ${up ? 'down' : 'up'}`, `ip link set ${this.name} ${up ? 'up' : 'down'}`);
+    }
+  }
   /** IFF_UP (0x1) from SIOCGIFFLAGS; false once closed or gone. */
   isUp(): boolean {
     if (this.closed) return false;
@@ -52,6 +71,16 @@ export class LinuxDevice implements Device {
     this.closed = true;
     removeTun(this.tun);
   }
+}
+
+/**
+ * The kernel's error for a device change; EPERM (no CAP_NET_ADMIN) becomes
+ * a VpnError naming `field`, saying what is and what to pre-configure as root.
+ */
+function needsNetAdmin(e: unknown, field: string, what: string, fix: string): Error {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code !== 'EPERM') return err;
+  return new VpnError('EPERM', `${what}: changing it needs CAP_NET_ADMIN, which tunkitd lacks; pre-configure it as root (${fix}) or ask for what it has`, field);
 }
 
 const formatMac = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');

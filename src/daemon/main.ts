@@ -54,7 +54,7 @@ import { parseListen } from './metrics.js';
 import type { ListenAddr } from './metrics.js';
 import { notifier } from './notify.js';
 import { DAEMON_OPTIONS, DAEMON_USAGE, LOG_LEVELS } from './options.js';
-import { dropTo, resolveGroup, resolveUser } from './privs.js';
+import { dropTo, hasNetAdmin, resolveGroup, resolveUser, warnNoNetAdmin } from './privs.js';
 import type { RunAs } from './privs.js';
 import { startService } from './service.js';
 import type { Service } from './service.js';
@@ -161,6 +161,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     extraStats: () => firewall.counts(),
   });
   const svc = await startService({ node, xfrm, dp, log }, o.metricsListen);
+  warnNoNetAdmin(log);
   const { tun: policyTun, natT } = openSockets(dp, log);
   routes.watch();
   const ctl = xctl;
@@ -180,7 +181,7 @@ async function start(o: Options, log: Log): Promise<Running> {
       routes.detach();
       firewall.detach();
       dp.stop();
-      await policyTun.close();
+      await policyTun?.close();
       node.close();
       cfg.close();
       throw e;
@@ -213,7 +214,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     routes.detach();
     firewall.detach();
     dp.stop();
-    await policyTun.close();
+    await policyTun?.close();
     node.close();
     cfg.close();
     await srv.close();
@@ -268,7 +269,7 @@ function logPlan(log: Log, file: string, p: Plan): void {
  * port unreachable goes out), and POLICY_DEV (up, no addresses: routes point
  * into it).
  */
-function openSockets(dp: Datapath, log: Log): { tun: TunLinux; natT: RawConn | null } {
+function openSockets(dp: Datapath, log: Log): { tun: TunLinux | null; natT: RawConn | null } {
   // Each conn receives into the data path's arena (beside its GRO staging slab).
   const opts = (): { batchSize: number; rx: PooledBatch | undefined } => ({ batchSize: DATAPATH_BATCH, rx: dp.connRx() });
   const gre = openRaw(IPPROTO_GRE, opts());
@@ -285,11 +286,31 @@ function openSockets(dp: Datapath, log: Log): { tun: TunLinux; natT: RawConn | n
   }
   // TSO/GRO on the policy TUN too (datapath/offload.ts): super-packets read whole,
   // split and sealed per segment (as xfrm_output_gso), received segments merged.
-  const { tun, adopted } = openOwnedTun(POLICY_DEV, { batchSize: DATAPATH_BATCH, offload: offloadFromEnv() });
-  if (adopted) log.info('adopted', { dev: POLICY_DEV });
-  tun.up();
-  dp.attachPolicy(POLICY_DEV, tun);
+  const tun = openPolicyTun(log);
+  if (tun !== null) dp.attachPolicy(POLICY_DEV, tun);
   return { tun, natT };
+}
+
+/**
+ * The policy TUN, up; null, warned once, when tunkitd lacks CAP_NET_ADMIN
+ * and no usable ipsec0 was pre-created (README "Least privilege"): route-based
+ * IPsec (xfrm interfaces) and the tunnels still work, policy-based does not.
+ */
+function openPolicyTun(log: Log): TunLinux | null {
+  let tun: TunLinux | null = null;
+  try {
+    const opened = openOwnedTun(POLICY_DEV, { batchSize: DATAPATH_BATCH, offload: offloadFromEnv() });
+    tun = opened.tun;
+    if (opened.adopted) log.info('adopted', { dev: POLICY_DEV });
+    if (!tun.isUp) tun.up();
+    return tun;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM' || hasNetAdmin()) throw e;
+    void tun?.close();
+    log.warn('policy_tun_unavailable', { dev: POLICY_DEV, err: errText(e),
+      effect: `policy-based IPsec (${POLICY_DEV}) is unavailable; pre-create ${POLICY_DEV} (mode tun, alias tunkitd, up) to have it` });
+    return null;
+  }
 }
 
 /** UDP 500 for IKE (RFC 7296 §2); null, logged, when the port is taken (another IKE daemon). */

@@ -68,16 +68,15 @@ export function openOwnedTun(name: string, opts: TunOptions): { tun: TunLinux; a
   if (have !== null && have.alias !== TUNKIT_ALIAS) {
     const alias = have.alias !== '' ? `alias "${have.alias}"` : 'no alias';
     throw new VpnError('EEXIST', `device "${name}" exists and was not made by tunkitd (${alias}, not "${TUNKIT_ALIAS}"): `
-      + 'another daemon\'s? tunkitd leaves it alone; remove it (ip link del) or stop its owner', 'name');
+      + 'another daemon\'s? tunkitd leaves it alone; remove it (ip link del) or stop its owner '
+      + `(a device pre-created for tunkitd needs \`ip link set ${name} alias ${TUNKIT_ALIAS}\`)`, 'name');
   }
   let tun: TunLinux;
   try {
     tun = openTun(name, opts);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'EBUSY' && have !== null ? ' (tunkitd\'s device is held by another process: is a tunkitd already running in this namespace?)'
-      : err.code === 'EINVAL' && have !== null ? ` (tunkitd's device left from before is of another type: tunkitd --teardown removes it)` : '';
-    throw new VpnError(err.code ?? 'EIO', `${err.message}${why}`, 'name');
+    throw new VpnError(err.code ?? 'EIO', `${err.message}${openHint(name, have !== null, err.code, opts.tap === true)}`, 'name');
   }
   if (have !== null) return { tun, adopted: true };
   try {
@@ -89,6 +88,21 @@ export function openOwnedTun(name: string, opts: TunOptions): { tun: TunLinux; a
     throw new VpnError(err.code ?? 'EIO', `${name}: ${err.message}`, 'name');
   }
   return { tun, adopted: false };
+}
+
+/**
+ * Why TUNSETIFF failed, for the error text. Without CAP_NET_ADMIN
+ * (tun_set_iff) a missing device cannot be created (EPERM), and an existing
+ * one is attached only by its owner user or group (tun_not_capable: EPERM).
+ */
+function openHint(name: string, exists: boolean, code: string | undefined, tap: boolean): string {
+  if (code === 'EBUSY' && exists) return ' (tunkitd\'s device is held by another process: is a tunkitd already running in this namespace?)';
+  if (code === 'EINVAL' && exists) return ` (tunkitd's device left from before is of another type: tunkitd --teardown removes it, or re-create it with \`ip tuntap add dev ${name} mode ${tap ? 'tap' : 'tun'}\`)`;
+  if (code !== 'EPERM') return '';
+  const uid = process.getuid?.() ?? -1;
+  if (exists) return ` (device "${name}" belongs to another user: without CAP_NET_ADMIN tunkitd attaches only devices created with \`ip tuntap add dev ${name} mode ${tap ? 'tap' : 'tun'} user ${uid}\`)`;
+  return ` (creating device "${name}" needs CAP_NET_ADMIN: without it, pre-create it as root with `
+    + `\`ip tuntap add dev ${name} mode ${tap ? 'tap' : 'tun'} user ${uid}${tap ? '' : ' vnet_hdr'}\` and \`ip link set ${name} alias ${TUNKIT_ALIAS}\`)`;
 }
 
 /** Deletes a device opened by openOwnedTun: persistence off, then the last fd closed. */

@@ -163,8 +163,11 @@ export class PolicyFirewall {
       return true;
     } catch (e) {
       const err = e instanceof Error ? e.message : String(e);
-      if (err !== this.lastErr) this.warn('policy_firewall', { op: what, err });
-      this.lastErr = err;
+      const isPerm = (e as { code?: string }).code === 'EPERM' || /\bEPERM\b/.test(err);
+      if (isPerm && this.lastErr === 'EPERM') return false; // no CAP_NET_ADMIN: said once
+      if (isPerm) this.warn('policy_firewall', { op: what, err, effect: 'needs CAP_NET_ADMIN: the nf_tables policy firewall is unavailable' });
+      else if (err !== this.lastErr) this.warn('policy_firewall', { op: what, err });
+      this.lastErr = isPerm ? 'EPERM' : err;
       return false;
     }
   }

@@ -74,6 +74,8 @@ export class PolicyRoutes {
   private readonly ruleOn = new Set<4 | 6>();
   private wantThrows: ReadonlyMap<string, IpPrefix> = new Map();
   private readonly errors = new Map<string, string>();
+  /** An EPERM (no CAP_NET_ADMIN) was logged: further ones are not. */
+  private isPermWarned = false;
   private ifindex = 0;
   private isUp = false;
   private mon: { fd: number; handle: PollHandle } | null = null;
@@ -204,7 +206,10 @@ export class PolicyRoutes {
       if (!(e instanceof NetlinkError)) { this.nl?.close(); this.nl = null; } // the socket failed: reopen next time
       const err = e instanceof Error ? e.message : String(e);
       const text = `${what}: ${err}`;
-      if (this.errors.get(errKey) !== text) this.warn('route_install', { dev: this.dev, op: what, err });
+      if ((e as { code?: string }).code === 'EPERM') { // no CAP_NET_ADMIN (README "Least privilege"): said once, not per route
+        if (!this.isPermWarned) this.warn('route_install', { dev: this.dev, op: what, err, effect: 'needs CAP_NET_ADMIN: policy routes and blackholes are not installed' });
+        this.isPermWarned = true;
+      } else if (this.errors.get(errKey) !== text) this.warn('route_install', { dev: this.dev, op: what, err });
       this.errors.set(errKey, text);
       return false;
     }

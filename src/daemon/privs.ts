@@ -82,6 +82,17 @@ export function capEff(status = readFileSync('/proc/self/status', 'utf8')): bigi
   return BigInt(`0x${m[1]!}`);
 }
 
+const CAP_NET_ADMIN = 1n << 12n;
+/** CAP_NET_ADMIN in CapEff: without it devices are only adopted (persist.ts) and left as configured. */
+export const hasNetAdmin = (): boolean => (capEff() & CAP_NET_ADMIN) !== 0n;
+
+/** Told once at start: what a tunkitd without CAP_NET_ADMIN cannot do (README "Least privilege"). */
+export function warnNoNetAdmin(log: Log): void {
+  if (hasNetAdmin()) return;
+  log.warn('no_cap_net_admin', { effect: 'devices must be pre-created (ip tuntap add … user UID, alias tunkitd) with the MTU, state and addresses wanted; '
+    + 'policy routes and the nf_tables policy firewall cannot be installed' });
+}
+
 /**
  * Gives `socket` to the user (mode stays 0600, or 0660 with its group kept
  * when `socketGid` is the --control-group: root's tunkit still connects),

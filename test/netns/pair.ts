@@ -150,9 +150,10 @@ export class Pair {
   /**
    * Builds the topology and starts both daemons (with daemonArgs; `launcher`, when
    * given, is the command line the daemon's argv is appended to, e.g. an unshare
-   * wrapper); on any failure removes what it made.
+   * wrapper; `sockDir` holds the control sockets, e.g. a directory of the
+   * user a non-root daemon runs as); on any failure removes what it made.
    */
-  static async create(prefix = 'tkt', daemonArgs: readonly string[] = [], launcher: readonly string[] = []): Promise<Pair> {
+  static async create(prefix = 'tkt', daemonArgs: readonly string[] = [], launcher: readonly string[] = [], sockDir = '/run/tunkit'): Promise<Pair> {
     requireRoot();
     try {
       const lns = Netns.create(`${prefix}l`);
@@ -162,8 +163,8 @@ export class Pair {
         ns.exec('sysctl', ['-qw', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.default.router_solicitations=0']);
       }
       const { aDev, bDev } = vethPair(lns, '198.51.100.1/24', rns, '198.51.100.2/24');
-      const left = await startDaemon('left', lns, aDev, '198.51.100.1', daemonArgs, launcher);
-      const right = await startDaemon('right', rns, bDev, '198.51.100.2', daemonArgs, launcher);
+      const left = await startDaemon('left', lns, aDev, '198.51.100.1', daemonArgs, launcher, {}, sockDir);
+      const right = await startDaemon('right', rns, bDev, '198.51.100.2', daemonArgs, launcher, {}, sockDir);
       return new Pair(left, right);
     } catch (e) {
       Netns.cleanupAll();
@@ -391,8 +392,8 @@ export class Pair {
 }
 
 async function startDaemon(name: SideName, ns: Netns, veth: string, addr: string, args: readonly string[], launcher: readonly string[] = [],
-  env: NodeJS.ProcessEnv = {}): Promise<Side> {
-  const sock = `/run/tunkit/${ns.name}.sock`;
+  env: NodeJS.ProcessEnv = {}, sockDir = '/run/tunkit'): Promise<Side> {
+  const sock = `${sockDir}/${ns.name}.sock`;
   const argv = [process.execPath, TUNKITD, '--socket', sock, ...args];
   const daemon = launcher.length > 0 ? ns.spawn(launcher[0]!, [...launcher.slice(1), ...argv], env) : ns.spawn(argv[0]!, argv.slice(1), env);
   const side: Side = { name, ns, sock, veth, addr, daemon, log: '' };

@@ -9,6 +9,11 @@
 //   - without root from the start: a non-root user holding only ambient
 //     CAP_NET_ADMIN and CAP_NET_RAW (systemd's User= + AmbientCapabilities=,
 //     here setpriv) starts tunkitd, which creates a GRE device on `link add`.
+//   - with ambient CAP_NET_RAW only (CapEff 0x2000): tunkitd starts without
+//     ipsec0 (warned), adopts a GRE device root pre-created for its user
+//     (ip tuntap add … user UID vnet_hdr; mtu, alias tunkitd, up, address)
+//     and carries ping; a device whose MTU would have to change, or a missing
+//     one, fails `link add` with the fix in the error; the daemon keeps running.
 // This host's /dev/net/tun may be 0600 root (distributions make it 0666):
 // each daemon runs in a private mount namespace (unshare -m) where a tmpfs
 // over /dev/net holds a 0666 node for the same device (10, 200), so nothing
@@ -139,6 +144,65 @@ test('tunkitd runs without root from the start given ambient CAP_NET_ADMIN and C
     }
   } finally {
     Netns.cleanupAll();
+    rmSync(dir, { recursive: true, force: true });
+    user.remove();
+  }
+});
+
+test('tunkitd runs without root and with only CAP_NET_RAW on devices pre-created for its user', async () => {
+  requireRoot();
+  const user = testUser();
+  const dir = mkdtempSync(join(tmpdir(), 'tkunpriv-'));
+  let p: Pair | null = null;
+  try {
+    chownSync(dir, user.uid, user.gid); // the control sockets' directory: the user's own
+    const caps = '+net_raw';
+    const launcher = [...LAUNCHER, 'setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups',
+      `--inh-caps=-all,${caps}`, `--ambient-caps=${caps}`];
+    p = await Pair.create('tkun', [], launcher, dir);
+    const pair = p;
+    const addrs = ['192.0.2.1/30', '192.0.2.2/30'];
+    for (const [i, s] of SIDES.entries()) {
+      const sd = pair.side(s);
+      const c = creds(sd.daemon.pid!);
+      assert.equal(c.uid, `${user.uid} ${user.uid} ${user.uid} ${user.uid}`, `[${s}] Uid`);
+      assert.equal(c.capEff, '0000000000002000', `[${s}] CapEff: CAP_NET_RAW only`);
+      assert.match(sd.log, /event=no_cap_net_admin /, `[${s}] told once what is unavailable`);
+      assert.match(sd.log, /event=policy_tun_unavailable .*policy-based IPsec \(ipsec0\) is unavailable/, `[${s}] no ipsec0`);
+      // what the administrator does as root: the device, owned by the user, configured as tunkitd will want it
+      pair.shOk(s, `ip tuntap add dev gre1 mode tun user ${user.uid} vnet_hdr`);
+      pair.shOk(s, 'ip link set dev gre1 mtu 1476 alias tunkitd up');
+      pair.shOk(s, `ip addr add ${addrs[i]!} dev gre1`);
+      pair.tunkitOk(s, `link add gre1 type gre local ${sd.addr} remote ${pair.side(SIDES[1 - i]!).addr}`);
+      pair.tunkitOk(s, 'link set gre1 up'); // already up: nothing to change
+    }
+    await pair.pingOk('left', '192.0.2.2', { count: 3 });
+    const st = pair.stats('right', 'gre1');
+    assert.ok((st.rx['packets'] ?? 0) >= 3, `right gre1 rx ${JSON.stringify(st.rx)}`);
+
+    // a device whose MTU would have to change: refused naming the field, nothing changed
+    pair.shOk('left', `ip tuntap add dev gre2 mode tun user ${user.uid}`);
+    pair.shOk('left', 'ip link set dev gre2 alias tunkitd');
+    const bad = pair.tunkit('left', 'link add gre2 type gre local 198.51.100.1 remote 198.51.100.3');
+    assert.notEqual(bad.code, 0, `link add gre2 must fail: ${bad.stdout}`);
+    assert.match(bad.stderr, /gre2 has mtu 1500, the tunnel needs 1476: changing it needs CAP_NET_ADMIN.*ip link set gre2 mtu 1476/, bad.stderr);
+    assert.match(pair.shOk('left', 'ip link show dev gre2'), /mtu 1500 /, 'gre2 left as it was');
+    // a device nobody pre-created: the error says how to
+    const none = pair.tunkit('left', 'link add gre3 type gre local 198.51.100.1 remote 198.51.100.4');
+    assert.notEqual(none.code, 0, `link add gre3 must fail: ${none.stdout}`);
+    assert.match(none.stderr, new RegExp(`needs CAP_NET_ADMIN.*ip tuntap add dev gre3 mode tun user ${user.uid}`), none.stderr);
+    assert.equal(pair.side('left').daemon.exitCode, null, 'the daemon keeps running');
+    assert.doesNotMatch(pair.tunkitOk('left', 'link show'), /gre2|gre3/, 'no half-made tunnel');
+    await pair.pingOk('left', '192.0.2.2', { count: 1 });
+    // the policy firewall's once-a-second sync fails with EPERM: said once, with what it means
+    const fw = pair.side('left').log.match(/event=policy_firewall .*/g) ?? [];
+    assert.equal(fw.length, 1, `one policy_firewall warning: ${fw.join('\n')}`);
+    assert.match(fw[0]!, /needs CAP_NET_ADMIN: the nf_tables policy firewall is unavailable/);
+  } catch (e) {
+    if (e instanceof Error && p !== null) e.message += `\n${p.logs()}`;
+    throw e;
+  } finally {
+    await p?.close();
     rmSync(dir, { recursive: true, force: true });
     user.remove();
   }
