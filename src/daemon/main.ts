@@ -156,7 +156,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     publish: (e) => { server?.publish(e); ike?.xfrmEvent(e); }, // IKE hears acquires, mappings and expires as `xfrm monitor` does
     now: Date.now,
     routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
-    tablesChanged: () => routes.syncRoutes(),
+    tablesChanged: () => routes.schedule(),
     spdChanged: () => firewall.schedule(),
     extraStats: () => firewall.counts(),
   });

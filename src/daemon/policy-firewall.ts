@@ -15,7 +15,7 @@
 //   counts()    the counter objects by xfrm_stat name (for `xfrm stat`),
 //               including counts of tables removed earlier.
 
-import { performance } from 'node:perf_hooks';
+import { Coalescer } from './coalesce.js';
 import type { LogFn } from './log.js';
 import { NfTables } from '../io/nftables.js';
 import type { NftRules } from '../io/nftables.js';
@@ -24,15 +24,9 @@ import type { XfrmStack } from '../xfrm/xfrm.js';
 
 const NAMES = Object.keys(COUNTERS) as (keyof typeof COUNTERS)[];
 
-/** Least time between two ruleset rebuilds while changes keep coming (schedule()). */
-const MIN_GAP_MS = 20;
-
 export class PolicyFirewall {
   private nft: NfTables | null = null;
-  private pending: NodeJS.Immediate | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private lastSyncAt = -Infinity;
-  private lastCostMs = 0;
+  private readonly coalesced = new Coalescer(() => this.rebuild());
   /** The table may hold rules: true at first, so that a start with nothing to enforce removes a dead daemon's table. */
   private isInstalled = true;
   private lastKey = '';
@@ -46,36 +40,15 @@ export class PolicyFirewall {
   constructor(private readonly xfrm: XfrmStack, private readonly exempt: () => string[], private readonly warn: LogFn,
     private readonly info: LogFn) {}
 
-  /**
-   * Syncs soon after an SPD/SAD change: at once (next turn of the loop) when
-   * the last sync is long past, else coalesced into one sync after a gap of
-   * max(MIN_GAP_MS, 4 × the last sync's cost). A rebuild replaces the whole
-   * ruleset and waits for the kernel's commit, so one per change made adding
-   * N policies O(N²) (300 SA pairs: 38 s) and stalled the packet loop; the
-   * gap keeps rebuilds under about a fifth of the time, however fast
-   * changes come.
-   */
-  schedule(): void {
-    if (this.pending !== null || this.timer !== null) return;
-    const wait = Math.max(MIN_GAP_MS, 4 * this.lastCostMs) - (performance.now() - this.lastSyncAt);
-    if (wait <= 0) this.pending = setImmediate(() => { this.pending = null; this.sync(); });
-    else this.timer = setTimeout(() => { this.timer = null; this.sync(); }, Math.ceil(wait));
-  }
+  /** Syncs soon after an SPD/SAD change, coalesced (coalesce.ts): a rebuild replaces the whole ruleset and waits for the kernel's commit. */
+  schedule(): void { this.coalesced.schedule(); }
 
   tick(): void {
     if (this.isStale || this.exempt().join(' ') !== this.lastKey) this.sync();
   }
 
   /** Builds and applies the ruleset now; removes the table when nothing is to be enforced. */
-  sync(): void {
-    const t0 = performance.now();
-    try {
-      this.rebuild();
-    } finally {
-      this.lastSyncAt = performance.now();
-      this.lastCostMs = this.lastSyncAt - t0;
-    }
-  }
+  sync(): void { this.coalesced.run(); }
 
   private rebuild(): void {
     const exempt = this.exempt();
@@ -110,10 +83,7 @@ export class PolicyFirewall {
 
   /** Removes the table (policies gone for good: teardown) and closes the socket. */
   stop(): void {
-    if (this.pending !== null) clearImmediate(this.pending);
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.pending = null;
-    this.timer = null;
+    this.coalesced.stop();
     this.op('delete table inet tunkit', (nft) => nft.remove());
     this.isInstalled = false;
     this.nft?.close();
@@ -122,10 +92,7 @@ export class PolicyFirewall {
 
   /** Lets go of the table (daemon stop or failed start): its rules keep failing closed until the next start replaces them. */
   detach(): void {
-    if (this.pending !== null) clearImmediate(this.pending);
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.pending = null;
-    this.timer = null;
+    this.coalesced.stop();
     this.nft?.close();
     this.nft = null;
   }

@@ -27,6 +27,7 @@ import { Flow, prefixMatch } from '../xfrm/selector.js';
 import type { XfrmPolicy } from '../xfrm/spd.js';
 import { XFRM_POLICY_OUT } from '../xfrm/spd.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
+import { Coalescer } from './coalesce.js';
 import { PolicyRoutes, routeKey } from './policy-routes.js';
 import type { WantedRoute } from './policy-routes.js';
 import type { IpPrefix } from '../io/netlink.js';
@@ -42,6 +43,7 @@ export interface XfrmRoutesEvents { readonly warn: LogFn }
 export class XfrmRoutes {
   private readonly routes: PolicyRoutes;
   private readonly full: PolicyRoutes;
+  private readonly coalesced = new Coalescer(() => this.sync());
 
   constructor(private readonly xfrm: XfrmStack, ev: XfrmRoutesEvents) {
     this.routes = new PolicyRoutes(POLICY_DEV, (event, f) => ev.warn(event, f));
@@ -52,13 +54,23 @@ export class XfrmRoutes {
   watch(): void { this.routes.watch(); this.full.watch(); }
 
   /** Removes every route (and blackhole, throw, rule) it installed (teardown). */
-  clear(): void { this.routes.stop(); this.full.stop(); }
+  clear(): void { this.coalesced.stop(); this.routes.stop(); this.full.stop(); }
 
   /** Lets go of the routes (daemon stop): they, their blackholes, throws and rule stay, failing closed. */
-  detach(): void { this.routes.stop(true); this.full.stop(true); }
+  detach(): void { this.coalesced.stop(); this.routes.stop(true); this.full.stop(true); }
 
-  /** Recomputes the wanted routes from the SPD/SAD and applies the difference. */
+  /**
+   * syncRoutes soon, coalesced with the changes that follow (coalesce.ts):
+   * the sync reads every policy, so one per change made adding N policies O(N²).
+   */
+  schedule(): void { this.coalesced.schedule(); }
+
+  /** Recomputes the wanted routes from the SPD/SAD and applies the difference (now). */
   syncRoutes(): void {
+    this.coalesced.run();
+  }
+
+  private sync(): void {
     const w = this.wanted();
     this.routes.sync(w.want);
     this.full.sync(w.full, w.peers);
