@@ -65,7 +65,8 @@ test('the units match the daemon: notify, socket directory, namespace, hardening
     assert.equal(one('Environment'), `TUNKIT_NETNS=${netns}`, name);
     assert.equal(`/run/${one('RuntimeDirectory') ?? ''}`, dirname(defaultSocketPath(netns)), `${name}: RuntimeDirectory`);
     assert.equal(one('RuntimeDirectoryPreserve'), 'yes', `${name}: instances share /run/tunkit`);
-    assert.equal(one('CapabilityBoundingSet'), 'CAP_NET_ADMIN CAP_NET_RAW', name);
+    assert.equal(one('CapabilityBoundingSet'), 'CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE', name);
+    assert.equal(one('AmbientCapabilities'), 'CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE', name);
     assert.equal(one('DeviceAllow'), '/dev/net/tun rw', name);
     assert.equal(one('RestrictAddressFamilies'), 'AF_UNIX AF_INET AF_INET6 AF_NETLINK', name);
     for (const [k, v] of [['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['NoNewPrivileges', 'yes'], ['PrivateTmp', 'yes']]) {
