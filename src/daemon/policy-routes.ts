@@ -257,7 +257,14 @@ export class PolicyRoutes {
     const have = new Map<string, number | null>();
     const read = this.op('dump', `route dump dev ${this.dev}${this.t}`, (nl) => {
       for (const family of [4, 6] as const) {
-        for (const r of nl.routeDump(family, this.ifindex, this.table)) {
+        let routes: RouteRepr[];
+        try {
+          routes = nl.routeDump(family, this.ifindex, this.table);
+        } catch (e) {
+          if (e instanceof NetlinkError && e.code === 'ENOENT') continue; // a table of our own that holds nothing of this family yet
+          throw e;
+        }
+        for (const r of routes) {
           const k = keyOf(r);
           if (k !== null) have.set(k, r.mtu);
         }
