@@ -1,6 +1,6 @@
 // Scale (issue 13, "Faults and load"), bounded so it runs with the suite:
 //   - per-packet cost of tunnel 1 and of IPsec site 1 with 2,000 of each
-//     beside it stays within 3x of the cost with 1 (the lookups are hashed
+//     beside it stays within 2x of the cost with 64 (the lookups are hashed
 //     or indexed, not linear scans: src/tunnel/lookup.ts, src/xfrm/spd-index.ts,
 //     sad.ts); measured through the sans-I/O cores;
 //   - 2,000 tunnels and 2,000 SA pairs with their policies go into a real
@@ -14,13 +14,20 @@ import { cliScale, ipsecCost, tunnelCost } from './scale-core.js';
 
 const N = 2000;
 
-test(`per-packet cost of tunnel 1 and site 1 with ${N} beside them is under 3x the cost alone`, (t) => {
+// Linear lookups would make 2,000 objects cost ~30x what 64 cost; the bound
+// is 2x. 64 rather than 1 as the base: up to FLAT_MAX (32) inexact policies
+// the SPD scans a short list instead of walking its tries (spd-index.ts), a
+// constant step that is not growth. The cost with 1 is reported beside it.
+const BASE = 64;
+
+test(`per-packet cost of tunnel 1 and site 1 with ${N} beside them is under 2x the cost with ${BASE} (not linear)`, (t) => {
   for (const [what, cost] of [['gre tunnel receive+xmit', tunnelCost], ['esp output+input', ipsecCost]] as const) {
     cost(1, 2000); // JIT warm-up outside the measured pair
     const one = cost(1, 20_000);
+    const base = cost(BASE, 20_000);
     const many = cost(N, 20_000);
-    t.diagnostic(`${what}: ${one.toFixed(0)} ns with 1, ${many.toFixed(0)} ns with ${N} (x${(many / one).toFixed(2)})`);
-    assert.ok(many < 3 * one, `${what}: ${many.toFixed(0)} ns with ${N} vs ${one.toFixed(0)} ns with 1`);
+    t.diagnostic(`${what}: ${one.toFixed(0)} ns with 1, ${base.toFixed(0)} ns with ${BASE}, ${many.toFixed(0)} ns with ${N} (x${(many / base).toFixed(2)} of ${BASE})`);
+    assert.ok(many < 2 * base, `${what}: ${many.toFixed(0)} ns with ${N} vs ${base.toFixed(0)} ns with ${BASE}`);
   }
 });
 
