@@ -88,8 +88,12 @@ function report(e: unknown, io: Io, object?: string): number {
   return 1;
 }
 
-/** One command: its object's module is loaded here, on first use. */
-async function dispatch(cl: CommandLine, c: Control, io: Io): Promise<number> {
+/**
+ * One command: its object's module is loaded here, on first use. isBatch:
+ * the command came from a -batch input, so its keys were never on argv
+ * (no warning, nothing to hide).
+ */
+async function dispatch(cl: CommandLine, c: Control, io: Io, isBatch: boolean): Promise<number> {
   switch (cl.object) {
     case 'help': io.out(USAGE); return 0;
     case 'link': return (await import('./link.js')).runLink(cl, c, io.out);
@@ -98,7 +102,8 @@ async function dispatch(cl: CommandLine, c: Control, io: Io): Promise<number> {
     case 'tunnel': return (await import('./tunnel.js')).runTunnel(cl.args, c, cl.options, io.out);
     case 'xfrm': {
       const { cliKeys, runXfrm } = await import('./xfrm.js');
-      return runXfrm(cl.args, c, cl.options, io.out, cliKeys(io.err, io === STDIO ? hideArgv : undefined));
+      const keys = isBatch ? cliKeys(() => undefined) : cliKeys(io.err, io === STDIO ? hideArgv : undefined);
+      return runXfrm(cl.args, c, cl.options, io.out, keys);
     }
     case 'save': return (await import('./config.js')).runSave(cl, c, io.out);
     case 'reload': return (await import('./config.js')).runReload(cl, c, io.out);
@@ -109,12 +114,12 @@ async function dispatch(cl: CommandLine, c: Control, io: Io): Promise<number> {
 }
 
 /** Runs one command line (built by `make`, whose errors count as the command's); resolves its exit status. */
-async function runOne(make: () => CommandLine, c: Control, io: Io): Promise<number> {
+async function runOne(make: () => CommandLine, c: Control, io: Io, isBatch = false): Promise<number> {
   let object: string | undefined;
   try {
     const cl = make();
     object = cl.object;
-    return await dispatch(cl, c, io);
+    return await dispatch(cl, c, io, isBatch);
   } catch (e) {
     return report(e, io, object);
   }
@@ -130,7 +135,7 @@ async function batch(cl: CommandLine, c: Control, io: Io): Promise<number> {
     return 1;
   }
   const line = (argv: readonly string[]): CommandLine => ({ options: cl.options, object: resolveObject(argv[0] ?? ''), args: argv.filter((_, i) => i > 0) });
-  return runBatch(name, input, cl.options.isForce === true, (argv) => runOne(() => line(argv), c, io), io.err);
+  return runBatch(name, input, cl.options.isForce === true, (argv) => runOne(() => line(argv), c, io, true), io.err);
 }
 
 /** The CLI: argv without node and the script; resolves the exit status. */

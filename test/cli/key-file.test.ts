@@ -10,6 +10,8 @@ import { UsageError } from '../../src/cli/args.js';
 import { parseXfrmArgs } from '../../src/cli/xfrm-args.js';
 import type { KeyInput } from '../../src/cli/xfrm-state-args.js';
 import { cliKeys } from '../../src/cli/xfrm.js';
+import { main } from '../../src/cli/main.js';
+import { ControlServer } from '../../src/daemon/server.js';
 
 const HEX = 'ab'.repeat(20);
 const add = (key: string, keys?: KeyInput): string => {
@@ -52,6 +54,28 @@ test('cliKeys: a key file readable by group or others is refused; the literal-ke
     assert.equal(warned.length, 1);
     assert.match(warned[0]!, /visible to other users .*@FILE/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('-batch: keys read from the batch input never were on argv, so no warning; a key on argv gets one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunkit-key-'));
+  const sock = join(dir, 'ctl.sock');
+  const srv = new ControlServer(sock, () => ({}), () => {});
+  await srv.listen();
+  try {
+    const line = (spi: number): string[] => ['xfrm', 'state', 'add', 'src', '198.51.100.1', 'dst', '198.51.100.2', 'proto', 'esp', 'spi', String(spi),
+      'mode', 'tunnel', 'aead', 'rfc4106(gcm(aes))', `0x${HEX}`, '128'];
+    const batch = join(dir, 'b.txt');
+    writeFileSync(batch, `${line(1).join(' ')}\n${line(2).join(' ')}\n`, { mode: 0o600 });
+    const err: string[] = [];
+    const io = { out: (): void => undefined, err: (s: string): void => { err.push(s); } };
+    assert.equal(await main(['--socket', sock, '-batch', batch], io), 0, err.join('\n'));
+    assert.deepEqual(err.filter((s) => s.includes('visible to other users')), [], 'no warning for batch lines');
+    assert.equal(await main(['--socket', sock, ...line(3)], io), 0, err.join('\n'));
+    assert.equal(err.filter((s) => s.includes('visible to other users')).length, 1, 'one warning for a key on argv');
+  } finally {
+    await srv.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
