@@ -59,6 +59,7 @@ import type { RunAs } from './privs.js';
 import { startService } from './service.js';
 import type { Service } from './service.js';
 import { TunkitNode } from './node.js';
+import type { LinkRecord } from './link-record.js';
 import { tunkitVersion } from './version.js';
 import type { ReloadResult, Request } from './protocol.js';
 import { ControlServer } from './server.js';
@@ -351,7 +352,12 @@ function handle(req: Request, c: Ctx): unknown {
   switch (req.op) {
     case 'ping': return 'pong';
     case 'link.add': {
-      const rec = node.addLink(a);
+      let rec: LinkRecord;
+      try {
+        rec = node.addLink(a);
+      } finally { // a kind's first tunnel made its fallback device, even if the tunnel was then refused
+        for (let f = node.fallbacks.takeNew(); f !== null; f = node.fallbacks.takeNew()) dp.attachTunnel(f.tunnel, f.dev.tun);
+      }
       const xl = node.xfrmLinks.get(rec.name);
       if (xl !== undefined) {
         dp.attachXfrmi(xl.name, xl.ifId, xl.stats, xl.dev.tun);
@@ -406,6 +412,7 @@ function natTCounts(n: { readonly keepalives: number; readonly ike: number }): R
 /** Once a second: mirror IFF_UP set with plain `ip link`, refresh routes, drop tracing on demand. */
 function housekeeping(node: TunkitNode, srv: ControlServer): void {
   const traceDrops = srv.hasDropSubscribers;
+  node.fallbacks.sync();
   for (const e of node.all.values()) {
     node.syncUp(e);
     node.applyRoute(e.tunnel);
@@ -424,7 +431,7 @@ function housekeeping(node: TunkitNode, srv: ControlServer): void {
  * as a reload would remove it.
  */
 function sweep(log: Log, node: TunkitNode, routes: XfrmRoutes): void {
-  const keep = new Set([POLICY_DEV, ...node.all.keys(), ...node.xfrmLinks.all.keys()]);
+  const keep = new Set([POLICY_DEV, ...node.all.keys(), ...node.fallbacks.deviceNames(), ...node.xfrmLinks.all.keys()]);
   try {
     const { removed, errors } = sweepStale(keep, POLICY_DEV, routes.wantedKeys());
     for (const r of removed) log.action('stale_removed', { what: r });
