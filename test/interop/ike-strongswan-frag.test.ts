@@ -108,7 +108,7 @@ async function startWithBigCerts(p: SwanPair): Promise<void> {
   await p.start(fragConf('t'), fragConf('s'), 's');
 }
 
-async function fragmentedUp(initiator: 'tunkit' | 'strongswan'): Promise<void> {
+async function fragmentedUp(initiator: 'tunkit' | 'strongswan', say: (msg: string) => void): Promise<void> {
   const p = new SwanPair();
   let cap: SkfCapture | null = null;
   try {
@@ -128,6 +128,7 @@ async function fragmentedUp(initiator: 'tunkit' | 'strongswan'): Promise<void> {
     // the wire: SKF datagrams both ways, each a whole IP datagram of at most fragment_size = 1280
     await until('tcpdump saw SKF datagrams from both ends', p, () => cap!.lengths(OUTER.t).length >= 2 && cap!.lengths(OUTER.s).length >= 2);
     const [fromT, fromS] = [cap.lengths(OUTER.t), cap.lengths(OUTER.s)];
+    say(`SKF datagrams on the wire (IP lengths): tunkit ${fromT.join(' ')}; strongSwan ${fromS.join(' ')}`);
     assert.ok([...fromT, ...fromS].every((n) => n <= 1280), `IP lengths: tunkit ${fromT.join(' ')}, strongSwan ${fromS.join(' ')}`);
     // both daemons say so: tunkit split its IKE_AUTH, charon split its own and reassembled ours
     await until('tunkitd logs the split', p, () => new RegExp(`IKE_AUTH: splitting IKE message \\(\\d+ bytes\\) into ${fromT.length} fragments`).test(p.tunkitdLog));
@@ -152,6 +153,6 @@ describe('IKEv2 fragmentation interop (RFC 7383): tunkit ↔ strongSwan 5.9', ()
     assert.doesNotThrow(() => run('tcpdump', ['--version']), 'tcpdump is needed (apt-get install tcpdump)');
   });
 
-  it('certificate chains over 1280 bytes, tunkit initiates: IKE_AUTH fragmented both ways, SA up, ping crosses', () => fragmentedUp('tunkit'));
-  it('certificate chains over 1280 bytes, strongSwan initiates (tunkit responds): the same', () => fragmentedUp('strongswan'));
+  it('certificate chains over 1280 bytes, tunkit initiates: IKE_AUTH fragmented both ways, SA up, ping crosses', (t) => fragmentedUp('tunkit', (m) => t.diagnostic(m)));
+  it('certificate chains over 1280 bytes, strongSwan initiates (tunkit responds): the same', (t) => fragmentedUp('strongswan', (m) => t.diagnostic(m)));
 });
