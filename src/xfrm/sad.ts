@@ -101,8 +101,8 @@ export class Sad {
     const encap = old.cfg.encap !== null && cfg.encap !== null && old.cfg.encap.type === cfg.encap.type ? cfg.encap : old.cfg.encap;
     const merged: SaConfig = { ...old.cfg, limits: cfg.limits, encap };
     if (cfg.crypto !== old.cfg.crypto) wipeKeys(cfg.crypto); // keys never change: the request's copy is dropped
-    old.cfg = merged;
-    old.spec = { ...old.spec, ...(spec.limits !== undefined ? { limits: spec.limits } : {}), ...(encap !== null && spec.encap !== undefined ? { encap: spec.encap } : {}) };
+    // relocate: same addresses, so the hashes stay; an inbound SA now expects the peer at the new encap sport (esp_input_done2 reads x->encap).
+    old.relocate(merged, { ...old.spec, ...(spec.limits !== undefined ? { limits: spec.limits } : {}), ...(encap !== null && spec.encap !== undefined ? { encap: spec.encap } : {}) });
     if (old.km === KmState.Dying) old.km = KmState.Valid;
     return old;
   }

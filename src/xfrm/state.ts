@@ -82,7 +82,7 @@ export class XfrmState {
   }
 
   /**
-   * Sad.move only (it rehashes the state): new outer addresses and encap,
+   * Sad.move (which rehashes the state) and Sad.update only: new outer addresses and encap,
    * everything else — keys, sequence numbers, replay window, counters,
    * lifetimes — kept. `spec` is the same change in the control schema's form.
    */

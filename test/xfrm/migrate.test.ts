@@ -13,7 +13,7 @@ import { be16, be32 } from '../../src/wire/bytes.js';
 import { parseXAddr } from '../../src/xfrm/selector.js';
 import type { XfrmStack } from '../../src/xfrm/xfrm.js';
 import { icmp4Echo } from './helpers.js';
-import { GUEST, HOST, NOW, oneWay, send } from './esp-util.js';
+import { GUEST, HOST, NOW, oneWay, sa, send } from './esp-util.js';
 import { XfrmResult, XVerdict } from '../../src/xfrm/result.js';
 
 const ENCAP = { encap: { type: 'espinudp', sport: 4500, dport: 4500, oa: '0.0.0.0' } } as const;
@@ -74,6 +74,16 @@ test('an inbound state moves its peer side (src, encap sport): no mapping event 
   assert.deepEqual(rx.events.filter((e) => e.kind === 'mapping'), [], 'the peer is where the SA now expects it');
   assert.equal(recvUdp(rx, wires[0]!, MOVED_U32, 40001), XVerdict.Deliver, 'inside the window');
   assert.equal(rx.events.filter((e) => e.kind === 'mapping').length, 1, 'a port other than the new one raises one');
+});
+
+test('xfrm.state.update of an inbound state\'s encap sport moves where it expects the peer, as the kernel\'s x->encap does', () => {
+  const { tx, rx } = oneWay(ENCAP);
+  const { ctl } = control(rx);
+  ctl.handle('xfrm.state.update', { state: sa(HOST, GUEST, 0x1001, { encap: { ...ENCAP.encap, sport: 40000 } }) });
+  assert.equal(recvUdp(rx, send(tx, ping()), 0xc6336401, 40000), XVerdict.Deliver);
+  assert.deepEqual(rx.events.filter((e) => e.kind === 'mapping'), []);
+  assert.equal(recvUdp(rx, send(tx, ping()), 0xc6336401, 4500), XVerdict.Deliver);
+  assert.equal(rx.events.filter((e) => e.kind === 'mapping').length, 1, 'the old port is now the new one');
 });
 
 test('refusals name the field and change nothing', () => {
