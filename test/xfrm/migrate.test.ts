@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XfrmControl } from '../../src/daemon/xfrm-control.js';
 import type { StateRecord, XfrmEvent } from '../../src/control/xfrm.js';
-import { ConfigError } from '../../src/wire/errors.js';
+import fc from 'fast-check';
+import { ConfigError, VpnError } from '../../src/wire/errors.js';
 import { be16, be32 } from '../../src/wire/bytes.js';
 import { parseXAddr } from '../../src/xfrm/selector.js';
 import type { XfrmStack } from '../../src/xfrm/xfrm.js';
@@ -107,4 +108,19 @@ test('refusals name the field and change nothing', () => {
   assert.equal(tx.sad.get(parseXAddr('dst', GUEST), 0x1001), txSa);
   assert.deepEqual(txSa.cfg.encap?.dport, 4500);
   assert.deepEqual(events.map((e) => e.type), ['xfrm.newsa'], 'only the add was published');
+});
+
+test('arbitrary arguments: a VpnError naming a field, or a valid move; never another exception', () => {
+  const { tx } = oneWay(ENCAP);
+  const { ctl } = control(tx);
+  const id = fc.oneof(fc.constant({ dst: GUEST, proto: 'esp', spi: 0x1001 }), fc.anything());
+  const addr = fc.oneof(fc.constantFrom(HOST, GUEST, MOVED, '2001:db8::1', ''), fc.anything());
+  const encap = fc.option(fc.oneof(fc.record({ sport: fc.integer({ min: -1, max: 70000 }), dport: fc.integer({ min: -1, max: 70000 }) }), fc.anything()), { nil: undefined });
+  fc.assert(fc.property(fc.record({ id, src: addr, dst: addr, encap }, { requiredKeys: [] }), (args) => {
+    try {
+      ctl.handle('xfrm.state.migrate', args as Record<string, unknown>);
+    } catch (e) {
+      assert.ok(e instanceof VpnError && typeof e.field === 'string' && e.field !== '', String(e));
+    }
+  }), { numRuns: 300 });
 });
