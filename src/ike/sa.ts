@@ -71,9 +71,9 @@ export class ChildSa {
     readonly localTs: readonly TrafficSelector[],
     readonly remoteTs: readonly TrafficSelector[],
     readonly encap: boolean,
-    /** The endpoints the SAs were installed with (for deleting them). */
+    /** The endpoints the SAs are installed with (for deleting them); remote follows a NATed peer that moved (liveness.ts). */
     readonly local: Endpoint,
-    readonly remote: Endpoint,
+    public remote: Endpoint,
     readonly installTime: number,
   ) {}
 

@@ -29,6 +29,15 @@ export class FakeHost implements IkeHost {
       this.sad.set(k, { spec: r.args.state, seq: ++this.seq });
     } else if (r.op === 'xfrm.state.del' && !this.sad.delete(`${r.args.id.dst}/${r.args.id.spi}`)) {
       throw new Error(`No such process: state ${r.args.id.dst}/${r.args.id.spi}`);
+    } else if (r.op === 'xfrm.state.migrate') {
+      const { id, src, dst, encap } = r.args;
+      const k = `${id.dst}/${id.spi}`;
+      const v = this.sad.get(k);
+      if (v === undefined) throw new Error(`No such process: state ${k}`);
+      if (this.sad.has(`${dst}/${id.spi}`) && dst !== id.dst) throw new Error(`File exists: state ${dst}/${id.spi}`);
+      this.sad.delete(k);
+      const e = encap !== undefined && v.spec.encap !== undefined ? { encap: { ...v.spec.encap, ...encap } } : {};
+      this.sad.set(`${dst}/${id.spi}`, { spec: { ...v.spec, src, dst, ...e }, seq: v.seq });
     }
     this.xfrm.push(r);
   }

@@ -8,7 +8,7 @@
 // deletes the namespaces.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,25 @@ export interface SideOpts {
   readonly psk?: string;
   /** The charon { } body of the side's strongswan.conf. */
   readonly charon?: string;
+  /** Certificate authentication (auth = pubkey both ways) instead of the PSK: the files go in x509/, private/, x509ca/ beside the conf. */
+  readonly pubkey?: PubkeyOpts;
+}
+
+export interface PubkeyOpts {
+  /** The side's certificate and private key (PEM). */
+  readonly cert: string;
+  readonly key: string;
+  /** CA certificates trusted for the peer, by file name in x509ca/. */
+  readonly cas: Readonly<Record<string, string>>;
+  /** remote { cacerts = … } (absent: every CA in x509ca/). */
+  readonly cacerts?: string;
+}
+
+/** The local { } and remote { } sections of `me`'s connection. */
+function authSections(me: Side, peer: Side, pk: PubkeyOpts | undefined): string {
+  if (pk === undefined) return `local {\n      auth = psk\n      id = ${me}.example\n    }\n    remote {\n      auth = psk\n      id = ${peer}.example\n    }`;
+  const cacerts = pk.cacerts !== undefined ? `\n      cacerts = ${pk.cacerts}` : '';
+  return `local {\n      auth = pubkey\n      certs = ${me}.pem\n      id = ${me}.example\n    }\n    remote {\n      auth = pubkey\n      id = ${peer}.example${cacerts}\n    }`;
 }
 
 /** A swanctl.conf for `me`; the right side answers any address (it may sit behind a NAT's masquerade). */
@@ -39,14 +58,7 @@ export function sideConf(me: Side, local: string, remote: string, o: SideOpts): 
     remote_addrs = ${remote}
     proposals = aes128gcm16-prfsha256-x25519
     ${o.conn ?? ''}
-    local {
-      auth = psk
-      id = ${me}.example
-    }
-    remote {
-      auth = psk
-      id = ${peer}.example
-    }
+    ${authSections(me, peer, o.pubkey)}
     children {
       net-${me} {
         local_ts = ${INNER[me]}/32
@@ -57,15 +69,11 @@ export function sideConf(me: Side, local: string, remote: string, o: SideOpts): 
     }
   }
 }
-secrets {
-  ike-gw {
-    id-1 = left.example
-    id-2 = right.example
-    secret = "${o.psk ?? 'netns test secret, documentation only'}"
-  }
+${o.pubkey === undefined ? pskSecret(o.psk) : ''}`;
 }
-`;
-}
+
+const pskSecret = (psk = 'netns test secret, documentation only'): string =>
+  `secrets {\n  ike-gw {\n    id-1 = left.example\n    id-2 = right.example\n    secret = "${psk}"\n  }\n}\n`;
 
 export class IkeNet {
   readonly ns: Record<Side, Netns>;
@@ -107,8 +115,8 @@ export class IkeNet {
   /** Starts tunkitd on side s with its swanctl.conf (and strongswan.conf when charon is given); waits for its socket. */
   async start(s: Side, o: SideOpts = {}): Promise<void> {
     const remote = s === 'left' ? this.addr.right : '%any';
-    const conf = join(this.dir, `${s}.swanctl.conf`);
-    writeFileSync(conf, sideConf(s, this.addr[s], remote, o));
+    const conf = o.pubkey !== undefined ? this.certDir(s, o.pubkey) : join(this.dir, `${s}.swanctl.conf`);
+    writeFileSync(conf, sideConf(s, this.addr[s], remote, o), { mode: 0o600 });
     const args = ['--socket', this.sock(s), '--swanctl', conf, '--log-level', 'debug'];
     if (o.charon !== undefined) {
       const sc = join(this.dir, `${s}.strongswan.conf`);
@@ -122,6 +130,19 @@ export class IkeNet {
     this.daemons[s] = d;
     for (let i = 0; i < 100 && !existsSync(this.sock(s)); i++) await sleep(100);
     assert.ok(existsSync(this.sock(s)), `tunkitd (${s}) did not start:\n${this.logs[s]}`);
+  }
+
+  /** dir/SIDE/{x509,private,x509ca} as swanctl --load-all reads them; the swanctl.conf path beside them. */
+  private certDir(s: Side, pk: PubkeyOpts): string {
+    const d = join(this.dir, s);
+    const put = (sub: string, files: Readonly<Record<string, string>>): void => {
+      mkdirSync(join(d, sub), { recursive: true });
+      for (const [f, text] of Object.entries(files)) writeFileSync(join(d, sub, f), text, { mode: 0o600 });
+    };
+    put('x509', { [`${s}.pem`]: pk.cert });
+    put('private', { [`${s}.key`]: pk.key });
+    put('x509ca', pk.cas);
+    return join(d, 'swanctl.conf');
   }
 
   /** `tunkit --socket … ARGS` on side s: exit code and output (never throws). */
