@@ -28,8 +28,6 @@ export class RawSockets {
 
   constructor(private readonly dp: Datapath, private readonly log: Log) {}
 
-  get hasRaw(): boolean { return this.isOpen; }
-
   /** At start: opens them, or (EPERM, EACCES: no CAP_NET_RAW) warns once and goes on without. Other errors throw. */
   start(): void {
     try {
