@@ -7,6 +7,7 @@
 
 import { ConfigError, VpnError } from '../wire/errors.js';
 import { makeSaConfig, XFRM_MODE_TUNNEL } from '../xfrm/config.js';
+import type { SaConfig } from '../xfrm/config.js';
 import { eventRecord, policyRecord, stateRecord } from '../xfrm/records.js';
 import { formatXAddr, makeSelector, parseXAddr } from '../xfrm/selector.js';
 import { wipeKeys } from '../xfrm/esp-crypto.js';
@@ -42,6 +43,10 @@ export interface XfrmHost {
   spdChanged?(): void;
   /** xfrm_stat name → drops counted outside the data path (the nf_tables rules), added to the MIB by `xfrm stat`. */
   extraStats?(): Readonly<Record<string, number>>;
+  /** Throws when the data path cannot carry this SA (main.ts: no raw sockets for ESP without encap); before anything changes. */
+  checkState?(cfg: SaConfig): void;
+  /** Throws when the data path cannot carry this policy (main.ts: no ipsec0 for policy-based IPsec); before anything changes. */
+  checkPolicy?(spec: PolicySpec): void;
 }
 
 /** Requests that change the SPD, the SAD or the defaults. */
@@ -118,6 +123,12 @@ export class XfrmControl {
       wipeKeys(cfg.crypto);
       throw new ConfigError('src', `${formatXAddr(cfg.src)}: IPv6 outer addresses are not implemented (tunkit carries ESP over IPv4 only; IPv6 inside an IPv4 SA works)`);
     }
+    try {
+      this.host.checkState?.(cfg);
+    } catch (e) {
+      wipeKeys(cfg.crypto);
+      throw e;
+    }
     const sad = this.stack.sad;
     const x = isUpdate ? sad.update(cfg, spec) : sad.add(cfg, spec, this.host.now());
     x.setUnderlayMtu(this.host.routeMtu(cfg.dst));
@@ -171,7 +182,9 @@ export class XfrmControl {
     const spd = this.stack.spd;
     const index = spec.index ?? 0;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new ConfigError('index', 'must be an unsigned 32-bit integer');
-    const p = spd.insert(spd.make(spec, (d) => this.host.ifindex(d), this.host.now(), index), isUpdate);
+    const made = spd.make(spec, (d) => this.host.ifindex(d), this.host.now(), index); // validates the spec
+    this.host.checkPolicy?.(spec);
+    const p = spd.insert(made, isUpdate);
     const rec = policyRecord(p);
     this.host.publish({ type: isUpdate ? 'xfrm.updpolicy' : 'xfrm.newpolicy', policy: rec });
     if (isUpdate || routeRelevantPolicy(p)) this.host.tablesChanged(); // an update may have replaced a relevant one
