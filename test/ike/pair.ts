@@ -8,6 +8,7 @@ import type { StateSpec } from '../../src/control/xfrm.js';
 import { IkeCore } from '../../src/ike/core.js';
 import type { Endpoint, IkeHost } from '../../src/ike/core.js';
 import { parseSwanctl } from '../../src/ike/swanctl.js';
+import { gwConf } from '../util/swanctl-conf.js';
 
 export interface Wire { readonly from: Endpoint; readonly to: Endpoint; readonly data: Uint8Array }
 
@@ -66,46 +67,13 @@ export interface ConfOpts {
 export function conf(me: 'a' | 'b', ike: string, esp: string, opts: ConfOpts = {}): string {
   const peer = me === 'a' ? 'b' : 'a';
   const ts = { a: '203.0.113.0/28', b: '203.0.113.16/28' };
-  return `
-connections {
-  gw {
-    version = 2
-    local_addrs = ${ADDR[me]}
-    remote_addrs = ${ADDR[peer]}
-    proposals = ${ike}
-    encap = ${opts.encap === true ? 'yes' : 'no'}
-    ${opts.connExtra ?? ''}
-    local {
-      auth = psk
-      id = ${me}.example
-    }
-    remote {
-      auth = psk
-      id = ${peer}.example
-    }
-    children {
-      net-${me} {
-        local_ts = ${ts[me]}
-        remote_ts = ${opts.remoteTs ?? ts[peer]}
-        esp_proposals = ${esp}
-        ${opts.childExtra ?? ''}
-      }
-      ${opts.hasSecondChild === true ? `net-${me}-2 {
-        local_ts = ${me === 'a' ? '198.51.100.64/28' : '198.51.100.80/28'}
-        remote_ts = ${me === 'a' ? '198.51.100.80/28' : '198.51.100.64/28'}
-        esp_proposals = ${esp}
-      }` : ''}
-    }
-  }
-}
-secrets {
-  ike-gw {
-    id-1 = a.example
-    id-2 = b.example
-    secret = "${opts.psk ?? 'a fine test secret, not for production'}"
-  }
-}
-`;
+  const second = { a: '198.51.100.64/28', b: '198.51.100.80/28' };
+  return gwConf({
+    me, peer, localAddrs: ADDR[me], remoteAddrs: ADDR[peer], ike, esp, localTs: ts[me], remoteTs: opts.remoteTs ?? ts[peer],
+    encap: opts.encap === true, psk: opts.psk ?? 'a fine test secret, not for production',
+    ...(opts.connExtra !== undefined ? { connExtra: opts.connExtra } : {}), ...(opts.childExtra !== undefined ? { childExtra: opts.childExtra } : {}),
+    ...(opts.hasSecondChild === true ? { moreChildren: `net-${me}-2 {\n        local_ts = ${second[me]}\n        remote_ts = ${second[peer]}\n        esp_proposals = ${esp}\n      }` } : {}),
+  });
 }
 
 export interface Pair { readonly a: IkeCore; readonly b: IkeCore; readonly ha: FakeHost; readonly hb: FakeHost; now: number }

@@ -16,6 +16,7 @@ import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns, vethPair } from '../../src/demo/netns.js';
 import { REPO_ROOT } from '../util/paths.js';
 import { sleep, TUNKIT, TUNKITD } from './pair.js';
+import { gwConf } from '../util/swanctl-conf.js';
 
 export const INNER = { left: '203.0.113.1', right: '203.0.113.17' } as const;
 export type Side = 'left' | 'right';
@@ -41,39 +42,17 @@ export interface PubkeyOpts {
   readonly cacerts?: string;
 }
 
-/** The local { } and remote { } sections of `me`'s connection. */
-function authSections(me: Side, peer: Side, pk: PubkeyOpts | undefined): string {
-  if (pk === undefined) return `local {\n      auth = psk\n      id = ${me}.example\n    }\n    remote {\n      auth = psk\n      id = ${peer}.example\n    }`;
-  const cacerts = pk.cacerts !== undefined ? `\n      cacerts = ${pk.cacerts}` : '';
-  return `local {\n      auth = pubkey\n      certs = ${me}.pem\n      id = ${me}.example\n    }\n    remote {\n      auth = pubkey\n      id = ${peer}.example${cacerts}\n    }`;
-}
-
 /** A swanctl.conf for `me`; the right side answers any address (it may sit behind a NAT's masquerade). */
 export function sideConf(me: Side, local: string, remote: string, o: SideOpts): string {
   const peer: Side = me === 'left' ? 'right' : 'left';
-  return `connections {
-  gw {
-    version = 2
-    local_addrs = ${local}
-    remote_addrs = ${remote}
-    proposals = aes128gcm16-prfsha256-x25519
-    ${o.conn ?? ''}
-    ${authSections(me, peer, o.pubkey)}
-    children {
-      net-${me} {
-        local_ts = ${INNER[me]}/32
-        remote_ts = ${INNER[peer]}/32
-        esp_proposals = aes128gcm16
-        ${o.child ?? ''}
-      }
-    }
-  }
+  return gwConf({
+    me, peer, localAddrs: local, remoteAddrs: remote, ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16',
+    localTs: `${INNER[me]}/32`, remoteTs: `${INNER[peer]}/32`,
+    ...(o.conn !== undefined ? { connExtra: o.conn } : {}), ...(o.child !== undefined ? { childExtra: o.child } : {}),
+    ...(o.pubkey !== undefined ? { pubkey: o.pubkey.cacerts !== undefined ? { cacerts: o.pubkey.cacerts } : {} } : {}),
+    psk: o.psk ?? 'netns test secret, documentation only',
+  });
 }
-${o.pubkey === undefined ? pskSecret(o.psk) : ''}`;
-}
-
-const pskSecret = (psk = 'netns test secret, documentation only'): string =>
-  `secrets {\n  ike-gw {\n    id-1 = left.example\n    id-2 = right.example\n    secret = "${psk}"\n  }\n}\n`;
 
 export class IkeNet {
   readonly ns: Record<Side, Netns>;
