@@ -17,6 +17,7 @@
 
 import { parseIp4 } from '../wire/addr.js';
 import { VpnError } from '../wire/errors.js';
+import { wordTable } from '../wire/table.js';
 
 /** A malformed command line; `field` names the offending keyword or token. Exit status 255 like ip's exit(-1). */
 export class UsageError extends VpnError {
@@ -180,11 +181,11 @@ export function parseTtlArg(v: string): number {
 }
 
 /** etc/iproute2/rt_dsfield, as rtnl_dsfield_a2n() looks names up. */
-const DSFIELD_NAMES: Readonly<Record<string, number>> = {
+const DSFIELD_NAMES: Readonly<Record<string, number>> = wordTable({
   default: 0x00, AF11: 0x28, AF12: 0x30, AF13: 0x38, AF21: 0x48, AF22: 0x50, AF23: 0x58,
   AF31: 0x68, AF32: 0x70, AF33: 0x78, AF41: 0x88, AF42: 0x90, AF43: 0x98,
   CS1: 0x20, CS2: 0x40, CS3: 0x60, CS4: 0x80, CS5: 0xa0, CS6: 0xc0, CS7: 0xe0, EF: 0xb8,
-};
+});
 
 /** link_iptnl.c / link_gre.c "tos T | inherit": lib/rt_names.c rtnl_dsfield_a2n() — a name or HEX ("10" is 0x10); inherit = 1. */
 export function parseTosArg(v: string): number {

@@ -15,6 +15,7 @@ import { request } from '../daemon/client.js';
 import type { Control } from '../daemon/client.js';
 import type { GlobalOptions } from './args.js';
 import { UsageError } from './args.js';
+import { wordTable } from '../wire/table.js';
 
 export const IKE_USAGE = [
   'Usage: tunkit ike list-sas',
@@ -60,10 +61,10 @@ const one = (args: readonly string[], what: string): string => {
 };
 
 /** `tunkit ike` command words (swanctl's, and their short forms) → the command (cli/grammar.ts reads them too). */
-export const IKE_COMMANDS: Readonly<Record<string, 'list-sas' | 'initiate' | 'terminate' | 'load' | 'rekey' | 'help'>> = {
+export const IKE_COMMANDS: Readonly<Record<string, 'list-sas' | 'initiate' | 'terminate' | 'load' | 'rekey' | 'help'>> = wordTable({
   'list-sas': 'list-sas', list: 'list-sas', initiate: 'initiate', up: 'initiate',
   terminate: 'terminate', down: 'terminate', load: 'load', rekey: 'rekey', help: 'help',
-};
+});
 
 /** `rekey --child NAME` / `rekey --ike NAME` (swanctl's options) → the request's args. */
 function rekeyArgs(args: readonly string[]): IkeRekeyArgs {

@@ -21,6 +21,7 @@ import { TNL_CSUM, TNL_KEY, TNL_SEQ } from '../tunnel/types.js';
 import {
   ArgCursor, checkIfname, duparg2, getAddrIpv4, getU8, invarg, matches, parseTosArg, tnlParseKey, UsageError,
 } from './args.js';
+import { wordTable } from '../wire/table.js';
 
 /** struct ip_tunnel_parm: what an `ip tunnel` ioctl carries. Addresses and keys are u32, 0 = any / none. */
 export interface TunnelParm {
@@ -86,10 +87,10 @@ function getAddr32(v: string): number {
 }
 
 /** The words of `mode` and the protocol each sets; isatap and vti are named to refuse them. */
-export const MODES: Readonly<Record<string, number | 'isatap' | 'vti'>> = {
+export const MODES: Readonly<Record<string, number | 'isatap' | 'vti'>> = wordTable({
   ipip: IPPROTO_IPIP, 'ip/ip': IPPROTO_IPIP, gre: IPPROTO_GRE, 'gre/ip': IPPROTO_GRE,
   sit: IPPROTO_IPV6, 'ipv6/ip': IPPROTO_IPV6, isatap: 'isatap', vti: 'vti',
-};
+});
 
 function setProto(p: Mutable<TunnelParm>, proto: number): void {
   if (p.proto !== 0 && p.proto !== proto) throw new UsageError('You managed to ask for more than one tunnel mode.', 'mode');
@@ -111,10 +112,10 @@ function parseKey(p: Mutable<TunnelParm>, word: 'key' | 'ikey' | 'okey', v: stri
 }
 
 /** Flag words: [iflags bits, oflags bits]. */
-const FLAGS: Readonly<Record<string, readonly [number, number]>> = {
+const FLAGS: Readonly<Record<string, readonly [number, number]>> = wordTable({
   seq: [TNL_SEQ, TNL_SEQ], iseq: [TNL_SEQ, 0], oseq: [0, TNL_SEQ],
   csum: [TNL_CSUM, TNL_CSUM], icsum: [TNL_CSUM, 0], ocsum: [0, TNL_CSUM],
-};
+});
 
 /**
  * parse_args's "tos"/"tclass"/"dsfield" after strsep(&dsfield, "/"): "inherit"

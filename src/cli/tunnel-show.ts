@@ -25,6 +25,7 @@ import { IPPROTO_GRE, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_MPLS } from '../wire/i
 import { formatJsonw } from './format.js';
 import type { JsonObject, JsonValue, StatsRecord } from './format.js';
 import type { TunnelParm } from './tunnel-args.js';
+import { wordTable } from '../wire/table.js';
 
 /** One tunnel as ip tunnel sees it: its ioctl parameters, and the link's counters for -s. */
 export interface ShownTunnel {
@@ -34,9 +35,9 @@ export interface ShownTunnel {
   readonly stats: StatsRecord;
 }
 
-const PROTO_OF_MODE: Readonly<Record<string, number>> = {
+const PROTO_OF_MODE: Readonly<Record<string, number>> = wordTable({
   ipip: IPPROTO_IPIP, ip6ip: IPPROTO_IPV6, mplsip: IPPROTO_MPLS, any: 0,
-};
+});
 
 const addrU32 = (a: string): number => (a === 'any' ? 0 : (parseIp4(a) ?? 0));
 

@@ -17,6 +17,7 @@
 import { formatIp6, parseIp6 } from '../wire/addr.js';
 import type { LimitsSpec, SelectorSpec } from '../xfrm/spec.js';
 import { checkIfname, getAddrIpv4, getUnsigned, incompleteCommand, invarg, missarg, UsageError } from './args.js';
+import { wordTable } from '../wire/table.js';
 
 /** 0 = AF_UNSPEC (ip's preferred_family before any address was seen). */
 export type Family = 0 | 4 | 6;
@@ -170,10 +171,10 @@ export function parseMark(a: Argv): { value: number; mask: number } {
   return { value: v, mask: m };
 }
 
-const LIMIT_KEYS: Readonly<Record<string, keyof LimitsSpec>> = {
+const LIMIT_KEYS: Readonly<Record<string, keyof LimitsSpec>> = wordTable({
   'time-soft': 'timeSoft', 'time-hard': 'timeHard', 'time-use-soft': 'timeUseSoft', 'time-use-hard': 'timeUseHard',
   'byte-soft': 'byteSoft', 'byte-hard': 'byteHard', 'packet-soft': 'packetSoft', 'packet-hard': 'packetHard',
-};
+});
 
 /** ipxfrm.c xfrm_lifetime_cfg_parse(): after "limit", one LIMIT into `lft`. */
 export function parseLimit(a: Argv, lft: { -readonly [K in keyof LimitsSpec]: LimitsSpec[K] }): void {

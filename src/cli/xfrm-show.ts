@@ -24,6 +24,7 @@ import type {
 } from '../xfrm/spec.js';
 import { familyOf, IPPROTO, protoName, splitPrefix, zeroAddr } from './xfrm-args-common.js';
 import { formatIp6, parseIp6 } from '../wire/addr.js';
+import { wordTable } from '../wire/table.js';
 
 export interface XfrmShowOptions {
   /** ip's show_stats: 0, or 1+ with -s. */
@@ -113,10 +114,10 @@ export function lifetimeLines(l: LimitsSpec | undefined, cur: CurLifetimeRecord,
 }
 
 /** Default ICV truncation of the kernel's `auth` algorithms (net/xfrm/xfrm_algo.c aalg_list icv_truncbits). */
-const AUTH_TRUNC_BITS: Readonly<Record<string, number>> = {
+const AUTH_TRUNC_BITS: Readonly<Record<string, number>> = wordTable({
   digest_null: 0, 'hmac(md5)': 96, 'hmac(sha1)': 96, 'hmac(sha256)': 96, 'hmac(sha384)': 192,
   'hmac(sha512)': 256, 'hmac(rmd160)': 96, 'xcbc(aes)': 96, 'cmac(aes)': 96,
-};
+});
 
 /** __xfrm_algo_print(): "TYPE NAME KEY" (+ " (N bits)" with -s), then " BITS" for aead/auth-trunc. */
 function algoLine(type: string, a: AlgoSpec, o: XfrmShowOptions, prefix: string, bits?: number): string {

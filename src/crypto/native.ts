@@ -14,6 +14,7 @@
 // for a bad ICV or an impossible length and never throws for either.
 
 import { loadAddon } from './addon.js';
+import { wordTable } from '../wire/table.js';
 
 /** An opaque per-SA context (a type-tagged napi external). */
 export interface CryptoCtx { readonly __brand?: 'CryptoCtx' }
@@ -23,7 +24,7 @@ export const AEAD_GCM = 1;
 export const AEAD_CHACHA20_POLY1305 = 2;
 
 /** cryptoAuthencNew hash ids, by node:crypto digest name. */
-export const HASH_ID: Readonly<Record<string, number>> = { md5: 1, sha1: 2, sha256: 3, sha384: 4, sha512: 5 };
+export const HASH_ID: Readonly<Record<string, number>> = wordTable({ md5: 1, sha1: 2, sha256: 3, sha384: 4, sha512: 5 });
 export const HASH_NONE = 0;
 
 export interface CryptoAddon {

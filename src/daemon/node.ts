@@ -18,6 +18,7 @@ import { Fallbacks } from './fallbacks.js';
 import type { LinkRecord } from './link-record.js';
 import type { MonitorEvent } from './protocol.js';
 import { XfrmLinks } from './xfrm-links.js';
+import { wordTable } from '../wire/table.js';
 
 interface Entry {
   readonly tunnel: Tunnel;
@@ -28,12 +29,12 @@ interface Entry {
 }
 
 /** Keys `link.add` accepts and their JSON types (everything else is refused, naming the key). */
-const ADD_KEYS: Record<string, 'string' | 'number' | 'boolean' | 'number|string'> = {
+const ADD_KEYS: Record<string, 'string' | 'number' | 'boolean' | 'number|string'> = wordTable({
   name: 'string', kind: 'string', local: 'string', remote: 'string', dev: 'string',
   ttl: 'number|string', tos: 'number|string', key: 'number|string', ikey: 'number|string', okey: 'number|string',
   seq: 'boolean', iseq: 'boolean', oseq: 'boolean', csum: 'boolean', icsum: 'boolean', ocsum: 'boolean',
   pmtudisc: 'boolean', ignoreDf: 'boolean', mode: 'string', mtu: 'number', bare: 'boolean',
-};
+});
 
 export class TunkitNode {
   readonly stack = new TunnelStack();

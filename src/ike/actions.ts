@@ -9,6 +9,8 @@
 //                                   a first packet's acquire starts IKE)
 //   start | restart     → 'start'  (initiate the child again)
 
+import { wordTable } from '../wire/table.js';
+
 /** What a child does on dpd / close / load. */
 export type ChildAction = 'none' | 'trap' | 'start';
 
@@ -35,7 +37,7 @@ export interface KeyReader {
   fail(key: string, why: string): never;
 }
 
-const UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+const UNITS: Readonly<Record<string, number>> = wordTable({ '': 1, s: 1, m: 60, h: 3600, d: 86400 });
 
 /** A strongSwan time value ("30", "30s", "5m", "1h", "1d"; fractions allowed) in seconds, or null. */
 export function parseSeconds(v: string): number | null {
@@ -50,7 +52,7 @@ function seconds(r: KeyReader, key: string): number {
   return s === null ? r.fail(key, `"${v.value}" is not a time (seconds, or a number with s, m, h or d)`) : s;
 }
 
-const WORDS: Readonly<Record<string, ChildAction>> = { none: 'none', clear: 'none', trap: 'trap', route: 'trap', start: 'start', restart: 'start' };
+const WORDS: Readonly<Record<string, ChildAction>> = wordTable({ none: 'none', clear: 'none', trap: 'trap', route: 'trap', start: 'start', restart: 'start' });
 
 function action(r: KeyReader, key: string, allowed: readonly ChildAction[]): ChildAction {
   const v = r.value(key);

@@ -12,6 +12,7 @@ import {
   PRF_HMAC_SHA2_512, PROTO_ESP, PROTO_IKE, TRANS_DH, TRANS_ENCR, TRANS_ESN, TRANS_INTEG, TRANS_PRF,
 } from '../wire/ike/consts.js';
 import { ENCRS } from './algs.js';
+import { wordTable } from '../wire/table.js';
 
 /** One configured proposal: the transforms offered per type, in preference order. */
 export interface ProposalSpec {
@@ -36,20 +37,20 @@ export interface Chosen {
   readonly esn: number;
 }
 
-const ENCR_WORDS: Readonly<Record<string, { id: number; keyLength: number }>> = {
+const ENCR_WORDS: Readonly<Record<string, { id: number; keyLength: number }>> = wordTable({
   aes128: { id: ENCR_AES_CBC, keyLength: 128 }, aes192: { id: ENCR_AES_CBC, keyLength: 192 }, aes256: { id: ENCR_AES_CBC, keyLength: 256 },
   aes128gcm16: { id: ENCR_AES_GCM_16, keyLength: 128 }, aes192gcm16: { id: ENCR_AES_GCM_16, keyLength: 192 }, aes256gcm16: { id: ENCR_AES_GCM_16, keyLength: 256 },
   aes128gcm128: { id: ENCR_AES_GCM_16, keyLength: 128 }, aes256gcm128: { id: ENCR_AES_GCM_16, keyLength: 256 },
-};
-const INTEG_WORDS: Readonly<Record<string, number>> = { sha256: AUTH_HMAC_SHA2_256_128, sha384: AUTH_HMAC_SHA2_384_192, sha512: AUTH_HMAC_SHA2_512_256 };
-const PRF_WORDS: Readonly<Record<string, number>> = { prfsha256: PRF_HMAC_SHA2_256, prfsha384: PRF_HMAC_SHA2_384, prfsha512: PRF_HMAC_SHA2_512 };
+});
+const INTEG_WORDS: Readonly<Record<string, number>> = wordTable({ sha256: AUTH_HMAC_SHA2_256_128, sha384: AUTH_HMAC_SHA2_384_192, sha512: AUTH_HMAC_SHA2_512_256 });
+const PRF_WORDS: Readonly<Record<string, number>> = wordTable({ prfsha256: PRF_HMAC_SHA2_256, prfsha384: PRF_HMAC_SHA2_384, prfsha512: PRF_HMAC_SHA2_512 });
 /** strongSwan: without an explicit prf, an IKE proposal uses the PRF of each integrity algorithm. */
 const PRF_OF_INTEG: Readonly<Record<number, number>> = {
   [AUTH_HMAC_SHA2_256_128]: PRF_HMAC_SHA2_256, [AUTH_HMAC_SHA2_384_192]: PRF_HMAC_SHA2_384, [AUTH_HMAC_SHA2_512_256]: PRF_HMAC_SHA2_512,
 };
-const DH_WORDS: Readonly<Record<string, number>> = {
+const DH_WORDS: Readonly<Record<string, number>> = wordTable({
   modp2048: DH_MODP2048, modp3072: DH_MODP3072, ecp256: DH_ECP256, ecp384: DH_ECP384, x25519: DH_X25519, curve25519: DH_X25519,
-};
+});
 
 /** strongSwan's defaults narrowed to what tunkit implements (reference.md §5: the set both strongSwan and Libreswan accept). */
 export const DEFAULT_IKE = ['aes128-aes256-sha256-sha384-sha512-x25519-ecp256-ecp384-modp3072-modp2048', 'aes256gcm16-aes128gcm16-prfsha256-prfsha384-prfsha512-x25519-ecp256-ecp384-modp3072-modp2048'];

@@ -27,6 +27,7 @@ import type { FragMode } from './frag.js';
 import { DEFAULT_ESP, DEFAULT_IKE, parseProposal } from './proposal.js';
 import type { ProposalSpec } from './proposal.js';
 import { parseTs } from './ts.js';
+import { wordTable } from '../wire/table.js';
 
 /** A configuration error: code ESWANCTL, message "FILE:LINE: key: why". */
 export class SwanctlError extends VpnError {
@@ -139,7 +140,7 @@ class Reader {
   }
 }
 
-const TIME_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+const TIME_UNITS: Readonly<Record<string, number>> = wordTable({ '': 1, s: 1, m: 60, h: 3600, d: 86400 });
 
 /** A strongSwan time value ("3600", "90s", "20m", "1h", "2d") in seconds; dflt when absent. */
 function seconds(r: Reader, key: string, dflt: number): number {
@@ -185,9 +186,9 @@ const HASHES: readonly string[] = ['sha256', 'sha384', 'sha512'];
 function authMethod(r: Reader, v: string): { auth: 'psk' | 'pubkey'; sig: SigPolicy } {
   if (v === 'psk') return { auth: 'psk', sig: { keyType: 'any', isPss: false, hashes: [] } };
   const [kind, ...hs] = v.split('-');
-  const types: Record<string, Omit<SigPolicy, 'hashes'>> = {
+  const types = wordTable<string, Omit<SigPolicy, 'hashes'>>({
     pubkey: { keyType: 'any', isPss: false }, rsa: { keyType: 'rsa', isPss: false }, 'rsa/pss': { keyType: 'rsa', isPss: true }, ecdsa: { keyType: 'ecdsa', isPss: false },
-  };
+  });
   const t = kind !== undefined ? types[kind] : undefined;
   if (t === undefined) return r.fail('auth', `"${v}" is not supported (psk, pubkey, rsa, rsa/pss or ecdsa, optionally with -sha256/-sha384/-sha512)`);
   for (const h of hs) if (!HASHES.includes(h)) r.fail('auth', `"${h}" in "${v}" is not supported (only sha256, sha384, sha512 suffixes)`);

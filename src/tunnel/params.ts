@@ -18,6 +18,7 @@ import {
   TNL_CSUM, TNL_KEY, TNL_SEQ, TunnelKind,
 } from './types.js';
 import type { TunnelParams } from './types.js';
+import { wordTable } from '../wire/table.js';
 
 /** User-facing tunnel configuration, as the CLI parses `ip link add … type K …`. */
 export interface TunnelConfig {
@@ -52,9 +53,9 @@ export interface TunnelConfig {
   readonly bare?: boolean;
 }
 
-const KINDS: Record<string, TunnelKind> = {
+const KINDS: Record<string, TunnelKind> = wordTable({
   ipip: TunnelKind.Ipip, gre: TunnelKind.Gre, gretap: TunnelKind.Gretap, sit: TunnelKind.Sit,
-};
+});
 
 /** Validation options. */
 export interface ParamOptions {

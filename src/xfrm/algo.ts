@@ -130,11 +130,15 @@ export const keyLenOk = (a: AlgoInfo, len: number): boolean => a.keyBytes === nu
  * attach_auth_trunc with alg_trunc_len 0); more than icv_fullbits is EINVAL
  * ("Invalid length requested for truncated ICV"). The kernel then calls
  * crypto_aead_setauthsize(trunc_len / 8), so a length that is not a multiple
- * of 8 is silently rounded down (100 → 12 bytes), as here.
+ * of 8 is silently rounded down (100 → 12 bytes), as here. Under 8 bits
+ * would round to a 0-byte ICV (an SA with no integrity check, which the
+ * kernel's authenc would take): refused here (-1), a deliberate divergence;
+ * the native HMAC refuses a 0-byte ICV anyway, and the control-handler fuzz
+ * found that reaching it gave an internal error instead of a field error.
  */
 export function authIcvLen(a: AlgoInfo, bits: number | undefined): number {
   const b = bits === undefined || bits === 0 ? a.defaultBits : bits;
-  if (!Number.isInteger(b) || b < 0 || b > a.fullBits) return -1;
+  if (!Number.isInteger(b) || b < 8 || b > a.fullBits) return -1;
   return b >>> 3;
 }
 

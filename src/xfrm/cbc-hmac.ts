@@ -22,11 +22,12 @@ import type { CryptoAddon, CryptoCtx } from '../crypto/native.js';
 import type { AlgoInfo } from './algo.js';
 import type { EspCrypto } from './esp-crypto.js';
 import { NativeEsp } from './esp-native.js';
+import { wordTable } from '../wire/table.js';
 
 /** node:crypto digest name per kernel auth name. */
-const HASHES: Readonly<Record<string, string>> = {
+const HASHES: Readonly<Record<string, string>> = wordTable({
   'hmac(md5)': 'md5', 'hmac(sha1)': 'sha1', 'hmac(sha256)': 'sha256', 'hmac(sha384)': 'sha384', 'hmac(sha512)': 'sha512',
-};
+});
 
 const EMPTY = new Uint8Array(0);
 

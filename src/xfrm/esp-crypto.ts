@@ -156,7 +156,7 @@ function checkKey(field: 'aead' | 'enc' | 'auth', info: AlgoInfo, key: Uint8Arra
 function checkTrunc(info: AlgoInfo, a: AlgoKey): number {
   const n = authIcvLen(info, a.bits);
   if (n < 0) {
-    throw new ConfigError('auth', `${info.name} truncation ${String(a.bits)} bits refused (0 < bits <= ${String(info.fullBits)})`);
+    throw new ConfigError('auth', `${info.name} truncation ${String(a.bits)} bits refused (8 <= bits <= ${String(info.fullBits)})`);
   }
   return n;
 }

@@ -24,11 +24,12 @@ import { makeSelector, parseXAddr } from './selector.js';
 import { FLAT_MAX, PolicyIndex } from './spd-index.js';
 import type { Flow, Selector, XAddr } from './selector.js';
 import type { PolicyDefaults, PolicyDir, PolicySpec, TmplSpec } from './spec.js';
+import { wordTable } from '../wire/table.js';
 
 export const XFRM_POLICY_IN = 0;
 export const XFRM_POLICY_OUT = 1;
 export const XFRM_POLICY_FWD = 2;
-const DIRS: Record<PolicyDir, number> = { in: XFRM_POLICY_IN, out: XFRM_POLICY_OUT, fwd: XFRM_POLICY_FWD };
+const DIRS = wordTable<PolicyDir, number>({ in: XFRM_POLICY_IN, out: XFRM_POLICY_OUT, fwd: XFRM_POLICY_FWD });
 
 /** A parsed template (xfrm_user_tmpl). optional = `level use`. */
 export interface Tmpl extends TmplMatch {

@@ -52,7 +52,7 @@ const VALID: readonly Request[] = [
 const KEYS = ['name', 'kind', 'local', 'remote', 'key', 'ikey', 'okey', 'ttl', 'tos', 'mtu', 'up', 'dev', 'mode', 'state', 'policy', 'id', 'src', 'dst', 'spi', 'proto', 'sel', 'tmpls', 'dir', 'aead', 'enc', 'auth', 'keyHex', 'bits', 'encap', 'limits', 'flags', 'mark', 'ifId', 'defaults', 'keys', 'type', 'reqid', 'replayWindow', 'priority', '__proto__', 'constructor'];
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   v: fc.oneof({ depthSize: 'small' },
-    fc.constantFrom(null, true, false, 0, -1, 1, 4096, 0xffffffff, 2 ** 53, 1.5, NaN, '', 'gre', 'esp', 'tunnel', '198.51.100.2', '192.0.2.0/24', '::/0', 'x'.repeat(300)),
+    fc.constantFrom(null, true, false, 0, -1, 1, 7, 4096, 'toString', 'constructor', 0xffffffff, 2 ** 53, 1.5, NaN, '', 'gre', 'esp', 'tunnel', '198.51.100.2', '192.0.2.0/24', '::/0', 'x'.repeat(300)),
     fc.string({ maxLength: 16 }), fc.integer(), fc.double(),
     fc.array(tie('v'), { maxLength: 4 }),
     fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 6 })), tie('v'), { maxKeys: 5 })),
@@ -209,3 +209,20 @@ test('xfrm.policy.setdefault with one bad direction changes no direction (found 
   assert.throws(() => h.handle({ id: 1, op: 'xfrm.policy.setdefault', args: { defaults: { in: 'block', out: 'sideways' } } }), (e: unknown) => e instanceof VpnError && e.field === 'out');
   assert.equal(h.snapshot(), before, 'in stays accept');
 });
+
+test('xfrm.state.add with an auth truncation under 8 bits: a ConfigError naming auth, nothing added (found by the 1M socket fuzz)', () => {
+  const h = handler();
+  const before = h.snapshot();
+  const st = VALID[7]!.args['state'] as Record<string, unknown>;
+  for (const bits of [1, 7]) {
+    assert.throws(() => h.handle({ id: 1, op: 'xfrm.state.add', args: { state: { ...st, auth: { name: 'hmac(sha256)', keyHex: '22'.repeat(32), bits } } } }),
+      (e: unknown) => e instanceof VpnError && e.field === 'auth' && /8 <= bits <= 256/.test(e.message), `bits ${bits}`);
+  }
+  assert.equal(h.snapshot(), before);
+});
+
+test('link.add with kind "toString": a ConfigError naming type (found by the 1M handler fuzz)', () => {
+  const h = handler();
+  assert.throws(() => h.handle({ id: 2, op: 'link.add', args: { name: 'sit1', kind: 'toString', remote: '198.51.100.2', mode: 'any' } }), (e: unknown) => e instanceof VpnError && e.field === 'type');
+});
+

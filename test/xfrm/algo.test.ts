@@ -67,6 +67,8 @@ test('auth-trunc lengths: 0/absent = icv_truncbits, up to icv_fullbits, rounded 
   assert.equal(authIcvLen(s, 100), 12);
   assert.equal(authIcvLen(s, 257), -1);
   assert.equal(authIcvLen(s, -8), -1);
+  assert.equal(authIcvLen(s, 8), 1);
+  for (const b of [1, 7]) assert.equal(authIcvLen(s, b), -1, `${b} bits would be a 0-byte ICV`);
   assert.equal(authIcvLen(s, 12.5), -1);
 });
 
