@@ -91,6 +91,7 @@ export class Datapath {
   private readonly onReadErrorBound = (p: Port, e: unknown): void => this.onReadError(p, e);
   private readonly onRawBound = (b: PacketBatch, ifx: Int32Array, _src: Uint32Array): void => this.onReceive(b, ifx, null, null);
   private readonly onNatTBound = (b: PacketBatch, ifx: Int32Array, src: Uint32Array, meta: RecvMeta): void => this.onReceive(b, ifx, src, meta);
+  private readonly onConnFaultBound = (what: string, err: Error | null): void => this.onConnFault(what, err);
 
   /**
    * `xfrm`: the namespace's IPsec, consulted for every tunnel outer packet
@@ -121,12 +122,14 @@ export class Datapath {
   addRaw(conn: PacketConn): void {
     this.conns.push(conn);
     conn.onReceive(this.onRawBound);
+    conn.onReceiveFault?.(this.onConnFaultBound);
   }
 
   /** Receives UDP payloads on conn (the NAT-T socket, port 4500: RFC 3948). */
   addNatT(conn: PacketConn): void {
     this.conns.push(conn);
     conn.onReceive(this.onNatTBound);
+    conn.onReceiveFault?.(this.onConnFaultBound);
   }
 
   attachTunnel(t: Tunnel, dev: TunDevice): void {
@@ -401,6 +404,16 @@ export class Datapath {
   }
 
   // ---- in: receive batch → cores → per-device write batches ----
+
+  /** A conn's receive call failed (err) or works again (null): counted, logged once per socket and condition (the conn retries by itself). */
+  private onConnFault(what: string, err: Error | null): void {
+    if (err === null) {
+      if (this.conds.active !== 0) this.conds.clear(`receive ${what}`);
+      return;
+    }
+    this.stats.recvErrors++;
+    this.conds.note(`receive ${what}`, 0, `recvmmsg failed, retried: ${err.message}`);
+  }
 
   /** One receive batch; src/meta non-null for the NAT-T socket (UDP payloads). */
   private onReceive(b: PacketBatch, ifx: Int32Array, src: Uint32Array | null, meta: RecvMeta | null): void {

@@ -42,6 +42,8 @@ export interface DatapathClocks extends Clock {
 export class DatapathStats {
   /** Packets dropped because handling them threw. */
   faults = 0;
+  /** Receive calls on a conn that failed (anything but EAGAIN; the conn retries them: io/raw.ts). */
+  recvErrors = 0;
   /** Packets read from a device that did not fit their slot (MTU raised behind our back). */
   truncated = 0;
   /** Offload reads refused by TSO split or checksum completion (also the device's tx_dropped). */

@@ -18,6 +18,6 @@ const IPPROTO_UDP = 17;
 /** Opens a UDP socket bound to addr:port (host-order u32, 0 = any); port < 1024 needs CAP_NET_BIND_SERVICE. */
 export function openUdp(addr: number, port: number, opts: Omit<RawOptions, 'isUdp'> = {}): RawConn {
   const n = loadNative();
-  const fd = n.udpOpen(addr, port);
-  return new RawConn(n, fd, IPPROTO_UDP, { ...opts, isUdp: true });
+  const open = (): number => n.udpOpen(addr, port);
+  return new RawConn(n, open(), IPPROTO_UDP, { ...opts, isUdp: true, reopen: open, label: `udp ${port}` });
 }

@@ -4,7 +4,8 @@
 // the kernel's would come from: a crypto call that throws (a destroyed
 // OpenSSL context: the addon's real ERR_CRYPTO_DESTROYED; an OpenSSL refusal
 // stood in by a throwing seal/open), a send socket that refuses (ENOBUFS,
-// then a full buffer: EAGAIN), a device whose reads fail. Each time: the
+// then a full buffer: EAGAIN), a device whose reads fail, a raw socket whose
+// recvmmsg fails (a RawConn over a scripted socket, test/io/fake-socket.ts). Each time: the
 // packet is dropped and counted under a named counter, one log line per
 // condition, the next packets and the other tunnels go on, and traffic flows
 // again by itself once the condition ends.
@@ -23,6 +24,10 @@ import type { Ns } from '../datapath/two-ns.js';
 import type { FakeDevice } from '../daemon/fake-devices.js';
 import { addPolicy, addState, GCM } from '../xfrm/esp-util.js';
 import { icmp4Echo } from '../xfrm/helpers.js';
+import { RawConn, RECV_RETRY_MS } from '../../src/io/raw.js';
+import { put16 } from '../../src/wire/bytes.js';
+import { checksum16 } from '../../src/wire/checksum.js';
+import { FakeSocketAddon } from '../io/fake-socket.js';
 
 const KEY_HEX = (GCM.aead as { keyHex: string }).keyHex;
 const echo = (src: string, dst: string, seq: number): Uint8Array => icmp4Echo(src, dst, 0x77, seq, 56, 0x4000, 0);
@@ -216,6 +221,52 @@ test('a device whose reads fail: logged once while it fails, retried, a deleted 
     assert.equal(left.logs.length, 2, left.logs.join('\n'));
     assert.match(left.logs[0]!, /^datapath read g1: read fd=9 \(TUN\): EBADFD/);
     assert.match(left.logs[1]!, /^datapath read g1: recovered/);
+  } finally {
+    left.close();
+    right.close();
+  }
+});
+
+/** An outer IPv4 GRE packet (no key) from `src` to `dst` around `inner`, as a raw socket delivers it. */
+function grePacket(src: string, dst: string, inner: Uint8Array): Uint8Array {
+  const p = new Uint8Array(24 + inner.length);
+  p[0] = 0x45;
+  put16(p, 2, p.length);
+  p[8] = 64;
+  p[9] = 47;
+  p.set(src.split('.').map(Number), 12);
+  p.set(dst.split('.').map(Number), 16);
+  put16(p, 10, checksum16(p, 0, 20));
+  put16(p, 22, 0x0800); // GRE: no flags, protocol IPv4
+  p.set(inner, 24);
+  return p;
+}
+
+test('recvmmsg failing on a raw socket: counted, logged once, the loop goes on; the socket is retried and delivers again by itself', async () => {
+  const { left, right } = twoNs();
+  const fake = new FakeSocketAddon();
+  const raw = new RawConn(fake.asAddon(), 7, 47, { batchSize: 4, mtu: 1600 });
+  try {
+    left.dp.addRaw(raw);
+    const lg = left.link({ name: 'g1', kind: 'gre', local: LEFT, remote: RIGHT });
+    const rg = right.link({ name: 'g1', kind: 'gre', local: RIGHT, remote: LEFT });
+    fake.script.push('ENOMEM', 'ENOMEM', 'ENOMEM');
+    fake.fire();
+    const p = echo('192.0.2.2', '192.0.2.1', 1);
+    assert.deepEqual(await cross(rg, lg, p), p, 'the other sockets and the devices carry on meanwhile');
+    await new Promise((r) => setTimeout(r, 3 * RECV_RETRY_MS + 100));
+    assert.equal(left.dp.stats.recvErrors, 3);
+    assert.equal(raw.stats.rxErrors, 3);
+    const q = echo('192.0.2.2', '192.0.2.1', 2);
+    const inb = allocBatch({ batchSize: 4, mtu: 1600 });
+    const got = lg.read(inb);
+    fake.script.push([grePacket(RIGHT, LEFT, q)]);
+    assert.equal(fake.fire(), 1, 'polled again');
+    assert.equal(await got, 1);
+    assert.deepEqual(inb.bufs[0]!.slice(inb.offset, inb.offset + inb.sizes[0]!), q, 'what the socket delivers reaches the device');
+    assert.equal(left.logs.length, 2, left.logs.join('\n'));
+    assert.match(left.logs[0]!, /^datapath receive raw proto 47: recvmmsg failed, retried: recvmmsg fd=7: ENOMEM \(logged once until it clears\)/);
+    assert.match(left.logs[1]!, /^datapath receive raw proto 47: recovered/);
   } finally {
     left.close();
     right.close();

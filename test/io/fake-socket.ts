@@ -1,0 +1,73 @@
+// A stand-in for the native addon's socket calls (io/native.ts), so RawConn
+// runs over a scripted socket: each recvBatch takes the next step of the
+// script — a datagram batch, EAGAIN (0), or a thrown errno Error shaped as
+// the addon's (code, errno, syscall, "recvmmsg fd=N: CODE") — and the poll
+// is driven by the test (fire()), as uv_poll would call it while the fd is
+// readable. Only what RawConn calls is implemented; the rest throws.
+
+import type { NativeAddon, PollHandle } from '../../src/io/native.js';
+
+/** One recvBatch result: datagrams to deliver, 0 (EAGAIN), or an errno name to throw. */
+export type RecvStep = Uint8Array[] | 0 | string;
+
+/** An Error as the addon throws it for a failed syscall. */
+export function errnoError(code: string, syscall: string, fd: number): Error {
+  return Object.assign(new Error(`${syscall} fd=${fd}: ${code}`), { code, syscall, errno: -1 });
+}
+
+interface FakePoll extends PollHandle { fd: number; cb: () => void; isStopped: boolean }
+
+export class FakeSocketAddon {
+  /** recvBatch results, first first; empty = EAGAIN. */
+  readonly script: RecvStep[] = [];
+  /** fds recvBatch was called with, in order. */
+  readonly recvFds: number[] = [];
+  readonly closed: number[] = [];
+  readonly polls: FakePoll[] = [];
+  /** ifindex and source every delivered datagram reports. */
+  ifindex = 2;
+  src = 0xc6336402;
+
+  /** The live poll handles (started, not stopped). */
+  get active(): FakePoll[] { return this.polls.filter((p) => !p.isStopped); }
+
+  /** Runs the callback of each live poll once (one loop iteration with the fd readable); returns how many ran. */
+  fire(): number {
+    const live = this.active;
+    for (const p of live) p.cb();
+    return live.length;
+  }
+
+  /** The addon surface RawConn uses. */
+  asAddon(): NativeAddon {
+    const impl: Partial<NativeAddon> = {
+      recvBatch: (fd, slab, offset, stride, max, sizes, ifindex, src) => this.recv(fd, slab, offset, stride, max, sizes, ifindex, src),
+      pollStart: (fd, cb) => {
+        const p: FakePoll = { fd, cb, isStopped: false };
+        this.polls.push(p);
+        return p;
+      },
+      pollPause: () => undefined,
+      pollStop: (h) => { (h as FakePoll).isStopped = true; },
+      closeFd: (fd) => { this.closed.push(fd); },
+    };
+    return new Proxy(impl, {
+      get: (t, k: string) => (k in t ? t[k as keyof NativeAddon] : () => { throw new Error(`fake addon: ${k} not implemented`); }),
+    }) as NativeAddon;
+  }
+
+  private recv(fd: number, slab: Uint8Array, offset: number, stride: number, max: number, sizes: Int32Array, ifindex: Int32Array, src: Uint32Array): number {
+    this.recvFds.push(fd);
+    const step = this.script.shift() ?? 0;
+    if (typeof step === 'string') throw errnoError(step, 'recvmmsg', fd);
+    if (step === 0) return 0;
+    const n = Math.min(max, step.length);
+    for (let i = 0; i < n; i++) {
+      slab.set(step[i]!, i * stride + offset);
+      sizes[i] = step[i]!.length;
+      ifindex[i] = this.ifindex;
+      src[i] = this.src;
+    }
+    return n;
+  }
+}
