@@ -46,7 +46,9 @@ import { IkeShell, readSwanctl } from './ike-shell.js';
 import { readCharonFile } from './swanctl-files.js';
 import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
-import { openOwnedTun, sweepStale, teardown } from './persist.js';
+import { sweepStale, teardown } from './persist.js';
+import { openPolicyTun, reopenGone } from './device-gone.js';
+import type { GoneCtx } from './device-gone.js';
 import { freeSocketPath, isListening } from './socket-file.js';
 import { errText, Log } from './log.js';
 import type { Level } from './log.js';
@@ -54,7 +56,7 @@ import { parseListen } from './metrics.js';
 import type { ListenAddr } from './metrics.js';
 import { notifier } from './notify.js';
 import { DAEMON_OPTIONS, DAEMON_USAGE, LOG_LEVELS } from './options.js';
-import { dropTo, hasNetAdmin, resolveGroup, resolveUser, warnNoNetAdmin } from './privs.js';
+import { dropTo, resolveGroup, resolveUser, warnNoNetAdmin } from './privs.js';
 import type { RunAs } from './privs.js';
 import { startService } from './service.js';
 import type { Service } from './service.js';
@@ -131,6 +133,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   const xfrm = new XfrmStack();
   let xctl: XfrmControl | null = null;
   let ike: IkeShell | null = null;
+  let gone: GoneCtx | null = null;
   const routes = new XfrmRoutes(xfrm, { warn: (e, f) => log.warn(e, f) });
   /** An SA's path MTU changed: lowered by esp4_err, or back up when the learnt value expired (xfrm.tick). */
   const xfrmPmtu = (x: XfrmState): void => {
@@ -149,7 +152,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     xfrmEvents: () => setImmediate(() => xctl?.drainEvents()),
     ike: (b, off, len, src, sport, dst) => ike?.receive4500(b, off, len, src, sport, dst),
     log: (m, isRecovery) => (isRecovery === true ? log.info('datapath_recovered', { msg: m }) : log.error('datapath_fault', { err: m })),
-    deviceGone: (name) => setImmediate(() => reopenDevice(node, dp, log, name)),
+    deviceGone: (name) => setImmediate(() => { if (gone !== null) reopenGone(gone, name); }),
   }, { now: clock, wallNow: Date.now });
   xctl = new XfrmControl(xfrm, {
     ifindex: (n) => devices.ifindex(n),
@@ -163,6 +166,8 @@ async function start(o: Options, log: Log): Promise<Running> {
   const svc = await startService({ node, xfrm, dp, log }, o.metricsListen);
   warnNoNetAdmin(log);
   const { tun: policyTun, natT } = openSockets(dp, log);
+  const goneCtx: GoneCtx = { node, dp, log, routes, policyTun };
+  gone = goneCtx;
   routes.watch();
   const ctl = xctl;
   ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, udp500: openIkeSocket(log), udp4500: natT, ...(charon !== undefined ? { charon } : {}) });
@@ -181,7 +186,7 @@ async function start(o: Options, log: Log): Promise<Running> {
       routes.detach();
       firewall.detach();
       dp.stop();
-      await policyTun?.close();
+      await goneCtx.policyTun?.close();
       node.close();
       cfg.close();
       throw e;
@@ -214,23 +219,11 @@ async function start(o: Options, log: Log): Promise<Running> {
     routes.detach();
     firewall.detach();
     dp.stop();
-    await policyTun?.close();
+    await goneCtx.policyTun?.close();
     node.close();
     cfg.close();
     await srv.close();
   }, reload: () => sighup(c) };
-}
-
-/** A tunnel's TUN was deleted behind our back (Datapath deviceGone): open it again and read it. */
-function reopenDevice(node: TunkitNode, dp: Datapath, log: Log, name: string): void {
-  try {
-    const e = node.reopenLink(name);
-    if (e === null) return; // deleted through tunkit meanwhile
-    dp.attachTunnel(e.tunnel, e.dev.tun);
-    log.warn('device_recreated', { dev: name, mtu: e.tunnel.mtu, up: e.tunnel.isUp, note: 'addresses and routes went with the deleted device' });
-  } catch (err) {
-    log.error('device_recreate', { dev: name, err: err instanceof Error ? err.message : String(err) });
-  }
 }
 
 /**
@@ -289,28 +282,6 @@ function openSockets(dp: Datapath, log: Log): { tun: TunLinux | null; natT: RawC
   const tun = openPolicyTun(log);
   if (tun !== null) dp.attachPolicy(POLICY_DEV, tun);
   return { tun, natT };
-}
-
-/**
- * The policy TUN, up; null, warned once, when tunkitd lacks CAP_NET_ADMIN
- * and no usable ipsec0 was pre-created (README "Least privilege"): route-based
- * IPsec (xfrm interfaces) and the tunnels still work, policy-based does not.
- */
-function openPolicyTun(log: Log): TunLinux | null {
-  let tun: TunLinux | null = null;
-  try {
-    const opened = openOwnedTun(POLICY_DEV, { batchSize: DATAPATH_BATCH, offload: offloadFromEnv() });
-    tun = opened.tun;
-    if (opened.adopted) log.info('adopted', { dev: POLICY_DEV });
-    if (!tun.isUp) tun.up();
-    return tun;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM' || hasNetAdmin()) throw e;
-    void tun?.close();
-    log.warn('policy_tun_unavailable', { dev: POLICY_DEV, err: errText(e),
-      effect: `policy-based IPsec (${POLICY_DEV}) is unavailable; pre-create ${POLICY_DEV} (mode tun, alias tunkitd, up) to have it` });
-    return null;
-  }
 }
 
 /** UDP 500 for IKE (RFC 7296 §2); null, logged, when the port is taken (another IKE daemon). */

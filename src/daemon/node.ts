@@ -17,6 +17,7 @@ import { fallbackAddrGenMode, linkRecord } from './link-record.js';
 import type { LinkRecord } from './link-record.js';
 import type { MonitorEvent } from './protocol.js';
 import { XfrmLinks } from './xfrm-links.js';
+import type { XfrmLink } from './xfrm-links.js';
 
 interface Entry {
   readonly tunnel: Tunnel;
@@ -213,6 +214,13 @@ export class TunkitNode {
     t.isUp = wasUp;
     this.publish({ type: 'link.add', dev: name, kind: KIND_NAMES[t.p.kind] });
     return fresh;
+  }
+
+  /** The xfrm interface `name`'s device vanished behind our back: made anew (XfrmLinks.reopen); null if the link is gone. */
+  reopenXfrmLink(name: string): XfrmLink | null {
+    const l = this.xfrmLinks.reopen(name);
+    if (l !== null) this.publish({ type: 'link.add', dev: name, kind: 'xfrm' });
+    return l;
   }
 
   /** `link set NAME [up|down] [mtu N]`: validated fully before anything changes. */

@@ -390,14 +390,17 @@ export class Datapath {
     this.geometry.fit(mtu + p.l2Len);
   }
 
-  /** A device read failed: logged once until a read succeeds, retried every READ_RETRY_MS; a deleted tunnel device is reported (deviceGone). */
+  /** A device read failed: logged once until a read succeeds, retried every READ_RETRY_MS; a deleted device (tunnel, policy TUN, xfrm interface) is counted and reported (deviceGone). */
   private onReadError(p: Port, e: unknown): void {
     if (!p.isOpen) return;
     if (!p.hasReadFault) {
       p.hasReadFault = true;
       this.conds.note(`read ${p.name}`, 0, e instanceof Error ? e.message : String(e));
       const code = (e as { code?: unknown }).code;
-      if ((code === 'EBADFD' || code === 'ENODEV') && p.kind === PortKind.Tunnel) this.ev.deviceGone?.(p.name);
+      if (code === 'EBADFD' || code === 'ENODEV') {
+        this.stats.devicesGone++;
+        this.ev.deviceGone?.(p.name);
+      }
     }
     p.isArmed = true;
     setTimeout(() => this.read(p), READ_RETRY_MS).unref();

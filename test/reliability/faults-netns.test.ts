@@ -5,15 +5,22 @@
 // the condition ends.
 //   - the underlay veth going down and up (sends fail: ENETUNREACH);
 //   - the TUN of a tunnel deleted behind tunkit's back (`ip link del`): the
-//     daemon opens it again (same name, MTU, up); addresses went with it.
+//     daemon opens it again (same name, MTU, up); addresses went with it;
+//   - the policy TUN ipsec0 deleted the same way, under a ping: made anew
+//     with tunkit's policy routes, the ping recovers by itself, and tcpdump
+//     on the peer's veth sees no clear-text probe meanwhile (the fail-closed
+//     blackholes stayed);
+//   - an xfrm interface deleted: made anew with its if_id, MTU and up state.
 // ENOBUFS and a full send buffer (EAGAIN) are driven through the same data
 // path in faults-packet.test.ts: the raw socket's 4 MiB buffer
 // (SO_SNDBUFFORCE) did not fill behind a 1 Mbit/s tbf under a ping flood.
 // Needs root; FAILS (never skips) without it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Capture, describe } from '../netns/esp-fixture.js';
+import type { Seen } from '../netns/esp-fixture.js';
 import { sleep, withPair } from '../netns/pair.js';
-import type { Pair } from '../netns/pair.js';
+import type { Pair, PingResult } from '../netns/pair.js';
 
 const KEY = `0x${'42'.repeat(20)}`;
 
@@ -78,6 +85,73 @@ test('the TUN of a tunnel deleted behind tunkit\'s back: the daemon lives, logs 
     const log = p.left.log;
     assert.equal(count(log, /datapath_fault[^\n]*read gre1/), 1, `the failing read logged once:\n${log}`);
     assert.equal(count(log, /event=device_recreated dev=gre1/), 1, log);
+    assert.ok(p.isAlive('left'));
+  });
+});
+
+/** ICMP data bytes of the probes through ipsec0: an IPv4 total length no other packet of the test has. */
+const ESP_SIZE = 333;
+
+test('the policy TUN ipsec0 deleted behind tunkit\'s back: made anew with its routes, the ping flows again by itself, no clear text meanwhile', { timeout: 120_000 }, async (t) => {
+  await withPair('tkfp', async (p) => {
+    setup(p);
+    p.shOk('left', 'ip route add default via 198.51.100.2'); // without the fail-closed blackhole, clear text would leave by it
+    await bothFlow(p, 'before');
+    const cap = await Capture.start(p, 'right');
+    let seen: Seen[];
+    let r: PingResult;
+    try {
+      const ping = p.ping('left', '203.0.113.2', { iface: '203.0.113.1', count: 50, intervalS: 0.1, waitS: 1, size: ESP_SIZE });
+      await sleep(1000);
+      p.shOk('left', 'ip link del ipsec0');
+      r = await ping;
+    } finally {
+      seen = await cap.stop();
+    }
+    t.diagnostic(`ping ${r.received}/${r.transmitted}; wire ${describe(seen)}`);
+    assert.equal(seen.filter((x) => x.proto === 1 && x.totalLen === 28 + ESP_SIZE).length, 0, `clear-text probes on the right's veth: ${describe(seen)}`);
+    assert.ok(seen.some((x) => x.proto === 50), 'ESP crossed');
+    assert.ok(r.received >= r.transmitted - 10, `at most ~1 s of the ping lost: ${r.received}/${r.transmitted}`);
+    assert.match(p.shOk('left', 'ip -d link show ipsec0'), /state UP|,UP[,>]/, 'up again');
+    assert.match(p.shOk('left', 'ip -d link show ipsec0'), /alias tunkitd/, 'tunkit\'s again (persist.ts)');
+    assert.match(p.shOk('left', 'ip route get 203.0.113.2 from 203.0.113.1'), /dev ipsec0/, 'the policy route is back');
+    await bothFlow(p, 'after');
+    const log = p.left.log;
+    assert.equal(count(log, /datapath_fault[^\n]*read ipsec0/), 1, `the failing read logged once:\n${log}`);
+    assert.equal(count(log, /event=device_recreated dev=ipsec0/), 1, log);
+    assert.ok(p.isAlive('left'));
+  });
+});
+
+test('an xfrm interface deleted behind tunkit\'s back: made anew (if_id, MTU, up); ESP flows through it once its route is back', { timeout: 120_000 }, async () => {
+  await withPair('tkfx', async (p) => {
+    const outer = ['198.51.100.1', '198.51.100.2'] as const;
+    const inner = ['203.0.113.5', '203.0.113.6'] as const;
+    for (const [i, s] of (['left', 'right'] as const).entries()) {
+      const j = 1 - i;
+      p.shOk(s, `ip addr add ${inner[i]!}/32 dev lo`);
+      p.tunkitOk(s, 'link add xfrm1 type xfrm if_id 7');
+      p.tunkitOk(s, 'link set xfrm1 mtu 1400 up');
+      p.tunkitOk(s, `xfrm state add src ${outer[0]} dst ${outer[1]} proto esp spi 0x7001 reqid 7 mode tunnel if_id 7 aead rfc4106(gcm(aes)) ${KEY} 128`);
+      p.tunkitOk(s, `xfrm state add src ${outer[1]} dst ${outer[0]} proto esp spi 0x7002 reqid 7 mode tunnel if_id 7 aead rfc4106(gcm(aes)) ${KEY} 128`);
+      p.tunkitOk(s, `xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir out if_id 7 tmpl src ${outer[i]!} dst ${outer[j]!} proto esp reqid 7 mode tunnel`);
+      p.tunkitOk(s, `xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir in if_id 7 tmpl src ${outer[j]!} dst ${outer[i]!} proto esp reqid 7 mode tunnel`);
+      p.shOk(s, `ip route add ${inner[j]!}/32 dev xfrm1 src ${inner[i]!}`);
+    }
+    await p.pingOk('left', inner[1], { count: 3, waitS: 2 });
+    p.shOk('left', 'ip link del xfrm1');
+    await sleep(800);
+    const shown = JSON.parse(p.tunkitOk('left', '-j -d link show xfrm1')) as { ifname: string; mtu: number; flags: string[] }[];
+    assert.equal(shown[0]?.ifname, 'xfrm1');
+    assert.equal(shown[0]!.mtu, 1400, 'its MTU');
+    assert.ok(shown[0]!.flags.includes('UP'), `up again: ${JSON.stringify(shown)}`);
+    assert.match(JSON.stringify(shown), /"if_id":"0x7"/, 'its if_id');
+    assert.match(p.shOk('left', 'ip -d link show xfrm1'), /alias tunkitd/);
+    p.shOk('left', `ip route add ${inner[1]}/32 dev xfrm1 src ${inner[0]}`); // routes went with the deleted device, as the kernel's do
+    await p.pingOk('left', inner[1], { count: 3, waitS: 2 });
+    const log = p.left.log;
+    assert.equal(count(log, /datapath_fault[^\n]*read xfrm1/), 1, `the failing read logged once:\n${log}`);
+    assert.equal(count(log, /event=device_recreated dev=xfrm1/), 1, log);
     assert.ok(p.isAlive('left'));
   });
 });
