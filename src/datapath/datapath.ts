@@ -53,6 +53,8 @@ import { DeviceWrites } from './writes.js';
 export const DATAPATH_BATCH = 32;
 /** A device read that failed is retried after this many ms (the device may come back). */
 const READ_RETRY_MS = 1000;
+/** A send condition (EAGAIN, ENOBUFS…) has ended once no batch met it for this many ms (ConditionLog.clear: no line per flicker). */
+export const SEND_CLEAR_HOLD_MS = 1000;
 
 import { DatapathStats } from './events.js';
 import type { DatapathClocks, DatapathEvents } from './events.js';
@@ -104,7 +106,7 @@ export class Datapath {
     private readonly ev: DatapathEvents, private readonly clock: DatapathClocks,
   ) {
     this.faults = new FaultLog(this.stats, clock, (m) => ev.log(m));
-    this.conds = new ConditionLog((m, isRecovery) => ev.log(m, isRecovery));
+    this.conds = new ConditionLog((m, isRecovery) => ev.log(m, isRecovery), () => clock.now());
   }
 
   /**
@@ -364,12 +366,12 @@ export class Datapath {
     if (x.icmpLen > 0) this.writes.writeOne(p, x.icmp, x.icmpLen); // PMTU error back to the inner sender
   }
 
-  /** One send call; a refusal that lasts (ENOBUFS, EAGAIN, ENETUNREACH…) is logged once per device and errno until a batch goes out whole. */
+  /** One send call; a refusal that lasts (ENOBUFS, EAGAIN, ENETUNREACH…) is logged once per device and errno until batches go out whole for SEND_CLEAR_HOLD_MS. */
   private flushSend(p: Port): void {
     if (p.taps !== null) p.taps.gather(p.taps.outer, this.sendQ.batch);
     const lost = this.sendQ.flush(this.tx, p);
     if (lost > 0) this.conds.note(`send ${p.name} ${this.sendQ.why.split(' ')[0]!}`, lost, `sendmmsg refused ${lost} packets: ${this.sendQ.why}`);
-    else if (this.conds.active !== 0) this.conds.clear(`send ${p.name} `);
+    else if (this.conds.active !== 0) this.conds.clear(`send ${p.name} `, SEND_CLEAR_HOLD_MS);
   }
 
   /**

@@ -11,9 +11,13 @@
 //     on the peer's veth sees no clear-text probe meanwhile (the fail-closed
 //     blackholes stayed);
 //   - an xfrm interface deleted: made anew with its if_id, MTU and up state.
-// ENOBUFS and a full send buffer (EAGAIN) are driven through the same data
-// path in faults-packet.test.ts: the raw socket's 4 MiB buffer
-// (SO_SNDBUFFORCE) did not fill behind a 1 Mbit/s tbf under a ping flood.
+//   - a full send buffer (EAGAIN): a 1 Mbit/s tbf qdisc with a 64 MB queue
+//     on the underlay veth holds what the raw socket sent until its 8 MiB
+//     of send buffer is spent, under a burst of UDP through gre1 (a ping
+//     flood was too slow to fill it). ENOBUFS cannot be provoked so: a
+//     qdisc drop (NET_XMIT_DROP) reaches raw_send_hdrinc as ENOBUFS, which
+//     it reports only with IP_RECVERR, and tunkit's sockets do not set it;
+//     ENOBUFS is driven through the same data path in faults-packet.test.ts.
 // Needs root; FAILS (never skips) without it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -152,6 +156,47 @@ test('an xfrm interface deleted behind tunkit\'s back: made anew (if_id, MTU, up
     const log = p.left.log;
     assert.equal(count(log, /datapath_fault[^\n]*read xfrm1/), 1, `the failing read logged once:\n${log}`);
     assert.equal(count(log, /event=device_recreated dev=xfrm1/), 1, log);
+    assert.ok(p.isAlive('left'));
+  });
+});
+
+/**
+ * Sends `n` UDP datagrams of 1400 bytes from 192.0.2.1 (gre1) to 192.0.2.2:9
+ * as fast as the sender's socket takes them; prints {"n":N,"err":E}.
+ */
+const BLAST = `const d = require('dgram').createSocket('udp4'); const b = Buffer.alloc(1400); const N = Number(process.argv[1]); let n = 0, err = 0;
+d.bind(0, '192.0.2.1', () => { const go = () => { for (let i = 0; i < 100 && n < N; i++, n++) d.send(b, 9, '192.0.2.2', (e) => { if (e) err++; });
+  if (n < N) setImmediate(go); else setTimeout(() => { console.log(JSON.stringify({ n, err })); d.close(); }, 300); }; go(); });`;
+
+test('a full socket send buffer (EAGAIN: a slow qdisc on the underlay holds what was sent): counted, logged once, recovered when it drains', { timeout: 120_000 }, async (t) => {
+  await withPair('tkfb', async (p) => {
+    setup(p);
+    await bothFlow(p, 'before');
+    const before = p.stats('left', 'gre1').tx;
+    // 1 Mbit/s with room for 64 MB queued: the raw socket's 8 MiB of send buffer (4 MiB SO_SNDBUFFORCE, doubled) fills with
+    // packets waiting in the qdisc, and sendmmsg stops with EAGAIN. (A short `limit` instead drops them in the qdisc with
+    // NET_XMIT_DROP, which raw_send_hdrinc turns into ENOBUFS and then 0 for a socket without IP_RECVERR: no error to see.)
+    p.shOk('left', `tc qdisc add dev ${p.left.veth} root tbf rate 1mbit burst 16kb limit 64mb`);
+    let lost: number;
+    try {
+      const r = p.exec('left', process.execPath, ['-e', BLAST, '12000']);
+      assert.equal(r.code, 0, r.stderr);
+      t.diagnostic(`sender: ${r.stdout.trim()}`);
+      await sleep(300);
+      const mid = p.stats('left', 'gre1').tx;
+      lost = mid['dropped']! - before['dropped']!;
+      t.diagnostic(`gre1 tx while the qdisc holds the socket's buffer: ${JSON.stringify(mid)}`);
+      assert.ok(lost > 0, `packets refused with EAGAIN are gre1's tx_dropped: ${JSON.stringify(before)} → ${JSON.stringify(mid)}`);
+      assert.ok(p.isAlive('left'));
+    } finally {
+      p.shOk('left', `tc qdisc del dev ${p.left.veth} root`); // what it held is freed with it: the buffer empties
+    }
+    await bothFlow(p, 'after');
+    const log = p.left.log;
+    assert.equal(count(log, /datapath_fault[^\n]*send gre1 EAGAIN/), 1, `logged once:\n${log}`);
+    const rec = /datapath_recovered[^\n]*send gre1 EAGAIN: recovered, (\d+) packets lost/.exec(log);
+    assert.ok(rec !== null, `a recovery line:\n${log}`);
+    assert.ok(Number(rec[1]) >= lost, `the recovery line counts what was lost: ${rec[1]} vs ${lost}`);
     assert.ok(p.isAlive('left'));
   });
 });

@@ -26,6 +26,7 @@ import type { FakeDevice } from '../daemon/fake-devices.js';
 import { addPolicy, addState, GCM } from '../xfrm/esp-util.js';
 import { icmp4Echo } from '../xfrm/helpers.js';
 import { RawConn, RECV_RETRY_MS } from '../../src/io/raw.js';
+import { SEND_CLEAR_HOLD_MS } from '../../src/datapath/datapath.js';
 import { put16 } from '../../src/wire/bytes.js';
 import { checksum16 } from '../../src/wire/checksum.js';
 import { FakeSocketAddon } from '../io/fake-socket.js';
@@ -168,7 +169,7 @@ class FlakyConn implements PacketConn, HasStats {
 }
 
 test('ENOBUFS then a full socket buffer (EAGAIN) on sends: counted, one line per condition, a recovery line, traffic flows again by itself', async () => {
-  const { left, right } = twoNs();
+  const { left, right, clock } = twoNs();
   try {
     const flaky = new FlakyConn(left.conn);
     left.dp.setTx(flaky);
@@ -187,6 +188,9 @@ test('ENOBUFS then a full socket buffer (EAGAIN) on sends: counted, one line per
     assert.equal(flaky.stats.txDropped, 8);
     flaky.mode = '';
     assert.deepEqual(await cross(lg, rg, p), p, 'flows again with no one touching anything');
+    assert.equal(left.logs.length, 2, `no recovery line before SEND_CLEAR_HOLD_MS without the condition: ${left.logs.join('\n')}`);
+    clock.nowMs += SEND_CLEAR_HOLD_MS;
+    assert.deepEqual(await cross(lg, rg, p), p);
     const lines = left.logs.join('\n');
     assert.equal(left.logs.length, 4, lines);
     assert.match(left.logs[0]!, /^datapath send g1 ENOBUFS: sendmmsg refused \d+ packets: ENOBUFS/);
