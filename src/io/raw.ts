@@ -231,8 +231,15 @@ export class RawConn implements PacketConn, HasStats {
     this.isFailing = false;
     this.receive();
     if (this.isFailing || this.isClosed) return;
+    if (this.cb !== null && this.handle === null) {
+      try {
+        this.handle = this.n.pollStart(this.sock, this.onReadable);
+      } catch (e) {
+        this.receiveFailed(e); // a timer callback: a throw here would be an uncaughtException
+        return;
+      }
+    }
     this.faultCb?.(this.what, null);
-    if (this.cb !== null && this.handle === null) this.handle = this.n.pollStart(this.sock, this.onReadable);
   }
 
   /** Slow path for batches that are not one slab; EAGAIN ends it like sendBatch does. */

@@ -24,6 +24,8 @@ export class FakeSocketAddon {
   readonly recvFds: number[] = [];
   readonly closed: number[] = [];
   readonly polls: FakePoll[] = [];
+  /** errno names the next pollStart calls throw (uv_poll_init / uv_poll_start refusing the fd). */
+  readonly pollFails: string[] = [];
   /** ifindex and source every delivered datagram reports. */
   ifindex = 2;
   src = 0xc6336402;
@@ -43,6 +45,8 @@ export class FakeSocketAddon {
     const impl: Partial<NativeAddon> = {
       recvBatch: (fd, slab, offset, stride, max, sizes, ifindex, src) => this.recv(fd, slab, offset, stride, max, sizes, ifindex, src),
       pollStart: (fd, cb) => {
+        const fail = this.pollFails.shift();
+        if (fail !== undefined) throw errnoError(fail, 'uv_poll_init', fd);
         const p: FakePoll = { fd, cb, isStopped: false };
         this.polls.push(p);
         return p;

@@ -110,3 +110,19 @@ test('close() while failing: the retry never runs and nothing is told after', as
   assert.equal(fake.active.length, 0);
   assert.deepEqual(fake.closed, [7]);
 });
+
+test('a poll that cannot be started again after a retry is one more failure, retried, never thrown from the timer', async () => {
+  const fake = new FakeSocketAddon();
+  const { c, seen } = conn(fake);
+  try {
+    fake.script.push('ENOMEM');
+    fake.pollFails.push('ENOMEM');
+    fake.fire();
+    await sleep(2 * RECV_RETRY_MS + 80);
+    assert.equal(c.stats.rxErrors, 2);
+    assert.deepEqual(seen.faults.map((f) => f.replace(/^raw proto 47: /, '')), ['recvmmsg fd=7: ENOMEM', 'uv_poll_init fd=7: ENOMEM', 'ok']);
+    assert.equal(fake.active.length, 1);
+  } finally {
+    c.close();
+  }
+});
