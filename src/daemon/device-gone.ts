@@ -1,15 +1,18 @@
 // The policy TUN, and tunkit's devices deleted behind its back (`ip link
 // del`): the data path sees their reads fail (EBADFD) and tells deviceGone
 // once; here each is made anew with what tunkit keeps of it, and read again:
-//   - a tunnel's TUN/TAP: same name, kind, MTU, up state (TunkitNode.reopenLink);
-//   - an xfrm interface: same name, if_id, MTU, up state (XfrmLinks.reopen);
+//   - a tunnel's TUN/TAP: same name, kind, MTU, up state (TunkitNode.reopenLink),
+//     addresses and routes (LinkMemory);
+//   - an xfrm interface: same name, if_id, MTU, up state (XfrmLinks.reopen),
+//     addresses and routes;
 //   - the policy TUN (ipsec0): same name and MTU, up, then tunkit's policy
 //     routes go into it again (XfrmRoutes.relink) — while it was missing
 //     the fail-closed blackholes (policy-routes.ts) dropped what they carry.
 // All are made by openOwnedTun (persist.ts): persistent, with tunkit's
-// alias. Addresses and routes an admin gave a deleted device went with it,
-// as the kernel's go with a deleted link. One log line per recreation
-// (device_recreated, or device_recreate with the error).
+// alias. A link device gets back the addresses and main-table routes it
+// had (link-memory.ts remembers them while it exists). One log line per
+// recreation (device_recreated with what was put back, or device_recreate
+// with the error).
 
 import { DATAPATH_BATCH } from '../datapath/datapath.js';
 import type { Datapath } from '../datapath/datapath.js';
@@ -17,6 +20,7 @@ import type { TunLinux } from '../io/tun-linux.js';
 import { errText } from './log.js';
 import type { Log } from './log.js';
 import { offloadFromEnv } from './linux-devices.js';
+import type { LinkMemory } from './link-memory.js';
 import type { TunkitNode } from './node.js';
 import { openOwnedTun } from './persist.js';
 import { hasNetAdmin } from './privs.js';
@@ -51,6 +55,8 @@ export interface GoneCtx {
   readonly dp: Datapath;
   readonly log: Log;
   readonly routes: XfrmRoutes;
+  /** The links' addresses and routes as they were (null: not remembered, e.g. in tests). */
+  readonly memory: LinkMemory | null;
   policyTun: TunLinux | null;
 }
 
@@ -64,16 +70,22 @@ export function reopenGone(c: GoneCtx, name: string): void {
     const xl = c.node.xfrmLinks.get(name) !== undefined ? c.node.reopenXfrmLink(name) : null;
     if (xl !== null) {
       c.dp.attachXfrmi(xl.name, xl.ifId, xl.stats, xl.dev.tun);
-      c.log.warn('device_recreated', { dev: name, mtu: xl.mtu, up: xl.isUp, note: 'addresses and routes went with the deleted device' });
+      recreated(c, name, xl.dev.ifindex, xl.mtu, xl.isUp);
       return;
     }
     const e = c.node.reopenLink(name);
     if (e === null) return; // deleted through tunkit meanwhile
     c.dp.attachTunnel(e.tunnel, e.dev.tun);
-    c.log.warn('device_recreated', { dev: name, mtu: e.tunnel.mtu, up: e.tunnel.isUp, note: 'addresses and routes went with the deleted device' });
+    recreated(c, name, e.dev.ifindex, e.tunnel.mtu, e.tunnel.isUp);
   } catch (err) {
     c.log.error('device_recreate', { dev: name, err: errText(err) });
   }
+}
+
+/** A link's device made anew: its addresses and routes put back (LinkMemory), one line. */
+function recreated(c: GoneCtx, name: string, ifindex: number, mtu: number, up: boolean): void {
+  const got = c.memory?.restore(name, ifindex, up) ?? { addrs: 0, routes: 0 };
+  c.log.warn('device_recreated', { dev: name, mtu, up, addresses: got.addrs, routes: got.routes });
 }
 
 /** The policy TUN anew, with the MTU the old one had, up, read, and tunkit's policy routes into it. */

@@ -48,6 +48,7 @@ import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } fr
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
 import { sweepStale, teardown } from './persist.js';
 import { openPolicyTun, reopenGone } from './device-gone.js';
+import { LinkMemory } from './link-memory.js';
 import type { GoneCtx } from './device-gone.js';
 import { freeSocketPath, isListening } from './socket-file.js';
 import { errText, Log } from './log.js';
@@ -166,9 +167,11 @@ async function start(o: Options, log: Log): Promise<Running> {
   const svc = await startService({ node, xfrm, dp, log }, o.metricsListen);
   warnNoNetAdmin(log);
   const { tun: policyTun, natT } = openSockets(dp, log);
-  const goneCtx: GoneCtx = { node, dp, log, routes, policyTun };
+  const memory = new LinkMemory(() => linkIndexes(node), (e, f) => log.warn(e, f));
+  const goneCtx: GoneCtx = { node, dp, log, routes, memory, policyTun };
   gone = goneCtx;
   routes.watch();
+  memory.watch();
   const ctl = xctl;
   ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, udp500: openIkeSocket(log), udp4500: natT, ...(charon !== undefined ? { charon } : {}) });
   if (ikeCfg !== null) ike.apply(ikeCfg, o.swanctl!);
@@ -184,6 +187,7 @@ async function start(o: Options, log: Log): Promise<Running> {
       // main exits 1, leaving what was made or adopted to fail closed until the next start
       ike.close();
       routes.detach();
+      memory.stop();
       firewall.detach();
       dp.stop();
       await goneCtx.policyTun?.close();
@@ -210,6 +214,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     for (const x of xfrm.tick(Date.now())) xfrmPmtu(x);
     ctl.drainEvents();
     firewall.tick();
+    memory.tick();
     svc.tick();
   }, 1000);
   return { svc, stop: async () => {
@@ -217,6 +222,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     await svc.close();
     ike?.close();
     routes.detach();
+    memory.stop();
     firewall.detach();
     dp.stop();
     await goneCtx.policyTun?.close();
@@ -224,6 +230,14 @@ async function start(o: Options, log: Log): Promise<Running> {
     cfg.close();
     await srv.close();
   }, reload: () => sighup(c) };
+}
+
+/** tunkit's link devices (tunnels, xfrm interfaces) by name: their ifindexes now (LinkMemory). */
+function linkIndexes(node: TunkitNode): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, e] of node.all) out.set(name, e.dev.ifindex);
+  for (const [name, l] of node.xfrmLinks.all) out.set(name, l.dev.ifindex);
+  return out;
 }
 
 /**

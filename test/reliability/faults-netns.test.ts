@@ -5,12 +5,13 @@
 // the condition ends.
 //   - the underlay veth going down and up (sends fail: ENETUNREACH);
 //   - the TUN of a tunnel deleted behind tunkit's back (`ip link del`): the
-//     daemon opens it again (same name, MTU, up); addresses went with it;
+//     daemon opens it again (same name, MTU, up, its addresses and routes);
 //   - the policy TUN ipsec0 deleted the same way, under a ping: made anew
 //     with tunkit's policy routes, the ping recovers by itself, and tcpdump
 //     on the peer's veth sees no clear-text probe meanwhile (the fail-closed
 //     blackholes stayed);
-//   - an xfrm interface deleted: made anew with its if_id, MTU and up state.
+//   - an xfrm interface deleted: made anew with its if_id, MTU, up state,
+//     address and route (with its src).
 //   - a full send buffer (EAGAIN): a 1 Mbit/s tbf qdisc with a 64 MB queue
 //     on the underlay veth holds what the raw socket sent until its 8 MiB
 //     of send buffer is spent, under a burst of UDP through gre1 (a ping
@@ -84,11 +85,11 @@ test('the TUN of a tunnel deleted behind tunkit\'s back: the daemon lives, logs 
     const shown = JSON.parse(p.tunkitOk('left', '-j link show gre1')) as { ifname: string; mtu: number; flags: string[] }[];
     assert.equal(shown[0]?.ifname, 'gre1');
     assert.ok(shown[0]!.flags.includes('UP'), `up again: ${JSON.stringify(shown)}`);
-    p.shOk('left', 'ip addr add 192.0.2.1/30 dev gre1'); // addresses went with the deleted device, as the kernel's do
+    assert.match(p.shOk('left', 'ip -4 addr show dev gre1'), /inet 192\.0\.2\.1\/30/, 'its address is back (link-memory.ts)');
     await bothFlow(p, 'after');
     const log = p.left.log;
     assert.equal(count(log, /datapath_fault[^\n]*read gre1/), 1, `the failing read logged once:\n${log}`);
-    assert.equal(count(log, /event=device_recreated dev=gre1/), 1, log);
+    assert.equal(count(log, /event=device_recreated dev=gre1 mtu=\d+ up=true addresses=1 routes=0/), 1, log);
     assert.ok(p.isAlive('left'));
   });
 });
@@ -127,7 +128,7 @@ test('the policy TUN ipsec0 deleted behind tunkit\'s back: made anew with its ro
   });
 });
 
-test('an xfrm interface deleted behind tunkit\'s back: made anew (if_id, MTU, up); ESP flows through it once its route is back', { timeout: 120_000 }, async () => {
+test('an xfrm interface deleted behind tunkit\'s back: made anew (if_id, MTU, up, its address and route); ESP flows through it again by itself', { timeout: 120_000 }, async () => {
   await withPair('tkfx', async (p) => {
     const outer = ['198.51.100.1', '198.51.100.2'] as const;
     const inner = ['203.0.113.5', '203.0.113.6'] as const;
@@ -142,6 +143,7 @@ test('an xfrm interface deleted behind tunkit\'s back: made anew (if_id, MTU, up
       p.tunkitOk(s, `xfrm policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir in if_id 7 tmpl src ${outer[j]!} dst ${outer[i]!} proto esp reqid 7 mode tunnel`);
       p.shOk(s, `ip route add ${inner[j]!}/32 dev xfrm1 src ${inner[i]!}`);
     }
+    p.shOk('left', 'ip addr add 192.0.2.9/32 dev xfrm1');
     await p.pingOk('left', inner[1], { count: 3, waitS: 2 });
     p.shOk('left', 'ip link del xfrm1');
     await sleep(800);
@@ -151,11 +153,12 @@ test('an xfrm interface deleted behind tunkit\'s back: made anew (if_id, MTU, up
     assert.ok(shown[0]!.flags.includes('UP'), `up again: ${JSON.stringify(shown)}`);
     assert.match(JSON.stringify(shown), /"if_id":"0x7"/, 'its if_id');
     assert.match(p.shOk('left', 'ip -d link show xfrm1'), /alias tunkitd/);
-    p.shOk('left', `ip route add ${inner[1]}/32 dev xfrm1 src ${inner[0]}`); // routes went with the deleted device, as the kernel's do
+    assert.match(p.shOk('left', 'ip -4 addr show dev xfrm1'), /inet 192\.0\.2\.9\/32/, 'its address is back');
+    assert.match(p.shOk('left', `ip route get ${inner[1]}`), new RegExp(`dev xfrm1 src ${inner[0].replace(/\./g, '\\.')}`), 'its route is back, with its src');
     await p.pingOk('left', inner[1], { count: 3, waitS: 2 });
     const log = p.left.log;
     assert.equal(count(log, /datapath_fault[^\n]*read xfrm1/), 1, `the failing read logged once:\n${log}`);
-    assert.equal(count(log, /event=device_recreated dev=xfrm1/), 1, log);
+    assert.equal(count(log, /event=device_recreated dev=xfrm1 mtu=1400 up=true addresses=1 routes=1/), 1, log);
     assert.ok(p.isAlive('left'));
   });
 });

@@ -303,7 +303,7 @@ test('an xfrm interface\'s TUN deleted behind tunkit\'s back: reported once, mad
     // as the TUN of a deleted device: its read fails with EBADFD
     old.tun.read = (): Promise<number> => Promise.reject(Object.assign(new Error('read fd=9 (TUN): EBADFD (File descriptor in bad state)'), { code: 'EBADFD' }));
     const log = new Log({ out: (l) => lines.push(l), journal: true });
-    const gone: GoneCtx = { node: left.node, dp: left.dp, log, routes: null as unknown as XfrmRoutes, policyTun: null }; // routes: the policy TUN's only
+    const gone: GoneCtx = { node: left.node, dp: left.dp, log, routes: null as unknown as XfrmRoutes, memory: null, policyTun: null }; // routes: the policy TUN's only
     (left.dp as unknown as { ev: { deviceGone: (n: string) => void } }).ev.deviceGone = (n) => setImmediate(() => reopenGone(gone, n));
     left.dp.attachXfrmi(xl.name, xl.ifId, xl.stats, xl.dev.tun);
     await settle();
