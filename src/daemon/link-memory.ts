@@ -8,7 +8,9 @@
 //               devices marks it, and once per loop turn (setImmediate) the
 //               marked ones are read again (address and route dumps).
 //   tick()      once a second: reads any link not read yet (a device adopted
-//               at start, or one just made: nothing notifies about those).
+//               at start, or one just made: nothing notifies about those),
+//               or whose name now is another ifindex (a reload or a delete
+//               and add through tunkit made it anew between two ticks).
 //   restore()   into the device made anew: the addresses, then the routes
 //               (copies through the new ifindex, gateway and source kept).
 //
@@ -71,13 +73,13 @@ export class LinkMemory {
     this.nl = null;
   }
 
-  /** Reads links never read; forgets links tunkit no longer has. */
+  /** Reads links never read (or whose device was replaced); forgets links tunkit no longer has. */
   tick(): void {
     const now = this.links();
     for (const name of this.saved.keys()) if (!now.has(name)) this.saved.delete(name);
     let reads = 0;
     for (const [name, ix] of now) {
-      if (this.saved.has(name) || this.failed.has(name)) continue;
+      if (this.saved.get(name)?.ifindex === ix || this.failed.has(name)) continue; // a replaced device is read anew, not given its predecessor's
       if (reads++ === MAX_READS_PER_TICK) break;
       this.read(name, ix);
     }
