@@ -105,7 +105,7 @@ export class RawConn implements PacketConn, HasStats {
   private cb: ReceiveCallback | null = null;
   private faultCb: ReceiveFaultCallback | null = null;
   private handle: PollHandle | null = null;
-  private isClosed = false;
+  protected isClosed = false;
   /** Receives are failing: paused until the retry timer (a good receive tells faultCb null). */
   private isFailing = false;
   private retry: NodeJS.Timeout | null = null;
@@ -118,7 +118,7 @@ export class RawConn implements PacketConn, HasStats {
   private readonly onRetry = (): void => { this.retryReceive(); };
 
   constructor(
-    private readonly n: NativeAddon,
+    protected readonly n: NativeAddon,
     /** The socket (O_NONBLOCK), owned by this object until close(); replaced if it dies (opts.reopen). */
     private sock: number,
     /** IP protocol number this socket sends and receives. */
