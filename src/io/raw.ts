@@ -227,6 +227,7 @@ export class RawConn implements PacketConn, HasStats {
         this.receiveFailed(e);
         return;
       }
+      this.reopened();
     }
     this.isFailing = false;
     this.receive();
@@ -241,6 +242,9 @@ export class RawConn implements PacketConn, HasStats {
     }
     this.faultCb?.(this.what, null);
   }
+
+  /** The dead fd was replaced by a new socket (opts.reopen): per-socket state a subclass keeps starts over. */
+  protected reopened(): void { /* RawConn keeps none */ }
 
   /** Slow path for batches that are not one slab; EAGAIN ends it like sendBatch does. */
   private sendEach(b: PacketBatch, dst: Uint32Array, ok: Uint8Array | undefined): number {

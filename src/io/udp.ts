@@ -78,6 +78,9 @@ export class UdpConn extends RawConn {
     this.encSizes = new Int32Array(this.encOffs.length);
   }
 
+  /** A new socket (the old fd died): it has the defaults, so nothing sendEncap set is to be put back. */
+  protected override reopened(): void { this.sockState.fill(-1); }
+
   /** As RawConn.send (IKE messages): with the checksum and PMTU discovery sendEncap may have changed put back. */
   override send(b: PacketBatch, dst: Uint32Array, ok?: Uint8Array): number {
     if (this.sockState[0] !== -1 || this.sockState[1] !== -1) this.n.udpSendDefaults(this.fd, this.sockState);

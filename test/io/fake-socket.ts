@@ -3,7 +3,8 @@
 // script — a datagram batch, EAGAIN (0), or a thrown errno Error shaped as
 // the addon's (code, errno, syscall, "recvmmsg fd=N: CODE") — and the poll
 // is driven by the test (fire()), as uv_poll would call it while the fd is
-// readable. Only what RawConn calls is implemented; the rest throws.
+// readable. Only what RawConn and UdpConn call is implemented (sends succeed
+// whole, UDP ones recorded); the rest throws.
 
 import type { NativeAddon, PollHandle } from '../../src/io/native.js';
 
@@ -26,6 +27,10 @@ export class FakeSocketAddon {
   readonly polls: FakePoll[] = [];
   /** errno names the next pollStart calls throw (uv_poll_init / uv_poll_start refusing the fd). */
   readonly pollFails: string[] = [];
+  /** sendUdpBatch calls: the fd and sockState as passed in (before the call changed it). */
+  readonly udpSends: { fd: number; state: number[] }[] = [];
+  /** fds udpSendDefaults was called with. */
+  readonly defaultsFds: number[] = [];
   /** ifindex and source every delivered datagram reports. */
   ifindex = 2;
   src = 0xc6336402;
@@ -54,6 +59,17 @@ export class FakeSocketAddon {
       pollPause: () => undefined,
       pollStop: (h) => { (h as FakePoll).isStopped = true; },
       closeFd: (fd) => { this.closed.push(fd); },
+      // as native/udp_send.c: every datagram sent; DF runs set IP_MTU_DISCOVER, SO_NO_CHECK set, the default kept
+      sendUdpBatch: (fd, _slab, _offs, _sizes, _dst, _port, _src, _tos, _ttl, df, count, state) => {
+        this.udpSends.push({ fd, state: [...state] });
+        state[2] = state[2] === -1 ? 0 : state[2]!;
+        state[0] = df[count - 1] === 1 ? 3 : 0;
+        state[1] = 1;
+        return count;
+      },
+      udpSendDefaults: (fd, state) => { this.defaultsFds.push(fd); state[0] = -1; state[1] = -1; },
+      sendBatch: (_fd, _slab, _offs, _sizes, _dst, count) => count,
+      lastBatchErrors: () => 0,
     };
     return new Proxy(impl, {
       get: (t, k: string) => (k in t ? t[k as keyof NativeAddon] : () => { throw new Error(`fake addon: ${k} not implemented`); }),

@@ -3,10 +3,14 @@
 // of the poll callback; it is counted, told once per failure, the poll is
 // stopped (a level-triggered poll on a failing socket would spin) and the
 // receive retried after RECV_RETRY_MS; a dead fd (EBADF) is replaced by a
-// new socket, the old number never closed; datagrams flow again after.
+// new socket, the old number never closed; datagrams flow again after. A
+// UDP conn's new socket starts with the defaults: what sendEncap had set on
+// the dead one is not assumed of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { allocBatch } from '../../src/io/pool.js';
 import { RawConn, RECV_RETRY_MS } from '../../src/io/raw.js';
+import { UdpConn, UdpTxMeta } from '../../src/io/udp.js';
 import { FakeSocketAddon } from './fake-socket.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -122,6 +126,37 @@ test('a poll that cannot be started again after a retry is one more failure, ret
     assert.equal(c.stats.rxErrors, 2);
     assert.deepEqual(seen.faults.map((f) => f.replace(/^raw proto 47: /, '')), ['recvmmsg fd=7: ENOMEM', 'uv_poll_init fd=7: ENOMEM', 'ok']);
     assert.equal(fake.active.length, 1);
+  } finally {
+    c.close();
+  }
+});
+
+test('a UDP conn reopened after EBADF: its per-socket send state starts over (sendEncap, send on the new fd)', async () => {
+  const fake = new FakeSocketAddon();
+  const c = new UdpConn(fake.asAddon(), 7, 4500, { batchSize: 4, mtu: 1500, reopen: () => 9, label: 'udp 4500' });
+  const faults: string[] = [];
+  c.onReceive(() => undefined);
+  c.onReceiveFault((what, err) => faults.push(`${what}: ${err === null ? 'ok' : err.message}`));
+  try {
+    const b = allocBatch({ batchSize: 4, mtu: 1500 });
+    b.count = 1;
+    b.sizes[0] = 40;
+    const m = new UdpTxMeta(4);
+    m.hdrLen[0] = 28;
+    m.df[0] = 1;
+    assert.equal(c.sendEncap(b, m), 1);
+    assert.deepEqual(fake.udpSends[0], { fd: 7, state: [-1, -1, -1] });
+    fake.script.push('EBADF');
+    fake.fire();
+    await sleep(RECV_RETRY_MS + 50);
+    assert.equal(c.fd, 9);
+    assert.deepEqual(faults, ['udp 4500: recvmmsg fd=7: EBADF', 'udp 4500: ok']);
+    c.send(b, Uint32Array.of(0xcb007101));
+    assert.deepEqual(fake.defaultsFds, [], 'the new socket has the defaults: nothing to put back');
+    assert.equal(c.sendEncap(b, m), 1);
+    assert.deepEqual(fake.udpSends[1], { fd: 9, state: [-1, -1, -1] }, 'sendEncap sets its options on the new socket');
+    c.send(b, Uint32Array.of(0xcb007101));
+    assert.deepEqual(fake.defaultsFds, [9], 'and puts them back before a plain send, as on the old one');
   } finally {
     c.close();
   }
