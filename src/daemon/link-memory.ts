@@ -38,6 +38,9 @@ const MAX_NOTIFY_BATCH = 64;
 /** Links never read that tick() reads per call (three dumps each): thousands adopted at start do not stall one turn. */
 const MAX_READS_PER_TICK = 32;
 
+/** The rtnetlink requests LinkMemory makes of the links (RtNetlink; a fake in tests). */
+export type LinkNetlink = Pick<RtNetlink, 'addrDump' | 'routeDump' | 'link' | 'addrSet' | 'routeCopy' | 'close'>;
+
 /** One device as last read. */
 interface Remembered { readonly ifindex: number; readonly addrs: readonly AddrInfo[]; readonly routes: readonly RouteRepr[] }
 
@@ -47,14 +50,18 @@ export class LinkMemory {
   /** Links whose read failed this tick (not retried until the next). */
   private readonly failed = new Set<string>();
   private isScheduled = false;
-  private nl: RtNetlink | null = null;
+  private nl: LinkNetlink | null = null;
   private mon: { fd: number; handle: PollHandle } | null = null;
   private readonly rx = new Uint8Array(64 * 1024);
   private readonly m = new NlMsg();
   private readonly onTurn = (): void => { this.isScheduled = false; this.readMarked(); };
 
-  /** links: tunkit's link devices now, name → ifindex. */
-  constructor(private readonly links: () => ReadonlyMap<string, number>, private readonly warn: LogFn) {}
+  /** links: tunkit's link devices now, name → ifindex; openNl: a request socket (opened on first use, again after a socket error). */
+  constructor(
+    private readonly links: () => ReadonlyMap<string, number>,
+    private readonly warn: LogFn,
+    private readonly openNl: () => LinkNetlink = () => RtNetlink.open(),
+  ) {}
 
   watch(): void {
     if (this.mon !== null) return;
@@ -108,8 +115,8 @@ export class LinkMemory {
     return done;
   }
 
-  private nlink(): RtNetlink {
-    this.nl ??= RtNetlink.open();
+  private nlink(): LinkNetlink {
+    this.nl ??= this.openNl();
     return this.nl;
   }
 
