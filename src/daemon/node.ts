@@ -187,8 +187,8 @@ export class TunkitNode {
    * Tunnel `name`'s device vanished behind our back (`ip link del` of the
    * TUN: its reads fail with EBADFD): a new device of the same name, kind and
    * MTU, up if the tunnel was. The tunnel, its counters and GRE sequence
-   * numbers stay; addresses and routes went with the old device, as the
-   * kernel's go with a deleted link. Returns the entry to attach, or null
+   * numbers stay; the new device is bare: its addresses and routes are put
+   * back by the caller (device-gone.ts, from LinkMemory). Returns the entry to attach, or null
    * when the tunnel itself is gone. Throws when the device cannot be made.
    */
   reopenLink(name: string): Entry | null {

@@ -96,8 +96,8 @@ export class XfrmLinks {
    * Link `name`'s device vanished behind our back (`ip link del`: its reads
    * fail with EBADFD): a new device of the same name and MTU (and tunkit's
    * alias, persist.ts), up if it was; if_id, counters and the link record
-   * stay. Addresses and routes went with the old device, as the kernel's go
-   * with a deleted link. Null when the link itself is gone; throws when the
+   * stay. The new device is bare: its addresses and routes are put back by
+   * the caller (device-gone.ts, from LinkMemory). Null when the link itself is gone; throws when the
    * device cannot be made.
    */
   reopen(name: string): XfrmLink | null {
