@@ -87,6 +87,7 @@ export class IkeShell {
   private timer: NodeJS.Timeout | null = null;
   private readonly one = new GatherBatch(1);
   private readonly dst = new Uint32Array(1);
+  private isUdp500Failing = false;
 
   constructor(private readonly d: IkeShellDeps) {
     const log = d.log;
@@ -107,6 +108,14 @@ export class IkeShell {
     }, charon.retransmit);
     this.core.charon = charon;
     d.udp500?.onReceive((b, _ifx, src, meta) => this.onUdp500(b, src, meta));
+    d.udp500?.onReceiveFault((what, err) => this.onUdp500Fault(what, err));
+  }
+
+  /** UDP 500's receive failing (the conn retries it, raw.ts): one line when it starts, one when it works again. */
+  private onUdp500Fault(what: string, err: Error | null): void {
+    if (err !== null && !this.isUdp500Failing) this.d.log.error('ike_receive', { socket: what, err: err.message, effect: 'retried every 100 ms' });
+    else if (err === null && this.isUdp500Failing) this.d.log.info('ike_receive_recovered', { socket: what });
+    this.isUdp500Failing = err !== null;
   }
 
   /** Loads a swanctl.conf (replacing the configuration; running SAs keep theirs) and starts `start_action = start` children. */

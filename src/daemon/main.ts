@@ -45,7 +45,10 @@ import { IKE_PORT } from '../ike/core.js';
 import { IkeShell, readSwanctl } from './ike-shell.js';
 import { readCharonFile } from './swanctl-files.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
-import { openOwnedTun, sweepStale, teardown } from './persist.js';
+import { sweepStale, teardown } from './persist.js';
+import { openPolicyTun, reopenGone } from './device-gone.js';
+import { LinkMemory } from './link-memory.js';
+import type { GoneCtx } from './device-gone.js';
 import { freeSocketPath, isListening } from './socket-file.js';
 import { errText, Log } from './log.js';
 import type { Level } from './log.js';
@@ -53,7 +56,7 @@ import { parseListen } from './metrics.js';
 import type { ListenAddr } from './metrics.js';
 import { notifier } from './notify.js';
 import { DAEMON_OPTIONS, DAEMON_USAGE, LOG_LEVELS } from './options.js';
-import { dropTo, hasNetAdmin, resolveGroup, resolveUser, warnNoNetAdmin } from './privs.js';
+import { dropTo, resolveGroup, resolveUser, warnNoNetAdmin } from './privs.js';
 import type { RunAs } from './privs.js';
 import { startService } from './service.js';
 import type { Service } from './service.js';
@@ -132,6 +135,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   const xfrm = new XfrmStack();
   let xctl: XfrmControl | null = null;
   let ike: IkeShell | null = null;
+  let gone: GoneCtx | null = null;
   let carry: Carriage | null = null; // once the sockets are open: what needs raw sockets or ipsec0 is checked
   const routes = new XfrmRoutes(xfrm, { warn: (e, f) => log.warn(e, f) });
   /** An SA's path MTU changed: lowered by esp4_err, or back up when the learnt value expired (xfrm.tick). */
@@ -151,7 +155,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     xfrmEvents: () => setImmediate(() => xctl?.drainEvents()),
     ike: (b, off, len, src, sport, dst) => ike?.receive4500(b, off, len, src, sport, dst),
     log: (m, isRecovery) => (isRecovery === true ? log.info('datapath_recovered', { msg: m }) : log.error('datapath_fault', { err: m })),
-    deviceGone: (name) => setImmediate(() => reopenDevice(node, dp, log, name)),
+    deviceGone: (name) => setImmediate(() => { if (gone !== null) reopenGone(gone, name); }),
   }, { now: clock, wallNow: Date.now });
   xctl = new XfrmControl(xfrm, {
     ifindex: (n) => devices.ifindex(n),
@@ -169,7 +173,11 @@ async function start(o: Options, log: Log): Promise<Running> {
   const { tun: policyTun, natT, raws } = openSockets(dp, log);
   carry = new Carriage(raws, natT?.port ?? null, policyTun !== null);
   const can = carry;
+  const memory = new LinkMemory(() => linkIndexes(node), (e, f) => log.warn(e, f));
+  const goneCtx: GoneCtx = { node, dp, log, routes, memory, policyTun };
+  gone = goneCtx;
   routes.watch();
+  memory.watch();
   const ctl = xctl;
   ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, udp500: openIkeSocket(log), udp4500: natT, ...(charon !== undefined ? { charon } : {}) });
   if (ikeCfg !== null) ike.apply(ikeCfg, o.swanctl!);
@@ -188,9 +196,10 @@ async function start(o: Options, log: Log): Promise<Running> {
       // main exits 1, leaving what was made or adopted to fail closed until the next start
       ike.close();
       routes.detach();
+      memory.stop();
       firewall.detach();
       dp.stop();
-      await policyTun?.close();
+      await goneCtx.policyTun?.close();
       node.close();
       cfg.close();
       throw e;
@@ -214,6 +223,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     for (const x of xfrm.tick(Date.now())) xfrmPmtu(x);
     ctl.drainEvents();
     firewall.tick();
+    memory.tick();
     svc.tick();
   }, 1000);
   return { svc, stop: async () => {
@@ -221,25 +231,22 @@ async function start(o: Options, log: Log): Promise<Running> {
     await svc.close();
     ike?.close();
     routes.detach();
+    memory.stop();
     firewall.detach();
     dp.stop();
-    await policyTun?.close();
+    await goneCtx.policyTun?.close();
     node.close();
     cfg.close();
     await srv.close();
   }, reload: () => sighup(c) };
 }
 
-/** A tunnel's TUN was deleted behind our back (Datapath deviceGone): open it again and read it. */
-function reopenDevice(node: TunkitNode, dp: Datapath, log: Log, name: string): void {
-  try {
-    const e = node.reopenLink(name);
-    if (e === null) return; // deleted through tunkit meanwhile
-    dp.attachTunnel(e.tunnel, e.dev.tun);
-    log.warn('device_recreated', { dev: name, mtu: e.tunnel.mtu, up: e.tunnel.isUp, note: 'addresses and routes went with the deleted device' });
-  } catch (err) {
-    log.error('device_recreate', { dev: name, err: err instanceof Error ? err.message : String(err) });
-  }
+/** tunkit's link devices (tunnels, xfrm interfaces) by name: their ifindexes now (LinkMemory). */
+function linkIndexes(node: TunkitNode): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, e] of node.all) out.set(name, e.dev.ifindex);
+  for (const [name, l] of node.xfrmLinks.all) out.set(name, l.dev.ifindex);
+  return out;
 }
 
 /**
@@ -296,28 +303,6 @@ function openSockets(dp: Datapath, log: Log): { tun: TunLinux | null; natT: UdpC
   const tun = openPolicyTun(log);
   if (tun !== null) dp.attachPolicy(POLICY_DEV, tun);
   return { tun, natT, raws };
-}
-
-/**
- * The policy TUN, up; null, warned once, when tunkitd lacks CAP_NET_ADMIN
- * and no usable ipsec0 was pre-created (README "Least privilege"): route-based
- * IPsec (xfrm interfaces) and the tunnels still work, policy-based does not.
- */
-function openPolicyTun(log: Log): TunLinux | null {
-  let tun: TunLinux | null = null;
-  try {
-    const opened = openOwnedTun(POLICY_DEV, { batchSize: DATAPATH_BATCH, offload: offloadFromEnv() });
-    tun = opened.tun;
-    if (opened.adopted) log.info('adopted', { dev: POLICY_DEV });
-    if (!tun.isUp) tun.up();
-    return tun;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM' || hasNetAdmin()) throw e;
-    void tun?.close();
-    log.warn('policy_tun_unavailable', { dev: POLICY_DEV, err: errText(e),
-      effect: `policy-based IPsec (${POLICY_DEV}) is unavailable; pre-create ${POLICY_DEV} (mode tun, alias tunkitd, up) to have it` });
-    return null;
-  }
 }
 
 /** UDP 500 for IKE (RFC 7296 §2); null, logged, when the port is taken (another IKE daemon). */

@@ -159,6 +159,8 @@ export class TunkitMetrics {
     });
     const dp = this.src.datapath;
     this.counter('tunkit_datapath_faults_total', 'Packets dropped because handling them failed (a bug or a dead device).', [], (c) => c.inc(dp.faults));
+    this.counter('tunkit_datapath_recv_errors_total', 'Receive calls on the data path\'s sockets that failed and were retried.', [], (c) => c.inc(dp.recvErrors));
+    this.counter('tunkit_datapath_devices_gone_total', 'Devices of tunkit deleted behind its back (each is made anew).', [], (c) => c.inc(dp.devicesGone));
     this.counter('tunkit_datapath_truncated_total', 'Packets read from a device that did not fit their buffer.', [], (c) => c.inc(dp.truncated));
     this.gauge('tunkit_tunnels', 'Tunnel devices (fallback devices included).', [], (g, s) => g.set(s.links.length));
     this.gauge('tunkit_sas', 'Security associations.', [], (g, s) => g.set(s.states.length));

@@ -18,6 +18,7 @@ import { Fallbacks } from './fallbacks.js';
 import type { LinkRecord } from './link-record.js';
 import type { MonitorEvent } from './protocol.js';
 import { XfrmLinks } from './xfrm-links.js';
+import type { XfrmLink } from './xfrm-links.js';
 import { wordTable } from '../wire/table.js';
 
 interface Entry {
@@ -187,8 +188,8 @@ export class TunkitNode {
    * Tunnel `name`'s device vanished behind our back (`ip link del` of the
    * TUN: its reads fail with EBADFD): a new device of the same name, kind and
    * MTU, up if the tunnel was. The tunnel, its counters and GRE sequence
-   * numbers stay; addresses and routes went with the old device, as the
-   * kernel's go with a deleted link. Returns the entry to attach, or null
+   * numbers stay; the new device is bare: its addresses and routes are put
+   * back by the caller (device-gone.ts, from LinkMemory). Returns the entry to attach, or null
    * when the tunnel itself is gone. Throws when the device cannot be made.
    */
   reopenLink(name: string): Entry | null {
@@ -207,6 +208,13 @@ export class TunkitNode {
     t.isUp = wasUp;
     this.publish({ type: 'link.add', dev: name, kind: KIND_NAMES[t.p.kind] });
     return fresh;
+  }
+
+  /** The xfrm interface `name`'s device vanished behind our back: made anew (XfrmLinks.reopen); null if the link is gone. */
+  reopenXfrmLink(name: string): XfrmLink | null {
+    const l = this.xfrmLinks.reopen(name);
+    if (l !== null) this.publish({ type: 'link.add', dev: name, kind: 'xfrm' });
+    return l;
   }
 
   /** `link set NAME [up|down] [mtu N]`: validated fully before anything changes. */

@@ -14,6 +14,8 @@
 //               is deleted behind our back (`ip link set ipsec0 down` flushes
 //               them; `ip link set ipsec0 up` brings none back), re-read the
 //               kernel's routes (a dump) and sync again.
+//   relink()    the TUN was made anew (deleted behind our back): the same
+//               resync, for the new ifindex.
 //   stop()      deletes every route it made; stop(true) (daemon stop) keeps
 //               them, failing closed, for the next start to adopt (persist.ts).
 //
@@ -251,8 +253,16 @@ export class PolicyRoutes {
     return false;
   }
 
+  /**
+   * The TUN was made anew (deleted behind our back, a new ifindex): its
+   * routes went with the old one; install them again into the new one. The
+   * blackholes stayed meanwhile (fail closed).
+   */
+  relink(): void { this.resync(); }
+
   /** Re-reads the TUN's routes from the kernel, forgets what is gone, and syncs again. */
   private resync(): void {
+    if (this.want.size === 0 && this.wantThrows.size === 0 && this.installed.size === 0 && this.throws.size === 0) return; // nothing of ours to check
     if (!this.refreshLink()) return;
     const have = new Map<string, number | null>();
     const read = this.op('dump', `route dump dev ${this.dev}${this.t}`, (nl) => {

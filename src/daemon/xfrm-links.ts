@@ -24,6 +24,8 @@ export interface XfrmLink {
   mtu: number;
   /** Was ever up: addrconf_dev_config switches an ARPHRD_NONE device to addrgenmode random. */
   hasBeenUp: boolean;
+  /** IFF_UP as last set or seen while the device existed: what reopen() restores. */
+  isUp: boolean;
 }
 
 const KEYS = new Set(['name', 'kind', 'ifId', 'mtu', 'dev']);
@@ -59,7 +61,7 @@ export class XfrmLinks {
       linkName = args['dev'];
     }
     const dev = this.devices.create(name, false, mtu as number, false, true); // TSO/GRO as the policy TUN
-    const l: XfrmLink = { name, ifId, dev, linkName, stats: new LinkStats(), mtu: mtu as number, hasBeenUp: false };
+    const l: XfrmLink = { name, ifId, dev, linkName, stats: new LinkStats(), mtu: mtu as number, hasBeenUp: false, isUp: false };
     this.links.set(name, l);
     return l;
   }
@@ -84,12 +86,35 @@ export class XfrmLinks {
       l.dev.setMtu(mtu);
       l.mtu = mtu;
     }
-    if (typeof up === 'boolean') l.dev.setUp(up);
+    if (typeof up === 'boolean') {
+      l.dev.setUp(up);
+      l.isUp = up;
+    }
+  }
+
+  /**
+   * Link `name`'s device vanished behind our back (`ip link del`: its reads
+   * fail with EBADFD): a new device of the same name and MTU (and tunkit's
+   * alias, persist.ts), up if it was; if_id, counters and the link record
+   * stay. The new device is bare: its addresses and routes are put back by
+   * the caller (device-gone.ts, from LinkMemory). Null when the link itself is gone; throws when the
+   * device cannot be made.
+   */
+  reopen(name: string): XfrmLink | null {
+    const l = this.links.get(name);
+    if (l === undefined) return null;
+    l.dev.close();
+    const dev = this.devices.create(name, false, l.mtu, false, true);
+    const fresh: XfrmLink = { ...l, dev };
+    this.links.set(name, fresh);
+    if (l.isUp) dev.setUp(true);
+    return fresh;
   }
 
   record(l: XfrmLink): LinkRecord {
     const isUp = l.dev.isUp();
     if (isUp) l.hasBeenUp = true;
+    if (isUp || this.devices.ifindex(l.name) !== null) l.isUp = isUp; // not while the device is gone (reopen restores it)
     return {
       ifindex: l.dev.ifindex, name: l.name, kind: 'xfrm', mtu: l.mtu, isUp, mac: null, link: l.linkName,
       local: 'any', remote: 'any', ttl: 0, tos: 0, pmtudisc: false, ignoreDf: false, ikey: null, okey: null,

@@ -53,6 +53,9 @@ export class XfrmRoutes {
   /** Follows the device's link state and our routes (call once POLICY_DEV exists). */
   watch(): void { this.routes.watch(); this.full.watch(); }
 
+  /** POLICY_DEV was made anew (deleted behind our back): its routes go into the new device. */
+  relink(): void { this.routes.relink(); this.full.relink(); }
+
   /** Removes every route (and blackhole, throw, rule) it installed (teardown). */
   clear(): void { this.coalesced.stop(); this.routes.stop(); this.full.stop(); }
 

@@ -57,6 +57,8 @@ import { DeviceWrites } from './writes.js';
 export const DATAPATH_BATCH = 32;
 /** A device read that failed is retried after this many ms (the device may come back). */
 const READ_RETRY_MS = 1000;
+/** A send condition (EAGAIN, ENOBUFS…) has ended once no batch met it for this many ms (ConditionLog.clear: no line per flicker). */
+export const SEND_CLEAR_HOLD_MS = 1000;
 
 import { DatapathStats } from './events.js';
 import type { DatapathClocks, DatapathEvents } from './events.js';
@@ -98,6 +100,7 @@ export class Datapath {
   private readonly onReadErrorBound = (p: Port, e: unknown): void => this.onReadError(p, e);
   private readonly onRawBound = (b: PacketBatch, ifx: Int32Array, _src: Uint32Array): void => this.onReceive(b, ifx, null, null);
   private readonly onNatTBound = (b: PacketBatch, ifx: Int32Array, src: Uint32Array, meta: RecvMeta): void => this.onReceive(b, ifx, src, meta);
+  private readonly onConnFaultBound = (what: string, err: Error | null): void => this.onConnFault(what, err);
 
   /**
    * `xfrm`: the namespace's IPsec, consulted for every tunnel outer packet
@@ -110,7 +113,7 @@ export class Datapath {
     private readonly ev: DatapathEvents, private readonly clock: DatapathClocks,
   ) {
     this.faults = new FaultLog(this.stats, clock, (m) => ev.log(m));
-    this.conds = new ConditionLog((m, isRecovery) => ev.log(m, isRecovery));
+    this.conds = new ConditionLog((m, isRecovery) => ev.log(m, isRecovery), () => clock.now());
   }
 
   /**
@@ -134,12 +137,14 @@ export class Datapath {
   addRaw(conn: PacketConn): void {
     this.conns.push(conn);
     conn.onReceive(this.onRawBound);
+    conn.onReceiveFault?.(this.onConnFaultBound);
   }
 
   /** Receives UDP payloads on conn (the NAT-T socket, port 4500: RFC 3948). */
   addNatT(conn: PacketConn): void {
     this.conns.push(conn);
     conn.onReceive(this.onNatTBound);
+    conn.onReceiveFault?.(this.onConnFaultBound);
   }
 
   attachTunnel(t: Tunnel, dev: TunDevice): void {
@@ -385,7 +390,7 @@ export class Datapath {
     this.sendQ.add(slab, x.off, x.len, x.dst, inner);
   }
 
-  /** The send calls; a refusal that lasts (ENOBUFS, EAGAIN, ENETUNREACH…) is logged once per device and errno until a batch goes out whole. */
+  /** The send calls; a refusal that lasts (ENOBUFS, EAGAIN, ENETUNREACH…) is logged once per device and errno until batches go out whole for SEND_CLEAR_HOLD_MS. */
   private flushSend(p: Port): void {
     if (p.taps !== null) {
       p.taps.gather(p.taps.outer, this.sendQ.batch);
@@ -396,7 +401,7 @@ export class Datapath {
     const lostUdp = this.udpQ.flush(this.udpTx, p);
     if (lost > 0) this.conds.note(`send ${p.name} ${why.split(' ')[0]!}`, lost, `sendmmsg refused ${lost} packets: ${why}`);
     if (lostUdp > 0) this.conds.note(`send ${p.name} ${this.udpQ.why.split(' ')[0]!}`, lostUdp, `sendmmsg (UDP ${this.udpTx?.port ?? ''}) refused ${lostUdp} packets: ${this.udpQ.why}`);
-    if (lost === 0 && lostUdp === 0 && this.conds.active !== 0) this.conds.clear(`send ${p.name} `);
+    if (lost === 0 && lostUdp === 0 && this.conds.active !== 0) this.conds.clear(`send ${p.name} `, SEND_CLEAR_HOLD_MS);
   }
 
   /**
@@ -417,20 +422,33 @@ export class Datapath {
     this.geometry.fit(mtu + p.l2Len);
   }
 
-  /** A device read failed: logged once until a read succeeds, retried every READ_RETRY_MS; a deleted tunnel device is reported (deviceGone). */
+  /** A device read failed: logged once until a read succeeds, retried every READ_RETRY_MS; a deleted device (tunnel, policy TUN, xfrm interface) is counted and reported (deviceGone). */
   private onReadError(p: Port, e: unknown): void {
     if (!p.isOpen) return;
     if (!p.hasReadFault) {
       p.hasReadFault = true;
       this.conds.note(`read ${p.name}`, 0, e instanceof Error ? e.message : String(e));
       const code = (e as { code?: unknown }).code;
-      if ((code === 'EBADFD' || code === 'ENODEV') && p.kind === PortKind.Tunnel) this.ev.deviceGone?.(p.name);
+      if (code === 'EBADFD' || code === 'ENODEV') {
+        this.stats.devicesGone++;
+        this.ev.deviceGone?.(p.name);
+      }
     }
     p.isArmed = true;
     setTimeout(() => this.read(p), READ_RETRY_MS).unref();
   }
 
   // ---- in: receive batch → cores → per-device write batches ----
+
+  /** A conn's receive call failed (err) or works again (null): counted, logged once per socket and condition (the conn retries by itself). */
+  private onConnFault(what: string, err: Error | null): void {
+    if (err === null) {
+      if (this.conds.active !== 0) this.conds.clear(`receive ${what}`);
+      return;
+    }
+    this.stats.recvErrors++;
+    this.conds.note(`receive ${what}`, 0, `recvmmsg failed, retried: ${err.message}`);
+  }
 
   /** One receive batch; src/meta non-null for the NAT-T socket (UDP payloads). */
   private onReceive(b: PacketBatch, ifx: Int32Array, src: Uint32Array | null, meta: RecvMeta | null): void {

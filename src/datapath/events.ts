@@ -24,9 +24,10 @@ export interface DatapathEvents {
    */
   log(msg: string, isRecovery?: boolean): void;
   /**
-   * Reads of tunnel device `name` fail because the device is gone (deleted
-   * behind tunkit's back: EBADFD/ENODEV). Called once per loss; the owner
-   * may open it again and attach it anew (attachTunnel).
+   * Reads of device `name` (a tunnel's, the policy TUN, an xfrm interface)
+   * fail because the device is gone (deleted behind tunkit's back:
+   * EBADFD/ENODEV). Called once per loss; the owner may open it again and
+   * attach it anew (attachTunnel, attachPolicy, attachXfrmi).
    */
   deviceGone?(name: string): void;
 }
@@ -42,6 +43,10 @@ export interface DatapathClocks extends Clock {
 export class DatapathStats {
   /** Packets dropped because handling them threw. */
   faults = 0;
+  /** Receive calls on a conn that failed (anything but EAGAIN; the conn retries them: io/raw.ts). */
+  recvErrors = 0;
+  /** Devices found deleted behind tunkit's back (deviceGone told). */
+  devicesGone = 0;
   /** Packets read from a device that did not fit their slot (MTU raised behind our back). */
   truncated = 0;
   /** Offload reads refused by TSO split or checksum completion (also the device's tx_dropped). */

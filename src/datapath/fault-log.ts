@@ -35,32 +35,45 @@ export class FaultLog {
  * are counted where they are dropped (the device's tx_dropped/tx_errors,
  * the conn's stats). Keys are short fixed strings such as "send ENOBUFS"
  * or "read gre1": the set stays as small as the set of devices.
+ *
+ * A condition that flickers (a socket buffer kept nearly full by a slow
+ * qdisc: most batches refused, now and then one that fits) would log a
+ * start and an end per flicker; clear() with a hold declares the end only
+ * once the condition has not been seen for that long, so it is one start
+ * and one end for the whole episode.
  */
 export class ConditionLog {
-  private readonly lost = new Map<string, number>();
+  /** key → packets lost to it, and when it was last seen (ms, `now`). */
+  private readonly lost = new Map<string, { n: number; lastMs: number }>();
 
-  constructor(private readonly log: (msg: string, isRecovery: boolean) => void) {}
+  constructor(private readonly log: (msg: string, isRecovery: boolean) => void, private readonly now: () => number = () => 0) {}
 
   /** Conditions in progress (0 on the fast path: callers test it before anything else). */
   get active(): number { return this.lost.size; }
 
   /** Condition `key` seen again, `packets` lost to it; logs only when it starts. */
   note(key: string, packets: number, why: string): void {
-    const n = this.lost.get(key);
-    if (n !== undefined) {
-      this.lost.set(key, n + packets);
+    const c = this.lost.get(key);
+    if (c !== undefined) {
+      c.n += packets;
+      c.lastMs = this.now();
       return;
     }
-    this.lost.set(key, packets);
+    this.lost.set(key, { n: packets, lastMs: this.now() });
     this.log(`datapath ${key}: ${why} (logged once until it clears)`, false);
   }
 
-  /** Conditions whose key starts with `prefix` have ended: one "recovered" line each. */
-  clear(prefix: string): void {
-    for (const [key, n] of this.lost) {
-      if (!key.startsWith(prefix)) continue;
+  /**
+   * Conditions whose key starts with `prefix` have ended: one "recovered"
+   * line each — for those not seen in the last `holdMs` ms; the others stay
+   * (a later clear() ends them).
+   */
+  clear(prefix: string, holdMs = 0): void {
+    const now = holdMs > 0 ? this.now() : 0;
+    for (const [key, c] of this.lost) {
+      if (!key.startsWith(prefix) || (holdMs > 0 && now - c.lastMs < holdMs)) continue;
       this.lost.delete(key);
-      this.log(`datapath ${key}: recovered, ${n} packets lost meanwhile`, true);
+      this.log(`datapath ${key}: recovered, ${c.n} packets lost meanwhile`, true);
     }
   }
 

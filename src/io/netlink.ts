@@ -313,6 +313,15 @@ export class RtNetlink {
     return out;
   }
 
+  /**
+   * Installs the route `r` as a dump reported it (destination, gateway,
+   * preferred source, metric, protocol, MTU…) through device `oif` instead of
+   * its own: `ip route replace` of a copy. Throws NetlinkError (ENETDOWN, …).
+   */
+  routeCopy(r: RouteRepr, oif: number): void {
+    this.ack(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, { ...r, oif, flags: 0 });
+  }
+
   /** Deletes exactly the route `r` as a dump reported it (its type, device, metric and protocol). Throws NetlinkError (ESRCH). */
   routeDelExact(r: RouteRepr): void {
     this.ack(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, { ...r, flags: 0, mtu: null });

@@ -12,15 +12,26 @@
 // datagrams (bounded drain, style.md §5) → callback. If more are queued the
 // poll fires again on the next loop iteration, after other I/O and
 // setImmediate callbacks had their turn, so no extra setImmediate is needed.
-// A dead socket (recvmmsg error) throws out of the poll callback, which Node
-// reports as an 'uncaughtException': it is a device failure, not a packet drop.
+// A recvmmsg that fails (anything but EAGAIN, which is 0 packets) never
+// throws out of the poll callback: the failure is counted (stats.rxErrors),
+// told to onReceiveFault, and the poll paused for RECV_RETRY_MS — a
+// level-triggered poll on a socket in error would otherwise wake the loop
+// on every iteration — then the receive is tried again. A socket whose fd
+// is dead (EBADF, ENOTSOCK: closed behind our back, the number maybe
+// reused) is opened anew first, with the same protocol or address and port;
+// the dead number is never closed (it may be someone else's now).
 
 import { loadNative } from './native.js';
 import type { NativeAddon, PollHandle } from './native.js';
 import { allocBatch, checkOutgoing, IDEAL_BATCH_SIZE, MTU_MAX, oneSlab, packetStart } from './pool.js';
 import type { PooledBatch } from './pool.js';
 import { ClosedError, newIoStats, newRecvMeta } from './types.js';
-import type { HasStats, IoStats, PacketBatch, PacketConn, ReceiveCallback, RecvMeta } from './types.js';
+import type { HasStats, IoStats, PacketBatch, PacketConn, ReceiveCallback, ReceiveFaultCallback, RecvMeta } from './types.js';
+
+/** A failed receive is tried again after this many ms (the poll is paused meanwhile). */
+export const RECV_RETRY_MS = 100;
+/** recvmmsg errnos that mean the fd is no longer our socket: open a new one. */
+const DEAD_FD = new Set(['EBADF', 'ENOTSOCK']);
 
 export interface RawOptions {
   /** Datagrams per send()/receive callback (default 128). */
@@ -40,6 +51,14 @@ export interface RawOptions {
    * copy of a received packet into it is a copyWithin. Default: its own.
    */
   readonly rx?: PooledBatch;
+  /**
+   * Opens the same socket again (a new fd) when the old fd is dead (EBADF,
+   * ENOTSOCK); openRaw/openUdp supply it. Without it a dead socket is
+   * retried as it is, every RECV_RETRY_MS.
+   */
+  readonly reopen?: () => number;
+  /** What onReceiveFault calls the socket (default "raw proto N", or "udp"). */
+  readonly label?: string;
 }
 
 /** ICMP_FILTER's drop mask for a socket that receives only `types` (raw(7): bit t set = type t dropped). */
@@ -56,14 +75,17 @@ export function icmpDropMask(types: readonly number[]): number {
 /** Opens a raw IPv4 socket for `proto` (needs CAP_NET_RAW). */
 export function openRaw(proto: number, opts: RawOptions = {}): RawConn {
   const n = loadNative();
-  const fd = n.rawOpen(proto);
-  try {
-    if (opts.icmpTypes !== undefined) n.rawIcmpFilter(fd, icmpDropMask(opts.icmpTypes));
-  } catch (e) {
-    n.closeFd(fd);
-    throw e;
-  }
-  return new RawConn(n, fd, proto, opts);
+  const open = (): number => {
+    const fd = n.rawOpen(proto);
+    try {
+      if (opts.icmpTypes !== undefined) n.rawIcmpFilter(fd, icmpDropMask(opts.icmpTypes));
+    } catch (e) {
+      n.closeFd(fd);
+      throw e;
+    }
+    return fd;
+  };
+  return new RawConn(n, open(), proto, { ...opts, reopen: open });
 }
 
 export class RawConn implements PacketConn, HasStats {
@@ -81,20 +103,30 @@ export class RawConn implements PacketConn, HasStats {
   /** UDP sockets: the destination port of packet i of the next send() (set by the caller). */
   readonly dstPort: Uint16Array | undefined;
   private cb: ReceiveCallback | null = null;
+  private faultCb: ReceiveFaultCallback | null = null;
   private handle: PollHandle | null = null;
   protected isClosed = false;
+  /** Receives are failing: paused until the retry timer (a good receive tells faultCb null). */
+  private isFailing = false;
+  private retry: NodeJS.Timeout | null = null;
   /** Per-message errors of the latest sendEach. */
   private eachErrors = 0;
+  private readonly reopen: (() => number) | null;
+  /** For onReceiveFault: "raw proto 47", "udp 4500" (the socket, not a packet). */
+  readonly what: string;
   private readonly onReadable = (): void => { this.receive(); };
+  private readonly onRetry = (): void => { this.retryReceive(); };
 
   constructor(
     protected readonly n: NativeAddon,
-    /** The socket (O_NONBLOCK), owned by this object until close(). */
-    readonly fd: number,
+    /** The socket (O_NONBLOCK), owned by this object until close(); replaced if it dies (opts.reopen). */
+    private sock: number,
     /** IP protocol number this socket sends and receives. */
     readonly proto: number,
     opts: RawOptions,
   ) {
+    this.reopen = opts.reopen ?? null;
+    this.what = opts.label ?? (opts.isUdp === true ? 'udp' : `raw proto ${proto}`);
     this.batchSize = opts.rx?.batchSize ?? opts.batchSize ?? IDEAL_BATCH_SIZE;
     this.rx = opts.rx ?? allocBatch({ batchSize: this.batchSize, mtu: opts.mtu ?? MTU_MAX });
     if (this.rx.stride - this.rx.offset < (opts.mtu ?? MTU_MAX)) throw new RangeError(`rx slots of ${this.rx.stride - this.rx.offset} bytes hold no ${opts.mtu ?? MTU_MAX}-byte datagram`);
@@ -105,13 +137,16 @@ export class RawConn implements PacketConn, HasStats {
     this.dstPort = opts.isUdp === true ? new Uint16Array(this.batchSize) : undefined;
   }
 
+  /** The socket's fd now (a dead one is replaced: opts.reopen). */
+  get fd(): number { return this.sock; }
+
   send(b: PacketBatch, dst: Uint32Array, ok?: Uint8Array): number {
     if (this.isClosed) throw new ClosedError(`raw socket (proto ${this.proto})`);
     checkOutgoing(b, this.batchSize);
     if (dst.length < b.count) throw new RangeError(`dst holds ${dst.length} addresses for ${b.count} packets`);
     const slab = oneSlab(b, this.offsets);
     const sent = slab !== null
-      ? this.n.sendBatch(this.fd, slab, this.offsets, b.sizes, dst, b.count, this.dstPort, ok)
+      ? this.n.sendBatch(this.sock, slab, this.offsets, b.sizes, dst, b.count, this.dstPort, ok)
       : this.sendEach(b, dst, ok);
     this.stats.txPackets += sent;
     const errors = slab !== null ? this.n.lastBatchErrors() : this.eachErrors;
@@ -126,24 +161,36 @@ export class RawConn implements PacketConn, HasStats {
   onReceive(cb: ReceiveCallback): void {
     if (this.isClosed) throw new ClosedError(`raw socket (proto ${this.proto})`);
     this.cb = cb;
-    if (this.handle === null) this.handle = this.n.pollStart(this.fd, this.onReadable);
+    if (this.handle === null && !this.isFailing) this.handle = this.n.pollStart(this.sock, this.onReadable);
   }
+
+  onReceiveFault(cb: ReceiveFaultCallback): void { this.faultCb = cb; }
 
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
     this.cb = null;
+    this.faultCb = null;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
     if (this.handle !== null) this.n.pollStop(this.handle);
-    this.n.closeFd(this.fd);
+    this.handle = null;
+    if (this.sock >= 0) this.n.closeFd(this.sock);
   }
 
   private receive(): void {
     const cb = this.cb;
-    if (cb === null || this.isClosed) return;
+    if (cb === null || this.isClosed || this.isFailing) return;
     const rx = this.rx;
     const m = this.meta;
-    const n = this.n.recvBatch(this.fd, rx.slab, rx.offset, rx.stride, this.batchSize, rx.sizes, this.ifindex, this.src,
-      m.srcPort, m.dst, m.tos);
+    let n: number;
+    try {
+      n = this.n.recvBatch(this.sock, rx.slab, rx.offset, rx.stride, this.batchSize, rx.sizes, this.ifindex, this.src,
+        m.srcPort, m.dst, m.tos);
+    } catch (e) {
+      this.receiveFailed(e);
+      return;
+    }
     if (n === 0) return;
     let truncated = 0;
     for (let i = 0; i < n; i++) {
@@ -155,6 +202,50 @@ export class RawConn implements PacketConn, HasStats {
     cb(rx, this.ifindex, this.src, m);
   }
 
+  /** A failed recvmmsg: counted, told, the poll stopped; a retry in RECV_RETRY_MS (a dead fd dropped first). */
+  private receiveFailed(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    this.stats.rxErrors++;
+    this.stats.lastRxError = code;
+    this.isFailing = true;
+    if (this.handle !== null) this.n.pollStop(this.handle); // level-triggered: it would fire on every loop turn
+    this.handle = null;
+    if (DEAD_FD.has(code) && this.reopen !== null) this.sock = -1; // not ours any more: never closed
+    this.faultCb?.(this.what, err);
+    if (!this.isClosed && this.retry === null) this.retry = setTimeout(this.onRetry, RECV_RETRY_MS).unref();
+  }
+
+  /** The retry timer: a new socket if the old one died, then one receive; polled again if it worked. */
+  private retryReceive(): void {
+    this.retry = null;
+    if (this.isClosed) return;
+    if (this.sock < 0) {
+      try {
+        this.sock = this.reopen!();
+      } catch (e) {
+        this.receiveFailed(e);
+        return;
+      }
+      this.reopened();
+    }
+    this.isFailing = false;
+    this.receive();
+    if (this.isFailing || this.isClosed) return;
+    if (this.cb !== null && this.handle === null) {
+      try {
+        this.handle = this.n.pollStart(this.sock, this.onReadable);
+      } catch (e) {
+        this.receiveFailed(e); // a timer callback: a throw here would be an uncaughtException
+        return;
+      }
+    }
+    this.faultCb?.(this.what, null);
+  }
+
+  /** The dead fd was replaced by a new socket (opts.reopen): per-socket state a subclass keeps starts over. */
+  protected reopened(): void { /* RawConn keeps none */ }
+
   /** Slow path for batches that are not one slab; EAGAIN ends it like sendBatch does. */
   private sendEach(b: PacketBatch, dst: Uint32Array, ok: Uint8Array | undefined): number {
     let sent = 0;
@@ -165,7 +256,7 @@ export class RawConn implements PacketConn, HasStats {
       this.oneSize[0] = b.sizes[i]!;
       this.oneDst[0] = dst[i]!;
       if (this.dstPort !== undefined) this.onePort[0] = this.dstPort[i]!;
-      const took = this.n.sendBatch(this.fd, b.bufs[i]!, this.one, this.oneSize, this.oneDst, 1,
+      const took = this.n.sendBatch(this.sock, b.bufs[i]!, this.one, this.oneSize, this.oneDst, 1,
         this.dstPort !== undefined ? this.onePort : undefined);
       const failed = this.n.lastBatchErrors();
       if (took === 0 && failed === 0) break; // EAGAIN: the rest is dropped

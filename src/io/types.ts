@@ -146,11 +146,24 @@ export interface PacketConn {
    * own and valid only until the callback returns.
    */
   onReceive(cb: ReceiveCallback): void;
+  /**
+   * Optional: where receive failures are told. A receive call failing with
+   * anything but EAGAIN (a pending socket error, ENOMEM, a dead fd: EBADF)
+   * is never thrown out of the readiness callback: the conn counts it
+   * (stats.rxErrors), stops polling, tries again RECV_RETRY_MS later (raw.ts;
+   * a dead socket is opened anew first) and calls cb(what, err) for each
+   * failure, then cb(what, null) once a receive works again. `what` names
+   * the socket ("raw proto 47", "udp 4500"), a short fixed string.
+   */
+  onReceiveFault?(cb: ReceiveFaultCallback): void;
   /** Stops delivery and closes the socket. Idempotent; send() after close throws. */
   close(): void;
 }
 
 export type ReceiveCallback = (b: PacketBatch, ifindex: Int32Array, src: Uint32Array, meta: RecvMeta) => void;
+
+/** PacketConn.onReceiveFault's callback: err non-null for each failed receive, null once receiving works again. */
+export type ReceiveFaultCallback = (what: string, err: Error | null) => void;
 
 /** A RecvMeta of zeros for batchSize datagrams. */
 export const newRecvMeta = (batchSize: number): RecvMeta => ({
@@ -177,6 +190,10 @@ export interface IoStats {
   txDropped: number;
   /** errno name of the latest per-packet failure, '' if none yet. */
   lastError: string;
+  /** Receive calls that failed with an error other than EAGAIN (the socket is retried, never thrown out). */
+  rxErrors: number;
+  /** errno name of the latest failed receive call, '' if none yet. */
+  lastRxError: string;
 }
 
 /** Implemented by the devices and conns of this directory. */
@@ -184,7 +201,7 @@ export interface HasStats { readonly stats: IoStats }
 
 /** Fresh zeroed counters. */
 export const newIoStats = (): IoStats => ({
-  rxPackets: 0, rxTruncated: 0, txPackets: 0, txErrors: 0, txDropped: 0, lastError: '',
+  rxPackets: 0, rxTruncated: 0, txPackets: 0, txErrors: 0, txDropped: 0, lastError: '', rxErrors: 0, lastRxError: '',
 });
 
 /** Use after close(): code ERR_CLOSED. */

@@ -61,8 +61,8 @@ export class UdpTxMeta {
 /** Opens a UDP socket bound to addr:port (host-order u32, 0 = any); port < 1024 needs CAP_NET_BIND_SERVICE. */
 export function openUdp(addr: number, port: number, opts: Omit<RawOptions, 'isUdp'> = {}): UdpConn {
   const n = loadNative();
-  const fd = n.udpOpen(addr, port);
-  return new UdpConn(n, fd, port, opts);
+  const open = (): number => n.udpOpen(addr, port);
+  return new UdpConn(n, open(), port, { ...opts, reopen: open, label: `udp ${port}` });
 }
 
 export class UdpConn extends RawConn {
@@ -77,6 +77,9 @@ export class UdpConn extends RawConn {
     this.encOffs = new Int32Array(opts.rx?.batchSize ?? opts.batchSize ?? IDEAL_BATCH_SIZE);
     this.encSizes = new Int32Array(this.encOffs.length);
   }
+
+  /** A new socket (the old fd died): it has the defaults, so nothing sendEncap set is to be put back. */
+  protected override reopened(): void { this.sockState.fill(-1); }
 
   /** As RawConn.send (IKE messages): with the checksum and PMTU discovery sendEncap may have changed put back. */
   override send(b: PacketBatch, dst: Uint32Array, ok?: Uint8Array): number {

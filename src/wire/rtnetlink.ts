@@ -42,7 +42,9 @@ export const AF_INET6 = 10;
 // Multicast groups (enum rtnetlink_groups), for NETLINK_ADD_MEMBERSHIP, and
 // their legacy bind() masks RTMGRP_* = 1 << (group - 1).
 export const RTNLGRP_LINK = 1;
+export const RTNLGRP_IPV4_IFADDR = 5;
 export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_IPV6_IFADDR = 9;
 export const RTNLGRP_IPV6_ROUTE = 11;
 export const rtmgrp = (group: number): number => (1 << (group - 1)) >>> 0;
 

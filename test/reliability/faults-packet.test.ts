@@ -4,7 +4,9 @@
 // the kernel's would come from: a crypto call that throws (a destroyed
 // OpenSSL context: the addon's real ERR_CRYPTO_DESTROYED; an OpenSSL refusal
 // stood in by a throwing seal/open), a send socket that refuses (ENOBUFS,
-// then a full buffer: EAGAIN), a device whose reads fail. Each time: the
+// then a full buffer: EAGAIN), a device whose reads fail, a raw socket whose
+// recvmmsg fails (a RawConn over a scripted socket, test/io/fake-socket.ts),
+// an xfrm interface's device deleted behind tunkit's back (made anew). Each time: the
 // packet is dropped and counted under a named counter, one log line per
 // condition, the next packets and the other tunnels go on, and traffic flows
 // again by itself once the condition ends.
@@ -23,6 +25,15 @@ import type { Ns } from '../datapath/two-ns.js';
 import type { FakeDevice } from '../daemon/fake-devices.js';
 import { addPolicy, addState, GCM } from '../xfrm/esp-util.js';
 import { icmp4Echo } from '../xfrm/helpers.js';
+import { RawConn, RECV_RETRY_MS } from '../../src/io/raw.js';
+import { SEND_CLEAR_HOLD_MS } from '../../src/datapath/datapath.js';
+import { put16 } from '../../src/wire/bytes.js';
+import { checksum16 } from '../../src/wire/checksum.js';
+import { FakeSocketAddon } from '../io/fake-socket.js';
+import { reopenGone } from '../../src/daemon/device-gone.js';
+import type { GoneCtx } from '../../src/daemon/device-gone.js';
+import { Log } from '../../src/daemon/log.js';
+import type { XfrmRoutes } from '../../src/daemon/xfrm-routes.js';
 
 const KEY_HEX = (GCM.aead as { keyHex: string }).keyHex;
 const echo = (src: string, dst: string, seq: number): Uint8Array => icmp4Echo(src, dst, 0x77, seq, 56, 0x4000, 0);
@@ -158,7 +169,7 @@ class FlakyConn implements PacketConn, HasStats {
 }
 
 test('ENOBUFS then a full socket buffer (EAGAIN) on sends: counted, one line per condition, a recovery line, traffic flows again by itself', async () => {
-  const { left, right } = twoNs();
+  const { left, right, clock } = twoNs();
   try {
     const flaky = new FlakyConn(left.conn);
     left.dp.setTx(flaky);
@@ -177,6 +188,9 @@ test('ENOBUFS then a full socket buffer (EAGAIN) on sends: counted, one line per
     assert.equal(flaky.stats.txDropped, 8);
     flaky.mode = '';
     assert.deepEqual(await cross(lg, rg, p), p, 'flows again with no one touching anything');
+    assert.equal(left.logs.length, 2, `no recovery line before SEND_CLEAR_HOLD_MS without the condition: ${left.logs.join('\n')}`);
+    clock.nowMs += SEND_CLEAR_HOLD_MS;
+    assert.deepEqual(await cross(lg, rg, p), p);
     const lines = left.logs.join('\n');
     assert.equal(left.logs.length, 4, lines);
     assert.match(left.logs[0]!, /^datapath send g1 ENOBUFS: sendmmsg refused \d+ packets: ENOBUFS/);
@@ -216,6 +230,97 @@ test('a device whose reads fail: logged once while it fails, retried, a deleted 
     assert.equal(left.logs.length, 2, left.logs.join('\n'));
     assert.match(left.logs[0]!, /^datapath read g1: read fd=9 \(TUN\): EBADFD/);
     assert.match(left.logs[1]!, /^datapath read g1: recovered/);
+  } finally {
+    left.close();
+    right.close();
+  }
+});
+
+/** An outer IPv4 GRE packet (no key) from `src` to `dst` around `inner`, as a raw socket delivers it. */
+function grePacket(src: string, dst: string, inner: Uint8Array): Uint8Array {
+  const p = new Uint8Array(24 + inner.length);
+  p[0] = 0x45;
+  put16(p, 2, p.length);
+  p[8] = 64;
+  p[9] = 47;
+  p.set(src.split('.').map(Number), 12);
+  p.set(dst.split('.').map(Number), 16);
+  put16(p, 10, checksum16(p, 0, 20));
+  put16(p, 22, 0x0800); // GRE: no flags, protocol IPv4
+  p.set(inner, 24);
+  return p;
+}
+
+test('recvmmsg failing on a raw socket: counted, logged once, the loop goes on; the socket is retried and delivers again by itself', async () => {
+  const { left, right } = twoNs();
+  const fake = new FakeSocketAddon();
+  const raw = new RawConn(fake.asAddon(), 7, 47, { batchSize: 4, mtu: 1600 });
+  try {
+    left.dp.addRaw(raw);
+    const lg = left.link({ name: 'g1', kind: 'gre', local: LEFT, remote: RIGHT });
+    const rg = right.link({ name: 'g1', kind: 'gre', local: RIGHT, remote: LEFT });
+    fake.script.push('ENOMEM', 'ENOMEM', 'ENOMEM');
+    fake.fire();
+    const p = echo('192.0.2.2', '192.0.2.1', 1);
+    assert.deepEqual(await cross(rg, lg, p), p, 'the other sockets and the devices carry on meanwhile');
+    await new Promise((r) => setTimeout(r, 3 * RECV_RETRY_MS + 100));
+    assert.equal(left.dp.stats.recvErrors, 3);
+    assert.equal(raw.stats.rxErrors, 3);
+    const q = echo('192.0.2.2', '192.0.2.1', 2);
+    const inb = allocBatch({ batchSize: 4, mtu: 1600 });
+    const got = lg.read(inb);
+    fake.script.push([grePacket(RIGHT, LEFT, q)]);
+    assert.equal(fake.fire(), 1, 'polled again');
+    assert.equal(await got, 1);
+    assert.deepEqual(inb.bufs[0]!.slice(inb.offset, inb.offset + inb.sizes[0]!), q, 'what the socket delivers reaches the device');
+    assert.equal(left.logs.length, 2, left.logs.join('\n'));
+    assert.match(left.logs[0]!, /^datapath receive raw proto 47: recvmmsg failed, retried: recvmmsg fd=7: ENOMEM \(logged once until it clears\)/);
+    assert.match(left.logs[1]!, /^datapath receive raw proto 47: recovered/);
+  } finally {
+    left.close();
+    right.close();
+  }
+});
+
+test('an xfrm interface\'s TUN deleted behind tunkit\'s back: reported once, made anew (name, if_id, MTU, up), read again; ESP flows through it', async () => {
+  const { left, right } = twoNs();
+  const lines: string[] = [];
+  try {
+    for (const x of [left.xfrm, right.xfrm]) {
+      const base = { proto: 'esp', reqid: 7, replayWindow: 32, mode: 'tunnel', ifId: 7, ...GCM } as const;
+      addState(x, { ...base, src: LEFT, dst: RIGHT, spi: 0x7001 });
+      addState(x, { ...base, src: RIGHT, dst: LEFT, spi: 0x7002 });
+    }
+    for (const [x, me, peer, a, b] of [[left.xfrm, LEFT, RIGHT, '203.0.113.1', '203.0.113.2'], [right.xfrm, RIGHT, LEFT, '203.0.113.2', '203.0.113.1']] as const) {
+      addPolicy(x, { sel: { src: `${a}/32`, dst: `${b}/32` }, dir: 'out', tmpls: [{ src: me, dst: peer, proto: 'esp', mode: 'tunnel', reqid: 7 }], ifId: 7 });
+      addPolicy(x, { sel: { src: `${b}/32`, dst: `${a}/32` }, dir: 'in', tmpls: [{ src: peer, dst: me, proto: 'esp', mode: 'tunnel', reqid: 7 }], ifId: 7 });
+    }
+    left.node.addLink({ name: 'xfrm1', kind: 'xfrm', ifId: 7, mtu: 1400 });
+    left.node.setLink('xfrm1', { up: true });
+    const rh = right.link({ name: 'xfrm1', kind: 'xfrm', ifId: 7 });
+    const xl = left.node.xfrmLinks.get('xfrm1')!;
+    const old = xl.dev as FakeDevice;
+    // as the TUN of a deleted device: its read fails with EBADFD
+    old.tun.read = (): Promise<number> => Promise.reject(Object.assign(new Error('read fd=9 (TUN): EBADFD (File descriptor in bad state)'), { code: 'EBADFD' }));
+    const log = new Log({ out: (l) => lines.push(l), journal: true });
+    const gone: GoneCtx = { node: left.node, dp: left.dp, log, routes: null as unknown as XfrmRoutes, memory: null, policyTun: null }; // routes: the policy TUN's only
+    (left.dp as unknown as { ev: { deviceGone: (n: string) => void } }).ev.deviceGone = (n) => setImmediate(() => reopenGone(gone, n));
+    left.dp.attachXfrmi(xl.name, xl.ifId, xl.stats, xl.dev.tun);
+    await settle();
+    const fresh = left.devices.made.get('xfrm1')!;
+    assert.notEqual(fresh, old, 'a new device');
+    assert.ok(old.closed, 'the old one let go');
+    assert.equal(fresh.mtu, 1400);
+    assert.ok(fresh.up, 'up, as it was');
+    assert.equal(left.node.xfrmLinks.get('xfrm1')!.ifId, 7);
+    assert.equal(left.dp.stats.devicesGone, 1);
+    const p = echo('203.0.113.1', '203.0.113.2', 1);
+    assert.deepEqual(await cross(fresh.host, rh, p), p, 'ESP out through the new device');
+    const q = echo('203.0.113.2', '203.0.113.1', 2);
+    assert.deepEqual(await cross(rh, fresh.host, q), q, 'and in');
+    assert.equal(left.logs.filter((m) => m.startsWith('datapath read xfrm1: read fd=9')).length, 1, left.logs.join('\n'));
+    assert.match(left.logs.join('\n'), /datapath read xfrm1: recovered/);
+    assert.equal(lines.filter((l) => /device_recreated dev=xfrm1 mtu=1400 up=true/.test(l)).length, 1, lines.join(''));
   } finally {
     left.close();
     right.close();
