@@ -1,8 +1,10 @@
 // tunkit's IKEv2 against strongSwan 5.9's charon (strongswan.ts): PSK,
 // AES-GCM and AES-CBC+SHA256, tunkit as initiator and as responder; a ping
-// crosses the tunnel, `swanctl --list-sas` shows the same IKE and ESP SPIs
-// and algorithms as `tunkit ike list-sas`, and a delete from either side
-// takes the SAs away on both. A wrong PSK is refused on both ends.
+// and a verified 2 MB TCP transfer each way (sha256 on both ends) cross
+// the tunnel, both ends' Child SA byte counters grow by at least that,
+// `swanctl --list-sas` shows the same IKE and ESP SPIs and algorithms as
+// `tunkit ike list-sas`, and a delete from either side takes the SAs away
+// on both. A wrong PSK is refused on both ends.
 // CREATE_CHILD_SA: a Child SA rekey started from either side (with PFS
 // once) and an IKE SA rekey from either side; after each, both ends list
 // the same new SPIs and a ping crosses; and rekeys started by both ends at
@@ -11,16 +13,19 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
 import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns } from '../../src/demo/netns.js';
 import { requireRoot } from '../netns/pair.js';
-import { requireStrongswan, SwanPair, swanctlConf, swanSpis } from './strongswan.js';
+import { requireStrongswan, SwanPair, swanctlConf, swanSpis, tcpBothWays } from './strongswan.js';
 import type { Algs } from './strongswan.js';
 
 const PSK = 'interop test secret, documentation only';
 const GCM: Algs = { ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16' };
 const CBC: Algs = { ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256' };
 const PFS: Algs = { ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16-x25519' };
+/** The verified TCP transfer each way in every round trip. */
+const XFER_BYTES = 2 * 1024 * 1024;
 
 const sas = (p: SwanPair): IkeSaRecord[] => JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -33,8 +38,8 @@ async function until(what: string, p: SwanPair, ok: () => boolean, ms = 10_000):
   assert.fail(`${what} within ${ms} ms\n${p.logs()}`);
 }
 
-/** Brings the tunnel up from `initiator`, checks ping and both views, then deletes from `deleter`. */
-async function roundTrip(algs: Algs, initiator: 'tunkit' | 'strongswan', deleter: 'tunkit' | 'strongswan'): Promise<void> {
+/** Brings the tunnel up from `initiator`, checks ping, TCP each way and both views, then deletes from `deleter`. */
+async function roundTrip(t: TestContext, algs: Algs, initiator: 'tunkit' | 'strongswan', deleter: 'tunkit' | 'strongswan'): Promise<void> {
   const p = new SwanPair();
   try {
     await p.start(swanctlConf('t', algs, { psk: PSK, encap: false }), swanctlConf('s', algs, { psk: PSK, encap: true }));
@@ -42,6 +47,8 @@ async function roundTrip(algs: Algs, initiator: 'tunkit' | 'strongswan', deleter
     else p.swanctl(['--initiate', '--child', 'net-s', '--timeout', '20']);
     await until('tunkit shows the Child SA', p, () => sas(p)[0]?.children.length === 1);
     assert.equal(p.ping(3), 3, `ping through the tunnel\n${p.logs()}`);
+    const ms = await tcpBothWays(p, XFER_BYTES);
+    t.diagnostic(`TCP ${XFER_BYTES} bytes tunkit → strongSwan ${ms.t2s.toFixed(0)} ms, back ${ms.s2t.toFixed(0)} ms`);
     const mine = sas(p);
     assert.equal(mine.length, 1);
     const sa = mine[0]!;
@@ -53,6 +60,7 @@ async function roundTrip(algs: Algs, initiator: 'tunkit' | 'strongswan', deleter
     assert.deepEqual([theirs.ikeI, theirs.ikeR], [sa.spiI, sa.spiR], 'the same IKE SPIs');
     assert.deepEqual([theirs.spiIn, theirs.spiOut], [ch.spiOut, ch.spiIn], "strongSwan's inbound SPI is our outbound one and back");
     assert.equal(theirs.algs, ch.algorithms, 'the same ESP algorithms');
+    assert.equal(theirs.mode, 'TUNNEL-in-UDP');
     assert.equal(ch.encap, true, 'ESP in UDP (strongSwan encap = yes)');
     assert.ok((ch.packetsOut ?? 0) >= 3 && (ch.packetsIn ?? 0) >= 3, 'the pings went through our SAs');
     if (deleter === 'tunkit') p.tunkit(['ike', 'terminate', 'gw']);
@@ -160,10 +168,10 @@ describe('IKEv2 interop: tunkit ↔ strongSwan 5.9 (charon, kernel-libipsec)', (
     requireStrongswan();
   });
 
-  it('tunkit initiates, AES-GCM-128 / X25519; tunkit deletes', () => roundTrip(GCM, 'tunkit', 'tunkit'));
-  it('strongSwan initiates (tunkit responds), AES-GCM-128 / X25519; strongSwan deletes', () => roundTrip(GCM, 'strongswan', 'strongswan'));
-  it('tunkit initiates, AES-CBC-256 + HMAC-SHA2-256-128 / MODP-2048; strongSwan deletes', () => roundTrip(CBC, 'tunkit', 'strongswan'));
-  it('strongSwan initiates, AES-CBC-256 + HMAC-SHA2-256-128; tunkit deletes', () => roundTrip(CBC, 'strongswan', 'tunkit'));
+  it('tunkit initiates, AES-GCM-128 / X25519; tunkit deletes', (t) => roundTrip(t, GCM, 'tunkit', 'tunkit'));
+  it('strongSwan initiates (tunkit responds), AES-GCM-128 / X25519; strongSwan deletes', (t) => roundTrip(t, GCM, 'strongswan', 'strongswan'));
+  it('tunkit initiates, AES-CBC-256 + HMAC-SHA2-256-128 / MODP-2048; strongSwan deletes', (t) => roundTrip(t, CBC, 'tunkit', 'strongswan'));
+  it('strongSwan initiates, AES-CBC-256 + HMAC-SHA2-256-128; tunkit deletes', (t) => roundTrip(t, CBC, 'strongswan', 'tunkit'));
 
   it('Child SA rekey started by strongSwan (swanctl --rekey --child), AES-GCM-128', () => rekeyCase(GCM, 'child', 'strongswan'));
   it('Child SA rekey started by tunkit (tunkit ike rekey --child), AES-CBC-256 + SHA-256', () => rekeyCase(CBC, 'child', 'tunkit'));

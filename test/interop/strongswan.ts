@@ -17,7 +17,10 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns, run, vethPair } from '../../src/demo/netns.js';
+import { tcpTransfer } from '../netns/pair.js';
+import type { Transfer } from '../netns/pair.js';
 import { REPO_ROOT } from '../util/paths.js';
 import { gwConf } from '../util/swanctl-conf.js';
 
@@ -57,6 +60,8 @@ export class SwanPair {
   private tunkitd: ChildProcess | null = null;
   charonLog = '';
   tunkitdLog = '';
+
+  private port = 5201;
 
   constructor() {
     vethPair(this.tns, `${OUTER.t}/24`, this.sns, `${OUTER.s}/24`);
@@ -124,6 +129,12 @@ export class SwanPair {
     return Number(/(\d+) received/.exec(out)?.[1] ?? 0);
   }
 
+  /** A verified TCP transfer of `bytes` between the inner addresses, from `from`'s side to the other's (tcpTransfer). */
+  transfer(from: 't' | 's', bytes: number): Promise<Transfer> {
+    const [a, b] = from === 't' ? [this.tns, this.sns] : [this.sns, this.tns];
+    return tcpTransfer(a, b, INNER[from === 't' ? 's' : 't'], this.port++, bytes);
+  }
+
   /** The whole charon log (file), for failure messages. */
   logs(): string {
     let log = '';
@@ -140,12 +151,57 @@ export class SwanPair {
   }
 }
 
-/** SPIs from `swanctl --list-sas`: IKE (i, r) and the child's in/out. */
-export function swanSpis(text: string): { ikeI: string; ikeR: string; spiIn: string; spiOut: string; algs: string } | null {
+/** The first IKE SA and its first Child SA in `swanctl --list-sas`. */
+export interface SwanSa {
+  readonly ikeI: string;
+  readonly ikeR: string;
+  /** The peer's IKE address and port (`remote 'ID' @ ADDR[PORT]`). */
+  readonly remoteAddr: string;
+  readonly remotePort: number;
+  /** The child's SPIs, its mode ("TUNNEL" or "TUNNEL-in-UDP") and ESP algorithms. */
+  readonly spiIn: string;
+  readonly spiOut: string;
+  readonly mode: string;
+  readonly algs: string;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+/** SPIs from `swanctl --list-sas`: IKE (i, r) and the child's in/out, and the rest of SwanSa. */
+export function swanSpis(text: string): SwanSa | null {
   const ike = /IKEv2, ([0-9a-f]{16})_i\*? ([0-9a-f]{16})_r/.exec(text);
-  const i = /\n\s+in\s+([0-9a-f]{8}),/.exec(text);
-  const o = /\n\s+out\s+([0-9a-f]{8}),/.exec(text);
-  const a = /ESP:(\S+)/.exec(text);
-  if (ike === null || i === null || o === null || a === null) return null;
-  return { ikeI: ike[1]!, ikeR: ike[2]!, spiIn: i[1]!, spiOut: o[1]!, algs: a[1]! };
+  const r = /\n\s+remote\s+'[^']*' @ ([0-9a-f.:]+)\[(\d+)\]/.exec(text);
+  const i = /\n\s+in\s+([0-9a-f]{8}),\s+(\d+) bytes/.exec(text);
+  const o = /\n\s+out\s+([0-9a-f]{8}),\s+(\d+) bytes/.exec(text);
+  const a = /(TUNNEL\S*), ESP:(\S+)/.exec(text);
+  if (ike === null || r === null || i === null || o === null || a === null) return null;
+  return {
+    ikeI: ike[1]!, ikeR: ike[2]!, remoteAddr: r[1]!, remotePort: Number(r[2]), spiIn: i[1]!, spiOut: o[1]!,
+    mode: a[1]!, algs: a[2]!, bytesIn: Number(i[2]), bytesOut: Number(o[2]),
+  };
+}
+
+/** Both ends' counters of the (first) Child SA: tunkit's from list-sas, strongSwan's from swanctl --list-sas. */
+function counters(p: SwanPair): { tIn: number; tOut: number; sIn: number; sOut: number } {
+  const ch = (JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[])[0]?.children[0];
+  const theirs = swanSpis(p.swanctl(['--list-sas']));
+  assert.ok(ch !== undefined && theirs !== null, `a Child SA on both ends\n${p.logs()}`);
+  return { tIn: ch.bytesIn ?? 0, tOut: ch.bytesOut ?? 0, sIn: theirs.bytesIn, sOut: theirs.bytesOut };
+}
+
+/**
+ * A verified TCP transfer of `bytes` each way between the inner addresses
+ * (sha256 compared on both ends), and both ends' Child SA byte counters
+ * grew by at least `bytes` in each direction. Returns the two durations.
+ */
+export async function tcpBothWays(p: SwanPair, bytes: number): Promise<{ t2s: number; s2t: number }> {
+  const c0 = counters(p);
+  const up = await p.transfer('t', bytes);
+  const down = await p.transfer('s', bytes);
+  const c1 = counters(p);
+  const grew = (k: keyof typeof c0): number => c1[k] - c0[k];
+  const why = `${JSON.stringify(c0)} → ${JSON.stringify(c1)}`;
+  assert.ok(grew('tOut') >= bytes && grew('sIn') >= bytes, `tunkit → strongSwan: tunkit's out and strongSwan's in bytes grew by ≥ ${bytes}: ${why}`);
+  assert.ok(grew('sOut') >= bytes && grew('tIn') >= bytes, `strongSwan → tunkit: strongSwan's out and tunkit's in bytes grew by ≥ ${bytes}: ${why}`);
+  return { t2s: up.ms, s2t: down.ms };
 }
