@@ -4,7 +4,9 @@
 // the tunnel, both ends' Child SA byte counters grow by at least that,
 // `swanctl --list-sas` shows the same IKE and ESP SPIs and algorithms as
 // `tunkit ike list-sas`, and a delete from either side takes the SAs away
-// on both. A wrong PSK is refused on both ends.
+// on both. A wrong PSK is refused on both ends. NAT-T through a real NAT
+// (a masquerading namespace in front of tunkit, strongSwan encap = no),
+// initiated from each side (strongSwan through a port forward).
 // CREATE_CHILD_SA: a Child SA rekey started from either side (with PFS
 // once) and an IKE SA rekey from either side; after each, both ends list
 // the same new SPIs and a ping crosses; and rekeys started by both ends at
@@ -17,7 +19,7 @@ import type { TestContext } from 'node:test';
 import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns } from '../../src/demo/netns.js';
 import { requireRoot } from '../netns/pair.js';
-import { requireStrongswan, SwanPair, swanctlConf, swanSpis, tcpBothWays } from './strongswan.js';
+import { NAT, OUTER, requireStrongswan, SwanPair, swanctlConf, swanSpis, tcpBothWays } from './strongswan.js';
 import type { Algs } from './strongswan.js';
 
 const PSK = 'interop test secret, documentation only';
@@ -130,6 +132,43 @@ async function rekeyCase(algs: Algs, what: 'child' | 'ike', by: 'tunkit' | 'stro
 }
 
 /**
+ * tunkit behind a real NAT (masquerade, UDP ports remapped) and strongSwan
+ * with encap = no: NAT detection finds it, both float to 4500, the Child SA
+ * is ESP in UDP (no raw ESP crosses the NAT), ping and TCP cross, and each
+ * end lists the addresses and ports it really talks to. strongSwan
+ * initiates through a port forward of UDP 500/4500.
+ */
+async function natCase(t: TestContext, initiator: 'tunkit' | 'strongswan'): Promise<void> {
+  const p = new SwanPair({ nat: true });
+  try {
+    await p.start(swanctlConf('t', GCM, { psk: PSK, encap: false, nat: true }), swanctlConf('s', GCM, { psk: PSK, encap: false, nat: true }));
+    if (initiator === 'tunkit') p.tunkit(['ike', 'initiate', 'net-t']);
+    else {
+      p.forwardIke();
+      p.swanctl(['--initiate', '--child', 'net-s', '--timeout', '20']);
+    }
+    const sa = await agreeing(p, 'up through the NAT');
+    assert.equal(p.ping(3), 3, `ping through the tunnel and the NAT\n${p.logs()}`);
+    const ms = await tcpBothWays(p, XFER_BYTES);
+    t.diagnostic(`TCP ${XFER_BYTES} bytes tunkit → strongSwan ${ms.t2s.toFixed(0)} ms, back ${ms.s2t.toFixed(0)} ms`);
+    assert.deepEqual([sa.isInitiator, sa.isNatDetected, sa.children[0]!.encap], [initiator === 'tunkit', true, true], 'NAT detected, ESP in UDP');
+    assert.deepEqual([sa.localAddr, sa.localPort, sa.remoteAddr, sa.remotePort], [NAT.t, 4500, OUTER.s, 4500], 'tunkit floated to 4500 (behind the NAT: its own address)');
+    const theirs = swanSpis(p.swanctl(['--list-sas']))!;
+    assert.equal(theirs.mode, 'TUNNEL-in-UDP', 'strongSwan (encap = no) chose ESP in UDP itself');
+    assert.equal(theirs.remoteAddr, NAT.mid, "strongSwan's peer is the NAT's address");
+    if (initiator === 'tunkit') assert.ok(theirs.remotePort >= 40000 && theirs.remotePort <= 40099, `strongSwan's peer port is the NAT's mapping of tunkit's 4500, not 500: ${theirs.remotePort}`);
+    else assert.equal(theirs.remotePort, 4500, 'strongSwan floated to the forwarded 4500');
+    const wire = p.natForwarded();
+    assert.equal(wire.esp, 0, 'no raw ESP through the NAT');
+    assert.ok(wire.udp4500 > 2 * XFER_BYTES / 1500, `the traffic crossed the NAT in UDP 4500: ${wire.udp4500} packets`);
+    p.tunkit(['ike', 'terminate', 'gw']);
+    await until('both sides drop the SAs', p, () => sas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
+  } finally {
+    p.close();
+  }
+}
+
+/**
  * Both ends rekey the same SA while UDP 4500 is blocked both ways (nft), so
  * neither request gets through; once unblocked, the retransmissions (4 s
  * later on both) cross: a collision (§2.8.1/§2.8.2) or a rekey of an SA
@@ -172,6 +211,9 @@ describe('IKEv2 interop: tunkit ↔ strongSwan 5.9 (charon, kernel-libipsec)', (
   it('strongSwan initiates (tunkit responds), AES-GCM-128 / X25519; strongSwan deletes', (t) => roundTrip(t, GCM, 'strongswan', 'strongswan'));
   it('tunkit initiates, AES-CBC-256 + HMAC-SHA2-256-128 / MODP-2048; strongSwan deletes', (t) => roundTrip(t, CBC, 'tunkit', 'strongswan'));
   it('strongSwan initiates, AES-CBC-256 + HMAC-SHA2-256-128; tunkit deletes', (t) => roundTrip(t, CBC, 'strongswan', 'tunkit'));
+
+  it('NAT-T through a real NAT (tunkit behind a masquerade, strongSwan encap = no), tunkit initiates', (t) => natCase(t, 'tunkit'));
+  it('NAT-T through a real NAT, strongSwan initiates through a port forward of UDP 500/4500', (t) => natCase(t, 'strongswan'));
 
   it('Child SA rekey started by strongSwan (swanctl --rekey --child), AES-GCM-128', () => rekeyCase(GCM, 'child', 'strongswan'));
   it('Child SA rekey started by tunkit (tunkit ike rekey --child), AES-CBC-256 + SHA-256', () => rekeyCase(CBC, 'child', 'tunkit'));
