@@ -19,7 +19,7 @@ import type { TestContext } from 'node:test';
 import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns } from '../../src/demo/netns.js';
 import { requireRoot } from '../netns/pair.js';
-import { NAT, OUTER, requireStrongswan, SwanPair, swanctlConf, swanSpis, tcpBothWays } from './strongswan.js';
+import { NAT, OUTER, requireStrongswan, SwanPair, swanctlConf, swanSpis, tcpThrough } from './strongswan.js';
 import type { Algs } from './strongswan.js';
 
 const PSK = 'interop test secret, documentation only';
@@ -49,8 +49,7 @@ async function roundTrip(t: TestContext, algs: Algs, initiator: 'tunkit' | 'stro
     else p.swanctl(['--initiate', '--child', 'net-s', '--timeout', '20']);
     await until('tunkit shows the Child SA', p, () => sas(p)[0]?.children.length === 1);
     assert.equal(p.ping(3), 3, `ping through the tunnel\n${p.logs()}`);
-    const ms = await tcpBothWays(p, XFER_BYTES);
-    t.diagnostic(`TCP ${XFER_BYTES} bytes tunkit → strongSwan ${ms.t2s.toFixed(0)} ms, back ${ms.s2t.toFixed(0)} ms`);
+    t.diagnostic(`TCP ${XFER_BYTES} bytes: ${await tcpThrough(p, XFER_BYTES)}`);
     const mine = sas(p);
     assert.equal(mine.length, 1);
     const sa = mine[0]!;
@@ -149,8 +148,7 @@ async function natCase(t: TestContext, initiator: 'tunkit' | 'strongswan'): Prom
     }
     const sa = await agreeing(p, 'up through the NAT');
     assert.equal(p.ping(3), 3, `ping through the tunnel and the NAT\n${p.logs()}`);
-    const ms = await tcpBothWays(p, XFER_BYTES);
-    t.diagnostic(`TCP ${XFER_BYTES} bytes tunkit → strongSwan ${ms.t2s.toFixed(0)} ms, back ${ms.s2t.toFixed(0)} ms`);
+    t.diagnostic(`TCP ${XFER_BYTES} bytes: ${await tcpThrough(p, XFER_BYTES)}`);
     assert.deepEqual([sa.isInitiator, sa.isNatDetected, sa.children[0]!.encap], [initiator === 'tunkit', true, true], 'NAT detected, ESP in UDP');
     assert.deepEqual([sa.localAddr, sa.localPort, sa.remoteAddr, sa.remotePort], [NAT.t, 4500, OUTER.s, 4500], 'tunkit floated to 4500 (behind the NAT: its own address)');
     const theirs = swanSpis(p.swanctl(['--list-sas']))!;
