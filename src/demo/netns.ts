@@ -93,3 +93,30 @@ export function vethPair(a: Netns, aAddr: string, b: Netns, bAddr: string): { aD
   b.exec('ip', ['link', 'set', bDev, 'up']);
   return { aDev, bDev };
 }
+
+/** Addresses (CIDR) of a NAT router's two links: inside ↔ mid and mid ↔ outside. */
+export interface NatAddrs {
+  readonly inside: string;
+  readonly midIn: string;
+  readonly midOut: string;
+  readonly outside: string;
+}
+
+/**
+ * Makes `mid` a masquerading router: veth inside ↔ mid and mid ↔ outside,
+ * inside's default route via mid, and what mid forwards out toward outside
+ * leaves with mid's address. `udpPorts` ("40000-40099"): UDP source ports
+ * are remapped into that range (without it the kernel keeps a port when it
+ * is free, so a NAT would keep 500 and 4500). Returns the four devices.
+ */
+export function natRouter(inside: Netns, mid: Netns, outside: Netns, a: NatAddrs, udpPorts?: string): { inside: string; midIn: string; midOut: string; outside: string } {
+  const i = vethPair(inside, a.inside, mid, a.midIn);
+  const o = vethPair(mid, a.midOut, outside, a.outside);
+  inside.exec('ip', ['route', 'add', 'default', 'via', a.midIn.replace(/\/\d+$/, '')]);
+  mid.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  mid.exec('nft', ['add', 'table', 'ip', 'nat']);
+  mid.exec('nft', ['add', 'chain', 'ip', 'nat', 'post', '{ type nat hook postrouting priority 100 ; }']);
+  if (udpPorts !== undefined) mid.exec('nft', ['add', 'rule', 'ip', 'nat', 'post', 'oifname', o.aDev, 'meta', 'l4proto', 'udp', 'masquerade', 'to', `:${udpPorts}`]);
+  mid.exec('nft', ['add', 'rule', 'ip', 'nat', 'post', 'oifname', o.aDev, 'masquerade']);
+  return { inside: i.aDev, midIn: i.bDev, midOut: o.aDev, outside: o.bDev };
+}

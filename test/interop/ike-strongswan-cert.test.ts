@@ -1,9 +1,11 @@
 // tunkit's IKEv2 certificate authentication against strongSwan 5.9's charon
 // (strongswan.ts): RSA and ECDSA certificates from a CA made at test time
 // (test/ike/pki.ts, openssl), tunkit as initiator and as responder; a ping
-// crosses the tunnel and `swanctl --list-sas` shows the same IKE and ESP
-// SPIs as `tunkit ike list-sas`. A strongSwan certificate from a CA tunkit
-// does not trust is refused with AUTHENTICATION_FAILED on both ends.
+// and a verified 1 MB TCP transfer from the initiator cross the tunnel
+// (both ends' byte counters grow by as much; the PSK suite sends both
+// ways), and `swanctl --list-sas` shows the same IKE and ESP SPIs as
+// `tunkit ike list-sas`. A strongSwan certificate from a CA tunkit does
+// not trust is refused with AUTHENTICATION_FAILED on both ends.
 //
 // Both ends read their credentials as swanctl --load-all does (x509/,
 // x509ca/, private/ beside their swanctl.conf; strongSwan's in s/), from
@@ -14,12 +16,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
 import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns } from '../../src/demo/netns.js';
 import { Pki } from '../ike/pki.js';
 import type { KeyKind } from '../ike/pki.js';
 import { requireRoot } from '../netns/pair.js';
-import { INNER, OUTER, requireStrongswan, SwanPair, swanSpis } from './strongswan.js';
+import { INNER, OUTER, requireStrongswan, SwanPair, swanSpis, tcpThrough } from './strongswan.js';
 
 const sas = (p: SwanPair): IkeSaRecord[] => JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -83,7 +86,7 @@ async function startWithCerts(p: SwanPair, k: KeyKind, sIssuer: 'ca' | 'evil'): 
   await p.start(certConf('t'), certConf('s'), 's');
 }
 
-async function roundTrip(k: KeyKind, initiator: 'tunkit' | 'strongswan'): Promise<void> {
+async function roundTrip(t: TestContext, k: KeyKind, initiator: 'tunkit' | 'strongswan'): Promise<void> {
   const p = new SwanPair();
   try {
     await startWithCerts(p, k, 'ca');
@@ -95,6 +98,7 @@ async function roundTrip(k: KeyKind, initiator: 'tunkit' | 'strongswan'): Promis
     }
     await until('tunkit shows the Child SA', p, () => sas(p)[0]?.children.length === 1);
     assert.equal(p.ping(3), 3, `ping through the tunnel\n${p.logs()}`);
+    t.diagnostic(`TCP 1 MB: ${await tcpThrough(p, 1024 * 1024, [initiator === 'tunkit' ? 't' : 's'])}`);
     const sa = sas(p)[0]!;
     const ch = sa.children[0]!;
     assert.equal(sa.isInitiator, initiator === 'tunkit');
@@ -125,10 +129,10 @@ describe('IKEv2 certificate interop: tunkit ↔ strongSwan 5.9 (charon, kernel-l
     requireStrongswan();
   });
 
-  it('RSA certificates, tunkit initiates', () => roundTrip('rsa', 'tunkit'));
-  it('RSA certificates, strongSwan initiates (tunkit responds)', () => roundTrip('rsa', 'strongswan'));
-  it('ECDSA P-256 certificates, tunkit initiates', () => roundTrip('p256', 'tunkit'));
-  it('ECDSA P-384 certificates, strongSwan initiates (tunkit responds)', () => roundTrip('p384', 'strongswan'));
+  it('RSA certificates, tunkit initiates', (t) => roundTrip(t, 'rsa', 'tunkit'));
+  it('RSA certificates, strongSwan initiates (tunkit responds)', (t) => roundTrip(t, 'rsa', 'strongswan'));
+  it('ECDSA P-256 certificates, tunkit initiates', (t) => roundTrip(t, 'p256', 'tunkit'));
+  it('ECDSA P-384 certificates, strongSwan initiates (tunkit responds)', (t) => roundTrip(t, 'p384', 'strongswan'));
 
   it('a strongSwan certificate from an untrusted CA: tunkit refuses it on both paths, AUTHENTICATION_FAILED', async () => {
     const p = new SwanPair();

@@ -1,8 +1,12 @@
 // tunkit's IKEv2 against strongSwan 5.9's charon (strongswan.ts): PSK,
 // AES-GCM and AES-CBC+SHA256, tunkit as initiator and as responder; a ping
-// crosses the tunnel, `swanctl --list-sas` shows the same IKE and ESP SPIs
-// and algorithms as `tunkit ike list-sas`, and a delete from either side
-// takes the SAs away on both. A wrong PSK is refused on both ends.
+// and a verified 2 MB TCP transfer each way (sha256 on both ends) cross
+// the tunnel, both ends' Child SA byte counters grow by at least that,
+// `swanctl --list-sas` shows the same IKE and ESP SPIs and algorithms as
+// `tunkit ike list-sas`, and a delete from either side takes the SAs away
+// on both. A wrong PSK is refused on both ends. NAT-T through a real NAT
+// (a masquerading namespace in front of tunkit, strongSwan encap = no),
+// initiated from each side (strongSwan through a port forward).
 // CREATE_CHILD_SA: a Child SA rekey started from either side (with PFS
 // once) and an IKE SA rekey from either side; after each, both ends list
 // the same new SPIs and a ping crosses; and rekeys started by both ends at
@@ -11,16 +15,19 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
 import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns } from '../../src/demo/netns.js';
 import { requireRoot } from '../netns/pair.js';
-import { requireStrongswan, SwanPair, swanctlConf, swanSpis } from './strongswan.js';
+import { NAT, OUTER, requireStrongswan, SwanPair, swanctlConf, swanSpis, tcpThrough } from './strongswan.js';
 import type { Algs } from './strongswan.js';
 
 const PSK = 'interop test secret, documentation only';
 const GCM: Algs = { ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16' };
 const CBC: Algs = { ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256' };
 const PFS: Algs = { ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16-x25519' };
+/** The verified TCP transfer each way in every round trip. */
+const XFER_BYTES = 2 * 1024 * 1024;
 
 const sas = (p: SwanPair): IkeSaRecord[] => JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -33,8 +40,8 @@ async function until(what: string, p: SwanPair, ok: () => boolean, ms = 10_000):
   assert.fail(`${what} within ${ms} ms\n${p.logs()}`);
 }
 
-/** Brings the tunnel up from `initiator`, checks ping and both views, then deletes from `deleter`. */
-async function roundTrip(algs: Algs, initiator: 'tunkit' | 'strongswan', deleter: 'tunkit' | 'strongswan'): Promise<void> {
+/** Brings the tunnel up from `initiator`, checks ping, TCP each way and both views, then deletes from `deleter`. */
+async function roundTrip(t: TestContext, algs: Algs, initiator: 'tunkit' | 'strongswan', deleter: 'tunkit' | 'strongswan'): Promise<void> {
   const p = new SwanPair();
   try {
     await p.start(swanctlConf('t', algs, { psk: PSK, encap: false }), swanctlConf('s', algs, { psk: PSK, encap: true }));
@@ -42,6 +49,7 @@ async function roundTrip(algs: Algs, initiator: 'tunkit' | 'strongswan', deleter
     else p.swanctl(['--initiate', '--child', 'net-s', '--timeout', '20']);
     await until('tunkit shows the Child SA', p, () => sas(p)[0]?.children.length === 1);
     assert.equal(p.ping(3), 3, `ping through the tunnel\n${p.logs()}`);
+    t.diagnostic(`TCP ${XFER_BYTES} bytes: ${await tcpThrough(p, XFER_BYTES)}`);
     const mine = sas(p);
     assert.equal(mine.length, 1);
     const sa = mine[0]!;
@@ -53,6 +61,7 @@ async function roundTrip(algs: Algs, initiator: 'tunkit' | 'strongswan', deleter
     assert.deepEqual([theirs.ikeI, theirs.ikeR], [sa.spiI, sa.spiR], 'the same IKE SPIs');
     assert.deepEqual([theirs.spiIn, theirs.spiOut], [ch.spiOut, ch.spiIn], "strongSwan's inbound SPI is our outbound one and back");
     assert.equal(theirs.algs, ch.algorithms, 'the same ESP algorithms');
+    assert.equal(theirs.mode, 'TUNNEL-in-UDP');
     assert.equal(ch.encap, true, 'ESP in UDP (strongSwan encap = yes)');
     assert.ok((ch.packetsOut ?? 0) >= 3 && (ch.packetsIn ?? 0) >= 3, 'the pings went through our SAs');
     if (deleter === 'tunkit') p.tunkit(['ike', 'terminate', 'gw']);
@@ -122,6 +131,42 @@ async function rekeyCase(algs: Algs, what: 'child' | 'ike', by: 'tunkit' | 'stro
 }
 
 /**
+ * tunkit behind a real NAT (masquerade, UDP ports remapped) and strongSwan
+ * with encap = no: NAT detection finds it, both float to 4500, the Child SA
+ * is ESP in UDP (no raw ESP crosses the NAT), ping and TCP cross, and each
+ * end lists the addresses and ports it really talks to. strongSwan
+ * initiates through a port forward of UDP 500/4500.
+ */
+async function natCase(t: TestContext, initiator: 'tunkit' | 'strongswan'): Promise<void> {
+  const p = new SwanPair({ nat: true });
+  try {
+    await p.start(swanctlConf('t', GCM, { psk: PSK, encap: false, nat: true }), swanctlConf('s', GCM, { psk: PSK, encap: false, nat: true }));
+    if (initiator === 'tunkit') p.tunkit(['ike', 'initiate', 'net-t']);
+    else {
+      p.forwardIke();
+      p.swanctl(['--initiate', '--child', 'net-s', '--timeout', '20']);
+    }
+    const sa = await agreeing(p, 'up through the NAT');
+    assert.equal(p.ping(3), 3, `ping through the tunnel and the NAT\n${p.logs()}`);
+    t.diagnostic(`TCP ${XFER_BYTES} bytes: ${await tcpThrough(p, XFER_BYTES)}`);
+    assert.deepEqual([sa.isInitiator, sa.isNatDetected, sa.children[0]!.encap], [initiator === 'tunkit', true, true], 'NAT detected, ESP in UDP');
+    assert.deepEqual([sa.localAddr, sa.localPort, sa.remoteAddr, sa.remotePort], [NAT.t, 4500, OUTER.s, 4500], 'tunkit floated to 4500 (behind the NAT: its own address)');
+    const theirs = swanSpis(p.swanctl(['--list-sas']))!;
+    assert.equal(theirs.mode, 'TUNNEL-in-UDP', 'strongSwan (encap = no) chose ESP in UDP itself');
+    assert.equal(theirs.remoteAddr, NAT.mid, "strongSwan's peer is the NAT's address");
+    if (initiator === 'tunkit') assert.ok(theirs.remotePort >= 40000 && theirs.remotePort <= 40099, `strongSwan's peer port is the NAT's mapping of tunkit's 4500, not 500: ${theirs.remotePort}`);
+    else assert.equal(theirs.remotePort, 4500, 'strongSwan floated to the forwarded 4500');
+    const wire = p.natForwarded();
+    assert.equal(wire.esp, 0, 'no raw ESP through the NAT');
+    assert.ok(wire.udp4500 > 2 * XFER_BYTES / 1500, `the traffic crossed the NAT in UDP 4500: ${wire.udp4500} packets`);
+    p.tunkit(['ike', 'terminate', 'gw']);
+    await until('both sides drop the SAs', p, () => sas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
+  } finally {
+    p.close();
+  }
+}
+
+/**
  * Both ends rekey the same SA while UDP 4500 is blocked both ways (nft), so
  * neither request gets through; once unblocked, the retransmissions (4 s
  * later on both) cross: a collision (§2.8.1/§2.8.2) or a rekey of an SA
@@ -160,10 +205,13 @@ describe('IKEv2 interop: tunkit ↔ strongSwan 5.9 (charon, kernel-libipsec)', (
     requireStrongswan();
   });
 
-  it('tunkit initiates, AES-GCM-128 / X25519; tunkit deletes', () => roundTrip(GCM, 'tunkit', 'tunkit'));
-  it('strongSwan initiates (tunkit responds), AES-GCM-128 / X25519; strongSwan deletes', () => roundTrip(GCM, 'strongswan', 'strongswan'));
-  it('tunkit initiates, AES-CBC-256 + HMAC-SHA2-256-128 / MODP-2048; strongSwan deletes', () => roundTrip(CBC, 'tunkit', 'strongswan'));
-  it('strongSwan initiates, AES-CBC-256 + HMAC-SHA2-256-128; tunkit deletes', () => roundTrip(CBC, 'strongswan', 'tunkit'));
+  it('tunkit initiates, AES-GCM-128 / X25519; tunkit deletes', (t) => roundTrip(t, GCM, 'tunkit', 'tunkit'));
+  it('strongSwan initiates (tunkit responds), AES-GCM-128 / X25519; strongSwan deletes', (t) => roundTrip(t, GCM, 'strongswan', 'strongswan'));
+  it('tunkit initiates, AES-CBC-256 + HMAC-SHA2-256-128 / MODP-2048; strongSwan deletes', (t) => roundTrip(t, CBC, 'tunkit', 'strongswan'));
+  it('strongSwan initiates, AES-CBC-256 + HMAC-SHA2-256-128; tunkit deletes', (t) => roundTrip(t, CBC, 'strongswan', 'tunkit'));
+
+  it('NAT-T through a real NAT (tunkit behind a masquerade, strongSwan encap = no), tunkit initiates', (t) => natCase(t, 'tunkit'));
+  it('NAT-T through a real NAT, strongSwan initiates through a port forward of UDP 500/4500', (t) => natCase(t, 'strongswan'));
 
   it('Child SA rekey started by strongSwan (swanctl --rekey --child), AES-GCM-128', () => rekeyCase(GCM, 'child', 'strongswan'));
   it('Child SA rekey started by tunkit (tunkit ike rekey --child), AES-CBC-256 + SHA-256', () => rekeyCase(CBC, 'child', 'tunkit'));

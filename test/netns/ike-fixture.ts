@@ -13,7 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IkeSaRecord } from '../../src/control/ike.js';
-import { Netns, vethPair } from '../../src/demo/netns.js';
+import { natRouter, Netns, vethPair } from '../../src/demo/netns.js';
 import { REPO_ROOT } from '../util/paths.js';
 import { sleep, TUNKIT, TUNKITD } from './pair.js';
 import { gwConf } from '../util/swanctl-conf.js';
@@ -74,15 +74,9 @@ export class IkeNet {
     } else {
       const mid = Netns.create(`${prefix}m`);
       this.mid = mid;
-      const a = vethPair(this.ns.left, '192.0.2.2/24', mid, '192.0.2.1/24');
-      const b = vethPair(mid, '198.51.100.1/24', this.ns.right, '198.51.100.2/24');
-      this.dev = { left: a.aDev, right: b.bDev };
-      this.midDev = { left: a.bDev, right: b.aDev };
-      this.ns.left.exec('ip', ['route', 'add', 'default', 'via', '192.0.2.1']);
-      mid.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-      mid.exec('nft', ['add', 'table', 'ip', 'nat']);
-      mid.exec('nft', ['add', 'chain', 'ip', 'nat', 'post', '{ type nat hook postrouting priority 100 ; }']);
-      mid.exec('nft', ['add', 'rule', 'ip', 'nat', 'post', 'oifname', b.aDev, 'masquerade']);
+      const d = natRouter(this.ns.left, mid, this.ns.right, { inside: '192.0.2.2/24', midIn: '192.0.2.1/24', midOut: '198.51.100.1/24', outside: '198.51.100.2/24' });
+      this.dev = { left: d.inside, right: d.outside };
+      this.midDev = { left: d.midIn, right: d.midOut };
       this.addr = { left: '192.0.2.2', right: '198.51.100.2' };
     }
     this.ns.left.exec('ip', ['addr', 'add', `${INNER.left}/32`, 'dev', 'lo']);

@@ -137,6 +137,39 @@ export function waitOutput(c: ChildProcess, re: RegExp, timeoutMs: number, what:
   });
 }
 
+/** What tcpTransfer saw: both "<bytes> <sha256>" lines (equal) and how long it took. */
+export interface Transfer { readonly sent: string; readonly received: string; readonly ms: number }
+
+/**
+ * A verified TCP transfer of `bytes` from namespace `from` to a server on
+ * `addr`:`port` in `to` (src/demo/tcp-xfer.ts). Returns both "<bytes>
+ * <sha256>" lines and asserts that they are equal.
+ */
+export async function tcpTransfer(from: Netns, to: Netns, addr: string, port: number, bytes: number): Promise<Transfer> {
+  const srv = to.spawn(process.execPath, [XFER, 'server', addr, String(port)]);
+  let srvOut = '';
+  srv.stdout?.on('data', (d: Buffer) => { srvOut += d.toString(); });
+  let srvErr = '';
+  srv.stderr?.on('data', (d: Buffer) => { srvErr += d.toString(); });
+  const srvExit = new Promise<void>((resolve) => srv.on('exit', () => resolve()));
+  try {
+    await waitOutput(srv, /listening/, 10_000, `tcp-xfer server ${addr}:${port}`);
+    const t0 = performance.now();
+    const c = await runAsync('ip', ['netns', 'exec', from.name, process.execPath, XFER, 'client', addr, String(port), String(bytes)], 90_000);
+    assert.equal(c.code, 0, `tcp-xfer client ${from.name} → ${addr}:${port} exited ${c.code}: ${c.stderr.trim()}`);
+    const how = await within(srvExit.then(() => 'exit'), 30_000);
+    assert.equal(how, 'exit', `tcp-xfer server ${addr}:${port} did not finish (got ${JSON.stringify(srvOut)} ${srvErr})`);
+    const ms = performance.now() - t0;
+    const sent = c.stdout.trim();
+    const received = srvOut.replace('listening\n', '').trim();
+    assert.match(sent, new RegExp(`^${bytes} [0-9a-f]{64}$`), `client line ${JSON.stringify(sent)}`);
+    assert.equal(received, sent, `TCP ${from.name} → ${to.name} ${addr}: received "${received}" ≠ sent "${sent}"`);
+    return { sent, received, ms };
+  } finally {
+    srv.kill('SIGKILL');
+  }
+}
+
 export class Pair {
   readonly left: Side;
   readonly right: Side;
@@ -226,35 +259,9 @@ export class Pair {
     return r;
   }
 
-  /**
-   * A verified TCP transfer of `bytes` from `from` to a server on `addr` in
-   * `to` (src/demo/tcp-xfer.ts). Returns both "<bytes> <sha256>" lines and
-   * asserts that they are equal.
-   */
-  async transfer(from: SideName, to: SideName, addr: string, bytes = MB10): Promise<{ sent: string; received: string; ms: number }> {
-    const port = this.port++;
-    const srv = this.side(to).ns.spawn(process.execPath, [XFER, 'server', addr, String(port)]);
-    let srvOut = '';
-    srv.stdout?.on('data', (d: Buffer) => { srvOut += d.toString(); });
-    let srvErr = '';
-    srv.stderr?.on('data', (d: Buffer) => { srvErr += d.toString(); });
-    const srvExit = new Promise<void>((resolve) => srv.on('exit', () => resolve()));
-    try {
-      await waitOutput(srv, /listening/, 10_000, `tcp-xfer server ${addr}:${port}`);
-      const t0 = performance.now();
-      const c = await runAsync('ip', ['netns', 'exec', this.side(from).ns.name, process.execPath, XFER, 'client', addr, String(port), String(bytes)], 90_000);
-      assert.equal(c.code, 0, `tcp-xfer client ${from} → ${addr}:${port} exited ${c.code}: ${c.stderr.trim()}`);
-      const how = await within(srvExit.then(() => 'exit'), 30_000);
-      assert.equal(how, 'exit', `tcp-xfer server ${addr}:${port} did not finish (got ${JSON.stringify(srvOut)} ${srvErr})`);
-      const ms = performance.now() - t0;
-      const sent = c.stdout.trim();
-      const received = srvOut.replace('listening\n', '').trim();
-      assert.match(sent, new RegExp(`^${bytes} [0-9a-f]{64}$`), `client line ${JSON.stringify(sent)}`);
-      assert.equal(received, sent, `TCP ${from} → ${to} ${addr}: received "${received}" ≠ sent "${sent}"`);
-      return { sent, received, ms };
-    } finally {
-      srv.kill('SIGKILL');
-    }
+  /** A verified TCP transfer of `bytes` from `from` to a server on `addr` in `to` (tcpTransfer). */
+  transfer(from: SideName, to: SideName, addr: string, bytes = MB10): Promise<Transfer> {
+    return tcpTransfer(this.side(from).ns, this.side(to).ns, addr, this.port++, bytes);
   }
 
   /** Every device's counters on one side (`tunkit -j -s -s link show`). */
