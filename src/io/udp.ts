@@ -58,11 +58,18 @@ export class UdpTxMeta {
   }
 }
 
-/** Opens a UDP socket bound to addr:port (host-order u32, 0 = any); port < 1024 needs CAP_NET_BIND_SERVICE. */
+/** Opens a UDP socket bound to addr:port (host-order u32, 0 = any; port 0: the kernel picks one, `port` tells which); port < 1024 needs CAP_NET_BIND_SERVICE. */
 export function openUdp(addr: number, port: number, opts: Omit<RawOptions, 'isUdp'> = {}): UdpConn {
   const n = loadNative();
   const fd = n.udpOpen(addr, port);
-  return new UdpConn(n, fd, port, opts);
+  let bound = port;
+  try {
+    if (port === 0) bound = n.udpPort(fd); // a port the kernel picked (strongSwan's charon.port = 0)
+  } catch (e) {
+    n.closeFd(fd);
+    throw e;
+  }
+  return new UdpConn(n, fd, bound, opts);
 }
 
 export class UdpConn extends RawConn {
