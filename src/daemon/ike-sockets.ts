@@ -23,10 +23,19 @@ export function natTBindPort(c: CharonSettings, log: Log): number {
   return 0;
 }
 
-/** The IKE socket on charon.port; null, logged, when it cannot be bound (taken by another IKE daemon; below 1024 without CAP_NET_BIND_SERVICE). */
-export function openIkeSocket(log: Log, port: number): UdpConn | null {
+/**
+ * The IKE socket on charon.port; null, logged, when it cannot be bound
+ * (taken by another IKE daemon; below 1024 without CAP_NET_BIND_SERVICE).
+ * Port 0: never the NAT-T socket's port `avoid` (both sockets set
+ * SO_REUSEADDR, so the kernel's pick may repeat a port they hold).
+ */
+export function openIkeSocket(log: Log, port: number, avoid: number | null = null): UdpConn | null {
   try {
-    return openUdp(0, port, { batchSize: 16 });
+    for (let tries = 1; ; tries++) {
+      const c = openUdp(0, port, { batchSize: 16 });
+      if (port !== 0 || c.port !== avoid || tries === 8) return c;
+      c.close();
+    }
   } catch (e) {
     log.warn('ike_port_taken', { port, err: errText(e), effect: 'IKE is not received on it' });
     return null;

@@ -169,7 +169,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   warnNoNetAdmin(log);
   const natTPort = natTBindPort(charonConf, log);
   const { tun: policyTun, natT, raws } = openSockets(dp, log, natTPort);
-  const ikeConn = openIkeSocket(log, charonConf.port);
+  const ikeConn = openIkeSocket(log, charonConf.port, natT?.port ?? null);
   const charon = boundCharon(charonConf, ikeConn, natT, natTPort); // a random port (0) as bound
   xfrm.natTPort = charon.portNatT;
   firewall.ikePorts = [charon.port, charon.portNatT];

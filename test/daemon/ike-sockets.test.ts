@@ -25,8 +25,8 @@ test('natTBindPort: port_nat_t as set, 0 (warned) when it equals a non-zero char
 
 test('port 0: two random ports, distinct, reported in the charon settings the core gets', () => {
   const { log } = logged();
-  const ike = openIkeSocket(log, 0);
   const natT = openIkeSocket(log, 0);
+  const ike = openIkeSocket(log, 0, natT?.port ?? null);
   try {
     assert.ok(ike !== null && natT !== null);
     assert.ok(ike.port >= 1024 && natT.port >= 1024 && ike.port !== natT.port, `${ike.port} ${natT.port}`);
