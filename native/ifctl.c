@@ -253,6 +253,23 @@ static napi_value tk_tun_set_persist(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* udpPort(fd) → the local port an AF_INET socket is bound to (getsockname(2)): udpOpen with
+ * port 0 lets the kernel pick one (strongSwan's charon.port = 0, a random port). */
+static napi_value tk_udp_port(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  char subject[24];
+  struct sockaddr_in sa;
+  socklen_t salen = sizeof sa;
+  if (!tk_args(env, info, 1, argv) || !tk_int(env, argv[0], "fd", &fd)) return NULL;
+  if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
+    int err = errno;
+    snprintf(subject, sizeof subject, "fd=%d", fd);
+    return tk_throw_errno(env, err, "getsockname", subject);
+  }
+  return tk_int_value(env, ntohs(sa.sin_port));
+}
+
 static napi_value tk_close_fd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
@@ -281,6 +298,7 @@ napi_status tk_ifctl_init(napi_env env, napi_value exports) {
     { "rawOpen", tk_raw_open },
     { "rawIcmpFilter", tk_raw_icmp_filter },
     { "udpOpen", tk_udp_open },
+    { "udpPort", tk_udp_port },
     { "closeFd", tk_close_fd },
   };
   return tk_define(env, exports, fns, sizeof fns / sizeof fns[0]);

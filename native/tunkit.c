@@ -4,7 +4,7 @@
  * header listing its exports (typed in src/io/native.ts):
  *
  *   ifctl.c    tunOpen ifIndex ifGetMtu ifSetMtu ifGetFlags ifSetUp ifGetHwAddr
- *              ifSetHwAddr rawOpen udpOpen closeFd                  (tk_ifctl.h)
+ *              ifSetHwAddr rawOpen udpOpen udpPort closeFd          (tk_ifctl.h)
  *   batch.c    recvBatch sendBatch readBatch writeBatch
  *              lastSendError lastWriteError lastBatchErrors         (tk_batch.h)
  *   udp_send.c sendUdpBatch udpSendDefaults (ESP-in-UDP, no raw) (tk_udp_send.h)

@@ -1,15 +1,20 @@
-// The IKE daemon's shell: owns UDP 500, sends and receives IKE on the data
-// path's NAT-T socket (UDP 4500, RFC 3948 non-ESP marker: the data path's
-// `ike` hook hands us those), runs the core's timer, reads the swanctl.conf
-// and answers the `ike.*` control ops. Every SA and policy goes in through
-// `control` — the daemon's XfrmControl.handle, the path `tunkit xfrm` takes.
+// The IKE daemon's shell: owns the IKE socket (UDP charon.port, 500 by
+// default), sends and receives IKE on the data path's NAT-T socket (UDP
+// charon.port_nat_t, 4500 by default; RFC 3948 non-ESP marker: the data
+// path's `ike` hook hands us those), runs the core's timer, reads the
+// swanctl.conf and answers the `ike.*` control ops. Every SA and policy goes
+// in through `control` — the daemon's XfrmControl.handle, the path `tunkit
+// xfrm` takes.
 //
-//   UDP 500  ──► copy ──► IkeCore.receive ──► host.send ──► UDP 500 / 4500 (+ marker)
-//   UDP 4500 (datapath ike hook) ─┘             host.control ──► XfrmControl
+//   UDP port ──► (marker off) ──► IkeCore.receive ──► host.send ──► UDP port / port_nat_t (+ marker)
+//   UDP port_nat_t (datapath ike hook) ─┘              host.control ──► XfrmControl
 //   setTimeout(core.nextDeadline()) ──► IkeCore.tick
 //   xfrm acquire / mapping events (as `xfrm monitor` sees them) ──► core.traps / core.live
 //   NAT keepalives (0xFF) ──► the NAT-T socket, without the non-ESP marker
 //   xfrm expire events (the control API's monitor events) ──► IkeCore.expire
+//
+// The marker is strongSwan's rule (core.ts hasNonEspMarker): on any message
+// between two ports neither of which is 500, whichever socket it uses.
 
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -20,7 +25,7 @@ import { CHARON_DEFAULTS } from '../ike/charon.js';
 import type { CharonSettings } from '../ike/charon.js';
 import type { IkeConfig } from '../ike/config.js';
 import { wipeConfig } from '../ike/config.js';
-import { IKE_PORT, IkeCore, NAT_T_PORT } from '../ike/core.js';
+import { hasNonEspMarker, IkeCore } from '../ike/core.js';
 import type { Endpoint } from '../ike/core.js';
 import { loadCredentials } from '../ike/creds.js';
 import type { CredIo } from '../ike/creds.js';
@@ -75,9 +80,12 @@ export interface IkeShellDeps {
   /** One xfrm control request (XfrmControl.handle); throws VpnError when refused. */
   control(op: XfrmOp, args: Record<string, unknown>): unknown;
   readonly log: Log;
-  /** The UDP 500 socket (null: IKE is not received on 500) and the data path's NAT-T socket (4500). */
-  readonly udp500: RawConn | null;
-  readonly udp4500: RawConn | null;
+  /**
+   * The IKE socket on charon.port (null: IKE is not received there) and the
+   * data path's NAT-T socket on charon.port_nat_t (null: none).
+   */
+  readonly ikeConn: RawConn | null;
+  readonly natTConn: RawConn | null;
   /** charon.* settings (tunkitd --strongswan-conf); strongSwan's defaults when absent. */
   readonly charon?: CharonSettings;
 }
@@ -87,11 +95,14 @@ export class IkeShell {
   private timer: NodeJS.Timeout | null = null;
   private readonly one = new GatherBatch(1);
   private readonly dst = new Uint32Array(1);
-  private isUdp500Failing = false;
+  private isIkeSocketFailing = false;
+  /** The ports and the rest of charon.* (strongSwan's defaults without --strongswan-conf). */
+  private readonly charon: CharonSettings;
 
   constructor(private readonly d: IkeShellDeps) {
     const log = d.log;
     const charon = d.charon ?? CHARON_DEFAULTS;
+    this.charon = charon;
     this.core = new IkeCore({ connections: [], secrets: [] }, {
       send: (to, fromPort, data) => this.send(to, fromPort, data),
       control: (r) => { d.control(r.op, r.args as unknown as Record<string, unknown>); },
@@ -107,15 +118,15 @@ export class IkeShell {
       },
     }, charon.retransmit);
     this.core.charon = charon;
-    d.udp500?.onReceive((b, _ifx, src, meta) => this.onUdp500(b, src, meta));
-    d.udp500?.onReceiveFault((what, err) => this.onUdp500Fault(what, err));
+    d.ikeConn?.onReceive((b, _ifx, src, meta) => this.onIkeSocket(b, src, meta));
+    d.ikeConn?.onReceiveFault((what, err) => this.onIkeSocketFault(what, err));
   }
 
-  /** UDP 500's receive failing (the conn retries it, raw.ts): one line when it starts, one when it works again. */
-  private onUdp500Fault(what: string, err: Error | null): void {
-    if (err !== null && !this.isUdp500Failing) this.d.log.error('ike_receive', { socket: what, err: err.message, effect: 'retried every 100 ms' });
-    else if (err === null && this.isUdp500Failing) this.d.log.info('ike_receive_recovered', { socket: what });
-    this.isUdp500Failing = err !== null;
+  /** The IKE socket's receive failing (the conn retries it, raw.ts): one line when it starts, one when it works again. */
+  private onIkeSocketFault(what: string, err: Error | null): void {
+    if (err !== null && !this.isIkeSocketFailing) this.d.log.error('ike_receive', { socket: what, err: err.message, effect: 'retried every 100 ms' });
+    else if (err === null && this.isIkeSocketFailing) this.d.log.info('ike_receive_recovered', { socket: what });
+    this.isIkeSocketFailing = err !== null;
   }
 
   /** Loads a swanctl.conf (replacing the configuration; running SAs keep theirs) and starts `start_action = start` children. */
@@ -140,17 +151,36 @@ export class IkeShell {
     return cfg.connections.length;
   }
 
-  /** An IKE message on UDP 4500 (the data path's `ike` hook; the marker already removed). */
-  receive4500(b: Uint8Array, off: number, len: number, src: number, srcPort: number, dst: number): void {
-    this.deliver(b, off, len, { addr: ip4(src), port: srcPort }, { addr: dst !== 0 ? ip4(dst) : '', port: NAT_T_PORT });
+  /** An IKE message on the NAT-T socket (the data path's `ike` hook; the marker already removed). */
+  receiveNatT(b: Uint8Array, off: number, len: number, src: number, srcPort: number, dst: number): void {
+    this.deliver(b, off, len, { addr: ip4(src), port: srcPort }, { addr: dst !== 0 ? ip4(dst) : '', port: this.charon.portNatT });
   }
 
-  private onUdp500(b: PacketBatch, src: Uint32Array, meta: RecvMeta): void {
+  /**
+   * Datagrams on the IKE socket. Between ports neither of which is 500 an IKE
+   * message starts with the non-ESP marker, which is removed; anything else
+   * there (ESP-in-UDP, a keepalive) is dropped, as charon's receiver drops
+   * what it has no ESP handler for (the kernel decapsulates on the NAT-T
+   * socket only: socket-default sets UDP_ENCAP there).
+   */
+  private onIkeSocket(b: PacketBatch, src: Uint32Array, meta: RecvMeta): void {
+    const port = this.charon.port;
     for (let i = 0; i < b.count; i++) {
-      const len = b.sizes[i]!;
+      let len = b.sizes[i]!;
       if (len <= 0) continue;
+      let off = b.offset;
+      const buf = b.bufs[i]!;
+      const sport = meta.srcPort[i]!;
+      if (hasNonEspMarker(port, sport)) {
+        if (len <= NON_ESP_MARKER_LEN || buf[off] !== 0 || buf[off + 1] !== 0 || buf[off + 2] !== 0 || buf[off + 3] !== 0) {
+          if (this.d.log.debugOn) this.d.log.debug(`ike: ${len} bytes from ${ip4(src[i]!)}[${sport}] on UDP ${port} without the non-ESP marker: not IKE, dropped (ESP-in-UDP goes to UDP ${this.charon.portNatT})`);
+          continue;
+        }
+        off += NON_ESP_MARKER_LEN;
+        len -= NON_ESP_MARKER_LEN;
+      }
       const dst = meta.dst[i]!;
-      this.deliver(b.bufs[i]!, b.offset, len, { addr: ip4(src[i]!), port: meta.srcPort[i]! }, { addr: dst !== 0 ? ip4(dst) : '', port: IKE_PORT });
+      this.deliver(buf, off, len, { addr: ip4(src[i]!), port: sport }, { addr: dst !== 0 ? ip4(dst) : '', port });
     }
   }
 
@@ -165,15 +195,17 @@ export class IkeShell {
     this.arm();
   }
 
+  /** From the socket of fromPort (charon.port or port_nat_t), with the marker when neither port is 500. */
   private send(to: Endpoint, fromPort: number, data: Uint8Array): void {
-    if (fromPort !== NAT_T_PORT) { this.sendOn(this.d.udp500, fromPort, to, data); return; }
+    const conn = fromPort === this.charon.portNatT ? this.d.natTConn : fromPort === this.charon.port ? this.d.ikeConn : null;
+    if (!hasNonEspMarker(fromPort, to.port)) { this.sendOn(conn, fromPort, to, data); return; }
     const buf = new Uint8Array(NON_ESP_MARKER_LEN + data.length); // RFC 3948 §2.2: four zero bytes, then the IKE message
     buf.set(data, NON_ESP_MARKER_LEN);
-    this.sendOn(this.d.udp4500, fromPort, to, buf);
+    this.sendOn(conn, fromPort, to, buf);
   }
 
-  /** Bytes as they are from UDP 4500 (a NAT keepalive: no marker). */
-  private sendRaw(to: Endpoint, data: Uint8Array): void { this.sendOn(this.d.udp4500, NAT_T_PORT, to, data); }
+  /** Bytes as they are from the NAT-T socket (a NAT keepalive: no marker). */
+  private sendRaw(to: Endpoint, data: Uint8Array): void { this.sendOn(this.d.natTConn, this.charon.portNatT, to, data); }
 
   private sendOn(conn: RawConn | null, fromPort: number, to: Endpoint, buf: Uint8Array): void {
     if (conn === null || conn.dstPort === undefined) { this.d.log.warn(`ike: no socket for UDP ${fromPort}: message to ${to.addr} dropped`); return; }
@@ -281,6 +313,6 @@ export class IkeShell {
     for (const sa of [...this.core.sas.values()]) sa.wipe();
     this.core.cookies.wipe();
     wipeConfig(this.core.cfg);
-    this.d.udp500?.close();
+    this.d.ikeConn?.close();
   }
 }

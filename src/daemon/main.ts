@@ -17,9 +17,10 @@
 //   tunkitd -V | --version
 //
 // --swanctl FILE loads a swanctl.conf subset for the IKE daemon (ike-shell.ts);
-// without it IKE still listens on UDP 500 and `tunkit ike load FILE` loads one.
-// --strongswan-conf FILE reads charon's keep_alive, retransmit_* and
-// cookie_threshold* from a strongswan.conf (ike/charon.ts).
+// without it IKE still listens on charon.port (UDP 500) and `tunkit ike load FILE` loads one.
+// --strongswan-conf FILE reads charon's keep_alive, retransmit_*,
+// cookie_threshold*, port and port_nat_t from a strongswan.conf (ike/charon.ts;
+// the ports are bound by ike-sockets.ts).
 // --user USER[:GROUP]: once everything is open, drop to USER keeping only
 // CAP_NET_ADMIN and CAP_NET_RAW (privs.ts); an unknown user exits 1 at start.
 // --control-group GROUP: the socket is 0660 with GROUP, whose members may run
@@ -36,13 +37,13 @@ import { Datapath, DATAPATH_BATCH } from '../datapath/datapath.js';
 import type { TunLinux } from '../io/tun-linux.js';
 import { openUdp } from '../io/udp.js';
 import type { UdpConn } from '../io/udp.js';
-import type { RawConn } from '../io/raw.js';
 import type { PooledBatch } from '../io/pool.js';
 import type { ConfigModel } from '../config/model.js';
 import { IKE_OPS } from '../control/ike.js';
 import type { IkeOp } from '../control/ike.js';
-import { IKE_PORT } from '../ike/core.js';
+import { CHARON_DEFAULTS } from '../ike/charon.js';
 import { IkeShell, readSwanctl } from './ike-shell.js';
+import { boundCharon, natTBindPort, openIkeSocket } from './ike-sockets.js';
 import { readCharonFile } from './swanctl-files.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
 import { sweepStale, teardown } from './persist.js';
@@ -70,7 +71,7 @@ import { XfrmControl } from './xfrm-control.js';
 import { POLICY_DEV, XfrmRoutes } from './xfrm-routes.js';
 import { PolicyFirewall } from './policy-firewall.js';
 import { formatXAddr } from '../xfrm/selector.js';
-import { NAT_T_PORT, XfrmStack } from '../xfrm/xfrm.js';
+import { XfrmStack } from '../xfrm/xfrm.js';
 import type { XfrmState } from '../xfrm/state.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmOp } from '../xfrm/spec.js';
@@ -124,7 +125,7 @@ interface Running { readonly svc: Service; readonly stop: () => Promise<void>; r
 /** Wires node, datapath and control server together; applies --config before the socket opens. */
 async function start(o: Options, log: Log): Promise<Running> {
   const ikeCfg = o.swanctl !== null ? readSwanctl(o.swanctl) : null; // a bad file stops us before anything is opened
-  const charon = o.strongswanConf !== null ? readCharonFile(o.strongswanConf) : undefined; // so does a bad strongswan.conf
+  const charonConf = o.strongswanConf !== null ? readCharonFile(o.strongswanConf) : CHARON_DEFAULTS; // so does a bad strongswan.conf
   const runAs: RunAs | null = o.user !== null ? resolveUser(o.user) : null; // so does an unknown user
   const readGroup = o.controlGroup !== null ? resolveGroup(o.controlGroup) : null; // and an unknown group
   await freeSocketPath(o.socket); // and a tunkitd already serving it, before anything of its is touched
@@ -153,7 +154,7 @@ async function start(o: Options, log: Log): Promise<Running> {
     },
     xfrmPmtu: (x) => xfrmPmtu(x),
     xfrmEvents: () => setImmediate(() => xctl?.drainEvents()),
-    ike: (b, off, len, src, sport, dst) => ike?.receive4500(b, off, len, src, sport, dst),
+    ike: (b, off, len, src, sport, dst) => ike?.receiveNatT(b, off, len, src, sport, dst),
     log: (m, isRecovery) => (isRecovery === true ? log.info('datapath_recovered', { msg: m }) : log.error('datapath_fault', { err: m })),
     deviceGone: (name) => setImmediate(() => { if (gone !== null) reopenGone(gone, name); }),
   }, { now: clock, wallNow: Date.now });
@@ -170,7 +171,13 @@ async function start(o: Options, log: Log): Promise<Running> {
   });
   const svc = await startService({ node, xfrm, dp, log }, o.metricsListen);
   warnNoNetAdmin(log);
-  const { tun: policyTun, natT, raws } = openSockets(dp, log);
+  const natTPort = natTBindPort(charonConf, log);
+  const { tun: policyTun, natT, raws } = openSockets(dp, log, natTPort);
+  const ikeConn = openIkeSocket(log, charonConf.port, natT?.port ?? null);
+  const charon = boundCharon(charonConf, ikeConn, natT, natTPort); // a random port (0) as bound
+  xfrm.natTPort = charon.portNatT;
+  firewall.ikePorts = [charon.port, charon.portNatT];
+  if (charon.port !== 500 || charon.portNatT !== 4500) log.info('ike_ports', { port: charon.port, port_nat_t: charon.portNatT });
   carry = new Carriage(raws, natT?.port ?? null, policyTun !== null);
   const can = carry;
   const memory = new LinkMemory(() => linkIndexes(node), (e, f) => log.warn(e, f));
@@ -179,7 +186,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   routes.watch();
   memory.watch();
   const ctl = xctl;
-  ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, udp500: openIkeSocket(log), udp4500: natT, ...(charon !== undefined ? { charon } : {}) });
+  ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, ikeConn, natTConn: natT, charon });
   if (ikeCfg !== null) ike.apply(ikeCfg, o.swanctl!);
   let ctx: Ctx | null = null;
   const cfg = new ConfigFile({
@@ -281,38 +288,28 @@ function logPlan(log: Log, file: string, p: Plan): void {
 /**
  * The data path's sockets and the policy TUN: raw IPv4 for protocols 4, 41,
  * 47, 50 and ICMP (raw-sockets.ts; without CAP_NET_RAW, warned and left for
- * a request that needs them), the NAT-T UDP socket on 4500 (ESP-in-UDP both
- * ways, and it holds the port so no ICMP port unreachable goes out), and
- * POLICY_DEV (up, no addresses: routes point into it).
+ * a request that needs them), the NAT-T UDP socket on natTPort (charon.port_nat_t,
+ * 4500 by default, 0: random; ESP-in-UDP both ways, and it holds the port so no
+ * ICMP port unreachable goes out), and POLICY_DEV (up, no addresses: routes point into it).
  */
-function openSockets(dp: Datapath, log: Log): { tun: TunLinux | null; natT: UdpConn | null; raws: RawSockets } {
+function openSockets(dp: Datapath, log: Log, natTPort: number): { tun: TunLinux | null; natT: UdpConn | null; raws: RawSockets } {
   const raws = new RawSockets(dp, log);
   raws.start();
   // Each conn receives into the data path's arena (beside its GRO staging slab).
   const opts = (): { batchSize: number; rx: PooledBatch | undefined } => ({ batchSize: DATAPATH_BATCH, rx: dp.connRx() });
   let natT: UdpConn | null = null;
   try {
-    natT = openUdp(0, NAT_T_PORT, opts());
+    natT = openUdp(0, natTPort, opts());
     dp.addNatT(natT);
     dp.setUdpTx(natT);
   } catch (e) {
-    log.warn('natt_port_taken', { port: NAT_T_PORT, err: errText(e), effect: 'ESP-in-UDP is not received' });
+    log.warn('natt_port_taken', { port: natTPort, err: errText(e), effect: 'ESP-in-UDP is not received' });
   }
   // TSO/GRO on the policy TUN too (datapath/offload.ts): super-packets read whole,
   // split and sealed per segment (as xfrm_output_gso), received segments merged.
   const tun = openPolicyTun(log);
   if (tun !== null) dp.attachPolicy(POLICY_DEV, tun);
   return { tun, natT, raws };
-}
-
-/** UDP 500 for IKE (RFC 7296 §2); null, logged, when the port is taken (another IKE daemon). */
-function openIkeSocket(log: Log): RawConn | null {
-  try {
-    return openUdp(0, IKE_PORT, { batchSize: 16 });
-  } catch (e) {
-    log.warn('ike_port_taken', { port: IKE_PORT, err: errText(e), effect: 'IKE is not received on it' });
-    return null;
-  }
 }
 
 interface Ctx {

@@ -19,7 +19,7 @@ import { Coalescer } from './coalesce.js';
 import type { LogFn } from './log.js';
 import { NfTables } from '../io/nftables.js';
 import type { NftRules } from '../io/nftables.js';
-import { buildRuleset, COUNTERS } from '../xfrm/enforce.js';
+import { buildRuleset, COUNTERS, IKE_PORTS } from '../xfrm/enforce.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
 
 const NAMES = Object.keys(COUNTERS) as (keyof typeof COUNTERS)[];
@@ -35,6 +35,13 @@ export class PolicyFirewall {
   private readonly carried: Record<string, number> = {};
   private readonly warnedMark = new Set<string>();
   private readonly warnedSkip = new Set<string>();
+
+  /**
+   * The IKE daemon's UDP ports (charon.port, charon.port_nat_t as bound), let
+   * through whoever the peer is; the daemon sets them once its sockets are
+   * open, before any policy is added.
+   */
+  ikePorts: readonly number[] = IKE_PORTS;
 
   /** exempt: tunkit's devices whose traffic it policy-checks itself (the policy TUN, xfrm interfaces). */
   constructor(private readonly xfrm: XfrmStack, private readonly exempt: () => string[], private readonly warn: LogFn,
@@ -53,7 +60,7 @@ export class PolicyFirewall {
   private rebuild(): void {
     const exempt = this.exempt();
     this.lastKey = exempt.join(' ');
-    const rs = buildRuleset(this.xfrm.spd, this.xfrm.sad, exempt);
+    const rs = buildRuleset(this.xfrm.spd, this.xfrm.sad, exempt, this.ikePorts);
     this.note(rs.skipped);
     const isEmpty = rs.output.length === 0 && rs.input.length === 0 && rs.forward.length === 0;
     const ok = this.op(isEmpty ? 'delete table inet tunkit' : 'apply table inet tunkit', (nft) => {

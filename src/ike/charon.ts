@@ -10,7 +10,17 @@
 //     cookie_threshold_ip = 3     the same, per peer address
 //     fragment_size = 1280        largest IP datagram of an IKE fragment we send (RFC 7383; 0: 576 IPv4 / 1280 IPv6)
 //     max_packet = 10000          most bytes a message reassembled from the peer's fragments may hold
+//     port = 500                  local UDP port of IKE (RFC 7296 §2; 0: a random port)
+//     port_nat_t = 4500           local UDP port of IKE after the NAT-T float and of ESP-in-UDP
+//                                 (RFC 3948; 0: a random port)
 //   }
+//
+// As strongSwan's socket-default plugin: 0 binds a port the kernel picks,
+// and a port_nat_t equal to a non-zero port is taken as 0 ("IKE ports can't
+// be equal, will allocate NAT-T port randomly"). That rule, and learning the
+// ports picked, belong to the daemon that binds the sockets (main.ts
+// ikeSockets); this parser keeps the values as written. Ports below 1024
+// need CAP_NET_BIND_SERVICE; 1024 and up need no capability at all.
 //
 // Any other key under charon (or any section but charon) is refused with
 // FILE:LINE: key, like swanctl.conf's keys. Pure: the caller reads the file.
@@ -30,12 +40,19 @@ export interface CharonSettings {
   readonly fragmentSize: number;
   /** Bytes a reassembled message may hold. */
   readonly maxPacket: number;
+  /**
+   * Our UDP port for IKE (charon.port), and for IKE after the NAT-T float and
+   * ESP-in-UDP (charon.port_nat_t). 0 (random) as parsed; the ports the
+   * sockets are bound to once the daemon opened them (IkeShell's charon).
+   */
+  readonly port: number;
+  readonly portNatT: number;
 }
 
 /** strongSwan 5.9's defaults. */
 export const CHARON_DEFAULTS: CharonSettings = {
   retransmit: STRONGSWAN_RETRANSMIT, keepAliveMs: 20_000, cookieThreshold: 30, cookieThresholdIp: 3,
-  fragmentSize: 1280, maxPacket: 10_000,
+  fragmentSize: 1280, maxPacket: 10_000, port: 500, portNatT: 4500,
 };
 
 /** Smallest fragment_size taken: an IPv6 fragment of it still carries content with any supported cipher. */
@@ -53,6 +70,11 @@ export function parseCharonConf(text: string, file: string): CharonSettings {
     if (n === null || !ok(n)) throw new SwanctlError(file, it.line, `charon.${key}`, `"${it.value}" is not ${what}`);
     return n;
   };
+  const port = (it: Extract<Item, { kind: 'value' }>, key: string): number => {
+    const v = it.value.trim();
+    if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new SwanctlError(file, it.line, `charon.${key}`, `"${it.value}" is not a port from 0 (random) to 65535`);
+    return Number(v);
+  };
   for (const top of root.items) {
     const name = top.kind === 'value' ? top.key : top.name;
     if (top.kind !== 'section' || name !== 'charon') throw new SwanctlError(file, top.line, name, 'is not supported by tunkit (only the charon section)');
@@ -67,6 +89,8 @@ export function parseCharonConf(text: string, file: string): CharonSettings {
       else if (key === 'cookie_threshold_ip') s = { ...s, cookieThresholdIp: num(it, key, Number.isInteger, 'a whole number') };
       else if (key === 'fragment_size') s = { ...s, fragmentSize: num(it, key, (n) => n === 0 || (Number.isInteger(n) && n >= MIN_FRAGMENT_SIZE && n <= 65535), `0 or a whole number from ${MIN_FRAGMENT_SIZE} to 65535`) };
       else if (key === 'max_packet') s = { ...s, maxPacket: num(it, key, (n) => Number.isInteger(n) && n >= 1280 && n <= 1_048_576, 'a whole number from 1280 to 1048576') };
+      else if (key === 'port') s = { ...s, port: port(it, key) };
+      else if (key === 'port_nat_t') s = { ...s, portNatT: port(it, key) };
       else throw new SwanctlError(file, it.line, `charon.${key}`, 'is not supported by tunkit (it would be silently ignored, so it is refused)');
     }
   }

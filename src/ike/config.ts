@@ -73,6 +73,12 @@ export interface ConnConfig {
   readonly localAddrs: readonly string[];
   /** Peer addresses; the first literal is where we initiate to. */
   readonly remoteAddrs: readonly string[];
+  /**
+   * swanctl `remote_port` (default 500): the peer's UDP port we initiate to.
+   * Only 500 floats to 4500 on NAT detection (RFC 7296 §2.23, strongSwan's
+   * float_ports); any other is kept, so it must be the peer's NAT-T port.
+   */
+  readonly remotePort: number;
   readonly proposals: readonly ProposalSpec[];
   /** strongSwan `encap = yes`: fake a NAT so ESP goes in UDP (RFC 3948) even without one. */
   readonly encap: boolean;

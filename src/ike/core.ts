@@ -57,7 +57,11 @@ export type { Endpoint } from './sa.js';
 
 /** What the core asks of its shell. All synchronous. */
 export interface IkeHost {
-  /** Sends one IKE message from our port `fromPort` (500 or 4500; 4500 adds the non-ESP marker). */
+  /**
+   * Sends one IKE message from our port `fromPort` (charon.port or
+   * charon.port_nat_t: the shell's socket of that port), with the non-ESP
+   * marker before it when hasNonEspMarker(fromPort, to.port).
+   */
   send(to: Endpoint, fromPort: number, data: Uint8Array): void;
   /** Applies one xfrm control request; throws (a VpnError) when the daemon refuses it. */
   control(r: XfrmRequest): void;
@@ -65,14 +69,23 @@ export interface IkeHost {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
   /** n cryptographically random bytes (SPIs, nonces, DH private values, IVs). */
   random(n: number): Uint8Array;
-  /** Sends one NAT keepalive (RFC 3948 §2.3: the single byte 0xFF) from UDP 4500; absent: none are sent. */
+  /** Sends one NAT keepalive (RFC 3948 §2.3: the single byte 0xFF) from our NAT-T port (charon.port_nat_t); absent: none are sent. */
   keepalive?(to: Endpoint): void;
   /** An xfrm state as `xfrm.state.get` answers (keys only when asked), null when absent; absent: counters unknown. */
   getState?(id: StateId, keys: boolean): StateRecord | null;
 }
 
+/** IKE's well-known port (RFC 7296 §2) and the NAT-T port a peer on it floats to (§2.23); ours are charon.port and charon.port_nat_t. */
 export const IKE_PORT = 500;
 export const NAT_T_PORT = 4500;
+
+/**
+ * Whether an IKE message between these UDP ports carries the four-byte
+ * non-ESP marker (RFC 3948 §2.2): when neither is 500, the rule strongSwan's
+ * sender and receiver apply, so custom ports (charon.port, remote_port)
+ * share their socket with ESP-in-UDP as 4500 does.
+ */
+export const hasNonEspMarker = (localPort: number, remotePort: number): boolean => localPort !== IKE_PORT && remotePort !== IKE_PORT;
 
 export class IkeCore {
   /** IKE SAs by our SPI (16 hex digits). */
@@ -232,7 +245,7 @@ export class IkeCore {
       this.flush(sa);
       return;
     }
-    // RFC 7296 §2.23: a request from a new address or port (NAT-T float to 4500) moves where we answer.
+    // RFC 7296 §2.23: a request from a new address or port (the NAT-T float) moves where we answer.
     sa.remote = { ...from };
     sa.local = { addr: local.addr !== '' ? local.addr : sa.local.addr, port: local.port };
     sa.peerMid = (h.messageId + 1) >>> 0;
@@ -256,7 +269,7 @@ export class IkeCore {
   seal(sa: IkeSa, exchange: number, mid: number, isResp: boolean, inner: readonly Payload[]): Uint8Array[] {
     const k = sa.skOut!;
     const nextIv = (): Uint8Array => counterIv(sa.ivSeq++, k.encr.ivLen, this.host.random(k.encr.ivLen));
-    const max = sa.isFragOk && sendsFrag(sa.conn.fragmentation) ? datagramBudget(this.charon.fragmentSize, sa.remote.addr, sa.local.port !== IKE_PORT) : null;
+    const max = sa.isFragOk && sendsFrag(sa.conn.fragmentation) ? datagramBudget(this.charon.fragmentSize, sa.remote.addr, hasNonEspMarker(sa.local.port, sa.remote.port)) : null;
     const out = sealMaybeFragmented(this.hdr(sa, exchange, mid, isResp), inner, k, nextIv, max);
     if (out.length > 1) this.frags.sent(this.host, `${sa.conn.name}[${sa.uniqueId}]: ${exchangeName(exchange)}`, out);
     return out;

@@ -13,7 +13,7 @@
 //                       each sealed on its own (its own IV and ICV); fragment 1
 //                       carries the first inner type, the others 0. The budget is
 //                       charon.fragment_size (a whole IP datagram) less the IP and
-//                       UDP headers and the non-ESP marker on 4500 (§2.5.1).
+//                       UDP headers and the non-ESP marker between non-500 ports (§2.5.1).
 //                       A retransmission resends every fragment (core.ts).
 //   receive (§2.6)      each fragment is authenticated and decrypted alone before
 //                       it counts; duplicates and fragments with fewer Total
@@ -48,7 +48,7 @@ export const MAX_FRAGMENTS = 255;
 /**
  * UDP payload bytes one IKE datagram of ours may take: fragment_size (a
  * whole IP datagram; 0 = 576 for IPv4, 1280 for IPv6, as charon's 0) less
- * the IPv4 (20) or IPv6 (40) header, UDP (8) and, on 4500, the non-ESP
+ * the IPv4 (20) or IPv6 (40) header, UDP (8) and, between ports neither of which is 500 (core.ts hasNonEspMarker), the non-ESP
  * marker (4) (RFC 7383 §2.5.1; no IP options assumed).
  */
 export function datagramBudget(fragmentSize: number, remoteAddr: string, isNatT: boolean): number {

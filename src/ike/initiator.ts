@@ -5,7 +5,7 @@
 //                                  <--  HDR, SAr1, KEr, Nr, N(NAT_D_*), [N(SIGNATURE_HASH_ALGORITHMS),]
 //                                        [N(IKEV2_FRAGMENTATION_SUPPORTED),] [CERTREQ]
 //     (or N(INVALID_KE_PAYLOAD): retry once with the group asked for; N(COOKIE): resend with it first)
-//   HDR, SK {IDi, [CERT+,] N(INITIAL_CONTACT), [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr}  -->  (UDP 4500 once a NAT is seen;
+//   HDR, SK {IDi, [CERT+,] N(INITIAL_CONTACT), [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr}  -->  (charon.port_nat_t once a NAT is seen;
 //                                        SKF fragments when both announced them and it is too big: frag.ts)
 //                                  <--  HDR, SK {IDr, [CERT+,] AUTH, SAr2, TSi, TSr}
 //
@@ -24,7 +24,7 @@ import type { AuthSide } from './authn.js';
 import { localIdentity } from './certs.js';
 import { childKeyLens, installRequests, isPolicyable } from './child.js';
 import type { ChildConfig, ConnConfig } from './config.js';
-import { findError, findNotify, first, NAT_T_PORT, notify } from './core.js';
+import { findError, findNotify, first, IKE_PORT, NAT_T_PORT, notify } from './core.js';
 import type { IkeCore } from './core.js';
 import { newKeyExchange, privLen } from './dh.js';
 import { announcesFrag } from './frag.js';
@@ -46,7 +46,7 @@ export function startInitiator(core: IkeCore, conn: ConnConfig, child: ChildConf
   if (local === undefined) throw new VpnError('EINVAL', `connection ${conn.name}: local_addrs needs an address to initiate from`, 'local_addrs');
   let spiI = core.host.random(8);
   while (spiI.every((x) => x === 0)) spiI = core.host.random(8);
-  const sa = new IkeSa(core.nextUniqueId(), conn, true, spiI, { addr: local, port: 500 }, { addr: remote, port: 500 });
+  const sa = new IkeSa(core.nextUniqueId(), conn, true, spiI, { addr: local, port: core.charon.port }, { addr: remote, port: conn.remotePort });
   sa.createdMs = core.now;
   sa.childCfg = child;
   core.register(sa);
@@ -136,11 +136,18 @@ function onInitResponse(core: IkeCore, sa: IkeSa, raw: Uint8Array, ps: readonly 
   sa.setSkKeys();
   sa.msg2 = raw;
   detectNat(sa, ps, sa.spiR);
-  if (sa.isNat) {
-    sa.local = { ...sa.local, port: NAT_T_PORT };
-    sa.remote = { ...sa.remote, port: NAT_T_PORT };
-  }
+  if (sa.isNat) floatPorts(core, sa);
   sendAuth(core, sa);
+}
+
+/**
+ * RFC 7296 §2.23's float once a NAT is seen, as strongSwan's float_ports:
+ * our charon.port moves to charon.port_nat_t; the peer's 500 moves to 4500,
+ * while any other remote_port is kept (it names the peer's NAT-T port).
+ */
+export function floatPorts(core: IkeCore, sa: IkeSa): void {
+  if (sa.local.port === core.charon.port) sa.local = { ...sa.local, port: core.charon.portNatT };
+  if (sa.remote.port === IKE_PORT) sa.remote = { ...sa.remote, port: NAT_T_PORT };
 }
 
 /** The child's configured selectors with `dynamic` resolved to the IKE addresses. */

@@ -11,7 +11,7 @@
 // - close_action: the same actions when the peer deletes a Child SA or the
 //   IKE SA (informational.ts calls peerDeletes).
 // - NAT keepalives (RFC 3948 §2.3, charon.keep_alive): from the side behind a
-//   NAT, one 0xFF byte from 4500 to the peer's NAT-T port when nothing (IKE
+//   NAT, one 0xFF byte from our NAT-T port (charon.port_nat_t) to the peer's when nothing (IKE
 //   or ESP) went to the peer for the interval.
 // - Following the peer (RFC 7296 §2.23; charon's ike_sa update_hosts →
 //   child_sa update → kernel update_sa): an authenticated IKE message, or an
@@ -214,7 +214,7 @@ export class Liveness {
 
   private keepalive(sa: IkeSa, s: LiveState, now: number): void {
     const every = this.core.charon.keepAliveMs;
-    if (every <= 0 || s.kaAtMs === null || s.kaAtMs > now || !sa.isNatLocal || sa.remote.port === 500) return;
+    if (every <= 0 || s.kaAtMs === null || s.kaAtMs > now || !sa.isNatLocal || sa.local.port !== this.core.charon.portNatT) return; // from the NAT-T socket only
     const lastOut = Math.max(s.lastOutMs, this.lastSend.get(epKey(sa.remote)) ?? -Infinity);
     if (now - lastOut < every) { s.kaAtMs = lastOut + every; return; }
     s.kaAtMs = now + every;

@@ -1,6 +1,6 @@
 // A swanctl.conf subset (strongSwan's settings syntax, swanctl.conf(5)):
 //
-//   connections { NAME { version local_addrs remote_addrs proposals encap fragmentation rekey_time rand_time over_time
+//   connections { NAME { version local_addrs remote_addrs remote_port proposals encap fragmentation rekey_time rand_time over_time
 //                        local { auth id certs } remote { auth id cacerts }
 //                        dpd_delay dpd_timeout (actions.ts)
 //                        children { NAME { local_ts remote_ts esp_proposals mode start_action
@@ -234,7 +234,7 @@ function child(file: string, sec: Section, path: string): ChildConfig {
 function connection(file: string, sec: Section): ConnConfig {
   const path = `connections.${sec.name}.`;
   const r: Reader = new Reader(file, sec, path);
-  r.check(['version', 'local_addrs', 'remote_addrs', 'proposals', 'encap', 'fragmentation', ...CONN_LIVE_KEYS, 'rekey_time', 'rand_time', 'over_time'], ['local', 'remote', 'children']);
+  r.check(['version', 'local_addrs', 'remote_addrs', 'remote_port', 'proposals', 'encap', 'fragmentation', ...CONN_LIVE_KEYS, 'rekey_time', 'rand_time', 'over_time'], ['local', 'remote', 'children']);
   const version = r.value('version')?.value ?? '0';
   if (version !== '0' && version !== '2') r.fail('version', `IKE version ${version} is not supported (0 or 2)`);
   const encap = r.value('encap')?.value ?? 'no';
@@ -246,6 +246,8 @@ function connection(file: string, sec: Section): ConnConfig {
     for (const a of l) if (a !== '%any' && parseTs(a, null) === null) r.fail(key, `"${a}" is not an address (hostnames are not supported)`);
     return l;
   };
+  const port = r.value('remote_port')?.value ?? '500';
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) r.fail('remote_port', `"${port}" is not a port from 1 to 65535`);
   const kids = r.sub('children');
   const children: ChildConfig[] = [];
   if (kids !== undefined) {
@@ -254,7 +256,7 @@ function connection(file: string, sec: Section): ConnConfig {
     for (const c of kr.sections()) children.push(child(file, c, `${path}children.${c.name}.`));
   }
   return {
-    name: sec.name, localAddrs: addrs('local_addrs'), remoteAddrs: addrs('remote_addrs'),
+    name: sec.name, localAddrs: addrs('local_addrs'), remoteAddrs: addrs('remote_addrs'), remotePort: Number(port),
     proposals: proposals(r, 'proposals', PROTO_IKE, DEFAULT_IKE), encap: encap === 'yes',
     fragmentation: frag as FragMode, local: peerAuth(file, r.sub('local'), `${path}local.`, '', 'local'), remote: peerAuth(file, r.sub('remote'), `${path}remote.`, '%any', 'remote'),
     children, dpd: readDpd(r), life: ikeLife(r),

@@ -64,6 +64,8 @@ export interface NativeAddon {
    * (RFC 3948) and IKE, with IP_RECVTOS; UDP_ENCAP is not set, the daemon demultiplexes.
    */
   udpOpen(addr: number, port: number): number;
+  /** The local port a udpOpen socket is bound to (getsockname(2)): the kernel's pick after port 0. */
+  udpPort(fd: number): number;
   /** close(2). */
   closeFd(fd: number): void;
   /**
@@ -169,7 +171,7 @@ export interface NativeAddon {
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'tunSetOffload', 'tunSetPersist', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
-  'rawOpen', 'rawIcmpFilter', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'sendUdpBatch', 'udpSendDefaults', 'readBatch', 'writeBatch', 'lastSendError',
+  'rawOpen', 'rawIcmpFilter', 'udpOpen', 'udpPort', 'closeFd', 'recvBatch', 'sendBatch', 'sendUdpBatch', 'udpSendDefaults', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv', 'sdNotify',
   'lookupUser', 'lookupGroup', 'dropPrivileges', 'peerCred',
 ];

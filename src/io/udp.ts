@@ -58,11 +58,19 @@ export class UdpTxMeta {
   }
 }
 
-/** Opens a UDP socket bound to addr:port (host-order u32, 0 = any); port < 1024 needs CAP_NET_BIND_SERVICE. */
+/** Opens a UDP socket bound to addr:port (host-order u32, 0 = any; port 0: the kernel picks one, `port` tells which); port < 1024 needs CAP_NET_BIND_SERVICE. */
 export function openUdp(addr: number, port: number, opts: Omit<RawOptions, 'isUdp'> = {}): UdpConn {
   const n = loadNative();
-  const open = (): number => n.udpOpen(addr, port);
-  return new UdpConn(n, open(), port, { ...opts, reopen: open, label: `udp ${port}` });
+  const fd = n.udpOpen(addr, port);
+  let bound = port;
+  try {
+    if (port === 0) bound = n.udpPort(fd); // a port the kernel picked (strongSwan's charon.port = 0)
+  } catch (e) {
+    n.closeFd(fd);
+    throw e;
+  }
+  // A socket opened anew (raw.ts reopen) binds the port this one got, not another random one.
+  return new UdpConn(n, fd, bound, { ...opts, reopen: () => n.udpOpen(addr, bound), label: `udp ${bound}` });
 }
 
 export class UdpConn extends RawConn {

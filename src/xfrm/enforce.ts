@@ -64,7 +64,8 @@ export interface Ruleset {
   readonly skipped: readonly { readonly policy: XfrmPolicy; readonly reason: string }[];
 }
 
-const IKE_PORTS = [500, 4500] as const;
+/** IKE's and NAT-T's default ports; the daemon passes charon.port and charon.port_nat_t. */
+export const IKE_PORTS: readonly number[] = [500, 4500];
 const IPPROTO_GRE = 47;
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
@@ -158,18 +159,18 @@ function peers(spd: Spd, sad: Sad): XAddr[] {
 
 /**
  * Accept rules for the IPsec traffic itself: ESP with each peer (daddr on
- * output, saddr on the others), then IKE and NAT-T by port — from our port
- * 500/4500 on output, to it on input/forward — whoever the peer is, as the
+ * output, saddr on the others), then IKE and NAT-T by port — from our ports
+ * (`ikePorts`: charon.port and port_nat_t) on output, to them on input/forward — whoever the peer is, as the
  * kernel exempts an IKE daemon's sockets (bypass socket policies) before it
  * knows its peers.
  */
-export function peerRules(list: readonly XAddr[], isOut: boolean): NftExpr[][] {
+export function peerRules(list: readonly XAddr[], isOut: boolean, ikePorts: readonly number[] = IKE_PORTS): NftExpr[][] {
   const rules: NftExpr[][] = [];
   for (const a of list) {
     const family = a.family === 6 ? 6 : 4;
     rules.push([...nfproto(family), ...addrMatch({ ...a, plen: family === 4 ? 32 : 128 }, !isOut), ...l4proto(IPPROTO_ESP), ACCEPT]);
   }
-  for (const port of IKE_PORTS) rules.push([...l4proto(IPPROTO_UDP), ...fieldMatch(isOut ? 0 : 2, 2, port, 0xffff), ACCEPT]);
+  for (const port of ikePorts) rules.push([...l4proto(IPPROTO_UDP), ...fieldMatch(isOut ? 0 : 2, 2, port, 0xffff), ACCEPT]);
   return rules;
 }
 
@@ -182,7 +183,7 @@ function verdictOf(p: XfrmPolicy, chain: ChainName): CounterName | null {
 
 /** The rules of one chain; empty when its direction has neither policies nor a block default. */
 function chainRules(chain: ChainName, spd: Spd, peerList: readonly XAddr[], exempt: readonly string[],
-  skipped: { policy: XfrmPolicy; reason: string }[]): NftExpr[][] {
+  skipped: { policy: XfrmPolicy; reason: string }[], ikePorts: readonly number[]): NftExpr[][] {
   const dir = DIR_OF[chain];
   const isOut = chain === 'output';
   const isBlock = spd.defaults[DEFAULT_OF[chain]] === 'block';
@@ -190,7 +191,7 @@ function chainRules(chain: ChainName, spd: Spd, peerList: readonly XAddr[], exem
   if (pols.length === 0 && !isBlock) return [];
   const key = isOut ? NFT_META_OIFNAME : NFT_META_IIFNAME;
   const rules: NftExpr[][] = ['lo', ...exempt].map((d) => [...meta(key, ifname(d)), ACCEPT]);
-  rules.push(...peerRules(peerList, isOut));
+  rules.push(...peerRules(peerList, isOut, ikePorts));
   for (const p of pols) {
     const v = verdictOf(p, chain);
     const fams: (4 | 6)[] = p.sel.family === 0 ? [4, 6] : [p.sel.family];
@@ -209,15 +210,16 @@ function chainRules(chain: ChainName, spd: Spd, peerList: readonly XAddr[], exem
 
 /**
  * The whole ruleset for the SPD's current state. `exempt`: tunkit's own
- * devices whose packets it policy-checks itself (the policy TUN, xfrm interfaces).
+ * devices whose packets it policy-checks itself (the policy TUN, xfrm interfaces);
+ * `ikePorts`: the IKE daemon's UDP ports (charon.port, charon.port_nat_t).
  */
-export function buildRuleset(spd: Spd, sad: Sad, exempt: readonly string[]): Ruleset {
+export function buildRuleset(spd: Spd, sad: Sad, exempt: readonly string[], ikePorts: readonly number[] = IKE_PORTS): Ruleset {
   const skipped: { policy: XfrmPolicy; reason: string }[] = [];
   const list = peers(spd, sad);
   return {
-    output: chainRules('output', spd, list, exempt, skipped),
-    input: chainRules('input', spd, list, exempt, skipped),
-    forward: chainRules('forward', spd, list, exempt, skipped),
+    output: chainRules('output', spd, list, exempt, skipped, ikePorts),
+    input: chainRules('input', spd, list, exempt, skipped, ikePorts),
+    forward: chainRules('forward', spd, list, exempt, skipped, ikePorts),
     skipped,
   };
 }

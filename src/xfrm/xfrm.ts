@@ -80,6 +80,13 @@ export class XfrmStack {
    * `tunkit stats` shows them.
    */
   readonly natT = { keepalives: 0, ike: 0 };
+  /**
+   * The NAT-T socket's UDP port (charon.port_nat_t; the daemon sets it when
+   * it binds one): inputUdp's rebuilt header goes to it, and input() takes
+   * UDP to it as RFC 3948 traffic — the kernel's UDP_ENCAP socket option,
+   * which marks a socket rather than a port.
+   */
+  natTPort = NAT_T_PORT;
   private ident = 1;
   private readonly flow = new Flow();
   private readonly ip4 = new Ip4Packet();
@@ -222,7 +229,7 @@ export class XfrmStack {
    * `tos`. The kernel's xfrm4_udp_encap_rcv sees the IP and UDP headers; the
    * socket does not deliver them, so the 28 bytes before off (headroom the
    * caller guarantees: RangeError otherwise) get an IPv4 header (TTL 64, no
-   * options, valid checksum) and a UDP header to port 4500, and input()
+   * options, valid checksum) and a UDP header to natTPort, and input()
    * applies every rule once: keepalive, IKE marker, ESP, mapping events,
    * ECN from the TOS, transport mode's rebuilt header.
    */
@@ -243,7 +250,7 @@ export class XfrmStack {
     put32(b, ip + 16, dst);
     put16(b, ip + 10, checksum16(b, ip, 20));
     put16(b, ip + 20, sport);
-    put16(b, ip + 22, NAT_T_PORT);
+    put16(b, ip + 22, this.natTPort);
     put16(b, ip + 24, len + 8);
     put16(b, ip + 26, 0);
     return this.input(b, ip, len + 28, ifindex, nowMs, r);
@@ -256,7 +263,7 @@ export class XfrmStack {
 
   /** RFC 3948 §2: keepalive 0xFF, non-ESP marker (IKE), else ESP; also raises NAT mapping events. */
   private udpInput(b: Uint8Array, ipOff: number, hl: number, off: number, len: number, nowMs: number, r: XfrmResult): XVerdict {
-    if (len < 8 || be16(b, off + 2) !== NAT_T_PORT) {
+    if (len < 8 || be16(b, off + 2) !== this.natTPort) {
       r.verdict = XVerdict.NotEsp;
       return XVerdict.NotEsp;
     }

@@ -12,7 +12,7 @@ test('UDP 500 recvmmsg failing: logged once, its recovery once; the socket is po
   const fake = new FakeSocketAddon();
   const udp500 = new RawConn(fake.asAddon(), 11, 17, { batchSize: 4, mtu: 1500, isUdp: true, label: 'udp 500' });
   const lines: string[] = [];
-  const ike = new IkeShell({ control: () => null, log: new Log({ out: (l) => lines.push(l), journal: true }), udp500, udp4500: null });
+  const ike = new IkeShell({ control: () => null, log: new Log({ out: (l) => lines.push(l), journal: true }), ikeConn: udp500, natTConn: null });
   try {
     fake.script.push('ENOMEM', 'ENOMEM', 'ENOMEM');
     fake.fire();

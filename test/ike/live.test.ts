@@ -149,6 +149,18 @@ describe('NAT keepalives and following the peer', () => {
     assert.equal(p.hb.keepalives.length, 0, 'b is not behind a NAT');
   });
 
+  it('on charon.port_nat_t 14500 and remote_port 14500 the keepalives go from there to the peer\'s 14500', () => {
+    const p = makeLive({ encap: true, conn: 'remote_port = 14500' });
+    const ports = { ...CHARON_DEFAULTS, port: 1500, portNatT: 14500 };
+    p.a.charon = ports;
+    p.b.charon = ports;
+    up(p);
+    assert.equal([...p.a.sas.values()][0]!.local.port, 14500, 'floated to port_nat_t');
+    run(p, 41_000, true);
+    assert.equal(p.ha.keepalives.length, 2, 'every 20 s');
+    assert.ok(p.ha.keepalives.every((k) => k.port === 14500), JSON.stringify(p.ha.keepalives));
+  });
+
   it('outbound ESP keeps keepalives away', () => {
     const p = makeLive({ encap: true });
     up(p);

@@ -56,7 +56,7 @@ export interface Algs { readonly ike: string; readonly esp: string }
  * is the point). nat: tunkit's address is the one behind the NAT, and
  * strongSwan's peer is the NAT's outside address.
  */
-export function swanctlConf(me: 't' | 's', a: Algs, opts: { psk: string; encap: boolean; nat?: boolean }): string {
+export function swanctlConf(me: 't' | 's', a: Algs, opts: { psk: string; encap: boolean; nat?: boolean; connExtra?: string }): string {
   const peer = me === 't' ? 's' : 't';
   const isNat = opts.nat === true;
   const local = isNat && me === 't' ? NAT.t : OUTER[me];
@@ -64,6 +64,7 @@ export function swanctlConf(me: 't' | 's', a: Algs, opts: { psk: string; encap: 
   return gwConf({
     comment: `${me === 't' ? 'tunkit' : 'strongSwan'} side`, me, peer, localAddrs: local, remoteAddrs: remote,
     ike: a.ike, esp: a.esp, localTs: `${INNER[me]}/32`, remoteTs: `${INNER[peer]}/32`, encap: opts.encap, psk: opts.psk,
+    ...(opts.connExtra !== undefined ? { connExtra: opts.connExtra } : {}),
   });
 }
 
@@ -99,14 +100,16 @@ export class SwanPair {
    * Starts charon and tunkitd with these configurations; resolves once both
    * answer. sSub: a subdirectory of dir for strongSwan's s.conf (swanctl
    * --load-all loads x509/, x509ca/, private/ beside the file it is given).
+   * charon: lines for both sides' charon { } (tunkitd's --strongswan-conf).
    */
-  async start(tConf: string, sConf: string, sSub = ''): Promise<void> {
+  async start(tConf: string, sConf: string, sSub = '', charon = ''): Promise<void> {
     writeFileSync(join(this.dir, 't.conf'), tConf, { mode: 0o600 });
     mkdirSync(join(this.dir, sSub), { recursive: true });
     writeFileSync(join(this.dir, sSub, 's.conf'), sConf, { mode: 0o600 });
     writeFileSync(join(this.dir, 'strongswan.conf'), `charon {
   install_routes = yes
   retransmit_tries = 2
+  ${charon}
   filelog {
     test {
       path = ${join(this.dir, 'charon.log')}
@@ -124,7 +127,12 @@ export class SwanPair {
     this.charon = this.sns.spawn('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs tunkit-ike-run /run && exec /usr/lib/ipsec/charon'],
       { STRONGSWAN_CONF: join(this.dir, 'strongswan.conf') });
     this.charon.stderr?.setEncoding('utf8').on('data', (d: string) => { this.charonLog += d; });
-    this.tunkitd = this.tns.spawn(TUNKITD, ['--socket', this.tsock, '--swanctl', join(this.dir, 't.conf')]);
+    const tArgs = ['--socket', this.tsock, '--swanctl', join(this.dir, 't.conf')];
+    if (charon !== '') {
+      writeFileSync(join(this.dir, 't.strongswan.conf'), `charon {\n${charon}\n}\n`);
+      tArgs.push('--strongswan-conf', join(this.dir, 't.strongswan.conf'));
+    }
+    this.tunkitd = this.tns.spawn(TUNKITD, tArgs);
     this.tunkitd.stderr?.setEncoding('utf8').on('data', (d: string) => { this.tunkitdLog += d; });
     for (let i = 0; i < 100 && !(existsSync(join(this.dir, 'charon.vici')) && existsSync(this.tsock)); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(existsSync(this.tsock), `tunkitd did not start:\n${this.tunkitdLog}`);

@@ -8,7 +8,7 @@
 // deletes the namespaces.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import type { IkeSaRecord } from '../../src/control/ike.js';
 import { natRouter, Netns, vethPair } from '../../src/demo/netns.js';
 import { REPO_ROOT } from '../util/paths.js';
 import { sleep, TUNKIT, TUNKITD } from './pair.js';
+import { asUser, LAUNCHER, withIpsec0 } from './privs-fixture.js';
+import type { TestUser } from './privs-fixture.js';
 import { gwConf } from '../util/swanctl-conf.js';
 
 export const INNER = { left: '203.0.113.1', right: '203.0.113.17' } as const;
@@ -30,6 +32,11 @@ export interface SideOpts {
   readonly charon?: string;
   /** Certificate authentication (auth = pubkey both ways) instead of the PSK: the files go in x509/, private/, x509ca/ beside the conf. */
   readonly pubkey?: PubkeyOpts;
+  /**
+   * Runs the daemon as this user with no capabilities at all (zerocap.test.ts):
+   * root pre-creates ipsec0 for it, the test's files become its own.
+   */
+  readonly zeroCap?: TestUser;
 }
 
 export interface PubkeyOpts {
@@ -97,7 +104,10 @@ export class IkeNet {
       args.push('--strongswan-conf', sc);
     }
     this.logs[s] = '';
-    const d = this.ns[s].spawn(TUNKITD, args);
+    const u = o.zeroCap;
+    if (u !== undefined) for (const f of [this.dir, conf, ...args.filter((a) => a.endsWith('.conf'))]) chownSync(f, u.uid, u.gid);
+    const d = u === undefined ? this.ns[s].spawn(TUNKITD, args)
+      : this.ns[s].spawn('sh', [...withIpsec0(u).slice(1), ...LAUNCHER, ...asUser(u, ''), process.execPath, TUNKITD, ...args]);
     d.stderr?.setEncoding('utf8').on('data', (x: string) => { this.logs[s] += x; });
     d.stdout?.setEncoding('utf8').on('data', (x: string) => { this.logs[s] += x; });
     this.daemons[s] = d;

@@ -14,6 +14,10 @@ import { readFileSync } from 'node:fs';
 export const LAUNCHER = ['unshare', '-m', 'sh', '-c',
   'mount -t tmpfs -o mode=0755,size=64k tkpriv /dev/net && mknod -m 0666 /dev/net/tun c 10 200 && exec "$@"', 'sh'];
 
+/** Pre-creates ipsec0 for `user` (as root, in the daemon's namespace) before the launcher runs the daemon. */
+export const withIpsec0 = (user: TestUser): string[] => ['sh', '-c',
+  `ip tuntap add dev ipsec0 mode tun user ${user.uid} vnet_hdr && ip link set dev ipsec0 alias tunkitd up && exec "$@"`, 'sh'];
+
 export interface TestUser { readonly spec: string; readonly uid: number; readonly gid: number; readonly remove: () => void }
 
 const ids = (name: string, db: 'passwd' | 'group'): string[] | null => {

@@ -23,17 +23,13 @@ import type { TestContext } from 'node:test';
 import { Netns } from '../../src/demo/netns.js';
 import { Capture, describe, INNER, installSas, key, OUTER, sa, settleStates, states } from './esp-fixture.js';
 import { Pair, requireRoot, SIDES, sleep, TUNKITD, within } from './pair.js';
-import { asUser, creds, LAUNCHER, testUser } from './privs-fixture.js';
+import { asUser, creds, LAUNCHER, testUser, withIpsec0 } from './privs-fixture.js';
 import type { TestUser } from './privs-fixture.js';
 
 const ENCAP = ['encap', 'espinudp', '4500', '4500', '0.0.0.0'];
 const GCM = (): string[] => ['aead', 'rfc4106(gcm(aes))', key(20), '128'];
 /** A 56-byte ping (84-byte inner IPv4) in AES-GCM tunnel mode over UDP: IP 20 + UDP 8 + ESP 8 + IV 8 + (84 + 2 → 88) + ICV 16. */
 const WIRE_LEN = 20 + 8 + 8 + 8 + 88 + 16;
-
-/** Pre-creates ipsec0 for `user` (as root, in the daemon's namespace) before the launcher runs the daemon. */
-const withIpsec0 = (user: TestUser): string[] => ['sh', '-c',
-  `ip tuntap add dev ipsec0 mode tun user ${user.uid} vnet_hdr && ip link set dev ipsec0 alias tunkitd up && exec "$@"`, 'sh'];
 
 /** SA pair 0x3000/0x3001 with out and in policies; what tunkitd cannot install without CAP_NET_ADMIN, root does. */
 function setUp(p: Pair): void {

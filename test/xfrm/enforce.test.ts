@@ -86,3 +86,19 @@ test('selector matches: family-0 selectors get one rule per family; marks, ports
   assert.equal(rs.skipped.length, 1);
   assert.equal(rs.skipped[0]?.reason, 'GRE key selectors');
 });
+
+test('IKE and NAT-T bypass the policies on the ports given (charon.port, port_nat_t), not 500/4500 fixed', () => {
+  const x = new XfrmStack();
+  x.spd.setDefaults({ out: 'block', in: 'block' });
+  const ports = (rules: readonly NftExpr[][], offset: number): number[] => rules.flatMap((r) => {
+    const at = r.findIndex((e) => e.kind === 'payload' && e.offset === offset && e.len === 2);
+    const cmp = at >= 0 ? r[at + 1] : undefined;
+    return cmp?.kind === 'cmp' && outcome(r) === 'accept' ? [(cmp.data[0]! << 8) | cmp.data[1]!] : [];
+  });
+  const def = buildRuleset(x.spd, x.sad, EXEMPT);
+  assert.deepEqual(ports(def.output, 0), [500, 4500], 'defaults: from our 500 and 4500');
+  const rs = buildRuleset(x.spd, x.sad, EXEMPT, [1500, 14500]);
+  assert.deepEqual(ports(rs.output, 0), [1500, 14500], 'output: from our ports (UDP sport)');
+  assert.deepEqual(ports(rs.input, 2), [1500, 14500], 'input: to our ports (UDP dport)');
+  assert.equal(rs.output.length, def.output.length, 'the same rules, other ports');
+});
