@@ -8,7 +8,8 @@
 //   --device /dev/net/tun in a network namespace of ours: tunkitd (PID 1,
 //   those two capabilities only) makes a GRE tunnel to a host tunkitd in a
 //   second namespace, and ping crosses it both ways; podman stop ends it
-//   with exit 0; without NET_RAW it stops at start with the README's error.
+//   with exit 0; without NET_RAW, or without /dev/net/tun, it stops at start
+//   with the README's error line.
 // Names are unique per run; the containers, the image and the namespaces
 // are removed even on failure. Root only (fails, never skips, without it).
 
@@ -18,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import { Netns, vethPair } from '../../src/demo/netns.js';
 import { TUNKIT, TUNKITD, requireRoot, runAsync, sleep } from '../netns/pair.js';
 import type { Run } from '../netns/pair.js';
@@ -59,15 +61,16 @@ async function podmanOk(env: NodeJS.ProcessEnv, args: readonly string[], timeout
   return r.stdout;
 }
 
-/** Polls `podman logs NAME` until `re` matches (tunkitd logs to stderr); returns the log. */
+/** Polls `podman logs NAME` until `re` matches (tunkitd logs to stderr) or tunkitd fails to start; returns the log. */
 async function waitLog(env: NodeJS.ProcessEnv, name: string, re: RegExp, ms = 20_000): Promise<string> {
   let log = '';
   for (const t0 = performance.now(); performance.now() - t0 < ms; await sleep(200)) {
     const r = await podman(env, ['logs', name]);
     log = r.stdout + r.stderr;
     if (re.test(log)) return log;
+    if (/event=startup_failed/.test(log)) break;
   }
-  assert.fail(`container ${name}: no ${String(re)} in its log within ${ms} ms:\n${log}`);
+  assert.fail(`container ${name}: no ${String(re)} in its log (waited up to ${ms} ms):\n${log}`);
 }
 
 /** A host tunkitd in `ns` (the far end of the tunnel); resolves once its socket exists. */
@@ -80,6 +83,56 @@ async function startPeer(ns: Netns, sock: string): Promise<{ tunkit: (args: stri
   return { tunkit: (args) => ns.exec(process.execPath, [TUNKIT, '--socket', sock, ...args.split(' ')]), log: () => log };
 }
 
+/**
+ * tunkitd in container `name` (network: a test namespace, NET_ADMIN and NET_RAW, /dev/net/tun), a
+ * GRE tunnel to a host tunkitd in a second namespace, ping both ways, then podman stop.
+ */
+async function greThroughContainer(env: NodeJS.ProcessEnv, image: string, name: string): Promise<void> {
+  const lns = Netns.create('tkctl');
+  const rns = Netns.create('tkctr');
+  vethPair(lns, '192.0.2.1/24', rns, '192.0.2.2/24');
+  const peer = await startPeer(rns, `/run/tunkit/${rns.name}.sock`);
+  await podmanOk(env, ['run', '-d', '--name', name, '--cap-drop', 'all', '--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW',
+    '--device', '/dev/net/tun', '--network', `ns:/run/netns/${lns.name}`, image, '--log-level', 'info']);
+  const started = await waitLog(env, name, /event=listening socket=\/run\/tunkit\/default\.sock/);
+  // Without CAP_NET_BIND_SERVICE IKE cannot bind UDP 500 (README); nothing else complains.
+  assert.deepEqual(started.split('\n').filter((l) => /level=(warn|error)/.test(l)).map((l) => /event=(\S+)/.exec(l)?.[1]), ['ike_port_taken'], started);
+  const status = await podmanOk(env, ['exec', name, 'cat', '/proc/1/status']);
+  assert.match(status, /^CapEff:\s+0000000000003000$/m, 'PID 1 (tunkitd) has CAP_NET_ADMIN and CAP_NET_RAW only');
+  assert.match(await podmanOk(env, ['exec', name, 'cat', '/proc/1/cmdline']), /tunkitd\0--log-level\0info\0$/);
+
+  const inside = (args: string): Promise<string> => podmanOk(env, ['exec', name, 'tunkit', ...args.split(' ')]);
+  await inside('link add tkc0 type gre key 7 local 192.0.2.1 remote 192.0.2.2');
+  lns.exec('ip', ['addr', 'add', '203.0.113.1/30', 'dev', 'tkc0']);
+  await inside('link set tkc0 up');
+  peer.tunkit('link add tkc0 type gre key 7 local 192.0.2.2 remote 192.0.2.1');
+  rns.exec('ip', ['addr', 'add', '203.0.113.2/30', 'dev', 'tkc0']);
+  peer.tunkit('link set tkc0 up');
+  assert.match(lns.exec('ip', ['-d', 'link', 'show', 'tkc0']), /tun type tun pi off/, 'the kernel sees the container\'s TUN device in our namespace');
+  for (const [ns, dst] of [[lns, '203.0.113.2'], [rns, '203.0.113.1']] as const) {
+    const p = await runAsync('ip', ['netns', 'exec', ns.name, 'ping', '-4', '-n', '-c', '3', '-i', '0.2', '-W', '2', dst]);
+    assert.match(p.stdout, /3 packets transmitted, 3 received/, `ping ${dst} from ${ns.name}:\n${p.stdout}${p.stderr}\n${peer.log()}`);
+  }
+  const [dev] = JSON.parse(await inside('-j -s link show tkc0')) as { stats64: { rx: { packets: number }; tx: { packets: number } } }[];
+  assert.ok(dev !== undefined && dev.stats64.rx.packets >= 6 && dev.stats64.tx.packets >= 6, JSON.stringify(dev));
+
+  await podmanOk(env, ['stop', '-t', '10', name]);
+  assert.equal((await podmanOk(env, ['inspect', '--format', '{{.State.ExitCode}}', name])).trim(), '0', 'tunkitd exits 0 on podman stop');
+  await waitLog(env, name, /level=info event=shutdown signal=SIGTERM /, 5000);
+}
+
+/**
+ * tunkitd in container `name` with --cap-drop all plus `args` (lacking something the README says it needs):
+ * exit 1 at start, its one error line the README's `startup_failed` with `err`.
+ */
+async function startupFails(t: TestContext, env: NodeJS.ProcessEnv, image: string, name: string, args: readonly string[], err: string): Promise<void> {
+  const r = await podman(env, ['run', '--rm', '--name', name, '--cap-drop', 'all', ...args, '--network', 'none', image]);
+  t.diagnostic(r.stderr.trim());
+  assert.equal(r.code, 1, `exit ${r.code}: ${r.stdout}${r.stderr}`);
+  const errors = r.stderr.split('\n').filter((l) => /level=error/.test(l));
+  assert.deepEqual(errors.map((l) => /event=(\S+) err="(.*)"$/.exec(l)?.slice(1)), [['startup_failed', err]], r.stderr);
+}
+
 test('contrib/container/Containerfile: podman builds it; tunkitd runs in it with NET_ADMIN, NET_RAW and /dev/net/tun; GRE to a host tunkitd', { timeout: 2_400_000 }, async (t) => {
   requireRoot();
   const { env, base } = ensureBase();
@@ -87,6 +140,7 @@ test('contrib/container/Containerfile: podman builds it; tunkitd runs in it with
   const image = `localhost/tunkit-ctr-test:${id}`;
   const name = `tkctr-${id}`;
   const noraw = `tkctr-noraw-${id}`;
+  const notun = `tkctr-notun-${id}`;
   try {
     // --network host: the build's RUN steps reach Debian's mirror and the npm registry as the host does.
     const t0 = performance.now();
@@ -105,50 +159,15 @@ test('contrib/container/Containerfile: podman builds it; tunkitd runs in it with
       assert.equal(out, 'addon\n', 'the addon, and no compiler in the run stage');
     });
 
-    await t.test('tunkitd in the container: two capabilities, a GRE tunnel to a host tunkitd, ping both ways, podman stop → exit 0', async () => {
-      const lns = Netns.create('tkctl');
-      const rns = Netns.create('tkctr');
-      vethPair(lns, '192.0.2.1/24', rns, '192.0.2.2/24');
-      const peer = await startPeer(rns, `/run/tunkit/${rns.name}.sock`);
-      await podmanOk(env, ['run', '-d', '--name', name, '--cap-drop', 'all', '--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW',
-        '--device', '/dev/net/tun', '--network', `ns:/run/netns/${lns.name}`, image, '--log-level', 'info']);
-      const started = await waitLog(env, name, /event=listening socket=\/run\/tunkit\/default\.sock/);
-      // Without CAP_NET_BIND_SERVICE IKE cannot bind UDP 500 (README); nothing else complains.
-      assert.deepEqual(started.split('\n').filter((l) => /level=(warn|error)/.test(l)).map((l) => /event=(\S+)/.exec(l)?.[1]), ['ike_port_taken'], started);
-      const status = await podmanOk(env, ['exec', name, 'cat', '/proc/1/status']);
-      assert.match(status, /^CapEff:\s+0000000000003000$/m, 'PID 1 (tunkitd) has CAP_NET_ADMIN and CAP_NET_RAW only');
-      assert.match(await podmanOk(env, ['exec', name, 'cat', '/proc/1/cmdline']), /tunkitd\0--log-level\0info\0$/);
+    await t.test('tunkitd in the container: two capabilities, a GRE tunnel to a host tunkitd, ping both ways, podman stop → exit 0', () => greThroughContainer(env, image, name));
 
-      const inside = (args: string): Promise<string> => podmanOk(env, ['exec', name, 'tunkit', ...args.split(' ')]);
-      await inside('link add tkc0 type gre key 7 local 192.0.2.1 remote 192.0.2.2');
-      lns.exec('ip', ['addr', 'add', '203.0.113.1/30', 'dev', 'tkc0']);
-      await inside('link set tkc0 up');
-      peer.tunkit('link add tkc0 type gre key 7 local 192.0.2.2 remote 192.0.2.1');
-      rns.exec('ip', ['addr', 'add', '203.0.113.2/30', 'dev', 'tkc0']);
-      peer.tunkit('link set tkc0 up');
-      assert.match(lns.exec('ip', ['-d', 'link', 'show', 'tkc0']), /tun type tun pi off/, 'the kernel sees the container\'s TUN device in our namespace');
-      for (const [ns, dst] of [[lns, '203.0.113.2'], [rns, '203.0.113.1']] as const) {
-        const p = await runAsync('ip', ['netns', 'exec', ns.name, 'ping', '-4', '-n', '-c', '3', '-i', '0.2', '-W', '2', dst]);
-        assert.match(p.stdout, /3 packets transmitted, 3 received/, `ping ${dst} from ${ns.name}:\n${p.stdout}${p.stderr}\n${peer.log()}`);
-      }
-      const [dev] = JSON.parse(await inside('-j -s link show tkc0')) as { stats64: { rx: { packets: number }; tx: { packets: number } } }[];
-      assert.ok(dev !== undefined && dev.stats64.rx.packets >= 6 && dev.stats64.tx.packets >= 6, JSON.stringify(dev));
-
-      await podmanOk(env, ['stop', '-t', '10', name]);
-      assert.equal((await podmanOk(env, ['inspect', '--format', '{{.State.ExitCode}}', name])).trim(), '0', 'tunkitd exits 0 on podman stop');
-      await waitLog(env, name, /level=info event=shutdown signal=SIGTERM /, 5000);
-    });
-
-    await t.test('without NET_RAW tunkitd stops at start, naming the raw socket', async (t) => {
-      const r = await podman(env, ['run', '--rm', '--name', noraw, '--cap-drop', 'all', '--cap-add', 'NET_ADMIN', '--device', '/dev/net/tun',
-        '--network', 'none', image]);
-      assert.notEqual(r.code, 0, `exit ${r.code}`);
-      t.diagnostic(r.stderr.trim());
-      assert.match(r.stderr + r.stdout, /level=error event=startup_failed err="socket AF_INET\/SOCK_RAW\/\d+: EPERM \(Operation not permitted\)"/);
-    });
+    await t.test('without NET_RAW tunkitd stops at start, naming the raw socket (README)', (t) => startupFails(t, env, image, noraw,
+      ['--cap-add', 'NET_ADMIN', '--device', '/dev/net/tun'], 'socket AF_INET/SOCK_RAW/47: EPERM (Operation not permitted)'));
+    await t.test('without /dev/net/tun tunkitd stops at start, naming the clone device (README)', (t) => startupFails(t, env, image, notun,
+      ['--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW'], 'open /dev/net/tun: ENOENT (No such file or directory)'));
   } finally {
     Netns.cleanupAll();
-    await podman(env, ['rm', '-f', '--ignore', name, noraw]);
+    await podman(env, ['rm', '-f', '--ignore', name, noraw, notun]);
     await podman(env, ['rmi', '-f', image]);
     const left = await podman(env, ['ps', '-a', '--filter', `name=${id}`, '--format', '{{.Names}}']);
     assert.equal(left.stdout.trim(), '', 'no test container left');
