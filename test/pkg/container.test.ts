@@ -11,7 +11,8 @@
 //   with exit 0; without NET_RAW, or without /dev/net/tun, it stops at start
 //   with the README's error line.
 // Names are unique per run; the containers, the image and the namespaces
-// are removed even on failure. Root only (fails, never skips, without it).
+// are removed even on failure, and a killed run's containers and image by
+// the next run. Root only (fails, never skips, without it).
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -133,9 +134,34 @@ async function startupFails(t: TestContext, env: NodeJS.ProcessEnv, image: strin
   assert.deepEqual(errors.map((l) => /event=(\S+) err="(.*)"$/.exec(l)?.slice(1)), [['startup_failed', err]], r.stderr);
 }
 
+/** True while process `pid` exists (kill 0: ESRCH when it is gone; EPERM still means it exists). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * What an earlier run of this test left when it was killed before its finally (SIGKILL, a CI timeout): its
+ * containers and image, named after its pid. Only those of pids no longer running; a concurrent run's stay.
+ */
+async function sweepDeadRuns(env: NodeJS.ProcessEnv): Promise<void> {
+  const dead = (re: RegExp, s: string): boolean => { const m = re.exec(s); return m !== null && !alive(Number(m[1])); };
+  const ctrs = (await podmanOk(env, ['ps', '-a', '--format', '{{.Names}}'])).split('\n')
+    .filter((n) => dead(/^tkctr-(?:noraw-|notun-)?(\d+)-[0-9a-f]{6}$/, n));
+  if (ctrs.length > 0) await podmanOk(env, ['rm', '-f', '--ignore', ...ctrs]);
+  const images = (await podmanOk(env, ['images', '--format', '{{.Repository}}:{{.Tag}}'])).split('\n')
+    .filter((i) => dead(/^localhost\/tunkit-ctr-test:(\d+)-[0-9a-f]{6}$/, i));
+  if (images.length > 0) await podmanOk(env, ['rmi', '-f', ...images]);
+}
+
 test('contrib/container/Containerfile: podman builds it; tunkitd runs in it with NET_ADMIN, NET_RAW and /dev/net/tun; GRE to a host tunkitd', { timeout: 2_400_000 }, async (t) => {
   requireRoot();
   const { env, base } = ensureBase();
+  await sweepDeadRuns(env);
   const id = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const image = `localhost/tunkit-ctr-test:${id}`;
   const name = `tkctr-${id}`;
