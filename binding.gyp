@@ -11,6 +11,7 @@
         "native/common.c",
         "native/ifctl.c",
         "native/batch.c",
+        "native/udp_send.c",
         "native/poll.c",
         "native/netlink.c",
         "native/notify.c",

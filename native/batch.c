@@ -10,7 +10,7 @@
 #include "tk_batch.h"
 
 /* Errors after which the descriptor is unusable: the batch call throws. */
-static bool tk_fatal(int err) {
+bool tk_fatal(int err) {
   return err == EBADF || err == EBADFD || err == ENOTSOCK || err == EFAULT;
 }
 
@@ -44,14 +44,7 @@ static bool tk_parse_slots(napi_env env, napi_value *argv, tk_slots *s) {
   return true;
 }
 
-/* Send-side arguments: fd, slab, offsets, sizes (argv[0..3]) and `count`. */
-typedef struct {
-  int32_t fd, count;
-  uint8_t *slab;
-  int32_t *offsets, *sizes;
-} tk_span;
-
-static bool tk_parse_span(napi_env env, napi_value *argv, napi_value jcount, tk_span *s) {
+bool tk_parse_span(napi_env env, napi_value *argv, napi_value jcount, tk_span *s) {
   size_t slab_len, n_off, n_sizes;
   if (!tk_int(env, argv[0], "fd", &s->fd) ||
       !tk_typed(env, argv[1], napi_uint8_array, "slab", (void **)&s->slab, &slab_len) ||
@@ -93,10 +86,8 @@ static void tk_cmsg_info(struct msghdr *h, int32_t *ifindex, uint32_t *dst, uint
   }
 }
 
-/* An optional trailing TypedArray argument of at least `need` elements; *out stays NULL when
- * the argument is undefined. */
-static bool tk_opt_typed(napi_env env, napi_value v, napi_typedarray_type type, const char *name,
-                         void **out, size_t need) {
+bool tk_opt_typed(napi_env env, napi_value v, napi_typedarray_type type, const char *name,
+                  void **out, size_t need) {
   napi_valuetype t = napi_undefined;
   size_t n = 0;
   *out = NULL;

@@ -18,7 +18,27 @@
 #ifndef TK_BATCH_H
 #define TK_BATCH_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <node_api.h>
+
+/* Helpers shared with udp_send.c. */
+
+/* Errors after which the descriptor is unusable: the batch call throws. */
+bool tk_fatal(int err);
+
+/* Send-side arguments: fd, slab, offsets, sizes (argv[0..3]) and `count`, bounds-checked. */
+typedef struct {
+  int32_t fd, count;
+  uint8_t *slab;
+  int32_t *offsets, *sizes;
+} tk_span;
+bool tk_parse_span(napi_env env, napi_value *argv, napi_value jcount, tk_span *s);
+
+/* An optional trailing TypedArray argument of at least `need` elements; *out stays NULL when
+ * the argument is undefined. */
+bool tk_opt_typed(napi_env env, napi_value v, napi_typedarray_type type, const char *name,
+                  void **out, size_t need);
 
 /* Defines the functions above on `exports`. */
 napi_status tk_batch_init(napi_env env, napi_value exports);

@@ -42,8 +42,9 @@
   } while (0)
 
 typedef union {
-  /* IP_PKTINFO and, on UDP sockets with IP_RECVTOS, IP_TOS */
-  char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
+  /* receive: IP_PKTINFO and, on UDP sockets with IP_RECVTOS, IP_TOS;
+   * send (sendUdpBatch): IP_PKTINFO, IP_TOS and IP_TTL */
+  char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + 2 * CMSG_SPACE(sizeof(int))];
   struct cmsghdr align;
 } tk_cmsgbuf;
 

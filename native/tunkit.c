@@ -7,6 +7,7 @@
  *              ifSetHwAddr rawOpen udpOpen closeFd                  (tk_ifctl.h)
  *   batch.c    recvBatch sendBatch readBatch writeBatch
  *              lastSendError lastWriteError lastBatchErrors         (tk_batch.h)
+ *   udp_send.c sendUdpBatch udpSendDefaults (ESP-in-UDP, no raw) (tk_udp_send.h)
  *   poll.c     pollStart pollPause pollStop                         (tk_poll.h)
  *   netlink.c  nlOpen nlSend nlRecv (rtnetlink syscalls only)       (tk_netlink.h)
  *   notify.c   sdNotify (one datagram to systemd's NOTIFY_SOCKET)   (tk_notify.h)
@@ -22,6 +23,7 @@
 #include "tk_common.h"
 #include "tk_ifctl.h"
 #include "tk_batch.h"
+#include "tk_udp_send.h"
 #include "tk_poll.h"
 #include "tk_netlink.h"
 #include "tk_notify.h"
@@ -34,6 +36,7 @@ static const tk_init_fn tk_inits[] = {
   tk_state_init,
   tk_ifctl_init,
   tk_batch_init,
+  tk_udp_send_init,
   tk_poll_init,
   tk_netlink_init,
   tk_notify_init,

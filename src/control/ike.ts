@@ -8,7 +8,7 @@
 //   ike.load       { file: string }      → { connections: number }  (swanctl.conf subset)
 //   ike.rekey      { child: string } | { ike: string } → { rekeyed: number }  (SAs whose rekey started)
 
-import type { PolicyId, PolicySpec, StateId, StateSpec } from './xfrm.js';
+import type { PolicyId, PolicySpec, StateId, StateMigrateSpec, StateSpec } from './xfrm.js';
 
 export const IKE_OPS = ['ike.list-sas', 'ike.initiate', 'ike.terminate', 'ike.load', 'ike.rekey'] as const;
 export type IkeOp = (typeof IKE_OPS)[number];
@@ -21,6 +21,7 @@ export interface IkeRekeyReply { readonly rekeyed: number }
 export type XfrmRequest =
   | { readonly op: 'xfrm.state.add'; readonly args: { readonly state: StateSpec } }
   | { readonly op: 'xfrm.state.update'; readonly args: { readonly state: StateSpec } }
+  | { readonly op: 'xfrm.state.migrate'; readonly args: StateMigrateSpec }
   | { readonly op: 'xfrm.policy.update'; readonly args: { readonly policy: PolicySpec } }
   | { readonly op: 'xfrm.state.del'; readonly args: { readonly id: StateId } }
   | { readonly op: 'xfrm.policy.add'; readonly args: { readonly policy: PolicySpec } }

@@ -94,6 +94,23 @@ export interface StateSpec {
 /** `ip xfrm state del|get SRC DST proto esp spi SPI`. */
 export interface StateId { readonly src?: string; readonly dst: string; readonly proto: 'esp'; readonly spi: number }
 
+/**
+ * xfrm.state.migrate: moves the state `id` to new outer addresses (and, for
+ * ESP in UDP, new encap ports) as XFRM_MSG_MIGRATE's xfrm_state_migrate
+ * does for MOBIKE and NAT-T address changes. Unlike the kernel's clone,
+ * the same state moves: its keys, sequence numbers, replay window,
+ * counters and lifetimes all stay. iproute2 has no command for it; the IKE
+ * daemon sends it when a NATed peer's address or port changes.
+ */
+export interface StateMigrateSpec {
+  readonly id: StateId;
+  /** The new outer source and destination (same family). */
+  readonly src: string;
+  readonly dst: string;
+  /** The new encapsulation (the state's own type; oa is kept); absent: the encap stays. Refused on a state without one. */
+  readonly encap?: { readonly sport: number; readonly dport: number };
+}
+
 /** `tmpl src ADDR dst ADDR proto esp [spi SPI] mode M [reqid R] [level required|use]`. */
 export interface TmplSpec {
   /** Tunnel endpoints (required for tunnel mode; absent = any for transport). */
@@ -179,6 +196,7 @@ export type XfrmEvent =
 /**
  * Control ops (daemon/protocol.ts). args → data:
  *   xfrm.state.add / xfrm.state.update   { state: StateSpec }            → StateRecord
+ *   xfrm.state.migrate                   StateMigrateSpec                → StateRecord (also published as updsa)
  *   xfrm.state.del                       { id: StateId }                 → null
  *   xfrm.state.get                       { id: StateId, keys?: boolean } → StateRecord
  *   xfrm.state.list                      { keys?: boolean }              → StateRecord[]
@@ -195,7 +213,7 @@ export type XfrmEvent =
  */
 export const XFRM_OPS = [
   'xfrm.state.add', 'xfrm.state.update', 'xfrm.state.del', 'xfrm.state.get', 'xfrm.state.list',
-  'xfrm.state.flush', 'xfrm.state.count',
+  'xfrm.state.flush', 'xfrm.state.count', 'xfrm.state.migrate',
   'xfrm.policy.add', 'xfrm.policy.update', 'xfrm.policy.del', 'xfrm.policy.get', 'xfrm.policy.list',
   'xfrm.policy.flush', 'xfrm.policy.setdefault', 'xfrm.policy.getdefault',
   'xfrm.stat',

@@ -40,6 +40,11 @@ export interface ConfigHost {
   readonly info: (msg: string) => void;
   /** The kernel's addresses and routes of tunkit's links; rtnetlink unless a test gives another. */
   readonly tables?: LinkTables;
+  /**
+   * Refuses, by throwing, a whole checked file the daemon could not carry
+   * (main.ts: what needs CAP_NET_RAW or ipsec0 it lacks), before any step.
+   */
+  readonly check?: (model: ConfigModel, path: string) => void;
 }
 
 /** What the config needs of the kernel's address and route tables, for one device each call. */
@@ -152,6 +157,7 @@ export class ConfigFile {
     });
     const bad = parsed.hasLiteralKeys ? keyFileProblem(st) : null;
     if (bad !== null) throw new VpnError(CONFIG_ERR, `${path}: holds keys but ${bad}, or put the keys in key files (key = "@/path")`);
+    this.h.check?.(parsed.model, path);
     const plan = diffConfig(parsed.model, running);
     const guards = this.guard(plan, running, parsed.model.links);
     let isSafe = true;

@@ -33,18 +33,17 @@ import { VpnError } from '../wire/errors.js';
 import { defaultSocketPath } from './client.js';
 import { ConfigFile, reloadPath } from './config-file.js';
 import { Datapath, DATAPATH_BATCH } from '../datapath/datapath.js';
-import { openRaw } from '../io/raw.js';
-import { UNDERLAY_ICMP_TYPES } from '../tunnel/icmp-in.js';
 import type { TunLinux } from '../io/tun-linux.js';
 import { openUdp } from '../io/udp.js';
+import type { UdpConn } from '../io/udp.js';
 import type { RawConn } from '../io/raw.js';
 import type { PooledBatch } from '../io/pool.js';
+import type { ConfigModel } from '../config/model.js';
 import { IKE_OPS } from '../control/ike.js';
 import type { IkeOp } from '../control/ike.js';
 import { IKE_PORT } from '../ike/core.js';
 import { IkeShell, readSwanctl } from './ike-shell.js';
 import { readCharonFile } from './swanctl-files.js';
-import { IPPROTO_ESP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_IPV6 } from '../wire/ipproto.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
 import { openOwnedTun, sweepStale, teardown } from './persist.js';
 import { freeSocketPath, isListening } from './socket-file.js';
@@ -59,6 +58,8 @@ import type { RunAs } from './privs.js';
 import { startService } from './service.js';
 import type { Service } from './service.js';
 import { TunkitNode } from './node.js';
+import type { LinkRecord } from './link-record.js';
+import { Carriage, RawSockets } from './raw-sockets.js';
 import { tunkitVersion } from './version.js';
 import type { ReloadResult, Request } from './protocol.js';
 import { ControlServer } from './server.js';
@@ -131,6 +132,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   const xfrm = new XfrmStack();
   let xctl: XfrmControl | null = null;
   let ike: IkeShell | null = null;
+  let carry: Carriage | null = null; // once the sockets are open: what needs raw sockets or ipsec0 is checked
   const routes = new XfrmRoutes(xfrm, { warn: (e, f) => log.warn(e, f) });
   /** An SA's path MTU changed: lowered by esp4_err, or back up when the learnt value expired (xfrm.tick). */
   const xfrmPmtu = (x: XfrmState): void => {
@@ -159,17 +161,24 @@ async function start(o: Options, log: Log): Promise<Running> {
     tablesChanged: () => routes.schedule(),
     spdChanged: () => firewall.schedule(),
     extraStats: () => firewall.counts(),
+    checkState: (cfg) => carry?.state(cfg.encap),
+    checkPolicy: (spec) => carry?.policy(spec),
   });
   const svc = await startService({ node, xfrm, dp, log }, o.metricsListen);
   warnNoNetAdmin(log);
-  const { tun: policyTun, natT } = openSockets(dp, log);
+  const { tun: policyTun, natT, raws } = openSockets(dp, log);
+  carry = new Carriage(raws, natT?.port ?? null, policyTun !== null);
+  const can = carry;
   routes.watch();
   const ctl = xctl;
   ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, udp500: openIkeSocket(log), udp4500: natT, ...(charon !== undefined ? { charon } : {}) });
   if (ikeCfg !== null) ike.apply(ikeCfg, o.swanctl!);
   let ctx: Ctx | null = null;
-  const cfg = new ConfigFile({ node, xctl: ctl, devices, handle: (req) => handle(req, ctx!), info: (m) => log.action('config_step', { step: m }) });
-  ctx = { node, dp, log, xctl: ctl, cfg, configPath: o.config, ike };
+  const cfg = new ConfigFile({
+    node, xctl: ctl, devices, handle: (req) => handle(req, ctx!), info: (m) => log.action('config_step', { step: m }),
+    check: (m: ConfigModel, path: string) => can.model(m, path),
+  });
+  ctx = { node, dp, log, xctl: ctl, cfg, configPath: o.config, ike, carry: can };
   const c = ctx;
   if (o.config !== null) {
     try {
@@ -264,23 +273,21 @@ function logPlan(log: Log, file: string, p: Plan): void {
 
 /**
  * The data path's sockets and the policy TUN: raw IPv4 for protocols 4, 41,
- * 47, 50 and ICMP (the GRE one also sends every outer packet, IP_HDRINCL),
- * the NAT-T UDP socket on 4500 (ESP-in-UDP, and it holds the port so no ICMP
- * port unreachable goes out), and POLICY_DEV (up, no addresses: routes point
- * into it).
+ * 47, 50 and ICMP (raw-sockets.ts; without CAP_NET_RAW, warned and left for
+ * a request that needs them), the NAT-T UDP socket on 4500 (ESP-in-UDP both
+ * ways, and it holds the port so no ICMP port unreachable goes out), and
+ * POLICY_DEV (up, no addresses: routes point into it).
  */
-function openSockets(dp: Datapath, log: Log): { tun: TunLinux | null; natT: RawConn | null } {
+function openSockets(dp: Datapath, log: Log): { tun: TunLinux | null; natT: UdpConn | null; raws: RawSockets } {
+  const raws = new RawSockets(dp, log);
+  raws.start();
   // Each conn receives into the data path's arena (beside its GRO staging slab).
   const opts = (): { batchSize: number; rx: PooledBatch | undefined } => ({ batchSize: DATAPATH_BATCH, rx: dp.connRx() });
-  const gre = openRaw(IPPROTO_GRE, opts());
-  dp.addRaw(gre);
-  dp.setTx(gre);
-  for (const proto of [IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_ESP]) dp.addRaw(openRaw(proto, opts()));
-  dp.addRaw(openRaw(IPPROTO_ICMP, { ...opts(), icmpTypes: UNDERLAY_ICMP_TYPES }));
-  let natT: RawConn | null = null;
+  let natT: UdpConn | null = null;
   try {
     natT = openUdp(0, NAT_T_PORT, opts());
     dp.addNatT(natT);
+    dp.setUdpTx(natT);
   } catch (e) {
     log.warn('natt_port_taken', { port: NAT_T_PORT, err: errText(e), effect: 'ESP-in-UDP is not received' });
   }
@@ -288,7 +295,7 @@ function openSockets(dp: Datapath, log: Log): { tun: TunLinux | null; natT: RawC
   // split and sealed per segment (as xfrm_output_gso), received segments merged.
   const tun = openPolicyTun(log);
   if (tun !== null) dp.attachPolicy(POLICY_DEV, tun);
-  return { tun, natT };
+  return { tun, natT, raws };
 }
 
 /**
@@ -332,6 +339,7 @@ interface Ctx {
   /** The file SIGHUP re-reads: --config, or the last `tunkit reload FILE` that applied. */
   configPath: string | null;
   readonly ike: IkeShell;
+  readonly carry: Carriage;
 }
 
 function handle(req: Request, c: Ctx): unknown {
@@ -351,7 +359,13 @@ function handle(req: Request, c: Ctx): unknown {
   switch (req.op) {
     case 'ping': return 'pong';
     case 'link.add': {
-      const rec = node.addLink(a);
+      c.carry.link(a);
+      let rec: LinkRecord;
+      try {
+        rec = node.addLink(a);
+      } finally { // a kind's first tunnel made its fallback device, even if the tunnel was then refused
+        for (let f = node.fallbacks.takeNew(); f !== null; f = node.fallbacks.takeNew()) dp.attachTunnel(f.tunnel, f.dev.tun);
+      }
       const xl = node.xfrmLinks.get(rec.name);
       if (xl !== undefined) {
         dp.attachXfrmi(xl.name, xl.ifId, xl.stats, xl.dev.tun);
@@ -406,6 +420,7 @@ function natTCounts(n: { readonly keepalives: number; readonly ike: number }): R
 /** Once a second: mirror IFF_UP set with plain `ip link`, refresh routes, drop tracing on demand. */
 function housekeeping(node: TunkitNode, srv: ControlServer): void {
   const traceDrops = srv.hasDropSubscribers;
+  node.fallbacks.sync();
   for (const e of node.all.values()) {
     node.syncUp(e);
     node.applyRoute(e.tunnel);
@@ -424,7 +439,7 @@ function housekeeping(node: TunkitNode, srv: ControlServer): void {
  * as a reload would remove it.
  */
 function sweep(log: Log, node: TunkitNode, routes: XfrmRoutes): void {
-  const keep = new Set([POLICY_DEV, ...node.all.keys(), ...node.xfrmLinks.all.keys()]);
+  const keep = new Set([POLICY_DEV, ...node.all.keys(), ...node.fallbacks.deviceNames(), ...node.xfrmLinks.all.keys()]);
   try {
     const { removed, errors } = sweepStale(keep, POLICY_DEV, routes.wantedKeys());
     for (const r of removed) log.action('stale_removed', { what: r });

@@ -13,7 +13,8 @@ import { TunnelStack } from '../tunnel/stack.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { KIND_NAMES, TunnelKind } from '../tunnel/types.js';
 import type { Device, DeviceFactory } from './devices.js';
-import { fallbackAddrGenMode, linkRecord } from './link-record.js';
+import { linkRecord } from './link-record.js';
+import { Fallbacks } from './fallbacks.js';
 import type { LinkRecord } from './link-record.js';
 import type { MonitorEvent } from './protocol.js';
 import { XfrmLinks } from './xfrm-links.js';
@@ -40,10 +41,8 @@ export class TunkitNode {
   readonly xfrmLinks: XfrmLinks;
   private readonly entries = new Map<string, Entry>();
   private identSeed = 1;
-  /** Kinds that had a tunnel: their fallback devices exist from then on. */
-  private readonly kindsSeen = new Set<TunnelKind>();
-  /** Fallback devices (by name) that have been up at least once: they have an inet6_dev (fallbackAddrGenMode). */
-  private readonly fallbacksUpped = new Set<string>();
+  /** tunl0, gre0, gretap0, sit0 (fallbacks.ts). */
+  readonly fallbacks: Fallbacks;
 
   constructor(
     private readonly devices: DeviceFactory,
@@ -51,19 +50,11 @@ export class TunkitNode {
     private readonly now: () => number,
   ) {
     this.xfrmLinks = new XfrmLinks(devices);
+    this.fallbacks = new Fallbacks(this.stack, devices, publish, now);
   }
 
-  /**
-   * A fallback device (tunl0, gre0, gretap0, sit0) by name, once a tunnel of
-   * its kind exists (the kernel creates them when the module loads); else null.
-   */
-  fallback(name: unknown): Tunnel | null {
-    for (const k of [TunnelKind.Ipip, TunnelKind.Gre, TunnelKind.Gretap, TunnelKind.Sit]) {
-      const fb = this.stack.table(k).fallback;
-      if (fb.name === name && this.kindsSeen.has(k)) return fb;
-    }
-    return null;
-  }
+  /** A fallback device (tunl0, gre0, gretap0, sit0) by name, once a tunnel of its kind exists; else null. */
+  fallback(name: unknown): Tunnel | null { return this.fallbacks.get(name); }
 
   /** The entry for a device name, or throws ENODEV naming it. */
   entry(name: unknown): Entry {
@@ -95,6 +86,7 @@ export class TunkitNode {
       link = ix;
     }
     const p = makeTunnelParams({ ...cfg, link });
+    this.fallbacks.load(p.kind, (n) => this.isTaken(n));
     const t = this.stack.add(p, (this.identSeed = (this.identSeed * 1103515245 + 12345) & 0x7fffffff));
     try {
       this.applyRoute(t);
@@ -106,7 +98,6 @@ export class TunkitNode {
       this.stack.remove(t);
       throw e;
     }
-    this.kindsSeen.add(p.kind);
     this.publish({ type: 'link.add', dev: p.name, kind: KIND_NAMES[p.kind] });
     return this.record(p.name);
   }
@@ -200,6 +191,8 @@ export class TunkitNode {
    * when the tunnel itself is gone. Throws when the device cannot be made.
    */
   reopenLink(name: string): Entry | null {
+    const f = this.fallbacks.reopen(name);
+    if (f !== null) return { ...f, linkName: null, args: {} };
     const e = this.entries.get(name);
     if (e === undefined) return null;
     const t = e.tunnel;
@@ -218,7 +211,7 @@ export class TunkitNode {
   /** `link set NAME [up|down] [mtu N]`: validated fully before anything changes. */
   setLink(name: unknown, args: Record<string, unknown>): LinkRecord {
     const fb = this.fallback(name);
-    if (fb !== null) return this.setFallback(fb, args);
+    if (fb !== null) return this.fallbacks.set(fb, args);
     const xl = typeof name === 'string' ? this.xfrmLinks.get(name) : undefined;
     if (xl !== undefined) {
       const wasUp = xl.dev.isUp();
@@ -246,25 +239,6 @@ export class TunkitNode {
     return this.record(e.tunnel.name);
   }
 
-  /** Fallback devices have no TUN behind them: up/down only switches whether they catch unmatched packets. */
-  private setFallback(fb: Tunnel, args: Record<string, unknown>): LinkRecord {
-    const up = args['up'];
-    if (up !== undefined && typeof up !== 'boolean') throw new ConfigError('up', 'must be true or false');
-    if (args['mtu'] !== undefined) throw new VpnError('EOPNOTSUPP', `${fb.name}: the fallback device's mtu is fixed`, 'mtu');
-    if (typeof up === 'boolean' && up !== fb.isUp) {
-      fb.isUp = up;
-      if (up) this.fallbacksUpped.add(fb.name);
-      this.publish({ type: up ? 'link.up' : 'link.down', dev: fb.name });
-    }
-    return this.fallbackRecord(fb);
-  }
-
-  private fallbackRecord(fb: Tunnel): LinkRecord {
-    const r = linkRecord(fb, 0, null, null, fb.isUp, this.now());
-    r.addrGenMode = fallbackAddrGenMode(r.kind, this.fallbacksUpped.has(fb.name));
-    return r;
-  }
-
   /** Mirrors the device's IFF_UP into the tunnel (lookups skip down devices); publishes changes. */
   syncUp(e: Entry): void {
     const up = e.dev.isUp();
@@ -279,16 +253,17 @@ export class TunkitNode {
       const xl = typeof name === 'string' ? this.xfrmLinks.get(name) : undefined;
       if (xl !== undefined) return [this.xfrmLinks.record(xl)];
       const fb = this.fallback(name);
-      return [fb !== null ? this.fallbackRecord(fb) : this.record(this.entry(name).tunnel.name)];
+      return [fb !== null ? this.fallbacks.record(fb) : this.record(this.entry(name).tunnel.name)];
     }
     if (kind !== undefined && kind !== null && (typeof kind !== 'string' || (kind !== 'xfrm' && !Object.values(KIND_NAMES).includes(kind)))) {
       throw new ConfigError('type', `unknown type ${JSON.stringify(kind)}`);
     }
     const wanted = (k: TunnelKind): boolean => kind === undefined || kind === null || KIND_NAMES[k] === kind;
-    const fallbacks = [...this.kindsSeen].filter(wanted).sort().map((k) => this.fallbackRecord(this.stack.table(k).fallback));
+    const fallbacks = this.fallbacks.loadedKinds().filter(wanted).map((k) => this.fallbacks.record(this.stack.table(k).fallback));
     const tunnels = [...this.entries.values()].filter((e) => wanted(e.tunnel.kind)).map((e) => this.record(e.tunnel.name));
     const xfrms = kind === undefined || kind === null || kind === 'xfrm' ? [...this.xfrmLinks.all.values()].map((l) => this.xfrmLinks.record(l)) : [];
-    return [...fallbacks, ...[...tunnels, ...xfrms].sort((a, b) => a.ifindex - b.ifindex)];
+    // By ifindex, as the kernel dumps; a deviceless fallback (index 0) first. The sort is stable.
+    return [...fallbacks, ...tunnels, ...xfrms].sort((a, b) => a.ifindex - b.ifindex);
   }
 
   record(name: string): LinkRecord {
@@ -315,6 +290,7 @@ export class TunkitNode {
   close(): void {
     this.xfrmLinks.close();
     for (const name of [...this.entries.keys()]) this.delLink(name, true);
+    this.fallbacks.close();
   }
 }
 

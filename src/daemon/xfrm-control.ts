@@ -1,16 +1,18 @@
 // The daemon's `ip xfrm` control plane (the XFRM_MSG_* netlink handlers of
 // net/xfrm/xfrm_user.c): validates each request completely before changing
 // anything, applies it to the XfrmStack, publishes the monitor events
-// (newsa/delsa/updsa, newpolicy/…, flush, expire, acquire, mapping) and
+// (newsa/delsa/updsa, newpolicy/…, flush, expire, acquire, mapping), moves
+// a state to new outer addresses (xfrm.state.migrate, XFRM_MSG_MIGRATE) and
 // keeps the policy routes in step. Keys never reach a log or an event.
 
 import { ConfigError, VpnError } from '../wire/errors.js';
 import { makeSaConfig, XFRM_MODE_TUNNEL } from '../xfrm/config.js';
+import type { SaConfig } from '../xfrm/config.js';
 import { eventRecord, policyRecord, stateRecord } from '../xfrm/records.js';
 import { formatXAddr, makeSelector, parseXAddr } from '../xfrm/selector.js';
 import { wipeKeys } from '../xfrm/esp-crypto.js';
 import type { XAddr } from '../xfrm/selector.js';
-import type { PolicyDefaults, PolicyId, PolicySpec, StateId, StateSpec, XfrmEvent, XfrmOp } from '../xfrm/spec.js';
+import type { PolicyDefaults, PolicyId, PolicySpec, StateId, StateMigrateSpec, StateSpec, XfrmEvent, XfrmOp } from '../xfrm/spec.js';
 import { XFRM_POLICY_OUT } from '../xfrm/spd.js';
 import type { XfrmPolicy } from '../xfrm/spd.js';
 import type { XfrmState } from '../xfrm/state.js';
@@ -41,11 +43,15 @@ export interface XfrmHost {
   spdChanged?(): void;
   /** xfrm_stat name → drops counted outside the data path (the nf_tables rules), added to the MIB by `xfrm stat`. */
   extraStats?(): Readonly<Record<string, number>>;
+  /** Throws when the data path cannot carry this SA (main.ts: no raw sockets for ESP without encap); before anything changes. */
+  checkState?(cfg: SaConfig): void;
+  /** Throws when the data path cannot carry this policy (main.ts: no ipsec0 for policy-based IPsec); before anything changes. */
+  checkPolicy?(spec: PolicySpec): void;
 }
 
 /** Requests that change the SPD, the SAD or the defaults. */
 const MUTATING: ReadonlySet<XfrmOp> = new Set<XfrmOp>([
-  'xfrm.state.add', 'xfrm.state.update', 'xfrm.state.del', 'xfrm.state.flush',
+  'xfrm.state.add', 'xfrm.state.update', 'xfrm.state.del', 'xfrm.state.flush', 'xfrm.state.migrate',
   'xfrm.policy.add', 'xfrm.policy.update', 'xfrm.policy.del', 'xfrm.policy.flush', 'xfrm.policy.setdefault',
 ]);
 
@@ -67,6 +73,7 @@ export class XfrmControl {
   private dispatch(op: XfrmOp, args: Record<string, unknown>): unknown {
     switch (op) {
       case 'xfrm.state.add': case 'xfrm.state.update': return this.stateAdd(obj(args['state'], 'state') as unknown as StateSpec, op === 'xfrm.state.update');
+      case 'xfrm.state.migrate': return this.stateMigrate(args as unknown as StateMigrateSpec);
       case 'xfrm.state.del': return this.stateDel(obj(args['id'], 'id') as unknown as StateId);
       case 'xfrm.state.get': return stateRecord(this.stateGet(obj(args['id'], 'id') as unknown as StateId), args['keys'] === true);
       case 'xfrm.state.list': return this.stack.sad.list().map((x) => stateRecord(x, args['keys'] === true));
@@ -116,6 +123,12 @@ export class XfrmControl {
       wipeKeys(cfg.crypto);
       throw new ConfigError('src', `${formatXAddr(cfg.src)}: IPv6 outer addresses are not implemented (tunkit carries ESP over IPv4 only; IPv6 inside an IPv4 SA works)`);
     }
+    try {
+      this.host.checkState?.(cfg);
+    } catch (e) {
+      wipeKeys(cfg.crypto);
+      throw e;
+    }
     const sad = this.stack.sad;
     const x = isUpdate ? sad.update(cfg, spec) : sad.add(cfg, spec, this.host.now());
     x.setUnderlayMtu(this.host.routeMtu(cfg.dst));
@@ -132,6 +145,31 @@ export class XfrmControl {
     return x;
   }
 
+  /**
+   * xfrm_do_migrate for one state: validates everything (addresses of the
+   * state's family, encap ports for a state that has an encap), then moves
+   * it (Sad.move: keys, sequence numbers, replay window and counters stay).
+   */
+  private stateMigrate(m: StateMigrateSpec): unknown {
+    const x = this.stateGet(obj(m.id, 'id') as unknown as StateId);
+    const src = parseXAddr('src', m.src);
+    const dst = parseXAddr('dst', m.dst);
+    if (src.family !== x.cfg.family || dst.family !== x.cfg.family) throw new ConfigError('dst', `src and dst must be IPv${x.cfg.family} like the state's`);
+    let encap = x.cfg.encap;
+    if (m.encap !== undefined) {
+      const e = obj(m.encap, 'encap');
+      if (encap === null) throw new ConfigError('encap', 'the state has no UDP encapsulation to change');
+      encap = { ...encap, sport: port('encap sport', e['sport']), dport: port('encap dport', e['dport']) };
+    }
+    const wasRelevant = routeRelevantState(x);
+    this.stack.sad.move(x, src, dst, encap);
+    x.setUnderlayMtu(this.host.routeMtu(dst));
+    const rec = stateRecord(x, false);
+    this.host.publish({ type: 'xfrm.updsa', state: rec });
+    if (wasRelevant) this.host.tablesChanged();
+    return rec;
+  }
+
   private stateDel(id: StateId): null {
     const x = this.stateGet(id);
     this.stack.sad.remove(x);
@@ -144,7 +182,9 @@ export class XfrmControl {
     const spd = this.stack.spd;
     const index = spec.index ?? 0;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new ConfigError('index', 'must be an unsigned 32-bit integer');
-    const p = spd.insert(spd.make(spec, (d) => this.host.ifindex(d), this.host.now(), index), isUpdate);
+    const made = spd.make(spec, (d) => this.host.ifindex(d), this.host.now(), index); // validates the spec
+    this.host.checkPolicy?.(spec);
+    const p = spd.insert(made, isUpdate);
     const rec = policyRecord(p);
     this.host.publish({ type: isUpdate ? 'xfrm.updpolicy' : 'xfrm.newpolicy', policy: rec });
     if (isUpdate || routeRelevantPolicy(p)) this.host.tablesChanged(); // an update may have replaced a relevant one
@@ -173,6 +213,11 @@ const routeRelevantPolicy = (p: XfrmPolicy): boolean =>
 
 /** States the route sync can find for a tunnel template of if_id 0 (their MTU goes on the route). */
 const routeRelevantState = (x: XfrmState): boolean => x.cfg.mode === XFRM_MODE_TUNNEL && x.cfg.ifId === 0;
+
+function port(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0xffff) throw new ConfigError(field, 'must be 1..65535');
+  return v;
+}
 
 function checkSpi(v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ConfigError('spi', 'must be an unsigned 32-bit integer');

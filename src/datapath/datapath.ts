@@ -7,7 +7,9 @@
 //     → tunnel: tunnelXmit (outer header into the headroom)
 //               → XfrmStack.output of the outer packet (GRE over ESP, or Bypass)
 //       policy TUN / xfrmi: XfrmStack.output(if_id) (ESP in place, trailer up to the slot end)
-//     → one send batch on the tx conn (raw IPv4, IP_HDRINCL)
+//     → one send batch on the tx conn (raw IPv4, IP_HDRINCL), and one on the
+//       NAT-T UDP socket for ESP-in-UDP from its port (udp-send.ts: no
+//       CAP_NET_RAW needed; either conn may be absent, its packets dropped)
 //     → txDone / xfrmiTxDone per packet, once the send result is known
 //   in:  conn receive batch
 //        raw IPv4 (4, 41, 47, 50, 1; UDP in memory tests) demultiplexed by protocol,
@@ -46,7 +48,9 @@ import type { CaptureSide, CaptureSink, CaptureTap } from './capture.js';
 import { ConditionLog, FaultLog } from './fault-log.js';
 import { countsGsoOnce, PortOffload } from './offload.js';
 import { allArmed, Port, PortKind, SendQueue, SlabViews } from './port.js';
+import { UdpSendQueue } from './udp-send.js';
 import { LoopWatchdog } from './watchdog.js';
+import type { UdpConn } from '../io/udp.js';
 import { DeviceWrites } from './writes.js';
 
 /** Packets per read, receive, send and write batch. */
@@ -68,12 +72,15 @@ export class Datapath {
   private readonly res = new PacketResult();
   private readonly xres = new XfrmResult();
   private readonly sendQ = new SendQueue(DATAPATH_BATCH);
+  /** ESP-in-UDP leaving by udpTx. */
+  private readonly udpQ = new UdpSendQueue(DATAPATH_BATCH);
   private readonly ports = new Map<string, Port>();
   private readonly byTunnel = new Map<Tunnel, Port>();
   private readonly byIfId = new Map<number, Port>();
   private policy: Port | null = null;
   private readonly conns: PacketConn[] = [];
   private tx: PacketConn | null = null;
+  private udpTx: UdpConn | null = null;
   private readonly writes = new DeviceWrites();
   private readonly views = new SlabViews();
   /** Index of the packet being handled (where a fault resumes). */
@@ -114,8 +121,14 @@ export class Datapath {
    */
   connRx(): PooledBatch | undefined { return this.arena.connRx(); }
 
-  /** The conn every outer packet leaves by: raw IPv4 with the header included. */
+  /** The conn outer packets leave by (raw IPv4 with the header included), except udpTx's. */
   setTx(conn: PacketConn): void { this.tx = conn; }
+
+  /**
+   * The NAT-T socket (also added with addNatT): ESP-in-UDP of an SA whose encap
+   * sport is its port leaves by it, as UDP payloads (udp-send.ts).
+   */
+  setUdpTx(conn: UdpConn): void { this.udpTx = conn; }
 
   /** Receives whole IPv4 packets on conn (a raw socket), demultiplexed by IP protocol. */
   addRaw(conn: PacketConn): void {
@@ -193,8 +206,10 @@ export class Datapath {
     for (const name of [...this.ports.keys()]) this.detach(name);
     for (const c of this.conns) c.close();
     if (this.tx !== null && !this.conns.includes(this.tx)) this.tx.close();
+    if (this.udpTx !== null && !this.conns.includes(this.udpTx)) this.udpTx.close();
     this.conns.length = 0;
     this.tx = null;
+    this.udpTx = null;
   }
 
   private attach(
@@ -288,8 +303,9 @@ export class Datapath {
     try {
       this.flushSend(p);
     } catch (e) {
-      this.faults.note(p.name, e, this.sendQ.batch.count); // a dead socket: the queued packets are lost
+      this.faults.note(p.name, e, this.sendQ.batch.count + this.udpQ.batch.count); // a dead socket: the queued packets are lost
       this.sendQ.batch.clear();
+      this.udpQ.batch.clear();
     }
   }
 
@@ -313,7 +329,7 @@ export class Datapath {
     const stride = b.stride;
     for (let i = from; i < n; i++) {
       this.cursor = i;
-      if (this.sendQ.batch.isFull) this.flushSend(p); // a super-packet's segments outnumber the queue
+      if (this.sendQ.batch.isFull || this.udpQ.batch.isFull) this.flushSend(p); // a super-packet's segments outnumber the queue
       const len = b.sizes[i]!;
       if (len <= 0) {
         this.truncated(p);
@@ -341,7 +357,7 @@ export class Datapath {
     }
     const x = this.xres;
     const xv = this.xfrm.output(slab, r.off, r.len, 0, true, wall, x, end);
-    if (xv === XVerdict.Xmit) this.sendQ.add(slab, x.off, x.len, x.dst, inner);
+    if (xv === XVerdict.Xmit) this.queueEsp(slab, x, inner);
     else if (xv === XVerdict.Bypass) this.sendQ.add(slab, r.off, r.len, r.dst, inner);
     else if (inner !== 0) txDone(t, inner, TxOutcome.NoRoute);
   }
@@ -353,7 +369,7 @@ export class Datapath {
     if (gso > 0) this.gsoLen = 0;
     const inner = gso < 0 ? len : gso; // 0: a later segment of a super-packet, not counted
     if (this.xfrm !== null && this.xfrm.output(slab, off, len, p.ifId, false, wall, x, end) === XVerdict.Xmit) {
-      this.sendQ.add(slab, x.off, x.len, x.dst, inner);
+      this.queueEsp(slab, x, inner);
       return;
     }
     if (this.xfrm === null) return;
@@ -361,12 +377,26 @@ export class Datapath {
     if (x.icmpLen > 0) this.writes.writeOne(p, x.icmp, x.icmpLen); // PMTU error back to the inner sender
   }
 
-  /** One send call; a refusal that lasts (ENOBUFS, EAGAIN, ENETUNREACH…) is logged once per device and errno until a batch goes out whole. */
+  /** An ESP packet xfrm built: by the NAT-T socket when its SA's encap sport is that socket's, else raw. */
+  private queueEsp(slab: Uint8Array, x: XfrmResult, inner: number): void {
+    const e = x.state !== null ? x.state.cfg.encap : null;
+    const u = this.udpTx;
+    if (e !== null && u !== null && e.sport === u.port && this.udpQ.addEncap(slab, x.off, x.len, x.dst, inner)) return;
+    this.sendQ.add(slab, x.off, x.len, x.dst, inner);
+  }
+
+  /** The send calls; a refusal that lasts (ENOBUFS, EAGAIN, ENETUNREACH…) is logged once per device and errno until a batch goes out whole. */
   private flushSend(p: Port): void {
-    if (p.taps !== null) p.taps.gather(p.taps.outer, this.sendQ.batch);
+    if (p.taps !== null) {
+      p.taps.gather(p.taps.outer, this.sendQ.batch);
+      p.taps.gather(p.taps.outer, this.udpQ.batch);
+    }
     const lost = this.sendQ.flush(this.tx, p);
-    if (lost > 0) this.conds.note(`send ${p.name} ${this.sendQ.why.split(' ')[0]!}`, lost, `sendmmsg refused ${lost} packets: ${this.sendQ.why}`);
-    else if (this.conds.active !== 0) this.conds.clear(`send ${p.name} `);
+    const why = this.sendQ.why;
+    const lostUdp = this.udpQ.flush(this.udpTx, p);
+    if (lost > 0) this.conds.note(`send ${p.name} ${why.split(' ')[0]!}`, lost, `sendmmsg refused ${lost} packets: ${why}`);
+    if (lostUdp > 0) this.conds.note(`send ${p.name} ${this.udpQ.why.split(' ')[0]!}`, lostUdp, `sendmmsg (UDP ${this.udpTx?.port ?? ''}) refused ${lostUdp} packets: ${this.udpQ.why}`);
+    if (lost === 0 && lostUdp === 0 && this.conds.active !== 0) this.conds.clear(`send ${p.name} `);
   }
 
   /**

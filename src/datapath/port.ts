@@ -129,7 +129,7 @@ export class SendQueue {
     if (count === 0) return 0;
     const st = tx !== null ? (tx as Partial<HasStats>).stats : undefined;
     const errs = st !== undefined ? st.txErrors : 0;
-    const sent = tx !== null ? tx.send(this.batch, this.dst, this.ok) : 0;
+    const sent = tx !== null ? this.transmit(tx) : 0;
     if (sent === 0) this.ok.fill(0, 0, count);
     if (sent < count) {
       this.why = tx === null ? 'no socket' : st !== undefined && st.txErrors > errs ? st.lastError : 'EAGAIN (socket send buffer full)';
@@ -143,6 +143,11 @@ export class SendQueue {
       for (let i = 0; i < count; i++) if (this.innerLen[i] !== 0) xfrmiTxDone(p.xstats, this.innerLen[i]!, this.ok[i] === 1);
     }
     return count - sent;
+  }
+
+  /** The one send call for the queued packets (UdpSendQueue sends them as UDP payloads). */
+  protected transmit(tx: PacketConn): number {
+    return tx.send(this.batch, this.dst, this.ok);
   }
 }
 

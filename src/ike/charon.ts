@@ -8,6 +8,8 @@
 //     retransmit_tries = 5        retransmissions before an exchange is given up
 //     cookie_threshold = 30       half-open IKE SAs from which COOKIEs are asked (RFC 7296 §2.6)
 //     cookie_threshold_ip = 3     the same, per peer address
+//     fragment_size = 1280        largest IP datagram of an IKE fragment we send (RFC 7383; 0: 576 IPv4 / 1280 IPv6)
+//     max_packet = 10000          most bytes a message reassembled from the peer's fragments may hold
 //   }
 //
 // Any other key under charon (or any section but charon) is refused with
@@ -24,12 +26,20 @@ export interface CharonSettings {
   readonly keepAliveMs: number;
   readonly cookieThreshold: number;
   readonly cookieThresholdIp: number;
+  /** IP datagram bytes of an IKE fragment of ours (0: 576 IPv4, 1280 IPv6): frag.ts. */
+  readonly fragmentSize: number;
+  /** Bytes a reassembled message may hold. */
+  readonly maxPacket: number;
 }
 
 /** strongSwan 5.9's defaults. */
 export const CHARON_DEFAULTS: CharonSettings = {
   retransmit: STRONGSWAN_RETRANSMIT, keepAliveMs: 20_000, cookieThreshold: 30, cookieThresholdIp: 3,
+  fragmentSize: 1280, maxPacket: 10_000,
 };
+
+/** Smallest fragment_size taken: an IPv6 fragment of it still carries content with any supported cipher. */
+export const MIN_FRAGMENT_SIZE = 256;
 
 type Item = ReturnType<typeof parseSettings>['items'][number];
 
@@ -55,6 +65,8 @@ export function parseCharonConf(text: string, file: string): CharonSettings {
       else if (key === 'retransmit_tries') rt = { ...rt, tries: num(it, key, (n) => Number.isInteger(n) && n <= 100, 'a whole number up to 100') };
       else if (key === 'cookie_threshold') s = { ...s, cookieThreshold: num(it, key, Number.isInteger, 'a whole number') };
       else if (key === 'cookie_threshold_ip') s = { ...s, cookieThresholdIp: num(it, key, Number.isInteger, 'a whole number') };
+      else if (key === 'fragment_size') s = { ...s, fragmentSize: num(it, key, (n) => n === 0 || (Number.isInteger(n) && n >= MIN_FRAGMENT_SIZE && n <= 65535), `0 or a whole number from ${MIN_FRAGMENT_SIZE} to 65535`) };
+      else if (key === 'max_packet') s = { ...s, maxPacket: num(it, key, (n) => Number.isInteger(n) && n >= 1280 && n <= 1_048_576, 'a whole number from 1280 to 1048576') };
       else throw new SwanctlError(file, it.line, `charon.${key}`, 'is not supported by tunkit (it would be silently ignored, so it is refused)');
     }
   }

@@ -90,6 +90,9 @@ export function outStateRequest(ci: ChildInstall): XfrmRequest {
 /** The policies of a child (shared by every SA of its reqid: a rekey keeps them). */
 export const policyRequests = (ch: ChildSa): XfrmRequest[] => policies(ch).map((p) => ({ op: 'xfrm.policy.add', args: { policy: p } }));
 
+/** The same policies as updates (their templates follow a peer that moved: liveness.ts). */
+export const policyUpdateRequests = (ch: ChildSa): XfrmRequest[] => policies(ch).map((p) => ({ op: 'xfrm.policy.update', args: { policy: p } }));
+
 /** The requests that install a Child SA: inbound state, outbound state, then the policies. */
 export function installRequests(ci: ChildInstall): XfrmRequest[] {
   return [inStateRequest(ci), outStateRequest(ci), ...policyRequests(ci.child)];

@@ -5,6 +5,7 @@
 
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { ChildAction, ChildActions, DpdConfig } from './actions.js';
+import type { FragMode } from './frag.js';
 import type { ProposalSpec } from './proposal.js';
 
 export interface ChildConfig {
@@ -75,6 +76,8 @@ export interface ConnConfig {
   readonly proposals: readonly ProposalSpec[];
   /** strongSwan `encap = yes`: fake a NAT so ESP goes in UDP (RFC 3948) even without one. */
   readonly encap: boolean;
+  /** swanctl `fragmentation` (RFC 7383; frag.ts): yes (default), accept, force or no. */
+  readonly fragmentation: FragMode;
   readonly local: PeerAuth;
   readonly remote: PeerAuth;
   readonly children: readonly ChildConfig[];

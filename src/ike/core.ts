@@ -7,7 +7,7 @@
 //     ├─ IKE_SA_INIT request (SPIr = 0) ─────────► responder.ts handleInitRequest
 //     └─ by our SPI → IkeSa
 //          ├─ IKE_SA_INIT response (clear) ─────► the pending request's handler (initiator.ts)
-//          └─ SK payload → decrypt (sk.ts)
+//          └─ SK payload → decrypt (sk.ts); SKF fragments → reassemble (frag.ts), then as SK
 //               ├─ response, Message ID = ours ► the pending request's handler
 //               ├─ request, retransmitted ─────► the cached response again (§2.1)
 //               └─ request, next Message ID ──► IKE_AUTH (responder.ts), INFORMATIONAL
@@ -49,7 +49,9 @@ import { wipeKeys } from './prf.js';
 import type { IkeSa } from './sa.js';
 import type { ChildSa, Endpoint, Pending, QueuedRequest } from './sa.js';
 import { deleteIkeSa, expireEvent, nextTimer, rekeyByName, runTimers } from './timers.js';
-import { counterIv, openMessage, sealMessage } from './sk.js';
+import { counterIv, openMessage } from './sk.js';
+import { notify } from './find.js';
+import { datagramBudget, FragCounters, isFirstFragment, sealMaybeFragmented, sendsFrag } from './frag.js';
 
 export type { Endpoint } from './sa.js';
 
@@ -87,6 +89,8 @@ export class IkeCore {
   readonly live: Liveness;
   readonly traps: Traps;
   readonly cookies: Cookies;
+  /** RFC 7383 fragments in and out, and why the peer's were dropped (frag.ts). */
+  readonly frags = new FragCounters();
   /** charon.* settings (keep_alive, cookie thresholds); the retransmission policy is `policy`. */
   charon: CharonSettings = CHARON_DEFAULTS;
 
@@ -205,17 +209,20 @@ export class IkeCore {
     const m = parseMessage(data, 0, h.length);
     if (m instanceof IkeDecodeError) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr}: ${m.why}`); return; }
     const sk = m.payloads[m.payloads.length - 1];
-    if (sk === undefined || sk.type !== PL.SK || sa.skIn === null) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr} is not encrypted: dropped`); return; }
+    if (sk === undefined || (sk.type !== PL.SK && sk.type !== PL.SKF) || sa.skIn === null) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr} is not encrypted: dropped`); return; }
+    const skOff = h.length - 4 - sk.body.length;
     if (isResponse(h)) {
       if (sa.pending === null || h.messageId !== sa.pending.mid) return; // a late duplicate
     } else if (sa.lastResponse !== null && h.messageId === sa.lastResponse.mid) {
-      this.host.send(from, sa.lastResponse.port, sa.lastResponse.data); // §2.1: retransmit, do not process again
+      // §2.1: retransmit, do not process again; RFC 7383 §2.6.1: once per retransmitted request, on its first fragment
+      if (sk.type === PL.SK || isFirstFragment(data, h, skOff, sa.skIn)) this.sendAll(from, sa.lastResponse.port, sa.lastResponse.data);
       return;
     } else if (h.messageId !== sa.peerMid) {
       this.host.log('debug', `${exchangeName(h.exchange)} Message ID ${h.messageId} outside the window (expected ${sa.peerMid}): dropped`);
       return;
     }
-    const inner = openMessage(data, h, h.length - 4 - sk.body.length, sa.skIn);
+    const inner = sk.type === PL.SK ? openMessage(data, h, skOff, sa.skIn) : this.frags.add(isResponse(h) ? sa.reasmResp : sa.reasmReq, data, h, skOff, sa.skIn, this.charon);
+    if (inner === null) return; // more fragments to come
     if (inner instanceof IkeDecodeError) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr}: ${inner.why}: dropped`); return; }
     this.live.heard(sa, from);
     if (isResponse(h)) {
@@ -245,11 +252,19 @@ export class IkeCore {
     return { spiI: sa.spiI, spiR: sa.spiR, version: IKE_VERSION, exchange, flags: (sa.isInitiator ? FLAG_I : 0) | (isResp ? FLAG_R : 0), messageId: mid };
   }
 
-  /** An encrypted message of ours. */
-  seal(sa: IkeSa, exchange: number, mid: number, isResp: boolean, inner: readonly Payload[]): Uint8Array {
+  /** An encrypted message of ours: one datagram, or its RFC 7383 fragments when both sides do them and it is too big (frag.ts). */
+  seal(sa: IkeSa, exchange: number, mid: number, isResp: boolean, inner: readonly Payload[]): Uint8Array[] {
     const k = sa.skOut!;
-    const iv = counterIv(sa.ivSeq++, k.encr.ivLen, this.host.random(k.encr.ivLen));
-    return sealMessage(this.hdr(sa, exchange, mid, isResp), inner, k, iv);
+    const nextIv = (): Uint8Array => counterIv(sa.ivSeq++, k.encr.ivLen, this.host.random(k.encr.ivLen));
+    const max = sa.isFragOk && sendsFrag(sa.conn.fragmentation) ? datagramBudget(this.charon.fragmentSize, sa.remote.addr, sa.local.port !== IKE_PORT) : null;
+    const out = sealMaybeFragmented(this.hdr(sa, exchange, mid, isResp), inner, k, nextIv, max);
+    if (out.length > 1) this.frags.sent(this.host, `${sa.conn.name}[${sa.uniqueId}]: ${exchangeName(exchange)}`, out);
+    return out;
+  }
+
+  /** Sends a message's datagrams (one, or every fragment) in order. */
+  sendAll(to: Endpoint, fromPort: number, data: readonly Uint8Array[]): void {
+    for (const d of data) this.host.send(to, fromPort, d);
   }
 
   /** A clear message (IKE_SA_INIT). */
@@ -261,7 +276,7 @@ export class IkeCore {
   respond(sa: IkeSa, exchange: number, mid: number, inner: readonly Payload[]): void {
     const data = this.seal(sa, exchange, mid, true, inner);
     sa.lastResponse = { mid, data, port: sa.local.port };
-    this.host.send(sa.remote, sa.local.port, data);
+    this.sendAll(sa.remote, sa.local.port, data);
   }
 
   /** Sends a request of ours (encrypted unless it is IKE_SA_INIT) and retransmits it until answered. */
@@ -269,14 +284,14 @@ export class IkeCore {
     if (sa.pending !== null) throw new Error(`${sa.conn.name}[${sa.uniqueId}]: a second request while request ${sa.pending.mid} is out (use enqueue)`);
     const mid = sa.nextMid;
     sa.nextMid = (mid + 1) >>> 0;
-    const data = exchange === IKE_SA_INIT ? this.plain(sa, exchange, mid, false, inner) : this.seal(sa, exchange, mid, false, inner);
+    const data = exchange === IKE_SA_INIT ? [this.plain(sa, exchange, mid, false, inner)] : this.seal(sa, exchange, mid, false, inner);
     this.sendRequest(sa, mid, data, onResponse, onTimeout, kind);
   }
 
   /** Sends (or re-sends, for IKE_SA_INIT retries) a built request as the one outstanding. */
-  sendRequest(sa: IkeSa, mid: number, data: Uint8Array, onResponse: Pending['onResponse'], onTimeout: () => void, kind: Pending['kind'] = 'other'): void {
+  sendRequest(sa: IkeSa, mid: number, data: readonly Uint8Array[], onResponse: Pending['onResponse'], onTimeout: () => void, kind: Pending['kind'] = 'other'): void {
     sa.pending = { mid, data, sends: 0, deadline: this.now + retransmitDelayMs(this.policy, 0), onResponse, onTimeout, kind };
-    this.host.send(sa.remote, sa.local.port, data);
+    this.sendAll(sa.remote, sa.local.port, data);
   }
 
   /** Earliest time tick() has work, or null. */
@@ -305,7 +320,7 @@ export class IkeCore {
       p.sends++;
       p.deadline = now + retransmitDelayMs(this.policy, p.sends);
       this.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: retransmit ${p.sends} of request ${p.mid}`);
-      this.host.send(sa.remote, sa.local.port, p.data);
+      this.sendAll(sa.remote, sa.local.port, p.data);
     }
     for (const [k, sa] of this.halfOpen) {
       if (sa.createdMs + HALF_OPEN_MS > now) continue;
@@ -379,22 +394,5 @@ export class IkeCore {
 /** How long a responder keeps a half-open SA (charon's half_open_timeout = 30 s). */
 export const HALF_OPEN_MS = 30_000;
 
-/** A notify payload with no SPI. */
-export const notify = (notifyType: number, data: Uint8Array = new Uint8Array(0), protocolId = 0): Payload =>
-  ({ type: PL.N, protocolId, spi: new Uint8Array(0), notifyType, data });
-
-/** The first notify of a type in a payload list. */
-export const findNotify = (ps: readonly Payload[], t: number): Extract<Payload, { type: typeof PL.N }> | undefined =>
-  ps.find((p): p is Extract<Payload, { type: typeof PL.N }> => p.type === PL.N && p.notifyType === t);
-
-/** The first error notify (type < 16384), if any. */
-export const findError = (ps: readonly Payload[]): Extract<Payload, { type: typeof PL.N }> | undefined =>
-  ps.find((p): p is Extract<Payload, { type: typeof PL.N }> => p.type === PL.N && p.notifyType < 16384);
-
-/** The Payload variant(s) whose `type` can be T (IDi and IDr share one variant, as do TSi and TSr). */
-export type PayloadOf<T> = Payload extends infer P ? (P extends { readonly type: infer U } ? (T extends U ? P : never) : never) : never;
-
-/** The first payload of a type. */
-export function first<T extends Payload['type']>(ps: readonly Payload[], t: T): PayloadOf<T> | undefined {
-  return ps.find((p) => p.type === t) as PayloadOf<T> | undefined;
-}
+export { findError, findNotify, first, notify } from './find.js';
+export type { PayloadOf } from './find.js';

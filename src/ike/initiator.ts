@@ -1,10 +1,12 @@
 // The initiator's side of IKE_SA_INIT and IKE_AUTH (RFC 7296 §1.2, §2.15):
 //
 //   HDR, SAi1, KEi, Ni, N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP),
-//        N(SIGNATURE_HASH_ALGORITHMS)  -->
-//                                  <--  HDR, SAr1, KEr, Nr, N(NAT_D_*), [N(SIGNATURE_HASH_ALGORITHMS),] [CERTREQ]
+//        N(SIGNATURE_HASH_ALGORITHMS), [N(IKEV2_FRAGMENTATION_SUPPORTED)]  -->
+//                                  <--  HDR, SAr1, KEr, Nr, N(NAT_D_*), [N(SIGNATURE_HASH_ALGORITHMS),]
+//                                        [N(IKEV2_FRAGMENTATION_SUPPORTED),] [CERTREQ]
 //     (or N(INVALID_KE_PAYLOAD): retry once with the group asked for; N(COOKIE): resend with it first)
-//   HDR, SK {IDi, [CERT+,] N(INITIAL_CONTACT), [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr}  -->  (UDP 4500 once a NAT is seen)
+//   HDR, SK {IDi, [CERT+,] N(INITIAL_CONTACT), [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr}  -->  (UDP 4500 once a NAT is seen;
+//                                        SKF fragments when both announced them and it is too big: frag.ts)
 //                                  <--  HDR, SK {IDr, [CERT+,] AUTH, SAr2, TSi, TSr}
 //
 // Then the first Child SA is installed through xfrm control requests. AUTH
@@ -25,6 +27,7 @@ import type { ChildConfig, ConnConfig } from './config.js';
 import { findError, findNotify, first, NAT_T_PORT, notify } from './core.js';
 import type { IkeCore } from './core.js';
 import { newKeyExchange, privLen } from './dh.js';
+import { announcesFrag } from './frag.js';
 import { identity, identityMatches, identityText } from './ids.js';
 import { deriveChildKeys, deriveIkeKeys, wipeKeys } from './prf.js';
 import { checkAnswer, toWire } from './proposal.js';
@@ -65,12 +68,13 @@ function sendInit(core: IkeCore, sa: IkeSa, group: number, cookie: Uint8Array | 
     { type: PL.NONCE, data: sa.ni },
     ...natNotifies(core, sa, new Uint8Array(8)),
     sigHashNotify(),
+    ...(announcesFrag(sa.conn.fragmentation) ? [notify(N.IKEV2_FRAGMENTATION_SUPPORTED)] : []),
   ];
   sa.nextMid = 0;
   const data = core.plain(sa, IKE_SA_INIT, 0, false, ps);
   sa.nextMid = 1;
   sa.msg1 = data;
-  core.sendRequest(sa, 0, data, (raw, rps) => onInitResponse(core, sa, raw, rps), () => core.remove(sa, 'IKE_SA_INIT not answered'));
+  core.sendRequest(sa, 0, [data], (raw, rps) => onInitResponse(core, sa, raw, rps), () => core.remove(sa, 'IKE_SA_INIT not answered'));
 }
 
 /** N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP); the source one faked (random) with encap=yes, as charon does. */
@@ -126,6 +130,7 @@ function onInitResponse(core: IkeCore, sa: IkeSa, raw: Uint8Array, ps: readonly 
   sa.chosen = c;
   sa.nr = nonce.data;
   sa.peerSigHashes = peerSigHashes(ps);
+  sa.isFragOk = announcesFrag(sa.conn.fragmentation) && findNotify(ps, N.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined;
   sa.keys = deriveIkeKeys(sa.prfAlg, sa.keyLens(), sa.ni, sa.nr, shared, sa.spiI, sa.spiR);
   shared.fill(0);
   sa.setSkKeys();
@@ -211,7 +216,7 @@ function refuseResponder(core: IkeCore, sa: IkeSa, why: string): void {
   core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: AUTHENTICATION_FAILED: ${why}`);
   const mid = sa.nextMid;
   sa.nextMid = (mid + 1) >>> 0;
-  core.host.send(sa.remote, sa.local.port, core.seal(sa, INFORMATIONAL, mid, false, [notify(N.AUTHENTICATION_FAILED)]));
+  core.sendAll(sa.remote, sa.local.port, core.seal(sa, INFORMATIONAL, mid, false, [notify(N.AUTHENTICATION_FAILED)]));
   core.remove(sa, `AUTHENTICATION_FAILED: ${why}`);
 }
 

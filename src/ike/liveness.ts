@@ -13,17 +13,20 @@
 // - NAT keepalives (RFC 3948 §2.3, charon.keep_alive): from the side behind a
 //   NAT, one 0xFF byte from 4500 to the peer's NAT-T port when nothing (IKE
 //   or ESP) went to the peer for the interval.
-// - Following the peer (RFC 7296 §2.23): an authenticated IKE message, or an
-//   xfrm `mapping` event (ESP from a new source), from a new port of a peer
-//   behind a NAT moves the IKE SA there and updates the ESP-in-UDP states'
-//   encap ports with xfrm.state.update (sequence numbers and replay windows
-//   stay). A new address moves the IKE SA; the Child SAs' outbound state is
-//   keyed by the old address and cannot be moved without restarting its
-//   sequence numbers, so it is left for a rekey (logged).
+// - Following the peer (RFC 7296 §2.23; charon's ike_sa update_hosts →
+//   child_sa update → kernel update_sa): an authenticated IKE message, or an
+//   xfrm `mapping` event (ESP from a new source, raised after the ESP ICV
+//   verified), from a new address or port of a peer behind a NAT moves the
+//   IKE SA there and each ESP-in-UDP Child SA with it: both states go to the
+//   new outer address and encap port with xfrm.state.migrate (the same
+//   states: SPIs, sequence numbers, replay windows and counters stay), and
+//   when the address changed the tunnel policies' templates follow
+//   (xfrm.policy.update). No rekey. A peer not behind a NAT stays put.
 
-import type { StateRecord } from '../control/xfrm.js';
+import type { XfrmRequest } from '../control/ike.js';
 import { INFORMATIONAL } from '../wire/ike/consts.js';
 import type { ChildAction } from './actions.js';
+import { policyUpdateRequests } from './child.js';
 import type { ChildConfig } from './config.js';
 import type { Endpoint, IkeCore, IkeHost } from './core.js';
 import type { ChildSa, IkeSa } from './sa.js';
@@ -92,24 +95,45 @@ export class Liveness {
     const old = sa.remote;
     sa.remote = { ...to };
     this.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: the peer moved from ${old.addr}[${old.port}] to ${to.addr}[${to.port}] (${why}): following it`);
-    for (const ch of sa.children) if (ch.encap) this.rehome(sa, ch, to);
+    const reqids = new Set<number>();
+    for (const ch of sa.children) {
+      if (!ch.encap || (ch.remote.addr === to.addr && ch.remote.port === to.port)) continue;
+      const moved = ch.remote.addr !== to.addr;
+      if (this.rehome(sa, ch, to) && moved && !reqids.has(ch.reqid)) {
+        reqids.add(ch.reqid); // a rekey's SAs share their reqid's policies
+        this.repoint(sa, ch);
+      }
+    }
   }
 
-  /** Points a child's ESP-in-UDP states at the peer's new port (same address only: see the file comment). */
-  private rehome(sa: IkeSa, ch: ChildSa, to: Endpoint): void {
-    if (to.addr !== ch.remote.addr) {
-      this.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: CHILD_SA ${ch.cfg.name}{${ch.uniqueId}}: the peer's address changed; its ESP keeps going to ${ch.remote.addr} until a rekey`);
-      return;
+  /** Moves a child's ESP-in-UDP states to the peer's new address and port (xfrm.state.migrate); false when refused. */
+  private rehome(sa: IkeSa, ch: ChildSa, to: Endpoint): boolean {
+    const reqs: XfrmRequest[] = [];
+    if (ch.isOutInstalled) {
+      reqs.push({ op: 'xfrm.state.migrate', args: { id: { dst: ch.remote.addr, proto: 'esp', spi: ch.spiOut }, src: ch.local.addr, dst: to.addr, encap: { sport: ch.local.port, dport: to.port } } });
     }
-    const get = this.host.getState?.bind(this.host);
-    const o = get?.({ dst: ch.remote.addr, proto: 'esp', spi: ch.spiOut }, true) ?? null;
-    const i = get?.({ dst: ch.local.addr, proto: 'esp', spi: ch.spiIn }, true) ?? null;
+    if (ch.isInInstalled) {
+      reqs.push({ op: 'xfrm.state.migrate', args: { id: { dst: ch.local.addr, proto: 'esp', spi: ch.spiIn }, src: to.addr, dst: ch.local.addr, encap: { sport: to.port, dport: ch.local.port } } });
+    }
     try {
-      if (o?.encap !== undefined) this.host.control({ op: 'xfrm.state.update', args: { state: { ...specOf(o), encap: { ...o.encap, dport: to.port } } } });
-      if (i?.encap !== undefined) this.host.control({ op: 'xfrm.state.update', args: { state: { ...specOf(i), encap: { ...i.encap, sport: to.port } } } });
-      ch.remote.port = to.port;
+      for (const r of reqs) this.host.control(r);
     } catch (e) {
-      this.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: CHILD_SA ${ch.cfg.name}: updating its encap: ${e instanceof Error ? e.message : String(e)}`);
+      this.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: CHILD_SA ${ch.cfg.name}{${ch.uniqueId}}: moving its states: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+    ch.remote = { ...to };
+    this.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: CHILD_SA ${ch.cfg.name}{${ch.uniqueId}} now ESP in UDP to ${to.addr}[${to.port}] (SPIs ${ch.spiIn.toString(16)}_i ${ch.spiOut.toString(16)}_o kept)`);
+    return true;
+  }
+
+  /** The tunnel policies of ch's reqid name the peer's new address in their templates. */
+  private repoint(sa: IkeSa, ch: ChildSa): void {
+    for (const r of policyUpdateRequests(ch)) {
+      try {
+        this.host.control(r);
+      } catch (e) {
+        this.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: CHILD_SA ${ch.cfg.name}{${ch.uniqueId}}: ${r.op}: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
   }
 
@@ -220,10 +244,4 @@ export class Liveness {
       this.host.log('warn', `${d.child.name}: restart: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-}
-
-/** A StateRecord without its live fields: the Spec to update it with. */
-function specOf(r: StateRecord): Omit<StateRecord, 'stats' | 'curlft' | 'replay' | 'state'> {
-  const { stats: _s, curlft: _c, replay: _r, state: _st, ...spec } = r;
-  return spec;
 }

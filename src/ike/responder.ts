@@ -1,7 +1,9 @@
 // The responder's side of IKE_SA_INIT and IKE_AUTH (RFC 7296 §1.2, §2.15):
 //
-//   HDR, SAi1, KEi, Ni, N(NAT_D_*), [N(SIGNATURE_HASH_ALGORITHMS)]  -->  choose a proposal (§2.7), check the KE group
-//                                   <--  HDR, SAr1, KEr, Nr, N(NAT_D_*), [N(SIGNATURE_HASH_ALGORITHMS),] [CERTREQ]
+//   HDR, SAi1, KEi, Ni, N(NAT_D_*), [N(SIGNATURE_HASH_ALGORITHMS)], [N(IKEV2_FRAGMENTATION_SUPPORTED)]  -->
+//                                        choose a proposal (§2.7), check the KE group
+//                                   <--  HDR, SAr1, KEr, Nr, N(NAT_D_*), [N(SIGNATURE_HASH_ALGORITHMS),]
+//                                        [N(IKEV2_FRAGMENTATION_SUPPORTED) if asked and not `fragmentation = no`,] [CERTREQ]
 //                                        (or N(NO_PROPOSAL_CHOSEN) / N(INVALID_KE_PAYLOAD, group))
 //   HDR, SK {IDi, [CERT+,] [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr}  -->  pick the connection by IDi (and
 //                                                    auth class), verify AUTH (authn.ts), narrow the
@@ -21,9 +23,10 @@ import { certReq, checkPeerAuth, ourAuth, peerSigHashes, sigHashNotify } from '.
 import { localIdentity } from './certs.js';
 import { childKeyLens, installRequests, isPolicyable } from './child.js';
 import type { ConnConfig } from './config.js';
-import { first, notify } from './core.js';
+import { findNotify, first, notify } from './core.js';
 import type { Endpoint, IkeCore } from './core.js';
 import { newKeyExchange, privLen } from './dh.js';
+import { announcesFrag } from './frag.js';
 import { identityMatches, identityText } from './ids.js';
 import { authSide, detectNat, natNotifies, resolveTs } from './initiator.js';
 import { deriveChildKeys, deriveIkeKeys, wipeKeys } from './prf.js';
@@ -52,7 +55,7 @@ export function handleInitRequest(core: IkeCore, m: IkeMessage, raw: Uint8Array,
   const key = `${toHex(m.header.spiI)}/${from.addr}/${from.port}`;
   const old = core.halfOpen.get(key);
   if (old !== undefined) {
-    if (old.lastResponse !== null) core.host.send(from, local.port, old.lastResponse.data); // §2.1: a retransmitted request
+    if (old.lastResponse !== null) core.sendAll(from, local.port, old.lastResponse.data); // §2.1: a retransmitted request
     return;
   }
   if (core.cookies.challenge(m, from, local)) return; // §2.6: too many half-open SAs
@@ -95,19 +98,21 @@ export function handleInitRequest(core: IkeCore, m: IkeMessage, raw: Uint8Array,
   sa.setSkKeys();
   detectResponderNat(sa, m.payloads);
   sa.peerSigHashes = peerSigHashes(m.payloads);
+  sa.isFragOk = announcesFrag(conn.fragmentation) && findNotify(m.payloads, N.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined; // RFC 7383 §2.3
   const out: Payload[] = [
     { type: PL.SA, proposals: [chosenToWire(c, new Uint8Array(0))] },
     { type: PL.KE, group: c.dh, data: kx.publicValue },
     { type: PL.NONCE, data: sa.nr },
     ...natNotifies(core, sa, sa.spiR),
     ...(sa.peerSigHashes !== null ? [sigHashNotify()] : []),
+    ...(sa.isFragOk ? [notify(N.IKEV2_FRAGMENTATION_SUPPORTED)] : []),
     ...certReq([...new Set(conns.flatMap((x) => (x.remote.auth === 'pubkey' ? x.remote.anchors ?? [] : [])))]),
   ];
   const data = core.plain(sa, IKE_SA_INIT, 0, true, out);
   sa.msg1 = raw.slice(0, m.header.length); // eslint-disable-line no-restricted-syntax -- RealMessage1, kept until IKE_AUTH
   sa.msg2 = data;
   sa.peerMid = 1;
-  sa.lastResponse = { mid: 0, data, port: local.port };
+  sa.lastResponse = { mid: 0, data: [data], port: local.port };
   core.register(sa);
   core.halfOpen.set(key, sa);
   core.host.send(from, local.port, data);

@@ -12,6 +12,7 @@ import type { Payload } from '../wire/ike/payloads.js';
 import type { TrafficSelector } from '../wire/ike/ts.js';
 import { DH_NAMES, encrName, ENCRS, INTEGS, PRFS } from './algs.js';
 import type { ChildConfig, ConnConfig } from './config.js';
+import { Reassembler } from './frag.js';
 import type { KeyExchange } from './dh.js';
 import { wipeKeys } from './prf.js';
 import type { ChildKeys, IkeKeys, KeyLens } from './prf.js';
@@ -25,7 +26,8 @@ export interface Endpoint { addr: string; port: number }
 /** Our outstanding request (window size 1): retransmitted until answered or given up. */
 export interface Pending {
   readonly mid: number;
-  readonly data: Uint8Array;
+  /** The datagrams of the request: one, or its RFC 7383 fragments (all resent on a retransmission). */
+  readonly data: readonly Uint8Array[];
   /** Sends so far minus one (0 after the first send). */
   sends: number;
   /** Monotonic ms of the next retransmission or the give-up. */
@@ -69,9 +71,9 @@ export class ChildSa {
     readonly localTs: readonly TrafficSelector[],
     readonly remoteTs: readonly TrafficSelector[],
     readonly encap: boolean,
-    /** The endpoints the SAs were installed with (for deleting them). */
+    /** The endpoints the SAs are installed with (for deleting them); remote follows a NATed peer that moved (liveness.ts). */
     readonly local: Endpoint,
-    readonly remote: Endpoint,
+    public remote: Endpoint,
     readonly installTime: number,
   ) {}
 
@@ -119,7 +121,8 @@ export class IkeSa {
   /** Next Message ID of our requests, and of the peer's. */
   nextMid = 0;
   peerMid = 0;
-  lastResponse: { readonly mid: number; readonly data: Uint8Array; readonly port: number } | null = null;
+  /** Our last response (its datagrams: one, or its fragments), resent when the request comes again (§2.1). */
+  lastResponse: { readonly mid: number; readonly data: readonly Uint8Array[]; readonly port: number } | null = null;
   pending: Pending | null = null;
   readonly children: ChildSa[] = [];
   /** Initiator: the child asked for in IKE_AUTH, its inbound SPI, and the selectors offered. */
@@ -135,6 +138,11 @@ export class IkeSa {
   waiter: ((err: string | null) => void) | null = null;
   /** The INVALID_KE_PAYLOAD retry was used (only one: RFC 7296 §1.2). */
   isKeRetried = false;
+  /** RFC 7383 §2.3: both sides announced IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT. */
+  isFragOk = false;
+  /** Reassembly of the peer's fragmented requests and of the responses to ours (frag.ts). */
+  readonly reasmReq = new Reassembler();
+  readonly reasmResp = new Reassembler();
   /** The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) from IKE_SA_INIT; null when it sent none. */
   peerSigHashes: readonly number[] | null = null;
 
@@ -188,6 +196,8 @@ export class IkeSa {
     this.msg1 = null;
     this.msg2 = null;
     this.queue = [];
+    this.reasmReq.clear();
+    this.reasmResp.clear();
   }
 
   record(): IkeSaRecord {

@@ -9,6 +9,8 @@
 //      salt (last 4 bytes of SK_e) | IV, AAD = header … end of SK generic header,
 //      tag 16 bytes; no separate integrity key.
 // The sender uses SK_ei/SK_ai when it is the original initiator, SK_er/SK_ar otherwise.
+// RFC 7383 §2.5: an SKF fragment is sealed the same way, its 8-byte header
+// (Fragment Number, Total Fragments) in place of SK's 4 (ike/frag.ts splits).
 
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { put32 } from '../wire/bytes.js';
@@ -17,6 +19,7 @@ import { emitIkeHeader, IkeDecodeError } from '../wire/ike/header.js';
 import type { IkeHeader } from '../wire/ike/header.js';
 import type { HeaderFields } from '../wire/ike/message.js';
 import { chainLen, emitChain, firstType, parseChain } from '../wire/ike/payloads.js';
+import { emitSkfHeader, SKF_HDR_LEN } from '../wire/ike/skf.js';
 import type { Payload } from '../wire/ike/payloads.js';
 import type { EncrAlg, IntegAlg } from './algs.js';
 
@@ -32,29 +35,60 @@ export interface SkKeys {
 
 const cipherName = (keyLen: number, isAead: boolean): string => `aes-${keyLen * 8}-${isAead ? 'gcm' : 'cbc'}`;
 
+/** RFC 7383 §2.5: the fragment fields an SKF payload adds after its generic header. */
+export interface FragFields { readonly fragNum: number; readonly totalFrags: number }
+
 /**
  * Builds an SK-protected message: header + SK{inner}. `iv` must be encr.ivLen
  * bytes, never reused under one key (GCM). Returns the whole datagram.
  */
 export function sealMessage(h: HeaderFields, inner: readonly Payload[], k: SkKeys, iv: Uint8Array): Uint8Array {
+  const content = new Uint8Array(chainLen(inner));
+  emitChain(inner, content, 0);
+  const b = sealContent(h, firstType(inner), null, content, k, iv);
+  content.fill(0);
+  return b;
+}
+
+/** Bytes of the message sealContent builds for `contentLen` bytes of content (SK, or SKF when `isFrag`). */
+export function sealedLen(contentLen: number, k: SkKeys, isFrag: boolean): number {
   const e = k.encr;
-  if (iv.length !== e.ivLen) throw new RangeError('sealMessage: IV length');
+  const plainLen = contentLen + 1;
+  const padLen = (e.blockLen - (plainLen % e.blockLen)) % e.blockLen;
+  return IKE_HDR_LEN + (isFrag ? SKF_HDR_LEN : GENERIC_HDR_LEN) + e.ivLen + plainLen + padLen + (e.isAead ? e.icvLen : k.integ!.icvLen);
+}
+
+/**
+ * Encrypts `content` (an inner payload chain, or a piece of one for an SKF
+ * fragment: RFC 7383 §2.5) into header + SK or SKF payload. `next` is the
+ * encrypted payload's Next Payload (the first inner type; 0 in fragments
+ * after the first). Integrity covers the whole datagram up to the ICV, so
+ * the fragment fields are protected (for GCM they are in the AAD).
+ */
+export function sealContent(h: HeaderFields, next: number, frag: FragFields | null, content: Uint8Array, k: SkKeys, iv: Uint8Array): Uint8Array {
+  const e = k.encr;
+  if (iv.length !== e.ivLen) throw new RangeError('sealContent: IV length');
   const icvLen = e.isAead ? e.icvLen : k.integ!.icvLen;
-  const plainLen = chainLen(inner) + 1;
+  const plainLen = content.length + 1;
   const padLen = (e.blockLen - (plainLen % e.blockLen)) % e.blockLen;
   const plain = new Uint8Array(plainLen + padLen);
-  emitChain(inner, plain, 0);
+  plain.set(content, 0);
   plain[plain.length - 1] = padLen;
-  const skLen = GENERIC_HDR_LEN + e.ivLen + plain.length + icvLen;
+  const hdrLen = frag === null ? GENERIC_HDR_LEN : SKF_HDR_LEN;
+  const skLen = hdrLen + e.ivLen + plain.length + icvLen;
   const total = IKE_HDR_LEN + skLen;
   const b = new Uint8Array(total);
-  emitIkeHeader({ ...h, nextPayload: PL.SK, length: total }, b, 0);
+  emitIkeHeader({ ...h, nextPayload: frag === null ? PL.SK : PL.SKF, length: total }, b, 0);
   const sk = IKE_HDR_LEN;
-  b[sk] = firstType(inner);
-  b[sk + 1] = 0;
-  b[sk + 2] = skLen >>> 8; b[sk + 3] = skLen & 0xff;
-  b.set(iv, sk + GENERIC_HDR_LEN);
-  const ctOff = sk + GENERIC_HDR_LEN + e.ivLen;
+  if (frag === null) {
+    b[sk] = next;
+    b[sk + 1] = 0;
+    b[sk + 2] = skLen >>> 8; b[sk + 3] = skLen & 0xff;
+  } else {
+    emitSkfHeader({ nextPayload: next, fragNum: frag.fragNum, totalFrags: frag.totalFrags, length: skLen }, b, sk);
+  }
+  b.set(iv, sk + hdrLen);
+  const ctOff = sk + hdrLen + e.ivLen;
   if (e.isAead) {
     const c = createCipheriv(cipherName(k.keyLen, true) as 'aes-128-gcm', k.ek.subarray(0, k.keyLen), nonce(k, iv), { authTagLength: e.icvLen });
     c.setAAD(b.subarray(0, ctOff - e.ivLen));
@@ -87,13 +121,28 @@ function nonce(k: SkKeys, iv: Uint8Array): Uint8Array {
  * malformed inner chain). Never throws on network input.
  */
 export function openMessage(msg: Uint8Array, h: IkeHeader, skOff: number, k: SkKeys): Payload[] | IkeDecodeError {
+  const plain = openContent(msg, h, skOff, GENERIC_HDR_LEN, k);
+  if (plain instanceof IkeDecodeError) return plain;
+  const out = parseChain(plain, 0, plain.length, msg[skOff]!);
+  plain.fill(0);
+  return out;
+}
+
+/**
+ * Verifies and decrypts the SK (hdrLen 4) or SKF (hdrLen SKF_HDR_LEN)
+ * payload at msg[skOff] running to the end of the message: the content
+ * without padding, in a fresh buffer the caller wipes, or an
+ * IkeDecodeError (short, integrity failure, bad padding). Never throws on
+ * network input.
+ */
+export function openContent(msg: Uint8Array, h: IkeHeader, skOff: number, hdrLen: number, k: SkKeys): Uint8Array | IkeDecodeError {
   const e = k.encr;
   const icvLen = e.isAead ? e.icvLen : k.integ!.icvLen;
   const end = h.length;
-  const ivOff = skOff + GENERIC_HDR_LEN;
+  const ivOff = skOff + hdrLen;
   const ctOff = ivOff + e.ivLen;
   const ctLen = end - icvLen - ctOff;
-  if (ctLen < 1 || ctLen % e.blockLen !== 0) return new IkeDecodeError(`encrypted payload of ${ctLen} bytes does not fit the cipher`);
+  if (end > msg.length || ctLen < 1 || ctLen % e.blockLen !== 0) return new IkeDecodeError(`encrypted payload of ${ctLen} bytes does not fit the cipher`);
   const iv = msg.subarray(ivOff, ctOff);
   const ct = msg.subarray(ctOff, ctOff + ctLen);
   const icv = msg.subarray(ctOff + ctLen, end);
@@ -114,11 +163,8 @@ export function openMessage(msg: Uint8Array, h: IkeHeader, skOff: number, k: SkK
     return new IkeDecodeError('integrity check failed'); // GCM final() throws on a bad tag
   }
   const padLen = plain[plain.length - 1]!;
-  if (padLen + 1 > plain.length) return new IkeDecodeError(`pad length ${padLen} overruns the plaintext`);
-  const first = msg[skOff]!;
-  const out = parseChain(plain, 0, plain.length - 1 - padLen, first);
-  plain.fill(0);
-  return out;
+  if (padLen + 1 > plain.length) { plain.fill(0); return new IkeDecodeError(`pad length ${padLen} overruns the plaintext`); }
+  return plain.subarray(0, plain.length - 1 - padLen);
 }
 
 /** An 8-byte big-endian counter IV for GCM (RFC 5282 §3.1: unique per key; a counter is what strongSwan's iv_gen_seq does). */

@@ -1,6 +1,6 @@
 // A swanctl.conf subset (strongSwan's settings syntax, swanctl.conf(5)):
 //
-//   connections { NAME { version local_addrs remote_addrs proposals encap rekey_time rand_time over_time
+//   connections { NAME { version local_addrs remote_addrs proposals encap fragmentation rekey_time rand_time over_time
 //                        local { auth id certs } remote { auth id cacerts }
 //                        dpd_delay dpd_timeout (actions.ts)
 //                        children { NAME { local_ts remote_ts esp_proposals mode start_action
@@ -22,6 +22,8 @@ import { PROTO_ESP, PROTO_IKE } from '../wire/ike/consts.js';
 import { CHILD_LIVE_KEYS, CONN_LIVE_KEYS, readActions, readDpd, readStartAction } from './actions.js';
 import { VpnError } from '../wire/errors.js';
 import type { ChildConfig, ConnConfig, FileRef, IkeConfig, KeyFileRef, Lifetimes, PeerAuth, PskSecret, SigHash, SigPolicy } from './config.js';
+import { FRAG_MODES } from './frag.js';
+import type { FragMode } from './frag.js';
 import { DEFAULT_ESP, DEFAULT_IKE, parseProposal } from './proposal.js';
 import type { ProposalSpec } from './proposal.js';
 import { parseTs } from './ts.js';
@@ -231,11 +233,13 @@ function child(file: string, sec: Section, path: string): ChildConfig {
 function connection(file: string, sec: Section): ConnConfig {
   const path = `connections.${sec.name}.`;
   const r: Reader = new Reader(file, sec, path);
-  r.check(['version', 'local_addrs', 'remote_addrs', 'proposals', 'encap', ...CONN_LIVE_KEYS, 'rekey_time', 'rand_time', 'over_time'], ['local', 'remote', 'children']);
+  r.check(['version', 'local_addrs', 'remote_addrs', 'proposals', 'encap', 'fragmentation', ...CONN_LIVE_KEYS, 'rekey_time', 'rand_time', 'over_time'], ['local', 'remote', 'children']);
   const version = r.value('version')?.value ?? '0';
   if (version !== '0' && version !== '2') r.fail('version', `IKE version ${version} is not supported (0 or 2)`);
   const encap = r.value('encap')?.value ?? 'no';
   if (encap !== 'yes' && encap !== 'no') r.fail('encap', 'must be yes or no');
+  const frag = r.value('fragmentation')?.value ?? 'yes';
+  if (!(FRAG_MODES as readonly string[]).includes(frag)) r.fail('fragmentation', `"${frag}" must be yes, accept, force or no`);
   const addrs = (key: string): string[] => {
     const l = r.list(key, ['%any']);
     for (const a of l) if (a !== '%any' && parseTs(a, null) === null) r.fail(key, `"${a}" is not an address (hostnames are not supported)`);
@@ -251,7 +255,7 @@ function connection(file: string, sec: Section): ConnConfig {
   return {
     name: sec.name, localAddrs: addrs('local_addrs'), remoteAddrs: addrs('remote_addrs'),
     proposals: proposals(r, 'proposals', PROTO_IKE, DEFAULT_IKE), encap: encap === 'yes',
-    local: peerAuth(file, r.sub('local'), `${path}local.`, '', 'local'), remote: peerAuth(file, r.sub('remote'), `${path}remote.`, '%any', 'remote'),
+    fragmentation: frag as FragMode, local: peerAuth(file, r.sub('local'), `${path}local.`, '', 'local'), remote: peerAuth(file, r.sub('remote'), `${path}remote.`, '%any', 'remote'),
     children, dpd: readDpd(r), life: ikeLife(r),
   };
 }

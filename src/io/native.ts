@@ -87,6 +87,18 @@ export interface NativeAddon {
   sendBatch(fd: number, slab: Uint8Array, offsets: Int32Array, sizes: Int32Array,
     dst: Uint32Array, count: number, dstPort?: Uint16Array, status?: Uint8Array): number;
   /**
+   * ESP-in-UDP through a bound UDP socket (native/tk_udp_send.h): sendmmsg of payload i
+   * (slab[offsets[i], +sizes[i])) to dst[i]:dstPort[i] with IP_PKTINFO source src[i] (0: the
+   * route's), IP_TOS tos[i], IP_TTL ttl[i] (0: the route's) per message; runs of equal df[i]
+   * under IP_MTU_DISCOVER PROBE (1) or DONT (0); SO_NO_CHECK set. sockState (Int32Array(3),
+   * one per socket, initially -1s) tracks the options set. Errors and status as sendBatch.
+   */
+  sendUdpBatch(fd: number, slab: Uint8Array, offsets: Int32Array, sizes: Int32Array, dst: Uint32Array,
+    dstPort: Uint16Array, src: Uint32Array, tos: Uint8Array, ttl: Uint8Array, df: Uint8Array, count: number,
+    sockState: Int32Array, status?: Uint8Array): number;
+  /** Puts back the SO_NO_CHECK and IP_MTU_DISCOVER sendUdpBatch changed (sockState as there). */
+  udpSendDefaults(fd: number, sockState: Int32Array): void;
+  /**
    * One readv(2) per packet from a TUN/TAP fd into slot i (as recvBatch) until EAGAIN
    * or `max`; sizes[i] negative = truncated. Returns the count, 0 on EAGAIN.
    */
@@ -157,7 +169,7 @@ export interface NativeAddon {
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'tunSetOffload', 'tunSetPersist', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
-  'rawOpen', 'rawIcmpFilter', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'readBatch', 'writeBatch', 'lastSendError',
+  'rawOpen', 'rawIcmpFilter', 'udpOpen', 'closeFd', 'recvBatch', 'sendBatch', 'sendUdpBatch', 'udpSendDefaults', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv', 'sdNotify',
   'lookupUser', 'lookupGroup', 'dropPrivileges', 'peerCred',
 ];

@@ -72,18 +72,19 @@ export class NfTables {
     for (const c of NFT_CHAINS) for (const r of rules[c.name] ?? []) emitNewRule(w, this.next(), NFT_TABLE, c.name, r);
     const last = this.seq;
     emitBatchMark(w, true, this.next());
-    this.exchange(w, first + 1, last, 'nf_tables batch', () => undefined);
+    this.exchange(w, first + 1, last, 'nf_tables batch', () => undefined, first);
   }
 
   /** Deletes the table and everything in it; absent already is fine (false). */
   remove(): boolean {
     const w = new NlWriter(new Uint8Array(256));
-    emitBatchMark(w, false, this.next());
+    const begin = this.next();
+    emitBatchMark(w, false, begin);
     const seq = this.next();
     emitDelTable(w, seq, NFT_TABLE);
     emitBatchMark(w, true, this.next());
     try {
-      this.exchange(w, seq, seq, 'delete table', () => undefined);
+      this.exchange(w, seq, seq, 'delete table', () => undefined, begin);
       return true;
     } catch (e) {
       if (!(e instanceof NetlinkError && e.code === 'ENOENT')) throw e;
@@ -115,8 +116,13 @@ export class NfTables {
     return this.seq;
   }
 
-  /** Sends w's datagram and reads until every request of seq first..last is acknowledged, or an error. */
-  private exchange(w: NlWriter, first: number, last: number, what: string, onReply: (m: NlMsg) => void): void {
+  /**
+   * Sends w's datagram and reads until every request of seq first..last is
+   * acknowledged, or an error. `beginSeq`: the batch's NFNL_MSG_BATCH_BEGIN,
+   * which is acknowledged only when the whole batch is refused (nfnetlink_rcv
+   * acks it with -EPERM without CAP_NET_ADMIN): that error is ours too.
+   */
+  private exchange(w: NlWriter, first: number, last: number, what: string, onReply: (m: NlMsg) => void, beginSeq = -1): void {
     if (this.closed) throw new NetlinkError('EBADF', 'nf_tables socket is closed', 9, null);
     native().nlSend(this.fd, w.buf, w.length);
     let waiting = ((last - first) >>> 0) + 1;
@@ -127,7 +133,8 @@ export class NfTables {
       if (n < 0) throw new NetlinkError('EMSGSIZE', `${what}: a ${-n}-byte reply exceeds the receive buffer`, 0, null);
       const m = this.m;
       for (let o = 0; o < n && m.wrap(this.rx, o, n - o); o = m.nextOffset) {
-        if (m.pid !== this.portId || ((m.seq - first) >>> 0) > ((last - first) >>> 0)) continue; // not ours, or stale
+        const isBegin = m.seq === beginSeq;
+        if (m.pid !== this.portId || (!isBegin && ((m.seq - first) >>> 0) > ((last - first) >>> 0))) continue; // not ours, or stale
         if (m.type !== NLMSG_ERROR) { onReply(m); continue; }
         const e = parseNlErr(m);
         if (e === null) throw new NetlinkError('EPROTO', `${what}: malformed NLMSG_ERROR`, 0, null);
@@ -135,7 +142,7 @@ export class NfTables {
           const code = errnoName(-e.error);
           throw new NetlinkError(code, `${what}: ${code}${e.msg !== null ? `: ${e.msg}` : ''}`, -e.error, e.msg);
         }
-        waiting--;
+        if (!isBegin) waiting--;
       }
     }
   }

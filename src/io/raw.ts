@@ -82,13 +82,13 @@ export class RawConn implements PacketConn, HasStats {
   readonly dstPort: Uint16Array | undefined;
   private cb: ReceiveCallback | null = null;
   private handle: PollHandle | null = null;
-  private isClosed = false;
+  protected isClosed = false;
   /** Per-message errors of the latest sendEach. */
   private eachErrors = 0;
   private readonly onReadable = (): void => { this.receive(); };
 
   constructor(
-    private readonly n: NativeAddon,
+    protected readonly n: NativeAddon,
     /** The socket (O_NONBLOCK), owned by this object until close(). */
     readonly fd: number,
     /** IP protocol number this socket sends and receives. */

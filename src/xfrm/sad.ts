@@ -18,16 +18,17 @@
 // order never matters.
 //
 // The control plane adds, updates (xfrm_state_update: lifetimes and encap
-// of a valid state; keys and SPI never change), deletes and flushes. A
+// of a valid state; keys and SPI never change), moves (xfrm_state_migrate:
+// new outer addresses and encap for the same state), deletes and flushes. A
 // state leaving the SAD is destroyed (XfrmState.destroy: its native crypto
 // context freed and its key bytes wiped), as xfrm_state_gc_destroy →
 // esp_destroy frees the kernel's crypto_aead.
 
 import { VpnError } from '../wire/errors.js';
-import { XFRM_MODE_TRANSPORT } from './config.js';
-import type { SaConfig } from './config.js';
+import { UDP_ENCAP_ESPINUDP_NON_IKE, XFRM_MODE_TRANSPORT } from './config.js';
+import type { Encap, SaConfig } from './config.js';
 import { wipeKeys } from './esp-crypto.js';
-import { selectorMatch, xaddrAt, xaddrEqual } from './selector.js';
+import { formatXAddr, selectorMatch, xaddrAt, xaddrEqual } from './selector.js';
 import { hashAddr, hashKey, hashWord, HASH_SEED } from './xhash.js';
 import type { Flow, XAddr } from './selector.js';
 import type { StateSpec } from './spec.js';
@@ -100,10 +101,29 @@ export class Sad {
     const encap = old.cfg.encap !== null && cfg.encap !== null && old.cfg.encap.type === cfg.encap.type ? cfg.encap : old.cfg.encap;
     const merged: SaConfig = { ...old.cfg, limits: cfg.limits, encap };
     if (cfg.crypto !== old.cfg.crypto) wipeKeys(cfg.crypto); // keys never change: the request's copy is dropped
-    old.cfg = merged;
-    old.spec = { ...old.spec, ...(spec.limits !== undefined ? { limits: spec.limits } : {}), ...(encap !== null && spec.encap !== undefined ? { encap: spec.encap } : {}) };
+    // relocate: same addresses, so the hashes stay; an inbound SA now expects the peer at the new encap sport (esp_input_done2 reads x->encap).
+    old.relocate(merged, { ...old.spec, ...(spec.limits !== undefined ? { limits: spec.limits } : {}), ...(encap !== null && spec.encap !== undefined ? { encap: spec.encap } : {}) });
     if (old.km === KmState.Dying) old.km = KmState.Valid;
     return old;
+  }
+
+  /**
+   * xfrm_state_migrate for one state (XFRM_MSG_MIGRATE, with XFRMA_ENCAP):
+   * x goes to the outer addresses src → dst with `encap` (null: none). The
+   * kernel clones the state, carrying over its replay state and sequence
+   * numbers; here the state itself moves, so its counters and lifetimes stay
+   * too. EEXIST (nothing changed) when another state has (dst, spi).
+   */
+  move(x: XfrmState, src: XAddr, dst: XAddr, encap: Encap | null): void {
+    const taken = this.get(dst, x.cfg.spi);
+    if (taken !== null && taken !== x) throw new VpnError('EEXIST', 'File exists: a state with this dst, proto and spi exists', 'dst');
+    if (this.states.indexOf(x) < 0) throw new Error('Sad.move: the state is not in this SAD');
+    this.unhash(x);
+    const { encap: _e, ...rest } = x.spec;
+    const type = encap?.type === UDP_ENCAP_ESPINUDP_NON_IKE ? 'espinudp-nonike' as const : 'espinudp' as const;
+    const e = encap === null ? {} : { encap: { type, sport: encap.sport, dport: encap.dport, oa: formatXAddr(encap.oa) } };
+    x.relocate({ ...x.cfg, src, dst, encap }, { ...rest, src: formatXAddr(src), dst: formatXAddr(dst), ...e });
+    this.hash(x);
   }
 
   /** xfrm_state_delete; ESRCH when absent. */
@@ -119,11 +139,16 @@ export class Sad {
     const j = this.states.indexOf(x);
     if (j < 0) return;
     this.states.splice(j, 1);
+    this.unhash(x);
+    x.destroy();
+  }
+
+  /** Takes x out of the three hashes (not out of `states`). */
+  private unhash(x: XfrmState): void {
     const h = pairHash(x.cfg.src, x.cfg.dst);
     unchain(this.bySpi, spiKey(x.cfg.spi), x);
     unchain(this.byPair, hashKey(h), x);
     unchain(this.byReqid, hashKey(hashWord(h, x.cfg.reqid)), x);
-    x.destroy();
   }
 
   /** Removes every state, destroying each one's crypto context and keys. */
@@ -195,6 +220,11 @@ export class Sad {
    */
   private insert(x: XfrmState): void {
     this.states.push(x);
+    this.hash(x);
+  }
+
+  /** Puts x in the three hashes (the byspi one only with a non-zero SPI). */
+  private hash(x: XfrmState): void {
     const h = pairHash(x.cfg.src, x.cfg.dst);
     if (x.cfg.spi !== 0) chain(this.bySpi, spiKey(x.cfg.spi), x);
     chain(this.byPair, hashKey(h), x);

@@ -58,7 +58,7 @@ export class XfrmState {
   /** When the learnt PMTU expires (ms of the clock passed to learnPmtu/expirePmtu); 0 = none learnt. */
   pmtuExpiresMs = 0;
 
-  /** cfg and spec change only through Sad.update (lifetimes, encap). */
+  /** cfg and spec change only through Sad.update (lifetimes, encap) and Sad.move (outer addresses, encap). */
   constructor(public cfg: SaConfig, public spec: StateSpec, nowMs: number, genid: number) {
     this.crypto = makeEspCrypto(cfg.crypto);
     this.replay = new ReplayWindow(cfg.replayMode, cfg.replayWindow);
@@ -70,11 +70,26 @@ export class XfrmState {
     this.headerLen = ESP_HDR_LEN + this.crypto.ivLen + outer + udp;
     this.trailerLen = this.crypto.blockAlign - 1 + 2 + this.crypto.icvLen;
     // esp_input_done2 compares a packet's source with x->props.saddr and encap_sport (an inbound SA's peer side).
-    if (cfg.encap !== null) {
-      const a = cfg.src.bytes;
-      this.encapPeerAddr = ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
-      this.encapPeerPort = cfg.encap.sport;
-    }
+    this.notePeer();
+  }
+
+  /** An inbound SA's expected peer (x->props.saddr, encap_sport), from cfg. */
+  private notePeer(): void {
+    if (this.cfg.encap === null) return;
+    const a = this.cfg.src.bytes;
+    this.encapPeerAddr = ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
+    this.encapPeerPort = this.cfg.encap.sport;
+  }
+
+  /**
+   * Sad.move (which rehashes the state) and Sad.update only: new outer addresses and encap,
+   * everything else — keys, sequence numbers, replay window, counters,
+   * lifetimes — kept. `spec` is the same change in the control schema's form.
+   */
+  relocate(cfg: SaConfig, spec: StateSpec): void {
+    this.cfg = cfg;
+    this.spec = spec;
+    this.notePeer();
   }
 
   /**

@@ -208,25 +208,25 @@ test('a reload that makes a link anew holds a guard blackhole for its routes unt
 test('a start adopts what an earlier tunkitd left: its device as it is, an address already there counts as added', () => {
   withDir((write) => {
     const d = daemon();
-    d.devs.existing.set('gre1', 10);
-    d.devs.existing.set('ipip1', 11);
+    // The fake hands out ifindexes 10, 11, …: the fallback gre0 (made first, as the module's) takes 10.
+    d.devs.existing.set('gre1', 11);
+    d.devs.existing.set('ipip1', 13);
     assert.throws(() => d.cfg.apply(write(file(64))), /a device "gre1" exists that this tunkitd did not make/);
     d.devs.adoptable.add('gre1');
     d.devs.adoptable.add('ipip1');
-    d.tables.setAddress({ family: 4, bytes: Uint8Array.of(192, 0, 2, 1), plen: 30 }, 10, false); // left by the earlier run
+    d.tables.setAddress({ family: 4, bytes: Uint8Array.of(192, 0, 2, 1), plen: 30 }, 11, false); // left by the earlier run
     d.cfg.apply(write(file(64)), false);
-    assert.equal(d.node.entry('gre1').dev.ifindex, 10, 'made on the ifindex the fake hands out next: the one left');
-    assert.deepEqual(d.tables.addresses(10), ['192.0.2.1/30']);
+    assert.equal(d.node.entry('gre1').dev.ifindex, 11, 'made on the ifindex the fake hands out next: the one left');
+    assert.deepEqual(d.tables.addresses(11), ['192.0.2.1/30']);
   });
 });
 
 test('at start (no rollback) a step refused half-way leaves what was made, to fail closed', () => {
   withDir((write) => {
     const d = daemon();
-    let n = 0;
     const create = d.devs.create.bind(d.devs);
     d.devs.create = (...a: Parameters<typeof create>) => {
-      if (n++ === 1) throw new VpnError('ENOMEM', 'Cannot allocate memory', 'name');
+      if (a[0] === 'ipip1') throw new VpnError('ENOMEM', 'Cannot allocate memory', 'name');
       return create(...a);
     };
     assert.throws(() => d.cfg.apply(write(file(64)), false), /link add ipip1 type ipip: Cannot allocate memory; what was made stays \(fail closed\)/);

@@ -50,6 +50,7 @@ test('bad requests name the field and change nothing', () => {
 
 test('a device creation failure rolls the tunnel back', () => {
   const { devs, node } = mk();
+  node.addLink({ name: 'g1', kind: 'gre', remote: '198.51.100.3' }); // the first makes gre0 too: fail the tunnel's own device
   devs.failNext = new VpnError('EPERM', 'TUNSETIFF g: EPERM');
   code(() => node.addLink({ name: 'g', kind: 'gre', remote: '198.51.100.2' }), 'EPERM');
   assert.equal(node.stack.find('g'), null);
@@ -151,6 +152,31 @@ test('TUN offload is on unless TUNKIT_OFFLOAD=0', () => {
   assert.equal(offloadFromEnv({}), true);
   assert.equal(offloadFromEnv({ TUNKIT_OFFLOAD: '1' }), true);
   assert.equal(offloadFromEnv({ TUNKIT_OFFLOAD: '0' }), false);
+});
+
+test('a kind\'s first tunnel makes its fallback device a real TUN/TAP first: own ifindex, IFF_UP mirrored; a taken name stays virtual', () => {
+  const { devs, node } = mk();
+  node.addLink({ name: 'gre1', kind: 'gre', remote: '198.51.100.2' });
+  node.addLink({ name: 'gre2', kind: 'gre', remote: '198.51.100.3' });
+  assert.deepEqual(node.showLinks().map((r) => [r.name, r.ifindex]), [['gre0', 10], ['gre1', 11], ['gre2', 12]], 'gre0 made once, before gre1, listed by ifindex');
+  assert.equal(devs.made.get('gre0')?.up, false, 'made down, as the module\'s');
+  const f = node.fallbacks.takeNew();
+  assert.equal(f?.tunnel, node.stack.gre.fallback, 'handed to the data path once');
+  assert.equal(node.fallbacks.takeNew(), null);
+  node.setLink('gre0', { up: true });
+  assert.equal(devs.made.get('gre0')?.up, true, 'link set gre0 up reaches its device');
+  devs.made.get('gre0')?.setUp(false); // `ip link set gre0 down` behind tunkit's back
+  node.fallbacks.sync();
+  assert.equal(node.stack.gre.fallback.isUp, false, 'the lookup sees it down');
+  node.addLink({ name: 'tap1', kind: 'gretap', remote: '198.51.100.2' });
+  assert.equal(node.showLinks('gretap0')[0]?.mac, '02:00:00:00:00:01', 'gretap0 is a TAP');
+  devs.existing.set('tunl0', 3); // the host's own ipip module made it
+  node.addLink({ name: 'i1', kind: 'ipip', remote: '198.51.100.2' });
+  assert.equal(node.showLinks('tunl0')[0]?.ifindex, 0, 'taken: tunl0 stays without a device');
+  assert.equal(devs.made.has('tunl0'), false);
+  node.close();
+  assert.equal(devs.made.get('gre0')?.closed, true, 'on stop its device is let go (persistent), not deleted');
+  assert.equal(devs.made.get('gre0')?.removed, false);
 });
 
 test('fallback devices: tunl0/gre0 report no addrgenmode until first up (no inet6_dev), sit0/gretap0 have one', () => {

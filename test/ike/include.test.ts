@@ -67,6 +67,11 @@ describe('swanctl.conf include', () => {
     put('f/strongswan.d/charon.conf', 'charon {\n  keep_alive = 5s\n  retransmit_timeout = 1.5\n  retransmit_tries = 2\n  cookie_threshold = 4\n}\n');
     const s = readCharonFile(put('f/strongswan.conf', 'include strongswan.d/*.conf\n'));
     assert.deepEqual([s.keepAliveMs, s.retransmit.timeoutMs, s.retransmit.base, s.retransmit.tries, s.cookieThreshold, s.cookieThresholdIp], [5000, 1500, 1.8, 2, 4, 3]);
+    assert.deepEqual([s.fragmentSize, s.maxPacket], [1280, 10_000], 'strongSwan\'s defaults');
+    const frag = readCharonFile(put('h/strongswan.conf', 'charon {\n  fragment_size = 576\n  max_packet = 20000\n}\n'));
+    assert.deepEqual([frag.fragmentSize, frag.maxPacket], [576, 20_000]);
+    const tiny = put('i/strongswan.conf', 'charon {\n  fragment_size = 100\n}\n');
+    assert.throws(() => readCharonFile(tiny), (e: Error) => e.message.startsWith(`${tiny}:2: charon.fragment_size: "100" is not 0 or a whole number from 256 to 65535`));
     const bad = put('g/strongswan.conf', 'charon {\n  threads = 16\n}\n');
     assert.throws(() => readCharonFile(bad), (e: Error) => e.message.startsWith(`${bad}:2: charon.threads: is not supported by tunkit`));
   });

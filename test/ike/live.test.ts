@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { XfrmRequest } from '../../src/control/ike.js';
-import type { PolicyRecord, StateId, StateRecord, StateSpec } from '../../src/control/xfrm.js';
+import type { PolicyRecord, StateId, StateMigrateSpec, StateRecord, StateSpec } from '../../src/control/xfrm.js';
 import { CHARON_DEFAULTS } from '../../src/ike/charon.js';
 import { IkeCore } from '../../src/ike/core.js';
 import type { Endpoint } from '../../src/ike/core.js';
@@ -12,8 +12,9 @@ import { parseSwanctl } from '../../src/ike/swanctl.js';
 import { PL } from '../../src/wire/ike/consts.js';
 import { parseMessage } from '../../src/wire/ike/message.js';
 import { IkeDecodeError } from '../../src/wire/ike/header.js';
+import type { ChildSa, IkeSa } from '../../src/ike/sa.js';
 import { ADDR, conf, FakeHost, pump } from './pair.js';
-import type { Pair } from './pair.js';
+import type { Pair, Wire } from './pair.js';
 
 /** A FakeHost that also sends keepalives and answers state queries from what was installed. */
 class LiveHost extends FakeHost {
@@ -156,25 +157,90 @@ describe('NAT keepalives and following the peer', () => {
     assert.equal(p.ha.keepalives.length, 0);
   });
 
-  it('the NATed peer\'s port changes: the responder follows on an authenticated message and updates the encap', () => {
-    const p = makeLive({ encap: true, conn: 'dpd_delay = 5s' });
+  it('the NATed peer\'s port changes: the responder follows on an authenticated message and migrates the states', () => {
+    const { p, sb, ch, w } = dpdFrom({ addr: ADDR.a, port: 31337 });
+    assert.deepEqual(sb.remote, { addr: ADDR.a, port: 31337 });
+    const mig = migrations(p.hb);
+    assert.deepEqual(mig, [
+      { id: { dst: ADDR.a, proto: 'esp', spi: ch.spiOut }, src: ADDR.b, dst: ADDR.a, encap: { sport: 4500, dport: 31337 } },
+      { id: { dst: ADDR.b, proto: 'esp', spi: ch.spiIn }, src: ADDR.a, dst: ADDR.b, encap: { sport: 31337, dport: 4500 } },
+    ], 'both states of the child, to the new port');
+    assert.equal(p.hb.xfrm.filter((r) => r.op === 'xfrm.policy.update').length, 0, 'same address: the templates stay');
+    assert.equal(p.hb.sad.get(`${ADDR.a}/${ch.spiOut}`)?.spec.encap?.dport, 31337);
+    assert.deepEqual(p.hb.sent.map((x) => x.to.port), [31337], 'the answer goes to the new port');
+    assert.equal(w.length, 1);
+  });
+
+  it('the NATed peer\'s address changes: states migrate (same SPIs, no rekey), the templates follow, and a later delete finds them', () => {
+    const moved = { addr: '192.0.2.77', port: 40001 };
+    const { p, sb, ch } = dpdFrom(moved);
+    assert.deepEqual(sb.remote, moved);
+    assert.deepEqual(ch.remote, moved, 'the Child SA follows');
+    assert.equal(sb.children.length, 1);
+    assert.equal(sb.children[0], ch, 'the same Child SA: no rekey');
+    assert.deepEqual(migrations(p.hb).map((m) => [m.id.dst, m.src, m.dst, m.encap?.sport, m.encap?.dport]), [
+      [ADDR.a, ADDR.b, moved.addr, 4500, moved.port],
+      [ADDR.b, moved.addr, ADDR.b, moved.port, 4500],
+    ]);
+    const pols = p.hb.xfrm.flatMap((r) => (r.op === 'xfrm.policy.update' ? [r.args.policy] : []));
+    assert.deepEqual(pols.map((x) => [x.dir, x.tmpls?.[0]?.src, x.tmpls?.[0]?.dst]), [['out', ADDR.b, moved.addr], ['in', moved.addr, ADDR.b]]);
+    assert.deepEqual([...p.hb.sad.keys()].sort(), [`${ADDR.b}/${ch.spiIn}`, `${moved.addr}/${ch.spiOut}`].sort(), 'the SAD holds them at their new addresses');
+    assert.ok(p.hb.logs.some((l) => /CHILD_SA net-b\{\d+\} now ESP in UDP to 192\.0\.2\.77\[40001\]/.test(l)), p.hb.logs.join('\n'));
+    p.b.terminate('gw', p.now);
+    pump(p);
+    assert.equal(p.b.sas.size, 0);
+    assert.deepEqual([...p.hb.sad.keys()], [], 'both states deleted by their new ids');
+    assert.ok(!p.hb.logs.some((l) => l.startsWith('warn')), p.hb.logs.join('\n'));
+  });
+
+  it('an ESP mapping event moves the child as an IKE message does', () => {
+    const p = makeLive({ encap: true });
     up(p);
     const sb = [...p.b.sas.values()][0]!;
-    assert.equal(sb.remote.port, 4500);
-    // a's first liveness check arrives from a new NAT port
+    const ch = sb.children[0]!;
+    p.b.live.mapping(ADDR.b, ch.spiIn, { addr: '192.0.2.78', port: 40002 });
+    assert.deepEqual(sb.remote, { addr: '192.0.2.78', port: 40002 });
+    assert.equal(migrations(p.hb).length, 2);
+    p.b.live.mapping(ADDR.b, 0x1234, { addr: '192.0.2.79', port: 40003 });
+    assert.equal(migrations(p.hb).length, 2, 'an unknown SPI moves nothing');
+  });
+
+  it('an unauthenticated message from a new address moves nothing (RFC 7296 §2.23)', () => {
+    const { p, sb } = dpdFrom({ addr: '192.0.2.77', port: 40001 }, (d) => { d[d.length - 1]! ^= 1; });
+    assert.deepEqual(sb.remote, { addr: ADDR.a, port: 4500 });
+    assert.deepEqual(migrations(p.hb), []);
+    assert.deepEqual(p.hb.sent, [], 'not answered either');
+  });
+
+  it('a peer not behind a NAT: its Child SAs stay', () => {
+    const p = makeLive({ conn: 'dpd_delay = 5s' });
+    up(p);
     p.now += 5_000;
     p.a.tick(p.now);
     const w = p.ha.sent.splice(0);
-    assert.equal(w.length, 1);
-    p.b.receive(w[0]!.data, { addr: ADDR.a, port: 31337 }, w[0]!.to, p.now);
-    assert.deepEqual(sb.remote, { addr: ADDR.a, port: 31337 });
-    const upd = p.hb.xfrm.filter((r) => r.op === 'xfrm.state.update').map((r) => (r.args as { state: StateSpec }).state);
-    assert.equal(upd.length, 2, 'both states of the child');
-    assert.ok(upd.some((s) => s.dst === ADDR.a && s.encap?.dport === 31337), 'outbound: to the new port');
-    assert.ok(upd.some((s) => s.src === ADDR.a && s.encap?.sport === 31337), 'inbound: from the new port');
-    assert.deepEqual(p.hb.sent.map((x) => x.to.port), [31337], 'the answer goes to the new port');
+    p.b.receive(w[0]!.data, { addr: '192.0.2.77', port: w[0]!.from.port }, w[0]!.to, p.now);
+    assert.deepEqual(migrations(p.hb), []);
+    assert.equal(p.hb.xfrm.filter((r) => r.op === 'xfrm.policy.update').length, 0);
   });
 });
+
+/** a (encap = yes, dpd_delay 5 s) sends its liveness check; b receives it from `from`, after `tamper`. */
+function dpdFrom(from: Endpoint, tamper?: (d: Uint8Array) => void): { p: LivePair; sb: IkeSa; ch: ChildSa; w: Wire[] } {
+  const p = makeLive({ encap: true, conn: 'dpd_delay = 5s' });
+  up(p);
+  const sb = [...p.b.sas.values()][0]!;
+  assert.deepEqual(sb.remote, { addr: ADDR.a, port: 4500 });
+  p.hb.xfrm.length = 0;
+  p.now += 5_000;
+  p.a.tick(p.now);
+  const w = p.ha.sent.splice(0);
+  assert.equal(w.length, 1);
+  tamper?.(w[0]!.data);
+  p.b.receive(w[0]!.data, from, w[0]!.to, p.now);
+  return { p, sb, ch: sb.children[0]!, w };
+}
+
+const migrations = (h: FakeHost): StateMigrateSpec[] => h.xfrm.flatMap((r) => (r.op === 'xfrm.state.migrate' ? [r.args] : []));
 
 describe('trap policies and acquires', () => {
   it('start_action = trap installs policies without states; the child\'s own policies update them', () => {

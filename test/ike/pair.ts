@@ -8,6 +8,7 @@ import type { StateSpec } from '../../src/control/xfrm.js';
 import { IkeCore } from '../../src/ike/core.js';
 import type { Endpoint, IkeHost } from '../../src/ike/core.js';
 import { parseSwanctl } from '../../src/ike/swanctl.js';
+import { gwConf } from '../util/swanctl-conf.js';
 
 export interface Wire { readonly from: Endpoint; readonly to: Endpoint; readonly data: Uint8Array }
 
@@ -29,6 +30,15 @@ export class FakeHost implements IkeHost {
       this.sad.set(k, { spec: r.args.state, seq: ++this.seq });
     } else if (r.op === 'xfrm.state.del' && !this.sad.delete(`${r.args.id.dst}/${r.args.id.spi}`)) {
       throw new Error(`No such process: state ${r.args.id.dst}/${r.args.id.spi}`);
+    } else if (r.op === 'xfrm.state.migrate') {
+      const { id, src, dst, encap } = r.args;
+      const k = `${id.dst}/${id.spi}`;
+      const v = this.sad.get(k);
+      if (v === undefined) throw new Error(`No such process: state ${k}`);
+      if (this.sad.has(`${dst}/${id.spi}`) && dst !== id.dst) throw new Error(`File exists: state ${dst}/${id.spi}`);
+      this.sad.delete(k);
+      const e = encap !== undefined && v.spec.encap !== undefined ? { encap: { ...v.spec.encap, ...encap } } : {};
+      this.sad.set(`${dst}/${id.spi}`, { spec: { ...v.spec, src, dst, ...e }, seq: v.seq });
     }
     this.xfrm.push(r);
   }
@@ -57,46 +67,13 @@ export interface ConfOpts {
 export function conf(me: 'a' | 'b', ike: string, esp: string, opts: ConfOpts = {}): string {
   const peer = me === 'a' ? 'b' : 'a';
   const ts = { a: '203.0.113.0/28', b: '203.0.113.16/28' };
-  return `
-connections {
-  gw {
-    version = 2
-    local_addrs = ${ADDR[me]}
-    remote_addrs = ${ADDR[peer]}
-    proposals = ${ike}
-    encap = ${opts.encap === true ? 'yes' : 'no'}
-    ${opts.connExtra ?? ''}
-    local {
-      auth = psk
-      id = ${me}.example
-    }
-    remote {
-      auth = psk
-      id = ${peer}.example
-    }
-    children {
-      net-${me} {
-        local_ts = ${ts[me]}
-        remote_ts = ${opts.remoteTs ?? ts[peer]}
-        esp_proposals = ${esp}
-        ${opts.childExtra ?? ''}
-      }
-      ${opts.hasSecondChild === true ? `net-${me}-2 {
-        local_ts = ${me === 'a' ? '198.51.100.64/28' : '198.51.100.80/28'}
-        remote_ts = ${me === 'a' ? '198.51.100.80/28' : '198.51.100.64/28'}
-        esp_proposals = ${esp}
-      }` : ''}
-    }
-  }
-}
-secrets {
-  ike-gw {
-    id-1 = a.example
-    id-2 = b.example
-    secret = "${opts.psk ?? 'a fine test secret, not for production'}"
-  }
-}
-`;
+  const second = { a: '198.51.100.64/28', b: '198.51.100.80/28' };
+  return gwConf({
+    me, peer, localAddrs: ADDR[me], remoteAddrs: ADDR[peer], ike, esp, localTs: ts[me], remoteTs: opts.remoteTs ?? ts[peer],
+    encap: opts.encap === true, psk: opts.psk ?? 'a fine test secret, not for production',
+    ...(opts.connExtra !== undefined ? { connExtra: opts.connExtra } : {}), ...(opts.childExtra !== undefined ? { childExtra: opts.childExtra } : {}),
+    ...(opts.hasSecondChild === true ? { moreChildren: `net-${me}-2 {\n        local_ts = ${second[me]}\n        remote_ts = ${second[peer]}\n        esp_proposals = ${esp}\n      }` } : {}),
+  });
 }
 
 export interface Pair { readonly a: IkeCore; readonly b: IkeCore; readonly ha: FakeHost; readonly hb: FakeHost; now: number }

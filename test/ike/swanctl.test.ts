@@ -37,6 +37,7 @@ describe('swanctl.conf subset', () => {
     ['secrets {\n  private-a {\n    path = a.key\n  }\n}\n', /^x\.conf:3: secrets\.private-a\.path: is not supported by tunkit/],
     ['connections {\n  gw {\n    proposals = aes128-md5-modp1024\n  }\n}\n', /^x\.conf:3: connections\.gw\.proposals: "md5" is not an algorithm/],
     ['pools {\n}\n', /^x\.conf:1: pools: section is not supported/],
+    ['connections {\n  gw {\n    fragmentation = maybe\n  }\n}\n', /^x\.conf:3: connections\.gw\.fragmentation: "maybe" must be yes, accept, force or no/],
     ['connections {\n  gw {\n', /section is never closed/],
     ['include /etc/swanctl/conf.d/*.conf\n', /^x\.conf:1: include: include is expanded only when reading files/],
     ['secrets {\n  eap-x {\n    secret = y\n  }\n}\n', /^x\.conf:2: secrets\.eap-x: only ike \(PSK\) and private, rsa, ecdsa \(key file\) secrets/],
@@ -47,6 +48,11 @@ describe('swanctl.conf subset', () => {
       assert.throws(() => parseSwanctl(text, 'x.conf'), (e: unknown) => e instanceof SwanctlError && re.test(e.message) && e.code === 'ESWANCTL');
     });
   }
+
+  it('fragmentation: yes by default; accept, force and no as written (RFC 7383, strongSwan\'s values)', () => {
+    const frag = (line: string): string => parseSwanctl(`connections {\n  gw {\n${line}\n  }\n}\n`, 'f.conf').connections[0]!.fragmentation;
+    assert.deepEqual([frag(''), frag('fragmentation = accept'), frag('fragmentation = force'), frag('fragmentation = no')], ['yes', 'accept', 'force', 'no']);
+  });
 
   it('certificate auth: auth methods, certs, cacerts and key files parse', () => {
     const c = parseSwanctl(`connections {

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Netns, run, vethPair } from '../../src/demo/netns.js';
 import { REPO_ROOT } from '../util/paths.js';
+import { gwConf } from '../util/swanctl-conf.js';
 
 export const CHARON = '/usr/lib/ipsec/charon';
 const LIBIPSEC = '/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so';
@@ -40,39 +41,10 @@ export interface Algs { readonly ike: string; readonly esp: string }
 /** One swanctl.conf for either side (the same file format on both ends: that is the point). */
 export function swanctlConf(me: 't' | 's', a: Algs, opts: { psk: string; encap: boolean }): string {
   const peer = me === 't' ? 's' : 't';
-  return `# ${me === 't' ? 'tunkit' : 'strongSwan'} side
-connections {
-  gw {
-    version = 2
-    local_addrs = ${OUTER[me]}
-    remote_addrs = ${OUTER[peer]}
-    proposals = ${a.ike}
-    encap = ${opts.encap ? 'yes' : 'no'}
-    local {
-      auth = psk
-      id = ${me}.example
-    }
-    remote {
-      auth = psk
-      id = ${peer}.example
-    }
-    children {
-      net-${me} {
-        local_ts = ${INNER[me]}/32
-        remote_ts = ${INNER[peer]}/32
-        esp_proposals = ${a.esp}
-      }
-    }
-  }
-}
-secrets {
-  ike-gw {
-    id-1 = t.example
-    id-2 = s.example
-    secret = "${opts.psk}"
-  }
-}
-`;
+  return gwConf({
+    comment: `${me === 't' ? 'tunkit' : 'strongSwan'} side`, me, peer, localAddrs: OUTER[me], remoteAddrs: OUTER[peer],
+    ike: a.ike, esp: a.esp, localTs: `${INNER[me]}/32`, remoteTs: `${INNER[peer]}/32`, encap: opts.encap, psk: opts.psk,
+  });
 }
 
 export class SwanPair {

@@ -8,7 +8,7 @@
 // deletes the namespaces.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns, vethPair } from '../../src/demo/netns.js';
 import { REPO_ROOT } from '../util/paths.js';
 import { sleep, TUNKIT, TUNKITD } from './pair.js';
+import { gwConf } from '../util/swanctl-conf.js';
 
 export const INNER = { left: '203.0.113.1', right: '203.0.113.17' } as const;
 export type Side = 'left' | 'right';
@@ -27,44 +28,30 @@ export interface SideOpts {
   readonly psk?: string;
   /** The charon { } body of the side's strongswan.conf. */
   readonly charon?: string;
+  /** Certificate authentication (auth = pubkey both ways) instead of the PSK: the files go in x509/, private/, x509ca/ beside the conf. */
+  readonly pubkey?: PubkeyOpts;
+}
+
+export interface PubkeyOpts {
+  /** The side's certificate and private key (PEM). */
+  readonly cert: string;
+  readonly key: string;
+  /** CA certificates trusted for the peer, by file name in x509ca/. */
+  readonly cas: Readonly<Record<string, string>>;
+  /** remote { cacerts = … } (absent: every CA in x509ca/). */
+  readonly cacerts?: string;
 }
 
 /** A swanctl.conf for `me`; the right side answers any address (it may sit behind a NAT's masquerade). */
 export function sideConf(me: Side, local: string, remote: string, o: SideOpts): string {
   const peer: Side = me === 'left' ? 'right' : 'left';
-  return `connections {
-  gw {
-    version = 2
-    local_addrs = ${local}
-    remote_addrs = ${remote}
-    proposals = aes128gcm16-prfsha256-x25519
-    ${o.conn ?? ''}
-    local {
-      auth = psk
-      id = ${me}.example
-    }
-    remote {
-      auth = psk
-      id = ${peer}.example
-    }
-    children {
-      net-${me} {
-        local_ts = ${INNER[me]}/32
-        remote_ts = ${INNER[peer]}/32
-        esp_proposals = aes128gcm16
-        ${o.child ?? ''}
-      }
-    }
-  }
-}
-secrets {
-  ike-gw {
-    id-1 = left.example
-    id-2 = right.example
-    secret = "${o.psk ?? 'netns test secret, documentation only'}"
-  }
-}
-`;
+  return gwConf({
+    me, peer, localAddrs: local, remoteAddrs: remote, ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16',
+    localTs: `${INNER[me]}/32`, remoteTs: `${INNER[peer]}/32`,
+    ...(o.conn !== undefined ? { connExtra: o.conn } : {}), ...(o.child !== undefined ? { childExtra: o.child } : {}),
+    ...(o.pubkey !== undefined ? { pubkey: o.pubkey.cacerts !== undefined ? { cacerts: o.pubkey.cacerts } : {} } : {}),
+    psk: o.psk ?? 'netns test secret, documentation only',
+  });
 }
 
 export class IkeNet {
@@ -107,8 +94,8 @@ export class IkeNet {
   /** Starts tunkitd on side s with its swanctl.conf (and strongswan.conf when charon is given); waits for its socket. */
   async start(s: Side, o: SideOpts = {}): Promise<void> {
     const remote = s === 'left' ? this.addr.right : '%any';
-    const conf = join(this.dir, `${s}.swanctl.conf`);
-    writeFileSync(conf, sideConf(s, this.addr[s], remote, o));
+    const conf = o.pubkey !== undefined ? this.certDir(s, o.pubkey) : join(this.dir, `${s}.swanctl.conf`);
+    writeFileSync(conf, sideConf(s, this.addr[s], remote, o), { mode: 0o600 });
     const args = ['--socket', this.sock(s), '--swanctl', conf, '--log-level', 'debug'];
     if (o.charon !== undefined) {
       const sc = join(this.dir, `${s}.strongswan.conf`);
@@ -122,6 +109,19 @@ export class IkeNet {
     this.daemons[s] = d;
     for (let i = 0; i < 100 && !existsSync(this.sock(s)); i++) await sleep(100);
     assert.ok(existsSync(this.sock(s)), `tunkitd (${s}) did not start:\n${this.logs[s]}`);
+  }
+
+  /** dir/SIDE/{x509,private,x509ca} as swanctl --load-all reads them; the swanctl.conf path beside them. */
+  private certDir(s: Side, pk: PubkeyOpts): string {
+    const d = join(this.dir, s);
+    const put = (sub: string, files: Readonly<Record<string, string>>): void => {
+      mkdirSync(join(d, sub), { recursive: true });
+      for (const [f, text] of Object.entries(files)) writeFileSync(join(d, sub, f), text, { mode: 0o600 });
+    };
+    put('x509', { [`${s}.pem`]: pk.cert });
+    put('private', { [`${s}.key`]: pk.key });
+    put('x509ca', pk.cas);
+    return join(d, 'swanctl.conf');
   }
 
   /** `tunkit --socket … ARGS` on side s: exit code and output (never throws). */

@@ -14,49 +14,19 @@
 //     (ip tuntap add … user UID vnet_hdr; mtu, alias tunkitd, up, address)
 //     and carries ping; a device whose MTU would have to change, or a missing
 //     one, fails `link add` with the fix in the error; the daemon keeps running.
-// This host's /dev/net/tun may be 0600 root (distributions make it 0666):
-// each daemon runs in a private mount namespace (unshare -m) where a tmpfs
-// over /dev/net holds a 0666 node for the same device (10, 200), so nothing
-// outside the test changes. Namespaces and the user are removed even on failure.
+// Each daemon runs in a private mount namespace with a 0666 /dev/net/tun
+// (privs-fixture.ts LAUNCHER). Namespaces and the user are removed even on failure.
+// With no capabilities at all: zerocap.test.ts.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Netns } from '../../src/demo/netns.js';
 import { Pair, requireRoot, SIDES, sleep, TUNKIT, TUNKITD, within } from './pair.js';
-
-/** Runs the daemon with a 0666 /dev/net/tun of its own mount namespace ("$@" is the daemon's argv). */
-const LAUNCHER = ['unshare', '-m', 'sh', '-c',
-  'mount -t tmpfs -o mode=0755,size=64k tkpriv /dev/net && mknod -m 0666 /dev/net/tun c 10 200 && exec "$@"', 'sh'];
-
-interface TestUser { readonly spec: string; readonly uid: number; readonly gid: number; readonly remove: () => void }
-
-const ids = (name: string, db: 'passwd' | 'group'): string[] | null => {
-  const r = spawnSync('getent', [db, name], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim().split(':') : null;
-};
-
-/** nobody:nogroup when the host has them, else a throwaway system user (removed by remove()). */
-function testUser(): TestUser {
-  const pw = ids('nobody', 'passwd');
-  const gr = ids('nogroup', 'group');
-  if (pw !== null && gr !== null) return { spec: 'nobody:nogroup', uid: Number(pw[2]), gid: Number(gr[2]), remove: () => undefined };
-  const name = `tkpriv${process.pid % 100000}`;
-  const r = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', name], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `useradd ${name}: ${r.stderr}`);
-  const u = ids(name, 'passwd')!;
-  return { spec: name, uid: Number(u[2]), gid: Number(u[3]), remove: () => { spawnSync('userdel', [name]); } };
-}
-
-/** Uid/Gid (all four ids), CapEff and NoNewPrivs of a process. */
-function creds(pid: number): { uid: string; gid: string; capEff: string; noNewPrivs: string } {
-  const st = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (k: string): string => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(st)?.[1]?.trim().replace(/\s+/g, ' ') ?? '';
-  return { uid: field('Uid'), gid: field('Gid'), capEff: field('CapEff'), noNewPrivs: field('NoNewPrivs') };
-}
+import { creds, LAUNCHER, testUser } from './privs-fixture.js';
 
 test('tunkitd --user with an unknown user exits 1 at start naming it', () => {
   requireRoot();

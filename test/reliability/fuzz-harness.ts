@@ -67,27 +67,54 @@ export function report(t: TestContext, r: FuzzReport): void {
 export function fuzz<T>(
   t: TestContext, target: string, arb: fc.Arbitrary<T>, body: (v: T) => string, o: { runs: number; minOutcomes?: number },
 ): FuzzReport {
-  const outcomes = new Map<string, number>();
-  let slowest = 0;
-  let slowInput: T | undefined;
-  const t0 = performance.now();
+  const tally = new Tally<T>();
   fc.assert(fc.property(arb, (v) => {
-    const s = performance.now();
+    let s = performance.now();
     const k = body(v);
-    const d = performance.now() - s;
-    if (d > slowest) {
-      slowest = d;
-      slowInput = v;
+    let d = performance.now() - s;
+    for (let i = 0; i < RETIMES && d >= SLOW_INPUT_MS; i++) { // see Tally
+      s = performance.now();
+      body(v);
+      d = Math.min(d, performance.now() - s);
     }
-    outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+    tally.add(v, k, d);
   }), { numRuns: o.runs, seed: seed() });
-  const ms = performance.now() - t0;
-  const r: FuzzReport = { target, runs: o.runs, ms, perSec: (o.runs * 1000) / ms, slowestMs: slowest, outcomes: Object.fromEntries(outcomes) };
-  report(t, r);
-  assert.ok(slowest < SLOW_INPUT_MS, `${target}: one input took ${slowest.toFixed(1)} ms (a hang?): ${JSON.stringify(slowInput, replacer)?.substring(0, 400)}`);
-  assert.ok(outcomes.size >= (o.minOutcomes ?? 1), `${target}: only ${outcomes.size} distinct outcomes (${[...outcomes.keys()].join(', ')}): the inputs do not reach past the first check`);
-  return r;
+  return tally.finish(t, target, o);
 }
+
+/**
+ * Outcomes and the slowest input of one target. An input over SLOW_INPUT_MS
+ * is timed again (RETIMES times) and its fastest time counts: a hang is
+ * deterministic and repeats, a GC pause or a descheduled process on the
+ * shared VM does not (a stress run saw one 1.8 s stall on `ike initiate
+ * net-net`, which took 0.1 ms every other time).
+ */
+class Tally<T> {
+  private readonly outcomes = new Map<string, number>();
+  private slowest = 0;
+  private slowInput: T | undefined;
+  private readonly t0 = performance.now();
+
+  add(v: T, k: string, ms: number): void {
+    if (ms > this.slowest) {
+      this.slowest = ms;
+      this.slowInput = v;
+    }
+    this.outcomes.set(k, (this.outcomes.get(k) ?? 0) + 1);
+  }
+
+  finish(t: TestContext, target: string, o: { runs: number; minOutcomes?: number }): FuzzReport {
+    const ms = performance.now() - this.t0;
+    const r: FuzzReport = { target, runs: o.runs, ms, perSec: (o.runs * 1000) / ms, slowestMs: this.slowest, outcomes: Object.fromEntries(this.outcomes) };
+    report(t, r);
+    assert.ok(this.slowest < SLOW_INPUT_MS, `${target}: one input took ${this.slowest.toFixed(1)} ms (a hang?): ${JSON.stringify(this.slowInput, replacer)?.substring(0, 400)}`);
+    assert.ok(this.outcomes.size >= (o.minOutcomes ?? 1), `${target}: only ${this.outcomes.size} distinct outcomes (${[...this.outcomes.keys()].join(', ')}): the inputs do not reach past the first check`);
+    return r;
+  }
+}
+
+/** Times a slow input is run again before it counts as a hang. */
+const RETIMES = 2;
 
 const replacer = (_k: string, v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v);
 
@@ -208,26 +235,19 @@ export const icmpPackets = (seeds: readonly Uint8Array[]): fc.Arbitrary<Uint8Arr
 export async function fuzzAsync<T>(
   t: TestContext, target: string, arb: fc.Arbitrary<T>, body: (v: T) => Promise<string>, o: { runs: number; minOutcomes?: number },
 ): Promise<FuzzReport> {
-  const outcomes = new Map<string, number>();
-  let slowest = 0;
-  let slowInput: T | undefined;
-  const t0 = performance.now();
+  const tally = new Tally<T>();
   await fc.assert(fc.asyncProperty(arb, async (v) => {
-    const s = performance.now();
+    let s = performance.now();
     const k = await body(v);
-    const d = performance.now() - s;
-    if (d > slowest) {
-      slowest = d;
-      slowInput = v;
+    let d = performance.now() - s;
+    for (let i = 0; i < RETIMES && d >= SLOW_INPUT_MS; i++) { // see Tally
+      s = performance.now();
+      await body(v);
+      d = Math.min(d, performance.now() - s);
     }
-    outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+    tally.add(v, k, d);
   }), { numRuns: o.runs, seed: seed() });
-  const ms = performance.now() - t0;
-  const r: FuzzReport = { target, runs: o.runs, ms, perSec: (o.runs * 1000) / ms, slowestMs: slowest, outcomes: Object.fromEntries(outcomes) };
-  report(t, r);
-  assert.ok(slowest < SLOW_INPUT_MS, `${target}: one input took ${slowest.toFixed(1)} ms (a hang?): ${JSON.stringify(slowInput, replacer)?.substring(0, 400)}`);
-  assert.ok(outcomes.size >= (o.minOutcomes ?? 1), `${target}: only ${outcomes.size} distinct outcomes (${[...outcomes.keys()].join(', ')})`);
-  return r;
+  return tally.finish(t, target, o);
 }
 
 /** Token-array mutation (the CLI's argv): replace, insert, delete, truncate, duplicate, with words from `vocab`. */

@@ -17,6 +17,8 @@
 //          SA    sa.ts;  TSi/TSr  ts.ts
 //          SK    | IV | Encrypted payloads | Padding | Pad Length | ICV |  (§3.14, kept raw here;
 //                its Next Payload names the first payload inside; it is always last)
+//          SKF   | Fragment Number | Total Fragments | IV | … | ICV |   (RFC 7383 §2.5, kept raw
+//                like SK, header fields included: skf.ts; also always last)
 //
 // Payload types this table does not know are kept as `other` with their
 // critical bit, so the exchange can answer UNSUPPORTED_CRITICAL_PAYLOAD.
@@ -40,7 +42,7 @@ export type Payload =
   | { readonly type: typeof PL.V; readonly data: Uint8Array }
   | { readonly type: typeof PL.CERT | typeof PL.CERTREQ; readonly encoding: number; readonly data: Uint8Array }
   | { readonly type: typeof PL.TSi | typeof PL.TSr; readonly selectors: readonly TrafficSelector[] }
-  | { readonly type: typeof PL.SK; readonly firstInner: number; readonly body: Uint8Array }
+  | { readonly type: typeof PL.SK | typeof PL.SKF; readonly firstInner: number; readonly body: Uint8Array }
   | { readonly type: 'other'; readonly payloadType: number; readonly isCritical: boolean; readonly data: Uint8Array };
 
 type Known = Exclude<Payload, { type: 'other' }>;
@@ -100,6 +102,16 @@ const dataRule = (type: typeof PL.NONCE | typeof PL.V, minLen: number): Rule => 
   len: (p) => (p.type === type ? p.data.length : 0),
   emit: (p, b, off) => { if (p.type === type) b.set(p.data, off); },
 });
+
+/** SK and SKF: kept raw (parseChain ends the chain at them); sk.ts and ike/frag.ts open them. */
+const skRule: Rule = {
+  minLen: 0,
+  parse: () => new IkeDecodeError('unreachable: SK and SKF are handled by parseChain'),
+  len: (p) => (p.type === PL.SK || p.type === PL.SKF ? p.body.length : 0),
+  emit: (p, b, off) => { if (p.type === PL.SK || p.type === PL.SKF) b.set(p.body, off); },
+};
+
+const isEncrypted = (p: Payload): p is Extract<Payload, { firstInner: number }> => p.type === PL.SK || p.type === PL.SKF;
 
 const RULES: ReadonlyMap<number, Rule> = new Map<number, Rule>([
   [PL.SA, {
@@ -167,12 +179,8 @@ const RULES: ReadonlyMap<number, Rule> = new Map<number, Rule>([
   [PL.V, dataRule(PL.V, 0)],
   [PL.TSi, tsRule],
   [PL.TSr, tsRule],
-  [PL.SK, {
-    minLen: 0,
-    parse: () => new IkeDecodeError('unreachable: SK is handled by parseChain'),
-    len: (p) => (p.type === PL.SK ? p.body.length : 0),
-    emit: (p, b, off) => { if (p.type === PL.SK) b.set(p.body, off); },
-  }],
+  [PL.SK, skRule],
+  [PL.SKF, skRule],
 ]);
 
 const typeOf = (p: Payload): number => (p.type === 'other' ? p.payloadType : p.type);
@@ -190,8 +198,8 @@ export const chainLen = (ps: readonly Payload[]): number => ps.reduce((n, p) => 
 export const firstType = (ps: readonly Payload[]): number => (ps.length === 0 ? PL.NONE : typeOf(ps[0]!));
 
 /**
- * Writes ps at b[off] linked by Next Payload (an SK payload's Next Payload
- * is its firstInner: SK must be last). Returns chainLen(ps).
+ * Writes ps at b[off] linked by Next Payload (an SK or SKF payload's Next
+ * Payload is its firstInner: it must be last). Returns chainLen(ps).
  */
 export function emitChain(ps: readonly Payload[], b: Uint8Array, off: number): number {
   const total = chainLen(ps);
@@ -199,8 +207,8 @@ export function emitChain(ps: readonly Payload[], b: Uint8Array, off: number): n
   let o = off;
   ps.forEach((p, i) => {
     const n = payloadLen(p);
-    const next = p.type === PL.SK ? p.firstInner : i + 1 < ps.length ? typeOf(ps[i + 1]!) : PL.NONE;
-    if (p.type === PL.SK && i !== ps.length - 1) throw new RangeError('emitChain: SK must be the last payload');
+    const next = isEncrypted(p) ? p.firstInner : i + 1 < ps.length ? typeOf(ps[i + 1]!) : PL.NONE;
+    if (isEncrypted(p) && i !== ps.length - 1) throw new RangeError('emitChain: SK and SKF must be the last payload');
     b[o] = next;
     b[o + 1] = p.type === 'other' && p.isCritical ? 0x80 : 0;
     put16(b, o + 2, n);
@@ -213,7 +221,8 @@ export function emitChain(ps: readonly Payload[], b: Uint8Array, off: number): n
 
 /**
  * Decodes the chain b[off, off+len) starting with payload type `first`.
- * An SK payload ends the chain (it must be the last: §3.14). Never throws.
+ * An SK or SKF payload ends the chain (it must be the last: §3.14, RFC 7383
+ * §2.5). Never throws.
  */
 export function parseChain(b: Uint8Array, off: number, len: number, first: number): Payload[] | IkeDecodeError {
   const out: Payload[] = [];
@@ -228,9 +237,9 @@ export function parseChain(b: Uint8Array, off: number, len: number, first: numbe
     if (plen < GENERIC_HDR_LEN || p + plen > end) return new IkeDecodeError(`payload ${type}: length ${plen} is wrong`);
     const bOff = p + GENERIC_HDR_LEN;
     const bLen = plen - GENERIC_HDR_LEN;
-    if (type === PL.SK) {
-      if (p + plen !== end) return new IkeDecodeError('the SK payload is not the last payload');
-      out.push({ type: PL.SK, firstInner: next, body: copy(b, bOff, bOff + bLen) });
+    if (type === PL.SK || type === PL.SKF) {
+      if (p + plen !== end) return new IkeDecodeError(`the ${type === PL.SK ? 'SK' : 'SKF'} payload is not the last payload`);
+      out.push({ type, firstInner: next, body: copy(b, bOff, bOff + bLen) });
       return out;
     }
     const rule = RULES.get(type);
