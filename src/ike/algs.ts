@@ -5,7 +5,7 @@
 
 import {
   AUTH_HMAC_SHA2_256_128, AUTH_HMAC_SHA2_384_192, AUTH_HMAC_SHA2_512_256, DH_ECP256, DH_ECP384, DH_MODP2048,
-  DH_MODP3072, DH_X25519, ENCR_AES_CBC, ENCR_AES_GCM_16, PRF_HMAC_SHA2_256, PRF_HMAC_SHA2_384, PRF_HMAC_SHA2_512,
+  DH_MODP3072, DH_X25519, ENCR_AES_CBC, ENCR_AES_GCM_16, ENCR_CHACHA20_POLY1305, PRF_HMAC_SHA2_256, PRF_HMAC_SHA2_384, PRF_HMAC_SHA2_512,
 } from '../wire/ike/consts.js';
 
 export type HashName = 'sha256' | 'sha384' | 'sha512';
@@ -52,6 +52,16 @@ export const ENCRS: ReadonlyMap<number, EncrAlg> = new Map([
   [ENCR_AES_CBC, { id: ENCR_AES_CBC, isAead: false, ivLen: 16, icvLen: 0, saltLen: 0, blockLen: 16, xfrmName: 'cbc(aes)' }],
   [ENCR_AES_GCM_16, { id: ENCR_AES_GCM_16, isAead: true, ivLen: 8, icvLen: 16, saltLen: 4, blockLen: 1, xfrmName: 'rfc4106(gcm(aes))' }],
 ] as const);
+
+/**
+ * ENCR_CHACHA20_POLY1305 (RFC 7634 §2-§3): 32-byte key + 4-byte salt, 8-byte
+ * IV, 16-byte tag, no padding needed. The SK payload code (sk.ts) can seal and
+ * open with it (the RFC 7634 Appendix B vector checks that), but it is not in
+ * ENCRS: proposals do not offer or accept it yet.
+ */
+export const CHACHA20_POLY1305: EncrAlg = {
+  id: ENCR_CHACHA20_POLY1305, isAead: true, ivLen: 8, icvLen: 16, saltLen: 4, blockLen: 1, xfrmName: 'rfc7539esp(chacha20,poly1305)',
+};
 
 /** Key sizes (bits) the AES transforms accept (the Key Length attribute is mandatory for them: RFC 7296 §3.3.5). */
 export const AES_KEY_BITS: readonly number[] = [128, 192, 256];

@@ -9,12 +9,14 @@
 //      salt (last 4 bytes of SK_e) | IV, AAD = header … end of SK generic header,
 //      tag 16 bytes; no separate integrity key.
 // The sender uses SK_ei/SK_ai when it is the original initiator, SK_er/SK_ar otherwise.
+// ChaCha20-Poly1305 (RFC 7634 §2-§3) is built like GCM: key 32 bytes + 4-byte
+// salt, 8-byte IV, nonce = salt | IV, the same AAD, a 16-byte tag.
 // RFC 7383 §2.5: an SKF fragment is sealed the same way, its 8-byte header
 // (Fragment Number, Total Fragments) in place of SK's 4 (ike/frag.ts splits).
 
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { put32 } from '../wire/bytes.js';
-import { GENERIC_HDR_LEN, IKE_HDR_LEN, PL } from '../wire/ike/consts.js';
+import { ENCR_CHACHA20_POLY1305, GENERIC_HDR_LEN, IKE_HDR_LEN, PL } from '../wire/ike/consts.js';
 import { emitIkeHeader, IkeDecodeError } from '../wire/ike/header.js';
 import type { IkeHeader } from '../wire/ike/header.js';
 import type { HeaderFields } from '../wire/ike/message.js';
@@ -33,7 +35,14 @@ export interface SkKeys {
   readonly ak: Uint8Array;
 }
 
-const cipherName = (keyLen: number, isAead: boolean): string => `aes-${keyLen * 8}-${isAead ? 'gcm' : 'cbc'}`;
+const cbcName = (keyLen: number): string => `aes-${keyLen * 8}-cbc`;
+/**
+ * The node:crypto AEAD of an SK payload. Typed as one GCM name so the AEAD
+ * overload of createCipheriv applies: ChaCha20-Poly1305 has the same
+ * setAAD/setAuthTag/getAuthTag interface.
+ */
+const aeadName = (e: EncrAlg, keyLen: number): 'aes-128-gcm' =>
+  (e.id === ENCR_CHACHA20_POLY1305 ? 'chacha20-poly1305' : `aes-${keyLen * 8}-gcm`) as 'aes-128-gcm';
 
 /** RFC 7383 §2.5: the fragment fields an SKF payload adds after its generic header. */
 export interface FragFields { readonly fragNum: number; readonly totalFrags: number }
@@ -90,13 +99,13 @@ export function sealContent(h: HeaderFields, next: number, frag: FragFields | nu
   b.set(iv, sk + hdrLen);
   const ctOff = sk + hdrLen + e.ivLen;
   if (e.isAead) {
-    const c = createCipheriv(cipherName(k.keyLen, true) as 'aes-128-gcm', k.ek.subarray(0, k.keyLen), nonce(k, iv), { authTagLength: e.icvLen });
+    const c = createCipheriv(aeadName(e, k.keyLen), k.ek.subarray(0, k.keyLen), nonce(k, iv), { authTagLength: e.icvLen });
     c.setAAD(b.subarray(0, ctOff - e.ivLen));
     b.set(c.update(plain), ctOff);
     c.final();
     b.set(c.getAuthTag(), ctOff + plain.length);
   } else {
-    const c = createCipheriv(cipherName(k.keyLen, false), k.ek, iv).setAutoPadding(false);
+    const c = createCipheriv(cbcName(k.keyLen), k.ek, iv).setAutoPadding(false);
     const ct = c.update(plain);
     b.set(ct, ctOff);
     b.set(c.final(), ctOff + ct.length);
@@ -149,14 +158,14 @@ export function openContent(msg: Uint8Array, h: IkeHeader, skOff: number, hdrLen
   let plain: Uint8Array;
   try {
     if (e.isAead) {
-      const d = createDecipheriv(cipherName(k.keyLen, true) as 'aes-128-gcm', k.ek.subarray(0, k.keyLen), nonce(k, iv), { authTagLength: e.icvLen });
+      const d = createDecipheriv(aeadName(e, k.keyLen), k.ek.subarray(0, k.keyLen), nonce(k, iv), { authTagLength: e.icvLen });
       d.setAAD(msg.subarray(0, ivOff));
       d.setAuthTag(icv);
       plain = new Uint8Array(Buffer.concat([d.update(ct), d.final()]));
     } else {
       const mac = createHmac(k.integ!.hash, k.ak).update(msg.subarray(0, ctOff + ctLen)).digest().subarray(0, icvLen);
       if (!timingSafeEqual(mac, icv)) return new IkeDecodeError('integrity check failed');
-      const d = createDecipheriv(cipherName(k.keyLen, false), k.ek, iv).setAutoPadding(false);
+      const d = createDecipheriv(cbcName(k.keyLen), k.ek, iv).setAutoPadding(false);
       plain = new Uint8Array(Buffer.concat([d.update(ct), d.final()]));
     }
   } catch {

@@ -1,19 +1,23 @@
 // IKE key material against published vectors: the PRFs (HMAC-SHA2, RFC 4231
 // test case 2 via RFC 4868's PRF_HMAC_SHA2_*), X25519 (RFC 7748 §6.1), ECP-256
 // (RFC 5903 §8.1); prf+ and the SK_* split against a literal reading of
-// RFC 7296 §2.13/§2.14 (and §2.18 for a rekeyed IKE SA, §2.17 with PFS); MODP shared secrets agree; the SK payload seals and
-// opens, and refuses a flipped bit.
+// RFC 7296 §2.13/§2.14 (and §2.18 for a rekeyed IKE SA, §2.17 with PFS); MODP shared secrets agree; the SK payload
+// seals and opens, and refuses a flipped bit; ChaCha20-Poly1305 seals RFC 7634
+// Appendix B's message byte for byte (test/vectors/ike-crypto.json).
 
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ENCRS, INTEGS, PRFS } from '../../src/ike/algs.js';
+import { CHACHA20_POLY1305, ENCRS, INTEGS, PRFS } from '../../src/ike/algs.js';
 import { newKeyExchange } from '../../src/ike/dh.js';
 import { deriveChildKeys, deriveIkeKeys, deriveRekeyedIkeKeys, prf, prfPlus } from '../../src/ike/prf.js';
 import { openMessage, sealMessage } from '../../src/ike/sk.js';
 import type { SkKeys } from '../../src/ike/sk.js';
-import { DH_ECP256, DH_MODP2048, DH_X25519, ENCR_AES_CBC, ENCR_AES_GCM_16, IKE_AUTH, PL, PRF_HMAC_SHA2_256, PRF_HMAC_SHA2_384, PRF_HMAC_SHA2_512, AUTH_HMAC_SHA2_256_128 } from '../../src/wire/ike/consts.js';
+import { DH_ECP256, DH_MODP2048, DH_X25519, ENCR_AES_CBC, ENCR_AES_GCM_16, IKE_AUTH, N, PL, PRF_HMAC_SHA2_256, PRF_HMAC_SHA2_384, PRF_HMAC_SHA2_512, AUTH_HMAC_SHA2_256_128 } from '../../src/wire/ike/consts.js';
 import { IkeDecodeError, parseIkeHeader } from '../../src/wire/ike/header.js';
+import { chainLen, emitChain } from '../../src/wire/ike/payloads.js';
+import type { Payload } from '../../src/wire/ike/payloads.js';
+import { loadJson } from '../util/paths.js';
 
 const h = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -145,4 +149,42 @@ describe('SK payload', () => {
       }
     });
   }
+});
+
+interface ChachaSk {
+  readonly keymatHex: string; readonly ivHex: string; readonly spiIHex: string; readonly spiRHex: string;
+  readonly exchange: number; readonly flags: number; readonly messageId: number; readonly plaintextHex: string; readonly messageHex: string;
+}
+const V = loadJson<{ chachaSk: ChachaSk }>('ike-crypto.json');
+
+describe('SK payload with ENCR_CHACHA20_POLY1305: RFC 7634 Appendix B', () => {
+  const v = V.chachaSk;
+  const k: SkKeys = { encr: CHACHA20_POLY1305, keyLen: 32, ek: h(v.keymatHex), integ: null, ak: new Uint8Array(0) };
+  const hdr = { spiI: h(v.spiIHex), spiR: h(v.spiRHex), version: 0x20, exchange: v.exchange, flags: v.flags, messageId: v.messageId };
+  const inner: Payload[] = [{ type: PL.N, protocolId: 0, spi: new Uint8Array(0), notifyType: N.SET_WINDOW_SIZE, data: h('0000000a') }];
+
+  it('the Notify SET_WINDOW_SIZE encodes as the RFC plaintext (before its Pad Length 0)', () => {
+    const b = new Uint8Array(chainLen(inner));
+    emitChain(inner, b, 0);
+    assert.equal(hex(b) + '00', v.plaintextHex);
+  });
+
+  it('seal with the RFC key, salt and IV gives the RFC message byte for byte', () => {
+    assert.equal(hex(sealMessage(hdr, inner, k, h(v.ivHex))), v.messageHex);
+  });
+
+  it('open gives back the Notify; a flipped tag, ciphertext or AAD bit is refused', () => {
+    const msg = h(v.messageHex);
+    const ph = parseIkeHeader(msg);
+    assert.ok(!(ph instanceof IkeDecodeError));
+    const got = openMessage(msg, ph, 28, k);
+    assert.ok(!(got instanceof IkeDecodeError), String((got as IkeDecodeError).why));
+    assert.deepEqual(got, inner);
+    for (const [what, at] of [['tag', msg.length - 1], ['ciphertext', 40], ['IKE header (AAD)', 19], ['SK header (AAD)', 29]] as const) {
+      const bad = new Uint8Array(msg);
+      bad[at]! ^= 1;
+      const r = openMessage(bad, ph, 28, k);
+      assert.ok(r instanceof IkeDecodeError && /integrity/.test(r.why), `${what} bit flipped at ${at}`);
+    }
+  });
 });
