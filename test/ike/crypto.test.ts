@@ -1,7 +1,10 @@
 // IKE key material against published vectors: the PRFs (HMAC-SHA2, RFC 4231
 // test case 2 via RFC 4868's PRF_HMAC_SHA2_*), X25519 (RFC 7748 §6.1), ECP-256
-// (RFC 5903 §8.1); prf+ and the SK_* split against a literal reading of
-// RFC 7296 §2.13/§2.14 (and §2.18 for a rekeyed IKE SA, §2.17 with PFS); MODP shared secrets agree; the SK payload
+// (RFC 5903 §8.1); SKEYSEED, prf+, the SK_* stream, Child KEYMAT with and
+// without PFS, and the rekey SKEYSEED against NIST's SP 800-135 IKEv2 KDF
+// vectors (test/vectors/ike-crypto.json names the source); prf+ and the SK_*
+// split also against a literal reading of RFC 7296 §2.13/§2.14 (and §2.18 for
+// a rekeyed IKE SA, §2.17 with PFS); MODP shared secrets agree; the SK payload
 // seals and opens, and refuses a flipped bit; ChaCha20-Poly1305 seals RFC 7634
 // Appendix B's message byte for byte (test/vectors/ike-crypto.json).
 
@@ -9,6 +12,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CHACHA20_POLY1305, ENCRS, INTEGS, PRFS } from '../../src/ike/algs.js';
+import type { PrfAlg } from '../../src/ike/algs.js';
 import { newKeyExchange } from '../../src/ike/dh.js';
 import { deriveChildKeys, deriveIkeKeys, deriveRekeyedIkeKeys, prf, prfPlus } from '../../src/ike/prf.js';
 import { openMessage, sealMessage } from '../../src/ike/sk.js';
@@ -151,11 +155,59 @@ describe('SK payload', () => {
   }
 });
 
+interface KdfCase {
+  readonly name: string; readonly prf: string; readonly dkmBits: number;
+  readonly ni: string; readonly nr: string; readonly gir: string; readonly girNew: string; readonly spiI: string; readonly spiR: string;
+  readonly skeyseed: string; readonly dkm: string; readonly dkmChild: string; readonly dkmChildDh: string; readonly skeyseedRekey: string;
+}
 interface ChachaSk {
   readonly keymatHex: string; readonly ivHex: string; readonly spiIHex: string; readonly spiRHex: string;
   readonly exchange: number; readonly flags: number; readonly messageId: number; readonly plaintextHex: string; readonly messageHex: string;
 }
-const V = loadJson<{ chachaSk: ChachaSk }>('ike-crypto.json');
+const V = loadJson<{ kdf: { source: string; cases: KdfCase[] }; chachaSk: ChachaSk }>('ike-crypto.json');
+
+describe('IKEv2 KDF: NIST SP 800-135 vectors (test/vectors/ike-crypto.json)', () => {
+  const cat = (...p: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(p));
+  for (const v of V.kdf.cases) {
+    const found = [...PRFS.values()].find((a) => a.hash === v.prf);
+    if (found === undefined) throw new Error(`${v.name}: no PRF for ${v.prf}`);
+    const alg: PrfAlg = found;
+    const [ni, nr, gir, girNew, spiI, spiR] = [h(v.ni), h(v.nr), h(v.gir), h(v.girNew), h(v.spiI), h(v.spiR)];
+    const dkmLen = v.dkmBits / 8;
+    const skD = h(v.dkm).subarray(0, alg.outLen);
+
+    it(`${v.name}: SKEYSEED = prf(Ni | Nr, g^ir)`, () => {
+      assert.equal(hex(prf(alg, cat(ni, nr), gir)), v.skeyseed);
+    });
+
+    it(`${v.name}: DKM = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr), as deriveIkeKeys' seven keys in order`, () => {
+      assert.equal(hex(prfPlus(alg, h(v.skeyseed), cat(ni, nr, spiI, spiR), dkmLen)), v.dkm);
+      // SK_d, SK_pi, SK_pr take 3 PRF lengths; SK_a* and SK_e* split the rest (any split: the stream is the same).
+      const integ = alg.outLen;
+      const encr = (dkmLen - 3 * alg.outLen) / 2 - integ;
+      assert.ok(Number.isInteger(encr) && encr > 0);
+      const k = deriveIkeKeys(alg, { integ, encr }, ni, nr, gir, spiI, spiR);
+      assert.equal(hex(cat(k.skD, k.skAi, k.skAr, k.skEi, k.skEr, k.skPi, k.skPr)), v.dkm);
+      assert.equal(hex(k.skD), hex(skD));
+    });
+
+    it(`${v.name}: DKM(Child SA) = prf+(SK_d, Ni | Nr) and DKM(Child SA D-H) = prf+(SK_d, g^ir (new) | Ni | Nr), as deriveChildKeys' KEYMAT`, () => {
+      const lens = { integ: alg.outLen, encr: dkmLen / 2 - alg.outLen };
+      const c = deriveChildKeys(alg, skD, lens, ni, nr);
+      assert.equal(hex(cat(c.encrI, c.integI, c.encrR, c.integR)), v.dkmChild);
+      const d = deriveChildKeys(alg, skD, lens, ni, nr, girNew);
+      assert.equal(hex(cat(d.encrI, d.integI, d.encrR, d.integR)), v.dkmChildDh);
+    });
+
+    it(`${v.name}: SKEYSEED(Rekey) = prf(SK_d, g^ir (new) | Ni | Nr), the seed deriveRekeyedIkeKeys expands`, () => {
+      assert.equal(hex(prf(alg, skD, cat(girNew, ni, nr))), v.skeyseedRekey);
+      const lens = { integ: alg.outLen, encr: 16 };
+      const k = deriveRekeyedIkeKeys(alg, skD, alg, lens, ni, nr, girNew, spiI, spiR);
+      const total = 3 * alg.outLen + 2 * lens.integ + 2 * lens.encr;
+      assert.equal(hex(cat(k.skD, k.skAi, k.skAr, k.skEi, k.skEr, k.skPi, k.skPr)), hex(prfPlus(alg, h(v.skeyseedRekey), cat(ni, nr, spiI, spiR), total)));
+    });
+  }
+});
 
 describe('SK payload with ENCR_CHACHA20_POLY1305: RFC 7634 Appendix B', () => {
   const v = V.chachaSk;
