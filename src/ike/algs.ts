@@ -20,7 +20,12 @@ export interface IntegAlg {
   readonly xfrmName: string;
 }
 
-/** Encryption: AES-CBC (with an integrity transform) or AES-GCM-16 (AEAD, 4-byte salt after the key: RFC 5282 §7.1, RFC 4106 §8.1). */
+/**
+ * Encryption: AES-CBC (with an integrity transform), AES-GCM-16 (AEAD,
+ * 4-byte salt after the key: RFC 5282 §7.1, RFC 4106 §8.1) or
+ * ChaCha20-Poly1305 (AEAD, 256-bit key + 4-byte salt, no Key Length
+ * attribute: RFC 7634 §2-§3).
+ */
 export interface EncrAlg {
   readonly id: number;
   readonly isAead: boolean;
@@ -32,8 +37,14 @@ export interface EncrAlg {
   readonly saltLen: number;
   /** Block size for padding (16 for CBC; 1 for GCM). */
   readonly blockLen: number;
-  /** Kernel algorithm name: `cbc(aes)` or `rfc4106(gcm(aes))`. */
+  /** Kernel algorithm name: `cbc(aes)`, `rfc4106(gcm(aes))` or `rfc7539esp(chacha20,poly1305)`. */
   readonly xfrmName: string;
+  /**
+   * The key size (bits) of a transform that has one and takes no Key Length
+   * attribute (ChaCha20-Poly1305: 256, RFC 7634 §2); absent for AES, whose
+   * size is the attribute's (RFC 7296 §3.3.5).
+   */
+  readonly fixedKeyBits?: number;
 }
 
 export const PRFS: ReadonlyMap<number, PrfAlg> = new Map([
@@ -48,20 +59,30 @@ export const INTEGS: ReadonlyMap<number, IntegAlg> = new Map([
   [AUTH_HMAC_SHA2_512_256, { id: AUTH_HMAC_SHA2_512_256, name: 'HMAC_SHA2_512_256', hash: 'sha512', keyLen: 64, icvLen: 32, xfrmName: 'hmac(sha512)' }],
 ] as const);
 
+/**
+ * ENCR_CHACHA20_POLY1305 (RFC 7634 §2-§3): 32-byte key + 4-byte salt, 8-byte
+ * IV, 16-byte tag, no padding needed, and no Key Length attribute (§2: a
+ * transform carrying one is not this one). The kernel's ESP name is
+ * rfc7539esp(chacha20,poly1305), keyed with key | salt (36 bytes).
+ */
+export const CHACHA20_POLY1305: EncrAlg = {
+  id: ENCR_CHACHA20_POLY1305, isAead: true, ivLen: 8, icvLen: 16, saltLen: 4, blockLen: 1, xfrmName: 'rfc7539esp(chacha20,poly1305)', fixedKeyBits: 256,
+};
+
 export const ENCRS: ReadonlyMap<number, EncrAlg> = new Map([
   [ENCR_AES_CBC, { id: ENCR_AES_CBC, isAead: false, ivLen: 16, icvLen: 0, saltLen: 0, blockLen: 16, xfrmName: 'cbc(aes)' }],
   [ENCR_AES_GCM_16, { id: ENCR_AES_GCM_16, isAead: true, ivLen: 8, icvLen: 16, saltLen: 4, blockLen: 1, xfrmName: 'rfc4106(gcm(aes))' }],
+  [ENCR_CHACHA20_POLY1305, CHACHA20_POLY1305],
 ] as const);
 
 /**
- * ENCR_CHACHA20_POLY1305 (RFC 7634 §2-§3): 32-byte key + 4-byte salt, 8-byte
- * IV, 16-byte tag, no padding needed. The SK payload code (sk.ts) can seal and
- * open with it (the RFC 7634 Appendix B vector checks that), but it is not in
- * ENCRS: proposals do not offer or accept it yet.
+ * Bytes of the cipher key of a negotiated encryption transform, without the
+ * salt: the Key Length attribute's bits / 8, or the fixed size of a cipher
+ * that takes none (ChaCha20-Poly1305, RFC 7634 §2).
  */
-export const CHACHA20_POLY1305: EncrAlg = {
-  id: ENCR_CHACHA20_POLY1305, isAead: true, ivLen: 8, icvLen: 16, saltLen: 4, blockLen: 1, xfrmName: 'rfc7539esp(chacha20,poly1305)',
-};
+export function encrKeyLen(e: { readonly id: number; readonly keyLength: number }): number {
+  return (ENCRS.get(e.id)?.fixedKeyBits ?? e.keyLength) / 8;
+}
 
 /** Key sizes (bits) the AES transforms accept (the Key Length attribute is mandatory for them: RFC 7296 §3.3.5). */
 export const AES_KEY_BITS: readonly number[] = [128, 192, 256];
@@ -71,7 +92,13 @@ export const DH_NAMES: ReadonlyMap<number, string> = new Map([
   [DH_MODP2048, 'MODP_2048'], [DH_MODP3072, 'MODP_3072'], [DH_ECP256, 'ECP_256'], [DH_ECP384, 'ECP_384'], [DH_X25519, 'CURVE_25519'],
 ]);
 
-/** strongSwan's name for an encryption transform ("AES_GCM_16-128", "AES_CBC-256", as swanctl prints them), for list-sas. */
+/**
+ * strongSwan's name for an encryption transform as swanctl --list-sas prints
+ * it ("AES_GCM_16-128", "AES_CBC-256"): the key size follows only when the
+ * transform had a Key Length attribute, so ChaCha20-Poly1305 (none: RFC
+ * 7634 §2) is plain "CHACHA20_POLY1305".
+ */
 export function encrName(id: number, keyBits: number): string {
+  if (id === ENCR_CHACHA20_POLY1305) return 'CHACHA20_POLY1305';
   return `${id === ENCR_AES_GCM_16 ? 'AES_GCM_16' : id === ENCR_AES_CBC ? 'AES_CBC' : `ENCR(${id})`}-${keyBits}`;
 }

@@ -17,17 +17,21 @@ import type { XfrmRequest } from '../control/ike.js';
 import type { AlgoSpec, LimitsSpec, PolicySpec, StateSpec } from '../control/xfrm.js';
 import { toHex } from '../wire/bytes.js';
 import type { TrafficSelector } from '../wire/ike/ts.js';
-import { ENCRS, INTEGS } from './algs.js';
+import { encrKeyLen, ENCRS, INTEGS } from './algs.js';
 import type { ChildKeys, KeyLens } from './prf.js';
 import type { Chosen } from './proposal.js';
 import type { IkeHost } from './core.js';
 import type { ChildSa, Endpoint } from './sa.js';
 import { tsToCidr } from './ts.js';
 
-/** ESP key lengths (bytes) of a chosen proposal: AES key (+ 4-byte salt for GCM), HMAC key. */
+/**
+ * ESP key lengths (bytes) of a chosen proposal: cipher key (+ the 4-byte salt
+ * of an AEAD: RFC 4106 §8.1 for GCM, RFC 7634 §2 for ChaCha20-Poly1305, whose
+ * 32-byte key has no Key Length attribute), HMAC key.
+ */
 export function childKeyLens(c: Chosen): KeyLens {
   const e = ENCRS.get(c.encr.id)!;
-  return { encr: c.encr.keyLength / 8 + e.saltLen, integ: c.integ !== null ? INTEGS.get(c.integ)!.keyLen : 0 };
+  return { encr: encrKeyLen(c.encr) + e.saltLen, integ: c.integ !== null ? INTEGS.get(c.integ)!.keyLen : 0 };
 }
 
 /** The xfrm algorithms of one direction. */

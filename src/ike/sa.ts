@@ -10,7 +10,7 @@ import { toHex } from '../wire/bytes.js';
 import type { ChildSaRecord, IkeSaRecord } from '../control/ike.js';
 import type { Payload } from '../wire/ike/payloads.js';
 import type { TrafficSelector } from '../wire/ike/ts.js';
-import { DH_NAMES, encrName, ENCRS, INTEGS, PRFS } from './algs.js';
+import { DH_NAMES, encrKeyLen, encrName, ENCRS, INTEGS, PRFS } from './algs.js';
 import type { ChildConfig, ConnConfig } from './config.js';
 import { Reassembler } from './frag.js';
 import type { KeyExchange } from './dh.js';
@@ -165,7 +165,7 @@ export class IkeSa {
   keyLens(): KeyLens {
     const c = this.chosen!;
     const e = ENCRS.get(c.encr.id)!;
-    return { encr: c.encr.keyLength / 8 + e.saltLen, integ: c.integ !== null ? INTEGS.get(c.integ)!.keyLen : 0 };
+    return { encr: encrKeyLen(c.encr) + e.saltLen, integ: c.integ !== null ? INTEGS.get(c.integ)!.keyLen : 0 };
   }
 
   /** Sets skIn/skOut from keys: the original initiator sends with SK_ei/SK_ai. */
@@ -174,7 +174,7 @@ export class IkeSa {
     const k = this.keys!;
     const encr = ENCRS.get(c.encr.id)!;
     const integ = c.integ !== null ? INTEGS.get(c.integ)! : null;
-    const keyLen = c.encr.keyLength / 8;
+    const keyLen = encrKeyLen(c.encr);
     const i: SkKeys = { encr, keyLen, ek: k.skEi, integ, ak: k.skAi };
     const r: SkKeys = { encr, keyLen, ek: k.skEr, integ, ak: k.skAr };
     this.skOut = this.isInitiator ? i : r;
