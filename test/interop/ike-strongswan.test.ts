@@ -11,6 +11,8 @@
 // once) and an IKE SA rekey from either side; after each, both ends list
 // the same new SPIs and a ping crosses; and rekeys started by both ends at
 // once (their requests held back by nft until they cross).
+// ChaCha20-Poly1305 (RFC 7634) for IKE and ESP, tunkit initiating, once
+// charon's `swanctl --list-algs` shows an AEAD doing it (the openssl plugin).
 // Needs root (namespaces) and strongSwan; fails, never skips, without them.
 
 import assert from 'node:assert/strict';
@@ -26,6 +28,7 @@ const PSK = 'interop test secret, documentation only';
 const GCM: Algs = { ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16' };
 const CBC: Algs = { ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256' };
 const PFS: Algs = { ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16-x25519' };
+const CHAPOLY: Algs = { ike: 'chacha20poly1305-prfsha256-x25519', esp: 'chacha20poly1305' };
 /** The verified TCP transfer each way in every round trip. */
 const XFER_BYTES = 2 * 1024 * 1024;
 
@@ -167,6 +170,41 @@ async function natCase(t: TestContext, initiator: 'tunkit' | 'strongswan'): Prom
 }
 
 /**
+ * ChaCha20-Poly1305 for IKE and ESP (no Key Length attribute: RFC 7634 §2),
+ * tunkit initiating: charon must list an AEAD plugin for it first; then a
+ * ping and a TCP transfer each way cross, and both ends list the same IKE
+ * and ESP SPIs and algorithms ("CHACHA20_POLY1305/PRF_HMAC_SHA2_256/CURVE_25519"
+ * and "CHACHA20_POLY1305", no key size).
+ */
+async function chapolyCase(t: TestContext): Promise<void> {
+  const p = new SwanPair();
+  try {
+    await p.start(swanctlConf('t', CHAPOLY, { psk: PSK, encap: false }), swanctlConf('s', CHAPOLY, { psk: PSK, encap: true }));
+    const algs = p.swanctl(['--list-algs']);
+    const plugin = /\n\s+CHACHA20_POLY1305\[(\w+)\]/.exec(algs)?.[1];
+    assert.ok(plugin !== undefined, `charon has no ChaCha20-Poly1305 AEAD (openssl or chapoly plugin):\n${algs}`);
+    t.diagnostic(`charon's ChaCha20-Poly1305: the ${plugin} plugin`);
+    p.tunkit(['ike', 'initiate', 'net-t']);
+    const sa = await agreeing(p, 'up with ChaCha20-Poly1305');
+    assert.equal(p.ping(3), 3, `ping through the tunnel\n${p.logs()}`);
+    t.diagnostic(`TCP ${XFER_BYTES / 8} bytes: ${await tcpThrough(p, XFER_BYTES / 8)}`);
+    const listed = p.swanctl(['--list-sas']);
+    const theirs = swanSpis(listed)!;
+    const ch = sa.children[0]!;
+    assert.equal(sa.algorithms, 'CHACHA20_POLY1305/PRF_HMAC_SHA2_256/CURVE_25519');
+    assert.equal(theirs.ikeAlgs, sa.algorithms, `the same IKE algorithms\n${listed}`);
+    assert.deepEqual([ch.algorithms, theirs.algs], ['CHACHA20_POLY1305', 'CHACHA20_POLY1305'], `the same ESP algorithms\n${listed}`);
+    assert.deepEqual([theirs.ikeI, theirs.ikeR, theirs.spiIn, theirs.spiOut], [sa.spiI, sa.spiR, ch.spiOut, ch.spiIn]);
+    const states = JSON.parse(p.tunkit(['-j', 'xfrm', 'state', 'list'])) as { aead?: { name: string; keyHex?: string; bits: number } }[];
+    assert.deepEqual(states.map((s) => [s.aead?.name, s.aead?.bits]), [['rfc7539esp(chacha20,poly1305)', 128], ['rfc7539esp(chacha20,poly1305)', 128]], JSON.stringify(states));
+    p.tunkit(['ike', 'terminate', 'gw']);
+    await until('both sides drop the SAs', p, () => sas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
+  } finally {
+    p.close();
+  }
+}
+
+/**
  * Both ends rekey the same SA while UDP 4500 is blocked both ways (nft), so
  * neither request gets through; once unblocked, the retransmissions (4 s
  * later on both) cross: a collision (§2.8.1/§2.8.2) or a rekey of an SA
@@ -219,6 +257,8 @@ describe('IKEv2 interop: tunkit ↔ strongSwan 5.9 (charon, kernel-libipsec)', (
   it('Child SA rekey with PFS started by tunkit', () => rekeyCase(PFS, 'child', 'tunkit'));
   it('IKE SA rekey started by strongSwan (swanctl --rekey --ike)', () => rekeyCase(GCM, 'ike', 'strongswan'));
   it('IKE SA rekey started by tunkit (tunkit ike rekey --ike)', () => rekeyCase(CBC, 'ike', 'tunkit'));
+
+  it('ChaCha20-Poly1305 (chacha20poly1305-prfsha256-x25519 / chacha20poly1305), tunkit initiates', (t) => chapolyCase(t));
 
   it('crossing Child SA rekeys from both ends: one SA pair survives on both', () => crossingCase('child'));
   it('crossing IKE SA rekeys from both ends: one IKE SA survives on both, with the child', () => crossingCase('ike'));

@@ -208,6 +208,8 @@ export interface SwanSa {
   /** The peer's IKE address and port (`remote 'ID' @ ADDR[PORT]`). */
   readonly remoteAddr: string;
   readonly remotePort: number;
+  /** The IKE SA's algorithms, the line after `remote` ("AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519"; "" when absent). */
+  readonly ikeAlgs: string;
   /** The child's SPIs, its mode ("TUNNEL" or "TUNNEL-in-UDP") and ESP algorithms. */
   readonly spiIn: string;
   readonly spiOut: string;
@@ -224,9 +226,10 @@ export function swanSpis(text: string): SwanSa | null {
   const i = /\n\s+in\s+([0-9a-f]{8}),\s+(\d+) bytes/.exec(text);
   const o = /\n\s+out\s+([0-9a-f]{8}),\s+(\d+) bytes/.exec(text);
   const a = /(TUNNEL\S*), ESP:(\S+)/.exec(text);
+  const ikeAlgs = /\n\s+remote\s[^\n]*\n\s+([A-Z][A-Z0-9_-]*(?:\/[A-Z0-9_-]+)+)\n/.exec(text)?.[1] ?? '';
   if (ike === null || r === null || i === null || o === null || a === null) return null;
   return {
-    ikeI: ike[1]!, ikeR: ike[2]!, remoteAddr: r[1]!, remotePort: Number(r[2]), spiIn: i[1]!, spiOut: o[1]!,
+    ikeI: ike[1]!, ikeR: ike[2]!, remoteAddr: r[1]!, remotePort: Number(r[2]), ikeAlgs, spiIn: i[1]!, spiOut: o[1]!,
     mode: a[1]!, algs: a[2]!, bytesIn: Number(i[2]), bytesOut: Number(o[2]),
   };
 }
