@@ -1,17 +1,21 @@
 // `tunkit ike …`: the IKE daemon's commands, after swanctl(8):
 //
 //   tunkit [-j [-p]] ike list-sas              swanctl --list-sas
+//   tunkit [-j [-p]] ike list-conns            swanctl --list-conns (the loaded connections)
+//   tunkit [-j] ike monitor                    swanctl --log's events: one line per IKE/Child SA up, down, rekey, failure
 //   tunkit ike initiate CHILD                   swanctl --initiate --child CHILD (waits for the result)
 //   tunkit ike terminate NAME                   swanctl --terminate --ike NAME
 //   tunkit ike load FILE                        swanctl --load-all --file FILE (the swanctl.conf subset)
 //   tunkit ike rekey --child NAME | --ike NAME  swanctl --rekey --child NAME | --ike NAME (starts it; returns at once)
 //
 // The text of list-sas follows swanctl's layout, so a strongSwan user reads
-// it as before; -j prints the records (control/ike.ts) as JSON.
+// it as before; -j prints the records (control/ike.ts) as JSON (ike-show.ts
+// formats list-conns and the monitor's events).
 
 import { resolve } from 'node:path';
-import type { ChildSaRecord, IkeRekeyArgs, IkeRekeyReply, IkeSaRecord } from '../control/ike.js';
-import { request } from '../daemon/client.js';
+import type { ChildSaRecord, IkeConnRecord, IkeRekeyArgs, IkeRekeyReply, IkeSaRecord } from '../control/ike.js';
+import { monitor, request } from '../daemon/client.js';
+import { formatConns, formatIkeEvent, isIkeEvent } from './ike-show.js';
 import type { Control } from '../daemon/client.js';
 import type { GlobalOptions } from './args.js';
 import { UsageError } from './args.js';
@@ -19,6 +23,8 @@ import { wordTable } from '../wire/table.js';
 
 export const IKE_USAGE = [
   'Usage: tunkit ike list-sas',
+  '       tunkit ike list-conns',
+  '       tunkit ike monitor',
   '       tunkit ike initiate CHILD',
   '       tunkit ike terminate NAME',
   '       tunkit ike load FILE',
@@ -61,8 +67,8 @@ const one = (args: readonly string[], what: string): string => {
 };
 
 /** `tunkit ike` command words (swanctl's, and their short forms) → the command (cli/grammar.ts reads them too). */
-export const IKE_COMMANDS: Readonly<Record<string, 'list-sas' | 'initiate' | 'terminate' | 'load' | 'rekey' | 'help'>> = wordTable({
-  'list-sas': 'list-sas', list: 'list-sas', initiate: 'initiate', up: 'initiate',
+export const IKE_COMMANDS: Readonly<Record<string, 'list-sas' | 'list-conns' | 'monitor' | 'initiate' | 'terminate' | 'load' | 'rekey' | 'help'>> = wordTable({
+  'list-sas': 'list-sas', list: 'list-sas', 'list-conns': 'list-conns', monitor: 'monitor', initiate: 'initiate', up: 'initiate',
   terminate: 'terminate', down: 'terminate', load: 'load', rekey: 'rekey', help: 'help',
 });
 
@@ -86,6 +92,16 @@ export async function runIke(args: readonly string[], c: Control, o: GlobalOptio
       else out(formatSas(sas, Math.floor(Date.now() / 1000)));
       return 0;
     }
+    case 'list-conns': {
+      if (args.length > 1) throw new UsageError(`Error: ike list-conns takes no arguments.\n${IKE_USAGE}`, 'list-conns');
+      const conns = (await c.request('ike.list-conns')) as IkeConnRecord[];
+      out(o.isJson ? JSON.stringify(conns, null, o.isPretty ? 2 : undefined) : formatConns(conns));
+      return 0;
+    }
+    case 'monitor':
+      if (args.length > 1) throw new UsageError(`Error: ike monitor takes no arguments.\n${IKE_USAGE}`, 'monitor');
+      await monitor(c.path, false, (e) => { if (isIkeEvent(e)) out(o.isJson ? JSON.stringify(e) : formatIkeEvent(e)); });
+      return 0;
     case 'initiate': {
       // Its own connection: initiate may wait up to 90 s for the exchanges.
       const sa = (await request(c.path, 'ike.initiate', { child: one(args, 'CHILD') }, 90_000)) as IkeSaRecord;

@@ -15,6 +15,7 @@ import { snakeKeys } from './format.js';
 import { formatLinkShow, selectDevices } from './link-show.js';
 import type { DeviceInfo, DeviceKind, TunnelMode } from './link-show.js';
 import { formatXfrmEvent } from './xfrm-show-events.js';
+import { formatIkeEvent, isIkeEvent } from './ike-show.js';
 
 /** Where output goes: one chunk of text (a newline is added when it lacks one). */
 export type Writer = (s: string) => void;
@@ -83,6 +84,7 @@ export async function runLink(cl: CommandLine, c: Control, out: Writer): Promise
 /** One line per event, like `ip monitor` (JSON lines with -j). */
 export function formatEvent(e: MonitorEvent): string {
   if (e.type.startsWith('xfrm.')) return formatXfrmEvent(e as XfrmEvent, { statsLevel: 0, isKeysShown: false }).replace(/\n$/, '');
+  if (isIkeEvent(e)) return formatIkeEvent(e);
   switch (e.type) {
     case 'link.add': return `link add ${e.dev}${e.kind !== undefined ? ` type ${e.kind}` : ''}`;
     case 'link.del': case 'link.up': case 'link.down': return `${e.type.replace('.', ' ')} ${e.dev}`;
@@ -124,16 +126,16 @@ export async function runStats(cl: CommandLine, c: Control, out: Writer): Promis
 export const monitorJson = (e: MonitorEvent): string => JSON.stringify(e.type.startsWith('xfrm.') ? snakeKeys(e) : e);
 
 /** The words `tunkit monitor` takes (cli/grammar.ts reads them too). */
-export const MONITOR_WORDS: readonly string[] = ['all', 'link', 'pmtu', 'drops'];
+export const MONITOR_WORDS: readonly string[] = ['all', 'link', 'pmtu', 'drops', 'ike'];
 
-/** `tunkit monitor [all | link | pmtu | drops]`: events until the daemon goes away (its own connection). */
+/** `tunkit monitor [all | link | pmtu | drops | ike]`: events until the daemon goes away (its own connection). */
 export async function runMonitor(cl: CommandLine, c: Control, out: Writer): Promise<number> {
   const what = cl.args[0] ?? 'all';
   if (!MONITOR_WORDS.includes(what) || cl.args.length > 1) {
-    throw new UsageError(`Error: argument "${cl.args.join(' ')}" is wrong: expected all, link, pmtu or drops`, 'monitor');
+    throw new UsageError(`Error: argument "${cl.args.join(' ')}" is wrong: expected all, link, pmtu, drops or ike`, 'monitor');
   }
   const keep = (e: MonitorEvent): boolean =>
-    what === 'all' || (what === 'drops' && e.type === 'drop') || (what === 'pmtu' && e.type === 'pmtu') || (what === 'link' && e.type.startsWith('link'));
+    what === 'all' || (what === 'drops' && e.type === 'drop') || (what === 'pmtu' && e.type === 'pmtu') || (what === 'link' && e.type.startsWith('link')) || (what === 'ike' && isIkeEvent(e));
   await monitor(c.path, what === 'all' || what === 'drops', (e) => {
     if (keep(e)) out(cl.options.isJson ? monitorJson(e) : formatEvent(e));
   });

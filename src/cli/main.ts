@@ -2,7 +2,7 @@
 //
 //   tunkit [-s[-s]] [-d] [-j [-p]] [--socket PATH] link { add | set | del | show | help } ...
 //   tunkit [-s] [-j [-p]] [--socket PATH] tunnel { add | change | del | show | help } ...   (ip tunnel)
-//   tunkit [--socket PATH] [-j] monitor [ all | link | pmtu | drops ]
+//   tunkit [--socket PATH] [-j] monitor [ all | link | pmtu | drops | ike ]
 //   tunkit [--socket PATH] [-j] stats     (drops of packets that reached no device)
 //   tunkit [-s] [-j [-p]] [--socket PATH] xfrm { state | policy | monitor | stat } ...   (ip xfrm)
 //   tunkit [ OPTIONS ] [ -force ] -batch FILE | -      (one command per line, batch.ts)

@@ -7,10 +7,15 @@
 //   ike.terminate  { ike: string }       → { deleted: number }   (IKE SAs of that connection)
 //   ike.load       { file: string }      → { connections: number }  (swanctl.conf subset)
 //   ike.rekey      { child: string } | { ike: string } → { rekeyed: number }  (SAs whose rekey started)
+//   ike.list-conns {}                    → IkeConnRecord[]  (the loaded connections, as swanctl --list-conns)
+//
+// IkeEvent: what the IKE daemon publishes on the monitor stream (`tunkit ike
+// monitor`), after charon's vici events (ike-updown, child-updown, ike-rekey,
+// child-rekey) plus failures with the logged reason. Never key material.
 
 import type { PolicyId, PolicySpec, StateId, StateMigrateSpec, StateSpec } from './xfrm.js';
 
-export const IKE_OPS = ['ike.list-sas', 'ike.initiate', 'ike.terminate', 'ike.load', 'ike.rekey'] as const;
+export const IKE_OPS = ['ike.list-sas', 'ike.initiate', 'ike.terminate', 'ike.load', 'ike.rekey', 'ike.list-conns'] as const;
 export type IkeOp = (typeof IKE_OPS)[number];
 
 /** ike.rekey's args: which SAs to rekey (swanctl --rekey --child NAME | --ike NAME), and its reply. */
@@ -77,3 +82,82 @@ export interface IkeSaRecord {
   readonly rekeyTime: number;
   readonly children: readonly ChildSaRecord[];
 }
+
+/** One side's authentication round of a loaded connection (swanctl --list-conns' "local pre-shared key authentication:"). */
+export interface IkeAuthConfRecord {
+  /** swanctl.conf `auth`, and swanctl's words for its class. */
+  readonly auth: 'psk' | 'pubkey';
+  readonly class: 'pre-shared key' | 'public key';
+  readonly id: string;
+  /** Subjects of local.certs (ours) and of remote.cacerts (the trust anchors), as loaded. */
+  readonly certs: readonly string[];
+  readonly cacerts: readonly string[];
+}
+
+/** A child of a loaded connection. */
+export interface IkeChildConfRecord {
+  readonly name: string;
+  readonly mode: 'TUNNEL';
+  /** Seconds; rekeyTime 0 = no rekeying. */
+  readonly rekeyTime: number;
+  readonly lifeTime: number;
+  readonly localTs: readonly string[];
+  readonly remoteTs: readonly string[];
+  /** "AES_GCM_16_128" style, one string per configured proposal. */
+  readonly espProposals: readonly string[];
+  readonly startAction: 'none' | 'trap' | 'start';
+  readonly dpdAction: 'none' | 'trap' | 'start';
+  readonly closeAction: 'none' | 'trap' | 'start';
+}
+
+/** A loaded connection (swanctl --list-conns). */
+export interface IkeConnRecord {
+  readonly name: string;
+  readonly version: 2;
+  readonly localAddrs: readonly string[];
+  readonly remoteAddrs: readonly string[];
+  readonly remotePort: number;
+  /** Seconds; tunkit never reauthenticates (reauthTime 0), rekeyTime 0 = no rekeying. */
+  readonly reauthTime: number;
+  readonly rekeyTime: number;
+  /** Seconds between liveness checks; 0 = no DPD. */
+  readonly dpdDelay: number;
+  readonly encap: boolean;
+  readonly proposals: readonly string[];
+  readonly local: IkeAuthConfRecord;
+  readonly remote: IkeAuthConfRecord;
+  readonly children: readonly IkeChildConfRecord[];
+}
+
+/** Identifies an IKE SA in events: connection name, unique id, endpoints and SPIs (16 hex digits). */
+export interface IkeSaRef {
+  readonly name: string;
+  readonly uniqueId: number;
+  readonly localAddr: string;
+  readonly localPort: number;
+  readonly remoteAddr: string;
+  readonly remotePort: number;
+  readonly spiI: string;
+  readonly spiR: string;
+  readonly isInitiator: boolean;
+}
+
+/** Identifies a Child SA in events: SPIs 8 hex digits (ours inbound, the peer's). */
+export interface ChildSaRef {
+  readonly name: string;
+  readonly uniqueId: number;
+  readonly reqid: number;
+  readonly spiIn: string;
+  readonly spiOut: string;
+  readonly localTs: readonly string[];
+  readonly remoteTs: readonly string[];
+}
+
+/** IKE monitor events (vici's names after the `ike.` prefix). */
+export type IkeEvent =
+  | { readonly type: 'ike.ike-updown'; readonly up: boolean; readonly ike: IkeSaRef; readonly localId: string; readonly remoteId: string; readonly reason?: string }
+  | { readonly type: 'ike.child-updown'; readonly up: boolean; readonly ike: IkeSaRef; readonly child: ChildSaRef }
+  | { readonly type: 'ike.ike-rekey'; readonly old: IkeSaRef; readonly new: IkeSaRef }
+  | { readonly type: 'ike.child-rekey'; readonly ike: IkeSaRef; readonly old: ChildSaRef; readonly new: ChildSaRef }
+  /** kind auth: an authentication failed (ours or the peer's); negotiation: an IKE SA or Child SA could not be made. */
+  | { readonly type: 'ike.failure'; readonly kind: 'auth' | 'negotiation'; readonly name: string; readonly uniqueId: number; readonly remoteAddr: string; readonly remotePort: number; readonly reason: string };

@@ -9,6 +9,7 @@
 //   UDP port ──► (marker off) ──► IkeCore.receive ──► host.send ──► UDP port / port_nat_t (+ marker)
 //   UDP port_nat_t (datapath ike hook) ─┘              host.control ──► XfrmControl
 //   setTimeout(core.nextDeadline()) ──► IkeCore.tick
+//   core events (ike/events.ts) ──► publish ──► the monitor stream (`tunkit ike monitor`)
 //   xfrm acquire / mapping events (as `xfrm monitor` sees them) ──► core.traps / core.live
 //   NAT keepalives (0xFF) ──► the NAT-T socket, without the non-ESP marker
 //   xfrm expire events (the control API's monitor events) ──► IkeCore.expire
@@ -19,12 +20,13 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import type { ChildSaRecord, IkeOp, IkeRekeyArgs, IkeRekeyReply, IkeSaRecord } from '../control/ike.js';
+import type { ChildSaRecord, IkeEvent, IkeOp, IkeRekeyArgs, IkeRekeyReply, IkeSaRecord } from '../control/ike.js';
 import type { StateRecord, XfrmEvent, XfrmOp } from '../control/xfrm.js';
 import { CHARON_DEFAULTS } from '../ike/charon.js';
 import type { CharonSettings } from '../ike/charon.js';
 import type { IkeConfig } from '../ike/config.js';
 import { wipeConfig } from '../ike/config.js';
+import { listConns } from '../ike/conns.js';
 import { hasNonEspMarker, IkeCore } from '../ike/core.js';
 import type { Endpoint } from '../ike/core.js';
 import { loadCredentials } from '../ike/creds.js';
@@ -88,6 +90,8 @@ export interface IkeShellDeps {
   readonly natTConn: RawConn | null;
   /** charon.* settings (tunkitd --strongswan-conf); strongSwan's defaults when absent. */
   readonly charon?: CharonSettings;
+  /** IKE monitor events (SAs up/down, rekeys, failures) to `tunkit ike monitor`; absent: not published. */
+  publish?(e: IkeEvent): void;
 }
 
 export class IkeShell {
@@ -107,6 +111,7 @@ export class IkeShell {
       send: (to, fromPort, data) => this.send(to, fromPort, data),
       control: (r) => { d.control(r.op, r.args as unknown as Record<string, unknown>); },
       log: (level, msg) => log[level](`ike: ${msg}`),
+      event: (e) => d.publish?.(e),
       random: (n) => new Uint8Array(randomBytes(n)),
       keepalive: (to) => this.sendRaw(to, KEEPALIVE),
       getState: (id, keys) => {
@@ -256,6 +261,7 @@ export class IkeShell {
     };
     switch (op) {
       case 'ike.list-sas': return this.core.list().map((r) => this.withCounters(r));
+      case 'ike.list-conns': return listConns(this.core.cfg);
       case 'ike.initiate': return this.initiate(name('child'));
       case 'ike.terminate': {
         const n = this.core.terminate(name('ike'), Date.now());

@@ -186,7 +186,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   routes.watch();
   memory.watch();
   const ctl = xctl;
-  ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, ikeConn, natTConn: natT, charon });
+  ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, ikeConn, natTConn: natT, charon, publish: (e) => server?.publish(e) });
   if (ikeCfg !== null) ike.apply(ikeCfg, o.swanctl!);
   let ctx: Ctx | null = null;
   const cfg = new ConfigFile({
@@ -328,7 +328,7 @@ function handle(req: Request, c: Ctx): unknown {
   const { node, dp, log, xctl } = c;
   const a = req.args;
   if ((IKE_OPS as readonly string[]).includes(req.op)) {
-    if (req.op !== 'ike.list-sas') log.info(req.op.replace(/\./g, ' '));
+    if (req.op !== 'ike.list-sas' && req.op !== 'ike.list-conns') log.info(req.op.replace(/\./g, ' '));
     return c.ike.handle(req.op as IkeOp, a);
   }
   if ((XFRM_OPS as readonly string[]).includes(req.op)) {

@@ -21,6 +21,7 @@ export const READ_ONLY_OPS: ReadonlySet<Op> = new Set<Op>([
   'xfrm.state.get', 'xfrm.state.list', 'xfrm.state.count',
   'xfrm.policy.get', 'xfrm.policy.list', 'xfrm.policy.getdefault', 'xfrm.stat',
   'ike.list-sas',
+  'ike.list-conns',
 ]);
 
 /** The fd under a connected net.Socket (libuv's handle; null when it has none, e.g. already closed). */

@@ -14,7 +14,7 @@
 export const MAX_LINE_BYTES = 65536;
 
 import { IKE_OPS } from '../control/ike.js';
-import type { IkeOp } from '../control/ike.js';
+import type { IkeEvent, IkeOp } from '../control/ike.js';
 import { XFRM_OPS } from '../xfrm/spec.js';
 import type { XfrmEvent, XfrmOp } from '../xfrm/spec.js';
 
@@ -64,7 +64,8 @@ export type MonitorEvent =
   | { readonly type: 'pmtu'; readonly remote: string; readonly mtu: number; readonly devs: readonly string[] }
   | { readonly type: 'drop'; readonly dir: 'rx' | 'tx'; readonly dev: string; readonly reason: string; readonly text: string }
   | { readonly type: 'icmp.error'; readonly dev: string; readonly text: string }
-  | XfrmEvent;
+  | XfrmEvent
+  | IkeEvent;
 
 /** Deepest nesting of arrays/objects a request may have (the deepest real one, xfrm.state.add, is 4). */
 export const MAX_DEPTH = 16;

@@ -22,7 +22,7 @@
 // One request of ours is out per IKE SA (window size 1, §2.3); more wait in
 // sa.queue and go out as responses come back.
 
-import type { IkeRekeyArgs, IkeSaRecord, XfrmRequest } from '../control/ike.js';
+import type { IkeEvent, IkeRekeyArgs, IkeSaRecord, XfrmRequest } from '../control/ike.js';
 import type { LimitsSpec, StateId, StateRecord } from '../control/xfrm.js';
 import { toHex } from '../wire/bytes.js';
 import { VpnError } from '../wire/errors.js';
@@ -51,6 +51,7 @@ import type { ChildSa, Endpoint, Pending, QueuedRequest } from './sa.js';
 import { deleteIkeSa, expireEvent, nextTimer, rekeyByName, runTimers } from './timers.js';
 import { counterIv, openMessage } from './sk.js';
 import { notify } from './find.js';
+import { childUpDown, failure, ikeUpDown } from './events.js';
 import { datagramBudget, FragCounters, isFirstFragment, sealMaybeFragmented, sendsFrag } from './frag.js';
 
 export type { Endpoint } from './sa.js';
@@ -73,6 +74,8 @@ export interface IkeHost {
   keepalive?(to: Endpoint): void;
   /** An xfrm state as `xfrm.state.get` answers (keys only when asked), null when absent; absent: counters unknown. */
   getState?(id: StateId, keys: boolean): StateRecord | null;
+  /** A monitor event (events.ts: SAs up/down, rekeys, failures; never keys); absent: none are published. */
+  event?(e: IkeEvent): void;
 }
 
 /** IKE's well-known port (RFC 7296 §2) and the NAT-T port a peer on it floats to (§2.23); ours are charon.port and charon.port_nat_t. */
@@ -118,6 +121,7 @@ export class IkeCore {
       random: (n) => host.random(n),
       keepalive: (to) => host.keepalive?.(to),
       ...(host.getState !== undefined ? { getState: (id: StateId, keys: boolean) => host.getState!(id, keys) } : {}),
+      event: (e) => host.event?.(e),
     };
   }
 
@@ -132,6 +136,15 @@ export class IkeCore {
   }
 
   register(sa: IkeSa): void { this.sas.set(sa.ourSpi, sa); }
+
+  /** A monitor event to the host (events.ts builds them). */
+  emit(e: IkeEvent): void { this.host.event?.(e); }
+
+  /** An authentication or negotiation failure of sa, published once (remove() then adds no failure of its own). */
+  failed(sa: IkeSa, kind: 'auth' | 'negotiation', why: string): void {
+    sa.isFailReported = true;
+    this.emit(failure(kind, sa.conn.name, sa.uniqueId, sa.remote, why));
+  }
 
   /** Starts the IKE SA (and its first Child SA) for child `name`; `done` hears when it is up or failed. */
   initiate(name: string, now: number, done: (err: string | null, sa: IkeSaRecord | null) => void): void {
@@ -388,6 +401,7 @@ export class IkeCore {
       }
     }
     this.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: CHILD_SA ${ch.cfg.name}{${ch.uniqueId}} deleted (SPIs ${ch.spiIn.toString(16)}_i ${ch.spiOut.toString(16)}_o)`);
+    if (ch.state !== 'REKEYED') this.emit(childUpDown(sa, ch, false)); // a replaced SA went with its child-rekey event
   }
 
   /** Drops an IKE SA with its children, wiping its secrets. */
@@ -398,6 +412,11 @@ export class IkeCore {
     sa.pending = null;
     sa.wipe();
     this.host.log('info', `${sa.conn.name}[${sa.uniqueId}]: IKE_SA deleted (${why})`);
+    if (sa.establishTime === 0) {
+      if (!sa.isFailReported) this.failed(sa, /AUTHENTICATION_FAILED/.test(why) ? 'auth' : 'negotiation', why);
+    } else if (!sa.isReplaced) {
+      this.emit(ikeUpDown(sa, false, why));
+    }
     const w = sa.waiter;
     sa.waiter = null;
     w?.(why);

@@ -29,6 +29,7 @@ import type { ChildInstall } from './child.js';
 import type { ChildConfig } from './config.js';
 import { findError, first } from './core.js';
 import type { IkeCore } from './core.js';
+import { childRekey, childUpDown, failure } from './events.js';
 import { newKeyExchange, privLen } from './dh.js';
 import type { KeyExchange } from './dh.js';
 import { resolveTs } from './initiator.js';
@@ -110,6 +111,7 @@ function sendCreate(core: IkeCore, sa: IkeSa, op: ChildOp): void {
 function fail(core: IkeCore, sa: IkeSa, op: ChildOp, why: string, retry: boolean): void {
   op.ke?.dispose();
   core.host.log('warn', `${tag(sa)}: CHILD_SA ${op.cfg.name}: ${op.old !== null ? 'rekey' : 'create'} failed: ${why}`);
+  core.emit(failure('negotiation', sa.conn.name, sa.uniqueId, sa.remote, `CHILD_SA ${op.cfg.name}: ${op.old !== null ? 'rekey' : 'create'} failed: ${why}`));
   const old = op.old;
   if (old !== null && old.state === 'REKEYING') {
     old.state = old.collision !== null ? 'REKEYED' : 'INSTALLED';
@@ -198,6 +200,7 @@ function install(core: IkeCore, sa: IkeSa, op: ChildOp, a: Answer): void {
   }
   sa.children.push(ch);
   core.host.log('info', `${tag(sa)}: CHILD_SA ${op.cfg.name}{${ch.uniqueId}} ${old !== null ? 'rekeyed' : 'established'} with SPIs ${ch.spiIn.toString(16)}_i ${ch.spiOut.toString(16)}_o${a.c.dh !== null ? ' (PFS)' : ''}`);
+  core.emit(old !== null ? childRekey(sa, old, ch) : childUpDown(sa, ch, true));
   op.done?.(null);
   if (old === null) return;
   old.state = 'REKEYED';
@@ -327,6 +330,7 @@ function respondChild(core: IkeCore, sa: IkeSa, ps: readonly Payload[], old: Chi
     wipeKeys(keys);
   }
   sa.children.push(ch);
+  core.emit(old !== null ? childRekey(sa, old, ch) : childUpDown(sa, ch, true));
   core.host.log('info', `${tag(sa)}: CHILD_SA ${cfg.name}{${ch.uniqueId}} ${old !== null ? `rekeyed by the peer${old.collision?.child === ch ? ' (collision)' : ''}` : 'established'} with SPIs ${ch.spiIn.toString(16)}_i ${ch.spiOut.toString(16)}_o`);
   return [
     { type: PL.SA, proposals: [chosenToWire(c, u32(ch.spiIn))] },

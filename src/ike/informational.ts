@@ -22,6 +22,7 @@ export function handleInformational(core: IkeCore, sa: IkeSa, mid: number, ps: r
   if (ps.some((p) => p.type === PL.N && p.notifyType === N.AUTHENTICATION_FAILED)) {
     core.respond(sa, INFORMATIONAL, mid, []);
     core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: AUTHENTICATION_FAILED: '${sa.remoteId}' refused our authentication as '${sa.localId}'`);
+    core.failed(sa, 'auth', `'${sa.remoteId}' refused our authentication as '${sa.localId}'`);
     core.remove(sa, 'the peer refused our authentication (AUTHENTICATION_FAILED)');
     return;
   }

@@ -26,6 +26,7 @@ import { childKeyLens, installRequests, isPolicyable } from './child.js';
 import type { ChildConfig, ConnConfig } from './config.js';
 import { findError, findNotify, first, IKE_PORT, NAT_T_PORT, notify } from './core.js';
 import type { IkeCore } from './core.js';
+import { failure, upEvents } from './events.js';
 import { newKeyExchange, privLen } from './dh.js';
 import { announcesFrag } from './frag.js';
 import { identity, identityMatches, identityText } from './ids.js';
@@ -206,6 +207,8 @@ function onAuthResponse(core: IkeCore, sa: IkeSa, ps: readonly Payload[]): void 
   const w = sa.waiter;
   sa.waiter = childErr === null ? w : null;
   core.established(sa);
+  for (const e of upEvents(sa)) core.emit(e);
+  if (childErr !== null) core.emit(failure('negotiation', sa.conn.name, sa.uniqueId, sa.remote, childErr));
   if (childErr !== null) w?.(childErr);
 }
 
@@ -221,6 +224,7 @@ export function authSide(core: IkeCore, sa: IkeSa, remoteId: string): AuthSide {
  */
 function refuseResponder(core: IkeCore, sa: IkeSa, why: string): void {
   core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: AUTHENTICATION_FAILED: ${why}`);
+  core.failed(sa, 'auth', why);
   const mid = sa.nextMid;
   sa.nextMid = (mid + 1) >>> 0;
   core.sendAll(sa.remote, sa.local.port, core.seal(sa, INFORMATIONAL, mid, false, [notify(N.AUTHENTICATION_FAILED)]));

@@ -18,6 +18,7 @@ import { CREATE_CHILD_SA, INFORMATIONAL, N, notifyName, PL, PROTO_IKE } from '..
 import type { Payload } from '../wire/ike/payloads.js';
 import { findError, first, notify } from './core.js';
 import type { IkeCore } from './core.js';
+import { failure, ikeRekey } from './events.js';
 import { newKeyExchange, privLen } from './dh.js';
 import type { KeyExchange } from './dh.js';
 import { compareNonce, minNonce, REKEYED_SA_TIMEOUT_MS, RETRY_MS } from './lifetime.js';
@@ -91,6 +92,8 @@ function successor(core: IkeCore, old: IkeSa, c: Chosen, isInitiator: boolean, s
   sa.isNatRemote = old.isNatRemote;
   core.register(sa);
   core.established(sa);
+  old.isReplaced = true;
+  core.emit(ikeRekey(old, sa));
   return sa;
 }
 
@@ -104,6 +107,7 @@ function deleteIke(core: IkeCore, sa: IkeSa, why: string): void {
 function fail(core: IkeCore, sa: IkeSa, op: IkeRekeyOp, why: string, retry: boolean): void {
   op.ke.dispose();
   core.host.log('warn', `${tag(sa)}: IKE_SA rekey failed: ${why}`);
+  core.emit(failure('negotiation', sa.conn.name, sa.uniqueId, sa.remote, `IKE_SA rekey failed: ${why}`));
   const col = sa.collision;
   if (col !== null && core.sas.get(col.sa.ourSpi) === col.sa) { // the peer's crossing rekey stands
     sa.state = 'REKEYED';

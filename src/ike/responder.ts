@@ -25,6 +25,7 @@ import { childKeyLens, installRequests, isPolicyable } from './child.js';
 import type { ConnConfig } from './config.js';
 import { findNotify, first, notify } from './core.js';
 import type { Endpoint, IkeCore } from './core.js';
+import { failure, upEvents } from './events.js';
 import { newKeyExchange, privLen } from './dh.js';
 import { announcesFrag } from './frag.js';
 import { identityMatches, identityText } from './ids.js';
@@ -63,6 +64,7 @@ export function handleInitRequest(core: IkeCore, m: IkeMessage, raw: Uint8Array,
   const conn = conns[0];
   if (conn === undefined) {
     core.host.log('info', `IKE_SA_INIT from ${from.addr}[${from.port}] to ${local.addr}: no connection configured for this pair of addresses`);
+    core.emit(failure('negotiation', '', 0, from, `IKE_SA_INIT to ${local.addr}: no connection configured for this pair of addresses`));
     initError(core, m, from, local, notify(N.NO_PROPOSAL_CHOSEN));
     return;
   }
@@ -73,6 +75,7 @@ export function handleInitRequest(core: IkeCore, m: IkeMessage, raw: Uint8Array,
   const c = selectProposal(saP.proposals, conn.proposals, true);
   if (c === null) {
     core.host.log('info', `${conn.name}: NO_PROPOSAL_CHOSEN for ${from.addr}: it offered ${describe(saP.proposals)}`);
+    core.emit(failure('negotiation', conn.name, 0, from, `NO_PROPOSAL_CHOSEN: it offered ${describe(saP.proposals)}`));
     initError(core, m, from, local, notify(N.NO_PROPOSAL_CHOSEN));
     return;
   }
@@ -147,10 +150,12 @@ export function handleAuthRequest(core: IkeCore, sa: IkeSa, mid: number, ps: rea
   core.respond(sa, IKE_AUTH, mid, [{ type: PL.IDr, idType: idr.idType, data: idr.data }, ...mine.certs, mine.auth, ...childPs]);
   core.host.log('info', `${conn.name}[${sa.uniqueId}]: IKE_SA established between ${sa.local.addr}[${sa.localId}]...${sa.remote.addr}[${sa.remoteId}]`);
   core.established(sa);
+  for (const e of upEvents(sa)) core.emit(e);
 }
 
 function failAuth(core: IkeCore, sa: IkeSa, mid: number, why: string): void {
   core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: AUTHENTICATION_FAILED: ${why}`);
+  core.failed(sa, 'auth', why);
   core.respond(sa, IKE_AUTH, mid, [notify(N.AUTHENTICATION_FAILED)]);
   core.remove(sa, 'authentication failed');
 }
@@ -179,13 +184,17 @@ function createChild(core: IkeCore, sa: IkeSa, ps: readonly Payload[]): Payload[
   if (saP === undefined || tsi === undefined || tsr === undefined) return [];
   const m = matchChild(sa, tsi.selectors, tsr.selectors);
   if (m === null) {
-    core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: TS_UNACCEPTABLE: TSi ${tsi.selectors.map(tsText).join(' ')} / TSr ${tsr.selectors.map(tsText).join(' ')} match no child's remote_ts/local_ts`);
+    const why = `TS_UNACCEPTABLE: TSi ${tsi.selectors.map(tsText).join(' ')} / TSr ${tsr.selectors.map(tsText).join(' ')} match no child's remote_ts/local_ts`;
+    core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: ${why}`);
+    core.emit(failure('negotiation', sa.conn.name, sa.uniqueId, sa.remote, why));
     return [notify(N.TS_UNACCEPTABLE)];
   }
   const cfg = sa.conn.children[m.cfgIndex]!;
   const c = selectProposal(saP.proposals, cfg.espProposals.map(noDh), false);
   if (c === null || c.spi.length !== 4) {
-    core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: NO_PROPOSAL_CHOSEN for CHILD_SA ${cfg.name}: the peer offered ${describe(saP.proposals)}`);
+    const why = `NO_PROPOSAL_CHOSEN for CHILD_SA ${cfg.name}: the peer offered ${describe(saP.proposals)}`;
+    core.host.log('warn', `${sa.conn.name}[${sa.uniqueId}]: ${why}`);
+    core.emit(failure('negotiation', sa.conn.name, sa.uniqueId, sa.remote, why));
     return [notify(N.NO_PROPOSAL_CHOSEN)];
   }
   const spiIn = core.newEspSpi();

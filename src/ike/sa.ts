@@ -143,6 +143,10 @@ export class IkeSa {
   /** Reassembly of the peer's fragmented requests and of the responses to ours (frag.ts). */
   readonly reasmReq = new Reassembler();
   readonly reasmResp = new Reassembler();
+  /** A rekey made its successor (its removal is no ike-updown event: events.ts). */
+  isReplaced = false;
+  /** A failure event was published for it (core.failed). */
+  isFailReported = false;
   /** The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) from IKE_SA_INIT; null when it sent none. */
   peerSigHashes: readonly number[] | null = null;
 
