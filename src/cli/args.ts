@@ -41,6 +41,10 @@ export class StatusError extends UsageError {
 export const matches = (prefix: string, word: string): boolean =>
   prefix.length > 0 && prefix.length <= word.length && word.startsWith(prefix);
 
+/** The first [word, exact?, action] of an iproute2 keyword chain that tok names: exactly, or by prefix (matches). */
+export const findKeyword = <A>(table: readonly (readonly [string, boolean, A])[], tok: string): readonly [string, boolean, A] | undefined =>
+  table.find(([w, exact]) => (exact ? tok === w : matches(tok, w)));
+
 /** lib/utils.c invarg(): `Error: argument "ARG" is wrong: MSG`. */
 export const invarg = (msg: string, arg: string, field = arg): UsageError =>
   new UsageError(`Error: argument "${arg}" is wrong: ${msg}`, field);
@@ -110,6 +114,13 @@ export function getInteger(s: string, base: 0 | 10 | 16 = 0): number | null {
   if (r === null) return null;
   const v = r.neg ? -r.mag : r.mag;
   return v >= -0x80000000 && v <= 0x7fffffff ? v : null;
+}
+
+/** An `mtu N` value (ip/iplink.c: get_integer, else invarg). */
+export function parseMtu(v: string): number {
+  const mtu = getInteger(v, 0);
+  if (mtu === null) throw invarg('Invalid "mtu" value', v, 'mtu');
+  return mtu;
 }
 
 /** A token cursor with iproute2's NEXT_ARG(). */

@@ -11,9 +11,10 @@
 
 import { IP_OBJECTS, OPTIONS, SUPPORTED } from './args.js';
 import { IKE_COMMANDS } from './ike.js';
-import { COMMANDS as LINK_COMMANDS, GENERIC, GRE_WORDS, IPTNL_WORDS, KINDS } from './link-args.js';
+import { COMMANDS as LINK_COMMANDS, GENERIC } from './link-args.js';
 import { MONITOR_WORDS } from './link.js';
 import { KEYWORDS as TUNNEL_KEYWORDS, MODES as TUNNEL_MODES, TUNNEL_COMMANDS } from './tunnel-args.js';
+import { GRE_WORDS, IPTNL_WORDS, KINDS } from './tunnel-link-args.js';
 import { MONITOR_GROUPS, XFRM_OBJECTS } from './xfrm-args.js';
 import { POLICY_COMMANDS } from './xfrm-policy-args.js';
 import { STATE_COMMANDS } from './xfrm-state-args.js';

@@ -11,7 +11,8 @@ import { invarg, matches, UsageError } from './args.js';
 import { parsePolicyArgs } from './xfrm-policy-args.js';
 import type { PolicyCommand } from './xfrm-policy-args.js';
 import { parseStateArgs } from './xfrm-state-args.js';
-import type { KeyInput, StateCommand } from './xfrm-state-args.js';
+import type { KeyInput } from './xfrm-keymat-args.js';
+import type { StateCommand } from './xfrm-state-args.js';
 
 /** Event groups of `xfrm monitor` (XFRMNLGRP_*); `mapping` is XFRMNLGRP_MAPPING, which ip only gets with `all`. */
 export type MonitorGroup = 'acquire' | 'expire' | 'sa' | 'aevent' | 'policy' | 'report' | 'mapping';

@@ -20,8 +20,9 @@ import { STATE_FLAGS, STATE_XFLAGS } from '../xfrm/spec.js';
 import type {
   AlgoSpec, EncapSpec, LimitsSpec, MarkSpec, StateFlagName, StateId, StateRecord, StateSpec, StateXflagName,
 } from '../xfrm/spec.js';
-import { parseKeyText } from '../config/keys.js';
 import { duparg, getU8, getUnsigned, invarg, matches, missarg, UsageError } from './args.js';
+import { algoKeyHex, keyArg } from './xfrm-keymat-args.js';
+import type { KeyInput } from './xfrm-keymat-args.js';
 import {
   addrMatch, Argv, familyOf, getAddr, getU16, parseLimit, parseMark, parseMode, parseReqid, parseSelector,
   parseXfrmId, parseXfrmProto, selectorSpec, zeroAddr,
@@ -43,9 +44,6 @@ export type StateCommand =
   | { readonly cmd: 'list' | 'deleteall'; readonly filter: StateFilter; readonly isKeysShown: boolean }
   | { readonly cmd: 'flush' | 'count' | 'help' };
 
-/** XFRM_ALGO_KEY_BUF_SIZE (ip/xfrm_state.c). */
-const KEY_BUF_SIZE = 512;
-
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** What xfrm_state_modify gathers before it builds the request. */
@@ -65,57 +63,6 @@ interface StateParse {
   outputMark: { value: number; mask: number };
   ifId?: number;
   tfcpad: number;
-}
-
-/** xfrm_state.c xfrm_algo_parse(): a 0x… key as hex (an odd digit count gets a leading 0), else the bytes. */
-export function algoKeyHex(key: string): string {
-  const b = Buffer.from(key, 'utf8');
-  if (b.length > 2 && b[0] === 0x30 && b[1] === 0x78) {
-    const p = b.toString('latin1', 2);
-    const len = (p.length + 1) >> 1;
-    if (len > KEY_BUF_SIZE) throw invarg('ALGO-KEYMAT value makes buffer overflow\n', 'ALGO-KEYMAT', 'key');
-    let hex = '';
-    for (let i = -(p.length % 2), j = 0; j < len; i += 2, j++) {
-      const v = getU8(`${i >= 0 ? p[i] : '0'}${p[i + 1] ?? ''}`, 16);
-      if (v === null) throw invarg('ALGO-KEYMAT value is invalid', 'ALGO-KEYMAT', 'key');
-      hex += v.toString(16).padStart(2, '0');
-    }
-    return hex;
-  }
-  if (b.length > KEY_BUF_SIZE) throw invarg('ALGO-KEYMAT value makes buffer overflow\n', 'ALGO-KEYMAT', 'key');
-  return b.toString('hex');
-}
-
-/**
- * How `state add|update` reads an ALGO-KEYMAT (a tunkit extension): `@FILE`
- * names a file holding the key in hex (0x… or bare digits), read by the
- * CLI and sent over the socket; a key written on the command line itself is
- * reported to onLiteral (it is visible in ps). Without a KeyInput a key is
- * read as ip reads it, `@…` included.
- */
-export interface KeyInput {
-  /** The file's text; throws Error with the reason (missing, readable by group or others). */
-  readonly readFile: (path: string) => string;
-  readonly onLiteral: () => void;
-}
-
-/** The KEYMAT argument as ip's xfrm_algo_parse would see it: `@FILE` replaced by 0x + the file's hex. */
-function keyArg(key: string, keys: KeyInput | undefined): string {
-  if (keys === undefined) return key;
-  if (!key.startsWith('@')) {
-    keys.onLiteral();
-    return key;
-  }
-  const path = key.substring(1);
-  let text: string;
-  try {
-    text = keys.readFile(path);
-  } catch (e) {
-    throw new UsageError(`Error: key file ${path}: ${e instanceof Error ? e.message : String(e)}`, 'key');
-  }
-  const hex = parseKeyText(text);
-  if (hex === null) throw new UsageError(`Error: key file ${path} does not hold a hex key (0x… or hex digits)`, 'key');
-  return `0x${hex}`;
 }
 
 type AlgoType = 'enc' | 'auth' | 'comp' | 'aead' | 'auth-trunc';

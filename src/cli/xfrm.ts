@@ -26,7 +26,8 @@ import { eventGroup, formatDefaults, formatSadCount, formatSpdCount, formatXfrmE
 import { formatPolicy, formatState } from './xfrm-show.js';
 import type { XfrmShowOptions } from './xfrm-show.js';
 import { matchState } from './xfrm-state-args.js';
-import type { KeyInput, StateCommand } from './xfrm-state-args.js';
+import type { KeyInput } from './xfrm-keymat-args.js';
+import type { StateCommand } from './xfrm-state-args.js';
 
 /** Where output goes (stdout in the CLI; a collector in tests). */
 export type Writer = (s: string) => void;

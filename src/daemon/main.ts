@@ -26,98 +26,40 @@
 // --control-group GROUP: the socket is 0660 with GROUP, whose members may run
 // read-only requests without keys (peer-auth.ts); an unknown group exits 1.
 
-import { resolve } from 'node:path';
-import type { Plan } from '../config/diff.js';
+import type { ConfigModel } from '../config/model.js';
+import { Datapath } from '../datapath/datapath.js';
+import { CHARON_DEFAULTS } from '../ike/charon.js';
 import { formatTrace } from '../tunnel/trace.js';
 import { dropName } from '../wire/drop.js';
-import { VpnError } from '../wire/errors.js';
-import { defaultSocketPath } from './client.js';
-import { ConfigFile, reloadPath } from './config-file.js';
-import { Datapath, DATAPATH_BATCH } from '../datapath/datapath.js';
-import type { TunLinux } from '../io/tun-linux.js';
-import { openUdp } from '../io/udp.js';
-import type { UdpConn } from '../io/udp.js';
-import type { PooledBatch } from '../io/pool.js';
-import type { ConfigModel } from '../config/model.js';
-import { IKE_OPS } from '../control/ike.js';
-import type { IkeOp } from '../control/ike.js';
-import { CHARON_DEFAULTS } from '../ike/charon.js';
+import { formatXAddr } from '../xfrm/selector.js';
+import type { XfrmState } from '../xfrm/state.js';
+import { XfrmStack } from '../xfrm/xfrm.js';
+import { ConfigFile } from './config-file.js';
+import { reopenGone } from './device-gone.js';
+import type { GoneCtx } from './device-gone.js';
+import { handle, logPlan, sighup } from './dispatch.js';
+import type { Ctx } from './dispatch.js';
 import { IkeShell, readSwanctl } from './ike-shell.js';
 import { boundCharon, natTBindPort, openIkeSocket } from './ike-sockets.js';
-import { readCharonFile } from './swanctl-files.js';
-import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
-import { sweepStale, teardown } from './persist.js';
-import { openPolicyTun, reopenGone } from './device-gone.js';
 import { LinkMemory } from './link-memory.js';
-import type { GoneCtx } from './device-gone.js';
-import { freeSocketPath, isListening } from './socket-file.js';
+import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
 import { errText, Log } from './log.js';
-import type { Level } from './log.js';
-import { parseListen } from './metrics.js';
-import type { ListenAddr } from './metrics.js';
-import { notifier } from './notify.js';
-import { DAEMON_OPTIONS, DAEMON_USAGE, LOG_LEVELS } from './options.js';
+import { TunkitNode } from './node.js';
+import { parseOptions } from './parse-options.js';
+import type { Options } from './parse-options.js';
+import { teardown } from './persist.js';
+import { PolicyFirewall } from './policy-firewall.js';
 import { dropTo, resolveGroup, resolveUser, warnNoNetAdmin } from './privs.js';
 import type { RunAs } from './privs.js';
+import { Carriage } from './raw-sockets.js';
+import { ControlServer } from './server.js';
 import { startService } from './service.js';
 import type { Service } from './service.js';
-import { TunkitNode } from './node.js';
-import type { LinkRecord } from './link-record.js';
-import { Carriage, RawSockets } from './raw-sockets.js';
-import { tunkitVersion } from './version.js';
-import type { ReloadResult, Request } from './protocol.js';
-import { ControlServer } from './server.js';
+import { freeSocketPath, isListening } from './socket-file.js';
+import { openSockets, sweep } from './startup.js';
+import { readCharonFile } from './swanctl-files.js';
 import { XfrmControl } from './xfrm-control.js';
 import { POLICY_DEV, XfrmRoutes } from './xfrm-routes.js';
-import { PolicyFirewall } from './policy-firewall.js';
-import { formatXAddr } from '../xfrm/selector.js';
-import { XfrmStack } from '../xfrm/xfrm.js';
-import type { XfrmState } from '../xfrm/state.js';
-import { XFRM_OPS } from '../xfrm/spec.js';
-import type { XfrmOp } from '../xfrm/spec.js';
-
-interface Options {
-  socket: string; level: Level; metricsListen: ListenAddr | null; config: string | null; swanctl: string | null; strongswanConf: string | null;
-  user: string | null; controlGroup: string | null; isTeardown: boolean;
-}
-
-function parseOptions(argv: readonly string[]): Options {
-  const o: Options = {
-    socket: defaultSocketPath(), level: 'info', metricsListen: null, config: null, swanctl: null, strongswanConf: null, user: null,
-    controlGroup: null, isTeardown: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = argv[i + 1];
-    const opt = DAEMON_OPTIONS.find((d) => d.name === a);
-    if (opt?.arg !== undefined && v !== undefined && (opt.values === undefined || opt.values.includes(v))) {
-      i++;
-      if (opt.name === '--socket') o.socket = v;
-      else if (opt.name === '--config') o.config = resolve(v);
-      else if (opt.name === '--swanctl') o.swanctl = v;
-      else if (opt.name === '--strongswan-conf') o.strongswanConf = v;
-      else if (opt.name === '--user') o.user = v;
-      else if (opt.name === '--control-group') o.controlGroup = v;
-      else if (opt.name === '--log-level') o.level = LOG_LEVELS.find((l) => l === v) ?? o.level;
-      else if (opt.name === '--metrics-listen') o.metricsListen = parseListen(v);
-      continue;
-    }
-    if (a === '--teardown') {
-      o.isTeardown = true;
-      continue;
-    }
-    if (a === '-h' || a === '--help') {
-      process.stdout.write(DAEMON_USAGE);
-      process.exit(0);
-    }
-    if (a === '-V' || a === '--version') {
-      process.stdout.write(`tunkitd utility, tunkit-${tunkitVersion()}\n`);
-      process.exit(0);
-    }
-    throw new VpnError('EUSAGE', `tunkitd: bad argument "${a ?? ''}"${a === '--log-level' ? ' (error, warn, info or debug)' : ''}`);
-  }
-  return o;
-}
 
 /** What start() hands main: the service hooks, shutdown, and a reload for SIGHUP. */
 interface Running { readonly svc: Service; readonly stop: () => Promise<void>; readonly reload: () => void }
@@ -256,149 +198,6 @@ function linkIndexes(node: TunkitNode): Map<string, number> {
   return out;
 }
 
-/**
- * SIGHUP (systemctl reload): re-read the config file, between RELOADING=1
- * and READY=1 for systemd; a refused file changes nothing and is logged.
- */
-function sighup(c: Ctx): void {
-  if (c.configPath === null) {
-    c.log.warn('config_reload', { trigger: 'SIGHUP', err: 'no config file to re-read (start tunkitd with --config FILE)' });
-    return;
-  }
-  notifier.reloading();
-  try {
-    logPlan(c.log, c.configPath, c.cfg.apply(c.configPath));
-  } catch (e) {
-    c.log.error('config_refused', { trigger: 'SIGHUP', file: c.configPath, err: errText(e) });
-  } finally {
-    notifier.ready();
-  }
-}
-
-function reloadResult(file: string, p: Plan): ReloadResult {
-  return { file, added: p.added, removed: p.removed, replaced: p.replaced, updated: p.updated, unchanged: p.unchanged.length };
-}
-
-function logPlan(log: Log, file: string, p: Plan): void {
-  log.action('config_applied', {
-    file, added: p.added.length, removed: p.removed.length, replaced: p.replaced.length, updated: p.updated.length, unchanged: p.unchanged.length,
-  });
-}
-
-/**
- * The data path's sockets and the policy TUN: raw IPv4 for protocols 4, 41,
- * 47, 50 and ICMP (raw-sockets.ts; without CAP_NET_RAW, warned and left for
- * a request that needs them), the NAT-T UDP socket on natTPort (charon.port_nat_t,
- * 4500 by default, 0: random; ESP-in-UDP both ways, and it holds the port so no
- * ICMP port unreachable goes out), and POLICY_DEV (up, no addresses: routes point into it).
- */
-function openSockets(dp: Datapath, log: Log, natTPort: number): { tun: TunLinux | null; natT: UdpConn | null; raws: RawSockets } {
-  const raws = new RawSockets(dp, log);
-  raws.start();
-  // Each conn receives into the data path's arena (beside its GRO staging slab).
-  const opts = (): { batchSize: number; rx: PooledBatch | undefined } => ({ batchSize: DATAPATH_BATCH, rx: dp.connRx() });
-  let natT: UdpConn | null = null;
-  try {
-    natT = openUdp(0, natTPort, opts());
-    dp.addNatT(natT);
-    dp.setUdpTx(natT);
-  } catch (e) {
-    log.warn('natt_port_taken', { port: natTPort, err: errText(e), effect: 'ESP-in-UDP is not received' });
-  }
-  // TSO/GRO on the policy TUN too (datapath/offload.ts): super-packets read whole,
-  // split and sealed per segment (as xfrm_output_gso), received segments merged.
-  const tun = openPolicyTun(log);
-  if (tun !== null) dp.attachPolicy(POLICY_DEV, tun);
-  return { tun, natT, raws };
-}
-
-interface Ctx {
-  readonly node: TunkitNode;
-  readonly dp: Datapath;
-  readonly log: Log;
-  readonly xctl: XfrmControl;
-  readonly cfg: ConfigFile;
-  /** The file SIGHUP re-reads: --config, or the last `tunkit reload FILE` that applied. */
-  configPath: string | null;
-  readonly ike: IkeShell;
-  readonly carry: Carriage;
-}
-
-function handle(req: Request, c: Ctx): unknown {
-  const { node, dp, log, xctl } = c;
-  const a = req.args;
-  if ((IKE_OPS as readonly string[]).includes(req.op)) {
-    if (req.op !== 'ike.list-sas' && req.op !== 'ike.list-conns') log.info(req.op.replace(/\./g, ' '));
-    return c.ike.handle(req.op as IkeOp, a);
-  }
-  if ((XFRM_OPS as readonly string[]).includes(req.op)) {
-    const data = xctl.handle(req.op as XfrmOp, a);
-    if (req.op !== 'xfrm.state.list' && req.op !== 'xfrm.state.get' && req.op !== 'xfrm.policy.list' && req.op !== 'xfrm.policy.get' && req.op !== 'xfrm.stat') {
-      log.action('control', { op: req.op }); // never the arguments: they may hold keys
-    }
-    return data;
-  }
-  switch (req.op) {
-    case 'ping': return 'pong';
-    case 'link.add': {
-      c.carry.link(a);
-      let rec: LinkRecord;
-      try {
-        rec = node.addLink(a);
-      } finally { // a kind's first tunnel made its fallback device, even if the tunnel was then refused
-        for (let f = node.fallbacks.takeNew(); f !== null; f = node.fallbacks.takeNew()) dp.attachTunnel(f.tunnel, f.dev.tun);
-      }
-      const xl = node.xfrmLinks.get(rec.name);
-      if (xl !== undefined) {
-        dp.attachXfrmi(xl.name, xl.ifId, xl.stats, xl.dev.tun);
-        log.action('link_add', { dev: rec.name, kind: 'xfrm', if_id: xl.ifId, mtu: rec.mtu });
-        return rec;
-      }
-      const e = node.entry(rec.name);
-      dp.attachTunnel(e.tunnel, e.dev.tun);
-      log.action('link_add', { dev: rec.name, kind: rec.kind, local: rec.local, remote: rec.remote, mtu: rec.mtu });
-      return rec;
-    }
-    case 'link.change': {
-      const { t, rec } = node.changeLink(a);
-      dp.retarget(t);
-      dp.mtuChanged(rec.name, rec.mtu);
-      log.action('tunnel_change', { dev: rec.name, local: rec.local, remote: rec.remote, mtu: rec.mtu });
-      return rec;
-    }
-    case 'link.del':
-      dp.detach(String(a['name']));
-      node.delLink(a['name']);
-      log.action('link_del', { dev: String(a['name']) });
-      return null;
-    case 'link.set': {
-      const rec = node.setLink(a['name'], a);
-      dp.mtuChanged(rec.name, rec.mtu);
-      return rec;
-    }
-    case 'link.show': return node.showLinks(a['name'], a['type']);
-    case 'config.reload': {
-      const path = reloadPath(a, c.configPath);
-      const plan = c.cfg.apply(path);
-      c.configPath = path;
-      logPlan(log, path, plan);
-      return reloadResult(path, plan);
-    }
-    case 'config.save': return { text: c.cfg.save() };
-    case 'addr.add': case 'addr.del': case 'route.add': case 'route.del': return c.cfg.handle(req.op, a);
-    case 'stats': return { ...node.stackDrops(), ...natTCounts(xctl.stack.natT) };
-    default: throw new VpnError('EOPNOTSUPP', `unsupported op ${req.op}`);
-  }
-}
-
-/** The NAT-T counters as `stats` names (non-zero only, like the drops beside them). */
-function natTCounts(n: { readonly keepalives: number; readonly ike: number }): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (n.keepalives > 0) out['NatTKeepalive'] = n.keepalives;
-  if (n.ike > 0) out['NatTIke'] = n.ike;
-  return out;
-}
-
 /** Once a second: mirror IFF_UP set with plain `ip link`, refresh routes, drop tracing on demand. */
 function housekeeping(node: TunkitNode, srv: ControlServer): void {
   const traceDrops = srv.hasDropSubscribers;
@@ -413,22 +212,6 @@ function housekeeping(node: TunkitNode, srv: ControlServer): void {
   node.stack.trace = traceDrops ? (dir, dev, drop, fn, counter) => {
     srv.publish({ type: 'drop', dir: dir === 0 ? 'rx' : 'tx', dev, reason: dropName(drop), text: formatTrace(dir, dev, drop, fn, counter) });
   } : null;
-}
-
-/**
- * After a --config start: what an earlier run left (persistent devices,
- * blackholes, policy routes) that the file no longer declares is removed,
- * as a reload would remove it.
- */
-function sweep(log: Log, node: TunkitNode, routes: XfrmRoutes): void {
-  const keep = new Set([POLICY_DEV, ...node.all.keys(), ...node.fallbacks.deviceNames(), ...node.xfrmLinks.all.keys()]);
-  try {
-    const { removed, errors } = sweepStale(keep, POLICY_DEV, routes.wantedKeys());
-    for (const r of removed) log.action('stale_removed', { what: r });
-    for (const e of errors) log.warn('stale_remove_failed', { err: e });
-  } catch (e) {
-    log.warn('stale_remove_failed', { err: errText(e), effect: 'what an earlier run left stays (tunkitd --teardown removes it)' });
-  }
 }
 
 /**

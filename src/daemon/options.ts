@@ -1,4 +1,4 @@
-// tunkitd's command-line options as one table: parseOptions (main.ts)
+// tunkitd's command-line options as one table: parseOptions (parse-options.ts)
 // accepts exactly these, the usage line is built from it, and shell
 // completion (cli/completion.ts) offers them. No run-time imports, so
 // completion can read it without loading the daemon.

@@ -43,7 +43,8 @@ import { parseRoute } from '../wire/rtnetlink-route.js';
 import type { RouteRepr } from '../wire/rtnetlink-route.js';
 import { native } from '../io/native.js';
 import type { PollHandle } from '../io/native.js';
-import { NetlinkError, RtNetlink, network } from '../io/netlink.js';
+import { NetlinkError, RtNetlink } from '../io/netlink.js';
+import { network } from '../io/netlink-requests.js';
 import type { IpPrefix } from '../io/netlink.js';
 
 /** Metric of the fail-closed blackhole routes: the worst, so any real route wins. */

@@ -111,7 +111,7 @@ export class SendQueue {
     this.ok = new Uint8Array(size);
   }
 
-  /** innerLen 0: a later segment of a super-packet counted with its first (datapath.ts gsoLen). */
+  /** innerLen 0: a later segment of a super-packet counted with its first (transmit.ts gsoLen). */
   add(slab: Uint8Array, off: number, len: number, dst: number, innerLen: number): void {
     const i = this.batch.add(slab, off, len);
     this.dst[i] = dst;

@@ -5,7 +5,7 @@
 // IPv4 and UDP headers what the kernel needs to rebuild them (source,
 // destination and port, TOS, TTL, DF) and the socket sends the UDP
 // payload. Which packets come here is the data path's choice
-// (Datapath.queueEsp: an SA whose encap sport is the socket's port).
+// (TransmitPath.queueEsp, transmit.ts: an SA whose encap sport is the socket's port).
 
 import type { PacketConn } from '../io/types.js';
 import { UdpTxMeta } from '../io/udp.js';

@@ -24,23 +24,25 @@ import {
 import type { NlHdrRepr } from '../wire/netlink.js';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_GETROUTE, RTM_NEWADDR,
-  RTM_NEWLINK, RTM_NEWROUTE, RTN_BLACKHOLE, RTN_THROW, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_TUNKIT, RTPROT_UNSPEC, RT_SCOPE_LINK,
-  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RT_TABLE_UNSPEC, addrMsgLen, emitAddr, emitLink, linkMsgLen, parseAddr, parseLink,
+  RTM_NEWLINK, RTM_NEWROUTE, RTN_BLACKHOLE, RTN_THROW, RTPROT_TUNKIT, RTPROT_UNSPEC, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN,
+  addrMsgLen, emitAddr, emitLink, linkMsgLen, parseAddr, parseLink,
 } from '../wire/rtnetlink.js';
 import type { AddrRepr, LinkRepr } from '../wire/rtnetlink.js';
 import { emitRoute, parseRoute, routeMsgLen } from '../wire/rtnetlink-route.js';
 import { emitRule, FR_ACT_TO_TBL, ruleMsgLen, RTM_DELRULE, RTM_NEWRULE } from '../wire/rtnetlink-rule.js';
 import type { RuleRepr } from '../wire/rtnetlink-rule.js';
 import type { RouteRepr } from '../wire/rtnetlink-route.js';
+import { addrLen, af, linkGetRequest, routeGetRequest, routeSetRequest } from './netlink-requests.js';
+import type { IpPrefix } from './netlink-requests.js';
 import { native } from './native.js';
+
+export type { IpPrefix };
 
 /** Longest wait for the kernel's answer to one request, ms. */
 export const REPLY_TIMEOUT_MS = 1000;
 /** Receive buffer: a dump datagram is at most 32 KiB (netlink_recvmsg's max_recvmsg_len). */
 const RX_BYTES = 64 * 1024;
 const TX_BYTES = 4096;
-/** RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS, as iproute2 asks: no VF list or stats in link replies. */
-const EXT_MASK = 0x9;
 
 /** A rtnetlink failure: `code` is the errno name ('ENETDOWN'), `extack` the kernel's message if it gave one. */
 export class NetlinkError extends VpnError {
@@ -48,9 +50,6 @@ export class NetlinkError extends VpnError {
     super(code, message);
   }
 }
-
-/** An IPv4 or IPv6 prefix; bytes holds the address in its first 4 or 16 bytes (extra bytes ignored). */
-export interface IpPrefix { readonly family: 4 | 6; readonly bytes: Uint8Array; readonly plen: number }
 
 /** What `ip route get DST` plus the device's MTU tell. */
 export interface RouteInfo {
@@ -83,63 +82,11 @@ const IFA_F_NODAD = 0x02;
 /** An interface address as `ip addr` shows it: the local address and its prefix length, and its scope. */
 export interface AddrInfo extends IpPrefix { readonly scope: number }
 
-const addrLen = (f: 4 | 6): number => (f === 4 ? 4 : 16);
-
 const linkInfo = (r: LinkRepr): LinkInfo => ({
   index: r.index, name: r.ifname ?? '', mtu: r.mtu ?? 0, flags: r.flags, operstate: r.operstate ?? 0, type: r.type, alias: r.ifalias ?? '',
 });
-const af = (f: 4 | 6): number => (f === 4 ? AF_INET : AF_INET6);
-
-/** The prefix's network address (4 or 16 bytes) with host bits cleared (the kernel refuses host bits: "Invalid prefix for given prefix length"). */
-export function network(p: IpPrefix): Uint8Array {
-  const n = addrLen(p.family);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const bits = Math.max(0, Math.min(8, p.plen - 8 * i));
-    out[i] = p.bytes[i]! & ((0xff << (8 - bits)) & 0xff);
-  }
-  return out;
-}
 
 const noRoute: RouteInfo = { ok: false, dev: '', ifindex: 0, mtu: 1500 };
-
-/**
- * The RTM_GETROUTE body for `ip route get DST`. Unlike iproute2 it sets no
- * RTM_F_LOOKUP_TABLE: under NETLINK_GET_STRICT_CHK IPv6 refuses that flag
- * (inet6_rtm_valid_getroute_req: "Invalid flags for get route request").
- */
-export function routeGetRequest(family: 4 | 6, dst: Uint8Array): RouteRepr {
-  const n = addrLen(family);
-  return {
-    family: af(family), dstLen: 8 * n, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0,
-    tableId: null, dst: dst.subarray(0, n), src: null, oif: null, gateway: null, prefsrc: null, priority: null, mtu: null,
-  };
-}
-
-/**
- * The RTM_NEWROUTE (del = false) or RTM_DELROUTE body for PREFIX dev IFINDEX
- * [mtu N], as iproute2 builds it (iproute.c iproute_modify): main table;
- * for a new route proto boot, scope link (IPv4) or universe (IPv6), type
- * unicast; for a delete proto and type unspec, scope nowhere (IPv4).
- */
-export function routeSetRequest(p: IpPrefix, ifindex: number, mtu: number | null, del: boolean, table = RT_TABLE_MAIN): RouteRepr {
-  const v6 = p.family === 6;
-  return {
-    family: af(p.family), dstLen: p.plen, srcLen: 0, tos: 0, table: table < 256 ? table : RT_TABLE_UNSPEC,
-    protocol: del ? RTPROT_UNSPEC : RTPROT_BOOT,
-    scope: v6 ? RT_SCOPE_UNIVERSE : del ? RT_SCOPE_NOWHERE : RT_SCOPE_LINK,
-    type: del ? RTN_UNSPEC : RTN_UNICAST, flags: 0,
-    tableId: table < 256 ? null : table, dst: network(p), src: null, oif: ifindex, gateway: null, prefsrc: null, priority: null, mtu,
-  };
-}
-
-/** The RTM_GETLINK body for one device, by ifindex or by name. */
-export function linkGetRequest(which: number | string): LinkRepr {
-  return {
-    family: AF_UNSPEC, type: 0, index: typeof which === 'number' ? which : 0, flags: 0, change: 0,
-    extMask: EXT_MASK, ifname: typeof which === 'string' ? which : null, mtu: null, operstate: null,
-  };
-}
 
 export class RtNetlink {
   private readonly tx = new Uint8Array(TX_BYTES);

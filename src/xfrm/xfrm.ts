@@ -18,7 +18,7 @@
 //   inputUdp(b, off, len, src, sport, dst, …)  a UDP payload from the NAT-T
 //       socket (no IP header): the same rules as input, on IPv4 and UDP
 //       headers rebuilt in the headroom from the socket's facts.
-//   checkIn(flow, state)                       __xfrm_policy_check: the SA's
+//   checkIn(flow, state)                       __xfrm_policy_check (policy-check.ts): the SA's
 //       selector (XfrmInStateMismatch), the in policy (none: allowed unless
 //       the default is block or the SA was a tunnel → XfrmInNoPols; block →
 //       XfrmInPolBlock), its templates against the SA (XfrmInTmplMismatch).
@@ -48,8 +48,9 @@ import { XfrmMib, XfrmStat } from './mib.js';
 import { XDrop, XVerdict } from './result.js';
 import type { XfrmResult } from './result.js';
 import { Sad } from './sad.js';
-import { Flow, selectorMatch, xaddrEqual } from './selector.js';
-import { Spd, XFRM_POLICY_IN, XFRM_POLICY_OUT } from './spd.js';
+import { policyCheckIn } from './policy-check.js';
+import { Flow } from './selector.js';
+import { Spd, XFRM_POLICY_OUT } from './spd.js';
 import type { Tmpl, XfrmPolicy } from './spd.js';
 import { Expiry } from './state.js';
 import type { XfrmState } from './state.js';
@@ -305,28 +306,12 @@ export class XfrmStack {
   }
 
   /**
-   * __xfrm_policy_check for a received packet's flow; `sa` the state that
-   * decrypted it (null for a clear-text packet). Returns the XfrmStat index
-   * counted for a refusal (the caller drops), or -1 when it may pass.
+   * __xfrm_policy_check for a received packet's flow (policy-check.ts); `sa`
+   * the state that decrypted it (null for a clear-text packet). Returns the
+   * XfrmStat index counted for a refusal (the caller drops), or -1 when it may pass.
    */
   checkIn(f: Flow, sa: XfrmState | null): number {
-    if (sa !== null && !selectorMatch(sa.cfg.sel, f)) return this.count(XfrmStat.InStateMismatch);
-    const p = this.spd.lookup(XFRM_POLICY_IN, f, sa !== null ? sa.cfg.ifId : 0);
-    if (p === null) {
-      if (this.spd.defaults.in === 'block') return this.count(XfrmStat.InNoPols);
-      if (sa !== null && sa.cfg.mode !== XFRM_MODE_TRANSPORT) return this.count(XfrmStat.InNoPols);
-      return -1;
-    }
-    if (p.isBlock) return this.count(XfrmStat.InPolBlock);
-    let used = sa === null;
-    for (let i = 0; i < p.tmpls.length; i++) {
-      const t = p.tmpls[i]!;
-      if (!used && tmplOk(t, sa!)) { used = true; continue; }
-      if (!t.optional) return this.count(XfrmStat.InTmplMismatch);
-    }
-    // secpath_has_nontransport: a tunnel SA the policy did not ask for is refused.
-    if (!used && sa!.cfg.mode !== XFRM_MODE_TRANSPORT) return this.count(XfrmStat.InTmplMismatch);
-    return -1;
+    return policyCheckIn(this.spd, this.mib, f, sa);
   }
 
   /** The inbound policy check of a clear-text packet the host received (e.g. GRE for a tunnel): true = may pass. */
@@ -409,12 +394,4 @@ export class XfrmStack {
     r.drop = d;
     return XVerdict.Drop;
   }
-}
-
-/** xfrm_state_ok: does SA x satisfy template t (proto esp, SPI, reqid, mode, tunnel endpoints)? */
-function tmplOk(t: Tmpl, x: XfrmState): boolean {
-  const c = x.cfg;
-  if (t.mode !== c.mode || (t.spi !== 0 && t.spi !== c.spi) || (t.reqid !== 0 && t.reqid !== c.reqid)) return false;
-  if (c.mode === XFRM_MODE_TRANSPORT) return true;
-  return (t.dst === null || xaddrEqual(t.dst, c.dst)) && (t.src === null || xaddrEqual(t.src, c.src));
 }

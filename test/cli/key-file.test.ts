@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { UsageError } from '../../src/cli/args.js';
 import { parseXfrmArgs } from '../../src/cli/xfrm-args.js';
-import type { KeyInput } from '../../src/cli/xfrm-state-args.js';
+import type { KeyInput } from '../../src/cli/xfrm-keymat-args.js';
 import { cliKeys } from '../../src/cli/xfrm.js';
 import { main } from '../../src/cli/main.js';
 import { ControlServer } from '../../src/daemon/server.js';

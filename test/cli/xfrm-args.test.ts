@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { parseArgs, UsageError } from '../../src/cli/args.js';
 import { parseXfrmArgs, XFRM_USAGE } from '../../src/cli/xfrm-args.js';
 import type { XfrmCommand } from '../../src/cli/xfrm-args.js';
-import { algoKeyHex } from '../../src/cli/xfrm-state-args.js';
+import { algoKeyHex } from '../../src/cli/xfrm-keymat-args.js';
 import { GOLDEN, parsedPolicy, parsedState, xfrmArgs } from './xfrm-golden.js';
 
 const K_GCM = '0102030405060708090a0b0c0d0e0f1011121314';

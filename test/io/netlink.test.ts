@@ -1,4 +1,4 @@
-// The rtnetlink client (src/io/netlink.ts): its requests are iproute2's
+// The rtnetlink client (src/io/netlink.ts, its request bodies netlink-requests.ts): its requests are iproute2's
 // (byte for byte against test/vectors/netlink.json, no root needed), and it
 // works against the real kernel in a throwaway netns (fixtures/netlink-kernel).
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import { NlMsg, parseNlHdr } from '../../src/wire/netlink.js';
 import { emitLink, linkMsgLen } from '../../src/wire/rtnetlink.js';
 import { emitRoute, parseRoute, routeMsgLen } from '../../src/wire/rtnetlink-route.js';
 import type { RouteRepr } from '../../src/wire/rtnetlink-route.js';
-import { linkGetRequest, routeGetRequest, routeSetRequest } from '../../src/io/netlink.js';
+import { linkGetRequest, routeGetRequest, routeSetRequest } from '../../src/io/netlink-requests.js';
 import { hex, toHex } from '../util/hex.js';
 import { loadJson } from '../util/paths.js';
 import { createNetns, deleteNetns, requireRoot, runSuiteInNetns } from './fixtures/netns.js';

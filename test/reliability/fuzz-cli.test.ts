@@ -24,7 +24,7 @@ import { runIke } from '../../src/cli/ike.js';
 import { runLink, runMonitor, runStats } from '../../src/cli/link.js';
 import { runTunnel } from '../../src/cli/tunnel.js';
 import { runXfrm } from '../../src/cli/xfrm.js';
-import type { KeyInput } from '../../src/cli/xfrm-state-args.js';
+import type { KeyInput } from '../../src/cli/xfrm-keymat-args.js';
 import type { Control } from '../../src/daemon/client.js';
 import { parseRequest } from '../../src/daemon/protocol.js';
 import type { Op } from '../../src/daemon/protocol.js';

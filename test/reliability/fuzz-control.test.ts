@@ -120,7 +120,7 @@ test('fuzz LineSplitter: the same lines however the stream is cut; a line past t
   assert.equal(MAX_LINE_BYTES, 65536, 'the daemon\'s limit');
 });
 
-/** The daemon's dispatch for link.* and xfrm.* (daemon/main.ts handle() without the data path). */
+/** The daemon's dispatch for link.* and xfrm.* (daemon/dispatch.ts handle() without the data path). */
 function handler(): { handle: (req: Request) => unknown; snapshot: () => string } {
   const node = new TunkitNode(new FakeDevices(), () => {}, () => 0);
   const x = new XfrmControl(new XfrmStack(), { ifindex: () => 2, publish: () => {}, now: () => 1_700_000_000_000, routeMtu: () => 1500, tablesChanged: () => {} });
