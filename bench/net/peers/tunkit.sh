@@ -49,8 +49,15 @@ tk_tunnel() {
 sys_up_tunkit_ipip() { tk_tunnel ipip; }
 sys_up_tunkit_gre() { tk_tunnel gre; }
 
-# hexkey BYTES: fresh random key material, 0x…
-hexkey() { printf '0x%s' "$(od -An -v -tx1 -N "$1" /dev/urandom | tr -d ' \n')"; }
+# hexkey BYTES: fresh random key material in a mode 0600 file, as `@FILE`
+# (README: keys out of argv; a literal key would print tunkit's warning).
+# tk_esp removes the files once the states are in.
+hexkey() {
+  local f
+  f=$(umask 077 && mktemp "$WORK/key.XXXXXX") || return 1
+  od -An -v -tx1 -N "$1" /dev/urandom | tr -d ' \n' >"$f"
+  printf '@%s' "$f"
+}
 
 # tk_esp ALG-ARGS-A→B ALG-ARGS-B→A: one SA each way, an out and an in policy
 # each side, for the inner /32s (the addresses live on lo). tunkitd routes the
@@ -70,8 +77,9 @@ tk_esp() {
       && tk $side xfrm state add src "$r" dst "$l" proto esp spi $spi_in reqid 1 mode tunnel replay-window 128 $in \
       && tk $side xfrm policy add src "$li/32" dst "$ri/32" dir out tmpl src "$l" dst "$r" proto esp reqid 1 mode tunnel \
       && tk $side xfrm policy add src "$ri/32" dst "$li/32" dir in tmpl src "$r" dst "$l" proto esp reqid 1 mode tunnel \
-      || { SYS_ERR="tunkit xfrm state/policy add failed (side $side)"; return 1; }
+      || { SYS_ERR="tunkit xfrm state/policy add failed (side $side)"; rm -f "$WORK"/key.*; return 1; }
   done
+  rm -f "$WORK"/key.*
   local i
   for i in $(seq 50); do
     ip -n "$NA" route show "$B_IN" dev ipsec0 2>/dev/null | grep -q . \
