@@ -6,9 +6,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, parse, sep } from 'node:path';
 import type { CharonSettings } from '../ike/charon.js';
 import { parseCharonConf } from '../ike/charon.js';
-import type { IkeConfig } from '../ike/config.js';
+import type { FileRef, IkeConfig, PeerAuth } from '../ike/config.js';
 import { expandIncludes, remapError } from '../ike/include.js';
-import type { IncludeFs } from '../ike/include.js';
+import type { Expanded, IncludeFs } from '../ike/include.js';
 import { parseSwanctl } from '../ike/swanctl.js';
 import { ConfigError, VpnError } from '../wire/errors.js';
 
@@ -50,7 +50,7 @@ export function globFiles(pattern: string): string[] {
 
 const FS: IncludeFs = { read: (p) => readFileSync(p, 'utf8'), glob: globFiles };
 
-function parseFile<T>(file: string, parse: (text: string, name: string) => T): T {
+function parseFile<T>(file: string, parse: (text: string, name: string) => T, post: (v: T, x: Expanded) => T = (v) => v): T {
   let x;
   try {
     x = expandIncludes(file, FS);
@@ -58,15 +58,33 @@ function parseFile<T>(file: string, parse: (text: string, name: string) => T): T
     if (e instanceof VpnError) throw e; // an include's own error, naming file and line
     throw new ConfigError('file', `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  let v: T;
   try {
-    return parse(x.text, file);
+    v = parse(x.text, file);
   } catch (e) {
     throw remapError(e, x, file);
   }
+  return post(v, x);
+}
+
+/** r with its line re-aimed at the file and line it is written in (an include's), as remapError does for parse errors. */
+function placed<R extends FileRef>(r: R, x: Expanded): R {
+  const at = x.lines[r.line - 1];
+  return at === undefined ? r : { ...r, file: at.file, line: at.line };
+}
+
+/** The config with every certificate and key file reference placed (creds.ts names them in its errors). */
+function placeRefs(cfg: IkeConfig, x: Expanded): IkeConfig {
+  const peer = (p: PeerAuth): PeerAuth => ({ ...p, certFiles: p.certFiles.map((r) => placed(r, x)) });
+  return {
+    ...cfg,
+    connections: cfg.connections.map((c) => ({ ...c, local: peer(c.local), remote: peer(c.remote) })),
+    ...(cfg.keyFiles !== undefined ? { keyFiles: cfg.keyFiles.map((r) => placed(r, x)) } : {}),
+  };
 }
 
 /** Reads and parses a swanctl.conf with its includes; throws (naming file, line and key) before anything changes. */
-export const readSwanctlFile = (file: string): IkeConfig => parseFile(file, parseSwanctl);
+export const readSwanctlFile = (file: string): IkeConfig => parseFile(file, parseSwanctl, placeRefs);
 
 /** Reads the charon section of a strongswan.conf with its includes. */
 export const readCharonFile = (file: string): CharonSettings => parseFile(file, parseCharonConf);

@@ -43,8 +43,12 @@ export interface SigPolicy {
   readonly hashes: readonly SigHash[];
 }
 
-/** A file named in the configuration, where (for errors naming file, line and key). */
-export interface FileRef { readonly path: string; readonly line: number; readonly key: string }
+/**
+ * A file named in the configuration, where (for errors naming file, line and
+ * key). `file`: the file that line is in when it is an `include`d one
+ * (daemon/swanctl-files.ts sets it); absent: the file that was loaded.
+ */
+export interface FileRef { readonly path: string; readonly line: number; readonly key: string; readonly file?: string }
 
 export interface PeerAuth {
   readonly auth: 'psk' | 'pubkey';

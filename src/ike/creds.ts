@@ -50,7 +50,7 @@ function readKey(io: CredIo, path: string, passphrase: Uint8Array | null, fail: 
   return fail(`${path} is not a private key tunkit can read${passphrase === null ? ' (if it is encrypted, give its secret in a secrets private-NAME section)' : ''}: ${why(last)}`);
 }
 
-const refFail = (file: string, r: FileRef) => (m: string): never => { throw new SwanctlError(file, r.line, r.key, m); };
+const refFail = (file: string, r: FileRef) => (m: string): never => { throw new SwanctlError(r.file ?? file, r.line, r.key, m); };
 const dirFail = (path: string) => (m: string): never => { throw new VpnError('ESWANCTL', m, path); };
 const spki = (k: KeyObject): string => k.export({ type: 'spki', format: 'der' }).toString('hex');
 
@@ -84,11 +84,11 @@ function loadLocal(c: ConnConfig, file: string, io: CredIo, at: (d: string, p: s
   const ref = me.certFiles[0]!;
   const want = me.id !== '' ? identity(me.id, '0.0.0.0') : null;
   const cert = want === null ? certs[0] : certs.find((x) => certHasIdentity(x, want));
-  if (cert === undefined) throw new SwanctlError(file, ref.line, ref.key, `no certificate holds the local id '${me.id}' (${certs.map(certName).join('; ')}); the id must be the subject DN or a subjectAltName`);
+  if (cert === undefined) throw new SwanctlError(ref.file ?? file, ref.line, ref.key, `no certificate holds the local id '${me.id}' (${certs.map(certName).join('; ')}); the id must be the subject DN or a subjectAltName`);
   const key = bySpki.get(spki(cert.publicKey));
-  if (key === undefined) throw new SwanctlError(file, ref.line, ref.key, `no private key for certificate '${certName(cert)}' (looked in private/, rsa/, ecdsa/ and secrets private-, rsa-, ecdsa- sections)`);
+  if (key === undefined) throw new SwanctlError(ref.file ?? file, ref.line, ref.key, `no private key for certificate '${certName(cert)}' (looked in private/, rsa/, ecdsa/ and secrets private-, rsa-, ecdsa- sections)`);
   const kind = key.asymmetricKeyType === 'ec' ? 'ecdsa' : 'rsa';
-  if (me.sig.keyType !== 'any' && me.sig.keyType !== kind) throw new SwanctlError(file, ref.line, `${ref.key.replace(/certs$/, 'auth')}`, `asks for ${me.sig.keyType}, but the key of '${certName(cert)}' is ${kind}`);
+  if (me.sig.keyType !== 'any' && me.sig.keyType !== kind) throw new SwanctlError(ref.file ?? file, ref.line, `${ref.key.replace(/certs$/, 'auth')}`, `asks for ${me.sig.keyType}, but the key of '${certName(cert)}' is ${kind}`);
   return { ...me, cert, key };
 }
 

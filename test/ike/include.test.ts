@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { globFiles, readCharonFile, readSwanctlFile } from '../../src/daemon/swanctl-files.js';
+import { loadCredentials } from '../../src/ike/creds.js';
 import { includePattern } from '../../src/ike/include.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tunkit-include-'));
@@ -52,6 +53,20 @@ describe('swanctl.conf include', () => {
     put('c/inc.conf', '# 1\n# 2\n# 3\n');
     const main = put('c/swanctl.conf', 'include inc.conf\nconnections {\n  gw {\n    bogus = 1\n  }\n}\n');
     assert.throws(() => readSwanctlFile(main), (e: Error) => e.message.startsWith(`${main}:4: connections.gw.bogus:`));
+  });
+
+  it('a certificate or key file that cannot be read, named in an included file: the error names that file and its own line', () => {
+    put('f/conf.d/peer.conf', 'connections {\n  gw {\n    remote_addrs = 192.0.2.2\n    local {\n      auth = pubkey\n      certs = missing.pem\n    }\n    remote {\n      auth = pubkey\n    }\n  }\n}\n');
+    put('f/secrets.conf', 'secrets {\n  private-gw {\n    file = missing.key\n  }\n}\n');
+    const main = put('f/swanctl.conf', '# main\ninclude conf.d/peer.conf\ninclude secrets.conf\n');
+    const cfg = readSwanctlFile(main);
+    const ref = cfg.connections[0]!.local.certFiles[0]!;
+    assert.deepEqual([ref.file, ref.line], [join(dir, 'f/conf.d/peer.conf'), 6]);
+    assert.deepEqual([cfg.keyFiles?.[0]?.file, cfg.keyFiles?.[0]?.line], [join(dir, 'f/secrets.conf'), 3]);
+    const io = { read: (p: string): Uint8Array => { throw new Error(`ENOENT: ${p}`); }, list: (): string[] => [] };
+    assert.throws(() => loadCredentials(cfg, main, join(dir, 'f'), io), (e: Error) => e.message.startsWith(`${join(dir, 'f/secrets.conf')}:3: secrets.private-gw.file: cannot read`), 'the key file first');
+    const noKeys = { ...cfg, keyFiles: [] };
+    assert.throws(() => loadCredentials(noKeys, main, join(dir, 'f'), io), (e: Error) => e.message.startsWith(`${join(dir, 'f/conf.d/peer.conf')}:6: connections.gw.local.certs: cannot read`));
   });
 
   it('a missing plain file, a cycle and a missing main file are errors naming file and line', () => {
