@@ -17,23 +17,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
-import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns } from '../../src/demo/netns.js';
 import { Pki } from '../ike/pki.js';
 import type { KeyKind } from '../ike/pki.js';
 import { requireRoot } from '../netns/pair.js';
-import { INNER, OUTER, requireStrongswan, SwanPair, swanSpis, tcpThrough } from './strongswan.js';
-
-const sas = (p: SwanPair): IkeSaRecord[] => JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, p: SwanPair, ok: () => boolean, ms = 10_000): Promise<void> {
-  for (let t = 0; t < ms; t += 200) {
-    if (ok()) return;
-    await sleep(200);
-  }
-  assert.fail(`${what} within ${ms} ms\n${p.logs()}`);
-}
+import { INNER, OUTER, requireStrongswan, SwanPair, swanSpis, tcpThrough, tunkitSas, until } from './strongswan.js';
 
 /** The same swanctl.conf on both ends (but for the addresses, ids and strongSwan's encap = yes). */
 function certConf(me: 't' | 's'): string {
@@ -96,10 +84,10 @@ async function roundTrip(t: TestContext, k: KeyKind, initiator: 'tunkit' | 'stro
     } catch (e) {
       assert.fail(`${e instanceof Error ? e.message.split('\n').filter((l) => !l.startsWith('plugin ')).join('\n') : String(e)}\n${p.logs()}`);
     }
-    await until('tunkit shows the Child SA', p, () => sas(p)[0]?.children.length === 1);
+    await until('tunkit shows the Child SA', p, () => tunkitSas(p)[0]?.children.length === 1);
     assert.equal(p.ping(3), 3, `ping through the tunnel\n${p.logs()}`);
     t.diagnostic(`TCP 1 MB: ${await tcpThrough(p, 1024 * 1024, [initiator === 'tunkit' ? 't' : 's'])}`);
-    const sa = sas(p)[0]!;
+    const sa = tunkitSas(p)[0]!;
     const ch = sa.children[0]!;
     assert.equal(sa.isInitiator, initiator === 'tunkit');
     assert.deepEqual([sa.localId, sa.remoteId], ['t.example', 's.example']);
@@ -114,7 +102,7 @@ async function roundTrip(t: TestContext, k: KeyKind, initiator: 'tunkit' | 'stro
     const theirsLog = k === 'rsa' ? /authentication of 't\.example' with RSA_EMSA_PKCS1_SHA2_256 successful/ : /authentication of 't\.example' with ECDSA_WITH_SHA(256|384)_DER successful/;
     await until(`strongSwan logs ${theirsLog.source}`, p, () => theirsLog.test(p.logs()));
     p.tunkit(['ike', 'terminate', 'gw']);
-    await until('both sides drop the SAs', p, () => sas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
+    await until('both sides drop the SAs', p, () => tunkitSas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
   } finally {
     p.close();
   }
@@ -147,7 +135,7 @@ describe('IKEv2 certificate interop: tunkit ↔ strongSwan 5.9 (charon, kernel-l
       try { p.swanctl(['--initiate', '--child', 'net-s', '--timeout', '20']); } catch { failed = true; }
       assert.ok(failed, 'swanctl --initiate fails');
       await until('tunkit logs why, as responder', p, () => (p.tunkitdLog.match(/AUTHENTICATION_FAILED: 's\.example': certificate .* is not issued by a trusted CA/g) ?? []).length >= 2);
-      assert.deepEqual(sas(p), []);
+      assert.deepEqual(tunkitSas(p), []);
       assert.equal((JSON.parse(p.tunkit(['-j', 'xfrm', 'state', 'list'])) as unknown[]).length, 0);
     } finally {
       p.close();

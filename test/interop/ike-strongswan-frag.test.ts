@@ -15,22 +15,12 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns, run } from '../../src/demo/netns.js';
 import { Pki } from '../ike/pki.js';
 import { requireRoot } from '../netns/pair.js';
-import { INNER, OUTER, requireStrongswan, SwanPair, swanSpis } from './strongswan.js';
+import { INNER, OUTER, requireStrongswan, SwanPair, swanSpis, tunkitSas, until } from './strongswan.js';
 
-const sas = (p: SwanPair): IkeSaRecord[] => JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, p: SwanPair, ok: () => boolean, ms = 15_000): Promise<void> {
-  for (let t = 0; t < ms; t += 200) {
-    if (ok()) return;
-    await sleep(200);
-  }
-  assert.fail(`${what} within ${ms} ms\n${p.logs()}`);
-}
 
 function fragConf(me: 't' | 's'): string {
   const peer = me === 't' ? 's' : 't';
@@ -121,22 +111,22 @@ async function fragmentedUp(initiator: 'tunkit' | 'strongswan', say: (msg: strin
     } catch (e) {
       assert.fail(`${e instanceof Error ? e.message.split('\n').filter((l) => !l.startsWith('plugin ')).join('\n') : String(e)}\n${p.logs()}`);
     }
-    await until('tunkit shows the Child SA', p, () => sas(p)[0]?.children.length === 1);
+    await until('tunkit shows the Child SA', p, () => tunkitSas(p)[0]?.children.length === 1, 15_000);
     assert.equal(p.ping(3), 3, `ping through the tunnel\n${p.logs()}`);
-    assert.equal(sas(p)[0]!.isInitiator, initiator === 'tunkit');
+    assert.equal(tunkitSas(p)[0]!.isInitiator, initiator === 'tunkit');
     assert.ok(swanSpis(p.swanctl(['--list-sas'])) !== null, `strongSwan lists the SAs\n${p.logs()}`);
     // the wire: SKF datagrams both ways, each a whole IP datagram of at most fragment_size = 1280
-    await until('tcpdump saw SKF datagrams from both ends', p, () => cap!.lengths(OUTER.t).length >= 2 && cap!.lengths(OUTER.s).length >= 2);
+    await until('tcpdump saw SKF datagrams from both ends', p, () => cap!.lengths(OUTER.t).length >= 2 && cap!.lengths(OUTER.s).length >= 2, 15_000);
     const [fromT, fromS] = [cap.lengths(OUTER.t), cap.lengths(OUTER.s)];
     say(`SKF datagrams on the wire (IP lengths): tunkit ${fromT.join(' ')}; strongSwan ${fromS.join(' ')}`);
     assert.ok([...fromT, ...fromS].every((n) => n <= 1280), `IP lengths: tunkit ${fromT.join(' ')}, strongSwan ${fromS.join(' ')}`);
     // both daemons say so: tunkit split its IKE_AUTH, charon split its own and reassembled ours
-    await until('tunkitd logs the split', p, () => new RegExp(`IKE_AUTH: splitting IKE message \\(\\d+ bytes\\) into ${fromT.length} fragments`).test(p.tunkitdLog));
+    await until('tunkitd logs the split', p, () => new RegExp(`IKE_AUTH: splitting IKE message \\(\\d+ bytes\\) into ${fromT.length} fragments`).test(p.tunkitdLog), 15_000);
     const charon = run('cat', [join(p.dir, 'charon.log')]);
     assert.match(charon, new RegExp(`splitting IKE message \\(\\d+ bytes\\) into ${fromS.length} fragments`), p.logs());
     assert.match(charon, new RegExp(`received fragment #\\d+ of ${fromT.length}, reassembled fragmented IKE message \\(\\d+ bytes\\)`), p.logs());
     p.tunkit(['ike', 'terminate', 'gw']);
-    await until('both sides drop the SAs', p, () => sas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
+    await until('both sides drop the SAs', p, () => tunkitSas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null, 15_000);
   } finally {
     cap?.stop();
     p.close();

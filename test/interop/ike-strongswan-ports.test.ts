@@ -9,10 +9,9 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns } from '../../src/demo/netns.js';
 import { requireRoot } from '../netns/pair.js';
-import { OUTER, requireStrongswan, SwanPair, swanctlConf } from './strongswan.js';
+import { OUTER, requireStrongswan, swanctlConf, SwanPair, tunkitSas } from './strongswan.js';
 import type { Algs } from './strongswan.js';
 
 const PSK = 'interop test secret, documentation only';
@@ -27,7 +26,7 @@ async function portsCase(initiator: 'tunkit' | 'strongswan'): Promise<void> {
     if (initiator === 'tunkit') p.tunkit(['ike', 'initiate', 'net-t']);
     else p.swanctl(['--initiate', '--child', 'net-s']);
     assert.equal(p.ping(3), 3, `ping through the tunnel\n${p.logs()}`);
-    const t = (JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[])[0]!;
+    const t = tunkitSas(p)[0]!;
     assert.deepEqual([t.localPort, t.remotePort], [14500, 14500], `tunkit's IKE SA on the NAT-T ports\n${p.logs()}`);
     assert.equal(t.children[0]!.encap, true);
     const s = p.swanctl(['--list-sas']);

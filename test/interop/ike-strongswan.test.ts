@@ -21,7 +21,7 @@ import type { TestContext } from 'node:test';
 import type { IkeSaRecord } from '../../src/control/ike.js';
 import { Netns } from '../../src/demo/netns.js';
 import { requireRoot } from '../netns/pair.js';
-import { NAT, OUTER, requireStrongswan, SwanPair, swanctlConf, swanSpis, tcpThrough } from './strongswan.js';
+import { NAT, OUTER, requireStrongswan, swanctlConf, SwanPair, swanSpis, tcpThrough, tunkitSas, until } from './strongswan.js';
 import type { Algs } from './strongswan.js';
 
 const PSK = 'interop test secret, documentation only';
@@ -32,16 +32,7 @@ const CHAPOLY: Algs = { ike: 'chacha20poly1305-prfsha256-x25519', esp: 'chacha20
 /** The verified TCP transfer each way in every round trip. */
 const XFER_BYTES = 2 * 1024 * 1024;
 
-const sas = (p: SwanPair): IkeSaRecord[] => JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, p: SwanPair, ok: () => boolean, ms = 10_000): Promise<void> {
-  for (let t = 0; t < ms; t += 200) {
-    if (ok()) return;
-    await sleep(200);
-  }
-  assert.fail(`${what} within ${ms} ms\n${p.logs()}`);
-}
 
 /** Brings the tunnel up from `initiator`, checks ping, TCP each way and both views, then deletes from `deleter`. */
 async function roundTrip(t: TestContext, algs: Algs, initiator: 'tunkit' | 'strongswan', deleter: 'tunkit' | 'strongswan'): Promise<void> {
@@ -50,10 +41,10 @@ async function roundTrip(t: TestContext, algs: Algs, initiator: 'tunkit' | 'stro
     await p.start(swanctlConf('t', algs, { psk: PSK, encap: false }), swanctlConf('s', algs, { psk: PSK, encap: true }));
     if (initiator === 'tunkit') p.tunkit(['ike', 'initiate', 'net-t']);
     else p.swanctl(['--initiate', '--child', 'net-s', '--timeout', '20']);
-    await until('tunkit shows the Child SA', p, () => sas(p)[0]?.children.length === 1);
+    await until('tunkit shows the Child SA', p, () => tunkitSas(p)[0]?.children.length === 1);
     assert.equal(p.ping(3), 3, `ping through the tunnel\n${p.logs()}`);
     t.diagnostic(`TCP ${XFER_BYTES} bytes: ${await tcpThrough(p, XFER_BYTES)}`);
-    const mine = sas(p);
+    const mine = tunkitSas(p);
     assert.equal(mine.length, 1);
     const sa = mine[0]!;
     const ch = sa.children[0]!;
@@ -69,7 +60,7 @@ async function roundTrip(t: TestContext, algs: Algs, initiator: 'tunkit' | 'stro
     assert.ok((ch.packetsOut ?? 0) >= 3 && (ch.packetsIn ?? 0) >= 3, 'the pings went through our SAs');
     if (deleter === 'tunkit') p.tunkit(['ike', 'terminate', 'gw']);
     else p.swanctl(['--terminate', '--ike', 'gw', '--timeout', '10']);
-    await until('both sides drop the SAs', p, () => sas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
+    await until('both sides drop the SAs', p, () => tunkitSas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
     const states = JSON.parse(p.tunkit(['-j', 'xfrm', 'state', 'list'])) as unknown[];
     const pols = JSON.parse(p.tunkit(['-j', 'xfrm', 'policy', 'list'])) as unknown[];
     assert.deepEqual([states.length, pols.length], [0, 0], 'no xfrm state or policy left');
@@ -83,7 +74,7 @@ async function roundTrip(t: TestContext, algs: Algs, initiator: 'tunkit' | 'stro
 async function agreeing(p: SwanPair, what: string): Promise<IkeSaRecord> {
   let mine: IkeSaRecord[] = [];
   await until(`${what}: one IKE SA and one installed Child SA, the same SPIs on both ends`, p, () => {
-    mine = sas(p);
+    mine = tunkitSas(p);
     const theirs = swanSpis(p.swanctl(['--list-sas']));
     const sa = mine[0];
     const ch = sa?.children[0];
@@ -107,7 +98,7 @@ async function rekeyCase(algs: Algs, what: 'child' | 'ike', by: 'tunkit' | 'stro
     else p.swanctl(['--rekey', `--${what}`, swanName]);
     let after = before;
     await until(`the ${what === 'child' ? 'Child' : 'IKE'} SA rekeyed`, p, () => {
-      const s = sas(p)[0];
+      const s = tunkitSas(p)[0];
       if (s === undefined) return false;
       after = s;
       return what === 'child' ? s.children.some((c) => c.spiIn !== before.children[0]!.spiIn && c.state === 'INSTALLED') : s.spiI !== before.spiI;
@@ -127,7 +118,7 @@ async function rekeyCase(algs: Algs, what: 'child' | 'ike', by: 'tunkit' | 'stro
     await until(`tunkitd logs ${logged.source}`, p, () => logged.test(p.tunkitdLog)); // its log reaches the pipe in its own time
     await until('the old states are gone (the linger is 5 s)', p, () => (JSON.parse(p.tunkit(['-j', 'xfrm', 'state', 'list'])) as unknown[]).length === 2, 10_000);
     p.tunkit(['ike', 'terminate', 'gw']);
-    await until('both sides drop the SAs', p, () => sas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
+    await until('both sides drop the SAs', p, () => tunkitSas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
   } finally {
     p.close();
   }
@@ -163,7 +154,7 @@ async function natCase(t: TestContext, initiator: 'tunkit' | 'strongswan'): Prom
     assert.equal(wire.esp, 0, 'no raw ESP through the NAT');
     assert.ok(wire.udp4500 > 2 * XFER_BYTES / 1500, `the traffic crossed the NAT in UDP 4500: ${wire.udp4500} packets`);
     p.tunkit(['ike', 'terminate', 'gw']);
-    await until('both sides drop the SAs', p, () => sas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
+    await until('both sides drop the SAs', p, () => tunkitSas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
   } finally {
     p.close();
   }
@@ -198,7 +189,7 @@ async function chapolyCase(t: TestContext): Promise<void> {
     const states = JSON.parse(p.tunkit(['-j', 'xfrm', 'state', 'list'])) as { aead?: { name: string; keyHex?: string; bits: number } }[];
     assert.deepEqual(states.map((s) => [s.aead?.name, s.aead?.bits]), [['rfc7539esp(chacha20,poly1305)', 128], ['rfc7539esp(chacha20,poly1305)', 128]], JSON.stringify(states));
     p.tunkit(['ike', 'terminate', 'gw']);
-    await until('both sides drop the SAs', p, () => sas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
+    await until('both sides drop the SAs', p, () => tunkitSas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null);
   } finally {
     p.close();
   }
@@ -274,7 +265,7 @@ describe('IKEv2 interop: tunkit ↔ strongSwan 5.9 (charon, kernel-libipsec)', (
       try { p.swanctl(['--initiate', '--child', 'net-s', '--timeout', '20']); } catch { failed = true; }
       assert.ok(failed, 'swanctl --initiate fails');
       await until('tunkit logs why', p, () => /AUTHENTICATION_FAILED: the AUTH of 's.example' does not verify/.test(p.tunkitdLog));
-      assert.deepEqual(sas(p), []);
+      assert.deepEqual(tunkitSas(p), []);
       assert.equal((JSON.parse(p.tunkit(['-j', 'xfrm', 'state', 'list'])) as unknown[]).length, 0);
     } finally {
       p.close();

@@ -234,9 +234,21 @@ export function swanSpis(text: string): SwanSa | null {
   };
 }
 
+/** tunkit's IKE SAs as `tunkit -j ike list-sas` lists them. */
+export const tunkitSas = (p: SwanPair): IkeSaRecord[] => JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[];
+
+/** Polls `ok` every 200 ms until it holds; fails after `ms` with both ends' logs. */
+export async function until(what: string, p: SwanPair, ok: () => boolean, ms = 10_000): Promise<void> {
+  for (let t = 0; t < ms; t += 200) {
+    if (ok()) return;
+    await new Promise<void>((r) => setTimeout(r, 200));
+  }
+  assert.fail(`${what} within ${ms} ms\n${p.logs()}`);
+}
+
 /** Both ends' counters of the (first) Child SA: tunkit's from list-sas, strongSwan's from swanctl --list-sas. */
 function counters(p: SwanPair): { tIn: number; tOut: number; sIn: number; sOut: number } {
-  const ch = (JSON.parse(p.tunkit(['-j', 'ike', 'list-sas'])) as IkeSaRecord[])[0]?.children[0];
+  const ch = tunkitSas(p)[0]?.children[0];
   const theirs = swanSpis(p.swanctl(['--list-sas']));
   assert.ok(ch !== undefined && theirs !== null, `a Child SA on both ends\n${p.logs()}`);
   return { tIn: ch.bytesIn ?? 0, tOut: ch.bytesOut ?? 0, sIn: theirs.bytesIn, sOut: theirs.bytesOut };
