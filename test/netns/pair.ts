@@ -78,10 +78,10 @@ function toRun(r: { status: number | null; signal: NodeJS.Signals | null; stdout
   return { code, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error !== undefined ? `\n${r.error.message}` : '') };
 }
 
-/** Runs to completion asynchronously (the event loop keeps serving spawned children). */
-export function runAsync(cmd: string, args: readonly string[], timeoutMs = 60_000, input?: string): Promise<Run> {
+/** Runs to completion asynchronously (the event loop keeps serving spawned children); env: the child's whole environment (default: ours). */
+export function runAsync(cmd: string, args: readonly string[], timeoutMs = 60_000, input?: string, env?: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
-    const c = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const c = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(env !== undefined ? { env } : {}) });
     let stdout = '';
     let stderr = '';
     c.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });

@@ -15,7 +15,7 @@
 // the next run. Root only (fails, never skips, without it).
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,19 +41,7 @@ function ensureBase(): { env: NodeJS.ProcessEnv; base: string } {
 
 /** podman ARGS with the test's configuration; resolves (never rejects) with the exit code and output. */
 function podman(env: NodeJS.ProcessEnv, args: readonly string[], timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const c = spawn('podman', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    c.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => { stderr += `\n(killed after ${timeoutMs} ms)`; c.kill('SIGKILL'); }, timeoutMs);
-    c.on('error', (e) => { stderr += `\n${e.message}`; });
-    c.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  return runAsync('podman', args, timeoutMs, undefined, env);
 }
 
 async function podmanOk(env: NodeJS.ProcessEnv, args: readonly string[], timeoutMs?: number): Promise<string> {
