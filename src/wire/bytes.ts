@@ -85,9 +85,12 @@ export function putH32(b: Uint8Array, i: number, v: number): void {
 }
 
 /**
- * Views over whole ArrayBuffers made by `make`, the last two buffers
- * remembered (a data path works in one or two slabs at a time), so a hot
+ * Views over whole ArrayBuffers made by `make`, once per buffer, so a hot
  * loop that needs a view of some packet's whole buffer allocates nothing per
+ * call. The last two buffers are checked first (a data path works in one or
+ * two slabs at a time); the others are remembered in a WeakMap, so a data
+ * path alternating between three or more slabs (several offload ports, the
+ * receive arena, a second data path in a test) does not make a view per
  * call. A memo, not state: any two such views of one buffer are equal.
  */
 export class WholeBufferViews<V> {
@@ -95,6 +98,7 @@ export class WholeBufferViews<V> {
   private v0: V | null = null;
   private b1: ArrayBufferLike | null = null;
   private v1: V | null = null;
+  private readonly all = new WeakMap<ArrayBufferLike, V>();
 
   constructor(private readonly make: (buf: ArrayBufferLike) => V) {}
 
@@ -108,10 +112,15 @@ export class WholeBufferViews<V> {
       this.v0 = v;
       return v;
     }
+    let v = this.all.get(buf);
+    if (v === undefined) {
+      v = this.make(buf);
+      this.all.set(buf, v);
+    }
     this.b1 = this.b0;
     this.v1 = this.v0;
     this.b0 = buf;
-    this.v0 = this.make(buf);
-    return this.v0;
+    this.v0 = v;
+    return v;
   }
 }
