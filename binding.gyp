@@ -17,6 +17,7 @@
         "native/notify.c",
         "native/privs.c",
         "native/peercred.c",
+        "native/clock.c",
         "native/crypto.c",
         "native/crypto_napi.c",
         "native/crypto_sa.c",

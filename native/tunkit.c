@@ -13,6 +13,7 @@
  *   notify.c   sdNotify (one datagram to systemd's NOTIFY_SOCKET)   (tk_notify.h)
  *   privs.c    lookupUser lookupGroup dropPrivileges (--user)      (tk_privs.h)
  *   peercred.c peerCred (SO_PEERCRED of a control client)          (tk_peercred.h)
+ *   clock.c    clockRead (the data path's clocks, no garbage)       (tk_clock.h)
  *   common.c   argument/error helpers and per-thread state          (tk_common.h)
  *
  * Why native: Node's fs on a TUN fd costs one threadpool round trip per packet
@@ -29,6 +30,7 @@
 #include "tk_notify.h"
 #include "tk_privs.h"
 #include "tk_peercred.h"
+#include "tk_clock.h"
 #include "crypto.h"
 
 /* Run in order at load; each defines its file's functions. One line per file. */
@@ -42,6 +44,7 @@ static const tk_init_fn tk_inits[] = {
   tk_notify_init,
   tk_privs_init,
   tk_peercred_init,
+  tk_clock_init,
   tk_crypto_init,
 };
 

@@ -167,13 +167,19 @@ export interface NativeAddon {
    * Throws the errno (ENOTSOCK, EBADF…) for anything but a unix socket.
    */
   peerCred(fd: number): { pid: number; uid: number; gid: number; groups: number[] };
+  /**
+   * clock_gettime(2) into the caller's out (Float64Array, ≥ 2): out[0] = CLOCK_MONOTONIC,
+   * out[1] = CLOCK_REALTIME, whole ms (native/tk_clock.h). Allocates nothing, unlike
+   * performance.now() and Date.now(), whose results V8 boxes per call.
+   */
+  clockRead(out: Float64Array): void;
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'tunSetOffload', 'tunSetPersist', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
   'rawOpen', 'rawIcmpFilter', 'udpOpen', 'udpPort', 'closeFd', 'recvBatch', 'sendBatch', 'sendUdpBatch', 'udpSendDefaults', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv', 'sdNotify',
-  'lookupUser', 'lookupGroup', 'dropPrivileges', 'peerCred',
+  'lookupUser', 'lookupGroup', 'dropPrivileges', 'peerCred', 'clockRead',
 ];
 
 /** Absolute path of the built addon. */
