@@ -4,10 +4,11 @@
 //
 // Read flow (pull: the consumer calls readInto() or read() once per batch):
 //   readInto(b, done) parks b as the pending batch (read(b) is readInto with
-//   a Promise around it), then
-//     - if the previous drain filled a whole batch (more is probably queued):
-//       setImmediate → drain, without waiting for epoll;
-//     - else: resume the poll (uv_poll, level-triggered) → drain when readable.
+//   a Promise around it), then resumes the poll (uv_poll, level-triggered) →
+//   drain when readable. If the previous drain left packets queued, the fd
+//   is still readable and the poll fires again on the next loop iteration,
+//   after other I/O had its turn (as raw.ts relies on): no setImmediate,
+//   which would allocate an Immediate per batch.
 //   drain: readBatch of at most batchSize packets (bounded drain, style.md §5);
 //     0 packets → keep waiting on the poll; n > 0 → done(n, null), called
 //     synchronously from the poll callback (no Promise, no microtask hop).
@@ -80,8 +81,6 @@ export class TunLinux implements TunDevice, HasStats {
   private readonly handle: PollHandle;
   private isPaused = false;
   private isClosed = false;
-  /** The previous drain returned a full batch: more packets are probably queued. */
-  private wasFull = false;
   private pending: PacketBatch | null = null;
   /** The pending read's callback (readInto's, or read()'s Promise settling). */
   private done: ReadDone | null = null;
@@ -93,9 +92,6 @@ export class TunLinux implements TunDevice, HasStats {
   private readonly onReadable = (): void => {
     if (this.pending === null) this.pause();
     else this.drain();
-  };
-  private readonly onImmediate = (): void => {
-    if (this.pending !== null && !this.isClosed) this.drain();
   };
 
   constructor(
@@ -167,12 +163,7 @@ export class TunLinux implements TunDevice, HasStats {
     this.checkRead(b);
     this.done = done;
     this.pending = b;
-    if (this.wasFull) {
-      this.wasFull = false;
-      setImmediate(this.onImmediate);
-    } else {
-      this.resume();
-    }
+    this.resume();
   }
 
   /** Programmer errors of read()/readInto(), thrown at the call. */
@@ -253,7 +244,6 @@ export class TunLinux implements TunDevice, HasStats {
     this.stats.rxPackets += n - truncated;
     this.stats.rxTruncated += truncated;
     b.count = n;
-    this.wasFull = n === max;
     this.settle(n, null);
   }
 
