@@ -10,6 +10,8 @@
 // allocated) and the last reading of each is kept as a JS number: until the
 // clock reaches the next millisecond, every caller gets that same number, so
 // each clock makes at most one box per millisecond, whatever the packet rate.
+// now() counts from 0 and stays a small integer (no box at all) for the
+// first 2^31 ms, 24.8 days; wallNow() (1.7e12) always needs its box.
 //
 // Contract: now() is CLOCK_MONOTONIC in whole ms since this object was made
 // (performance.now()'s kind of clock, rounded down); wallNow() is
