@@ -14,7 +14,7 @@
 import { allocBatch, checkOutgoing, IDEAL_BATCH_SIZE, MTU_MAX, packetStart } from './pool.js';
 import type { PooledBatch } from './pool.js';
 import { ClosedError, newIoStats, newRecvMeta } from './types.js';
-import type { HasStats, IoStats, PacketBatch, PacketConn, ReceiveCallback, RecvMeta, TunDevice } from './types.js';
+import type { HasStats, IoStats, PacketBatch, PacketConn, ReadDone, ReceiveCallback, RecvMeta, TunDevice } from './types.js';
 
 /** A bounded FIFO of packets in one slab; `tag` carries the sender address for conns. */
 class MemQueue {
@@ -86,7 +86,8 @@ export class MemTun implements TunDevice, HasStats {
   private readonly queue: MemQueue;
   private readonly maxFrame: number;
   private pending: PacketBatch | null = null;
-  private resolveRead: ((n: number) => void) | null = null;
+  /** The pending read's callback (readInto's, or read()'s Promise settling). */
+  private done: ReadDone | null = null;
   private isScheduled = false;
   private isClosed = false;
   private readonly onImmediate = (): void => { this.isScheduled = false; this.deliver(); };
@@ -104,11 +105,24 @@ export class MemTun implements TunDevice, HasStats {
 
   read(b: PacketBatch): Promise<number> {
     if (this.isClosed) return ZERO;
-    if (this.pending !== null) throw new Error(`${this.name}: read() while another read is pending`);
-    const p = new Promise<number>((resolve) => { this.resolveRead = resolve; });
+    this.checkRead();
+    return new Promise<number>((resolve) => { this.readInto(b, resolve); });
+  }
+
+  /** As TunLinux's: done(n, null) is called from the delivering setImmediate, synchronously after the batch is filled. */
+  readInto(b: PacketBatch, done: ReadDone): void {
+    if (this.isClosed) {
+      done(0, null);
+      return;
+    }
+    this.checkRead();
+    this.done = done;
     this.pending = b;
     if (this.queue.length > 0) this.schedule();
-    return p;
+  }
+
+  private checkRead(): void {
+    if (this.pending !== null) throw new Error(`${this.name}: read() while another read is pending`);
   }
 
   /** Taken = copied into the peer's FIFO; a full FIFO or closed peer drops (txDropped, ok[i] = 0). */
@@ -172,10 +186,10 @@ export class MemTun implements TunDevice, HasStats {
   }
 
   private settle(n: number): void {
-    const resolve = this.resolveRead!;
+    const done = this.done!;
     this.pending = null;
-    this.resolveRead = null;
-    resolve(n);
+    this.done = null;
+    done(n, null);
   }
 }
 
