@@ -3,7 +3,9 @@
 //
 //   out: Port read batch (a tunnel TUN/TAP, the policy TUN, an xfrm interface;
 //        ≤ batchSize packets at HEADROOM, in slots of the MTU geometry; an
-//        offload TUN: 64 KiB slots, super-packets split first, offload.ts)
+//        offload TUN: 64 KiB slots, super-packets split first, offload.ts),
+//        in the read arena every port shares (arena.ts ReadArena: a read is
+//        handled and flushed before the device's readiness callback returns)
 //     → tunnel / xfrm output → one send batch per conn → txDone per packet
 //       (transmit.ts TransmitPath)
 //   in:  conn receive batch (raw IPv4 by protocol, or NAT-T UDP payloads)
@@ -26,13 +28,15 @@ import type { TunnelStack } from '../tunnel/stack.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
 import type { XfrmiStats } from '../xfrm/xfrmi.js';
-import { RxArena } from './arena.js';
+import { ReadArena, RxArena } from './arena.js';
 import { addTap } from './capture.js';
 import type { CaptureSide, CaptureSink, CaptureTap } from './capture.js';
 import { DatapathStats } from './events.js';
 import type { DatapathClocks, DatapathEvents } from './events.js';
 import { ConditionLog, FaultLog } from './fault-log.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
+import { MTU_MAX } from '../io/pool.js';
+import { VIRTIO_NET_HDR_LEN } from '../wire/virtio-net.js';
 import { PortOffload } from './offload.js';
 import { allArmed, Port, PortKind } from './port.js';
 import { ReceivePath } from './receive.js';
@@ -53,6 +57,13 @@ export class Datapath {
   readonly geometry = new SlotGeometry();
   /** Receive slabs for the conns (connRx) and the offload ports' shared GRO staging, in one buffer. */
   private readonly arena = new RxArena(DATAPATH_BATCH);
+  /**
+   * The read slabs of every port whose device has readInto (arena.ts
+   * ReadArena), replaced by a larger one when the stride grows (readArena()).
+   */
+  private reads = new ReadArena(this.geometry.stride, DATAPATH_BATCH, true);
+  /** Offload ports' writeOne scratch (a vnet header + an ICMP error), shared: each write is done before it returns. */
+  private readonly oneBuf = new Uint8Array(VIRTIO_NET_HDR_LEN + MTU_MAX);
   private readonly ports = new Map<string, Port>();
   private readonly conns: PacketConn[] = [];
   private readonly faults: FaultLog;
@@ -190,20 +201,39 @@ export class Datapath {
   ): Port {
     this.detach(name);
     this.geometry.fit(dev.mtu + l2Len);
-    const batch = this.geometry.alloc(Math.min(DATAPATH_BATCH, dev.batchSize));
-    const p = new Port(name, kind, dev, t, ifId, xs, l2Len, batch, this.onReadBound, this.onReadErrorBound);
+    // A device whose reads settle later (read()'s Promise) may not share the read arena (arena.ts): its own.
+    const own = dev.readInto === undefined ? new ReadArena(this.geometry.stride, DATAPATH_BATCH, dev.vnetHdr === true) : null;
+    const a = own ?? this.readArena();
+    const p = new Port(name, kind, dev, t, ifId, xs, l2Len, a.batch, this.onReadBound, this.onReadErrorBound);
+    p.arena = own;
     if (this.conds.active !== 0) this.conds.clear(`read ${name}`); // a device opened again (deviceGone)
     // ESP's ICV already covers what an xfrm device delivers: GRO need not verify TCP checksums (gro.ts).
-    if (dev.vnetHdr === true) p.offload = new PortOffload(dev, p.writes.batch.batchSize, this.geometry.stride, kind === PortKind.Tunnel, this.arena.stage);
+    if (dev.vnetHdr === true) p.offload = new PortOffload(dev, p.writes.batch.batchSize, a, kind === PortKind.Tunnel, this.arena.stage, this.oneBuf);
     this.ports.set(name, p);
     this.read(p);
     return p;
   }
 
-  /** Starts the next read of p's device; the loop then continues in onRead. */
+  /** The shared read arena, first replaced by one of the current stride if the geometry grew. */
+  private readArena(): ReadArena {
+    if (this.reads.stride !== this.geometry.stride) this.reads = new ReadArena(this.geometry.stride, DATAPATH_BATCH, true);
+    return this.reads;
+  }
+
+  /** The arena p reads into: its own (a device without readInto), regrown with the geometry, or the shared one. */
+  private arenaOf(p: Port): ReadArena {
+    const own = p.arena;
+    if (own === null) return this.readArena();
+    if (own.stride !== this.geometry.stride) p.arena = new ReadArena(this.geometry.stride, DATAPATH_BATCH, p.offload !== null);
+    return p.arena!;
+  }
+
+  /** Starts the next read of p's device (into its arena's slots); the loop then continues in onRead. */
   private read(p: Port): void {
     if (!p.isOpen) return;
-    if (p.batch.stride !== this.geometry.stride) p.batch = this.geometry.alloc(p.batch.batchSize);
+    const a = this.arenaOf(p);
+    p.batch = a.batch;
+    p.offload?.use(a);
     p.isArmed = true;
     const b = p.offload !== null ? p.offload.reads : p.batch;
     try {
@@ -223,6 +253,8 @@ export class Datapath {
       p.hasReadFault = false;
       this.conds.clear(`read ${p.name}`);
     }
+    const o = p.offload;
+    if (o !== null && o.segs.stride !== this.geometry.stride) o.useSegs(this.arenaOf(p)); // MTU raised while the read was pending
     try {
       this.xmit.xmitBatch(p, n);
     } catch (e) {

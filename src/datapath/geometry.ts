@@ -5,7 +5,8 @@
 //
 // HEADROOM and TAILROOM are io/pool.ts's (the one copy of the constants;
 // the worst cases they cover are documented there). Every device read batch
-// uses this stride, so a packet read from any device has the headroom for
+// uses this stride (the read arena's, arena.ts ReadArena, made anew when the
+// stride grows), so a packet read from any device has the headroom for
 // every encapsulation tunkit builds and the tailroom for the ESP trailer,
 // and the cores are given its slot end, not the slab's.
 //
@@ -17,7 +18,7 @@
 // virtual memory whose pages are committed only as far as packets reach,
 // instead of a truncation drop that the kernel would not make.
 
-import { MTU_MAX, PooledBatch, strideFor } from '../io/pool.js';
+import { MTU_MAX, strideFor } from '../io/pool.js';
 
 /** Ethernet header a TAP frame carries beyond the device MTU (ETH_HLEN). */
 export const ETH_HLEN = 14;
@@ -42,10 +43,5 @@ export class SlotGeometry {
     if (f <= this.frameLen) return false;
     this.frameLen = f;
     return true;
-  }
-
-  /** A read batch of `batchSize` slots of the current stride (offset HEADROOM). */
-  alloc(batchSize: number): PooledBatch {
-    return new PooledBatch(batchSize, this.stride);
   }
 }

@@ -1,7 +1,7 @@
 // TUN offload for one data-path device opened with IFF_VNET_HDR and
 // TUNSETOFFLOAD(TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6) (io/types.ts TunDevice.vnetHdr).
 //
-//   out: the device's own read batch of 64 KiB slots (vnet header at offset - 10)
+//   out: a read batch of 64 KiB slots (vnet header at offset - 10)
 //        GSO_NONE  → checksum completed in place if NEEDS_CSUM (skb_checksum_help),
 //                    then handled from its read slot like any packet;
 //        TCPV4/V6  → TsoSplitter into `segs` (MTU-geometry slots, ≤ OFFLOAD_SEGMENTS),
@@ -13,21 +13,26 @@
 //        the whole write stays in one slab), coalesced by GroCoalescer (what
 //        napi_gro_receive / gro_cells would have built) and written with one
 //        write call, each with its vnet header.
-// Buffers are made at attach (segs again only when the MTU geometry grows):
-// reads and segs in one ArrayBuffer, so the split copies with copyWithin
-// (offload/copy.ts); stage is the data path's, in the ArrayBuffer of its
-// receive slabs (arena.ts), so the copy into it and the merges are
-// copyWithin too. Nothing is allocated per packet.
+// The port owns no slabs: reads and segs are the read arena's (arena.ts
+// ReadArena, shared by the data path's ports, in one ArrayBuffer so the
+// split copies with copyWithin, offload/copy.ts), set by use() before each
+// read; stage is the data path's, in the ArrayBuffer of its receive slabs
+// (RxArena), so the copy into it and the merges are copyWithin too; the
+// writeOne scratch is shared as well (each write is done before it
+// returns). What a port allocates is its per-port bookkeeping (GRO and
+// write lists of writeSize entries). Nothing is allocated per packet.
 
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { TNL_SEQ } from '../tunnel/types.js';
-import { GatherBatch, MTU_MAX, PooledBatch, strideFor } from '../io/pool.js';
+import { GatherBatch, MTU_MAX, strideFor } from '../io/pool.js';
+import type { PooledBatch } from '../io/pool.js';
 import type { TunDevice } from '../io/types.js';
 import { copyBytes } from '../offload/copy.js';
 import { GroCoalescer, WriteList } from '../offload/gro.js';
 import { TsoSplitter } from '../offload/tso.js';
 import { Drop } from '../wire/drop.js';
 import { VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_LEN, VirtioNetHdr } from '../wire/virtio-net.js';
+import type { ReadArena } from './arena.js';
 
 /**
  * Segments one super-packet may become: 64 KiB at an MSS of 1448 is 46, so
@@ -55,9 +60,9 @@ const EMPTY = new Uint8Array(0);
 export const countsGsoOnce = (t: Tunnel): boolean => (t.p.oflags & TNL_SEQ) === 0;
 
 export class PortOffload {
-  /** The device's read batch: super-packet slots. */
-  readonly reads: PooledBatch;
-  /** Where a super-packet is split to; MTU-geometry slots. */
+  /** The batch the pending read fills (an arena's super-packet slots; use()). */
+  reads: PooledBatch;
+  /** Where a super-packet is split to: the same arena's MTU-geometry slots. */
   segs: PooledBatch;
   /** After prepare(): the batch and slot range to transmit. */
   cur: PooledBatch;
@@ -72,33 +77,28 @@ export class PortOffload {
   used = 0;
   private readonly tso = new TsoSplitter();
   private readonly vh = new VirtioNetHdr();
-  private readonly stage: PooledBatch;
   private readonly gro: GroCoalescer;
   private readonly list: WriteList;
   private readonly out: GatherBatch;
   private readonly outOk: Uint8Array;
   /** A zero vnet header + an ICMP error the cores built (writeOne). */
   private readonly one: GatherBatch;
-  private readonly oneBuf = new Uint8Array(VNET + MTU_MAX);
 
   /**
    * writeSize: the device's write queue size (packets per write call);
-   * stride: the data path's slot stride now; verifyChecksums: GroCoalescer's
-   * (true for ipip/gre/sit, may be false for ESP-decapsulated packets);
-   * stage: a staging slab shared with other ports (flushes never overlap),
-   * used when it has writeSize slots of 64 KiB, else the port makes its own.
+   * arena: where reads go until use() says otherwise; verifyChecksums:
+   * GroCoalescer's (true for ipip/gre/sit, may be false for ESP-decapsulated
+   * packets); stage: the data path's staging slab (writeSize slots of 64 KiB,
+   * shared: flushes never overlap); oneBuf: writeOne's scratch, VNET +
+   * MTU_MAX bytes, shared likewise.
    */
-  constructor(readonly dev: TunDevice, writeSize: number, stride: number, verifyChecksums: boolean, stage?: PooledBatch) {
-    // One arena for reads and segs: the TSO split copies within one
-    // ArrayBuffer, with no view per copy. Staging is the data path's shared
-    // slab beside its receive slabs (arena.ts) when it is big enough.
-    const big = strideFor(MTU_MAX);
-    const nReads = Math.min(OFFLOAD_READS, dev.batchSize);
-    const ownStage = stage === undefined || stage.batchSize < writeSize || stage.stride < big;
-    const arena = new ArrayBuffer((nReads + (ownStage ? writeSize : 0)) * big + OFFLOAD_SEGMENTS * stride);
-    this.reads = new PooledBatch(nReads, big, [arena, 0]);
-    this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride, [arena, nReads * big]);
-    this.stage = ownStage ? new PooledBatch(writeSize, big, [arena, nReads * big + OFFLOAD_SEGMENTS * stride]) : stage;
+  constructor(
+    readonly dev: TunDevice, writeSize: number, arena: ReadArena, verifyChecksums: boolean,
+    private readonly stage: PooledBatch, private readonly oneBuf: Uint8Array,
+  ) {
+    if (stage.batchSize < writeSize || stage.stride < strideFor(MTU_MAX)) throw new RangeError(`staging slab of ${stage.batchSize} × ${stage.stride} bytes is too small`);
+    if (oneBuf.length < VNET + MTU_MAX) throw new RangeError(`writeOne scratch of ${oneBuf.length} bytes is too small`);
+    [this.reads, this.segs] = PortOffload.slabsOf(arena);
     this.cur = this.segs;
     this.gro = new GroCoalescer(writeSize, [], verifyChecksums);
     this.list = new WriteList(writeSize);
@@ -107,12 +107,32 @@ export class PortOffload {
     this.one = new GatherBatch(1);
   }
 
+  /** Reads go to a's super-packet slots and are split into a's segment slots (before each read: no allocation). */
+  use(a: ReadArena): void {
+    [this.reads, this.segs] = PortOffload.slabsOf(a);
+  }
+
+  /**
+   * Between read batches: segments go to a's slots (the MTU geometry grew
+   * after the pending read was parked, so segments may need larger slots).
+   * The read stays where it landed; the split then copies across buffers (a
+   * view per copy) until the next read.
+   */
+  useSegs(a: ReadArena): void {
+    this.segs = PortOffload.slabsOf(a)[1];
+  }
+
+  private static slabsOf(a: ReadArena): [PooledBatch, PooledBatch] {
+    if (a.reads === null || a.segs === null) throw new Error('read arena without offload slabs for a vnet-header device');
+    return [a.reads, a.segs];
+  }
+
   /**
    * Readies read slot j for transmit: sets cur/from/to to the packet itself
    * (GSO_NONE) or to its segments. Returns Drop.None, or why the packet is
    * dropped (then nothing is to be sent).
    */
-  prepare(j: number, stride: number): Drop {
+  prepare(j: number): Drop {
     const r = this.reads;
     const len = r.sizes[j]!;
     if (len <= 0) return Drop.Truncated;
@@ -125,8 +145,6 @@ export class PortOffload {
       this.to = j + 1;
       return Drop.None;
     }
-    // MTU raised (rare): segments in a slab of their own; splits into it copy through a subarray view.
-    if (this.segs.stride !== stride && this.used === 0) this.segs = new PooledBatch(OFFLOAD_SEGMENTS, stride);
     const n = this.tso.split(r.slab, at, len + VNET, this.segs, this.used);
     if (n < 0) return -n as Drop;
     this.cur = this.segs;

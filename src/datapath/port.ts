@@ -1,10 +1,13 @@
 // The devices the data path drives (one Port per TUN/TAP) and the batches
 // it gathers between a read or receive and the one send or write call.
-// Buffer ownership: a Port owns its read batch; its write queue and the
-// send queue only reference packets in slabs owned by others (the conn's
-// receive batch, a Port's read batch) until they are flushed, which always
-// happens before the callback that filled those slabs returns.
+// Buffer ownership: a Port's read batch is the data path's read arena's
+// (arena.ts ReadArena, shared by every port; a port owns one only for a
+// device without readInto); its write queue and the send queue only
+// reference packets in slabs owned by others (the conn's receive batch, the
+// read arena) until they are flushed, which always happens before the
+// callback that filled those slabs returns.
 
+import type { ReadArena } from './arena.js';
 import type { PortTaps } from './capture.js';
 import { GatherBatch } from '../io/pool.js';
 import type { PooledBatch } from '../io/pool.js';
@@ -42,14 +45,17 @@ export class WriteQueue {
 
 /** One device the data path reads (out direction) and writes (in direction). */
 export class Port {
+  /** The batch the pending read fills: the read arena's, set before each read. */
   batch: PooledBatch;
+  /** The port's own read arena (its device has no readInto: arena.ts), else null: the data path's shared one. */
+  arena: ReadArena | null = null;
   readonly writes: WriteQueue;
   isOpen = true;
   /** A read of the device is pending or a retry is scheduled: the loop will come back to it (watchdog.ts). */
   isArmed = false;
   /** Reads of the device are failing (ConditionLog "read NAME"): the next good read logs the recovery. */
   hasReadFault = false;
-  /** TUN offload (a vnetHdr device): its own read batch, TSO split, GRO on write; else null. */
+  /** TUN offload (a vnetHdr device): super-packet reads, TSO split, GRO on write; else null. */
   offload: PortOffload | null = null;
   /** `tunkit capture` taps (capture.ts); null when none, the only cost then. */
   taps: PortTaps | null = null;

@@ -86,11 +86,11 @@ export class TransmitPath {
       // One read slot at a time: a super-packet's segments fill o.segs (offload.ts).
       o.used = 0;
       for (let j = 0; j < n; j++) {
-        let d = o.prepare(j, this.geometry.stride);
+        let d = o.prepare(j);
         if (d === Drop.GsoNoRoom && o.used > 0) { // segs full of queued segments: send them, then reuse
           this.flushSendSafe(p);
           o.used = 0;
-          d = o.prepare(j, this.geometry.stride);
+          d = o.prepare(j);
         }
         if (d !== Drop.None) {
           this.offloadDrop(p, d);
