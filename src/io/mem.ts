@@ -106,7 +106,7 @@ export class MemTun implements TunDevice, HasStats {
   read(b: PacketBatch): Promise<number> {
     if (this.isClosed) return ZERO;
     this.checkRead();
-    return new Promise<number>((resolve) => { this.readInto(b, resolve); });
+    return new Promise<number>((resolve) => { this.park(b, resolve); });
   }
 
   /** As TunLinux's: done(n, null) is called from the delivering setImmediate, synchronously after the batch is filled. */
@@ -116,6 +116,11 @@ export class MemTun implements TunDevice, HasStats {
       return;
     }
     this.checkRead();
+    this.park(b, done);
+  }
+
+  /** The one pending read (read() and readInto() both end here). */
+  private park(b: PacketBatch, done: ReadDone): void {
     this.done = done;
     this.pending = b;
     if (this.queue.length > 0) this.schedule();
