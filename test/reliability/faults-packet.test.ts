@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MemConn, MemTun } from '../../src/io/mem.js';
 import { allocBatch } from '../../src/io/pool.js';
-import type { PacketBatch, PacketConn, ReceiveCallback } from '../../src/io/types.js';
+import type { PacketBatch, PacketConn, ReceiveCallback, TunDevice } from '../../src/io/types.js';
 import { newIoStats } from '../../src/io/types.js';
 import type { HasStats } from '../../src/io/types.js';
 import { XFRM_STAT_NAMES, XfrmStat } from '../../src/xfrm/mib.js';
@@ -300,7 +300,8 @@ test('an xfrm interface\'s TUN deleted behind tunkit\'s back: reported once, mad
     const rh = right.link({ name: 'xfrm1', kind: 'xfrm', ifId: 7 });
     const xl = left.node.xfrmLinks.get('xfrm1')!;
     const old = xl.dev as FakeDevice;
-    // as the TUN of a deleted device: its read fails with EBADFD
+    // as the TUN of a deleted device: its read fails with EBADFD (the Promise path: simplest to make fail)
+    (old.tun as TunDevice).readInto = undefined;
     old.tun.read = (): Promise<number> => Promise.reject(Object.assign(new Error('read fd=9 (TUN): EBADFD (File descriptor in bad state)'), { code: 'EBADFD' }));
     const log = new Log({ out: (l) => lines.push(l), journal: true });
     const gone: GoneCtx = { node: left.node, dp: left.dp, log, routes: null as unknown as XfrmRoutes, memory: null, policyTun: null }; // routes: the policy TUN's only
