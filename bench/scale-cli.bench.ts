@@ -24,7 +24,9 @@ for (const [what, cost] of [['gre receive+xmit, tunnel 1', tunnelCost], ['esp ou
 }
 await withPair('tkbs', async (p) => {
   const r = await cliScale(p, n, (m) => log(`  ${m}`));
-  log(`tunkitd RSS: ${r.rssIdleMiB.toFixed(1)} MiB idle, ${r.rssMiB.toFixed(1)} MiB with ${n} tunnels + ${2 * n} SAs + ${2 * n} policies`);
+  log(`tunkitd RSS: ${r.rssIdleMiB.toFixed(1)} MiB idle, ${r.rssTunnelsMiB.toFixed(1)} MiB with ${n} tunnels, ${r.rssMiB.toFixed(1)} MiB with ${n} tunnels + ${2 * n} SAs + ${2 * n} policies`);
+  const kib = (mib: number): string => ((mib * 1024) / n).toFixed(1);
+  log(`RSS per object: ${kib(r.rssTunnelsMiB - r.rssIdleMiB)} KiB per tunnel, ${kib(r.rssMiB - r.rssTunnelsMiB)} KiB per SA pair + 2 policies`);
   log(`add: ${n} tunnels ${r.addTunnelsS.toFixed(1)} s (${((r.addTunnelsS * 1000) / n).toFixed(2)} ms each), ${n} SA pairs + policies ${r.addIpsecS.toFixed(1)} s (${((r.addIpsecS * 1000) / n).toFixed(2)} ms each)`);
   log(`list: link show ${r.listLinksS.toFixed(2)} s (${r.links}), xfrm state ${r.listStatesS.toFixed(2)} s (${r.states}), xfrm policy ${r.listPoliciesS.toFixed(2)} s (${r.policies})`);
 });

@@ -61,6 +61,8 @@ export interface CliScale {
   readonly n: number;
   readonly rssIdleMiB: number;
   readonly addTunnelsS: number;
+  /** RSS once the tunnels are in (before the SAs and policies), MiB. */
+  readonly rssTunnelsMiB: number;
   readonly addIpsecS: number;
   readonly rssMiB: number;
   readonly listLinksS: number;
@@ -85,6 +87,7 @@ export async function cliScale(p: Pair, n: number, progress: (s: string) => void
     return s;
   };
   const addTunnelsS = await run(`${n} tunnels`, text.tunnels);
+  const rssTunnelsMiB = rssMiB(pid);
   const addIpsecS = await run(`${n} SA pairs + policies`, text.ipsec);
   // The batch returns when the last request is answered; work the daemon queued (policy routes)
   // may still run: wait until it answers a small request again, and report how long that took.
@@ -100,7 +103,7 @@ export async function cliScale(p: Pair, n: number, progress: (s: string) => void
   const states = timedOut('-j xfrm state list');
   const policies = timedOut('-j xfrm policy list');
   return {
-    n, rssIdleMiB, addTunnelsS, addIpsecS, rssMiB: rssMiB(pid),
+    n, rssIdleMiB, addTunnelsS, rssTunnelsMiB, addIpsecS, rssMiB: rssMiB(pid),
     listLinksS: links.s, listStatesS: states.s, listPoliciesS: policies.s,
     links: (JSON.parse(links.out) as { ifname: string }[]).filter((l) => /^t\d+$/.test(l.ifname)).length,
     states: (JSON.parse(states.out) as unknown[]).length,
