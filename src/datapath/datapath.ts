@@ -22,12 +22,14 @@
 // one try per batch (resumed at the half's `cursor` + 1), none per packet.
 
 import type { PacketConn, TunDevice } from '../io/types.js';
+import { MTU_MAX } from '../io/pool.js';
 import type { PooledBatch } from '../io/pool.js';
 import type { UdpConn } from '../io/udp.js';
 import type { TunnelStack } from '../tunnel/stack.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
 import type { XfrmiStats } from '../xfrm/xfrmi.js';
+import { VIRTIO_NET_HDR_LEN } from '../wire/virtio-net.js';
 import { ReadArena, RxArena } from './arena.js';
 import { addTap } from './capture.js';
 import type { CaptureSide, CaptureSink, CaptureTap } from './capture.js';
@@ -35,8 +37,6 @@ import { DatapathStats } from './events.js';
 import type { DatapathClocks, DatapathEvents } from './events.js';
 import { ConditionLog, FaultLog } from './fault-log.js';
 import { ETH_HLEN, SlotGeometry } from './geometry.js';
-import { MTU_MAX } from '../io/pool.js';
-import { VIRTIO_NET_HDR_LEN } from '../wire/virtio-net.js';
 import { PortOffload } from './offload.js';
 import { allArmed, Port, PortKind } from './port.js';
 import { ReceivePath } from './receive.js';
@@ -222,10 +222,13 @@ export class Datapath {
 
   /** The arena p reads into: its own (a device without readInto), regrown with the geometry, or the shared one. */
   private arenaOf(p: Port): ReadArena {
-    const own = p.arena;
+    let own = p.arena;
     if (own === null) return this.readArena();
-    if (own.stride !== this.geometry.stride) p.arena = new ReadArena(this.geometry.stride, DATAPATH_BATCH, p.offload !== null);
-    return p.arena!;
+    if (own.stride !== this.geometry.stride) {
+      own = new ReadArena(this.geometry.stride, DATAPATH_BATCH, p.offload !== null);
+      p.arena = own;
+    }
+    return own;
   }
 
   /** Starts the next read of p's device (into its arena's slots); the loop then continues in onRead. */
