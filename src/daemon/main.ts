@@ -39,6 +39,8 @@ import { ConfigFile } from './config-file.js';
 import { reopenGone } from './device-gone.js';
 import type { GoneCtx } from './device-gone.js';
 import { handle, logPlan, sighup } from './dispatch.js';
+import { Housekeeping } from './housekeeping.js';
+import type { DropTracers } from './housekeeping.js';
 import type { Ctx } from './dispatch.js';
 import { IkeShell, readSwanctl } from './ike-shell.js';
 import { boundCharon, natTBindPort, openIkeSocket } from './ike-sockets.js';
@@ -160,7 +162,10 @@ async function start(o: Options, log: Log): Promise<Running> {
   server = new ControlServer(o.socket, (req) => handle(req, c), (s) => log.warn('control_client', { err: s }), { readGroup });
   await server.listen();
   const srv = server;
-  srv.onSubscribe = () => housekeeping(node, srv);
+  const hk = new Housekeeping(node);
+  const tracers = dropTracers(srv);
+  const housekeeping = (): void => hk.tick(srv.hasDropSubscribers ? tracers : null);
+  srv.onSubscribe = housekeeping;
   srv.onCapture = (dev, side, sink) => {
     const c = dp.capture(dev, side, sink);
     if (c !== null) log.info('capture', { dev, side });
@@ -171,7 +176,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   svc.ready();
   injectCrash(log);
   const timer = setInterval(() => {
-    housekeeping(node, srv);
+    housekeeping();
     for (const x of xfrm.tick(Date.now())) xfrmPmtu(x);
     ctl.drainEvents();
     firewall.tick();
@@ -201,20 +206,16 @@ function linkIndexes(node: TunkitNode): Map<string, number> {
   return out;
 }
 
-/** Once a second: mirror IFF_UP set with plain `ip link`, refresh routes, drop tracing on demand. */
-function housekeeping(node: TunkitNode, srv: ControlServer): void {
-  const traceDrops = srv.hasDropSubscribers;
-  node.fallbacks.sync();
-  for (const e of node.all.values()) {
-    node.syncUp(e);
-    node.applyRoute(e.tunnel);
-    e.tunnel.trace = traceDrops ? (dir, dev, drop, fn, counter) => {
+/** What `tunkit monitor drops` subscribers get (Housekeeping sets the hooks while there are any). */
+function dropTracers(srv: ControlServer): DropTracers {
+  return {
+    tunnel: (dir, dev, drop, fn, counter) => {
       if (drop !== 0) srv.publish({ type: 'drop', dir: dir === 0 ? 'rx' : 'tx', dev, reason: dropName(drop), text: formatTrace(dir, dev, drop, fn, counter) });
-    } : null;
-  }
-  node.stack.trace = traceDrops ? (dir, dev, drop, fn, counter) => {
-    srv.publish({ type: 'drop', dir: dir === 0 ? 'rx' : 'tx', dev, reason: dropName(drop), text: formatTrace(dir, dev, drop, fn, counter) });
-  } : null;
+    },
+    stack: (dir, dev, drop, fn, counter) => {
+      srv.publish({ type: 'drop', dir: dir === 0 ? 'rx' : 'tx', dev, reason: dropName(drop), text: formatTrace(dir, dev, drop, fn, counter) });
+    },
+  };
 }
 
 /**

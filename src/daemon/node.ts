@@ -12,7 +12,7 @@ import type { TunnelConfig } from '../tunnel/params.js';
 import { TunnelStack } from '../tunnel/stack.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { KIND_NAMES, TunnelKind } from '../tunnel/types.js';
-import type { Device, DeviceFactory } from './devices.js';
+import type { Device, DeviceFactory, UnderlayRoute } from './devices.js';
 import { linkRecord } from './link-record.js';
 import { Fallbacks } from './fallbacks.js';
 import type { LinkRecord } from './link-record.js';
@@ -21,7 +21,7 @@ import { XfrmLinks } from './xfrm-links.js';
 import type { XfrmLink } from './xfrm-links.js';
 import { wordTable } from '../wire/table.js';
 
-interface Entry {
+export interface Entry {
   readonly tunnel: Tunnel;
   readonly dev: Device;
   readonly linkName: string | null;
@@ -152,9 +152,17 @@ export class TunkitNode {
     return { old, t, rec: this.record(p.name) };
   }
 
-  /** Re-reads the underlay route facts for a tunnel (route changes, PMTU floor). */
-  applyRoute(t: Tunnel): void {
-    const r = this.devices.route(t.p.remote);
+  /**
+   * Re-reads the underlay route facts for a tunnel (route changes, PMTU
+   * floor); routes, when given, keeps lookups by remote for reuse (one
+   * housekeeping tick: housekeeping.ts).
+   */
+  applyRoute(t: Tunnel, routes?: Map<number, UnderlayRoute>): void {
+    let r = routes?.get(t.p.remote);
+    if (r === undefined) {
+      r = this.devices.route(t.p.remote);
+      routes?.set(t.p.remote, r);
+    }
     t.hasRoute = r.ok;
     t.underlayMtu = r.mtu;
     t.routeLoops = r.ok && r.dev === t.name;
