@@ -88,6 +88,9 @@ export function runAsync(cmd: string, args: readonly string[], timeoutMs = 60_00
     c.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     const timer = setTimeout(() => { stderr += `\n(killed after ${timeoutMs} ms)`; c.kill('SIGKILL'); }, timeoutMs);
     c.on('error', (e) => { stderr += `\n${e.message}`; });
+    // A child that exits before reading all its input (a batch stopping at its first error): EPIPE here,
+    // which would otherwise be an uncaught 'error'; its exit code and stderr tell what happened.
+    c.stdin.on('error', (e) => { stderr += `\n(stdin: ${e.message})`; });
     c.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? (signal !== null ? 128 + (osConstants.signals[signal] ?? 0) : -1), stdout, stderr });
