@@ -59,6 +59,15 @@ const EMPTY = new Uint8Array(0);
  */
 export const countsGsoOnce = (t: Tunnel): boolean => (t.p.oflags & TNL_SEQ) === 0;
 
+/** A read arena with the offload slabs. */
+type OffloadArena = ReadArena & { readonly reads: PooledBatch; readonly segs: PooledBatch };
+
+/** a itself, checked to have the offload slabs (a programmer error otherwise); allocates nothing. */
+function offloadSlabs(a: ReadArena): OffloadArena {
+  if (a.reads === null || a.segs === null) throw new Error('read arena without offload slabs for a vnet-header device');
+  return a as OffloadArena;
+}
+
 export class PortOffload {
   /** The batch the pending read fills (an arena's super-packet slots; use()). */
   reads: PooledBatch;
@@ -98,7 +107,9 @@ export class PortOffload {
   ) {
     if (stage.batchSize < writeSize || stage.stride < strideFor(MTU_MAX)) throw new RangeError(`staging slab of ${stage.batchSize} × ${stage.stride} bytes is too small`);
     if (oneBuf.length < VNET + MTU_MAX) throw new RangeError(`writeOne scratch of ${oneBuf.length} bytes is too small`);
-    [this.reads, this.segs] = PortOffload.slabsOf(arena);
+    const a = offloadSlabs(arena);
+    this.reads = a.reads;
+    this.segs = a.segs;
     this.cur = this.segs;
     this.gro = new GroCoalescer(writeSize, [], verifyChecksums);
     this.list = new WriteList(writeSize);
@@ -108,8 +119,10 @@ export class PortOffload {
   }
 
   /** Reads go to a's super-packet slots and are split into a's segment slots (before each read: no allocation). */
-  use(a: ReadArena): void {
-    [this.reads, this.segs] = PortOffload.slabsOf(a);
+  use(arena: ReadArena): void {
+    const a = offloadSlabs(arena);
+    this.reads = a.reads;
+    this.segs = a.segs;
   }
 
   /**
@@ -119,12 +132,7 @@ export class PortOffload {
    * view per copy) until the next read.
    */
   useSegs(a: ReadArena): void {
-    this.segs = PortOffload.slabsOf(a)[1];
-  }
-
-  private static slabsOf(a: ReadArena): [PooledBatch, PooledBatch] {
-    if (a.reads === null || a.segs === null) throw new Error('read arena without offload slabs for a vnet-header device');
-    return [a.reads, a.segs];
+    this.segs = offloadSlabs(a).segs;
   }
 
   /**
