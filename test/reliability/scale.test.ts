@@ -4,7 +4,10 @@
 //     or indexed, not linear scans: src/tunnel/lookup.ts, src/xfrm/spd-index.ts,
 //     sad.ts); measured through the sans-I/O cores;
 //   - 2,000 tunnels and 2,000 SA pairs with their policies go into a real
-//     tunkitd through `tunkit -batch -` and all of them are listed back.
+//     tunkitd through `tunkit -batch -` and all of them are listed back;
+//     the daemon's RSS grows by under TUNNEL_KIB per tunnel (device reads
+//     share one read arena, src/datapath/arena.ts: measured ~25-45 KiB per
+//     tunnel; read slabs per device, as before, cost ~155 KiB).
 // bench/scale-cli.bench.ts prints the same figures (times, RSS) without
 // asserting. The netns part needs root and FAILS (never skips) without it.
 import { test } from 'node:test';
@@ -13,6 +16,8 @@ import { withPair } from '../netns/pair.js';
 import { cliScale, ipsecCost, tunnelCost } from './scale-core.js';
 
 const N = 2000;
+/** RSS per tunnel (TUN offload on), KiB: ~2x what the shared read arena measures, under read slabs per device. */
+const TUNNEL_KIB = 90;
 
 // Linear lookups would make 2,000 objects cost ~30x what 64 cost; the bound
 // is 2x. 64 rather than 1 as the base: up to FLAT_MAX (32) inexact policies
@@ -40,6 +45,8 @@ test(`${N} tunnels and ${N} SA pairs with policies through tunkit -batch -: all 
     assert.equal(r.links, N);
     assert.equal(r.states, 2 * N);
     assert.equal(r.policies, 2 * N);
+    const perTunnel = ((r.rssTunnelsMiB - r.rssIdleMiB) * 1024) / N;
+    assert.ok(perTunnel < TUNNEL_KIB, `RSS ${perTunnel.toFixed(1)} KiB per tunnel (bound ${TUNNEL_KIB})`);
     assert.ok(p.isAlive('left'));
   });
 });
