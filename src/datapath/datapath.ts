@@ -45,7 +45,7 @@ import { LoopWatchdog } from './watchdog.js';
 import { DeviceWrites } from './writes.js';
 
 /** Packets per read, receive, send and write batch. */
-export const DATAPATH_BATCH = 32;
+export const DATAPATH_BATCH = 64;
 /** A device read that failed is retried after this many ms (the device may come back). */
 const READ_RETRY_MS = 1000;
 

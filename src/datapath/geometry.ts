@@ -14,7 +14,7 @@
 // the kernel hands raw sockets reassembled datagrams of up to 65535 bytes
 // (an outer packet fragmented on the way, a peer with a larger MTU), and
 // the kernel's own tunnel receive handles those too. io/raw.ts therefore
-// keeps MTU_MAX-sized receive slots: a few conns × 32 slots × 64 KiB of
+// keeps MTU_MAX-sized receive slots: a few conns × 64 slots × 64 KiB of
 // virtual memory whose pages are committed only as far as packets reach,
 // instead of a truncation drop that the kernel would not make.
 

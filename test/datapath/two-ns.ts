@@ -7,7 +7,7 @@
 //   host ↔ device (MemTun) ↔ Datapath ↔ cores          (same on the right)
 
 import assert from 'node:assert/strict';
-import { Datapath } from '../../src/datapath/datapath.js';
+import { Datapath, DATAPATH_BATCH } from '../../src/datapath/datapath.js';
 import type { DatapathEvents } from '../../src/datapath/datapath.js';
 import { TunkitNode } from '../../src/daemon/node.js';
 import { memConnPair, memTunPair } from '../../src/io/mem.js';
@@ -84,7 +84,7 @@ export class Ns {
 /** offload: tunnel devices are vnet-header TUNs with TSO/GRO (datapath/offload.ts). */
 export function twoNs(offload = false): { left: Ns; right: Ns; clock: FakeClock } {
   const clock = new FakeClock();
-  const [a, b] = memConnPair({ addrA: LEFT_U32, addrB: RIGHT_U32, batchSize: 32 });
+  const [a, b] = memConnPair({ addrA: LEFT_U32, addrB: RIGHT_U32, batchSize: DATAPATH_BATCH }); // as the daemon opens its conns (daemon/raw-sockets.ts)
   return { left: new Ns('left', a, clock, offload), right: new Ns('right', b, clock, offload), clock };
 }
 
