@@ -29,8 +29,14 @@ test(`per-packet cost of tunnel 1 and site 1 with ${N} beside them is under 2x t
   for (const [what, cost] of [['gre tunnel receive+xmit', tunnelCost], ['esp output+input', ipsecCost]] as const) {
     cost(1, 2000); // JIT warm-up outside the measured pair
     const one = cost(1, 20_000);
-    const base = cost(BASE, 20_000);
-    const many = cost(N, 20_000);
+    // The least of 3 alternating measurements each: a GC or a busy neighbour
+    // in one of them (seen in CI under c8: 2630 vs 1304 ns once) is not growth.
+    let base = Infinity;
+    let many = Infinity;
+    for (let k = 0; k < 3; k++) {
+      base = Math.min(base, cost(BASE, 20_000));
+      many = Math.min(many, cost(N, 20_000));
+    }
     t.diagnostic(`${what}: ${one.toFixed(0)} ns with 1, ${base.toFixed(0)} ns with ${BASE}, ${many.toFixed(0)} ns with ${N} (x${(many / base).toFixed(2)} of ${BASE})`);
     assert.ok(many < 2 * base, `${what}: ${many.toFixed(0)} ns with ${N} vs ${base.toFixed(0)} ns with ${BASE}`);
   }
