@@ -31,6 +31,7 @@ import { MsClocks } from '../datapath/clock.js';
 import { Datapath } from '../datapath/datapath.js';
 import { CHARON_DEFAULTS } from '../ike/charon.js';
 import { formatTrace } from '../tunnel/trace.js';
+import type { TraceHook } from '../tunnel/trace.js';
 import { dropName } from '../wire/drop.js';
 import { formatXAddr } from '../xfrm/selector.js';
 import type { XfrmState } from '../xfrm/state.js';
@@ -208,14 +209,11 @@ function linkIndexes(node: TunkitNode): Map<string, number> {
 
 /** What `tunkit monitor drops` subscribers get (Housekeeping sets the hooks while there are any). */
 function dropTracers(srv: ControlServer): DropTracers {
-  return {
-    tunnel: (dir, dev, drop, fn, counter) => {
-      if (drop !== 0) srv.publish({ type: 'drop', dir: dir === 0 ? 'rx' : 'tx', dev, reason: dropName(drop), text: formatTrace(dir, dev, drop, fn, counter) });
-    },
-    stack: (dir, dev, drop, fn, counter) => {
-      srv.publish({ type: 'drop', dir: dir === 0 ? 'rx' : 'tx', dev, reason: dropName(drop), text: formatTrace(dir, dev, drop, fn, counter) });
-    },
+  const stack: TraceHook = (dir, dev, drop, fn, counter) => {
+    srv.publish({ type: 'drop', dir: dir === 0 ? 'rx' : 'tx', dev, reason: dropName(drop), text: formatTrace(dir, dev, drop, fn, counter) });
   };
+  // A tunnel traces every packet it handles: only its drops are published.
+  return { stack, tunnel: (dir, dev, drop, fn, counter) => { if (drop !== 0) stack(dir, dev, drop, fn, counter); } };
 }
 
 /**

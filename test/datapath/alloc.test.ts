@@ -8,20 +8,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runWithoutCoverage } from '../util/no-coverage.js';
 import { CASES, PER_BATCH } from './alloc-measure-cases.js';
 
 const SCRIPT = fileURLToPath(new URL('./alloc-measure.js', import.meta.url));
 
 interface Measured { best: number | null; batches: number; packets: number; arrived: number }
 
-/** alloc-measure.js for case i in a child; child_process copies NODE_V8_COVERAGE into an env that lacks it: set empty (= off). */
-function measureInChild(i: number): Measured {
-  const r = spawnSync(process.execPath, [SCRIPT, String(i)], { encoding: 'utf8', env: { ...process.env, NODE_V8_COVERAGE: '' }, timeout: 120_000 });
-  assert.equal(r.status, 0, `alloc-measure ${i} exited ${String(r.status)}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Measured;
-}
+/** alloc-measure.js for case i in a child without coverage. */
+const measureInChild = (i: number): Measured => JSON.parse(runWithoutCoverage(SCRIPT, [String(i)])) as Measured;
 
 CASES.forEach(([label], i) => {
   test(`data path allocates nothing per packet or batch: ${label}`, () => {

@@ -3,9 +3,9 @@
 // that passes, however often it is read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MsClocks } from '../../src/datapath/clock.js';
+import { runWithoutCoverage } from '../util/no-coverage.js';
 
 test('MsClocks: now() is whole monotonic ms from 0, wallNow() whole ms of Date.now()', async () => {
   const c = new MsClocks();
@@ -22,12 +22,9 @@ test('MsClocks: now() is whole monotonic ms from 0, wallNow() whole ms of Date.n
 });
 
 test('MsClocks: a million readings allocate only per millisecond passed, not per reading', () => {
-  // In a child without coverage (clock-alloc.ts says why). child_process copies
-  // NODE_V8_COVERAGE into an env that lacks it, so it is set empty (= off).
-  const env = { ...process.env, NODE_V8_COVERAGE: '' };
-  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./clock-alloc.js', import.meta.url))], { encoding: 'utf8', env, timeout: 60_000 });
-  assert.equal(r.status, 0, `clock-alloc exited ${String(r.status)}: ${r.stderr}`);
-  const { best, allowed, sink, n } = JSON.parse(r.stdout) as { best: number | null; allowed: number; sink: number; n: number };
+  // In a child without coverage (clock-alloc.ts says why).
+  const out = runWithoutCoverage(fileURLToPath(new URL('./clock-alloc.js', import.meta.url)), [], 60_000);
+  const { best, allowed, sink, n } = JSON.parse(out) as { best: number | null; allowed: number; sink: number; n: number };
   assert.equal(sink, 5 * n + 200_000, 'every reading was positive');
   assert.ok(best !== null, 'a GC ran in every round: nothing measured');
   // One 16-byte box per reading would be 32 MB here.
