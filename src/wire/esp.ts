@@ -30,7 +30,7 @@
 // the ICV, drops when `padlen + 2 + alen >= elen`, and does NOT check the pad
 // contents.
 
-import { be32, inBounds, put32 } from './bytes.js';
+import { be32, be32s, inBounds, put32 } from './bytes.js';
 import { Drop } from './drop.js';
 
 export const ESP_HDR_LEN = 8;
@@ -82,10 +82,14 @@ export class EspPacket {
   get length(): number { return this.n; }
 
   get spi(): number { return be32(this.b, this.o + SPI); }
+  /** The SPI's bits as an int32: a small integer even for SPIs of 2^31 and up (be32s), for hot paths. */
+  get spiS(): number { return be32s(this.b, this.o + SPI); }
   set spi(v: number) { put32(this.b, this.o + SPI, v); }
   /** Low 32 bits of the sequence number (the ESN high half is never sent). */
   get seq(): number { return be32(this.b, this.o + SEQ); }
   set seq(v: number) { put32(this.b, this.o + SEQ, v); }
+  /** seq's bits as an int32 (be32s), for hot paths: see spiS. */
+  get seqS(): number { return be32s(this.b, this.o + SEQ); }
 
   /** Start of IV/ciphertext in the *underlying* buffer. */
   get bodyOffset(): number { return this.o + ESP_HDR_LEN; }

@@ -52,8 +52,8 @@ export function espInput(
   nowMs: number, r: XfrmResult,
 ): XVerdict {
   if (espLen < ESP_HDR_LEN || !v.esp.wrap(b, espOff, espLen)) return fail(r, XfrmStat.InHdrError);
-  const spi = v.esp.spi;
-  const seq = v.esp.seq;
+  const spi = v.esp.spiS; // int32 bits: lookupIn keys by spi | 0, and a u32 of 2^31+ would be boxed per packet
+  const seq = v.esp.seqS; // int32 bits, as spi: the replay window takes seq >>> 0
   const trailer = v.trailer;
   const x = sad.lookupIn(spi, 4, b, ipOff + 16);
   if (x === null) return fail(r, XfrmStat.InNoStates);

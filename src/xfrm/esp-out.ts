@@ -29,7 +29,7 @@
 // padding is clamped to what the slot holds. On true the outer packet is
 // b[r.off, r.off+r.len) for r.dst. Nothing is allocated.
 
-import { be32, put16, put32 } from '../wire/bytes.js';
+import { be32s, put16, put32 } from '../wire/bytes.js';
 import { checksum16 } from '../wire/checksum.js';
 import { emitEspTrailer, espPlen, ESP_HDR_LEN } from '../wire/esp.js';
 import { IPPROTO_ESP, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_UDP } from '../wire/ipproto.js';
@@ -116,15 +116,15 @@ export function espOutput(
   if (!isTunnel) b.copyWithin(ipOff, off, off + hl);
   else writeTunnelHeader(x, b, ipOff, off, len, ver, ident);
   emitEspTrailer(b, payOff + payLen, tfcLen, plen - 2, nextHeader);
-  put32(b, espOff, c.spi);
-  put32(b, espOff + 4, x.replay.oseq);
+  put32(b, espOff, x.spiS);
+  put32(b, espOff + 4, x.replay.oseq | 0); // int32 bits, as spiS: never boxed past 2^31 packets
   x.crypto.seal(b, espOff, ptLen, x.replay.oseqHi);
   const total = espOff + ESP_HDR_LEN + x.crypto.ivLen + ptLen + x.crypto.icvLen - ipOff;
   if (c.encap !== null) writeUdp(x, b, espOff - udpLen, total - (espOff - udpLen - ipOff));
   finishIp4(b, ipOff, total, c.encap !== null ? IPPROTO_UDP : IPPROTO_ESP, isTunnel ? ident : -1);
   r.off = ipOff;
   r.len = total;
-  r.dst = be32(c.dst.bytes, 0);
+  r.dst = be32s(c.dst.bytes, 0); // int32 bits: always a small integer, never a boxed number (be32s)
   r.state = x;
   return true;
 }
@@ -143,8 +143,8 @@ function writeTunnelHeader(x: XfrmState, b: Uint8Array, ipOff: number, inOff: nu
   put16(b, ipOff + 4, ident & 0xffff);
   put16(b, ipOff + 6, df ? 0x4000 : 0);
   b[ipOff + 8] = XFRM_OUTER_TTL;
-  put32(b, ipOff + 12, be32(c.src.bytes, 0)); // no subarray view: nothing allocated per packet
-  put32(b, ipOff + 16, be32(c.dst.bytes, 0));
+  put32(b, ipOff + 12, be32s(c.src.bytes, 0)); // no subarray view: nothing allocated per packet
+  put32(b, ipOff + 16, be32s(c.dst.bytes, 0));
 }
 
 /** esp_output_udp_encap: sport/dport from the SA, length, checksum 0 (RFC 3948 §2.1); NON_IKE adds an 8-byte zero marker. */

@@ -53,6 +53,14 @@ export interface ReplayRestore {
   readonly bitmap?: readonly number[];
 }
 
+/**
+ * A u32 or its bits as an int32 (v | 0); the receiver takes v >>> 0. The data
+ * path passes sequence numbers this way: an int32 is always a V8 small
+ * integer, where a u32 of 2^31 and up passed to a call that is not inlined is
+ * a heap number allocated per packet.
+ */
+type U32Bits = number;
+
 const isU32 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 
 export class ReplayWindow {
@@ -98,8 +106,9 @@ export class ReplayWindow {
   get bitmap(): Uint32Array { return this.view; }
 
   /** xfrm_replay_seqhi(): the ESN high half for an incoming low half (0 unless Esn). */
-  inferSeqHi(seqLo: number): number {
+  inferSeqHi(seqBits: U32Bits): number {
     if (this.mode !== ReplayMode.Esn) return 0;
+    const seqLo = seqBits >>> 0;
     const w = this.window;
     const bottom = (this.top - w + 1) >>> 0;
     if (this.top >= w - 1) {
@@ -115,7 +124,7 @@ export class ReplayWindow {
    * xfrm_replay_check_bmp / xfrm_replay_check_esn. Changes nothing.
    * seqHi is accepted for symmetry with accept(); no check function reads it.
    */
-  check(seqLo: number, _seqHi: number): ReplayCheck {
+  check(seqLo: U32Bits, _seqHi: number): ReplayCheck {
     if (this.mode === ReplayMode.Legacy) return this.checkLegacy(seqLo);
     if (this.mode === ReplayMode.Bmp) return this.checkBmp(seqLo);
     return this.checkEsn(seqLo);
@@ -127,7 +136,7 @@ export class ReplayWindow {
    * (xfrm_replay_advance / _advance_bmp / _advance_esn). seqHi is the high half
    * the ICV was computed with (XFRM_SKB_CB(skb)->seq.input.hi).
    */
-  accept(seqLo: number, seqHi: number): ReplayCheck {
+  accept(seqLo: U32Bits, seqHi: number): ReplayCheck {
     if (this.mode === ReplayMode.Legacy) {
       const r = this.checkLegacy(seqLo);
       if (r === ReplayCheck.Ok) this.advanceLegacy(seqLo);
@@ -205,8 +214,9 @@ export class ReplayWindow {
 
   // ---- legacy: xfrm_replay_check_legacy / xfrm_replay_advance ----
 
-  private checkLegacy(seq: number): ReplayCheck {
+  private checkLegacy(seqBits: U32Bits): ReplayCheck {
     if (this.window === 0) return ReplayCheck.Ok;
+    const seq = seqBits >>> 0;
     if (seq === 0) return ReplayCheck.Zero;
     if (seq > this.top) return ReplayCheck.Ok;
     const diff = this.top - seq;
@@ -214,8 +224,9 @@ export class ReplayWindow {
     return (this.bmp[0]! & (1 << diff)) !== 0 ? ReplayCheck.Replayed : ReplayCheck.Ok;
   }
 
-  private advanceLegacy(seq: number): void {
+  private advanceLegacy(seqBits: U32Bits): void {
     if (this.window === 0) return;
+    const seq = seqBits >>> 0;
     if (seq > this.top) {
       const diff = seq - this.top;
       // diff < window <= 32, so the shift count is 0..31 as in C. Bits beyond
@@ -229,8 +240,9 @@ export class ReplayWindow {
 
   // ---- bmp: xfrm_replay_check_bmp / xfrm_replay_advance_bmp ----
 
-  private checkBmp(seq: number): ReplayCheck {
+  private checkBmp(seqBits: U32Bits): ReplayCheck {
     if (this.window === 0) return ReplayCheck.Ok;
+    const seq = seqBits >>> 0;
     if (seq === 0) return ReplayCheck.Zero;
     if (seq > this.top) return ReplayCheck.Ok;
     const diff = this.top - seq;
@@ -238,10 +250,11 @@ export class ReplayWindow {
     return this.testBit(this.bitBehind(diff)) ? ReplayCheck.Replayed : ReplayCheck.Ok;
   }
 
-  private advanceBmp(seq: number): void {
+  private advanceBmp(seqBits: U32Bits): void {
     if (this.window === 0) return;
+    const seq = seqBits >>> 0;
     if (seq > this.top) {
-      this.slide(seq - this.top, seq);
+      this.slide((seq - this.top) | 0, seqBits);
     } else {
       this.setBit(this.bitBehind(this.top - seq));
     }
@@ -249,7 +262,8 @@ export class ReplayWindow {
 
   // ---- esn: xfrm_replay_check_esn / xfrm_replay_advance_esn ----
 
-  private checkEsn(seq: number): ReplayCheck {
+  private checkEsn(seqBits: U32Bits): ReplayCheck {
+    const seq = seqBits >>> 0;
     const w = this.window;
     const top = this.top;
     const bottom = (top - w + 1) >>> 0;
@@ -268,13 +282,14 @@ export class ReplayWindow {
     return this.testBit(this.bitBehind(diff)) ? ReplayCheck.Replayed : ReplayCheck.Ok;
   }
 
-  private advanceEsn(seq: number): void {
-    const hi = this.inferSeqHi(seq);
+  private advanceEsn(seqBits: U32Bits): void {
+    const seq = seqBits >>> 0;
+    const hi = this.inferSeqHi(seqBits);
     // int wrap = seq_hi - replay_esn->seq_hi: -1, 0 or +1.
     const wrap = (hi - this.topHi) | 0;
     if ((wrap === 0 && seq > this.top) || wrap > 0) {
       const diff = wrap === 0 ? seq - this.top : (~this.top + seq + 1) >>> 0;
-      this.slide(diff, seq);
+      this.slide(diff | 0, seqBits);
       if (wrap > 0) this.topHi = (this.topHi + 1) >>> 0;
     } else {
       this.setBit(this.bitBehind((this.top - seq) >>> 0));
@@ -295,7 +310,8 @@ export class ReplayWindow {
   }
 
   /** Moves top up by diff to seq: clears the skipped bits (or the whole ring), sets seq's bit. */
-  private slide(diff: number, seq: number): void {
+  private slide(diffBits: U32Bits, seqBits: U32Bits): void {
+    const diff = diffBits >>> 0;
     const w = this.window;
     const pos = this.pos();
     if (diff < w) {
@@ -303,7 +319,7 @@ export class ReplayWindow {
     } else {
       this.bmp.fill(0, 0, ((w - 1) >>> 5) + 1);
     }
-    this.top = seq;
+    this.top = seqBits >>> 0;
     // C's (pos + diff) is u32 arithmetic: it can wrap before the modulo.
     this.setBit(((pos + diff) >>> 0) % w);
   }

@@ -6,7 +6,7 @@ import type { XfrmState } from './state.js';
 export const XVerdict = {
   /** Refused: `mib` names the /proc/net/xfrm_stat counter (or -1), `drop` a tunkit reason. */
   Drop: 0,
-  /** Send the outer IPv4 packet buf[off, off+len) to `dst` (u32), IP header included. */
+  /** Send the outer IPv4 packet buf[off, off+len) to `dst` (u32 bits, int32), IP header included. */
   Xmit: 1,
   /** Deliver the (decapsulated) IP packet buf[off, off+len); `ifId` picks the device. */
   Deliver: 2,
@@ -44,7 +44,7 @@ export class XfrmResult {
   drop: XDrop = XDrop.None;
   off = 0;
   len = 0;
-  /** Outer destination for Xmit (u32). */
+  /** Outer destination for Xmit: the u32's bits as an int32 (a Uint32Array store makes it unsigned again). */
   dst = 0;
   /** if_id of the SA that decrypted a Deliver (0 = the policy TUN). */
   ifId = 0;

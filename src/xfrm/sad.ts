@@ -162,7 +162,7 @@ export class Sad {
     return n;
   }
 
-  /** xfrm_state_lookup for an inbound packet: destination address at b[dstOff] (family bytes), SPI. */
+  /** xfrm_state_lookup for an inbound packet: destination address at b[dstOff] (family bytes), SPI (as u32 or its int32 bits: the key is spi | 0). */
   lookupIn(spi: number, family: 4 | 6, b: Uint8Array, dstOff: number): XfrmState | null {
     const l = this.bySpi.get(spiKey(spi));
     if (l === undefined) return null;

@@ -48,6 +48,8 @@ export class XfrmState {
   km: KmState = KmState.Valid;
   /** Insertion order (for listing as the kernel does: newest first). */
   readonly genid: number;
+  /** cfg.spi's bits as an int32 (cfg.spi | 0): a small integer to write per packet, where an SPI of 2^31 and up read from cfg is a boxed number. */
+  readonly spiS: number;
   /** NAT-T (inbound SA): the peer source address (u32) and port last seen, from src and encap sport; a change raises one mapping event. */
   encapPeerAddr = 0;
   encapPeerPort = 0;
@@ -64,6 +66,7 @@ export class XfrmState {
     this.replay = new ReplayWindow(cfg.replayMode, cfg.replayWindow);
     this.addTimeMs = nowMs;
     this.genid = genid;
+    this.spiS = cfg.spi | 0;
     const outer = cfg.mode === XFRM_MODE_TUNNEL ? (cfg.family === 4 ? 20 : 40) : 0;
     // esp_init_state: + udphdr for espinudp, + udphdr + 2 * u32 (the zero marker) for espinudp-nonike.
     const udp = cfg.encap === null ? 0 : cfg.encap.type === UDP_ENCAP_ESPINUDP_NON_IKE ? 16 : 8;

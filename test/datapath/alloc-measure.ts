@@ -30,7 +30,7 @@ const used = (): number => getHeapStatistics().used_heap_size;
 
 /** Heap growth of the best (least allocating) chunk, and what it was measured over. */
 export function measure(c: Case): { best: number; batches: number; packets: number; arrived: number } {
-  const { left, right, close } = pumpPair(c.kind, c.offload, true);
+  const { left, right, close } = pumpPair(c.kind, c.offload, true, c.oseq);
   try {
     // Data: 32 full-size TCP segments per read, or one TSO super-packet of 40; ACKs back, 2 per read.
     const data = c.offload

@@ -1,10 +1,14 @@
 // No garbage per packet or per batch on the data path: alloc-measure.ts pumps
 // packets through two Datapaths and reports the heap growth of its best chunk;
 // each case runs it in a child without coverage (alloc-measure.ts says why).
-// Up to 3 children per case, the least growth counts: about one run in six
-// of the ESP case never gets its hot loop optimized in time (V8's concurrent
-// compiler is not deterministic) and allocates in every chunk, while an
-// allocation per packet or per batch in the data path shows in every run.
+// Up to 3 children per case, the least growth counts: V8's concurrent
+// compiler is not deterministic, and a run whose loop is optimized late
+// would count the interpreter's garbage, while an allocation per packet or
+// per batch in the data path shows in every run. (What once made the ESP
+// case fail one run in six was such an allocation: a u32 of 2^31 and up
+// — the SA's destination, then SPIs and sequence numbers — boxed per packet
+// whenever V8 chose not to inline the call it crossed; hot paths now pass
+// such values as int32 bits.)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

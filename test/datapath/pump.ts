@@ -155,8 +155,11 @@ function side(conn: LoopConn, fixed: boolean): Omit<PumpSide, 'tun'> {
  * tunkitd opens tunnel TUNs), 'esp' the policy TUN with one tunnel-mode
  * AES-GCM SA and policy each way for 203.0.113.1 ↔ 203.0.113.2.
  * fixedClock: clocks that never move, else MsClocks (as tunkitd).
+ * oseq: the SAs' last sent sequence number to start from (`replay-oseq`).
  */
-export function pumpPair(kind: 'gre' | 'esp', offload = false, fixedClock = false): { left: PumpSide; right: PumpSide; close: () => void } {
+export function pumpPair(
+  kind: 'gre' | 'esp', offload = false, fixedClock = false, oseq = 0,
+): { left: PumpSide; right: PumpSide; close: () => void } {
   const [a, b] = loopPair(LEFT_U32, RIGHT_U32);
   const sides = [side(a, fixedClock), side(b, fixedClock)] as const;
   const made = sides.map((s, k) => {
@@ -170,8 +173,10 @@ export function pumpPair(kind: 'gre' | 'esp', offload = false, fixedClock = fals
       return { ...s, tun };
     }
     const base = { proto: 'esp', reqid: 1, replayWindow: 128, mode: 'tunnel', ...GCM } as const;
-    addState(s.xfrm, { ...base, src: PUMP_LEFT, dst: PUMP_RIGHT, spi: 0x1001 });
-    addState(s.xfrm, { ...base, src: PUMP_RIGHT, dst: PUMP_LEFT, spi: 0x2002 });
+    // SPIs of 2^31 and up, as IKE picks them half the time: a u32 that is not a V8 small integer.
+    for (const [src, dst, spi] of [[PUMP_LEFT, PUMP_RIGHT, 0xc1001001], [PUMP_RIGHT, PUMP_LEFT, 0xc2002002]] as const) {
+      addState(s.xfrm, { ...base, src, dst, spi }).replay.restore({ oseq });
+    }
     const inner = k === 0 ? ['203.0.113.1/32', '203.0.113.2/32'] : ['203.0.113.2/32', '203.0.113.1/32'];
     const tmpl = (src: string, dst: string) => ({ src, dst, proto: 'esp', mode: 'tunnel', reqid: 1 }) as const;
     addPolicy(s.xfrm, { sel: { src: inner[0]!, dst: inner[1]! }, dir: 'out', tmpls: [tmpl(self, peer)] });
