@@ -172,7 +172,7 @@ export class Datapath {
    */
   capture(name: string, side: CaptureSide, sink: CaptureSink): { tap: CaptureTap; stop: () => void } | null {
     const p = this.ports.get(name);
-    return p === undefined ? null : addTap(p, side, sink, this.clock.wallNow);
+    return p === undefined ? null : addTap(p, side, sink, () => this.clock.wallNow()); // bound: DatapathClocks may be a class with methods
   }
 
   /** Feeds systemd's watchdog from this loop (watchdog.ts) while every device is read; stop() ends it. */
