@@ -106,6 +106,8 @@ export class SendQueue {
   readonly batch: GatherBatch;
   readonly dst: Uint32Array;
   readonly innerLen: Int32Array;
+  /** The packet's SealQueue entry (xfrm/seal-queue.ts) while its seal is deferred, else -1. */
+  readonly seal: Int32Array;
   readonly ok: Uint8Array;
   /** Why the latest flush lost packets (set only when it did). */
   why = '';
@@ -114,14 +116,42 @@ export class SendQueue {
     this.batch = new GatherBatch(size);
     this.dst = new Uint32Array(size);
     this.innerLen = new Int32Array(size);
+    this.seal = new Int32Array(size);
     this.ok = new Uint8Array(size);
   }
 
-  /** innerLen 0: a later segment of a super-packet counted with its first (transmit.ts gsoLen). */
-  add(slab: Uint8Array, off: number, len: number, dst: number, innerLen: number): void {
+  /** innerLen 0: a later segment of a super-packet counted with its first (transmit.ts gsoLen). seal: XfrmResult.sealIdx. */
+  add(slab: Uint8Array, off: number, len: number, dst: number, innerLen: number, seal = -1): void {
     const i = this.batch.add(slab, off, len);
     this.dst[i] = dst;
     this.innerLen[i] = innerLen;
+    this.seal[i] = seal;
+  }
+
+  /**
+   * Removes the packets whose deferred seal failed (failed[seal] === 1),
+   * keeping the others' order; returns how many went. Nothing is sent or
+   * counted for them here (the caller counts the drop).
+   */
+  dropSealed(failed: Uint8Array): number {
+    const n = this.batch.count;
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const s = this.seal[i]!;
+      if (s >= 0 && failed[s] === 1) continue;
+      if (k !== i) this.move(i, k);
+      k++;
+    }
+    this.batch.truncate(k);
+    return n - k;
+  }
+
+  /** Packet `from` takes slot `to` in every side array (UdpSendQueue moves its metadata too). */
+  protected move(from: number, to: number): void {
+    this.batch.move(from, to);
+    this.dst[to] = this.dst[from]!;
+    this.innerLen[to] = this.innerLen[from]!;
+    this.seal[to] = this.seal[from]!;
   }
 
   /**

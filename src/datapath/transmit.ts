@@ -7,7 +7,12 @@
 //     → tunnel: tunnelXmit (outer header into the headroom)
 //               → XfrmStack.output of the outer packet (GRE over ESP, or Bypass)
 //       policy TUN / xfrmi: XfrmStack.output(if_id) (ESP in place, trailer up to the slot end)
-//     → sendQ (raw IPv4 on `tx`) and udpQ (ESP-in-UDP on `udpTx`, udp-send.ts)
+//     → sendQ (raw IPv4 on `tx`) and udpQ (ESP-in-UDP on `udpTx`, udp-send.ts),
+//       ESP with its seal deferred (xfrm/seal-queue.ts): every queued ESP
+//       packet is sealed, one sealBatch per SA and slab, at the top of
+//       flushSend, before the outer taps or the send call read a byte; a
+//       group whose seal threw leaves the queues (XfrmOutStateProtoError,
+//       tx_dropped, as a seal that throws per packet)
 //     → txDone / xfrmiTxDone per packet once the send result is known (port.ts SendQueue.flush)
 // ICMP errors the cores build for the inner sender go to the device at once
 // (DeviceWrites.writeOne). A packet that throws is dropped and counted
@@ -22,6 +27,7 @@ import type { Tunnel } from '../tunnel/tunnel.js';
 import { tunnelXmit, txDone } from '../tunnel/xmit.js';
 import { Drop } from '../wire/drop.js';
 import { XfrmResult, XVerdict } from '../xfrm/result.js';
+import { SealQueue } from '../xfrm/seal-queue.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
 import { xfrmiTxRefused } from '../xfrm/xfrmi.js';
 import type { DatapathClocks, DatapathEvents, DatapathStats } from './events.js';
@@ -46,6 +52,8 @@ export class TransmitPath {
   private readonly sendQ: SendQueue;
   /** ESP-in-UDP leaving by udpTx. */
   private readonly udpQ: UdpSendQueue;
+  /** The deferred seals of the ESP packets in sendQ and udpQ (room for both full). */
+  private readonly seals: SealQueue;
   /** Index of the packet being handled (where a fault resumes). */
   private cursor = 0;
   /**
@@ -72,6 +80,7 @@ export class TransmitPath {
   ) {
     this.sendQ = new SendQueue(batchSize);
     this.udpQ = new UdpSendQueue(batchSize);
+    this.seals = new SealQueue(2 * batchSize);
   }
 
   /** n packets read from p's device (p.batch, or p.offload.reads) out. Throws only on a programmer error. */
@@ -121,6 +130,7 @@ export class TransmitPath {
       this.faults.note(p.name, e, this.sendQ.batch.count + this.udpQ.batch.count); // a dead socket: the queued packets are lost
       this.sendQ.batch.clear();
       this.udpQ.batch.clear();
+      this.seals.reset();
     }
   }
 
@@ -171,7 +181,7 @@ export class TransmitPath {
       return;
     }
     const x = this.xres;
-    const xv = this.xfrm.output(slab, r.off, r.len, 0, true, wall, x, end);
+    const xv = this.xfrm.output(slab, r.off, r.len, 0, true, wall, x, end, this.seals);
     if (xv === XVerdict.Xmit) this.queueEsp(slab, x, inner);
     else if (xv === XVerdict.Bypass) this.sendQ.add(slab, r.off, r.len, r.dst, inner);
     else if (inner !== 0) txDone(t, inner, TxOutcome.NoRoute);
@@ -183,7 +193,7 @@ export class TransmitPath {
     const gso = this.gsoLen;
     if (gso > 0) this.gsoLen = 0;
     const inner = gso < 0 ? len : gso; // 0: a later segment of a super-packet, not counted
-    if (this.xfrm !== null && this.xfrm.output(slab, off, len, p.ifId, false, wall, x, end) === XVerdict.Xmit) {
+    if (this.xfrm !== null && this.xfrm.output(slab, off, len, p.ifId, false, wall, x, end, this.seals) === XVerdict.Xmit) {
       this.queueEsp(slab, x, inner);
       return;
     }
@@ -196,12 +206,25 @@ export class TransmitPath {
   private queueEsp(slab: Uint8Array, x: XfrmResult, inner: number): void {
     const e = x.state !== null ? x.state.cfg.encap : null;
     const u = this.udpTx;
-    if (e !== null && u !== null && e.sport === u.port && this.udpQ.addEncap(slab, x.off, x.len, x.dst, inner)) return;
-    this.sendQ.add(slab, x.off, x.len, x.dst, inner);
+    if (e !== null && u !== null && e.sport === u.port && this.udpQ.addEncap(slab, x.off, x.len, x.dst, inner, x.sealIdx)) return;
+    this.sendQ.add(slab, x.off, x.len, x.dst, inner, x.sealIdx);
+  }
+
+  /** The deferred seals of the queued ESP packets; a packet whose group failed to seal is dropped (tx_dropped), never sent. */
+  private sealQueued(p: Port): void {
+    const q = this.seals;
+    if (this.xfrm === null) return;
+    if (q.hasPending) this.xfrm.sealPending(q);
+    if (q.failedCount === 0) return;
+    const n = this.sendQ.dropSealed(q.failed) + this.udpQ.dropSealed(q.failed);
+    this.faults.note(p.name, q.lastError, n);
+    for (let i = 0; i < n; i++) p.txDropped();
+    q.failedCount = 0;
   }
 
   /** The send calls; a refusal that lasts (ENOBUFS, EAGAIN, ENETUNREACH…) is logged once per device and errno until batches go out whole for SEND_CLEAR_HOLD_MS. */
   private flushSend(p: Port): void {
+    this.sealQueued(p);
     if (p.taps !== null) {
       p.taps.gather(p.taps.outer, this.sendQ.batch);
       p.taps.gather(p.taps.outer, this.udpQ.batch);
@@ -209,6 +232,7 @@ export class TransmitPath {
     const lost = this.sendQ.flush(this.tx, p);
     const why = this.sendQ.why;
     const lostUdp = this.udpQ.flush(this.udpTx, p);
+    this.seals.reset();
     if (lost > 0) this.conds.note(`send ${p.name} ${why.split(' ')[0]!}`, lost, `sendmmsg refused ${lost} packets: ${why}`);
     if (lostUdp > 0) this.conds.note(`send ${p.name} ${this.udpQ.why.split(' ')[0]!}`, lostUdp, `sendmmsg (UDP ${this.udpTx?.port ?? ''}) refused ${lostUdp} packets: ${this.udpQ.why}`);
     if (lost === 0 && lostUdp === 0 && this.conds.active !== 0) this.conds.clear(`send ${p.name} `, SEND_CLEAR_HOLD_MS);

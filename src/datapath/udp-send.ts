@@ -29,13 +29,13 @@ export class UdpSendQueue extends SendQueue {
    * Queues the outer IPv4/UDP packet slab[off, off+len) for dst; false (nothing
    * queued) when it is not one (the caller sends it raw). innerLen as SendQueue.add.
    */
-  addEncap(slab: Uint8Array, off: number, len: number, dst: number, innerLen: number): boolean {
+  addEncap(slab: Uint8Array, off: number, len: number, dst: number, innerLen: number, seal = -1): boolean {
     const ip = this.ip;
     if (!ip.wrap(slab, off, len) || ip.protocol !== IPPROTO_UDP) return false;
     const hl = ip.headerLen;
     if (!this.udp.wrap(slab, off + hl, len - hl)) return false;
     const i = this.batch.count;
-    this.add(slab, off, len, dst, innerLen);
+    this.add(slab, off, len, dst, innerLen, seal);
     const m = this.meta;
     m.hdrLen[i] = hl + UDP_HDR_LEN;
     m.dst[i] = dst;
@@ -45,6 +45,18 @@ export class UdpSendQueue extends SendQueue {
     m.ttl[i] = ip.ttl;
     m.df[i] = ip.df ? 1 : 0;
     return true;
+  }
+
+  protected override move(from: number, to: number): void {
+    super.move(from, to);
+    const m = this.meta;
+    m.hdrLen[to] = m.hdrLen[from]!;
+    m.dst[to] = m.dst[from]!;
+    m.dstPort[to] = m.dstPort[from]!;
+    m.src[to] = m.src[from]!;
+    m.tos[to] = m.tos[from]!;
+    m.ttl[to] = m.ttl[from]!;
+    m.df[to] = m.df[from]!;
   }
 
   /** tx is the UdpConn the data path gave this queue (Datapath.setUdpTx). */

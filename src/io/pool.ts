@@ -125,6 +125,19 @@ export class GatherBatch implements PacketBatch {
     return i;
   }
 
+  /** Packet `from` takes slot `to` (to < from: SendQueue.dropSealed compacts). */
+  move(from: number, to: number): void {
+    this.bufs[to] = this.bufs[from]!;
+    this.starts[to] = this.starts[from]!;
+    this.sizes[to] = this.sizes[from]!;
+  }
+
+  /** Keeps packets 0..n and forgets the later ones' buffers. */
+  truncate(n: number): void {
+    for (let i = n; i < this.count; i++) this.bufs[i] = EMPTY;
+    if (n < this.count) this.count = n;
+  }
+
   /** Empties the batch and forgets the buffers it referenced. */
   clear(): void {
     for (let i = 0; i < this.count; i++) this.bufs[i] = EMPTY;

@@ -28,6 +28,12 @@
 // Pad Length, Next Header, ICV) room before `end` (else XDrop.NoRoom). TFC
 // padding is clamped to what the slot holds. On true the outer packet is
 // b[r.off, r.off+r.len) for r.dst. Nothing is allocated.
+//
+// Deferred seal (seal-queue.ts): with a queue `q` that has room, every
+// header and the trailer are written but the seal (IV, ciphertext, ICV) is
+// recorded as q entry r.sealIdx; the bytes from the IV on are plaintext
+// until XfrmStack.sealPending(q). Without one (or when it is full) the
+// packet is sealed here and r.sealIdx is -1.
 
 import { be32s, put16, put32 } from '../wire/bytes.js';
 import { checksum16 } from '../wire/checksum.js';
@@ -40,6 +46,7 @@ import {
 import { XfrmStat } from './mib.js';
 import { XDrop } from './result.js';
 import type { XfrmResult } from './result.js';
+import type { SealQueue } from './seal-queue.js';
 import { Expiry } from './state.js';
 import type { XfrmState } from './state.js';
 
@@ -66,11 +73,12 @@ const ecnEncap = (outer: number, inner: number): number => {
 /**
  * Encapsulates one packet with SA x. Returns false (r.mib / r.drop say why)
  * or true with the outer packet in r. r.softExpired is set when this packet
- * crossed a soft limit (the caller raises the expire event once).
+ * crossed a soft limit (the caller raises the expire event once). q: see
+ * the file comment (null: sealed here).
  */
 export function espOutput(
   x: XfrmState, b: Uint8Array, off: number, len: number, mtu: number, ident: number, nowMs: number, r: XfrmResult,
-  end = b.length,
+  end = b.length, q: SealQueue | null = null,
 ): boolean {
   const c = x.cfg;
   const isTunnel = c.mode === XFRM_MODE_TUNNEL;
@@ -118,7 +126,8 @@ export function espOutput(
   emitEspTrailer(b, payOff + payLen, tfcLen, plen - 2, nextHeader);
   put32(b, espOff, x.spiS);
   put32(b, espOff + 4, x.replay.oseq | 0); // int32 bits, as spiS: never boxed past 2^31 packets
-  x.crypto.seal(b, espOff, ptLen, x.replay.oseqHi);
+  if (q !== null && !q.isFull) r.sealIdx = q.add(x, b, espOff, ptLen, x.replay.oseqHi);
+  else x.crypto.seal(b, espOff, ptLen, x.replay.oseqHi);
   const total = espOff + ESP_HDR_LEN + x.crypto.ivLen + ptLen + x.crypto.icvLen - ipOff;
   if (c.encap !== null) writeUdp(x, b, espOff - udpLen, total - (espOff - udpLen - ipOff));
   finishIp4(b, ipOff, total, c.encap !== null ? IPPROTO_UDP : IPPROTO_ESP, isTunnel ? ident : -1);

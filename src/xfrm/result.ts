@@ -56,6 +56,8 @@ export class XfrmResult {
   softExpired = false;
   /** When > 0: an ICMP/ICMPv6 error (PMTU) of icmpLen bytes in `icmp`, to write back to the inner sender. */
   icmpLen = 0;
+  /** Xmit with a SealQueue: the packet's entry there (sealed at XfrmStack.sealPending); -1 when already sealed. */
+  sealIdx = -1;
   /** Largest error: IPv6 40 + ICMPv6 8 + 1232 quoted. */
   readonly icmp = new Uint8Array(1280);
 
@@ -71,5 +73,6 @@ export class XfrmResult {
     this.ifId = 0;
     this.state = null;
     this.isTransport = false;
+    this.sealIdx = -1;
   }
 }

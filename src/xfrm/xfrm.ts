@@ -12,6 +12,7 @@
 //       sends it), and dropped (NoPolicy) when it came in through the policy
 //       TUN or an xfrm interface; unless the out default is block
 //       (XfrmOutNoPols does not exist in 6.1: XfrmOutPolBlock is counted).
+//       With a SealQueue the seal waits for sealPending (one sealBatch per SA).
 //   input(b, off, len, ifindex)                ip_rcv_core sanity, then
 //       protocol 50 or UDP to the NAT-T port: keepalive (consumed),
 //       non-ESP marker (IKE), ESP (esp-in.ts), then the policy check.
@@ -48,6 +49,7 @@ import { XfrmMib, XfrmStat } from './mib.js';
 import { XDrop, XVerdict } from './result.js';
 import type { XfrmResult } from './result.js';
 import { Sad } from './sad.js';
+import type { SealQueue } from './seal-queue.js';
 import { policyCheckIn } from './policy-check.js';
 import { Flow } from './selector.js';
 import { Spd, XFRM_POLICY_OUT } from './spd.js';
@@ -100,16 +102,24 @@ export class XfrmStack {
 
   /**
    * See the file comment. r.verdict: Xmit, Bypass or Drop. `end`: where the
-   * packet's slot ends in b (ESP appends its trailer up to there).
+   * packet's slot ends in b (ESP appends its trailer up to there). seals:
+   * defer the seal to sealPending(seals) (seal-queue.ts); null seals now.
    */
   output(
     b: Uint8Array, off: number, len: number, ifId: number, isLocalTunnel: boolean, nowMs: number, r: XfrmResult,
-    end = b.length,
+    end = b.length, seals: SealQueue | null = null,
   ): XVerdict {
     this.busy = Busy.Out;
-    const v = this.output1(b, off, len, ifId, isLocalTunnel, nowMs, r, end);
+    const v = this.output1(b, off, len, ifId, isLocalTunnel, nowMs, r, end, seals);
     this.busy = Busy.None;
     return v;
+  }
+
+  /** Seals what output() deferred into q; a group that threw counts XfrmOutStateProtoError per packet (xfrm_output_one) and is flagged in q.failed. Returns how many failed. */
+  sealPending(q: SealQueue): number {
+    const bad = q.sealAll();
+    for (let i = 0; i < bad; i++) this.mib.inc(XfrmStat.OutStateProtoError);
+    return bad;
   }
 
   /**
@@ -127,6 +137,7 @@ export class XfrmStack {
 
   private output1(
     b: Uint8Array, off: number, len: number, ifId: number, isLocalTunnel: boolean, nowMs: number, r: XfrmResult, end: number,
+    seals: SealQueue | null,
   ): XVerdict {
     r.clear();
     if (isLocalTunnel && this.spd.count === 0 && this.spd.defaults.out === 'accept') {
@@ -173,9 +184,12 @@ export class XfrmStack {
       r.drop = XDrop.TooBig;
       return ifId !== 0 ? this.dropX(r, XDrop.TooBig) : this.dropMib(r, XfrmStat.OutStateModeError);
     }
-    if (!espOutput(x, b, off, len, x.routeMtu, this.ident++, nowMs, r, end)) {
+    if (!espOutput(x, b, off, len, x.routeMtu, this.ident++, nowMs, r, end, seals)) {
       if (r.mib >= 0) this.mib.inc(r.mib);
-      if (r.mib === XfrmStat.OutStateExpired) this.expireHard(x);
+      if (r.mib === XfrmStat.OutStateExpired) {
+        if (seals !== null && seals.hasPending) this.sealPending(seals); // x's earlier packets, before its context is freed
+        this.expireHard(x);
+      }
       r.verdict = XVerdict.Drop;
       return XVerdict.Drop;
     }
