@@ -91,7 +91,7 @@ export class Datapath {
     // The device writes serve both halves: the in half's queues, the out half's ICMP errors.
     const writes = new DeviceWrites();
     this.xmit = new TransmitPath(DATAPATH_BATCH, xfrm, ev, clock, this.stats, this.geometry, writes, this.faults, this.conds);
-    this.rcv = new ReceivePath(stack, xfrm, ev, clock, this.stats, writes, this.faults, this.conds);
+    this.rcv = new ReceivePath(DATAPATH_BATCH, stack, xfrm, ev, clock, this.stats, writes, this.faults, this.conds);
   }
 
   /**

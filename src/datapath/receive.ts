@@ -12,6 +12,10 @@
 //     ICMP: esp4_err, else the tunnels' err handlers (PMTU, relays)
 //   → per-device write queues, one write call per device (writes.ts; GRO for
 //     an offload TUN, offload.ts)
+// ESP is opened per batch (xfrm/open-queue.ts): phase 1 (prepareOpens)
+// finds, with no state change, the packets that will reach open() and opens
+// them with one openBatch per SA; phase 2 is the loop below, unchanged, with
+// each packet's open taken from phase 1.
 // A packet that throws is dropped and counted (faults, XfrmInStateProtoError);
 // the batch resumes at `cursor` + 1: one try per run, none per packet.
 // Nothing is allocated per packet; the conn callbacks are bound once.
@@ -23,6 +27,7 @@ import type { TunnelStack } from '../tunnel/stack.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { formatIp4 } from '../wire/addr.js';
 import { IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
+import { OpenQueue } from '../xfrm/open-queue.js';
 import { XfrmResult, XVerdict } from '../xfrm/result.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
 import type { DatapathClocks, DatapathEvents, DatapathStats } from './events.js';
@@ -49,9 +54,12 @@ export class ReceivePath {
   private readonly views = new SlabViews();
   /** Index of the packet being handled (where a fault resumes). */
   private cursor = 0;
+  /** The batch's phase-1 opens (packets past its size open one by one). */
+  private readonly opens: OpenQueue;
 
-  /** The owning Datapath's, shared with the transmit half (transmit.ts). */
+  /** batchSize: the largest receive batch opened in one go. The others are the owning Datapath's, shared with the transmit half (transmit.ts). */
   constructor(
+    batchSize: number,
     private readonly stack: TunnelStack,
     private readonly xfrm: XfrmStack | null,
     private readonly ev: DatapathEvents,
@@ -60,7 +68,9 @@ export class ReceivePath {
     private readonly writes: DeviceWrites,
     private readonly faults: FaultLog,
     private readonly conds: ConditionLog,
-  ) {}
+  ) {
+    this.opens = new OpenQueue(batchSize);
+  }
 
   /** A conn's receive call failed (err) or works again (null): counted, logged once per socket and condition (the conn retries by itself). */
   private connFault(what: string, err: Error | null): void {
@@ -77,6 +87,7 @@ export class ReceivePath {
     const n = b.count;
     const now = this.clock.now();
     const wall = this.clock.wallNow();
+    if (this.xfrm !== null) this.prepareOpens(this.xfrm, b, src, meta, n);
     for (let i = 0; i < n;) {
       try {
         i = this.rcvRun(b, ifx, src, meta, i, n, now, wall);
@@ -86,6 +97,8 @@ export class ReceivePath {
         i = this.cursor + 1;
       }
     }
+    if (this.xfrm !== null) this.xfrm.opened = null;
+    this.opens.clear();
     try {
       this.writes.flush();
     } catch (e) {
@@ -100,6 +113,7 @@ export class ReceivePath {
   ): number {
     for (let i = from; i < n; i++) {
       this.cursor = i;
+      this.opens.cursor = i;
       const len = b.sizes[i]!;
       if (len < 0) continue; // truncated by the conn (counted in its stats); an empty UDP datagram is IKE's (xfrm4_udp_encap_rcv)
       const buf = b.bufs[i]!;
@@ -109,6 +123,30 @@ export class ReceivePath {
       else this.rcvRaw(slab, off, len, ifx[i]!, now, wall);
     }
     return n;
+  }
+
+  /** Phase 1 (xfrm/open-queue.ts): the batch's ESP packets that will reach open(), opened per SA; on a throw every packet opens in phase 2. */
+  private prepareOpens(xfrm: XfrmStack, b: PacketBatch, src: Uint32Array | null, meta: RecvMeta | null, n: number): void {
+    const q = this.opens;
+    try {
+      for (let i = 0; i < n && i < q.size; i++) {
+        const len = b.sizes[i]!;
+        if (len < 0) continue;
+        const buf = b.bufs[i]!;
+        const slab = this.views.of(buf);
+        const off = buf.byteOffset - slab.byteOffset + (b.starts !== undefined ? b.starts[i]! : b.offset);
+        if (meta !== null) {
+          xfrm.prepareInput(slab, off, len, true, src![i]!, meta.srcPort[i]!, meta.dst[i]!, meta.tos[i]!, q, i);
+        } else if (len >= 20 && (slab[off + 9] === IPPROTO_ESP || slab[off + 9] === IPPROTO_UDP)) {
+          xfrm.prepareInput(slab, off, len, false, 0, 0, 0, 0, q, i);
+        }
+      }
+      q.openAll();
+      xfrm.opened = q;
+    } catch (e) {
+      this.faults.note('receive', e, 0);
+      q.clear();
+    }
   }
 
   /** A whole IPv4 packet from a raw socket, by its protocol (the kernel's inet_protos demux). */

@@ -18,6 +18,8 @@
 //
 // On Deliver the IP packet is b[r.off, r.off+r.len) and r.state the SA. The
 // caller then runs the inbound policy check (xfrm.ts). Nothing allocated.
+// With an OpenQueue (open-queue.ts) the open's result may come from the
+// batch's openBatch; every check and counter stays here, in this order.
 
 import { be16, put16 } from '../wire/bytes.js';
 import { checksum16 } from '../wire/checksum.js';
@@ -29,6 +31,7 @@ import { XfrmStat } from './mib.js';
 import { ReplayCheck } from './replay.js';
 import { XDrop, XVerdict } from './result.js';
 import type { XfrmResult } from './result.js';
+import type { OpenQueue } from './open-queue.js';
 import type { Sad } from './sad.js';
 import { Expiry } from './state.js';
 import type { XfrmState } from './state.js';
@@ -45,11 +48,12 @@ const fail = (r: XfrmResult, mib: number): XVerdict => {
 /**
  * One ESP packet b[espOff, espOff+espLen) that arrived in the IPv4 packet
  * whose header is b[ipOff, ipOff+hl). encapType: 0 = raw protocol 50,
- * 2 = UDP-encapsulated (UDP_ENCAP_ESPINUDP).
+ * 2 = UDP-encapsulated (UDP_ENCAP_ESPINUDP). pre: the receive batch's
+ * phase-1 opens (open-queue.ts), or null.
  */
 export function espInput(
   sad: Sad, v: EspInViews, b: Uint8Array, ipOff: number, hl: number, espOff: number, espLen: number, encapType: number,
-  nowMs: number, r: XfrmResult,
+  nowMs: number, r: XfrmResult, pre: OpenQueue | null = null,
 ): XVerdict {
   if (espLen < ESP_HDR_LEN || !v.esp.wrap(b, espOff, espLen)) return fail(r, XfrmStat.InHdrError);
   const spi = v.esp.spiS; // int32 bits: lookupIn keys by spi | 0, and a u32 of 2^31+ would be boxed per packet
@@ -68,7 +72,8 @@ export function espInput(
   const cr = x.crypto;
   const plainLen = espLen - ESP_HDR_LEN - cr.ivLen - cr.icvLen;
   if (plainLen <= 0) return fail(r, XfrmStat.InStateProtoError);
-  if (!cr.open(b, espOff, espLen, seqHi)) {
+  const opened = pre !== null ? pre.take(x, b, espOff, espLen, seqHi) : -1;
+  if (opened >= 0 ? opened === 0 : !cr.open(b, espOff, espLen, seqHi)) {
     x.statIntegrityFailed++;
     return fail(r, XfrmStat.InStateProtoError);
   }

@@ -39,6 +39,8 @@ import { IPPROTO_ESP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { UDP_ENCAP_ESPINUDP, XFRM_MODE_TRANSPORT } from './config.js';
 import { TunnelSizeCheck } from './pmtu.js';
 import { espInput } from './esp-in.js';
+import { prepareOuter } from './open-queue.js';
+import type { OpenQueue } from './open-queue.js';
 import type { EspInViews } from './esp-in.js';
 import { espErr, EspErrViews } from './esp-err.js';
 import { be16, be32, put16, put32 } from '../wire/bytes.js';
@@ -90,6 +92,8 @@ export class XfrmStack {
    * which marks a socket rather than a port.
    */
   natTPort = NAT_T_PORT;
+  /** A receive batch's phase-1 opens while the shell runs its phase 2 (open-queue.ts); null otherwise. */
+  opened: OpenQueue | null = null;
   private ident = 1;
   private readonly flow = new Flow();
   private readonly ip4 = new Ip4Packet();
@@ -218,7 +222,7 @@ export class XfrmStack {
     const payLen = ip.payloadLen;
     let v: XVerdict;
     if (ip.protocol === IPPROTO_ESP) {
-      v = espInput(this.sad, this.espIn, b, off, hl, payOff, payLen, 0, nowMs, r);
+      v = espInput(this.sad, this.espIn, b, off, hl, payOff, payLen, 0, nowMs, r, this.opened);
     } else if (ip.protocol === IPPROTO_UDP) {
       v = this.udpInput(b, off, hl, payOff, payLen, nowMs, r); // keepalive/IKE/NotEsp leave r.state null, r.mib -1
     } else {
@@ -252,6 +256,22 @@ export class XfrmStack {
     b: Uint8Array, off: number, len: number, src: number, sport: number, dst: number, ifindex: number, tos: number,
     nowMs: number, r: XfrmResult,
   ): XVerdict {
+    return this.input(b, this.udpHeaders(b, off, len, src, sport, dst, tos), len + 28, ifindex, nowMs, r);
+  }
+
+  /**
+   * Phase 1 of a receive batch (open-queue.ts) for batch packet i, an outer
+   * IPv4 packet as input() takes (udp false) or a NAT-T payload as
+   * inputUdp() takes (its headers are written now, and again, the same, by
+   * inputUdp): adds it to q if it is ESP that would reach open(). Changes nothing else.
+   */
+  prepareInput(b: Uint8Array, off: number, len: number, udp: boolean, src: number, sport: number, dst: number, tos: number, q: OpenQueue, i: number): void {
+    const ipOff = udp ? this.udpHeaders(b, off, len, src, sport, dst, tos) : off;
+    prepareOuter(this.sad, this.espIn, this.ip4, this.natTPort, b, ipOff, udp ? len + 28 : len, q, i);
+  }
+
+  /** inputUdp's IPv4 and UDP headers in the 28 bytes before off; returns where they start. */
+  private udpHeaders(b: Uint8Array, off: number, len: number, src: number, sport: number, dst: number, tos: number): number {
     const ip = off - 28;
     if (ip < 0) throw new RangeError(`inputUdp needs 28 bytes of headroom, got ${off}`);
     b[ip] = 0x45;
@@ -268,7 +288,7 @@ export class XfrmStack {
     put16(b, ip + 22, this.natTPort);
     put16(b, ip + 24, len + 8);
     put16(b, ip + 26, 0);
-    return this.input(b, ip, len + 28, ifindex, nowMs, r);
+    return ip;
   }
 
   /** esp4_err for an underlay ICMP message b[off, off+len) at nowMs: the SA whose path MTU was lowered, or null. */
@@ -304,7 +324,7 @@ export class XfrmStack {
       r.len = isMarker ? n - 4 : n;
       return XVerdict.Ike;
     }
-    const v = espInput(this.sad, this.espIn, b, ipOff, hl, d, n, UDP_ENCAP_ESPINUDP, nowMs, r);
+    const v = espInput(this.sad, this.espIn, b, ipOff, hl, d, n, UDP_ENCAP_ESPINUDP, nowMs, r, this.opened);
     if (v === XVerdict.Deliver) this.noteMapping(r.state!, b, ipOff, off);
     return v;
   }
