@@ -7,7 +7,10 @@
 // packets in 32 slots of one slab, as the data path does: sealed per packet
 // (output() without a queue) and deferred to one sealBatch per batch
 // (SealQueue + sealPending, as TransmitPath does), ns per packet; the two
-// alternate trial by trial (batchRow); their GCs are counted together.
+// alternate trial by trial (batchRow); their GCs are counted together. The
+// x32 decap columns do the same for input: 32 copies of the ESP packet
+// opened one by one, and in two phases with one openBatch (OpenQueue, as
+// ReceivePath does).
 //
 //   node dist/bench/esp.bench.js [N]        (default N = 100 000)
 //
@@ -30,6 +33,7 @@ import { TunnelStack } from '../src/tunnel/stack.js';
 import { tunnelXmit } from '../src/tunnel/xmit.js';
 import { makeSaConfig } from '../src/xfrm/config.js';
 import { XfrmResult, XVerdict } from '../src/xfrm/result.js';
+import { OpenQueue } from '../src/xfrm/open-queue.js';
 import { SealQueue } from '../src/xfrm/seal-queue.js';
 import type { StateSpec } from '../src/xfrm/spec.js';
 import { XfrmStack } from '../src/xfrm/xfrm.js';
@@ -100,17 +104,25 @@ function batchStep(out: XfrmStack, slab: Uint8Array, r: XfrmResult, q: SealQueue
   }
 }
 
-/**
- * ns per packet of batchStep, per packet and deferred: the two alternate
- * trial by trial (4 batches each, 2 × TRIALS trials over n packets per
- * kind), least of each, so load on the shared machine hits both alike.
- */
-async function batchRow(alg: Partial<StateSpec>, n: number): Promise<[Phase, Phase]> {
-  const [out] = ends(alg);
-  const slab = new Uint8Array(SLOTS * STRIDE);
-  const r = new XfrmResult();
-  const q = new SealQueue(SLOTS);
-  for (let i = 0; i < 300; i++) { batchStep(out, slab, r, null); batchStep(out, slab, r, q); }
+/** One receive batch: SLOTS copies of wire through inn, opened one by one (q null) or in two phases with one openBatch. */
+function rxStep(inn: XfrmStack, slab: Uint8Array, wire: Uint8Array, r: XfrmResult, q: OpenQueue | null): void {
+  for (let k = 0; k < SLOTS; k++) slab.set(wire, k * STRIDE + HEAD);
+  if (q !== null) {
+    for (let k = 0; k < SLOTS; k++) inn.prepareInput(slab, k * STRIDE + HEAD, wire.length, false, 0, 0, 0, 0, q, k);
+    q.openAll();
+    inn.opened = q;
+  }
+  for (let k = 0; k < SLOTS; k++) {
+    if (q !== null) q.cursor = k;
+    inn.input(slab, k * STRIDE + HEAD, wire.length, 0, 0, r);
+  }
+  inn.opened = null;
+  q?.clear();
+}
+
+/** Least ns per packet of a() and b() (4 steps of SLOTS packets per trial), trials alternating; GCs during both. */
+async function alternate(n: number, a: () => void, b: () => void): Promise<[Phase, Phase]> {
+  for (let i = 0; i < 300; i++) { a(); b(); }
   await new Promise((res) => setTimeout(res, 20));
   const g0 = gcs;
   const ns = [Infinity, Infinity];
@@ -118,12 +130,37 @@ async function batchRow(alg: Partial<StateSpec>, n: number): Promise<[Phase, Pha
   const trials = Math.max(1, Math.floor(n / SLOTS / per));
   for (let t = 0; t < 2 * trials; t++) {
     const k = t & 1;
+    const step = k === 0 ? a : b;
     const t0 = performance.now();
-    for (let i = 0; i < per; i++) batchStep(out, slab, r, k === 0 ? null : q);
+    for (let i = 0; i < per; i++) step();
     ns[k] = Math.min(ns[k]!, ((performance.now() - t0) * 1e6) / (per * SLOTS));
   }
   await new Promise((res) => setTimeout(res, 20));
   return [{ ns: ns[0]!, gcs: gcs - g0 }, { ns: ns[1]!, gcs: 0 }];
+}
+
+/** x32 decap: per packet and two-phase, alternating. */
+async function rxBatchRow(alg: Partial<StateSpec>, n: number): Promise<[Phase, Phase]> {
+  const [out, inn] = ends(alg);
+  const b = new Uint8Array(4096);
+  const r = new XfrmResult();
+  b.set(INNER, HEAD);
+  out.output(b, HEAD, INNER.length, 0, false, 0, r);
+  const wire = b.slice(r.off, r.off + r.len);
+  const slab = new Uint8Array(SLOTS * STRIDE);
+  const q = new OpenQueue(SLOTS);
+  const res = await alternate(n, () => rxStep(inn, slab, wire, r, null), () => rxStep(inn, slab, wire, r, q));
+  if (r.verdict !== XVerdict.Deliver) throw new Error(`x32 input stopped delivering: mib ${r.mib}`);
+  return res;
+}
+
+/** x32 encap: per packet and deferred, alternating (load on the shared machine hits both alike). */
+async function batchRow(alg: Partial<StateSpec>, n: number): Promise<[Phase, Phase]> {
+  const [out] = ends(alg);
+  const slab = new Uint8Array(SLOTS * STRIDE);
+  const r = new XfrmResult();
+  const q = new SealQueue(SLOTS);
+  return alternate(n, () => batchStep(out, slab, r, null), () => batchStep(out, slab, r, q));
 }
 
 async function espRow(alg: Partial<StateSpec>, n: number): Promise<[Phase, Phase, number]> {
@@ -164,17 +201,19 @@ async function ipipRow(n: number): Promise<[Phase, Phase]> {
 const n = Number(process.argv[2] ?? 100_000);
 if (!Number.isInteger(n) || n < 1) throw new Error(`N must be a positive integer, got "${process.argv[2] ?? ''}"`);
 const [ie, id] = await ipipRow(n);
-const rows: string[][] = [['ipip (base)', String(INNER.length + 20), ie.ns.toFixed(0), '1.0', String(ie.gcs), id.ns.toFixed(0), '1.0', String(id.gcs), ((1400 * 8) / ie.ns).toFixed(2), '', '', '', '']];
+const rows: string[][] = [['ipip (base)', String(INNER.length + 20), ie.ns.toFixed(0), '1.0', String(ie.gcs), id.ns.toFixed(0), '1.0', String(id.gcs), ((1400 * 8) / ie.ns).toFixed(2), '', '', '', '', '', '', '', '']];
 for (const [label, alg] of ALGS) {
   const [e, d, wl] = await espRow(alg, n);
   const [bp, bb] = await batchRow(alg, n);
+  const [dp, db] = await rxBatchRow(alg, n);
   rows.push([
     label, String(wl), e.ns.toFixed(0), (e.ns / ie.ns).toFixed(1), String(e.gcs), d.ns.toFixed(0), (d.ns / id.ns).toFixed(1), String(d.gcs), ((1400 * 8) / e.ns).toFixed(2),
     bp.ns.toFixed(0), bb.ns.toFixed(0), (bb.ns / bp.ns).toFixed(2), String(bp.gcs),
+    dp.ns.toFixed(0), db.ns.toFixed(0), (db.ns / dp.ns).toFixed(2), String(dp.gcs),
   ]);
 }
 obs.disconnect();
-const head = ['path', 'outer B', 'encap ns', 'x ipip', 'GCs', 'decap ns', 'x ipip', 'GCs', 'encap Gbit/s', 'x32 per-pkt', 'x32 batched', 'ratio', 'GCs'];
+const head = ['path', 'outer B', 'encap ns', 'x ipip', 'GCs', 'decap ns', 'x ipip', 'GCs', 'encap Gbit/s', 'x32 encap per-pkt', 'batched', 'ratio', 'GCs', 'x32 decap per-pkt', 'batched', 'ratio', 'GCs'];
 const all = [head, ...rows];
 const w = head.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
 const line = (row: readonly string[]): string => row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
