@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <openssl/err.h>
 #include "crypto_napi.h"
 #include "crypto_sa.h"
 
@@ -132,7 +133,24 @@ static bool batch_args_of(napi_env env, napi_value *a, size_t count_at, bool nee
 }
 
 /* cryptoEspSealBatch(ctx, slab, offs, ptLens, seqHi, count, hasIv): packet i
- * at slab[offs[i]]; every range is checked before any packet is sealed. */
+ * at slab[offs[i]]; every range is checked before any packet is sealed. An
+ * OpenSSL failure on packet i stops the batch there: packets before i are
+ * sealed, i and later are not, and the error's `sealed` property is i (so the
+ * caller drops packet i alone and seals the rest again). */
+/* Throws ERR_CRYPTO_OPERATION_FAILED with `sealed` = i (see esp_seal_batch). */
+static napi_value seal_failed_at(napi_env env, size_t i) {
+  napi_value code, msg, err, at;
+  ERR_clear_error();
+  if (napi_create_string_utf8(env, "ERR_CRYPTO_OPERATION_FAILED", NAPI_AUTO_LENGTH, &code) != napi_ok ||
+      napi_create_string_utf8(env, "OpenSSL failed to seal an ESP packet", NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+      napi_create_error(env, code, msg, &err) != napi_ok || napi_create_uint32(env, (uint32_t)i, &at) != napi_ok ||
+      napi_set_named_property(env, err, "sealed", at) != napi_ok) {
+    return tkc_openssl_error(env, "OpenSSL failed to seal an ESP packet");
+  }
+  napi_throw(env, err);
+  return NULL;
+}
+
 static napi_value esp_seal_batch(napi_env env, napi_callback_info info) {
   napi_value a[7];
   batch_args x;
@@ -148,7 +166,7 @@ static napi_value esp_seal_batch(napi_env env, napi_callback_info info) {
   }
   for (size_t i = 0; i < x.count; i++) {
     if (tk_esp_seal(x.sa, x.slab + x.offs[i], (size_t)x.lens[i], x.seq_hi[i], has_iv) != 0) {
-      return tkc_openssl_error(env, "OpenSSL failed to seal an ESP packet");
+      return seal_failed_at(env, i);
     }
   }
   return NULL;

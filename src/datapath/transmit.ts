@@ -11,8 +11,8 @@
 //       ESP with its seal deferred (xfrm/seal-queue.ts): every queued ESP
 //       packet is sealed, one sealBatch per SA and slab, at the top of
 //       flushSend, before the outer taps or the send call read a byte; a
-//       group whose seal threw leaves the queues (XfrmOutStateProtoError,
-//       tx_dropped, as a seal that throws per packet)
+//       packet whose seal failed leaves the queues (XfrmOutStateProtoError,
+//       tx_dropped, a fault), the others go
 //     → txDone / xfrmiTxDone per packet once the send result is known (port.ts SendQueue.flush)
 // ICMP errors the cores build for the inner sender go to the device at once
 // (DeviceWrites.writeOne). A packet that throws is dropped and counted
@@ -210,7 +210,7 @@ export class TransmitPath {
     this.sendQ.add(slab, x.off, x.len, x.dst, inner, x.sealIdx);
   }
 
-  /** The deferred seals of the queued ESP packets; a packet whose group failed to seal is dropped (tx_dropped), never sent. */
+  /** The deferred seals of the queued ESP packets; a packet whose seal failed is dropped (tx_dropped), never sent. */
   private sealQueued(p: Port): void {
     const q = this.seals;
     if (this.xfrm === null) return;

@@ -11,8 +11,8 @@
 // Contract: the shell calls XfrmStack.sealPending(q) before anything reads
 // the queued packets' bytes (captures, the send call), and XfrmStack does
 // so itself before a state is destroyed (hard expiry in output). Entries
-// keep their index until reset(), so failed[i] (a sealBatch that threw:
-// the group's packets are garbage) can be matched against the send queues
+// keep their index until reset(), so failed[i] (a packet whose seal failed,
+// or its whole group when the context is gone) can be matched against the send queues
 // (SendQueue.seal). Everything is preallocated; nothing per packet or batch.
 
 import type { XfrmState } from './state.js';
@@ -22,11 +22,11 @@ const EMPTY = new Uint8Array(0);
 export class SealQueue {
   /** Entries since the last reset (sealed or not). */
   count = 0;
-  /** Entries whose group threw, not yet dropped by the shell (it zeroes this after SendQueue.dropSealed). */
+  /** Entries whose seal failed, not yet dropped by the shell (it zeroes this after SendQueue.dropSealed). */
   failedCount = 0;
-  /** failed[i] = 1: entry i's group threw in sealBatch (valid for i < count). */
+  /** failed[i] = 1: entry i's seal failed in sealBatch (valid for i < count). */
   readonly failed: Uint8Array;
-  /** The error of the latest group that threw (for the shell's fault log), else null. */
+  /** The error of the latest seal that failed (for the shell's fault log), else null. */
   lastError: unknown = null;
   private readonly states: (XfrmState | null)[];
   private readonly slabs: Uint8Array[];
@@ -79,8 +79,8 @@ export class SealQueue {
 
   /**
    * Seals every pending entry: one sealBatch per (state, slab), each group
-   * in its packets' original order. A group that throws marks its entries
-   * failed. Returns how many entries failed in this call.
+   * in its packets' original order. A packet whose seal fails is marked
+   * failed (sealRange). Returns how many entries failed in this call.
    */
   sealAll(): number {
     let bad = 0;
@@ -117,14 +117,46 @@ export class SealQueue {
       this.done[j] = 1;
       n++;
     }
-    try {
-      x.crypto.sealBatch(slab, this.gOff, this.gPt, this.gHi, n);
-      return 0;
-    } catch (e) {
-      for (let k = 0; k < n; k++) this.failed[this.gIdx[k]!] = 1;
-      this.failedCount += n;
-      this.lastError = e;
-      return n;
-    }
+    return this.sealRange(x, slab, n);
   }
+
+  /**
+   * sealBatch over the group's first n entries. A packet whose seal failed
+   * (the error's `sealed` index, EspCrypto.sealBatch) is marked failed alone
+   * and the rest of the group sealed again, as one seal call per packet
+   * would drop only that packet; an error without that index (a destroyed
+   * context, a range) sealed nothing and fails every entry left.
+   */
+  private sealRange(x: XfrmState, slab: Uint8Array, n: number): number {
+    let bad = 0;
+    while (n > 0) {
+      try {
+        x.crypto.sealBatch(slab, this.gOff, this.gPt, this.gHi, n);
+        return bad;
+      } catch (e) {
+        this.lastError = e;
+        const at = failedAt(e, n);
+        const from = at < 0 ? 0 : at;
+        const lost = at < 0 ? n : 1;
+        for (let k = from; k < from + lost; k++) this.failed[this.gIdx[k]!] = 1;
+        bad += lost;
+        this.failedCount += lost;
+        if (at < 0) return bad;
+        // Packets before `at` are sealed: the group goes on after it.
+        const next = at + 1;
+        this.gOff.copyWithin(0, next, n);
+        this.gPt.copyWithin(0, next, n);
+        this.gHi.copyWithin(0, next, n);
+        this.gIdx.copyWithin(0, next, n);
+        n -= next;
+      }
+    }
+    return bad;
+  }
+}
+
+/** The index sealBatch stopped at (its error's `sealed`, 0 ≤ i < n), else -1. */
+function failedAt(e: unknown, n: number): number {
+  const at = typeof e === 'object' && e !== null ? (e as { sealed?: unknown }).sealed : undefined;
+  return typeof at === 'number' && Number.isInteger(at) && at >= 0 && at < n ? at : -1;
 }

@@ -119,7 +119,7 @@ export class XfrmStack {
     return v;
   }
 
-  /** Seals what output() deferred into q; a group that threw counts XfrmOutStateProtoError per packet (xfrm_output_one) and is flagged in q.failed. Returns how many failed. */
+  /** Seals what output() deferred into q; a packet whose seal failed counts XfrmOutStateProtoError (xfrm_output_one) and is flagged in q.failed. Returns how many failed. */
   sealPending(q: SealQueue): number {
     const bad = q.sealAll();
     for (let i = 0; i < bad; i++) this.mib.inc(XfrmStat.OutStateProtoError);

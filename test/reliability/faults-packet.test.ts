@@ -82,9 +82,12 @@ test('a seal that throws for one packet drops and counts that packet (XfrmOutSta
     const x = sa(left.xfrm, 0x1001);
     const seal = x.crypto.seal.bind(x.crypto);
     let calls = 0;
-    x.crypto.seal = (b, o, n, hi): void => {
-      if (calls++ === 1) throw new Error('OpenSSL failed to seal an ESP packet'); // the addon's refusal, on packet 2 of 3
-      seal(b, o, n, hi);
+    // The addon's sealBatch refusing packet 2 of 3: it seals in order and stops at the failure, `sealed` = its index (native/crypto.c).
+    x.crypto.sealBatch = (b, offs, pts, his, n): void => {
+      for (let k = 0; k < n; k++) {
+        if (calls++ === 1) throw Object.assign(new Error('OpenSSL failed to seal an ESP packet'), { sealed: k });
+        seal(b, offs[k]!, pts[k]!, his[k]!);
+      }
     };
     const pkts = [1, 2, 3].map((i) => echo('203.0.113.1', '203.0.113.2', i));
     const got = await burst(left.policyHost, right.policyHost, pkts);
@@ -129,6 +132,8 @@ test('an open that throws on the way in drops and counts that packet (XfrmInStat
     const x = sa(right.xfrm, 0x1001);
     const open = x.crypto.open.bind(x.crypto);
     let calls = 0;
+    // The batch's openBatch throws (phase 1 of ReceivePath: every packet then opens one by one), and so does the first open.
+    x.crypto.openBatch = (): number => { throw new Error('OpenSSL failed to open a batch'); };
     x.crypto.open = (b, o, n, hi): boolean => {
       if (calls++ === 0) throw new Error('OpenSSL failed to open');
       return open(b, o, n, hi);

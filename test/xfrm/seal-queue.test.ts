@@ -182,6 +182,36 @@ test('deferred seal: a group whose seal throws is flagged failed and counted Xfr
   assert.equal(recv(rx, slab.slice(off2, off2 + (slab[off2 + 2]! << 8 | slab[off2 + 3]!))).v, XVerdict.Deliver, 'the other SA was sealed');
 });
 
+test('deferred seal: an OpenSSL failure on one packet (sealBatch stops there, `sealed` = its index) drops that packet alone; the rest of its group is sealed', () => {
+  const s = sender(GCM);
+  const q = new SealQueue(16);
+  const slab = slabOf(BATCH);
+  const r = new XfrmResult();
+  const idx: number[] = [];
+  const sent: [number, number][] = [];
+  BATCH.forEach((p, i) => {
+    if (s.x.output(slab, i * STRIDE + HEAD, p.len, 0, p.isLocal, NOW, r, (i + 1) * STRIDE, q) !== XVerdict.Xmit) return;
+    idx.push(r.sealIdx);
+    sent.push([r.off, r.len]);
+  });
+  const real = s.s1.crypto.sealBatch.bind(s.s1.crypto);
+  let sealedOfS1 = 0;
+  // The addon's contract (native/crypto.c esp_seal_batch): packets in order; a failure stops the call, `sealed` = its index.
+  s.s1.crypto.sealBatch = (b, offs, pts, his, n): void => {
+    for (let k = 0; k < n; k++) {
+      if (sealedOfS1++ === 1) throw Object.assign(new Error('OpenSSL failed to seal an ESP packet'), { sealed: k });
+      real(b, offs.subarray(k, k + 1), pts.subarray(k, k + 1), his.subarray(k, k + 1), 1);
+    }
+  };
+  assert.equal(s.x.sealPending(q), 1);
+  assert.equal(q.failedCount, 1);
+  assert.deepEqual(idx.map((i) => q.failed[i]), [0, 0, 1, 0, 0], "SA 1's second packet only");
+  assert.equal(s.x.mib.snapshot().XfrmOutStateProtoError, 1);
+  const rx = receiver(GCM);
+  const opens = sent.map(([off, len]) => recv(rx, slab.slice(off, off + len)).v === XVerdict.Deliver);
+  assert.deepEqual(opens, [true, true, false, true, true], 'every other packet of both SAs was sealed');
+});
+
 test('SealQueue: full queue → espOutput seals at once (sealIdx -1); sealAll groups by state and slab', () => {
   const s = sender(GCM);
   const q = new SealQueue(2);
