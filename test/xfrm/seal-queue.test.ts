@@ -162,20 +162,28 @@ test('deferred seal: a hard expiry mid-batch seals the SA\'s earlier packets bef
   for (const [v, off, len] of b.out) if (v === XVerdict.Xmit) assert.equal(recv(rx, b.slab.slice(off, off + len)).v, XVerdict.Deliver);
 });
 
+/** BATCH through s.x.output into q (seals deferred): the slab and, per Xmit packet, its queue index and outer range. */
+function queueBatch(x: XfrmStack, q: SealQueue): { slab: Uint8Array; sent: { idx: number; off: number; len: number }[] } {
+  const slab = slabOf(BATCH);
+  const r = new XfrmResult();
+  const sent: { idx: number; off: number; len: number }[] = [];
+  BATCH.forEach((p, i) => {
+    if (x.output(slab, i * STRIDE + HEAD, p.len, 0, p.isLocal, NOW, r, (i + 1) * STRIDE, q) === XVerdict.Xmit) {
+      sent.push({ idx: r.sealIdx, off: r.off, len: r.len });
+    }
+  });
+  return { slab, sent };
+}
+
 test('deferred seal: a group whose seal throws is flagged failed and counted XfrmOutStateProtoError per packet', () => {
   const s = sender(GCM);
   const q = new SealQueue(16);
-  const slab = slabOf(BATCH);
-  const r = new XfrmResult();
-  const idx: number[] = [];
-  BATCH.forEach((p, i) => {
-    if (s.x.output(slab, i * STRIDE + HEAD, p.len, 0, p.isLocal, NOW, r, (i + 1) * STRIDE, q) === XVerdict.Xmit) idx.push(r.sealIdx);
-  });
+  const { slab, sent } = queueBatch(s.x, q);
   s.s1.crypto.destroy(); // SA 1's context gone under its queued packets: sealBatch throws
   assert.equal(s.x.sealPending(q), 3);
   assert.equal(q.failedCount, 3);
   assert.ok(q.lastError instanceof Error);
-  assert.deepEqual(idx.map((i) => q.failed[i]), [1, 0, 1, 0, 1]);
+  assert.deepEqual(sent.map((p) => q.failed[p.idx]), [1, 0, 1, 0, 1]);
   assert.equal(s.x.mib.snapshot().XfrmOutStateProtoError, 3);
   const rx = receiver(GCM);
   const off2 = STRIDE + HEAD - 20 - 8 - 8; // SA 2's first packet: outer IPv4 + ESP header + IV before the inner
@@ -185,15 +193,7 @@ test('deferred seal: a group whose seal throws is flagged failed and counted Xfr
 test('deferred seal: an OpenSSL failure on one packet (sealBatch stops there, `sealed` = its index) drops that packet alone; the rest of its group is sealed', () => {
   const s = sender(GCM);
   const q = new SealQueue(16);
-  const slab = slabOf(BATCH);
-  const r = new XfrmResult();
-  const idx: number[] = [];
-  const sent: [number, number][] = [];
-  BATCH.forEach((p, i) => {
-    if (s.x.output(slab, i * STRIDE + HEAD, p.len, 0, p.isLocal, NOW, r, (i + 1) * STRIDE, q) !== XVerdict.Xmit) return;
-    idx.push(r.sealIdx);
-    sent.push([r.off, r.len]);
-  });
+  const { slab, sent } = queueBatch(s.x, q);
   const real = s.s1.crypto.sealBatch.bind(s.s1.crypto);
   let sealedOfS1 = 0;
   // The addon's contract (native/crypto.c esp_seal_batch): packets in order; a failure stops the call, `sealed` = its index.
@@ -205,10 +205,10 @@ test('deferred seal: an OpenSSL failure on one packet (sealBatch stops there, `s
   };
   assert.equal(s.x.sealPending(q), 1);
   assert.equal(q.failedCount, 1);
-  assert.deepEqual(idx.map((i) => q.failed[i]), [0, 0, 1, 0, 0], "SA 1's second packet only");
+  assert.deepEqual(sent.map((p) => q.failed[p.idx]), [0, 0, 1, 0, 0], "SA 1's second packet only");
   assert.equal(s.x.mib.snapshot().XfrmOutStateProtoError, 1);
   const rx = receiver(GCM);
-  const opens = sent.map(([off, len]) => recv(rx, slab.slice(off, off + len)).v === XVerdict.Deliver);
+  const opens = sent.map((p) => recv(rx, slab.slice(p.off, p.off + p.len)).v === XVerdict.Deliver);
   assert.deepEqual(opens, [true, true, false, true, true], 'every other packet of both SAs was sealed');
 });
 
