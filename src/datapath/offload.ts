@@ -30,6 +30,7 @@ import type { TunDevice } from '../io/types.js';
 import { copyBytes } from '../offload/copy.js';
 import { GroCoalescer, WriteList } from '../offload/gro.js';
 import { TsoSplitter } from '../offload/tso.js';
+import { ViewBases } from '../wire/bytes.js';
 import { Drop } from '../wire/drop.js';
 import { VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_LEN, VirtioNetHdr } from '../wire/virtio-net.js';
 import type { ReadArena } from './arena.js';
@@ -86,6 +87,8 @@ export class PortOffload {
   used = 0;
   private readonly tso = new TsoSplitter();
   private readonly vh = new VirtioNetHdr();
+  /** Offsets of GRO's output views in the staging slab, without TypedArray#byteOffset per packet. */
+  private readonly bases = new ViewBases((buf) => buf);
   private readonly gro: GroCoalescer;
   private readonly list: WriteList;
   private readonly out: GatherBatch;
@@ -178,9 +181,12 @@ export class PortOffload {
     const m = this.gro.coalesce(st, n, list);
     const out = this.out;
     out.clear();
+    const vb = this.bases;
+    vb.of(st.slab);
+    const slabBase = vb.base;
     for (let k = 0; k < m; k++) {
-      const b = list.bufs[k]!;
-      out.add(st.slab, b.byteOffset - st.slab.byteOffset + list.offs[k]! + VNET, list.lens[k]! - VNET);
+      vb.of(list.bufs[k]!);
+      out.add(st.slab, vb.base - slabBase + list.offs[k]! + VNET, list.lens[k]! - VNET);
     }
     this.dev.write(out, this.outOk);
     for (let k = 0; k < m; k++) {

@@ -10,6 +10,7 @@
 import type { ReadArena } from './arena.js';
 import type { PortTaps } from './capture.js';
 import { GatherBatch } from '../io/pool.js';
+import { ViewBases } from '../wire/bytes.js';
 import type { PooledBatch } from '../io/pool.js';
 import type { TunDevice } from '../io/types.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -187,16 +188,11 @@ export class SendQueue {
   }
 }
 
-/** Whole-buffer views of the conns' receive slabs (one per ArrayBuffer, made once). */
-export class SlabViews {
-  private readonly views = new WeakMap<ArrayBufferLike, Uint8Array>();
-
-  of(buf: Uint8Array): Uint8Array {
-    let v = this.views.get(buf.buffer);
-    if (v === undefined) {
-      v = new Uint8Array(buf.buffer);
-      this.views.set(buf.buffer, v);
-    }
-    return v;
-  }
+/**
+ * Whole-buffer views of the conns' receive slabs (one per ArrayBuffer, made
+ * once): `of(buf)` returns the view and sets `base` to buf's offset in it
+ * (wire/bytes.ts ViewBases: no TypedArray#buffer call per packet).
+ */
+export class SlabViews extends ViewBases<Uint8Array> {
+  constructor() { super((buf) => new Uint8Array(buf)); }
 }

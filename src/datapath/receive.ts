@@ -119,7 +119,7 @@ export class ReceivePath {
       if (len < 0) continue; // truncated by the conn (counted in its stats); an empty UDP datagram is IKE's (xfrm4_udp_encap_rcv)
       const buf = b.bufs[i]!;
       const slab = this.views.of(buf);
-      const off = buf.byteOffset - slab.byteOffset + packetStart(b, i);
+      const off = this.views.base + packetStart(b, i);
       if (meta !== null) this.rcvNatT(slab, off, len, src![i]!, meta.srcPort[i]!, meta.dst[i]!, ifx[i]!, meta.tos[i]!, wall);
       else this.rcvRaw(slab, off, len, ifx[i]!, now, wall);
     }
@@ -135,7 +135,7 @@ export class ReceivePath {
         if (len < 0) continue;
         const buf = b.bufs[i]!;
         const slab = this.views.of(buf);
-        const off = buf.byteOffset - slab.byteOffset + packetStart(b, i);
+        const off = this.views.base + packetStart(b, i);
         if (meta !== null) {
           xfrm.prepareInput(slab, off, len, true, src![i]!, meta.srcPort[i]!, meta.dst[i]!, meta.tos[i]!, q, i);
         } else if (len >= 20 && (slab[off + 9] === IPPROTO_ESP || slab[off + 9] === IPPROTO_UDP)) {

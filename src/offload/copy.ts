@@ -1,33 +1,41 @@
 // Byte copies for the offload core, allocation-free where it matters.
 //
+//   - Under SMALL bytes (a TCP/IP header): a plain loop over the two whole
+//     buffers, forwards or backwards as memmove would.
 //   - Both ranges in one ArrayBuffer (a TSO split from the read slots into
 //     the segment slots of one arena, a GRO merge inside its staging slab):
-//     copyWithin on a Uint8Array over the whole buffer (memmove; the view is
-//     made once per buffer and remembered).
-//   - Under SMALL bytes: a plain loop.
+//     copyWithin on a Uint8Array over the whole buffer (memmove).
 //   - Otherwise TypedArray#set, which needs one small subarray view of the
 //     source (the only allocation left, for ranges in different buffers).
-// Contract: both ranges were proved in bounds by the caller; within one
-// buffer the ranges may overlap (copyWithin is a memmove).
+// The whole-buffer views come from a ViewBases memo keyed by the caller's
+// views, so no copy asks V8 for a view's buffer or offset (both are calls
+// into its runtime, not inlined). Contract: both ranges were proved in
+// bounds by the caller; within one buffer the ranges may overlap.
 
-import { WholeBufferViews } from '../wire/bytes.js';
+import { ViewBases } from '../wire/bytes.js';
 
 const SMALL = 64;
 
 /** dst[dOff, dOff+n) = src[sOff, sOff+n). */
 export function copyBytes(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number, n: number): void {
-  if (dst.buffer === src.buffer) {
-    const d = dst.byteOffset + dOff;
-    const s = src.byteOffset + sOff;
-    views.of(dst.buffer).copyWithin(d, s, s + n);
-    return;
-  }
+  const wd = whole.of(dst);
+  const d = whole.base + dOff;
+  const ws = whole.of(src);
+  const s = whole.base + sOff;
   if (n < SMALL) {
-    for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i]!;
+    if (wd !== ws || d < s) {
+      for (let i = 0; i < n; i++) wd[d + i] = ws[s + i]!;
+    } else {
+      for (let i = n - 1; i >= 0; i--) wd[d + i] = ws[s + i]!;
+    }
     return;
   }
-  dst.set(src.subarray(sOff, sOff + n), dOff);
+  if (wd === ws) {
+    wd.copyWithin(d, s, s + n);
+    return;
+  }
+  wd.set(ws.subarray(s, s + n), d);
 }
 
 /** Uint8Arrays over whole ArrayBuffers (a port's arena, the receive arena): one per buffer, remembered. */
-const views = new WholeBufferViews((buf) => new Uint8Array(buf));
+const whole = new ViewBases((buf) => new Uint8Array(buf));

@@ -124,3 +124,49 @@ export class WholeBufferViews<V> {
     return v;
   }
 }
+
+/**
+ * WholeBufferViews looked up by the view a caller holds, not its buffer:
+ * `of(v)` returns the memo's view of v's whole buffer and sets `base` to
+ * v.byteOffset. TypedArray#buffer is a call into V8's C++ runtime (not
+ * inlined by TurboFan, ~0.1 µs) and #byteOffset is often not inlined either,
+ * so each view is asked once: the last four views are matched by identity,
+ * the others found in a WeakMap (a TSO split writes into 64 slot views in
+ * turn). A memo, not state: a view's buffer and offset never change (no
+ * resizable or detached buffers here).
+ */
+export class ViewBases<V> {
+  private readonly byBuffer: WholeBufferViews<V>;
+  private readonly byView = new WeakMap<ArrayBufferView, { readonly whole: V; readonly base: number }>();
+  private readonly keys: (ArrayBufferView | null)[] = [null, null, null, null];
+  private readonly vals: (V | null)[] = [null, null, null, null];
+  private readonly bases = new Int32Array(4);
+  private next = 0;
+  /** The byteOffset of the view passed to the latest of(). */
+  base = 0;
+
+  constructor(make: (buf: ArrayBufferLike) => V) {
+    this.byBuffer = new WholeBufferViews(make);
+  }
+
+  of(v: ArrayBufferView): V {
+    const k = this.keys;
+    for (let i = 0; i < 4; i++) {
+      if (k[i] === v) {
+        this.base = this.bases[i]!;
+        return this.vals[i]!;
+      }
+    }
+    let e = this.byView.get(v);
+    if (e === undefined) {
+      e = { whole: this.byBuffer.of(v.buffer), base: v.byteOffset };
+      this.byView.set(v, e);
+    }
+    const i = this.next;
+    this.next = (i + 1) & 3;
+    k[i] = v;
+    this.vals[i] = e.whole;
+    this.base = this.bases[i] = e.base;
+    return e.whole;
+  }
+}

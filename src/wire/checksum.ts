@@ -2,7 +2,7 @@
 // Sums are carried as plain numbers and folded only at the end; callers that
 // checksum several ranges (pseudo-header + payload) chain `sum16` results.
 
-import { WholeBufferViews } from './bytes.js';
+import { ViewBases } from './bytes.js';
 
 /**
  * One's-complement sum of b[off, off+len) as 16-bit big-endian words, added
@@ -19,7 +19,11 @@ import { WholeBufferViews } from './bytes.js';
  * intermediate a small integer (no heap numbers).
  */
 export function sum16(b: Uint8Array, off: number, len: number, initial = 0): number {
-  if (len >= WIDE_MIN && ((b.byteOffset + off) & 1) === 0) return sum16Wide(b, off, len, initial);
+  if (len >= WIDE_MIN) {
+    const w = words.of(b);
+    const base = words.base;
+    if (((base + off) & 1) === 0) return sum16Wide(b, off, len, initial, w, base);
+  }
   return sum16Bytes(b, off, len, fold16(initial));
 }
 
@@ -44,17 +48,16 @@ function sum16Bytes(b: Uint8Array, off: number, len: number, initial: number): n
   return s;
 }
 
-/** sum16 of a range starting at an even address, the aligned middle read as 32-bit words. */
-function sum16Wide(b: Uint8Array, off: number, len: number, initial: number): number {
+/** sum16 of a range starting at an even address, the aligned middle read as 32-bit words (w: b's whole buffer, base: b.byteOffset). */
+function sum16Wide(b: Uint8Array, off: number, len: number, initial: number, w: Uint32Array, base: number): number {
   let i = off;
   const end = off + len;
   let head = 0;
-  if (((b.byteOffset + i) & 3) !== 0) { // even but not 4-aligned: one big-endian word first
+  if (((base + i) & 3) !== 0) { // even but not 4-aligned: one big-endian word first
     head = (b[i]! << 8) | b[i + 1]!;
     i += 2;
   }
-  const w = words.of(b.buffer);
-  let k = (b.byteOffset + i) >>> 2;
+  let k = (base + i) >>> 2;
   const kEnd = k + ((end - i) >>> 2);
   let acc = 0;
   while (k < kEnd) {
@@ -70,7 +73,7 @@ function sum16Wide(b: Uint8Array, off: number, len: number, initial: number): nu
     }
     acc = (acc & 0xffff) + (acc >>> 16) + (a & 0xffff) + (a >>> 16);
   }
-  i = k * 4 - b.byteOffset;
+  i = k * 4 - base;
   const wide = fold16(acc);
   const s = (HOST_LE ? ((wide & 0xff) << 8) | (wide >>> 8) : wide) + head + fold16(initial);
   return sum16Bytes(b, i, end - i, s); // the 0-3 bytes left
@@ -79,8 +82,8 @@ function sum16Wide(b: Uint8Array, off: number, len: number, initial: number): nu
 /** Whether the host stores a Uint32Array element little-endian (x86, arm64): sum16Wide swaps its sum. */
 const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Uint32Array views over whole ArrayBuffers for sum16Wide: nothing allocated per call. */
-const words = new WholeBufferViews((buf) => new Uint32Array(buf, 0, buf.byteLength >>> 2));
+/** Uint32Array views over whole ArrayBuffers for sum16Wide, looked up by the caller's view: nothing allocated per call. */
+const words = new ViewBases((buf) => new Uint32Array(buf, 0, buf.byteLength >>> 2));
 
 /** Words per sum16 chunk: 16384 * 0xffff < 2^30 (V8's small-integer range). */
 const CHUNK_WORDS = 16384;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { be16, be32, put16, put32, fromHex, toHex, bytesEqual } from '../../src/wire/bytes.js';
+import { be16, be32, put16, put32, fromHex, toHex, bytesEqual, ViewBases } from '../../src/wire/bytes.js';
 import { checksum16, csumReplace16, fold16, sum16, verify16 } from '../../src/wire/checksum.js';
 import { formatIp4, formatIp6, parseIp4, parseIp6, isIp4Multicast } from '../../src/wire/addr.js';
 import { Drop, dropName, DROP_CODES, DROP_TABLE_SIZE } from '../../src/wire/drop.js';
@@ -136,4 +136,20 @@ test('sum16 equals the byte-by-byte RFC 1071 sum at every alignment, length and 
   // All-0xff words: the largest partial sums, across the 32-bit chunk boundary.
   const ones = new Uint8Array(70_000).fill(0xff);
   for (const len of [64, 65, 66, 4097, 32_768, 65_535, 69_998]) assert.equal(fold16(sum16(ones, 2, len)), refSum(ones, 2, len, 0), `len ${len}`);
+});
+
+test('ViewBases: the whole-buffer view and byteOffset of each view, past the four it keeps by identity', () => {
+  const bufs = [new ArrayBuffer(64), new ArrayBuffer(128)];
+  const vb = new ViewBases((buf) => new Uint8Array(buf));
+  const views = Array.from({ length: 12 }, (_, i) => new Uint8Array(bufs[i & 1]!, i * 4, 8));
+  for (let round = 0; round < 3; round++) {
+    for (const v of views) {
+      const w = vb.of(v);
+      assert.equal(w.buffer, v.buffer);
+      assert.equal(w.byteOffset, 0);
+      assert.equal(w.length, v.buffer.byteLength);
+      assert.equal(vb.base, v.byteOffset);
+    }
+  }
+  assert.equal(vb.of(views[0]!), vb.of(views[2]!), 'one whole view per buffer');
 });

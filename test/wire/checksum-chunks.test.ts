@@ -24,3 +24,17 @@ test('sum16 folds to the plain-loop sum for any length, offset and initial value
   assert.equal(fold16(sum16(ff, 0, 32768 + 2)), 0xffff, 'just past one chunk');
   assert.equal(sum16(new Uint8Array(0), 0, 0), 0);
 });
+
+test('sum16 over views at every byteOffset parity, more views than its memo keeps by identity', () => {
+  const ab = new ArrayBuffer(4096);
+  const all = new Uint8Array(ab);
+  for (let i = 0; i < all.length; i++) all[i] = (i * 131 + 17) & 0xff;
+  const views = Array.from({ length: 16 }, (_, i) => new Uint8Array(ab, i * 3, 3000));
+  for (let round = 0; round < 2; round++) {
+    for (const v of views) {
+      for (const [off, len] of [[0, 1448], [1, 1447], [2, 64], [5, 200], [7, 63]] as const) {
+        assert.equal(fold16(sum16(v, off, len, 0x1234)), refFolded(v, off, len, 0x1234), `view at ${v.byteOffset}, off ${off}, len ${len}`);
+      }
+    }
+  }
+});
