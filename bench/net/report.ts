@@ -7,6 +7,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { floorLines, floorSummary } from './floor.js';
 import { evaluate, passRecords, summarise } from './summary.js';
 import type { RunLine, SystemLine, SystemSummary, TargetResult } from './summary.js';
 
@@ -75,6 +76,7 @@ function main(argv: readonly string[]): number {
   const passes = [...new Set(systems.map((s) => s.pass))].sort((a, b) => a - b);
   const sums = summarise(order, recs);
   const targets = evaluate(recs, passes);
+  const floor = floorSummary(passes, read);
 
   const out = process.stdout;
   out.write(`\ntunkit bench/net — ${meta.date ?? '?'}, commit ${meta.commit ?? '?'}, kernel ${meta.kernel ?? '?'}, ${meta.cpus ?? '?'} CPUs, node ${meta.node ?? '?'}\n`);
@@ -88,9 +90,10 @@ function main(argv: readonly string[]): number {
   const mss = new Set(sums.map((s) => s.median['tcp_mss']).filter((m) => m != null));
   if (mss.size > 1) out.write(`  warning: TCP MSS differs between systems (${[...mss].join(', ')}): inner MTUs do not match\n`);
   out.write(`\n${targetsTable(targets)}\n\n`);
+  out.write(`${floorLines(floor)}\n`);
 
   const file = join(dir, 'results.json');
-  writeFileSync(file, `${JSON.stringify({ meta, medians: sums, targets, passes: recs, raw: { systems, runs } }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ meta, medians: sums, targets, floor, passes: recs, raw: { systems, runs } }, null, 2)}\n`);
   out.write(`results (raw and medians): ${file}\n`);
   return 0;
 }

@@ -7,8 +7,9 @@
 # Knobs (environment): DUR (s per iperf3 run, 10), REPEAT (interleaved passes,
 # 3), SYSTEMS (space-separated subset, default all), OUT (result directory,
 # default /tmp/tunkit-bench-net/<UTC time>), PINGS (idle pings, 20),
-# LOAD_PINGS (pings during each load run, 5), OVPN_DCO=1 (let OpenVPN use
-# ovpn-dco), SKIP_BUILD=1 (use dist/ as it is). See bench/net/README.md.
+# LOAD_PINGS (pings during each load run, 5), FLOOR=0 (skip the wake-up
+# floor, lib/floor.sh), OVPN_DCO=1 (let OpenVPN use ovpn-dco), SKIP_BUILD=1
+# (use dist/ as it is). See bench/net/README.md.
 set -u
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,7 +21,7 @@ ALL_SYSTEMS="veth c-fwd tunkit-ipip tunkit-gre tunkit-esp-aesgcm128 tunkit-esp-c
 SYSTEMS=$(echo ${SYSTEMS:-$ALL_SYSTEMS})
 OUT=${OUT:-/tmp/tunkit-bench-net/$(date -u +%Y%m%dT%H%M%SZ)}
 
-for f in common install topo measure; do . "$BENCH/lib/$f.sh"; done
+for f in common install topo measure floor; do . "$BENCH/lib/$f.sh"; done
 for f in veth cfwd tunkit strongswan openvpn; do . "$BENCH/peers/$f.sh"; done
 
 [ "$(id -u)" = 0 ] || die "run as root (network namespaces, TUN devices)"
@@ -60,6 +61,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 [ -f "$ROOT/dist/bench/net/report.js" ] || die "no $ROOT/dist/bench/net/report.js: build the checkout"
 gcc -O2 -Wall -pthread -o "$WORK/tunfwd" "$BENCH/tunfwd.c" 2>"$OUT/logs/tunfwd-build.log" || die "gcc tunfwd.c failed"
+gcc -O2 -Wall -o "$WORK/udpecho" "$BENCH/udpecho.c" -lm 2>"$OUT/logs/udpecho-build.log" || die "gcc udpecho.c failed"
 
 # --- what ran, for the JSON
 printf '{"date":"%s","dur_s":%s,"repeat":%s,"systems":[%s],"commit":%s,"kernel":%s,"cpus":%s,"node":%s,"versions":{"iperf3":%s,"openvpn":%s,"strongswan":%s}}\n' \
@@ -117,6 +119,7 @@ run_system() {
 
 for pass in $(seq "$REPEAT"); do
   for sys in $SYSTEMS; do run_system "$sys" "$pass"; done
+  [ "${FLOOR:-1}" = 0 ] || measure_floor "$pass"
 done
 
 node "$ROOT/dist/bench/net/report.js" "$OUT"
