@@ -21,7 +21,7 @@
 // b[r.off, r.off+r.len), r.dst its destination and r.innerLen what txDone
 // counts. Nothing is allocated.
 
-import { be16, put16, put32 } from '../wire/bytes.js';
+import { be16, be32, put16, put32 } from '../wire/bytes.js';
 import { checksum16 } from '../wire/checksum.js';
 import { Drop } from '../wire/drop.js';
 import { ETH_P_IP, ETH_P_IPV6, ETH_P_TEB } from '../wire/eth.js';
@@ -172,7 +172,7 @@ export function linkFailure(t: Tunnel, b: Uint8Array, nh: number, proto: number,
  */
 function nbmaDst(t: Tunnel, b: Uint8Array, nh: number, proto: number, r: PacketResult): number {
   if (proto === ETH_P_IP) {
-    const d = ((b[nh + 16]! << 24) | (b[nh + 17]! << 16) | (b[nh + 18]! << 8) | b[nh + 19]!) >>> 0;
+    const d = be32(b, nh + 16); // the inner IPv4 destination
     if (d === 0) {
       t.stats.tx_fifo_errors++;
       txErr(t, r, Drop.TxNoDest, 'ip_tunnel_xmit', 'tx_fifo_errors');
