@@ -18,6 +18,7 @@
         "native/privs.c",
         "native/peercred.c",
         "native/clock.c",
+        "native/csum.c",
         "native/crypto.c",
         "native/crypto_napi.c",
         "native/crypto_sa.c",

@@ -2,6 +2,7 @@
 // into 45 segments, and GRO coalesce of those 45 segments back into one.
 //
 //   node dist/bench/offload.bench.js [N]        (default N = 20 000 super-packets)
+//   SUM=js node dist/bench/offload.bench.js     (wire/checksum.ts's JS loops, not the addon's csum16)
 //
 // Method:
 //   - split: one super-packet as the kernel hands it out (virtio_net_hdr,
@@ -26,6 +27,7 @@ import { GRO_MERGE_BUF_LEN, GroCoalescer, WriteList } from '../src/offload/gro.j
 import { PooledBatch } from '../src/io/pool.js';
 import { TsoSplitter } from '../src/offload/tso.js';
 import { sum16 } from '../src/wire/checksum.js';
+import { loadNative } from '../src/io/native.js';
 import { ACK, PSH, TS_OPTION, pattern, superPacket } from '../test/offload/tcp-packets.js';
 
 const MSS = 1448;
@@ -102,7 +104,9 @@ async function run(v6: boolean, n: number): Promise<void> {
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 20000);
-  console.log(`offload core, ${n} super-packets of ${PAYLOAD} payload bytes (45 × ${MSS}); Node ${process.version}; load ${loadavg()[0]!.toFixed(1)}`);
+  const sums = process.env['SUM'] === 'js' ? 'JS loops (SUM=js)' : 'native csum16, as in tunkitd';
+  if (process.env['SUM'] !== 'js') loadNative(); // installs the addon's sum (io/native.ts), as the daemon does
+  console.log(`offload core, ${n} super-packets of ${PAYLOAD} payload bytes (45 × ${MSS}); checksums: ${sums}; Node ${process.version}; load ${loadavg()[0]!.toFixed(1)}`);
   await run(false, n);
   await run(true, n);
   const data = pattern(PAYLOAD);

@@ -14,6 +14,7 @@
  *   privs.c    lookupUser lookupGroup dropPrivileges (--user)      (tk_privs.h)
  *   peercred.c peerCred (SO_PEERCRED of a control client)          (tk_peercred.h)
  *   clock.c    clockRead (the data path's clocks, no garbage)       (tk_clock.h)
+ *   csum.c     csum16 (the Internet checksum of a long range)      (tk_csum.h)
  *   common.c   argument/error helpers and per-thread state          (tk_common.h)
  *
  * Why native: Node's fs on a TUN fd costs one threadpool round trip per packet
@@ -31,6 +32,7 @@
 #include "tk_privs.h"
 #include "tk_peercred.h"
 #include "tk_clock.h"
+#include "tk_csum.h"
 #include "crypto.h"
 
 /* Run in order at load; each defines its file's functions. One line per file. */
@@ -45,6 +47,7 @@ static const tk_init_fn tk_inits[] = {
   tk_privs_init,
   tk_peercred_init,
   tk_clock_init,
+  tk_csum_init,
   tk_crypto_init,
 };
 

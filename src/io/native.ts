@@ -14,6 +14,7 @@
 //   - per-packet failures inside a batch never throw: see sendBatch/writeBatch.
 
 import { addonPath, loadAddon } from '../crypto/addon.js';
+import { useNativeSum } from '../wire/checksum.js';
 
 /** Most packets per batch call: UIO_MAXIOV, the kernel's recvmmsg/sendmmsg vlen cap. */
 export const NATIVE_MAX_BATCH = 1024;
@@ -173,13 +174,19 @@ export interface NativeAddon {
    * performance.now() and Date.now(), whose results V8 boxes per call.
    */
   clockRead(out: Float64Array): void;
+  /**
+   * The folded one's-complement sum (0..0xffff) of buf[off, off+len) as 16-bit
+   * big-endian words, an odd last byte padded (native/tk_csum.h): what
+   * wire/checksum.ts sum16 computes, for long ranges. RangeError outside buf.
+   */
+  csum16(buf: ArrayBuffer, off: number, len: number): number;
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'tunOpen', 'tunSetOffload', 'tunSetPersist', 'ifIndex', 'ifGetMtu', 'ifSetMtu', 'ifGetFlags', 'ifSetUp', 'ifGetHwAddr', 'ifSetHwAddr',
   'rawOpen', 'rawIcmpFilter', 'udpOpen', 'udpPort', 'closeFd', 'recvBatch', 'sendBatch', 'sendUdpBatch', 'udpSendDefaults', 'readBatch', 'writeBatch', 'lastSendError',
   'lastWriteError', 'lastBatchErrors', 'pollStart', 'pollPause', 'pollStop', 'nlOpen', 'nlSend', 'nlRecv', 'sdNotify',
-  'lookupUser', 'lookupGroup', 'dropPrivileges', 'peerCred', 'clockRead',
+  'lookupUser', 'lookupGroup', 'dropPrivileges', 'peerCred', 'clockRead', 'csum16',
 ];
 
 /** Absolute path of the built addon. */
@@ -191,6 +198,7 @@ let cached: NativeAddon | null = null;
 export function loadNative(): NativeAddon {
   if (cached !== null) return cached;
   cached = loadAddon<NativeAddon>(EXPORTS);
+  useNativeSum(cached.csum16); // the data path's checksums of long ranges in C from now on (same results)
   return cached;
 }
 

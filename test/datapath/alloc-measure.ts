@@ -13,12 +13,17 @@
 // yet allocates, so the verdict is the best chunk of several: one clean
 // chunk passes, and an allocation per packet or per batch shows in every
 // chunk. The clocks are constants here (their own test is clock.test.ts).
+// The addon is loaded first, as in tunkitd: sum16 then calls its csum16 for
+// long ranges (io/native.ts), so that call is measured too.
 
 import { getHeapStatistics } from 'node:v8';
+import { loadNative } from '../../src/io/native.js';
 import { pattern, superPacket, tcpPacket } from '../offload/tcp-packets.js';
 import { CASES, PER_BATCH } from './alloc-measure-cases.js';
 import type { Case } from './alloc-measure-cases.js';
 import { pumpPair } from './pump.js';
+
+loadNative();
 
 /** Rounds per measured chunk; a round is one read batch each way (data one way, ACKs back). */
 const ROUND = 1000;
