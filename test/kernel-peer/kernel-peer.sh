@@ -45,11 +45,12 @@ STATE=$RUNDIR/$NAME
 
 # Host packages: QEMU, the guest's userland (copied from the host into the
 # initramfs), and what setup/start/exec use on the host (ping, flock, xz;
-# node, which runs exec-client.mjs, is the project's own prerequisite).
+# node, which runs exec-client.mjs, is the project's own prerequisite; nft,
+# which the NAT tests' middle namespace runs).
 # strongSwan (charon, swanctl, the kernel-libipsec plugin in the extra
 # plugins, X25519/GCM in the standard ones — a Recommends, so named here) is
 # the host-side IKEv2 peer of test/interop/ike-strongswan.test.ts.
-HOST_PACKAGES=(qemu-system-x86 busybox-static kmod iproute2 iputils-ping tcpdump
+HOST_PACKAGES=(qemu-system-x86 busybox-static kmod iproute2 iputils-ping tcpdump nftables
                socat coreutils findutils util-linux xz-utils
                strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins)
 
