@@ -30,6 +30,8 @@ import type { ConfigModel } from '../config/model.js';
 import { MsClocks } from '../datapath/clock.js';
 import { Datapath } from '../datapath/datapath.js';
 import { CHARON_DEFAULTS } from '../ike/charon.js';
+import type { CharonSettings } from '../ike/charon.js';
+import type { IkeConfig } from '../ike/config.js';
 import { formatTrace } from '../tunnel/trace.js';
 import type { TraceHook } from '../tunnel/trace.js';
 import { dropName } from '../wire/drop.js';
@@ -68,118 +70,196 @@ import { POLICY_DEV, XfrmRoutes } from './xfrm-routes.js';
 /** What start() hands main: the service hooks, shutdown, and a reload for SIGHUP. */
 interface Running { readonly svc: Service; readonly stop: () => Promise<void>; readonly reload: () => void }
 
+/** What start() checks before it opens anything (preflight). */
+interface Preflight {
+  readonly ikeCfg: IkeConfig | null;
+  readonly charonConf: CharonSettings;
+  readonly runAs: RunAs | null;
+  readonly readGroup: number | null;
+}
+
+/**
+ * What start() makes after the objects whose callbacks reach it: null until
+ * made, read when a callback runs (a control event before the server
+ * listens, a NAT-T datagram before IKE is up, … go nowhere).
+ */
+interface Late {
+  server: ControlServer | null;
+  ike: IkeShell | null;
+  gone: GoneCtx | null;
+  carry: Carriage | null; // once the sockets are open: what needs raw sockets or ipsec0 is checked
+}
+
+/** The node, xfrm and data path objects, wired together (buildCore). */
+interface Core {
+  readonly devices: LinuxDevices;
+  readonly node: TunkitNode;
+  readonly xfrm: XfrmStack;
+  readonly routes: XfrmRoutes;
+  readonly firewall: PolicyFirewall;
+  readonly dp: Datapath;
+  readonly xctl: XfrmControl;
+  /** An SA's path MTU changed: lowered by esp4_err, or back up when the learnt value expired (xfrm.tick). */
+  readonly xfrmPmtu: (x: XfrmState) => void;
+}
+
+/** Core plus what openIo opened; closeParts closes all but svc (stop() closes it first; a failed --config leaves it to the exit). */
+interface Parts extends Core {
+  readonly svc: Service;
+  readonly memory: LinkMemory;
+  readonly gone: GoneCtx;
+  readonly ike: IkeShell;
+  readonly carry: Carriage;
+}
+
 /** Wires node, datapath and control server together; applies --config before the socket opens. */
 async function start(o: Options, log: Log): Promise<Running> {
+  const pre = await preflight(o);
+  const late: Late = { server: null, ike: null, gone: null, carry: null };
+  const core = buildCore(log, late);
+  const p = await openIo(o, log, pre, core, late);
+  const ctx = await loadConfig(o, log, p);
+  return serve(o, log, pre, p, ctx, late);
+}
+
+/** Reads and resolves what the options name; throws before anything is opened or touched. */
+async function preflight(o: Options): Promise<Preflight> {
   const ikeCfg = o.swanctl !== null ? readSwanctl(o.swanctl) : null; // a bad file stops us before anything is opened
   const charonConf = o.strongswanConf !== null ? readCharonFile(o.strongswanConf) : CHARON_DEFAULTS; // so does a bad strongswan.conf
   const runAs: RunAs | null = o.user !== null ? resolveUser(o.user) : null; // so does an unknown user
   const readGroup = o.controlGroup !== null ? resolveGroup(o.controlGroup) : null; // and an unknown group
   await freeSocketPath(o.socket); // and a tunkitd already serving it, before anything of its is touched
+  return { ikeCfg, charonConf, runAs, readGroup };
+}
+
+/** The devices, node, xfrm stack, routes, policy firewall, data path and XfrmControl, wired together; late's objects come later. */
+function buildCore(log: Log, late: Late): Core {
   // One clock for the control path and the data path (whole ms, no garbage per read: datapath/clock.ts).
   const clocks = new MsClocks();
   const clock = clocks.now;
-  let server: ControlServer | null = null;
   const devices = new LinuxDevices({ offload: offloadFromEnv(), warn: (e, f) => log.warn(e, f) });
-  const node = new TunkitNode(devices, (e) => server?.publish(e), clock);
+  const node = new TunkitNode(devices, (e) => late.server?.publish(e), clock);
   const xfrm = new XfrmStack();
   let xctl: XfrmControl | null = null;
-  let ike: IkeShell | null = null;
-  let gone: GoneCtx | null = null;
-  let carry: Carriage | null = null; // once the sockets are open: what needs raw sockets or ipsec0 is checked
   const routes = new XfrmRoutes(xfrm, { warn: (e, f) => log.warn(e, f) });
-  /** An SA's path MTU changed: lowered by esp4_err, or back up when the learnt value expired (xfrm.tick). */
   const xfrmPmtu = (x: XfrmState): void => {
     const remote = formatXAddr(x.cfg.dst);
     log.info('pmtu', { remote, mtu: x.routeMtu, spi: `0x${x.cfg.spi.toString(16).padStart(8, '0')}` });
-    server?.publish({ type: 'pmtu', remote, mtu: x.routeMtu, devs: [POLICY_DEV] });
+    late.server?.publish({ type: 'pmtu', remote, mtu: x.routeMtu, devs: [POLICY_DEV] });
     routes.syncRoutes();
   };
   const firewall = new PolicyFirewall(xfrm, () => [POLICY_DEV, ...node.xfrmLinks.all.keys()], (e, f) => log.warn(e, f), (e, f) => log.info(e, f));
   const dp = new Datapath(node.stack, xfrm, {
     pmtu: (remote, mtu, devs) => {
       log.info('pmtu', { remote, mtu, devs: devs.join(',') });
-      server?.publish({ type: 'pmtu', remote, mtu, devs });
+      late.server?.publish({ type: 'pmtu', remote, mtu, devs });
     },
     xfrmPmtu: (x) => xfrmPmtu(x),
     xfrmEvents: () => setImmediate(() => xctl?.drainEvents()),
-    ike: (b, off, len, src, sport, dst) => ike?.receiveNatT(b, off, len, src, sport, dst),
+    ike: (b, off, len, src, sport, dst) => late.ike?.receiveNatT(b, off, len, src, sport, dst),
     log: (m, isRecovery) => (isRecovery === true ? log.info('datapath_recovered', { msg: m }) : log.error('datapath_fault', { err: m })),
-    deviceGone: (name) => setImmediate(() => { if (gone !== null) reopenGone(gone, name); }),
+    deviceGone: (name) => setImmediate(() => { if (late.gone !== null) reopenGone(late.gone, name); }),
   }, clocks);
   xctl = new XfrmControl(xfrm, {
     ifindex: (n) => devices.ifindex(n),
-    publish: (e) => { server?.publish(e); ike?.xfrmEvent(e); }, // IKE hears acquires, mappings and expires as `xfrm monitor` does
+    publish: (e) => { late.server?.publish(e); late.ike?.xfrmEvent(e); }, // IKE hears acquires, mappings and expires as `xfrm monitor` does
     now: Date.now,
     routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
     tablesChanged: () => routes.schedule(),
     spdChanged: () => firewall.schedule(),
     extraStats: () => firewall.counts(),
-    checkState: (cfg) => carry?.state(cfg.encap),
-    checkPolicy: (spec) => carry?.policy(spec),
+    checkState: (cfg) => late.carry?.state(cfg.encap),
+    checkPolicy: (spec) => late.carry?.policy(spec),
   });
+  return { devices, node, xfrm, routes, firewall, dp, xctl, xfrmPmtu };
+}
+
+/** The service (systemd, metrics), the data path's and IKE's sockets, the route and link watchers, and the IKE shell (with --swanctl's file). */
+async function openIo(o: Options, log: Log, pre: Preflight, core: Core, late: Late): Promise<Parts> {
+  const { node, xfrm, dp, firewall, routes, xctl } = core;
   const svc = await startService({ node, xfrm, dp, log }, o.metricsListen);
   warnNoNetAdmin(log);
-  const natTPort = natTBindPort(charonConf, log);
+  const natTPort = natTBindPort(pre.charonConf, log);
   const { tun: policyTun, natT, raws } = openSockets(dp, log, natTPort);
-  const ikeConn = openIkeSocket(log, charonConf.port, natT?.port ?? null);
-  const charon = boundCharon(charonConf, ikeConn, natT, natTPort); // a random port (0) as bound
+  const ikeConn = openIkeSocket(log, pre.charonConf.port, natT?.port ?? null);
+  const charon = boundCharon(pre.charonConf, ikeConn, natT, natTPort); // a random port (0) as bound
   xfrm.natTPort = charon.portNatT;
   firewall.ikePorts = [charon.port, charon.portNatT];
   if (charon.port !== 500 || charon.portNatT !== 4500) log.info('ike_ports', { port: charon.port, port_nat_t: charon.portNatT });
-  carry = new Carriage(raws, natT?.port ?? null, policyTun !== null);
-  const can = carry;
+  const carry = new Carriage(raws, natT?.port ?? null, policyTun !== null);
+  late.carry = carry;
   const memory = new LinkMemory(() => linkIndexes(node), (e, f) => log.warn(e, f));
-  const goneCtx: GoneCtx = { node, dp, log, routes, memory, policyTun };
-  gone = goneCtx;
+  const gone: GoneCtx = { node, dp, log, routes, memory, policyTun };
+  late.gone = gone;
   routes.watch();
   memory.watch();
-  const ctl = xctl;
-  ike = new IkeShell({ control: (op, args) => ctl.handle(op, args), log, ikeConn, natTConn: natT, charon, publish: (e) => server?.publish(e) });
-  if (ikeCfg !== null) ike.apply(ikeCfg, o.swanctl!);
+  const ike = new IkeShell({ control: (op, args) => xctl.handle(op, args), log, ikeConn, natTConn: natT, charon, publish: (e) => late.server?.publish(e) });
+  late.ike = ike;
+  if (pre.ikeCfg !== null) ike.apply(pre.ikeCfg, o.swanctl!);
+  return { ...core, svc, memory, gone, ike, carry };
+}
+
+/**
+ * The ConfigFile and the control requests' context; --config applied (and
+ * swept) before the socket opens. A failure closes what start() made and
+ * throws: main exits 1.
+ */
+async function loadConfig(o: Options, log: Log, p: Parts): Promise<Ctx> {
+  const { node, dp, xctl, devices, routes, ike, carry } = p;
   let ctx: Ctx | null = null;
   const cfg = new ConfigFile({
-    node, xctl: ctl, devices, handle: (req) => handle(req, ctx!), info: (m) => log.action('config_step', { step: m }),
-    check: (m: ConfigModel, path: string) => can.model(m, path),
+    node, xctl, devices, handle: (req) => handle(req, ctx!), info: (m) => log.action('config_step', { step: m }),
+    check: (m: ConfigModel, path: string) => carry.model(m, path),
   });
-  ctx = { node, dp, log, xctl: ctl, cfg, configPath: o.config, ike, carry: can };
-  const c = ctx;
+  ctx = { node, dp, log, xctl, cfg, configPath: o.config, ike, carry };
   if (o.config !== null) {
     try {
       logPlan(log, o.config, cfg.apply(o.config, false));
       sweep(log, node, routes);
     } catch (e) {
       // main exits 1, leaving what was made or adopted to fail closed until the next start
-      ike.close();
-      routes.detach();
-      memory.stop();
-      firewall.detach();
-      dp.stop();
-      await goneCtx.policyTun?.close();
-      node.close();
-      cfg.close();
+      await closeParts(p, cfg);
       throw e;
     }
   }
-  server = new ControlServer(o.socket, (req) => handle(req, c), (s) => log.warn('control_client', { err: s }), { readGroup });
-  await server.listen();
-  const srv = server;
+  return ctx;
+}
+
+/** Closes what start() made, in order (the devices stay: fail closed); not the service or the control server. */
+async function closeParts(p: Parts, cfg: ConfigFile): Promise<void> {
+  p.ike.close();
+  p.routes.detach();
+  p.memory.stop();
+  p.firewall.detach();
+  p.dp.stop();
+  await p.gone.policyTun?.close();
+  p.node.close();
+  cfg.close();
+}
+
+/** The control server listens; privileges drop (--user); READY; the 1 s housekeeping timer starts. */
+async function serve(o: Options, log: Log, pre: Preflight, p: Parts, c: Ctx, late: Late): Promise<Running> {
+  const { node, xfrm, dp, xctl, firewall, memory, svc, xfrmPmtu } = p;
+  const srv = new ControlServer(o.socket, (req) => handle(req, c), (s) => log.warn('control_client', { err: s }), { readGroup: pre.readGroup });
+  late.server = srv;
+  await srv.listen();
   const hk = new Housekeeping(node);
   const tracers = dropTracers(srv);
   const housekeeping = (): void => hk.tick(srv.hasDropSubscribers ? tracers : null);
   srv.onSubscribe = housekeeping;
   srv.onCapture = (dev, side, sink) => {
-    const c = dp.capture(dev, side, sink);
-    if (c !== null) log.info('capture', { dev, side });
-    return c;
+    const cap = dp.capture(dev, side, sink);
+    if (cap !== null) log.info('capture', { dev, side });
+    return cap;
   };
   log.info('listening', { socket: o.socket });
-  if (runAs !== null) dropTo(runAs, o.socket, log, readGroup); // throws: main exits 1
+  if (pre.runAs !== null) dropTo(pre.runAs, o.socket, log, pre.readGroup); // throws: main exits 1
   svc.ready();
   injectCrash(log);
   const timer = setInterval(() => {
     housekeeping();
     for (const x of xfrm.tick(Date.now())) xfrmPmtu(x);
-    ctl.drainEvents();
+    xctl.drainEvents();
     firewall.tick();
     memory.tick();
     svc.tick();
@@ -187,14 +267,7 @@ async function start(o: Options, log: Log): Promise<Running> {
   return { svc, stop: async () => {
     clearInterval(timer);
     await svc.close();
-    ike?.close();
-    routes.detach();
-    memory.stop();
-    firewall.detach();
-    dp.stop();
-    await goneCtx.policyTun?.close();
-    node.close();
-    cfg.close();
+    await closeParts(p, c.cfg);
     await srv.close();
   }, reload: () => sighup(c) };
 }

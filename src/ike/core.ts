@@ -3,7 +3,7 @@
 // with every call. No sockets, no timers: the shell calls tick(now) by
 // nextDeadline().
 //
-//   receive(data, from, local, now)
+//   receive(data, from, local, now)     receive.ts
 //     ├─ IKE_SA_INIT request (SPIr = 0) ─────────► responder.ts handleInitRequest
 //     └─ by our SPI → IkeSa
 //          ├─ IKE_SA_INIT response (clear) ─────► the pending request's handler (initiator.ts)
@@ -24,12 +24,9 @@
 
 import type { IkeEvent, IkeRekeyArgs, IkeSaRecord, XfrmRequest } from '../control/ike.js';
 import type { LimitsSpec, StateId, StateRecord } from '../control/xfrm.js';
-import { toHex } from '../wire/bytes.js';
 import { VpnError } from '../wire/errors.js';
-import { CREATE_CHILD_SA, exchangeName, FLAG_I, FLAG_R, IKE_AUTH, IKE_SA_INIT, IKE_VERSION, INFORMATIONAL, N, PL } from '../wire/ike/consts.js';
-import { IkeDecodeError, isFromInitiator, isResponse, parseIkeHeader } from '../wire/ike/header.js';
-import type { IkeHeader } from '../wire/ike/header.js';
-import { emitMessage, parseMessage } from '../wire/ike/message.js';
+import { exchangeName, FLAG_I, FLAG_R, IKE_SA_INIT, IKE_VERSION } from '../wire/ike/consts.js';
+import { emitMessage } from '../wire/ike/message.js';
 import type { Payload } from '../wire/ike/payloads.js';
 import { CHARON_DEFAULTS } from './charon.js';
 import type { CharonSettings } from './charon.js';
@@ -38,10 +35,9 @@ import { Cookies } from './cookie.js';
 import { Liveness } from './liveness.js';
 import { Traps } from './trap.js';
 import { applyAll, uninstallRequests } from './child.js';
-import { handleCreateChild, startNewChild } from './create-child.js';
+import { startNewChild } from './create-child.js';
 import { startInitiator } from './initiator.js';
-import { handleInformational } from './informational.js';
-import { handleAuthRequest, handleInitRequest } from './responder.js';
+import { receiveDatagram } from './receive.js';
 import { isGiveUp, retransmitDelayMs, STRONGSWAN_RETRANSMIT } from './retransmit.js';
 import type { RetransmitPolicy } from './retransmit.js';
 import { deadlines, limitsOf } from './lifetime.js';
@@ -49,10 +45,9 @@ import { wipeKeys } from './prf.js';
 import type { IkeSa } from './sa.js';
 import type { ChildSa, Endpoint, Pending, QueuedRequest } from './sa.js';
 import { deleteIkeSa, expireEvent, nextTimer, rekeyByName, runTimers } from './timers.js';
-import { counterIv, openMessage } from './sk.js';
-import { notify } from './find.js';
+import { counterIv } from './sk.js';
 import { childUpDown, failure, ikeUpDown } from './events.js';
-import { datagramBudget, FragCounters, isFirstFragment, sealMaybeFragmented, sendsFrag } from './frag.js';
+import { datagramBudget, FragCounters, sealMaybeFragmented, sendsFrag } from './frag.js';
 
 export type { Endpoint } from './sa.js';
 
@@ -206,71 +201,10 @@ export class IkeCore {
     }
   }
 
-  /** One datagram for us (the non-ESP marker already removed). Never throws on network input. */
+  /** One datagram for us (the non-ESP marker already removed). Never throws on network input (receive.ts). */
   receive(data: Uint8Array, from: Endpoint, local: Endpoint, now: number): void {
     this.now = now;
-    const h = parseIkeHeader(data);
-    if (h instanceof IkeDecodeError) { this.host.log('debug', `IKE from ${from.addr}[${from.port}] dropped: ${h.why}`); return; }
-    if (h.version >> 4 !== 2) { this.host.log('debug', `IKE version ${h.version >> 4} from ${from.addr} dropped`); return; }
-    if (h.exchange === IKE_SA_INIT && !isResponse(h) && h.spiR.every((x) => x === 0)) {
-      const m = parseMessage(data);
-      if (m instanceof IkeDecodeError) { this.host.log('info', `IKE_SA_INIT from ${from.addr}: ${m.why}`); return; }
-      handleInitRequest(this, m, data, from, local);
-      return;
-    }
-    const sa = this.sas.get(toHex(isFromInitiator(h) ? h.spiR : h.spiI));
-    if (sa === undefined) { this.host.log('debug', `${exchangeName(h.exchange)} for an unknown IKE SA from ${from.addr} dropped`); return; }
-    if (h.exchange === IKE_SA_INIT) {
-      const m = parseMessage(data);
-      if (m instanceof IkeDecodeError || !isResponse(h) || sa.pending?.mid !== 0 || sa.skIn !== null) return;
-      const p = sa.pending;
-      sa.pending = null;
-      p.onResponse(data, m.payloads);
-      return;
-    }
-    this.receiveProtected(sa, h, data, from, local);
-  }
-
-  private receiveProtected(sa: IkeSa, h: IkeHeader, data: Uint8Array, from: Endpoint, local: Endpoint): void {
-    const m = parseMessage(data, 0, h.length);
-    if (m instanceof IkeDecodeError) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr}: ${m.why}`); return; }
-    const sk = m.payloads[m.payloads.length - 1];
-    if (sk === undefined || (sk.type !== PL.SK && sk.type !== PL.SKF) || sa.skIn === null) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr} is not encrypted: dropped`); return; }
-    const skOff = h.length - 4 - sk.body.length;
-    if (isResponse(h)) {
-      if (sa.pending === null || h.messageId !== sa.pending.mid) return; // a late duplicate
-    } else if (sa.lastResponse !== null && h.messageId === sa.lastResponse.mid) {
-      // §2.1: retransmit, do not process again; RFC 7383 §2.6.1: once per retransmitted request, on its first fragment
-      if (sk.type === PL.SK || isFirstFragment(data, h, skOff, sa.skIn)) this.sendAll(from, sa.lastResponse.port, sa.lastResponse.data);
-      return;
-    } else if (h.messageId !== sa.peerMid) {
-      this.host.log('debug', `${exchangeName(h.exchange)} Message ID ${h.messageId} outside the window (expected ${sa.peerMid}): dropped`);
-      return;
-    }
-    const inner = sk.type === PL.SK ? openMessage(data, h, skOff, sa.skIn) : this.frags.add(isResponse(h) ? sa.reasmResp : sa.reasmReq, data, h, skOff, sa.skIn, this.charon);
-    if (inner === null) return; // more fragments to come
-    if (inner instanceof IkeDecodeError) { this.host.log('info', `${exchangeName(h.exchange)} from ${from.addr}: ${inner.why}: dropped`); return; }
-    this.live.heard(sa, from);
-    if (isResponse(h)) {
-      const p = sa.pending!;
-      sa.pending = null;
-      p.onResponse(data, inner);
-      this.flush(sa);
-      return;
-    }
-    // RFC 7296 §2.23: a request from a new address or port (the NAT-T float) moves where we answer.
-    sa.remote = { ...from };
-    sa.local = { addr: local.addr !== '' ? local.addr : sa.local.addr, port: local.port };
-    sa.peerMid = (h.messageId + 1) >>> 0;
-    const critical = inner.find((p) => p.type === 'other' && p.isCritical);
-    if (critical !== undefined && critical.type === 'other') {
-      this.respond(sa, h.exchange, h.messageId, [notify(N.UNSUPPORTED_CRITICAL_PAYLOAD, Uint8Array.of(critical.payloadType))]);
-      return;
-    }
-    if (h.exchange === IKE_AUTH && !sa.isInitiator && sa.state === 'CONNECTING') handleAuthRequest(this, sa, h.messageId, inner);
-    else if (h.exchange === INFORMATIONAL) handleInformational(this, sa, h.messageId, inner);
-    else if (h.exchange === CREATE_CHILD_SA && sa.state !== 'CONNECTING') handleCreateChild(this, sa, h.messageId, inner);
-    else this.respond(sa, h.exchange, h.messageId, [notify(N.INVALID_SYNTAX)]);
+    receiveDatagram(this, data, from, local);
   }
 
   /** Header fields of a message of ours on sa. */

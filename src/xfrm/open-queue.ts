@@ -138,7 +138,7 @@ export class OpenQueue {
 /**
  * Phase 1 for the outer IPv4 packet b[ipOff, ipOff+len): XfrmStack.input's
  * demux (header checks; protocol 50, or UDP to natTPort that is neither a
- * keepalive nor IKE, as udpInput) with the caller's views, then prepareEsp.
+ * keepalive nor IKE, as UdpEncapInput.input) with the caller's views, then prepareEsp.
  */
 export function prepareOuter(
   sad: Sad, v: EspInViews, ip: Ip4Packet, natTPort: number, b: Uint8Array, ipOff: number, len: number, q: OpenQueue, i: number,
@@ -153,7 +153,7 @@ export function prepareOuter(
   if (ip.protocol !== IPPROTO_UDP || payLen < 8 || be16(b, payOff + 2) !== natTPort) return;
   const d = payOff + 8;
   const n = Math.min(payLen, be16(b, payOff + 4)) - 8;
-  if (n <= 8 || (b[d] === 0 && b[d + 1] === 0 && b[d + 2] === 0 && b[d + 3] === 0)) return; // keepalive, IKE (udpInput)
+  if (n <= 8 || (b[d] === 0 && b[d + 1] === 0 && b[d + 2] === 0 && b[d + 3] === 0)) return; // keepalive, IKE (UdpEncapInput.input)
   prepareEsp(sad, v, b, ipOff, d, n, UDP_ENCAP_ESPINUDP, q, i);
 }
 

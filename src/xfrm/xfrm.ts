@@ -15,10 +15,11 @@
 //       With a SealQueue the seal waits for sealPending (one sealBatch per SA).
 //   input(b, off, len, ifindex)                ip_rcv_core sanity, then
 //       protocol 50 or UDP to the NAT-T port: keepalive (consumed),
-//       non-ESP marker (IKE), ESP (esp-in.ts), then the policy check.
+//       non-ESP marker (IKE), ESP (esp-in.ts; in UDP: xfrm-udp.ts), then
+//       the policy check.
 //   inputUdp(b, off, len, src, sport, dst, …)  a UDP payload from the NAT-T
 //       socket (no IP header): the same rules as input, on IPv4 and UDP
-//       headers rebuilt in the headroom from the socket's facts.
+//       headers rebuilt in the headroom from the socket's facts (xfrm-udp.ts).
 //   checkIn(flow, state)                       __xfrm_policy_check (policy-check.ts): the SA's
 //       selector (XfrmInStateMismatch), the in policy (none: allowed unless
 //       the default is block or the SA was a tunnel → XfrmInNoPols; block →
@@ -36,15 +37,13 @@
 import { Drop } from '../wire/drop.js';
 import { Ip4Packet } from '../wire/ip4.js';
 import { IPPROTO_ESP, IPPROTO_UDP } from '../wire/ipproto.js';
-import { UDP_ENCAP_ESPINUDP, XFRM_MODE_TRANSPORT } from './config.js';
+import { XFRM_MODE_TRANSPORT } from './config.js';
 import { TunnelSizeCheck } from './pmtu.js';
 import { espInput } from './esp-in.js';
 import { prepareOuter } from './open-queue.js';
 import type { OpenQueue } from './open-queue.js';
 import type { EspInViews } from './esp-in.js';
 import { espErr, EspErrViews } from './esp-err.js';
-import { be16, be32, put16, put32 } from '../wire/bytes.js';
-import { checksum16 } from '../wire/checksum.js';
 import { EspPacket, EspTrailer } from '../wire/esp.js';
 import { espOutput } from './esp-out.js';
 import { XfrmMib, XfrmStat } from './mib.js';
@@ -58,6 +57,8 @@ import { Spd, XFRM_POLICY_OUT } from './spd.js';
 import type { Tmpl, XfrmPolicy } from './spd.js';
 import { Expiry } from './state.js';
 import type { XfrmState } from './state.js';
+import { udpHeaders, UdpEncapInput } from './xfrm-udp.js';
+import type { NatTCounts } from './xfrm-udp.js';
 
 /** net.core.xfrm_acq_expires default (seconds): how long a larval state suppresses new acquires. */
 export const XFRM_ACQ_EXPIRES_S = 30;
@@ -84,7 +85,7 @@ export class XfrmStack {
    * (the kernel counts both as Udp InDatagrams of the encap socket);
    * `tunkit stats` shows them.
    */
-  readonly natT = { keepalives: 0, ike: 0 };
+  readonly natT: NatTCounts = { keepalives: 0, ike: 0 };
   /**
    * The NAT-T socket's UDP port (charon.port_nat_t; the daemon sets it when
    * it binds one): inputUdp's rebuilt header goes to it, and input() takes
@@ -101,6 +102,8 @@ export class XfrmStack {
   private readonly sizeCheck = new TunnelSizeCheck();
   private readonly espIn: EspInViews = { esp: new EspPacket(), trailer: new EspTrailer() };
   private readonly errViews = new EspErrViews();
+  /** UDP to natTPort (xfrm-udp.ts): keepalive, IKE, ESP, mapping events. */
+  private readonly udp = new UdpEncapInput(this.sad, this.espIn, this.natT, this.events);
   /** Set while output/input runs; still set after one threw (fault()). */
   private busy: Busy = Busy.None;
 
@@ -224,7 +227,7 @@ export class XfrmStack {
     if (ip.protocol === IPPROTO_ESP) {
       v = espInput(this.sad, this.espIn, b, off, hl, payOff, payLen, 0, nowMs, r, this.opened);
     } else if (ip.protocol === IPPROTO_UDP) {
-      v = this.udpInput(b, off, hl, payOff, payLen, nowMs, r); // keepalive/IKE/NotEsp leave r.state null, r.mib -1
+      v = this.udp.input(b, off, hl, payOff, payLen, this.natTPort, this.opened, nowMs, r); // keepalive/IKE/NotEsp leave r.state null, r.mib -1
     } else {
       r.verdict = XVerdict.NotEsp;
       return XVerdict.NotEsp;
@@ -256,7 +259,7 @@ export class XfrmStack {
     b: Uint8Array, off: number, len: number, src: number, sport: number, dst: number, ifindex: number, tos: number,
     nowMs: number, r: XfrmResult,
   ): XVerdict {
-    return this.input(b, this.udpHeaders(b, off, len, src, sport, dst, tos), len + 28, ifindex, nowMs, r);
+    return this.input(b, udpHeaders(b, off, len, src, sport, dst, tos, this.natTPort), len + 28, ifindex, nowMs, r);
   }
 
   /**
@@ -266,77 +269,13 @@ export class XfrmStack {
    * inputUdp): adds it to q if it is ESP that would reach open(). Changes nothing else.
    */
   prepareInput(b: Uint8Array, off: number, len: number, udp: boolean, src: number, sport: number, dst: number, tos: number, q: OpenQueue, i: number): void {
-    const ipOff = udp ? this.udpHeaders(b, off, len, src, sport, dst, tos) : off;
+    const ipOff = udp ? udpHeaders(b, off, len, src, sport, dst, tos, this.natTPort) : off;
     prepareOuter(this.sad, this.espIn, this.ip4, this.natTPort, b, ipOff, udp ? len + 28 : len, q, i);
-  }
-
-  /** inputUdp's IPv4 and UDP headers in the 28 bytes before off; returns where they start. */
-  private udpHeaders(b: Uint8Array, off: number, len: number, src: number, sport: number, dst: number, tos: number): number {
-    const ip = off - 28;
-    if (ip < 0) throw new RangeError(`inputUdp needs 28 bytes of headroom, got ${off}`);
-    b[ip] = 0x45;
-    b[ip + 1] = tos;
-    put16(b, ip + 2, len + 28);
-    put32(b, ip + 4, 0);
-    b[ip + 8] = 64;
-    b[ip + 9] = IPPROTO_UDP;
-    put16(b, ip + 10, 0);
-    put32(b, ip + 12, src);
-    put32(b, ip + 16, dst);
-    put16(b, ip + 10, checksum16(b, ip, 20));
-    put16(b, ip + 20, sport);
-    put16(b, ip + 22, this.natTPort);
-    put16(b, ip + 24, len + 8);
-    put16(b, ip + 26, 0);
-    return ip;
   }
 
   /** esp4_err for an underlay ICMP message b[off, off+len) at nowMs: the SA whose path MTU was lowered, or null. */
   espErr(b: Uint8Array, off: number, len: number, nowMs: number): XfrmState | null {
     return espErr(this.sad, this.errViews, b, off, len, nowMs);
-  }
-
-  /** RFC 3948 §2: keepalive 0xFF, non-ESP marker (IKE), else ESP; also raises NAT mapping events. */
-  private udpInput(b: Uint8Array, ipOff: number, hl: number, off: number, len: number, nowMs: number, r: XfrmResult): XVerdict {
-    if (len < 8 || be16(b, off + 2) !== this.natTPort) {
-      r.verdict = XVerdict.NotEsp;
-      return XVerdict.NotEsp;
-    }
-    const d = off + 8;
-    const n = Math.min(len, be16(b, off + 4)) - 8;
-    if (n === 1 && b[d] === 0xff) {
-      this.natT.keepalives++;
-      r.verdict = XVerdict.Consumed;
-      return XVerdict.Consumed;
-    }
-    if (n < 0) { // UDP length below its own header: input() counts r.mib (see dropHdr)
-      this.dropX(r, XDrop.BadOuter);
-      r.mib = XfrmStat.InHdrError;
-      return XVerdict.Drop;
-    }
-    // xfrm4_udp_encap_rcv (UDP_ENCAP_ESPINUDP): ESP only when longer than an ESP header and
-    // not starting with the zero non-ESP marker; everything else goes to the socket (IKE).
-    const isMarker = n >= 4 && b[d] === 0 && b[d + 1] === 0 && b[d + 2] === 0 && b[d + 3] === 0;
-    if (n <= 8 || isMarker) {
-      this.natT.ike++;
-      r.verdict = XVerdict.Ike;
-      r.off = isMarker ? d + 4 : d;
-      r.len = isMarker ? n - 4 : n;
-      return XVerdict.Ike;
-    }
-    const v = espInput(this.sad, this.espIn, b, ipOff, hl, d, n, UDP_ENCAP_ESPINUDP, nowMs, r, this.opened);
-    if (v === XVerdict.Deliver) this.noteMapping(r.state!, b, ipOff, off);
-    return v;
-  }
-
-  /** km_new_mapping: an encapsulated SA's peer address or port changed (xfrm4_udp_encap_rcv → x->type->input → xfrm_input). */
-  private noteMapping(x: XfrmState, b: Uint8Array, ipOff: number, udpOff: number): void {
-    const addr = be32(b, ipOff + 12);
-    const port = be16(b, udpOff);
-    if (addr === x.encapPeerAddr && port === x.encapPeerPort) return;
-    this.events.push({ kind: 'mapping', state: x, oldAddr: x.encapPeerAddr, oldPort: x.encapPeerPort, newAddr: addr, newPort: port });
-    x.encapPeerAddr = addr;
-    x.encapPeerPort = port;
   }
 
   /**
