@@ -48,6 +48,7 @@ import { deleteIkeSa, expireEvent, nextTimer, rekeyByName, runTimers } from './t
 import { counterIv } from './sk.js';
 import { childUpDown, failure, ikeUpDown } from './events.js';
 import { datagramBudget, FragCounters, sealMaybeFragmented, sendsFrag } from './frag.js';
+import { UDP_PORT_NAT_T } from '../wire/udp.js';
 
 export type { Endpoint } from './sa.js';
 
@@ -75,7 +76,7 @@ export interface IkeHost {
 
 /** IKE's well-known port (RFC 7296 §2) and the NAT-T port a peer on it floats to (§2.23); ours are charon.port and charon.port_nat_t. */
 export const IKE_PORT = 500;
-export const NAT_T_PORT = 4500;
+export const NAT_T_PORT = UDP_PORT_NAT_T;
 
 /**
  * Whether an IKE message between these UDP ports carries the four-byte

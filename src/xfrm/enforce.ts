@@ -44,6 +44,7 @@ import type { Spd, XfrmPolicy } from './spd.js';
 import { XFRM_POLICY_FWD, XFRM_POLICY_IN, XFRM_POLICY_OUT } from './spd.js';
 import type { Sad } from './sad.js';
 import { better } from './spd-index.js';
+import { UDP_PORT_NAT_T } from '../wire/udp.js';
 
 /** Counter objects, each added to the xfrm_stat counter of the same name. */
 export const COUNTERS = {
@@ -65,7 +66,7 @@ export interface Ruleset {
 }
 
 /** IKE's and NAT-T's default ports; the daemon passes charon.port and charon.port_nat_t. */
-export const IKE_PORTS: readonly number[] = [500, 4500];
+export const IKE_PORTS: readonly number[] = [500, UDP_PORT_NAT_T];
 const IPPROTO_GRE = 47;
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;

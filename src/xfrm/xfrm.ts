@@ -57,13 +57,12 @@ import { Spd, XFRM_POLICY_OUT } from './spd.js';
 import type { Tmpl, XfrmPolicy } from './spd.js';
 import { Expiry } from './state.js';
 import type { XfrmState } from './state.js';
+import { UDP_PORT_NAT_T } from '../wire/udp.js';
 import { udpHeaders, UdpEncapInput } from './xfrm-udp.js';
 import type { NatTCounts } from './xfrm-udp.js';
 
 /** net.core.xfrm_acq_expires default (seconds): how long a larval state suppresses new acquires. */
 export const XFRM_ACQ_EXPIRES_S = 30;
-/** The NAT-T port (RFC 3948). */
-export const NAT_T_PORT = 4500;
 
 /** Which entry point is running (XfrmStack.fault). */
 const Busy = { None: 0, Out: 1, In: 2 } as const;
@@ -92,7 +91,7 @@ export class XfrmStack {
    * UDP to it as RFC 3948 traffic — the kernel's UDP_ENCAP socket option,
    * which marks a socket rather than a port.
    */
-  natTPort = NAT_T_PORT;
+  natTPort = UDP_PORT_NAT_T;
   /** A receive batch's phase-1 opens while the shell runs its phase 2 (open-queue.ts); null otherwise. */
   opened: OpenQueue | null = null;
   private ident = 1;
