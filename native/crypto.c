@@ -132,11 +132,6 @@ static bool batch_args_of(napi_env env, napi_value *a, size_t count_at, bool nee
   return true;
 }
 
-/* cryptoEspSealBatch(ctx, slab, offs, ptLens, seqHi, count, hasIv): packet i
- * at slab[offs[i]]; every range is checked before any packet is sealed. An
- * OpenSSL failure on packet i stops the batch there: packets before i are
- * sealed, i and later are not, and the error's `sealed` property is i (so the
- * caller drops packet i alone and seals the rest again). */
 /* Throws ERR_CRYPTO_OPERATION_FAILED with `sealed` = i (see esp_seal_batch). */
 static napi_value seal_failed_at(napi_env env, size_t i) {
   napi_value code, msg, err, at;
@@ -151,6 +146,11 @@ static napi_value seal_failed_at(napi_env env, size_t i) {
   return NULL;
 }
 
+/* cryptoEspSealBatch(ctx, slab, offs, ptLens, seqHi, count, hasIv): packet i
+ * at slab[offs[i]]; every range is checked before any packet is sealed. An
+ * OpenSSL failure on packet i stops the batch there: packets before i are
+ * sealed, i and later are not, and the error's `sealed` property is i (so the
+ * caller drops packet i alone and seals the rest again). */
 static napi_value esp_seal_batch(napi_env env, napi_callback_info info) {
   napi_value a[7];
   batch_args x;

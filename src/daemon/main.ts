@@ -66,6 +66,7 @@ import { openSockets, sweep } from './startup.js';
 import { readCharonFile } from './swanctl-files.js';
 import { XfrmControl } from './xfrm-control.js';
 import { POLICY_DEV, XfrmRoutes } from './xfrm-routes.js';
+import { be32 } from '../wire/bytes.js';
 
 /** What start() hands main: the service hooks, shutdown, and a reload for SIGHUP. */
 interface Running { readonly svc: Service; readonly stop: () => Promise<void>; readonly reload: () => void }
@@ -164,7 +165,7 @@ function buildCore(log: Log, late: Late): Core {
     ifindex: (n) => devices.ifindex(n),
     publish: (e) => { late.server?.publish(e); late.ike?.xfrmEvent(e); }, // IKE hears acquires, mappings and expires as `xfrm monitor` does
     now: Date.now,
-    routeMtu: (dst) => (dst.family === 4 ? devices.route(((dst.bytes[0]! << 24) | (dst.bytes[1]! << 16) | (dst.bytes[2]! << 8) | dst.bytes[3]!) >>> 0).mtu : 1500),
+    routeMtu: (dst) => (dst.family === 4 ? devices.route(be32(dst.bytes, 0)).mtu : 1500),
     tablesChanged: () => routes.schedule(),
     spdChanged: () => firewall.schedule(),
     extraStats: () => firewall.counts(),

@@ -10,7 +10,6 @@
 import type { ReadArena } from './arena.js';
 import type { PortTaps } from './capture.js';
 import { GatherBatch } from '../io/pool.js';
-import { ViewBases } from '../wire/bytes.js';
 import type { PooledBatch } from '../io/pool.js';
 import type { TunDevice } from '../io/types.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
@@ -186,13 +185,4 @@ export class SendQueue {
   protected transmit(tx: PacketConn): number {
     return tx.send(this.batch, this.dst, this.ok);
   }
-}
-
-/**
- * Whole-buffer views of the conns' receive slabs (one per ArrayBuffer, made
- * once): `of(buf)` returns the view and sets `base` to buf's offset in it
- * (wire/bytes.ts ViewBases: no TypedArray#buffer call per packet).
- */
-export class SlabViews extends ViewBases<Uint8Array> {
-  constructor() { super((buf) => new Uint8Array(buf)); }
 }

@@ -27,13 +27,13 @@ import { PacketResult, Verdict } from '../tunnel/result.js';
 import type { TunnelStack } from '../tunnel/stack.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { formatIp4 } from '../wire/addr.js';
+import { ViewBases } from '../wire/bytes.js';
 import { IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { OpenQueue } from '../xfrm/open-queue.js';
 import { XfrmResult, XVerdict } from '../xfrm/result.js';
 import type { XfrmStack } from '../xfrm/xfrm.js';
 import type { DatapathClocks, DatapathEvents, DatapathStats } from './events.js';
 import type { ConditionLog, FaultLog } from './fault-log.js';
-import { SlabViews } from './port.js';
 import type { Port } from './port.js';
 import type { DeviceWrites } from './writes.js';
 
@@ -52,7 +52,8 @@ export class ReceivePath {
   readonly onConnFault = (what: string, err: Error | null): void => this.connFault(what, err);
   private readonly res = new PacketResult();
   private readonly xres = new XfrmResult();
-  private readonly views = new SlabViews();
+  /** Whole-buffer views of the conns' receive slabs; `base` = a packet view's offset in it (no TypedArray#buffer per packet). */
+  private readonly views = new ViewBases((buf) => new Uint8Array(buf));
   /** Index of the packet being handled (where a fault resumes). */
   private cursor = 0;
   /** The batch's phase-1 opens (packets past its size open one by one). */

@@ -2,7 +2,7 @@
 // Sums are carried as plain numbers and folded only at the end; callers that
 // checksum several ranges (pseudo-header + payload) chain `sum16` results.
 
-import { ViewBases } from './bytes.js';
+import { ViewBases, WholeBufferViews } from './bytes.js';
 
 /**
  * One's-complement sum of b[off, off+len) as 16-bit big-endian words, added
@@ -24,9 +24,9 @@ export function sum16(b: Uint8Array, off: number, len: number, initial = 0): num
     return nativeSum(ab, buffers.base + off, len) + fold16(initial);
   }
   if (len >= WIDE_MIN) {
-    const w = words.of(b);
-    const base = words.base;
-    if (((base + off) & 1) === 0) return sum16Wide(b, off, len, initial, w, base);
+    const ab = buffers.of(b);
+    const base = buffers.base;
+    if (((base + off) & 1) === 0) return sum16Wide(b, off, len, initial, words.of(ab), base);
   }
   return sum16Bytes(b, off, len, fold16(initial));
 }
@@ -52,7 +52,7 @@ export function useNativeSum(fn: NativeSum | null): void {
   nativeSum = fn;
 }
 
-/** The ArrayBuffer behind a view and its offset, for the native sum (no TypedArray#buffer per call). */
+/** The ArrayBuffer behind a view and its offset, for both wide sums (no TypedArray#buffer per call). */
 const buffers = new ViewBases((buf) => buf as ArrayBuffer);
 
 function sum16Bytes(b: Uint8Array, off: number, len: number, initial: number): number {
@@ -107,8 +107,8 @@ function sum16Wide(b: Uint8Array, off: number, len: number, initial: number, w: 
 /** Whether the host stores a Uint32Array element little-endian (x86, arm64): sum16Wide swaps its sum. */
 const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Uint32Array views over whole ArrayBuffers for sum16Wide, looked up by the caller's view: nothing allocated per call. */
-const words = new ViewBases((buf) => new Uint32Array(buf, 0, buf.byteLength >>> 2));
+/** Uint32Array views over whole ArrayBuffers for sum16Wide: nothing allocated per call. */
+const words = new WholeBufferViews((buf) => new Uint32Array(buf, 0, buf.byteLength >>> 2));
 
 /** Words per sum16 chunk: 16384 * 0xffff < 2^30 (V8's small-integer range). */
 const CHUNK_WORDS = 16384;
