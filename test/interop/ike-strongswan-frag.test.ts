@@ -115,16 +115,26 @@ async function fragmentedUp(initiator: 'tunkit' | 'strongswan', say: (msg: strin
     assert.equal(p.ping(3), 3, `ping through the tunnel\n${p.logs()}`);
     assert.equal(tunkitSas(p)[0]!.isInitiator, initiator === 'tunkit');
     assert.ok(swanSpis(p.swanctl(['--list-sas'])) !== null, `strongSwan lists the SAs\n${p.logs()}`);
-    // the wire: SKF datagrams both ways, each a whole IP datagram of at most fragment_size = 1280
-    await until('tcpdump saw SKF datagrams from both ends', p, () => cap!.lengths(OUTER.t).length >= 2 && cap!.lengths(OUTER.s).length >= 2, 15_000);
+    // both daemons say so: tunkit split its IKE_AUTH, charon split its own and reassembled ours
+    const split = /IKE_AUTH: splitting IKE message \(\d+ bytes\) into (\d+) fragments/;
+    await until('tunkitd logs the split', p, () => split.test(p.tunkitdLog), 15_000);
+    const nT = Number(split.exec(p.tunkitdLog)![1]);
+    const charonLog = (): string => run('cat', [join(p.dir, 'charon.log')]);
+    const swanSplit = /splitting IKE message \(\d+ bytes\) into (\d+) fragments/;
+    await until('charon logs its split', p, () => swanSplit.test(charonLog()), 15_000);
+    const nS = Number(swanSplit.exec(charonLog())![1]);
+    // the wire: SKF datagrams both ways, as many as each side split into (waiting for tcpdump's
+    // output to catch up, not taking the count it had printed so far), each a whole IP datagram
+    // of at most fragment_size = 1280
+    await until(`tcpdump saw ${nT} SKF datagrams from tunkit and ${nS} from strongSwan`, p,
+      () => cap!.lengths(OUTER.t).length >= nT && cap!.lengths(OUTER.s).length >= nS, 15_000);
     const [fromT, fromS] = [cap.lengths(OUTER.t), cap.lengths(OUTER.s)];
     say(`SKF datagrams on the wire (IP lengths): tunkit ${fromT.join(' ')}; strongSwan ${fromS.join(' ')}`);
+    assert.ok(nT >= 2 && nS >= 2, `both sides fragment: tunkit ${nT}, strongSwan ${nS}\n${p.logs()}`);
+    assert.equal(fromT.length, nT, `tunkit's SKF datagrams on the wire = its fragments\n${p.logs()}`);
+    assert.equal(fromS.length, nS, `strongSwan's SKF datagrams on the wire = its fragments\n${p.logs()}`);
     assert.ok([...fromT, ...fromS].every((n) => n <= 1280), `IP lengths: tunkit ${fromT.join(' ')}, strongSwan ${fromS.join(' ')}`);
-    // both daemons say so: tunkit split its IKE_AUTH, charon split its own and reassembled ours
-    await until('tunkitd logs the split', p, () => new RegExp(`IKE_AUTH: splitting IKE message \\(\\d+ bytes\\) into ${fromT.length} fragments`).test(p.tunkitdLog), 15_000);
-    const charon = run('cat', [join(p.dir, 'charon.log')]);
-    assert.match(charon, new RegExp(`splitting IKE message \\(\\d+ bytes\\) into ${fromS.length} fragments`), p.logs());
-    assert.match(charon, new RegExp(`received fragment #\\d+ of ${fromT.length}, reassembled fragmented IKE message \\(\\d+ bytes\\)`), p.logs());
+    assert.match(charonLog(), new RegExp(`received fragment #\\d+ of ${nT}, reassembled fragmented IKE message \\(\\d+ bytes\\)`), p.logs());
     p.tunkit(['ike', 'terminate', 'gw']);
     await until('both sides drop the SAs', p, () => tunkitSas(p).length === 0 && swanSpis(p.swanctl(['--list-sas'])) === null, 15_000);
   } finally {
