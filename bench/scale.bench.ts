@@ -8,7 +8,9 @@
 //             AES-GCM-128, reqid i+1, distinct peers) and an out and an in
 //             policy (192.168.0.0/24 <-> 10.a.b.0/24: the in policies all
 //             share one daddr prefix). The first site's packet: Spd.lookup
-//             out/in, Sad.findOut, Sad.lookupIn, XfrmStack.output of a
+//             out/in (one steady flow: the flow memo answers; "miss": 1,024
+//             distinct flows in turn, more than the memo holds, so the
+//             index answers each), Sad.findOut, Sad.lookupIn, XfrmStack.output of a
 //             1400-byte inner packet and XfrmStack.input of an ESP packet
 //             (replay window 0 so the same packet is accepted again).
 //             "linear" is the old scan (test/xfrm/ref-linear.ts) for comparison.
@@ -134,6 +136,18 @@ function flowOf(p: Uint8Array): Flow {
   return f;
 }
 
+/** `count` flows of `p`'s addresses with the last bytes of both varied (one policy's selector still matches each). */
+function manyFlows(p: Uint8Array, count: number): Flow[] {
+  const out: Flow[] = [];
+  for (let i = 0; i < count; i++) {
+    const q = p.slice();
+    q[15] = (q[15]! + (i >>> 8)) & 0xff;
+    q[19] = i & 0xff;
+    out.push(flowOf(q));
+  }
+  return out;
+}
+
 function ipsec(count: number, n: number): Record<string, number> {
   const hub = new XfrmStack();
   const bs = build(2 * count, () => { for (let i = 0; i < count; i++) addSiteStates(hub, i, true); });
@@ -152,6 +166,10 @@ function ipsec(count: number, n: number): Record<string, number> {
   const sink = { p: 0 };
   const spdOut = timed(n, () => { if (hub.spd.lookup(XFRM_POLICY_OUT, fo, 0) !== null) sink.p++; });
   const spdIn = timed(n, () => { if (hub.spd.lookup(XFRM_POLICY_IN, fi, 0) !== null) sink.p++; });
+  const many = manyFlows(outInner, 1024);
+  let k = 0;
+  const spdMiss = timed(n, () => { if (hub.spd.lookup(XFRM_POLICY_OUT, many[k++ & 1023]!, 0) !== null) sink.p++; });
+  if (sink.p < 3 * n) throw new Error('a lookup found no policy');
   const linIn = timed(Math.max(30, Math.floor(n / count)), () => { if (refPolicyLookup(hub.spd.list('in'), fi, 0) !== null) sink.p++; });
   const find = timed(n, () => { if (hub.sad.findOut(t, fo, 0) !== null) sink.p++; });
   const lookIn = timed(n, () => { if (hub.sad.lookupIn(0x80000000, 4, peerIp, 0) !== null) sink.p++; });
@@ -166,7 +184,7 @@ function ipsec(count: number, n: number): Record<string, number> {
   const ib = new Uint8Array(4096);
   const inputNs = timed(n / 10, () => { ib.set(wire, HEAD); hub.input(ib, HEAD, wire.length, 0, 0, r); });
   if (verdict() !== XVerdict.Deliver) throw new Error(`input: ${r.verdict} mib ${r.mib}`);
-  return { spdOut, spdIn, linIn, find, lookIn, outputNs, inputNs, saUs: bs.setupUs, saB: bs.heapB, polUs: bp.setupUs, polB: bp.heapB };
+  return { spdOut, spdIn, spdMiss, linIn, find, lookIn, outputNs, inputNs, saUs: bs.setupUs, saB: bs.heapB, polUs: bp.setupUs, polB: bp.heapB };
 }
 
 function print(title: string, cols: readonly [string, string][], rows: Map<number, Record<string, number>>): void {
@@ -196,6 +214,6 @@ print('gre tunnels (ns per packet; setup µs and heap B per tunnel)', [
   ['lookupNs', 'lookup ns'], ['rcvNs', 'receive ns'], ['xmitNs', 'xmit ns'], ['setupUs', 'setup µs'], ['heapB', 'heap B'],
 ], tun);
 print('ipsec sites: 2 SAs + 2 policies each (ns per packet; setup µs and heap B per SA and per policy)', [
-  ['spdOut', 'spd out ns'], ['spdIn', 'spd in ns'], ['linIn', 'in linear ns'], ['find', 'findOut ns'], ['lookIn', 'lookupIn ns'],
+  ['spdOut', 'spd out ns'], ['spdIn', 'spd in ns'], ['spdMiss', 'spd miss ns'], ['linIn', 'in linear ns'], ['find', 'findOut ns'], ['lookIn', 'lookupIn ns'],
   ['outputNs', 'output ns'], ['inputNs', 'input ns'], ['saUs', 'SA setup µs'], ['saB', 'SA heap B'], ['polUs', 'policy setup µs'], ['polB', 'policy heap B'],
 ], esp);

@@ -32,6 +32,7 @@
 // shadows the policies behind it for flows of another mark.
 
 import { bytesEqual, hashAddr, hashKey, HASH_SEED } from './xhash.js';
+import { FlowMemo } from './flow-memo.js';
 import { selectorMatch } from './selector.js';
 import type { Flow, Selector } from './selector.js';
 
@@ -154,14 +155,18 @@ export class PolicyIndex<P extends Indexed> {
   /** Per direction: the if_id 0 bin (the common case, no Map lookup), and the others by if_id. */
   private readonly bin0: Bin<P>[];
   private readonly bins: Map<number, Bin<P>>[] = [new Map(), new Map(), new Map()];
+  /** Answers by flow key (flow-memo.ts); emptied by every add and remove. */
+  private readonly memo: FlowMemo<P>;
 
   /**
    * `flatMax`: up to this many inexact policies in a bin, lookup scans the
    * bin's sorted list (its first match is the answer) instead of walking the
    * tries — cheaper for the few policies most hosts have. Tests pass 0 to
-   * force the tries.
+   * force the tries. `memoSlots`: the flow memo's size (FlowMemo; tests
+   * pass 1 so that every flow shares one slot).
    */
-  constructor(private readonly flatMax = FLAT_MAX) {
+  constructor(private readonly flatMax = FLAT_MAX, memoSlots?: number) {
+    this.memo = new FlowMemo<P>(memoSlots);
     this.bin0 = [new Bin(this.pool), new Bin(this.pool), new Bin(this.pool)];
   }
 
@@ -176,6 +181,16 @@ export class PolicyIndex<P extends Indexed> {
 
   /** xfrm_policy_lookup_bytype: the best policy of `dir` and `ifId` whose selector matches f and whose mark matches `mark`, or null. */
   lookup(dir: number, f: Flow, ifId: number, mark = 0): P | null {
+    const m = this.memo;
+    const slot = m.find(dir, f, ifId, mark);
+    if (slot >= 0) return m.answer(slot);
+    const p = this.search(dir, f, ifId, mark);
+    m.store(-1 - slot, p);
+    return p;
+  }
+
+  /** lookup without the memo: the hashed exact pairs, then the flat list or the tries. */
+  search(dir: number, f: Flow, ifId: number, mark: number): P | null {
     const bin = ifId === 0 ? this.bin0[dir] : this.bins[dir]!.get(ifId);
     if (bin === undefined) return null;
     const fb = f.family === 4 ? bin.v4 : bin.v6;
@@ -233,6 +248,7 @@ export class PolicyIndex<P extends Indexed> {
 
   /** Adds (isAdd) or removes p in every family bin its selector belongs to. */
   private place(dir: number, p: P, isAdd: boolean): void {
+    this.memo.invalidate();
     const s = p.sel;
     if (s.family === 0 && (s.src.plen !== 0 || s.dst.plen !== 0)) return; // never matches (selectorMatch)
     let bin = p.ifId === 0 ? this.bin0[dir] : this.bins[dir]!.get(p.ifId);

@@ -6,7 +6,8 @@
 //       the lowest priority value wins; on a tie the older one (lower pos,
 //       __xfrm_policy_eval_candidates). Indexed (spd-index.ts: exact pairs
 //       hashed, the rest in daddr/saddr prefix tries), so its cost does not
-//       grow with the number of policies.
+//       grow with the number of policies; answers are memoized per flow
+//       key (flow-memo.ts), emptied by every change.
 //   add/update               xfrm_policy_insert: a policy with the same
 //       selector, direction, mark and if_id is EEXIST for add and replaced
 //       (keeping its index) for update. Indexes come from xfrm_gen_index:
@@ -111,9 +112,9 @@ export class Spd {
   private idxGenerator = 0;
   readonly defaults: Record<PolicyDir, 'accept' | 'block'> = { in: 'accept', fwd: 'accept', out: 'accept' };
 
-  /** `flatMax`: see PolicyIndex (tests pass 0 to force the prefix tries). */
-  constructor(private readonly flatMax = FLAT_MAX) {
-    this.index = new PolicyIndex<XfrmPolicy>(flatMax);
+  /** `flatMax`, `memoSlots`: see PolicyIndex (tests pass 0 to force the prefix tries, 1 to share one memo slot). */
+  constructor(private readonly flatMax = FLAT_MAX, private readonly memoSlots?: number) {
+    this.index = new PolicyIndex<XfrmPolicy>(flatMax, memoSlots);
   }
 
   /** Policies of one direction in insertion order, or of all directions (in, out, fwd). */
@@ -209,7 +210,7 @@ export class Spd {
     for (const l of this.byDir) l.length = 0;
     this.linked.clear();
     for (const m of [...this.byKey, ...this.bySel, ...this.byIndex]) m.clear();
-    this.index = new PolicyIndex<XfrmPolicy>(this.flatMax);
+    this.index = new PolicyIndex<XfrmPolicy>(this.flatMax, this.memoSlots);
     return n;
   }
 

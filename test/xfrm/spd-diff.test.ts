@@ -184,10 +184,11 @@ function apply(spd: Spd, o: Op): void {
 }
 
 // flatMax 0: always the prefix tries; 3: bins cross between the flat scan and the tries; the default.
-for (const flatMax of [0, 3, FLAT_MAX]) {
-  test(`Spd.lookup (flatMax ${flatMax}) equals the linear lookup over random policy sets, adds/updates/deletes interleaved`, () => {
+// memoSlots 1: every flow shares the flow memo's one slot, so a key field it left out shows as a wrong answer.
+for (const [flatMax, memoSlots] of [[0, undefined], [3, 1], [FLAT_MAX, undefined], [FLAT_MAX, 1]] as const) {
+  test(`Spd.lookup (flatMax ${flatMax}, memo ${memoSlots ?? 'default'}) equals the linear lookup over random policy sets, adds/updates/deletes interleaved`, () => {
     fc.assert(fc.property(fc.array(op, { maxLength: 60 }), fc.array(flowArb, { minLength: 20, maxLength: 40 }), (ops, flows) => {
-      const spd = new Spd(flatMax);
+      const spd = new Spd(flatMax, memoSlots);
       for (let i = 0; i < ops.length; i++) {
         apply(spd, ops[i]!);
         if (i % 10 === 9) check(spd, flows);
@@ -199,9 +200,9 @@ for (const flatMax of [0, 3, FLAT_MAX]) {
     }), { numRuns: 200 });
   });
 
-  test(`Spd.lookup (flatMax ${flatMax}) equals the linear lookup on dense sets (many matches per flow: priority and pos ties decide)`, () => {
+  test(`Spd.lookup (flatMax ${flatMax}, memo ${memoSlots ?? 'default'}) equals the linear lookup on dense sets (many matches per flow: priority and pos ties decide)`, () => {
     fc.assert(fc.property(fc.array(denseOp, { minLength: 10, maxLength: 60 }), fc.array(flowArb, { minLength: 20, maxLength: 40 }), (ops, flows) => {
-      const spd = new Spd(flatMax);
+      const spd = new Spd(flatMax, memoSlots);
       for (let i = 0; i < ops.length; i++) {
         apply(spd, ops[i]!);
         if (i % 5 === 4) check(spd, flows);
