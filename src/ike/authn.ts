@@ -24,6 +24,7 @@ import type { IkeConfig, PeerAuth } from './config.js';
 import type { Identity } from './ids.js';
 import { concat, prf } from './prf.js';
 import { HASH_IDS, schemeName, signAuth, verifyAuth } from './sigauth.js';
+import { be16 } from '../wire/bytes.js';
 
 /** The parts of one side's SignedOctets: its own IKE_SA_INIT message, the other's nonce, SK_pi/SK_pr, its ID body. */
 export interface SignedParts {
@@ -123,7 +124,7 @@ export function peerSigHashes(ps: readonly Payload[]): number[] | null {
   const n = ps.find((p) => p.type === PL.N && p.notifyType === N.SIGNATURE_HASH_ALGORITHMS);
   if (n === undefined || n.type !== PL.N) return null;
   const out: number[] = [];
-  for (let i = 0; i + 1 < n.data.length; i += 2) out.push((n.data[i]! << 8) | n.data[i + 1]!);
+  for (let i = 0; i + 1 < n.data.length; i += 2) out.push(be16(n.data, i));
   return out;
 }
 

@@ -49,6 +49,7 @@ import { counterIv } from './sk.js';
 import { childUpDown, failure, ikeUpDown } from './events.js';
 import { datagramBudget, FragCounters, sealMaybeFragmented, sendsFrag } from './frag.js';
 import { UDP_PORT_NAT_T } from '../wire/udp.js';
+import { be32 } from '../wire/bytes.js';
 
 export type { Endpoint } from './sa.js';
 
@@ -128,7 +129,7 @@ export class IkeCore {
   /** A fresh inbound ESP SPI: charon's kernel range (0xc0000000 and up), never 0..255 (RFC 4303 §2.1). */
   newEspSpi(): number {
     const r = this.host.random(4);
-    return (0xc0000000 | ((r[0]! & 0x3f) << 24) | (r[1]! << 16) | (r[2]! << 8) | r[3]!) >>> 0;
+    return ((be32(r, 0) & 0x3fffffff) | 0xc0000000) >>> 0;
   }
 
   register(sa: IkeSa): void { this.sas.set(sa.ourSpi, sa); }

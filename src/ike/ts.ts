@@ -7,6 +7,7 @@
 
 import { TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE } from '../wire/ike/consts.js';
 import type { TrafficSelector } from '../wire/ike/ts.js';
+import { be16 } from '../wire/bytes.js';
 
 /** Address bytes of an IPv4 or IPv6 literal; null when malformed. */
 export function addrBytes(s: string): Uint8Array | null {
@@ -38,7 +39,7 @@ export function addrBytes(s: string): Uint8Array | null {
 export function addrText(b: Uint8Array): string {
   if (b.length === 4) return Array.from(b).join('.');
   const g: string[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  for (let i = 0; i < 16; i += 2) g.push(be16(b, i).toString(16));
   const s = g.join(':');
   const m = /(^|:)0(:0)+(:|$)/.exec(s);
   return m === null ? s : `${s.substring(0, m.index)}::${s.substring(m.index + m[0].length)}`;

@@ -9,7 +9,7 @@
 // runs); scan() overwrites what it uses and reads nothing left from an
 // earlier batch except through what it has just written.
 
-import { bytesEqual } from '../wire/bytes.js';
+import { be32s, bytesEqual } from '../wire/bytes.js';
 import { Drop } from '../wire/drop.js';
 import { Ip4Packet } from '../wire/ip4.js';
 import { Ip6Packet } from '../wire/ip6.js';
@@ -141,15 +141,14 @@ export class GroFlows {
       if (ip.check(b, o, size) !== Drop.None || !ip4GroCandidate(ip, size)) return NOT_TCP;
       l3 = 20;
       // Addresses as signed words (no uint32 heap number), as the IPv6 loop below.
-      h = mix(mix(0x4, (b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!),
-        (b[o + 16]! << 24) | (b[o + 17]! << 16) | (b[o + 18]! << 8) | b[o + 19]!);
+      h = mix(mix(0x4, be32s(b, o + 12)), be32s(b, o + 16));
       this.pV6[i] = 0;
     } else if (size > 0 && b[o]! >>> 4 === 6) {
       const ip = this.ip6b;
       if (ip.check(b, o, size) !== Drop.None || !ip6GroCandidate(ip, size)) return NOT_TCP;
       l3 = 40;
       h = 0x6;
-      for (let k = 8; k < 40; k += 4) h = mix(h, (b[o + k]! << 24) | (b[o + k + 1]! << 16) | (b[o + k + 2]! << 8) | b[o + k + 3]!);
+      for (let k = 8; k < 40; k += 4) h = mix(h, be32s(b, o + k));
       this.pV6[i] = 1;
     } else {
       return NOT_TCP;

@@ -22,6 +22,7 @@ import type { PacketResult } from './result.js';
 import type { Tunnel } from './tunnel.js';
 import { IP_DEFAULT_TTL } from './types.js';
 import { ETH_P_IP, ETH_P_IPV6 } from '../wire/eth.js';
+import { be16 } from '../wire/bytes.js';
 
 /**
  * gretap: the error goes back into the TAP as an Ethernet frame, from the
@@ -111,7 +112,7 @@ export function relayIcmp6(
   const n = Math.min(len, quote6.length);
   if (n < 48) return false;
   quote6.set(b.subarray(off, off + n));
-  const claimed = (quote6[4]! << 8) | quote6[5]!;
+  const claimed = be16(quote6, 4);
   const present = Math.min(claimed, n - 40);
   quote6[4] = present >>> 8;
   quote6[5] = present & 0xff;

@@ -1,6 +1,6 @@
 // Small reads of the inner packet shared by the transmit and receive paths.
 
-import { be16 } from '../wire/bytes.js';
+import { be16, be32 } from '../wire/bytes.js';
 import { ETH_P_IP, ETH_P_IPV6 } from '../wire/eth.js';
 import type { Tunnel } from './tunnel.js';
 
@@ -21,12 +21,12 @@ export const tclassAt = (b: Uint8Array, nh: number): number => ((b[nh]! & 0x0f) 
 /** IPv4 address of a v4-compatible IPv6 address at b[a] (ipv6_addr_type COMPATv4), or 0. */
 export function v4CompatAt(b: Uint8Array, a: number): number {
   for (let i = 0; i < 12; i++) if (b[a + i] !== 0) return 0;
-  const v = ((b[a + 12]! << 24) | (b[a + 13]! << 16) | (b[a + 14]! << 8) | b[a + 15]!) >>> 0;
+  const v = be32(b, a + 12);
   return v > 1 ? v : 0; // :: is ANY, ::1 is LOOPBACK
 }
 
 /** try_6rd with the default 6to4 prefix 2002::/16: the IPv4 address in bits 16..47, or 0. */
 export function sixToFourAt(b: Uint8Array, a: number): number {
   if (b[a] !== 0x20 || b[a + 1] !== 0x02) return 0;
-  return ((b[a + 2]! << 24) | (b[a + 3]! << 16) | (b[a + 4]! << 8) | b[a + 5]!) >>> 0;
+  return be32(b, a + 2);
 }

@@ -17,6 +17,7 @@ import { makeEspCrypto, wipeKeys } from './esp-crypto.js';
 import type { EspCrypto } from './esp-crypto.js';
 import { ReplayWindow } from './replay.js';
 import type { StateSpec } from './spec.js';
+import { be32 } from '../wire/bytes.js';
 
 /** net.ipv4.route.mtu_expires (ip_rt_mtu_expires): a learnt PMTU lasts 600 s. */
 export const IP_RT_MTU_EXPIRES_MS = 600_000;
@@ -80,7 +81,7 @@ export class XfrmState {
   private notePeer(): void {
     if (this.cfg.encap === null) return;
     const a = this.cfg.src.bytes;
-    this.encapPeerAddr = ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
+    this.encapPeerAddr = be32(a, 0);
     this.encapPeerPort = this.cfg.encap.sport;
   }
 

@@ -8,6 +8,8 @@
 // (a V8 Smi on every build): a u32 ≥ 2^31 would be a heap number, boxed
 // (allocated) when passed to Map.get per packet.
 
+import { be32s } from '../wire/bytes.js';
+
 /** The start value for hashMix chains. */
 export const HASH_SEED = 0x2545f491;
 
@@ -21,8 +23,7 @@ export function hashWord(h: number, w: number): number {
 /** Mixes n bytes (4 or 16: an IPv4 or IPv6 address) of b at off into h. */
 export function hashAddr(h: number, b: Uint8Array, off: number, n: number): number {
   for (let i = 0; i < n; i += 4) {
-    const w = (b[off + i]! << 24) | (b[off + i + 1]! << 16) | (b[off + i + 2]! << 8) | b[off + i + 3]!;
-    h = hashWord(h, w);
+    h = hashWord(h, be32s(b, off + i));
   }
   return h;
 }
