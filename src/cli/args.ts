@@ -148,7 +148,7 @@ export const checkIfname = (s: string): boolean =>
 
 // ---- values (lib/utils.c get_addr, ip/tunnel.c tnl_parse_key, lib/rt_names.c) ----
 
-/** lib/utils.c get_addr_ipv4(): 1 to 4 dot-separated strtoul(…, 0) parts ("10.1" is 10.1.0.0). */
+/** lib/utils.c get_addr_ipv4(): 1 to 4 dot-separated strtoul(…, 0) parts ("203.0.113" is 203.0.113.0). */
 export function getAddrIpv4(s: string): string | null {
   const parts = s.split('.');
   if (parts.length > 4) return null;

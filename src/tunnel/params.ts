@@ -143,7 +143,7 @@ function rejectGreOnly(c: TunnelConfig): void {
 /**
  * iproute2's tnl_parse_key: without a '.', get_u32(arg, 0) — strtoul in base
  * 0 (0x… hex, 0… octal, else decimal); with a '.', get_addr32 — 1 to 4
- * dotted decimal bytes filling from the left ("10.8" = 10.8.0.0).
+ * dotted decimal bytes filling from the left ("203.0.113" = 203.0.113.0).
  */
 function keyField(field: string, v: number | string): number {
   if (typeof v === 'number') {

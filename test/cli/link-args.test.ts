@@ -137,8 +137,8 @@ test('remote/local: get_addr (any, all, default, lenient dotted forms) and error
   assert.equal(cfg('t0', 'type', 'ipip', 'remote', 'any').remote, 'any');
   assert.equal(cfg('t0', 'type', 'ipip', 'local', 'all').local, 'any');
   assert.equal(cfg('t0', 'type', 'ipip', 'local', 'default').local, 'any');
-  assert.equal(cfg('t0', 'type', 'ipip', 'remote', '10.1').remote, '10.1.0.0', 'get_addr_ipv4 fills missing bytes with 0');
-  assert.equal(cfg('t0', 'type', 'ipip', 'remote', '0x0a.0.0.010').remote, '10.0.0.8', 'strtoul base 0 per part');
+  assert.equal(cfg('t0', 'type', 'ipip', 'remote', '203.0.113').remote, '203.0.113.0', 'get_addr_ipv4 fills missing bytes with 0');
+  assert.equal(cfg('t0', 'type', 'ipip', 'remote', '0xc0.0.02.010').remote, '192.0.2.8', 'strtoul base 0 per part');
   usage(['add', 't0', 'type', 'ipip', 'remote', '1.2.3.256'], 'remote', 'Error: inet address is expected rather than "1.2.3.256".');
   usage(['add', 't0', 'type', 'ipip', 'remote', '1.2.3.4.5'], 'remote', /inet address/);
   usage(['add', 't0', 'type', 'ipip', 'remote', '1..2'], 'remote', /inet address/);

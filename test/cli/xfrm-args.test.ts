@@ -84,7 +84,7 @@ test('selectors: IPv6, ports, ICMP type/code in sport/dport, GRE key, dev, proto
     { src: '0.0.0.0/0', dst: '0.0.0.0/0', proto: 47, sport: 1, sportMask: 0xffff, dport: 2, dportMask: 0xffff, dev: 'eth0' });
   assert.equal(parsedPolicy('ip xfrm policy add proto 132 sport 0 dir out').sel.sport, undefined, 'port 0 sets no mask');
   assert.equal(parsedPolicy('ip xfrm policy add proto IPv6-ICMP dir out').sel.proto, 58, 'aliases, as getprotobyname');
-  assert.deepEqual(parsedPolicy('ip xfrm policy add src 10.1/16 dir out').sel.src, '10.1.0.0/16', 'get_addr_ipv4 short forms');
+  assert.deepEqual(parsedPolicy('ip xfrm policy add src 198.51.100/24 dir out').sel.src, '198.51.100.0/24', 'get_addr_ipv4 short forms');
   assert.deepEqual(parsedPolicy('ip xfrm policy add dst 192.0.2.0/255.255.255.0 dir out').sel.dst, '192.0.2.0/24');
 });
 

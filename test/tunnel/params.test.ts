@@ -127,7 +127,7 @@ test('iproute2 get_u8 / rtnl_dsfield_a2n: out-of-range ttl and tos name their fi
 
 test('iproute2 tnl_parse_key (link_gre.c): key sets TNL_KEY in both flags; number, decimal, hex, dotted quad', () => {
   const cases: [number | string, number][] = [
-    [42, 42], ['42', 42], ['0x2a', 42], ['0x2A', 42], ['0.0.0.42', 42], ['10.1.2.3', 0x0a010203],
+    [42, 42], ['42', 42], ['0x2a', 42], ['0x2A', 42], ['0.0.0.42', 42], ['192.0.2.3', 0xc0000203],
     [0, 0], ['0', 0], [0xffffffff, 0xffffffff], ['4294967295', 0xffffffff], ['0xffffffff', 0xffffffff],
     ['255.255.255.255', 0xffffffff],
   ];
@@ -270,10 +270,13 @@ test('iproute2 link_gre.c: a multicast remote with no key gets ikey = okey = rem
   assert.equal(P({ kind: 'gre', remote: '239.1.2.3', key: 9 }).ikey, 9, 'an explicit non-zero key is kept');
 });
 
-test('iproute2 tnl_parse_key: strtoul base 0 (octal "010" = 8, "0X1F") and get_addr_ipv4 short forms ("10.8" = 10.8.0.0)', () => {
+test('iproute2 tnl_parse_key: strtoul base 0 (octal "010" = 8, "0X1F") and get_addr_ipv4 short forms ("203.0.113" = 203.0.113.0, "198.51" = 198.51.0.0)', () => {
   assert.equal(P({ kind: 'gre', key: '010' }).ikey, 8);
   assert.equal(P({ kind: 'gre', key: '0X1F' }).ikey, 31);
-  assert.equal(P({ kind: 'gre', key: '10.8' }).ikey, 0x0a080000);
+  assert.equal(P({ kind: 'gre', key: '203.0.113' }).ikey, 0xcb007100);
+  // Two parts fill two bytes with 0; no 2-part form lands in a documentation
+  // range. A parse of the key string only: no packet carries 198.51.0.0.
+  assert.equal(P({ kind: 'gre', key: '198.51' }).ikey, 0xc6330000);
   rejects(() => P({ kind: 'gre', key: '08' }), 'key');
 });
 

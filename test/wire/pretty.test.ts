@@ -118,12 +118,12 @@ test('GRE malformed: version, routing, truncated options, bad checksum', () => {
 test('IPIP and IPv6-in-IPv4 nesting; depth cap stops hostile nesting', () => {
   assert.equal(fmt(ip4('198.51.100.2', '198.51.100.1', 4, INNER)), `IPv4 198.51.100.2 > 198.51.100.1 ttl 64 id 1 DF proto 4 len 56 | ${INNER_S}`);
   let p = INNER;
-  for (let i = 0; i < 20; i++) p = ip4('10.0.0.1', '10.0.0.2', 4, p);
+  for (let i = 0; i < 20; i++) p = ip4('203.0.113.1', '203.0.113.2', 4, p);
   const segs = fmt(p).split(' | ');
   assert.equal(segs.length, PRETTY_MAX_DEPTH + 1);
   assert.equal(segs[PRETTY_MAX_DEPTH], '[depth limit]');
   let q = ether(0x0800, INNER);
-  for (let i = 0; i < 10; i++) q = ether(0x0800, ip4('10.0.0.1', '10.0.0.2', 47, cat(hex('00006558'), q)));
+  for (let i = 0; i < 10; i++) q = ether(0x0800, ip4('203.0.113.1', '203.0.113.2', 47, cat(hex('00006558'), q)));
   assert.match(fmt(q, 'eth'), /^(Ether [^|]+ \| IPv4 [^|]+ \| GRE proto 0x6558 \| ){2}Ether [^|]+ \| IPv4 [^|]+ \| \[depth limit\]$/);
 });
 

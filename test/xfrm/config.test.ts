@@ -113,8 +113,8 @@ test('__xfrm_init_state: a transport-mode state selects its own family only; tun
   assert.equal(make({}).sel.family, 4, 'no sel: the state family, all-matching');
   assert.equal(make({ flags: ['af-unspec'] }).sel.family, 0);
   assert.equal(make({ mode: 'transport', flags: ['af-unspec'] }).sel.family, 0, 'AF_UNSPEC transport selectors pass');
-  assert.equal(make({ sel: { src: '10.0.0.0/8', dst: '0.0.0.0/0', dev: 'eth0' } }).sel.ifindex, 2);
-  refuses({ sel: { src: '10.0.0.0/8', dst: '0.0.0.0/0', dev: 'eth9' } }, 'sel.dev');
+  assert.equal(make({ sel: { src: '192.0.2.0/24', dst: '0.0.0.0/0', dev: 'eth0' } }).sel.ifindex, 2);
+  refuses({ sel: { src: '192.0.2.0/24', dst: '0.0.0.0/0', dev: 'eth9' } }, 'sel.dev');
 });
 
 test('marks, if_id, reqid: u32; limits: non-negative integers, absent = XFRM_INF', () => {

@@ -98,9 +98,9 @@ test('xfrm_state_find / xfrm_state_look_at: valid before dying, then the newest;
   assert.equal(sad.findOut({ ...t, dst: parseXAddr('d', '192.0.2.1') }, f, 0), null, 'tunnel endpoints');
   assert.equal(sad.findOut({ ...t, mode: 0 }, f, 0), null, 'mode');
   const narrow = new Sad();
-  const n = narrow.add(cfg(sa(HOST, GUEST, 5, { sel: { src: '10.0.0.0/8', dst: '0.0.0.0/0' } })), sa(HOST, GUEST, 5), NOW);
+  const n = narrow.add(cfg(sa(HOST, GUEST, 5, { sel: { src: '192.0.2.0/24', dst: '0.0.0.0/0' } })), sa(HOST, GUEST, 5), NOW);
   assert.equal(narrow.findOut(t, f, 0), null, 'the state selector must match the flow');
-  assert.equal(narrow.findOut(t, flowOf(icmp4Echo('10.1.1.1', '203.0.113.2', 1, 1, 8, 0, 0)), 0), n);
+  assert.equal(narrow.findOut(t, flowOf(icmp4Echo('192.0.2.10', '203.0.113.2', 1, 1, 8, 0, 0)), 0), n);
   // Transport mode: the flow's own addresses are the SA's.
   const tr = new Sad();
   const x = tr.add(cfg(sa(HOST, GUEST, 6, { mode: 'transport' })), sa(HOST, GUEST, 6), NOW);
@@ -114,9 +114,9 @@ const pol = (spd: Spd, p: PolicySpec): ReturnType<Spd['make']> => spd.make(p, ()
 test('xfrm_policy_insert: add of an existing key is EEXIST; update replaces it keeping index and position (priority ties)', () => {
   const spd = new Spd();
   const a = spd.insert(pol(spd, { sel: { src: '0.0.0.0/0', dst: '0.0.0.0/0' }, dir: 'out', action: 'block' }), false);
-  const b = spd.insert(pol(spd, { sel: { src: '10.0.0.0/8', dst: '0.0.0.0/0' }, dir: 'out', tmpls: [TUN] }), false);
+  const b = spd.insert(pol(spd, { sel: { src: '192.0.2.0/24', dst: '0.0.0.0/0' }, dir: 'out', tmpls: [TUN] }), false);
   assert.throws(() => spd.insert(pol(spd, { sel: { src: '0.0.0.0/0', dst: '0.0.0.0/0' }, dir: 'out' }), false), code('EEXIST', 'sel'));
-  const f = flowOf(icmp4Echo('10.0.0.1', '10.0.0.2', 1, 1, 8, 0, 0));
+  const f = flowOf(icmp4Echo('192.0.2.1', '192.0.2.2', 1, 1, 8, 0, 0));
   assert.equal(spd.lookup(XFRM_POLICY_OUT, f, 0), a, 'tie: the older (lower pos) wins');
   const a2 = spd.insert(pol(spd, { sel: { src: '0.0.0.0/0', dst: '0.0.0.0/0' }, dir: 'out', tmpls: [TUN] }), true);
   assert.deepEqual([a2.index, a2.pos, a2.isBlock], [a.index, a.pos, false]);
@@ -126,7 +126,7 @@ test('xfrm_policy_insert: add of an existing key is EEXIST; update replaces it k
   assert.equal(spd.find('out', b.sel, 0, 0), b);
   assert.throws(() => spd.find('in', null, b.index, 0), code('ENOENT', 'index'));
   assert.throws(() => spd.find('out', b.sel, 0, 3), code('ENOENT', 'sel'));
-  assert.throws(() => spd.insert(spd.make({ sel: { src: '1.0.0.0/8', dst: '0.0.0.0/0' }, dir: 'out' }, () => null, NOW, b.index), false), code('EEXIST', 'index'));
+  assert.throws(() => spd.insert(spd.make({ sel: { src: '198.51.100.0/24', dst: '0.0.0.0/0' }, dir: 'out' }, () => null, NOW, b.index), false), code('EEXIST', 'index'));
   // Another mark or if_id is another key.
   spd.insert(pol(spd, { sel: { src: '0.0.0.0/0', dst: '0.0.0.0/0' }, dir: 'out', ifId: 3 }), false);
   spd.insert(pol(spd, { sel: { src: '0.0.0.0/0', dst: '0.0.0.0/0' }, dir: 'out', mark: { value: 1, mask: 1 } }), false);
@@ -139,7 +139,7 @@ test('xfrm_policy_insert: add of an existing key is EEXIST; update replaces it k
 test('xfrm_gen_index: (generator | dir), the generator stepping by 8, so index & 7 is the direction; an explicit index is kept', () => {
   const spd = new Spd();
   const mk = (dir: PolicySpec['dir'], n: number, index?: number): number =>
-    spd.insert(spd.make({ sel: { src: `10.0.${n}.0/24`, dst: '0.0.0.0/0' }, dir }, () => null, NOW, index ?? 0), false).index;
+    spd.insert(spd.make({ sel: { src: `192.0.2.${16 * n}/28`, dst: '0.0.0.0/0' }, dir }, () => null, NOW, index ?? 0), false).index;
   const got = [mk('out', 1), mk('in', 2), mk('fwd', 3), mk('out', 4), mk('in', 5)];
   assert.deepEqual(got, [1, 8, 18, 25, 32]);
   assert.deepEqual(got.map((i) => i & 7), [XFRM_POLICY_OUT, XFRM_POLICY_IN, XFRM_POLICY_FWD, XFRM_POLICY_OUT, XFRM_POLICY_IN]);
@@ -222,7 +222,7 @@ test('optional templates (level use): skipped on output when no SA exists, and o
 });
 
 test('__xfrm_policy_check: the SA selector (XfrmInStateMismatch), block policies (XfrmInPolBlock), required template mismatch', () => {
-  const { rx, rxSa } = oneWay({}, { sel: { src: '10.0.0.0/8', dst: '0.0.0.0/0' } });
+  const { rx, rxSa } = oneWay({}, { sel: { src: '192.0.2.0/24', dst: '0.0.0.0/0' } });
   assert.equal(recv(rx, espPacket(rxSa, 1, ping(), 4)).r.mib, XfrmStat.InStateMismatch, 'inner source outside the SA selector');
   const b = oneWay();
   b.rx.spd.flush();

@@ -15,7 +15,7 @@ import { ip4, ip6 } from '../util/packets.js';
 
 /** An IPv4 packet of `proto` whose transport header starts with `l4`. */
 function v4(proto: number, l4: number[], fragWord = 0): Uint8Array {
-  const p = ip4({ src: '10.1.2.3', dst: '10.9.8.7', proto, payloadLen: Math.max(l4.length, 0) });
+  const p = ip4({ src: '192.0.2.3', dst: '203.0.113.7', proto, payloadLen: Math.max(l4.length, 0) });
   p.set(l4, 20);
   put16(p, 6, fragWord);
   return p;
@@ -44,7 +44,7 @@ test('decode_session4: TCP/UDP/SCTP/DCCP/UDP-Lite ports; ICMP type and code in s
   const f = decode(v4(17, [0, 1, 0, 2]), 7);
   assert.equal(f.family, 4);
   assert.equal(f.ifindex, 7);
-  assert.deepEqual([...f.buf.subarray(f.srcOff, f.srcOff + 4), ...f.buf.subarray(f.dstOff, f.dstOff + 4)], [10, 1, 2, 3, 10, 9, 8, 7]);
+  assert.deepEqual([...f.buf.subarray(f.srcOff, f.srcOff + 4), ...f.buf.subarray(f.dstOff, f.dstOff + 4)], [192, 0, 2, 3, 203, 0, 113, 7]);
 });
 
 test('decode_session4 GRE: the key halves when K is set (after the checksum word when C is set); none without K', () => {
@@ -102,9 +102,9 @@ test('decode_session6: after a fragment header only the protocol is kept (onlypr
 });
 
 test('addr_match: prefix lengths that are not byte multiples compare the leading bits only', () => {
-  const p = parsePrefix('sel.src', '10.0.0.0/9');
-  assert.equal(prefixMatch(p, Uint8Array.of(10, 0x7f, 0xff, 0xff), 0), true);
-  assert.equal(prefixMatch(p, Uint8Array.of(10, 0x80, 0, 0), 0), false);
+  const p = parsePrefix('sel.src', '192.0.2.0/25');
+  assert.equal(prefixMatch(p, Uint8Array.of(192, 0, 2, 0x7f), 0), true);
+  assert.equal(prefixMatch(p, Uint8Array.of(192, 0, 2, 0x80), 0), false);
   const q = parsePrefix('sel.src', '2001:db8:8000::/33');
   const a = parseXAddr('x', '2001:db8:ffff::1').bytes;
   const b = parseXAddr('x', '2001:db8:7fff::1').bytes;
@@ -119,9 +119,10 @@ const sel = (s: SelectorSpec, ifindexOf: (d: string) => number | null = () => nu
 
 test('__xfrm4_selector_match: addresses, proto, port masks, ICMP type/code, dev (ifindex)', () => {
   const f = decode(v4(6, [0x30, 0x39, 0x01, 0xbb]), 3);
-  assert.equal(selectorMatch(sel({ src: '10.0.0.0/8', dst: '10.9.8.0/24' }), f), true);
-  assert.equal(selectorMatch(sel({ src: '10.0.0.0/8', dst: '10.9.9.0/24' }), f), false, 'dst');
-  assert.equal(selectorMatch(sel({ src: '11.0.0.0/8', dst: '0.0.0.0/0' }), f), false, 'src');
+  // f is 192.0.2.3 > 203.0.113.7; each refused prefix is the matching one's neighbour, differing in its last bit only.
+  assert.equal(selectorMatch(sel({ src: '192.0.2.0/30', dst: '203.0.113.0/29' }), f), true);
+  assert.equal(selectorMatch(sel({ src: '192.0.2.0/30', dst: '203.0.113.8/29' }), f), false, 'dst');
+  assert.equal(selectorMatch(sel({ src: '192.0.2.4/30', dst: '0.0.0.0/0' }), f), false, 'src');
   assert.equal(selectorMatch(sel({ src: '0.0.0.0/0', dst: '0.0.0.0/0', proto: 6, dport: 443 }), f), true);
   assert.equal(selectorMatch(sel({ src: '0.0.0.0/0', dst: '0.0.0.0/0', proto: 17 }), f), false, 'proto');
   assert.equal(selectorMatch(sel({ src: '0.0.0.0/0', dst: '0.0.0.0/0', dport: 444 }), f), false, 'dport');
@@ -142,7 +143,7 @@ test('family 0 (AF_UNSPEC) selectors match either family, but only as wildcards'
   const any = anySelector(0);
   assert.deepEqual([selectorMatch(any, f4), selectorMatch(any, f6)], [true, true]);
   assert.deepEqual([selectorMatch(anySelector(4), f6), selectorMatch(anySelector(6), f4), selectorMatch(anySelector(6), f6)], [false, false, true]);
-  const narrowed = { ...any, dst: parsePrefix('x', '10.0.0.0/8') };
+  const narrowed = { ...any, dst: parsePrefix('x', '203.0.113.0/24') }; // f4's destination is inside it
   assert.equal(selectorMatch(narrowed, f4), false, 'an AF_UNSPEC selector with a prefix matches nothing');
   assert.equal(selectorMatch({ ...any, proto: 17 }, f4), false, 'proto still applies');
   const v6sel = sel({ src: '2001:db8::/32', dst: '2001:db8:1::/48', proto: 6, sport: 1 });
@@ -157,15 +158,15 @@ test('parseXAddr / parsePrefix / makeSelector: every refusal is a ConfigError na
   field(() => parseXAddr('src', 7), 'src');
   field(() => parseXAddr('tmpl[0].dst', '300.1.1.1'), 'tmpl[0].dst');
   field(() => parsePrefix('sel.src', undefined), 'sel.src');
-  field(() => parsePrefix('sel.src', '10.0.0.0/33'), 'sel.src');
+  field(() => parsePrefix('sel.src', '192.0.2.0/33'), 'sel.src');
   field(() => parsePrefix('sel.dst', '2001:db8::/129'), 'sel.dst');
-  field(() => parsePrefix('sel.dst', '10.0.0.0/x'), 'sel.dst');
-  field(() => parsePrefix('sel.dst', '10.0.0.0/'), 'sel.dst');
+  field(() => parsePrefix('sel.dst', '192.0.2.0/x'), 'sel.dst');
+  field(() => parsePrefix('sel.dst', '192.0.2.0/'), 'sel.dst');
   field(() => parsePrefix('sel.dst', 'nothing/8'), 'sel.dst');
   assert.equal(parsePrefix('x', '2001:db8::1').plen, 128, 'a bare address is a host prefix');
-  assert.equal(parsePrefix('x', '10.0.0.1').plen, 32);
+  assert.equal(parsePrefix('x', '192.0.2.1').plen, 32);
   field(() => makeSelector('sel', null as unknown as SelectorSpec, () => null), 'sel');
-  field(() => sel({ src: '10.0.0.0/8', dst: '::/0' }), 'sel.dst');
+  field(() => sel({ src: '192.0.2.0/24', dst: '::/0' }), 'sel.dst');
   field(() => sel({ src: '0.0.0.0/0', dst: '0.0.0.0/0', proto: 256 }), 'sel.proto');
   field(() => sel({ src: '0.0.0.0/0', dst: '0.0.0.0/0', sport: 65536 }), 'sel.sport');
   field(() => sel({ src: '0.0.0.0/0', dst: '0.0.0.0/0', dport: -1 }), 'sel.dport');
@@ -174,11 +175,12 @@ test('parseXAddr / parsePrefix / makeSelector: every refusal is a ConfigError na
 });
 
 test('selectorSpec / selectorEqual: back to the JSON form; equality field by field (xfrm_policy_insert key)', () => {
-  const s = sel({ src: '10.0.0.0/8', dst: '10.9.8.0/24', proto: 6, dport: 443, dev: 'eth0' }, () => 3);
-  assert.deepEqual(selectorSpec(s, (ix) => (ix === 3 ? 'eth0' : null)), { src: '10.0.0.0/8', dst: '10.9.8.0/24', proto: 6, dport: 443, dportMask: 0xffff, dev: 'eth0' });
+  const s = sel({ src: '192.0.2.0/25', dst: '203.0.113.0/24', proto: 6, dport: 443, dev: 'eth0' }, () => 3);
+  assert.deepEqual(selectorSpec(s, (ix) => (ix === 3 ? 'eth0' : null)), { src: '192.0.2.0/25', dst: '203.0.113.0/24', proto: 6, dport: 443, dportMask: 0xffff, dev: 'eth0' });
   assert.deepEqual(selectorSpec(sel({ src: '::/0', dst: '::/0', sport: 5 }), () => null), { src: '::/0', dst: '::/0', sport: 5, sportMask: 0xffff });
-  assert.equal(selectorEqual(s, sel({ src: '10.0.0.0/8', dst: '10.9.8.0/24', proto: 6, dport: 443, dev: 'x' }, () => 3)), true);
-  assert.equal(selectorEqual(s, sel({ src: '10.0.0.0/8', dst: '10.9.8.0/24', proto: 6, dport: 443 })), false, 'ifindex');
-  assert.equal(selectorEqual(s, sel({ src: '10.0.0.0/9', dst: '10.9.8.0/24', proto: 6, dport: 443, dev: 'x' }, () => 3)), false, 'plen');
-  assert.equal(xaddrEqual(parseXAddr('a', '10.0.0.1'), parseXAddr('b', '::a00:1')), false, 'family differs');
+  assert.equal(selectorEqual(s, sel({ src: '192.0.2.0/25', dst: '203.0.113.0/24', proto: 6, dport: 443, dev: 'x' }, () => 3)), true);
+  assert.equal(selectorEqual(s, sel({ src: '192.0.2.0/25', dst: '203.0.113.0/24', proto: 6, dport: 443 })), false, 'ifindex');
+  assert.equal(selectorEqual(s, sel({ src: '192.0.2.0/26', dst: '203.0.113.0/24', proto: 6, dport: 443, dev: 'x' }, () => 3)), false, 'plen');
+  // The IPv6 address ends in the IPv4 one's 32 bits (192.0.2.1 = c000:201).
+  assert.equal(xaddrEqual(parseXAddr('a', '192.0.2.1'), parseXAddr('b', '2001:db8::c000:201')), false, 'family differs');
 });

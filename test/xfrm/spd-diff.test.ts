@@ -20,12 +20,25 @@ const DIRS: PolicyDir[] = ['in', 'out', 'fwd'];
 const DEVS: Record<string, number> = { eth0: 2, eth1: 3 };
 const ifindexOf = (d: string): number | null => DEVS[d] ?? null;
 
-/** Addresses from a small space so that prefixes overlap: 10.{0,1}.{0,128}.{0..7}, 2001:db8:{0,1}::{0..7}. */
-const v4Addr = fc.tuple(fc.constantFrom(0, 1), fc.constantFrom(0, 128), fc.integer({ min: 0, max: 7 }));
+/** The IPv4 documentation /24s (RFC 5737): 192.0.2, 198.51.100, 203.0.113. */
+const DOC4 = [[192, 0, 2], [198, 51, 100], [203, 0, 113]] as const;
+
+/**
+ * Addresses from a small space so that prefixes overlap: {192.0.2, 198.51.100,
+ * 203.0.113}.{0..7, 128..135} (documentation space only) and
+ * 2001:db8:{0,1}:{0,80}::{0..7}. The IPv4 ones share their first 4 bits; bit 4
+ * parts 203 from 192 and 198, bit 5 parts 192 from 198 (first octets 1100 0000,
+ * 1100 0110, 1100 1011); bit 24, the last octet's top bit, halves each /24; bits
+ * 29–31 are the host. plen4's constants sit on those boundaries (4, 5, 6; 24, 25;
+ * 29–32), so the tries are walked through all four octets, and prefixes cut
+ * the space at bits in the first and the last octet.
+ */
+const v4Addr = fc.tuple(fc.constantFrom(0, 1, 2), fc.constantFrom(0, 128), fc.integer({ min: 0, max: 7 }));
 const v6Addr = fc.tuple(fc.constantFrom(0, 1), fc.constantFrom(0, 0x80), fc.integer({ min: 0, max: 7 }));
-const v4Text = ([a, b, c]: [number, number, number]): string => `10.${a}.${b}.${c}`;
+const v4Bytes = ([a, b, c]: [number, number, number]): number[] => [...DOC4[a]!, b + c];
+const v4Text = (t: [number, number, number]): string => v4Bytes(t).join('.');
 const v6Text = ([a, b, c]: [number, number, number]): string => `2001:db8:${a}:${b.toString(16)}::${c}`;
-const plen4 = fc.oneof(fc.constantFrom(0, 8, 16, 16, 17, 24, 29, 30, 31, 32, 32, 32), fc.integer({ min: 0, max: 32 }));
+const plen4 = fc.oneof(fc.constantFrom(0, 4, 5, 5, 6, 24, 25, 29, 30, 31, 32, 32, 32), fc.integer({ min: 0, max: 32 }));
 const plen6 = fc.oneof(fc.constantFrom(0, 32, 32, 48, 49, 64, 125, 126, 127, 128, 128, 128), fc.integer({ min: 0, max: 128 }));
 
 interface PolicyArb { spec: PolicySpec; any: boolean }
@@ -39,7 +52,7 @@ const ports = fc.record({
   dev: fc.option(fc.constantFrom('eth0', 'eth1'), { nil: undefined, freq: 4 }),
 });
 
-/** Dense sets: one direction, if_id 0, IPv4 10.0.0.0/30 with short prefixes: many policies match each flow. */
+/** Dense sets: one direction, if_id 0, IPv4 192.0.2.0/30 with short prefixes: many policies match each flow. */
 const denseAddr = fc.tuple(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 3 }));
 const densePlen = fc.constantFrom(0, 0, 24, 30, 31, 32, 32);
 
@@ -105,7 +118,7 @@ function randomFlow(a: FlowArb): Flow {
   const b = new Uint8Array(3 + 2 * n); // addresses at an odd offset: nothing may assume alignment
   const put = (off: number, t: [number, number, number]): void => {
     if (a.v6) { b[off] = 0x20; b[off + 1] = 0x01; b[off + 2] = 0x0d; b[off + 3] = 0xb8; b[off + 5] = t[0]; b[off + 6] = t[1]; b[off + 15] = t[2]; }
-    else { b[off] = 10; b[off + 1] = t[0]; b[off + 2] = t[1]; b[off + 3] = t[2]; }
+    else b.set(v4Bytes(t), off);
   };
   put(3, a.v6 ? a.s6 : a.s4);
   put(3 + n, a.v6 ? a.d6 : a.d4);
