@@ -6,6 +6,15 @@
 // the policy TUN's routes: `ip route replace` per new route), and reports
 // the time per add for each block of 1,000 — flat when an add does not
 // grow with the table.
+// Addresses (doc-addrs.ts): documentation ranges only. The policies select
+// IPv6 traffic, site i's 2001:db8:HI:LO::/64 <-> the hub's 2001:db8:ffff::/48
+// (until this change private IPv4 /24s, of which the 768 addresses of IPv4
+// documentation space cannot give 10,000), so the routes the out policies
+// resync are IPv6 routes into the policy TUN. The SAs and templates stay
+// IPv4 (198.51.100.1 to the peers); the SAs select ::/0, so an out policy's
+// route still gets its SA's MTU (xfrm-routes.ts finds the SA with a flow of
+// the policy's selector). The peers cycle through the 760 IPv4
+// documentation hosts; each SA keeps a distinct SPI and reqid.
 //
 //   node dist/bench/control.bench.js [N=10000] [M=1000]
 // Removes the namespace (and with it the daemon's devices) on exit.
@@ -16,6 +25,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from '../src/daemon/client.js';
 import { REPO_ROOT } from '../test/util/paths.js';
+import { HUB, HUB_NET, peer, site } from './doc-addrs.js';
 
 const NS = `tkscale${process.pid}`;
 const SOCK = `/run/tunkit/${NS}.sock`;
@@ -56,15 +66,13 @@ try {
   ip('-n', NS, 'link', 'set', 'lo', 'up');
   for (let i = 0; i < 200 && !existsSync(SOCK); i++) await sleep(25);
   if (!existsSync(SOCK)) throw new Error(`tunkitd did not start: ${log}`);
-  const site = (i: number): string => `10.${i >> 8}.${i & 255}.0/24`;
-  const peer = (i: number): string => `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
   const lines = [
-    await blocks('dir in policies', N, (i) => request(SOCK, 'xfrm.policy.add', { policy: { sel: { src: site(i), dst: '192.168.0.0/24' }, dir: 'in' } })),
+    await blocks('dir in policies', N, (i) => request(SOCK, 'xfrm.policy.add', { policy: { sel: { src: site(i), dst: HUB_NET }, dir: 'in' } })),
     await blocks('tunnel SAs (route resync)', M, (i) => request(SOCK, 'xfrm.state.add', {
-      state: { src: '198.51.100.1', dst: peer(i), proto: 'esp', spi: 0x1000 + i, mode: 'tunnel', reqid: i + 1, aead: AEAD },
+      state: { src: HUB, dst: peer(i), proto: 'esp', spi: 0x1000 + i, mode: 'tunnel', reqid: i + 1, aead: AEAD, sel: { src: '::/0', dst: '::/0' } },
     })),
     await blocks('dir out tunnel policies (route resync + ip route replace)', M, (i) => request(SOCK, 'xfrm.policy.add', {
-      policy: { sel: { src: '192.168.0.0/24', dst: site(i) }, dir: 'out', tmpls: [{ src: '198.51.100.1', dst: peer(i), proto: 'esp', mode: 'tunnel', reqid: i + 1 }] },
+      policy: { sel: { src: HUB_NET, dst: site(i) }, dir: 'out', tmpls: [{ src: HUB, dst: peer(i), proto: 'esp', mode: 'tunnel', reqid: i + 1 }] },
     })),
   ];
   console.log([`control socket scale, node ${process.version}`, ...lines].join('\n'));

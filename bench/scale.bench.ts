@@ -1,19 +1,31 @@
 // Scale benchmark (not a test): does per-packet cost stay flat as the
 // tables grow? Stacks with 1, 1,000 and 10,000 objects:
-//   tunnels   N gre tunnels (keyed, distinct remotes) on the receiver; the
+//   tunnels   N gre tunnels (keyed: key i+1) on the receiver; the
 //             measured one is the FIRST added (the last a newest-first scan
 //             would reach). ip_tunnel_lookup alone, TunnelStack.receive of
 //             its packet, tunnelXmit.
-//   ipsec     a hub with N sites: per site an out and an in SA (tunnel mode,
-//             AES-GCM-128, reqid i+1, distinct peers) and an out and an in
-//             policy (192.168.0.0/24 <-> 10.a.b.0/24: the in policies all
-//             share one daddr prefix). The first site's packet: Spd.lookup
-//             out/in (one steady flow: the flow memo answers; "miss": 1,024
-//             distinct flows in turn, more than the memo holds, so the
-//             index answers each), Sad.findOut, Sad.lookupIn, XfrmStack.output of a
-//             1400-byte inner packet and XfrmStack.input of an ESP packet
-//             (replay window 0 so the same packet is accepted again).
+//   ipsec     a hub with N sites: per site an out and an in SA (tunnel mode
+//             over IPv4 carrying IPv6, selector ::/0, AES-GCM-128, reqid
+//             i+1, SPIs by i) and an out and an in policy (2001:db8:ffff::/48
+//             <-> 2001:db8:HI:LO::/64: the in policies all share one daddr
+//             prefix). The first site's packet: Spd.lookup out/in (one
+//             steady flow: the flow memo answers; "miss": 1,024 distinct
+//             flows in turn, more than the memo holds, so the index answers
+//             each), Sad.findOut, Sad.lookupIn, XfrmStack.output of a
+//             1400-byte IPv6 inner packet and XfrmStack.input of an ESP
+//             packet (replay window 0 so the same packet is accepted again).
 //             "linear" is the old scan (test/xfrm/ref-linear.ts) for comparison.
+// Addresses (doc-addrs.ts): documentation ranges only. IPv4 documentation
+// space (768 addresses) cannot give 10,000 distinct remotes or sites, so the
+// tunnels' remotes and the sites' peers cycle through its 760 hosts — each
+// tunnel keeps a distinct key, each site distinct SPIs and reqid, so the
+// tunnel buckets (by remote and key) and the SAD hashes (byspi; daddr,
+// saddr, reqid) still hold one object per key — and the sites' inner
+// prefixes are IPv6 inside 2001:db8::/32. Until this change the remotes were
+// distinct shared-space (RFC 6598) addresses and the selectors private IPv4
+// /24s: the SPD tries now walk 64-bit site and 48-bit hub prefixes instead of
+// 24 + 24 bits, so the spd and linear columns are not comparable with runs
+// from before.
 // Setup time per object (building the stack, one tunnel or one site = 2 SAs
 // + 2 policies) and heap bytes per object (heapUsed delta after global.gc();
 // run with --expose-gc, else heap is not reported). Prints tables and the
@@ -35,16 +47,13 @@ import type { StateSpec } from '../src/xfrm/spec.js';
 import { XFRM_POLICY_IN, XFRM_POLICY_OUT } from '../src/xfrm/spd.js';
 import { XfrmStack } from '../src/xfrm/xfrm.js';
 import { refPolicyLookup } from '../test/xfrm/ref-linear.js';
-import { a4, ip4 } from '../test/util/packets.js';
+import { a4, ip4, ip6 } from '../test/util/packets.js';
+import { HUB, HUB_HOST, HUB_NET, LOCAL, peer, site, siteHost } from './doc-addrs.js';
 
 const SIZES = [1, 1_000, 10_000] as const;
 const HEAD = 256;
-const HUB = '198.51.100.1';
 const GCM = { aead: { name: 'rfc4106(gcm(aes))', keyHex: '11'.repeat(20), bits: 128 } };
 const gc = (globalThis as { gc?: () => void }).gc;
-
-const peer = (i: number): string => `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-const site = (i: number): string => `10.${i >> 8}.${i & 255}`;
 
 function heap(): number {
   if (gc === undefined) return NaN;
@@ -80,13 +89,13 @@ function tunnels(count: number, n: number): Record<string, number> {
   const b = build(count, () => {
     const s = new TunnelStack();
     for (let i = 0; i < count; i++) {
-      const t = s.add(makeTunnelParams({ name: `g${i}`, kind: 'gre', local: '192.0.2.1', remote: i === 0 ? HUB : peer(i), key: i + 1 }));
+      const t = s.add(makeTunnelParams({ name: `g${i}`, kind: 'gre', local: LOCAL, remote: i === 0 ? HUB : peer(i), key: i + 1 }));
       t.isUp = true;
     }
     return s;
   });
   const rxStack = b.value;
-  const tx = new TunnelStack().add(makeTunnelParams({ name: 'tx', kind: 'gre', local: HUB, remote: '192.0.2.1', key: 1 }));
+  const tx = new TunnelStack().add(makeTunnelParams({ name: 'tx', kind: 'gre', local: HUB, remote: LOCAL, key: 1 }));
   tx.isUp = true;
   const inner = ip4({ src: '203.0.113.1', dst: '203.0.113.2', payloadLen: 1380 });
   const buf = new Uint8Array(HEAD + inner.length);
@@ -98,7 +107,7 @@ function tunnels(count: number, n: number): Record<string, number> {
   const rr = new PacketResult();
   if (rxStack.receive(buf, off, len, 0, rr) !== Verdict.Deliver || rr.tunnel?.name !== 'g0') throw new Error('receive failed');
   const remote = a4(HUB) | 0;
-  const local = a4('192.0.2.1') | 0;
+  const local = a4(LOCAL) | 0;
   const hit: { t: Tunnel | null } = { t: null };
   const lookupNs = timed(n, () => { hit.t = rxStack.gre.lookup(0, true, false, 1, remote, local); });
   if (hit.t?.name !== 'g0') throw new Error('lookup failed');
@@ -107,10 +116,11 @@ function tunnels(count: number, n: number): Record<string, number> {
   return { lookupNs, rcvNs, xmitNs, setupUs: b.setupUs, heapB: b.heapB };
 }
 
+/** An IPv4 tunnel-mode SA carrying IPv6 (selector ::/0, as `ip xfrm state add … sel src ::/0 dst ::/0`). */
 const sa = (src: string, dst: string, spi: number, reqid: number, extra: Partial<StateSpec> = {}): StateSpec =>
-  ({ src, dst, proto: 'esp', spi, mode: 'tunnel', reqid, replayWindow: 32, ...GCM, ...extra });
+  ({ src, dst, proto: 'esp', spi, mode: 'tunnel', reqid, replayWindow: 32, sel: { src: '::/0', dst: '::/0' }, ...GCM, ...extra });
 
-/** One site's two SAs on the hub (or, mirrored, on the site for site 0). */
+/** One site's two SAs on the hub (or, mirrored, on the site for site 0); distinct SPIs and reqid per site, whatever its peer. */
 function addSiteStates(x: XfrmStack, i: number, asHub: boolean): void {
   const [me, them] = asHub ? [HUB, peer(i)] : [peer(i), HUB];
   const outSpi = asHub ? 0x1000 + i : 0x80000000 + i;
@@ -124,7 +134,7 @@ function addSiteStates(x: XfrmStack, i: number, asHub: boolean): void {
 /** One site's out and in policies. */
 function addSitePolicies(x: XfrmStack, i: number, asHub: boolean): void {
   const [me, them] = asHub ? [HUB, peer(i)] : [peer(i), HUB];
-  const [mine, theirs] = asHub ? ['192.168.0.0/24', `${site(i)}.0/24`] : [`${site(i)}.0/24`, '192.168.0.0/24'];
+  const [mine, theirs] = asHub ? [HUB_NET, site(i)] : [site(i), HUB_NET];
   const tmpl = (src: string, dst: string) => ({ src, dst, proto: 'esp' as const, mode: 'tunnel' as const, reqid: i + 1 });
   x.spd.insert(x.spd.make({ sel: { src: mine, dst: theirs }, dir: 'out', tmpls: [tmpl(me, them)] }, () => null, 0, 0), false);
   x.spd.insert(x.spd.make({ sel: { src: theirs, dst: mine }, dir: 'in', tmpls: [tmpl(them, me)] }, () => null, 0, 0), false);
@@ -136,13 +146,13 @@ function flowOf(p: Uint8Array): Flow {
   return f;
 }
 
-/** `count` flows of `p`'s addresses with the last bytes of both varied (one policy's selector still matches each). */
+/** `count` flows of IPv6 packet `p`'s addresses with the last bytes of both varied (one policy's selector still matches each). */
 function manyFlows(p: Uint8Array, count: number): Flow[] {
   const out: Flow[] = [];
   for (let i = 0; i < count; i++) {
     const q = p.slice();
-    q[15] = (q[15]! + (i >>> 8)) & 0xff;
-    q[19] = i & 0xff;
+    q[23] = (q[23]! + (i >>> 8)) & 0xff; // source, bytes 8..23
+    q[39] = i & 0xff; // destination, bytes 24..39
     out.push(flowOf(q));
   }
   return out;
@@ -155,13 +165,15 @@ function ipsec(count: number, n: number): Record<string, number> {
   const site0 = new XfrmStack();
   addSiteStates(site0, 0, false);
   addSitePolicies(site0, 0, false);
-  const outInner = ip4({ src: '192.168.0.1', dst: '10.0.0.1', payloadLen: 1380 });
-  const inInner = ip4({ src: '10.0.0.1', dst: '192.168.0.1', payloadLen: 1380 });
+  const outInner = ip6({ src: HUB_HOST, dst: siteHost(0), payloadLen: 1360 });
+  const inInner = ip6({ src: siteHost(0), dst: HUB_HOST, payloadLen: 1360 });
   const fo = flowOf(outInner);
   const fi = flowOf(inInner);
   const out = hub.spd.lookup(XFRM_POLICY_OUT, fo, 0);
   if (out === null || hub.spd.lookup(XFRM_POLICY_IN, fi, 0) === null) throw new Error('no policy');
   const t = out.tmpls[0]!;
+  // Peers repeat every PEER_COUNT sites: the template's reqid must still pick site 0's own out SA.
+  if (hub.sad.findOut(t, fo, 0)?.cfg.spi !== 0x1000) throw new Error('findOut: not site 0\'s SA');
   const peerIp = parseXAddr('d', HUB).bytes;
   const sink = { p: 0 };
   const spdOut = timed(n, () => { if (hub.spd.lookup(XFRM_POLICY_OUT, fo, 0) !== null) sink.p++; });
