@@ -92,6 +92,12 @@ export interface IkeShellDeps {
   readonly charon?: CharonSettings;
   /** IKE monitor events (SAs up/down, rekeys, failures) to `tunkit ike monitor`; absent: not published. */
   publish?(e: IkeEvent): void;
+  /**
+   * IkeHost.sourceFor: the routed source toward a peer, for initiating
+   * with local_addrs = %any (route-source.ts RouteSource; closed with the
+   * shell). Absent: such a connection cannot initiate.
+   */
+  readonly source?: { sourceFor(remote: string): string | null; close(): void };
 }
 
 export class IkeShell {
@@ -121,6 +127,7 @@ export class IkeShell {
           return null; // deleted meanwhile
         }
       },
+      ...(d.source !== undefined ? { sourceFor: (remote: string) => d.source!.sourceFor(remote) } : {}),
     }, charon.retransmit);
     this.core.charon = charon;
     d.ikeConn?.onReceive((b, _ifx, src, meta) => this.onIkeSocket(b, src, meta));
@@ -320,5 +327,6 @@ export class IkeShell {
     this.core.cookies.wipe();
     wipeConfig(this.core.cfg);
     this.d.ikeConn?.close();
+    this.d.source?.close();
   }
 }

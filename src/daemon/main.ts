@@ -46,6 +46,7 @@ import { Housekeeping } from './housekeeping.js';
 import type { DropTracers } from './housekeeping.js';
 import type { Ctx } from './dispatch.js';
 import { IkeShell, readSwanctl } from './ike-shell.js';
+import { RouteSource } from './route-source.js';
 import { boundCharon, natTBindPort, openIkeSocket } from './ike-sockets.js';
 import { LinkMemory } from './link-memory.js';
 import { LinuxDevices, offloadFromEnv } from './linux-devices.js';
@@ -194,7 +195,9 @@ async function openIo(o: Options, log: Log, pre: Preflight, core: Core, late: La
   late.gone = gone;
   routes.watch();
   memory.watch();
-  const ike = new IkeShell({ control: (op, args) => xctl.handle(op, args), log, ikeConn, natTConn: natT, charon, publish: (e) => late.server?.publish(e) });
+  const ike = new IkeShell({
+    control: (op, args) => xctl.handle(op, args), log, ikeConn, natTConn: natT, charon, publish: (e) => late.server?.publish(e), source: new RouteSource(),
+  });
   late.ike = ike;
   if (pre.ikeCfg !== null) ike.apply(pre.ikeCfg, o.swanctl!);
   return { ...core, svc, memory, gone, ike, carry };

@@ -73,6 +73,13 @@ export interface IkeHost {
   getState?(id: StateId, keys: boolean): StateRecord | null;
   /** A monitor event (events.ts: SAs up/down, rekeys, failures; never keys); absent: none are published. */
   event?(e: IkeEvent): void;
+  /**
+   * The local address the kernel would send from toward `remote` (an
+   * RTM_GETROUTE's RTA_PREFSRC: charon's kernel-netlink get_source_addr),
+   * null when it has no route there. Initiating with local_addrs = %any
+   * takes it; absent: local_addrs must name an address to initiate from.
+   */
+  sourceFor?(remote: string): string | null;
 }
 
 /** IKE's well-known port (RFC 7296 §2) and the NAT-T port a peer on it floats to (§2.23); ours are charon.port and charon.port_nat_t. */
@@ -119,6 +126,7 @@ export class IkeCore {
       keepalive: (to) => host.keepalive?.(to),
       ...(host.getState !== undefined ? { getState: (id: StateId, keys: boolean) => host.getState!(id, keys) } : {}),
       event: (e) => host.event?.(e),
+      ...(host.sourceFor !== undefined ? { sourceFor: (remote: string) => host.sourceFor!(remote) } : {}),
     };
   }
 

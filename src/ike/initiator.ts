@@ -42,9 +42,7 @@ const literal = (addrs: readonly string[]): string | undefined => addrs.find((a)
 export function startInitiator(core: IkeCore, conn: ConnConfig, child: ChildConfig): IkeSa {
   const remote = literal(conn.remoteAddrs);
   if (remote === undefined) throw new VpnError('EINVAL', `connection ${conn.name}: remote_addrs has no address to initiate to`, 'remote_addrs');
-  // TODO(#11): pick the source address by a route lookup when local_addrs is %any, as charon does.
-  const local = literal(conn.localAddrs);
-  if (local === undefined) throw new VpnError('EINVAL', `connection ${conn.name}: local_addrs needs an address to initiate from`, 'local_addrs');
+  const local = literal(conn.localAddrs) ?? localFor(core, conn, remote);
   let spiI = core.host.random(8);
   while (spiI.every((x) => x === 0)) spiI = core.host.random(8);
   const sa = new IkeSa(core.nextUniqueId(), conn, true, spiI, { addr: local, port: core.charon.port }, { addr: remote, port: conn.remotePort });
@@ -54,6 +52,22 @@ export function startInitiator(core: IkeCore, conn: ConnConfig, child: ChildConf
   core.host.log('info', `${conn.name}[${sa.uniqueId}]: initiating IKE_SA to ${remote} for child ${child.name}`);
   sendInit(core, sa, conn.proposals[0]!.dh[0]!, null);
   return sa;
+}
+
+/**
+ * local_addrs = %any: the source the kernel routes from toward `remote`, as
+ * charon's ike_init picks it (kernel_interface get_source_addr). Throws,
+ * naming local_addrs, when there is no route or no way to ask.
+ */
+function localFor(core: IkeCore, conn: ConnConfig, remote: string): string {
+  if (core.host.sourceFor === undefined) {
+    throw new VpnError('EINVAL', `connection ${conn.name}: local_addrs needs an address to initiate from`, 'local_addrs');
+  }
+  const src = core.host.sourceFor(remote);
+  if (src === null) {
+    throw new VpnError('ENETUNREACH', `connection ${conn.name}: local_addrs is %any and there is no route to ${remote} to take a source address from`, 'local_addrs');
+  }
+  return src;
 }
 
 function sendInit(core: IkeCore, sa: IkeSa, group: number, cookie: Uint8Array | null): void {

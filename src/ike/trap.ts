@@ -39,9 +39,12 @@ export class Traps {
 
   /** The trap policies of a child: out and in per selector pair, as child.ts installs an SA's. */
   private policiesOf(conn: ConnConfig, child: ChildConfig, reqid: number): PolicySpec[] | string {
-    const local = literal(conn.localAddrs);
     const remote = literal(conn.remoteAddrs);
-    if (local === undefined || remote === undefined) return `connection ${conn.name} needs an address in local_addrs and remote_addrs to trap`;
+    // local_addrs = %any: the routed source toward the peer, as charon's trap_manager install (get_source_addr).
+    const local = literal(conn.localAddrs) ?? (remote !== undefined ? this.host.sourceFor?.(remote) ?? undefined : undefined);
+    if (local === undefined || remote === undefined) {
+      return `connection ${conn.name} needs an address in remote_addrs, and in local_addrs or a route to the peer, to trap`;
+    }
     const lts = resolveTs(child.localTs, local);
     const rts = resolveTs(child.remoteTs, remote);
     const out: PolicySpec[] = [];

@@ -60,6 +60,12 @@ export interface RouteInfo {
   readonly ifindex: number;
   /** RTAX_MTU of the route (configured, or a learnt PMTU) if it has one, else the device MTU; 1500 when !ok. */
   readonly mtu: number;
+  /**
+   * RTA_PREFSRC of the answer: the source address the kernel picks toward
+   * DST (inet_rtm_getroute / inet6_rtm_getroute fill it from the flow's
+   * saddr), the way `ip route get` prints "src"; null when !ok or absent.
+   */
+  readonly src: Uint8Array | null;
 }
 
 export interface LinkInfo {
@@ -86,7 +92,7 @@ const linkInfo = (r: LinkRepr): LinkInfo => ({
   index: r.index, name: r.ifname ?? '', mtu: r.mtu ?? 0, flags: r.flags, operstate: r.operstate ?? 0, type: r.type, alias: r.ifalias ?? '',
 });
 
-const noRoute: RouteInfo = { ok: false, dev: '', ifindex: 0, mtu: 1500 };
+const noRoute: RouteInfo = { ok: false, dev: '', ifindex: 0, mtu: 1500, src: null };
 
 export class RtNetlink {
   private readonly tx = new Uint8Array(TX_BYTES);
@@ -124,7 +130,7 @@ export class RtNetlink {
     if (r === null || r.oif === null) return noRoute;
     const link = this.link(r.oif);
     if (link === null) return noRoute;
-    return { ok: true, dev: link.name, ifindex: link.index, mtu: r.mtu ?? link.mtu };
+    return { ok: true, dev: link.name, ifindex: link.index, mtu: r.mtu ?? link.mtu, src: r.prefsrc };
   }
 
   /**

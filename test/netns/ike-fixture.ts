@@ -24,6 +24,8 @@ export const INNER = { left: '203.0.113.1', right: '203.0.113.17' } as const;
 export type Side = 'left' | 'right';
 
 export interface SideOpts {
+  /** local_addrs (default: the side's own address; '%any' to have the daemon take the routed source). */
+  readonly localAddrs?: string;
   /** Lines added to the connection, and to the child. */
   readonly conn?: string;
   readonly child?: string;
@@ -96,7 +98,7 @@ export class IkeNet {
   async start(s: Side, o: SideOpts = {}): Promise<void> {
     const remote = s === 'left' ? this.addr.right : '%any';
     const conf = o.pubkey !== undefined ? this.certDir(s, o.pubkey) : join(this.dir, `${s}.swanctl.conf`);
-    writeFileSync(conf, sideConf(s, this.addr[s], remote, o), { mode: 0o600 });
+    writeFileSync(conf, sideConf(s, o.localAddrs ?? this.addr[s], remote, o), { mode: 0o600 });
     const args = ['--socket', this.sock(s), '--swanctl', conf, '--log-level', 'debug'];
     if (o.charon !== undefined) {
       const sc = join(this.dir, `${s}.strongswan.conf`);

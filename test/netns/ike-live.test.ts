@@ -52,6 +52,19 @@ describe('IKEv2 liveness in namespaces: tunkit ↔ tunkit', () => {
     assert.ok(!/198\.51\.100\.2\.4500 > 198\.51\.100\.1\.\d+: (isakmp-nat-keep-alive|.*length 1$)/m.test(wire), 'none from the side not behind the NAT');
   }));
 
+  it('local_addrs = %any: the initiator takes the routed source (RTM_GETROUTE src, as charon), both ends agree, ping passes', () => withNet('tka', false, async (n) => {
+    await n.start('right');
+    await n.start('left', { localAddrs: '%any' });
+    const r = n.tunkit('left', ['ike', 'initiate', 'net-left']);
+    assert.equal(r.code, 0, `${r.out}\n${n.tail()}`);
+    const l = n.sas('left')[0]!;
+    assert.equal(l.localAddr, n.addr.left, 'the address the kernel routes from toward the responder');
+    assert.equal(n.sas('right')[0]!.remoteAddr, n.addr.left);
+    const states = JSON.parse(n.tunkit('left', ['-j', 'xfrm', 'state', 'list']).out) as { src: string; dst: string }[];
+    assert.deepEqual(states.map((s) => `${s.src}>${s.dst}`).sort(), [`${n.addr.left}>${n.addr.right}`, `${n.addr.right}>${n.addr.left}`].sort());
+    assert.equal(n.ping('left', 2), 2, n.tail());
+  }));
+
   it('DPD: after kill -9 of the initiator the responder clears the SA within dpd_delay + retransmissions', () => withNet('tkd', false, async (n) => {
     await n.start('right', { conn: 'dpd_delay = 2s', charon: FAST });
     await n.start('left', { charon: FAST });
