@@ -51,11 +51,16 @@ function systemsTable(sums: readonly SystemSummary[]): string {
   return table([head, ...rows]);
 }
 
+/** A ratio to 2 decimals, or 3 where 2 would print the target itself (1.995 against ≥ 2× reads 1.995, not 2.00, beside its MISS). */
+function ratioText(r: number, k: number): string {
+  return r.toFixed(2) === k.toFixed(2) && r !== k ? r.toFixed(3) : r.toFixed(2);
+}
+
 function targetsTable(ts: readonly TargetResult[]): string {
   const rows = ts.map((t) => {
     const want = t.op === 'info' ? '' : `${t.op === '>=' ? '≥' : '≤'} ${t.k}×`;
     const range = t.min !== null && t.max !== null && t.min !== t.max ? ` (${t.min.toFixed(2)}–${t.max.toFixed(2)})` : '';
-    return [t.label, want, t.ratio === null ? '—' : `${t.ratio.toFixed(2)}×${range}`, t.verdict === 'info' ? '' : t.verdict];
+    return [t.label, want, t.ratio === null ? '—' : `${ratioText(t.ratio, t.k)}×${range}`, t.verdict === 'info' ? '' : t.verdict];
   });
   return table([['target (same-pass ratio, median of passes)', 'want', 'measured', ''], ...rows]);
 }
