@@ -21,7 +21,18 @@ export interface ChildConfig {
   readonly actions?: ChildActions;
   /** rekey_time / rand_time / life_time (seconds; rekey 0 = never): lifetime.ts. */
   readonly life: Lifetimes;
+  /** rekey_bytes / life_bytes / rand_bytes and the *_packets trio: the states' xfrm byte and packet limits. */
+  readonly bytes: Volume;
+  readonly packets: Volume;
 }
+
+/**
+ * A child's traffic volume limits (swanctl.conf rekey_bytes, life_bytes,
+ * rand_bytes; the same for packets). Each of its states gets an xfrm soft
+ * limit of rekey minus a random 0..rand, whose expire event starts the
+ * rekey, and a hard limit of life, at which the SA goes. 0 = no limit.
+ */
+export interface Volume { readonly rekey: number; readonly life: number; readonly rand: number }
 
 /**
  * swanctl.conf lifetimes in seconds. A rekey starts at rekeySec minus a

@@ -40,7 +40,7 @@ import { startInitiator } from './initiator.js';
 import { receiveDatagram } from './receive.js';
 import { isGiveUp, retransmitDelayMs, STRONGSWAN_RETRANSMIT } from './retransmit.js';
 import type { RetransmitPolicy } from './retransmit.js';
-import { deadlines, limitsOf } from './lifetime.js';
+import { deadlines, limitsOf, volumeLimits } from './lifetime.js';
 import { wipeKeys } from './prf.js';
 import type { IkeSa } from './sa.js';
 import type { ChildSa, Endpoint, Pending, QueuedRequest } from './sa.js';
@@ -301,10 +301,11 @@ export class IkeCore {
     runTimers(this);
   }
 
-  /** Sets a Child SA's rekey and expiry deadlines (jittered); returns the xfrm limits its states carry. */
+  /** Sets a Child SA's rekey and expiry deadlines and its volume limits (jittered); returns the xfrm limits its states carry. */
   scheduleChild(ch: ChildSa): LimitsSpec | undefined {
     Object.assign(ch.at, deadlines(ch.cfg.life, this.now, this.host.random(4)));
-    return limitsOf(ch.at, this.now);
+    ch.volume = volumeLimits(ch.cfg, this.host.random(8));
+    return limitsOf(ch.at, this.now, ch.volume);
   }
 
   /** Marks an SA up and tells whoever waits. */

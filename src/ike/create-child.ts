@@ -248,7 +248,7 @@ export function activateOut(core: IkeCore, sa: IkeSa, ch: ChildSa): void {
   const keys = ch.pendingOut;
   if (keys === null) return;
   ch.pendingOut = null;
-  const limits = limitsOf(ch.at, core.now);
+  const limits = limitsOf(ch.at, core.now, ch.volume);
   const why = core.applyAll([outStateRequest({ child: ch, keys, isInitiator: false, ...(limits !== undefined ? { limits } : {}) })]);
   wipeKeys(keys);
   if (why !== null) { core.host.log('error', `${tag(sa)}: CHILD_SA ${ch.cfg.name}{${ch.uniqueId}}: installing the outbound SA failed: ${why}`); return; }

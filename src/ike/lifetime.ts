@@ -7,7 +7,7 @@
 
 import type { LimitsSpec } from '../control/xfrm.js';
 import { be32 } from '../wire/bytes.js';
-import type { Lifetimes } from './config.js';
+import type { ChildConfig, Lifetimes, Volume } from './config.js';
 import type { Deadlines } from './sa.js';
 
 /** How long a replaced Child SA's inbound state stays after the switch (late packets on the old SPI still get in). */
@@ -28,13 +28,35 @@ export function deadlines(life: Lifetimes, nowMs: number, rnd: Uint8Array): Dead
   };
 }
 
-/** The xfrm limits of a Child SA's states: soft at the (jittered) rekey time, hard at life_time; whole seconds from nowMs. */
-export function limitsOf(at: Deadlines, nowMs: number): LimitsSpec | undefined {
+/**
+ * The xfrm limits of a Child SA's states: soft at the (jittered) rekey
+ * time, hard at life_time (whole seconds from nowMs), plus its volume
+ * limits (volumeLimits); undefined when there are none.
+ */
+export function limitsOf(at: Deadlines, nowMs: number, volume: LimitsSpec = {}): LimitsSpec | undefined {
   const s = (t: number | null): number | undefined => (t === null ? undefined : Math.max(1, Math.ceil((t - nowMs) / 1000)));
   const soft = s(at.rekeyAtMs);
   const hard = s(at.expireAtMs);
-  if (soft === undefined && hard === undefined) return undefined;
-  return { ...(soft !== undefined ? { timeSoft: soft } : {}), ...(hard !== undefined ? { timeHard: hard } : {}) };
+  const l = { ...(soft !== undefined ? { timeSoft: soft } : {}), ...(hard !== undefined ? { timeHard: hard } : {}), ...volume };
+  return Object.keys(l).length === 0 ? undefined : l;
+}
+
+/**
+ * A child SA's byte and packet limits, drawn once per SA: soft at rekey
+ * minus a random 0..rand (charon's child_cfg get_lifetime with jitter),
+ * hard at life; a 0 in the configuration sets no limit. `rnd`: 8 random bytes.
+ */
+export function volumeLimits(cfg: ChildConfig, rnd: Uint8Array): LimitsSpec {
+  const draw = (v: Volume, at: number): [number, number] => {
+    const jitter = v.rand > 0 ? Math.floor((be32(rnd, at) / 0x1_0000_0000) * v.rand) : 0;
+    return [v.rekey > 0 ? Math.max(1, v.rekey - jitter) : 0, v.life];
+  };
+  const [byteSoft, byteHard] = draw(cfg.bytes, 0);
+  const [packetSoft, packetHard] = draw(cfg.packets, 4);
+  return {
+    ...(byteSoft > 0 ? { byteSoft } : {}), ...(byteHard > 0 ? { byteHard } : {}),
+    ...(packetSoft > 0 ? { packetSoft } : {}), ...(packetHard > 0 ? { packetHard } : {}),
+  };
 }
 
 /** The smaller of two deadlines (null = none). */

@@ -8,6 +8,7 @@
 
 import { toHex } from '../wire/bytes.js';
 import type { ChildSaRecord, IkeSaRecord } from '../control/ike.js';
+import type { LimitsSpec } from '../control/xfrm.js';
 import type { Payload } from '../wire/ike/payloads.js';
 import type { TrafficSelector } from '../wire/ike/ts.js';
 import { DH_NAMES, encrKeyLen, encrName, ENCRS, INTEGS, PRFS } from './algs.js';
@@ -50,6 +51,8 @@ export class ChildSa {
   /** swanctl's child states: REKEYING while our rekey is out, REKEYED once a new SA replaces it. */
   state: 'INSTALLED' | 'REKEYING' | 'REKEYED' | 'DELETING' = 'INSTALLED';
   readonly at: Deadlines = { rekeyAtMs: null, expireAtMs: null };
+  /** Its states' byte/packet limits (lifetime.ts volumeLimits), drawn once when scheduled; {} = none. */
+  volume: LimitsSpec = {};
   /** Which xfrm states are in (a rekey responder holds back the outbound one: make-before-break). */
   isInInstalled = true;
   isOutInstalled = true;

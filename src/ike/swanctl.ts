@@ -4,7 +4,8 @@
 //                        local { auth id certs } remote { auth id cacerts }
 //                        dpd_delay dpd_timeout (actions.ts)
 //                        children { NAME { local_ts remote_ts esp_proposals mode start_action
-//                                          dpd_action close_action rekey_time rand_time life_time } } } }
+//                                          dpd_action close_action rekey_time rand_time life_time
+//                                          rekey_bytes life_bytes rand_bytes rekey_packets life_packets rand_packets } } } }
 //   secrets { ike-NAME { id | id-SUFFIX secret }
 //             private-NAME | rsa-NAME | ecdsa-NAME { file secret } }
 //
@@ -21,7 +22,7 @@
 import { PROTO_ESP, PROTO_IKE } from '../wire/ike/consts.js';
 import { CHILD_LIVE_KEYS, CONN_LIVE_KEYS, readActions, readDpd, readStartAction } from './actions.js';
 import { VpnError } from '../wire/errors.js';
-import type { ChildConfig, ConnConfig, FileRef, IkeConfig, KeyFileRef, Lifetimes, PeerAuth, PskSecret, SigHash, SigPolicy } from './config.js';
+import type { ChildConfig, ConnConfig, FileRef, IkeConfig, KeyFileRef, Lifetimes, PeerAuth, PskSecret, SigHash, SigPolicy, Volume } from './config.js';
 import { FRAG_MODES } from './frag.js';
 import type { FragMode } from './frag.js';
 import { DEFAULT_ESP, DEFAULT_IKE, parseProposal } from './proposal.js';
@@ -162,6 +163,35 @@ function childLife(r: Reader): Lifetimes {
   return { rekeySec, randSec, lifeSec };
 }
 
+/** Multipliers of vici's parse_bytes suffixes (powers of 1024). */
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * A volume as vici reads it: parse_bytes for bytes (an integer, optionally
+ * k, m or g: powers of 1024), parse_uint64 for packets. Decimal only: a
+ * leading 0 (octal to strtoull) is refused rather than read another way.
+ */
+function count(r: Reader, key: string, dflt: number, withUnits: boolean): number {
+  const v = r.value(key);
+  if (v === undefined) return dflt;
+  const m = (withUnits ? /^(0|[1-9]\d{0,15})\s*([kKmMgG]?)$/ : /^(0|[1-9]\d{0,15})()$/).exec(v.value.trim());
+  if (m === null) return r.fail(key, `"${v.value}" is not a ${withUnits ? 'byte count (a decimal number, or with k, m or g)' : 'packet count (a decimal number)'}`);
+  const n = Number(m[1]) * BYTE_UNITS[m[2]!.toLowerCase()]!;
+  if (!Number.isSafeInteger(n)) return r.fail(key, `"${v.value}" is too large`);
+  return n;
+}
+
+/** A child's rekey_/life_/rand_ bytes or packets; defaults as vici_config.c check_lifetimes (life = rekey * 110 / 100, rand = life - rekey). */
+function volume(r: Reader, unit: 'bytes' | 'packets'): Volume {
+  const withUnits = unit === 'bytes';
+  const rekey = count(r, `rekey_${unit}`, 0, withUnits);
+  const life = count(r, `life_${unit}`, Math.floor((rekey * 110) / 100), withUnits);
+  const rand = count(r, `rand_${unit}`, life - Math.min(life, rekey), withUnits);
+  if (r.value(`life_${unit}`) !== undefined && rekey !== 0 && life !== 0 && life <= rekey) r.fail(`life_${unit}`, `must be larger than rekey_${unit} (${rekey})`);
+  if (r.value(`rand_${unit}`) !== undefined && rekey !== 0 && rand >= rekey) r.fail(`rand_${unit}`, `must be smaller than rekey_${unit} (${rekey})`);
+  return { rekey, life, rand };
+}
+
 /** An IKE SA's rekey_time, rand_time and rekey_time + over_time with swanctl's defaults. */
 function ikeLife(r: Reader): Lifetimes {
   const rekeySec = seconds(r, 'rekey_time', 14400);
@@ -213,9 +243,11 @@ function peerAuth(file: string, sec: Section | undefined, path: string, dfltId: 
   return { auth: m.auth, id: r.value('id')?.value ?? dfltId, sig: m.sig, certFiles };
 }
 
+const VOLUME_KEYS = ['bytes', 'packets'].flatMap((u) => [`rekey_${u}`, `life_${u}`, `rand_${u}`]);
+
 function child(file: string, sec: Section, path: string): ChildConfig {
   const r: Reader = new Reader(file, sec, path);
-  r.check(['local_ts', 'remote_ts', 'esp_proposals', 'mode', 'start_action', ...CHILD_LIVE_KEYS, 'rekey_time', 'rand_time', 'life_time'], []);
+  r.check(['local_ts', 'remote_ts', 'esp_proposals', 'mode', 'start_action', ...CHILD_LIVE_KEYS, 'rekey_time', 'rand_time', 'life_time', ...VOLUME_KEYS], []);
   const ts = (key: string): string[] => {
     const l = r.list(key, ['dynamic']);
     for (const t of l) if (parseTs(t, '192.0.2.1') === null) r.fail(key, `"${t}" is not a subnet, address or "dynamic"`);
@@ -227,7 +259,7 @@ function child(file: string, sec: Section, path: string): ChildConfig {
   return {
     name: sec.name, localTs: ts('local_ts'), remoteTs: ts('remote_ts'),
     espProposals: proposals(r, 'esp_proposals', PROTO_ESP, DEFAULT_ESP), mode: 'tunnel', startAction: sa,
-    actions: readActions(r), life: childLife(r),
+    actions: readActions(r), life: childLife(r), bytes: volume(r, 'bytes'), packets: volume(r, 'packets'),
   };
 }
 

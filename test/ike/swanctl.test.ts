@@ -26,7 +26,12 @@ describe('swanctl.conf subset', () => {
     ['connections {\n  gw {\n    rekey_time = 1 week\n  }\n}\n', /^x\.conf:3: connections\.gw\.rekey_time: "1 week" is not a time/],
     ['connections {\n  gw {\n    children {\n      c {\n        rekey_time = 1h\n        life_time = 30m\n      }\n    }\n  }\n}\n', /^x\.conf:6: connections\.gw\.children\.c\.life_time: must be longer than rekey_time/],
     ['connections {\n  gw {\n    children {\n      c {\n        rekey_time = 60\n        rand_time = 2m\n      }\n    }\n  }\n}\n', /^x\.conf:6: connections\.gw\.children\.c\.rand_time: must be shorter than rekey_time/],
-    ['connections {\n  gw {\n    children {\n      c {\n        rekey_bytes = 1000000\n      }\n    }\n  }\n}\n', /rekey_bytes: is not supported/],
+    ['connections {\n  gw {\n    children {\n      c {\n        rekey_bytes = 1 TB\n      }\n    }\n  }\n}\n', /^x\.conf:5: connections\.gw\.children\.c\.rekey_bytes: "1 TB" is not a byte count/],
+    ['connections {\n  gw {\n    children {\n      c {\n        rekey_bytes = 010\n      }\n    }\n  }\n}\n', /^x\.conf:5: connections\.gw\.children\.c\.rekey_bytes: "010" is not a byte count \(a decimal number/],
+    ['connections {\n  gw {\n    children {\n      c {\n        rekey_packets = 10k\n      }\n    }\n  }\n}\n', /^x\.conf:5: connections\.gw\.children\.c\.rekey_packets: "10k" is not a packet count/],
+    ['connections {\n  gw {\n    children {\n      c {\n        rekey_bytes = 1m\n        life_bytes = 512k\n      }\n    }\n  }\n}\n', /^x\.conf:6: connections\.gw\.children\.c\.life_bytes: must be larger than rekey_bytes \(1048576\)/],
+    ['connections {\n  gw {\n    children {\n      c {\n        rekey_packets = 1000\n        rand_packets = 1000\n      }\n    }\n  }\n}\n', /^x\.conf:6: connections\.gw\.children\.c\.rand_packets: must be smaller than rekey_packets \(1000\)/],
+    ['connections {\n  gw {\n    children {\n      c {\n        rekey_bytes = 99999999999999999999\n      }\n    }\n  }\n}\n', /rekey_bytes: "99999999999999999999" is not a byte count/],
     ['connections {\n  gw {\n    children {\n      c {\n        mode = transport\n      }\n    }\n  }\n}\n', /^x\.conf:5: connections\.gw\.children\.c\.mode: "transport" is not supported yet/],
     ['connections {\n  gw {\n    local {\n      auth = eap-mschapv2\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.auth: "eap-mschapv2" is not supported \(psk, pubkey/],
     ['connections {\n  gw {\n    local {\n      auth = pubkey-md5\n      certs = a.pem\n    }\n  }\n}\n', /^x\.conf:4: connections\.gw\.local\.auth: "md5" in "pubkey-md5" is not supported/],
@@ -48,6 +53,20 @@ describe('swanctl.conf subset', () => {
       assert.throws(() => parseSwanctl(text, 'x.conf'), (e: unknown) => e instanceof SwanctlError && re.test(e.message) && e.code === 'ESWANCTL');
     });
   }
+
+  it('rekey_/life_/rand_ bytes and packets: vici\'s units and check_lifetimes defaults (life = rekey × 1.1, rand = life − rekey; 0 = none)', () => {
+    const vol = (lines: string): [unknown, unknown] => {
+      const ch = parseSwanctl(`connections {\n  gw {\n    children {\n      c {\n${lines}\n      }\n    }\n  }\n}\n`, 'v.conf').connections[0]!.children[0]!;
+      return [ch.bytes, ch.packets];
+    };
+    assert.deepEqual(vol(''), [{ rekey: 0, life: 0, rand: 0 }, { rekey: 0, life: 0, rand: 0 }]);
+    assert.deepEqual(vol('rekey_bytes = 500m\nrekey_packets = 1000'), [
+      { rekey: 500 * 1024 ** 2, life: 550 * 1024 ** 2, rand: 50 * 1024 ** 2 }, { rekey: 1000, life: 1100, rand: 100 },
+    ]);
+    assert.deepEqual(vol('rekey_bytes = 1 G\nlife_bytes = 2G\nrand_bytes = 10K'), [{ rekey: 1024 ** 3, life: 2 * 1024 ** 3, rand: 10240 }, { rekey: 0, life: 0, rand: 0 }]);
+    assert.deepEqual(vol('life_packets = 5000')[1], { rekey: 0, life: 5000, rand: 5000 }, 'a hard limit alone: no rekey (rand unused)');
+    assert.deepEqual(vol('rekey_bytes = 7')[0], { rekey: 7, life: 7, rand: 0 }, 'integer arithmetic as charon: 7 × 110 / 100 = 7');
+  });
 
   it('fragmentation: yes by default; accept, force and no as written (RFC 7383, strongSwan\'s values)', () => {
     const frag = (line: string): string => parseSwanctl(`connections {\n  gw {\n${line}\n  }\n}\n`, 'f.conf').connections[0]!.fragmentation;

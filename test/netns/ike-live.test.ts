@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Netns } from '../../src/demo/netns.js';
 import { requireRoot, sleep, TUNKIT } from './pair.js';
-import { BURST, IkeNet } from './ike-fixture.js';
+import { BURST, IkeNet, INNER } from './ike-fixture.js';
 
 const FAST = 'retransmit_timeout = 1\nretransmit_base = 1\nretransmit_tries = 2';
 
@@ -62,6 +62,24 @@ describe('IKEv2 liveness in namespaces: tunkit ↔ tunkit', () => {
     assert.equal(n.sas('right')[0]!.remoteAddr, n.addr.left);
     const states = JSON.parse(n.tunkit('left', ['-j', 'xfrm', 'state', 'list']).out) as { src: string; dst: string }[];
     assert.deepEqual(states.map((s) => `${s.src}>${s.dst}`).sort(), [`${n.addr.left}>${n.addr.right}`, `${n.addr.right}>${n.addr.left}`].sort());
+    assert.equal(n.ping('left', 2), 2, n.tail());
+  }));
+
+  it('rekey_bytes: the soft byte limit on the initiator\'s states expires, the Child SA rekeys, traffic goes on over the new SPIs', () => withNet('tkb', false, async (n) => {
+    await n.start('right');
+    await n.start('left', { child: 'rekey_bytes = 20k' });
+    const r = n.tunkit('left', ['ike', 'initiate', 'net-left']);
+    assert.equal(r.code, 0, `${r.out}\n${n.tail()}`);
+    const before = n.sas('left')[0]!.children[0]!;
+    const states = JSON.parse(n.tunkit('left', ['-j', 'xfrm', 'state', 'list']).out) as { limits?: { byte_soft?: number; byte_hard?: number } }[];
+    assert.equal(states.length, 2);
+    for (const s of states) assert.ok(s.limits?.byte_soft !== undefined && s.limits.byte_soft <= 20480 && s.limits.byte_hard === 22528, JSON.stringify(s.limits));
+    n.ns.left.exec('ping', ['-c', '30', '-i', '0.05', '-s', '1000', '-q', '-I', INNER.left, INNER.right]); // ~30 KB each way
+    await n.until('the Child SA is rekeyed', () => {
+      const c = n.sas('left')[0]?.children.find((x) => x.state === 'INSTALLED');
+      return c !== undefined && c.spiIn !== before.spiIn;
+    }, 10_000);
+    await n.until('the initiator logs the soft expire that started it', () => /CHILD_SA net-left\{\d+\}: soft expire of SA/.test(n.logs.left), 3000);
     assert.equal(n.ping('left', 2), 2, n.tail());
   }));
 
