@@ -25,7 +25,7 @@ import { localIdentity } from './certs.js';
 import { childKeyLens, installRequests, isPolicyable } from './child.js';
 import type { ChildConfig, ConnConfig } from './config.js';
 import { findError, findNotify, first, IKE_PORT, NAT_T_PORT, notify } from './core.js';
-import type { IkeCore } from './core.js';
+import type { IkeCore, IkeHost } from './core.js';
 import { failure, upEvents } from './events.js';
 import { newKeyExchange, privLen } from './dh.js';
 import { announcesFrag } from './frag.js';
@@ -36,13 +36,24 @@ import type { ProposalSpec } from './proposal.js';
 import { ChildSa, IkeSa } from './sa.js';
 import { addrBytes, isWithin, parseTs } from './ts.js';
 
-const literal = (addrs: readonly string[]): string | undefined => addrs.find((a) => a !== '%any');
+/** The first address of a local_addrs / remote_addrs list that is not %any. */
+export const literal = (addrs: readonly string[]): string | undefined => addrs.find((a) => a !== '%any');
+
+/**
+ * Our address toward `remote`: local_addrs' first address, else (local_addrs
+ * = %any) the source the kernel routes from toward it, as charon's ike_init
+ * and trap_manager take it (kernel_interface get_source_addr); undefined
+ * when neither is known.
+ */
+export function localAddr(host: IkeHost, conn: ConnConfig, remote: string): string | undefined {
+  return literal(conn.localAddrs) ?? host.sourceFor?.(remote) ?? undefined;
+}
 
 /** Creates the SA and sends IKE_SA_INIT. */
 export function startInitiator(core: IkeCore, conn: ConnConfig, child: ChildConfig): IkeSa {
   const remote = literal(conn.remoteAddrs);
   if (remote === undefined) throw new VpnError('EINVAL', `connection ${conn.name}: remote_addrs has no address to initiate to`, 'remote_addrs');
-  const local = literal(conn.localAddrs) ?? localFor(core, conn, remote);
+  const local = localAddr(core.host, conn, remote) ?? noLocal(core, conn, remote);
   let spiI = core.host.random(8);
   while (spiI.every((x) => x === 0)) spiI = core.host.random(8);
   const sa = new IkeSa(core.nextUniqueId(), conn, true, spiI, { addr: local, port: core.charon.port }, { addr: remote, port: conn.remotePort });
@@ -54,20 +65,12 @@ export function startInitiator(core: IkeCore, conn: ConnConfig, child: ChildConf
   return sa;
 }
 
-/**
- * local_addrs = %any: the source the kernel routes from toward `remote`, as
- * charon's ike_init picks it (kernel_interface get_source_addr). Throws,
- * naming local_addrs, when there is no route or no way to ask.
- */
-function localFor(core: IkeCore, conn: ConnConfig, remote: string): string {
+/** Why localAddr had no address (local_addrs = %any): no route to `remote`, or a host that cannot ask. Throws, naming local_addrs. */
+function noLocal(core: IkeCore, conn: ConnConfig, remote: string): never {
   if (core.host.sourceFor === undefined) {
     throw new VpnError('EINVAL', `connection ${conn.name}: local_addrs needs an address to initiate from`, 'local_addrs');
   }
-  const src = core.host.sourceFor(remote);
-  if (src === null) {
-    throw new VpnError('ENETUNREACH', `connection ${conn.name}: local_addrs is %any and there is no route to ${remote} to take a source address from`, 'local_addrs');
-  }
-  return src;
+  throw new VpnError('ENETUNREACH', `connection ${conn.name}: local_addrs is %any and there is no route to ${remote} to take a source address from`, 'local_addrs');
 }
 
 function sendInit(core: IkeCore, sa: IkeSa, group: number, cookie: Uint8Array | null): void {

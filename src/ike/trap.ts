@@ -19,13 +19,12 @@ import type { XfrmRequest } from '../control/ike.js';
 import type { PolicyRecord, PolicySpec, SelectorSpec } from '../control/xfrm.js';
 import type { ChildConfig, ConnConfig, IkeConfig } from './config.js';
 import type { IkeCore, IkeHost } from './core.js';
-import { resolveTs } from './initiator.js';
+import { literal, localAddr, resolveTs } from './initiator.js';
 import { tsToCidr } from './ts.js';
 
 interface Trap { readonly conn: ConnConfig; readonly child: ChildConfig; readonly reqid: number; readonly policies: readonly PolicySpec[] }
 
 const selKey = (dir: string, sel: SelectorSpec | undefined): string => (sel === undefined ? '' : `${dir} ${sel.src} ${sel.dst} ${sel.proto ?? 0}`);
-const literal = (addrs: readonly string[]): string | undefined => addrs.find((a) => a !== '%any');
 
 export class Traps {
   /** By child name. */
@@ -40,8 +39,7 @@ export class Traps {
   /** The trap policies of a child: out and in per selector pair, as child.ts installs an SA's. */
   private policiesOf(conn: ConnConfig, child: ChildConfig, reqid: number): PolicySpec[] | string {
     const remote = literal(conn.remoteAddrs);
-    // local_addrs = %any: the routed source toward the peer, as charon's trap_manager install (get_source_addr).
-    const local = literal(conn.localAddrs) ?? (remote !== undefined ? this.host.sourceFor?.(remote) ?? undefined : undefined);
+    const local = remote !== undefined ? localAddr(this.host, conn, remote) : undefined;
     if (local === undefined || remote === undefined) {
       return `connection ${conn.name} needs an address in remote_addrs, and in local_addrs or a route to the peer, to trap`;
     }
