@@ -66,32 +66,31 @@ export class FlowMemo<A> {
     const s0 = be32s(b, f.srcOff);
     const d0 = be32s(b, f.dstOff);
     const v6 = f.family !== 4;
+    const k = this.k;
     let h = Math.imul(w1 ^ w2 ^ f.ifindex ^ id ^ mk ^ s0 ^ Math.imul(d0, 0x2545f491), 0x9e3779b1);
-    if (v6) {
-      for (let i = 4; i < 16; i += 4) h = Math.imul(h ^ be32s(b, f.srcOff + i) ^ Math.imul(be32s(b, f.dstOff + i), 0x2545f491), 0x9e3779b1);
+    for (let i = 1; i < 4; i++) { // the rest of an IPv6 pair, read once: hashed here, compared and stored from k
+      const s = v6 ? be32s(b, f.srcOff + 4 * i) : 0;
+      const d = v6 ? be32s(b, f.dstOff + 4 * i) : 0;
+      k[ADDR + i] = s;
+      k[ADDR + 4 + i] = d;
+      if (v6) h = Math.imul(h ^ s ^ Math.imul(d, 0x2545f491), 0x9e3779b1);
     }
     const slot = ((h ^ (h >>> 15)) >>> 8) & this.mask;
     const keys = this.keys;
     const o = slot * KW;
     if (keys[o + GEN] === this.gen && keys[o + 1] === w1 && keys[o + 2] === w2 && keys[o + 3] === f.ifindex && keys[o + 4] === id &&
-      keys[o + 5] === mk && keys[o + ADDR] === s0 && keys[o + ADDR + 4] === d0 && (!v6 || this.sameRest6(f, o))) {
+      keys[o + 5] === mk && keys[o + ADDR] === s0 && keys[o + ADDR + 4] === d0 && (!v6 || this.sameRest6(o))) {
       return slot;
     }
-    const k = this.k;
     k[GEN] = this.gen; k[1] = w1; k[2] = w2; k[3] = f.ifindex; k[4] = id; k[5] = mk; k[ADDR] = s0; k[ADDR + 4] = d0;
-    for (let i = 1; i < 4; i++) {
-      k[ADDR + i] = v6 ? be32s(b, f.srcOff + 4 * i) : 0;
-      k[ADDR + 4 + i] = v6 ? be32s(b, f.dstOff + 4 * i) : 0;
-    }
     return -1 - slot;
   }
 
-  /** The last 12 bytes of both IPv6 addresses equal the key at slot offset o. */
-  private sameRest6(f: Flow, o: number): boolean {
+  /** The last 12 bytes of both IPv6 addresses (in k) equal the key at slot offset o. */
+  private sameRest6(o: number): boolean {
     const keys = this.keys;
-    for (let i = 1; i < 4; i++) {
-      if (keys[o + ADDR + i] !== be32s(f.buf, f.srcOff + 4 * i) || keys[o + ADDR + 4 + i] !== be32s(f.buf, f.dstOff + 4 * i)) return false;
-    }
+    const k = this.k;
+    for (let i = 1; i < 4; i++) if (keys[o + ADDR + i] !== k[ADDR + i] || keys[o + ADDR + 4 + i] !== k[ADDR + 4 + i]) return false;
     return true;
   }
 
